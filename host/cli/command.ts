@@ -1,0 +1,32 @@
+// The shape of one CLI command. Each command lives in its own file under commands/.
+
+/** Where a command writes; injected so tests capture output without a terminal. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The working directory paths are resolved against. */
+  cwd: string;
+}
+
+/** One subcommand: `run` returns the process exit code. */
+export interface Command {
+  /** Words after `chatbot`, e.g. ["build"] or ["host", "deliver"]. */
+  path: readonly string[];
+  /** One line for the command list. */
+  summary: string;
+  /** Full `--help` text: usage line, options, an example. */
+  help: string;
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** Exit codes shared by all commands (sysexits where one fits). */
+export const EXIT = Object.freeze({
+  ok: 0,
+  botError: 1,
+  limitHit: 2,
+  usage: 64,
+  dataError: 65,
+  noInput: 66,
+  software: 70,
+  tempFail: 75,
+});

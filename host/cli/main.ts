@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// The `chatbot` binary: finds the command, runs it, maps errors to exit codes.
+import { COMMANDS } from "./commands/index.js";
+import { EXIT, type CliIo, type Command } from "./command.js";
+import { isChatbotError } from "../errors.js";
+import { pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+
+/** The top-level help: every command with its one-line summary. */
+export function topLevelHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.path.join(" ").length));
+  const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
+  return [
+    "Usage: chatbot <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run 'chatbot <command> --help' for a command's options.",
+    "",
+  ].join("\n");
+}
+
+/** Find the longest command path that prefixes argv. */
+function findCommand(commands: readonly Command[], argv: readonly string[]) {
+  let best: Command | undefined;
+  for (const command of commands) {
+    const matches = command.path.every((word, i) => argv[i] === word);
+    if (matches && (!best || command.path.length > best.path.length)) best = command;
+  }
+  return best;
+}
+
+/** Run the CLI with the given arguments (without `node` and the script) and return the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    io.stdout(topLevelHelp(commands));
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  const command = findCommand(commands, argv);
+  if (!command) {
+    io.stderr(`chatbot: unknown command '${argv.join(" ")}'. Run 'chatbot --help' for the list.\n`);
+    return EXIT.usage;
+  }
+  const rest = argv.slice(command.path.length);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (isChatbotError(error)) {
+      io.stderr(`error ${error.code}: ${error.message}\n`);
+      if (error.code === "E_USAGE") return EXIT.usage;
+      if (error.code === "E_NOT_FOUND") return EXIT.noInput;
+      if (error.who === "author" || error.who === "sender") return EXIT.dataError;
+      if (error.who === "retry") return EXIT.tempFail;
+      return EXIT.software;
+    }
+    io.stderr(`chatbot: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.software;
+  }
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  const io: CliIo = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+  };
+  runCli(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,47 @@
+// One error class with stable codes (STYLE principle 4). The code says who must act;
+// callers (CLI exit codes, the spool's retry/drop decision) read only `code` and `who`.
+
+/** Who has to do something about an error. */
+export type ErrorOwner = "author" | "sender" | "operator" | "retry" | "user";
+
+const OWNERS = {
+  // The bot author must fix the bot, its manifest or its build.
+  E_MANIFEST: "author",
+  E_BUILD: "author",
+  E_BUNDLE: "author",
+  // Whoever typed a command line must fix it.
+  E_USAGE: "user",
+  E_NOT_FOUND: "user",
+  // The sender of bad input (mail) cannot make it succeed by retrying.
+  E_MAIL_TOO_LARGE: "sender",
+  E_MAIL_MALFORMED: "sender",
+  // Fetch refusals are the author's (an origin not allowed) or the remote's.
+  E_FETCH_ORIGIN: "author",
+  E_FETCH_ADDRESS: "author",
+  E_FETCH_SCHEME: "author",
+  E_FETCH_FAILED: "retry",
+  E_FETCH_TIMEOUT: "retry",
+  E_FETCH_TOO_LARGE: "author",
+  // The operator's host is misconfigured or broken.
+  E_CONFIG: "operator",
+  E_RUNNER: "retry",
+} as const satisfies Record<string, ErrorOwner>;
+
+export type ErrorCode = keyof typeof OWNERS;
+
+/** The project's error: `code` is stable and machine-read, `message` tells a person what to do next. */
+export class ChatbotError extends Error {
+  readonly code: ErrorCode;
+  readonly who: ErrorOwner;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ChatbotError";
+    this.code = code;
+    this.who = OWNERS[code];
+  }
+}
+
+/** True for a ChatbotError (optionally with the given code). */
+export function isChatbotError(value: unknown, code?: ErrorCode): value is ChatbotError {
+  return value instanceof ChatbotError && (code === undefined || value.code === code);
+}

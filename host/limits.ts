@@ -1,0 +1,107 @@
+// Every limit lives here (STYLE principle 5): the unit is in the name, each has a default,
+// and each has two tests (at the cap passes, one over fails) in test/host/limits*.test.ts.
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Limits that hold for one event in one isolate. */
+export interface EventLimits {
+  /** Guest CPU time: time spent executing guest code, summed over the event. */
+  cpuMsPerEvent: number;
+  /** Wall time from the start of the event to its end, including awaited fetches. */
+  wallMsPerEvent: number;
+  /** Hard cap of the isolate's memory: QuickJS heap limit and the WASM memory's maximum. */
+  memoryBytes: number;
+  /** Actions (reply, send) the bot may record in one event. */
+  actionsPerEvent: number;
+  /** Bytes of all actions' text and files together in one event. */
+  actionBytesPerEvent: number;
+  /** Bytes of `bot.log` text in one event; more ends the event with output-limit. */
+  logBytesPerEvent: number;
+  /** Bytes of the bot's whole state (keys + JSON values, UTF-8). */
+  stateBytes: number;
+  /** Fetches one event may start. */
+  fetchesPerEvent: number;
+  /** Bytes of one fetch response body; a larger response fails that fetch. */
+  fetchResponseBytes: number;
+  /** Time one fetch may take, capped further by what is left of the event's wall budget. */
+  fetchTimeoutMs: number;
+}
+
+/** Limits per user of a bot, enforced by the host service (issue 4); declared in the manifest. */
+export interface PerUserLimits {
+  mailsPerHour: number;
+  mailsPerDay: number;
+  bytesPerHour: number;
+  cpuMsPerHour: number;
+}
+
+/** The memory every QuickJS module needs before a bot allocates anything (its initial WASM memory). */
+export const MODULE_BASE_MEMORY_BYTES = 16 * MiB;
+/** QuickJS's own stack limit inside the runner's Worker (whose Node stack is STACK_WORKER_MB). */
+export const QUICKJS_STACK_BYTES = 512 * KiB;
+/** Node stack of the Worker thread that runs QuickJS: WASM recursion uses it (DESIGN §2). */
+export const STACK_WORKER_MB = 16;
+/** Grace the parent allows past the wall budget before it kills a runner (its watchdog), ms. */
+export const WATCHDOG_GRACE_MS = 1000;
+/** Largest source bundle the host loads, bytes. */
+export const BUNDLE_MAX_BYTES = 5 * MiB;
+/** Largest plaintext mail the host parses; larger input is refused before parsing, bytes. */
+export const MAIL_MAX_BYTES = 31_457_280; // relay's message_size_limit (30 MiB)
+
+/** Defaults: the relay operator's ceilings from the seed. A manifest may only lower them. */
+export const DEFAULT_EVENT_LIMITS: Readonly<EventLimits> = Object.freeze({
+  cpuMsPerEvent: 1000,
+  wallMsPerEvent: 30_000,
+  memoryBytes: 128 * MiB,
+  actionsPerEvent: 100,
+  actionBytesPerEvent: 30 * MiB,
+  logBytesPerEvent: 64 * KiB,
+  stateBytes: 1 * MiB,
+  fetchesPerEvent: 20,
+  fetchResponseBytes: 10 * MiB,
+  fetchTimeoutMs: 10_000,
+});
+
+/** Per-user defaults from the seed (60 mails/hour, 120/day, 60 MB/hour, 60 s CPU/hour). */
+export const DEFAULT_PER_USER_LIMITS: Readonly<PerUserLimits> = Object.freeze({
+  mailsPerHour: 60,
+  mailsPerDay: 120,
+  bytesPerHour: 60_000_000,
+  cpuMsPerHour: 60_000,
+});
+
+/** Lowest values that still make sense; below these an event could never run. */
+export const EVENT_LIMIT_FLOORS: Readonly<EventLimits> = Object.freeze({
+  cpuMsPerEvent: 1,
+  wallMsPerEvent: 10,
+  memoryBytes: MODULE_BASE_MEMORY_BYTES + 4 * MiB,
+  actionsPerEvent: 0,
+  actionBytesPerEvent: 0,
+  logBytesPerEvent: 0,
+  stateBytes: 0,
+  fetchesPerEvent: 0,
+  fetchResponseBytes: 0,
+  fetchTimeoutMs: 1,
+});
+
+/** The event limits the manifest may set (the rest are host-only). */
+export const MANIFEST_EVENT_LIMIT_KEYS = ["cpuMsPerEvent", "wallMsPerEvent", "memoryBytes"] as const;
+
+/** Resolve an event's limits: start from the ceilings, apply lower values; never exceed a ceiling. */
+export function effectiveEventLimits(
+  ceilings: Readonly<EventLimits>,
+  requested: Partial<EventLimits>,
+): Readonly<EventLimits> {
+  const result = { ...ceilings };
+  for (const key of Object.keys(requested) as Array<keyof EventLimits>) {
+    const value = requested[key];
+    if (value !== undefined) result[key] = Math.min(value, ceilings[key]);
+  }
+  return Object.freeze(result);
+}
+
+/** The WASM memory maximum in 64 KiB pages for a memory limit in bytes (rounded up). */
+export function wasmPagesFor(memoryBytes: number): number {
+  return Math.ceil(memoryBytes / (64 * KiB));
+}

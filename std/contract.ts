@@ -1,0 +1,137 @@
+// The host <-> guest contract: the one file both sides import (STYLE principle 2).
+// Everything that crosses the isolate boundary is described here and is JSON-safe,
+// except raw bytes, which cross as ArrayBuffer arguments next to a JSON string.
+// This file must type-check with no Node or DOM types: it is compiled into bots.
+
+/** Name of the global object the host installs in every isolate (its functions are below). */
+export const HOST_GLOBAL = "__chatbotHost";
+/** Name esbuild gives the bundle's namespace (format "iife", globalName). */
+export const BUNDLE_GLOBAL = "__chatbotBundle";
+/** Marker that `defineBot` puts on its result so the host can tell a bot from any other export. */
+export const BOT_MARKER = "chatbot.bot/1";
+
+/** A person or bot address as the sender's client shows it. */
+export interface Address {
+  addr: string;
+  name: string;
+}
+
+/** The chat a message arrived in. `id` is stable for a chat and is what `bot.send` takes. */
+export interface ChatRef {
+  id: string;
+  type: "single" | "group";
+  name: string;
+}
+
+/** An attachment's metadata; its bytes are read on demand through `bytes()` in the guest. */
+export interface AttachmentInfo {
+  name: string;
+  type: string;
+  /** Size in bytes. */
+  size: number;
+}
+
+/** A `/name args` command at the start of a message's text. */
+export interface Command {
+  name: string;
+  args: string;
+}
+
+/** An incoming message as the host hands it to the guest (DESIGN §3.1), plain JSON data. */
+export interface IncomingMessageData {
+  id: string;
+  text: string;
+  from: Address;
+  chat: ChatRef;
+  attachments: AttachmentInfo[];
+  command?: Command;
+  /** Milliseconds since the epoch, from the mail's Date header (or arrival time). */
+  date: number;
+}
+
+/** A webxdc status update sent by a user (handled fully by the wire layer). */
+export interface WebxdcUpdateData {
+  /** Message-ID of the webxdc instance the update belongs to. */
+  instanceId: string;
+  from: Address;
+  chat: ChatRef;
+  payload: unknown;
+  info?: string;
+  summary?: string;
+}
+
+/** What the host asks the guest to handle: exactly one per isolate. */
+export type GuestEvent =
+  | { kind: "message"; message: IncomingMessageData }
+  | { kind: "tick"; at: number }
+  | { kind: "webxdc"; update: WebxdcUpdateData };
+
+export type GuestEventKind = GuestEvent["kind"];
+
+/** A file the bot sends; bytes are base64 so the action stays JSON-safe on the host side. */
+export interface OutgoingFile {
+  name: string;
+  type: string;
+  /** Size in bytes of the decoded data. */
+  size: number;
+  dataBase64: string;
+}
+
+/** Something the bot asked the host to do. Applied only if the whole event ends `ok`. */
+export type Action =
+  | { type: "reply"; inReplyTo: string; chatId: string; text: string; file?: OutgoingFile }
+  | { type: "send"; chatId: string; text: string; file?: OutgoingFile };
+
+/** Severity of a `bot.log` line. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A guest-visible request of `bot.fetch` (a subset of WHATWG RequestInit). */
+export interface FetchRequestData {
+  url: string;
+  method: string;
+  headers: Array<[string, string]>;
+}
+
+/** What the host answers to a fetch; the body crosses as an ArrayBuffer beside it. */
+export interface FetchResponseData {
+  url: string;
+  status: number;
+  statusText: string;
+  headers: Array<[string, string]>;
+  redirected: boolean;
+}
+
+/**
+ * An error as the guest sees it: a stable code and a message, never a host stack or path.
+ * Codes beginning `E_LIMIT_` end the event with a limit status even if the bot catches them.
+ */
+export interface GuestErrorData {
+  code: string;
+  message: string;
+}
+
+/**
+ * The functions behind `globalThis[HOST_GLOBAL]`. Strings are JSON text where noted.
+ * Sync calls throw a guest Error whose message is `CODE: text` on refusal.
+ */
+export interface HostFunctions {
+  /** The event, as JSON text of `GuestEvent`. */
+  event(): string;
+  /** Record an action (JSON text of `Action` without file data) with optional file bytes. */
+  emit(actionJson: string, fileBytes?: ArrayBuffer): void;
+  /** Append a log line. */
+  log(level: LogLevel, text: string): void;
+  /** The JSON text stored under key, or undefined. */
+  stateGet(key: string): string | undefined;
+  /** Store JSON text under key (throws on quota). */
+  stateSet(key: string, json: string): void;
+  stateDelete(key: string): void;
+  /** JSON text of string[]. */
+  stateKeys(): string;
+  /** Milliseconds since the epoch from the host's clock (fake in tests). */
+  now(): number;
+  /** Bytes of the incoming message's attachment number `index`. */
+  attachment(index: number): ArrayBuffer;
+  /** Start a fetch; resolves to [FetchResponseData JSON, body] or rejects with a GuestErrorData-shaped Error. */
+  fetch(requestJson: string, body?: ArrayBuffer): Promise<[string, ArrayBuffer]>;
+}
