@@ -132,6 +132,10 @@ export interface HostFunctions {
   now(): number;
   /** Bytes of the incoming message's attachment number `index`. */
   attachment(index: number): ArrayBuffer;
+  /** UTF-8 bytes of a string (QuickJS has no TextEncoder). */
+  utf8Encode(text: string): ArrayBuffer;
+  /** A string from UTF-8 bytes; invalid sequences become U+FFFD. */
+  utf8Decode(bytes: ArrayBuffer): string;
   /** Start a fetch; resolves to [FetchResponseData JSON, body] or rejects with a GuestErrorData-shaped Error. */
   fetch(requestJson: string, body?: ArrayBuffer): Promise<[string, ArrayBuffer]>;
 }

@@ -1,0 +1,206 @@
+// The host side of execution: a small pool of runner child processes, at most one event per
+// runner at a time, and a watchdog per event. The interrupt handler cannot stop long built-ins
+// (a huge JSON.stringify ran 12 s past a 50 ms deadline, DESIGN §2), so the parent kills a runner
+// that overruns the wall budget and starts a fresh one.
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { ChatbotError } from "../errors.js";
+import { WATCHDOG_GRACE_MS } from "../limits.js";
+import type { RunRequest, RunResult } from "./run-types.js";
+import type { RunnerToHost } from "./runner-protocol.js";
+
+export interface ExecutorOptions {
+  /** Events run at once, one runner process each (default 1: execution is serialized). */
+  concurrency?: number;
+  /** Time the watchdog allows past an event's wall budget before it kills the runner, ms. */
+  watchdogGraceMs?: number;
+  /** Path of the compiled runner-process.js (found next to this module or under lib/ by default). */
+  runnerPath?: string;
+}
+
+interface Pending {
+  id: number;
+  request: RunRequest;
+  resolve: (result: RunResult) => void;
+  reject: (error: Error) => void;
+}
+
+interface Runner {
+  child: ChildProcess;
+  ready: Promise<void>;
+  job: Pending | undefined;
+  watchdog: NodeJS.Timeout | undefined;
+  startedAt: number;
+}
+
+/** Where the compiled runner entry is: beside this module when compiled, else under lib/. */
+export function defaultRunnerPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, "runner-process.js");
+  if (existsSync(beside)) return beside;
+  const compiled = join(here, "..", "..", "lib", "host", "executor", "runner-process.js");
+  if (existsSync(compiled)) return compiled;
+  throw new ChatbotError("E_CONFIG", `runner-process.js not found next to ${here} or in lib/: run 'make build' first`);
+}
+
+/** Runs events in sandboxes; `close()` stops every runner. */
+export class Executor {
+  private readonly concurrency: number;
+  private readonly graceMs: number;
+  private readonly runnerPath: string;
+  private readonly runners: Runner[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Runners started and killed by the watchdog, for tests and metrics. */
+  readonly stats = { runnersStarted: 0, runnersKilled: 0, runnersCrashed: 0 };
+
+  constructor(options: ExecutorOptions = {}) {
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.graceMs = options.watchdogGraceMs ?? WATCHDOG_GRACE_MS;
+    this.runnerPath = options.runnerPath ?? defaultRunnerPath();
+  }
+
+  /** Run one event; resolves with its typed result. Rejects (E_RUNNER) only if the runner itself crashed. */
+  run(request: RunRequest): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new ChatbotError("E_RUNNER", "executor is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, request, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** PIDs of the live runner processes (for tests and `host` status). */
+  runnerPids(): number[] {
+    return this.runners.map((r) => r.child.pid ?? -1);
+  }
+
+  /** Start the runners now instead of on the first event (hides their ~100 ms start-up). */
+  async warmUp(): Promise<void> {
+    while (this.runners.length < this.concurrency) this.runners.push(this.startRunner());
+    await Promise.all(this.runners.map((r) => r.ready));
+  }
+
+  /** Stop all runners; queued events are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new ChatbotError("E_RUNNER", "executor closed"));
+    await Promise.all(this.runners.splice(0).map((runner) => this.stopRunner(runner)));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let runner = this.runners.find((r) => r.job === undefined);
+      if (!runner && this.runners.length < this.concurrency) {
+        runner = this.startRunner();
+        this.runners.push(runner);
+      }
+      if (!runner) return;
+      const job = this.queue.shift()!;
+      this.dispatch(runner, job);
+    }
+  }
+
+  private dispatch(runner: Runner, job: Pending): void {
+    runner.job = job;
+    runner.ready.then(() => {
+      if (runner.job !== job) return;
+      runner.startedAt = performance.now();
+      runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
+      runner.child.send({ type: "run", id: job.id, request: job.request });
+    }, (error: Error) => this.finish(runner, job, () => job.reject(error)));
+  }
+
+  private finish(runner: Runner, job: Pending, settle: () => void): void {
+    if (runner.job !== job) return;
+    clearTimeout(runner.watchdog);
+    runner.watchdog = undefined;
+    runner.job = undefined;
+    settle();
+    this.pump();
+  }
+
+  /** The watchdog fired: the guest is stuck where the interrupt handler cannot reach. */
+  private overran(runner: Runner, job: Pending): void {
+    const wallMs = performance.now() - runner.startedAt;
+    this.stats.runnersKilled += 1;
+    this.replace(runner);
+    const { wallMsPerEvent } = job.request.limits;
+    this.finish(runner, job, () =>
+      job.resolve({
+        status: "wall-limit",
+        actions: [],
+        logs: [],
+        state: null,
+        limit: { name: "wallMsPerEvent", value: wallMsPerEvent, unit: "ms" },
+        error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${wallMsPerEvent} ms used up inside a built-in; the runner was killed` },
+        // The runner was busy in guest code the whole time: count all of it as CPU.
+        cpuMs: Math.round(wallMs),
+        wallMs: Math.round(wallMs),
+        memoryBytes: 0,
+        fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
+      }),
+    );
+  }
+
+  private replace(runner: Runner): void {
+    runner.child.removeAllListeners("exit");
+    runner.child.kill("SIGKILL");
+    const index = this.runners.indexOf(runner);
+    if (index >= 0) this.runners.splice(index, 1);
+  }
+
+  private startRunner(): Runner {
+    this.stats.runnersStarted += 1;
+    const child = fork(this.runnerPath, [], {
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      // Only what Node needs: the runner has no business with the host's environment.
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      execArgv: ["--max-old-space-size=256"],
+    });
+    let markReady!: () => void;
+    let failReady!: (error: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    ready.catch(() => undefined);
+    const runner: Runner = { child, ready, job: undefined, watchdog: undefined, startedAt: 0 };
+    child.on("message", (message: RunnerToHost) => {
+      if (message.type === "ready") return markReady();
+      const job = runner.job;
+      if (!job || job.id !== message.id) return;
+      if (message.type === "result") this.finish(runner, job, () => job.resolve(message.result));
+      else {
+        this.stats.runnersCrashed += 1;
+        this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${message.reason}`)));
+      }
+    });
+    child.on("exit", (code, signal) => {
+      const index = this.runners.indexOf(runner);
+      if (index >= 0) this.runners.splice(index, 1);
+      const reason = `runner exited (${signal ?? code})`;
+      failReady(new ChatbotError("E_RUNNER", reason));
+      const job = runner.job;
+      if (job) {
+        this.stats.runnersCrashed += 1;
+        this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", reason)));
+      }
+      this.pump();
+    });
+    return runner;
+  }
+
+  private async stopRunner(runner: Runner): Promise<void> {
+    clearTimeout(runner.watchdog);
+    if (runner.child.exitCode !== null || runner.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      runner.child.once("exit", () => resolve());
+      runner.child.kill("SIGKILL");
+    });
+  }
+}

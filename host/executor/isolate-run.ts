@@ -1,0 +1,223 @@
+// One event in one fresh QuickJS runtime + context: the only place that creates them, and it
+// disposes them before returning (STYLE principle 1). Guest code only runs inside `slice()`,
+// which meters CPU time and arms the interrupt handler's budget.
+import { performance } from "node:perf_hooks";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/contract.js";
+import { QUICKJS_STACK_BYTES } from "../limits.js";
+import { EventRecorder } from "./event-recorder.js";
+import { installHostBridge, type BridgeFetchResult } from "./host-bridge.js";
+import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
+import type { LimitHit, RunError, RunRequest, RunResult, RunStatus } from "./run-types.js";
+
+/** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
+export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;
+
+/** The outcome plus whether the module slot may run another event. */
+export interface IsolateOutcome {
+  result: RunResult;
+  slotHealthy: boolean;
+}
+
+type Ending = { status: RunStatus; error?: RunError; limit?: LimitHit };
+
+/** Raised inside the driver when a host-side exception escaped guest execution. */
+class SandboxFault extends Error {}
+
+const MEMORY_USED_LINE = /^memory used\s+\d+\s+(\d+)/m;
+
+/** The QuickJS heap in use, bytes, from the runtime's own accounting (~40 µs). */
+function heapBytes(runtime: QuickJSRuntime): number {
+  const match = MEMORY_USED_LINE.exec(runtime.dumpMemoryUsage());
+  return match ? Number(match[1]) : 0;
+}
+
+/** Run one event; never throws for anything the guest does. */
+export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch: IsolateFetch): Promise<IsolateOutcome> {
+  const { limits } = request;
+  const startedAt = performance.now();
+  const wallDeadline = startedAt + limits.wallMsPerEvent;
+  const elapsed = () => performance.now() - startedAt;
+  const recorder = new EventRecorder(limits, request.state, elapsed);
+  const abort = new AbortController();
+  const inflight = new Set<Promise<void>>();
+  const fetched = { bytesIn: 0, bytesOut: 0 };
+  let cpuMs = 0;
+  let sliceStart = -1;
+  let interruptedBy: "cpu" | "wall" | "output" | undefined;
+  let slotHealthy = true;
+  let peakHeap = 0;
+
+  const runtime = slot.module.newRuntime();
+  runtime.setMemoryLimit(limits.memoryBytes);
+  runtime.setMaxStackSize(QUICKJS_STACK_BYTES);
+  runtime.setInterruptHandler(() => {
+    if (recorder.limitHit) interruptedBy ??= "output";
+    else if (performance.now() > wallDeadline) interruptedBy ??= "wall";
+    else if (sliceStart >= 0 && cpuMs + (performance.now() - sliceStart) > limits.cpuMsPerEvent) interruptedBy ??= "cpu";
+    return interruptedBy !== undefined;
+  });
+
+  /** Run guest code, metering its time; a host exception marks the slot as unusable. */
+  const slice = <T>(fn: () => T): T => {
+    const grownBefore = slot.memory.buffer.byteLength;
+    sliceStart = performance.now();
+    try {
+      return fn();
+    } catch (error) {
+      slotHealthy = false;
+      throw new SandboxFault(error instanceof Error ? error.message : String(error));
+    } finally {
+      cpuMs += performance.now() - sliceStart;
+      sliceStart = -1;
+      if (slot.memory.buffer.byteLength !== grownBefore) peakHeap = Math.max(peakHeap, heapBytes(runtime));
+    }
+  };
+
+  let ending: Ending;
+  const ctx = runtime.newContext();
+  try {
+    installHostBridge(ctx, {
+      eventJson: JSON.stringify(request.event),
+      attachments: request.attachments,
+      recorder,
+      now: () => request.nowMs + Math.round(elapsed()),
+      fetch: (req, body) => fetch(req, body, abort.signal),
+      track: (operation) => {
+        const settled = operation.finally(() => inflight.delete(settled));
+        inflight.add(settled);
+      },
+      onFetched: (bytesIn, bytesOut) => {
+        fetched.bytesIn += bytesIn;
+        fetched.bytesOut += bytesOut;
+      },
+    });
+    ending = await drive(ctx);
+  } catch (error) {
+    if (!(error instanceof SandboxFault)) throw error;
+    ending = slotMemoryExhausted(slot)
+      ? { status: "memory-limit", limit: { name: "memoryBytes", value: limits.memoryBytes, unit: "bytes" }, error: { code: "E_LIMIT_memoryBytes", message: "out of memory" } }
+      : { status: "bot-error", error: { code: "E_SANDBOX", message: "the sandbox failed while running this bot; it was reset" } };
+  } finally {
+    abort.abort();
+    if (slotHealthy) peakHeap = Math.max(peakHeap, heapBytes(runtime));
+    try {
+      ctx.dispose();
+      runtime.dispose();
+    } catch {
+      // A runtime that fails to dispose (leaked objects, corrupted heap) is never reused.
+      slotHealthy = false;
+    }
+  }
+
+  const ok = ending.status === "ok";
+  return {
+    slotHealthy,
+    result: {
+      status: ending.status,
+      actions: ok ? recorder.actions : [],
+      logs: recorder.logs,
+      state: ok ? recorder.changedState() : null,
+      ...(ending.error ? { error: ending.error } : {}),
+      ...(ending.limit ? { limit: ending.limit } : {}),
+      cpuMs: round(cpuMs),
+      wallMs: round(elapsed()),
+      memoryBytes: ending.status === "memory-limit" ? Math.max(peakHeap, limits.memoryBytes) : peakHeap,
+      fetch: { count: recorder.fetchCount, bytesIn: fetched.bytesIn, bytesOut: fetched.bytesOut },
+    },
+  };
+
+  /** The ending when guest code stopped with `errorHandle` (or was interrupted). */
+  function endingFor(errorHandle: QuickJSHandle | undefined): Ending {
+    if (interruptedBy === "output" || recorder.limitHit) {
+      const limit = recorder.limitHit!;
+      return { status: "output-limit", limit, error: { code: `E_LIMIT_${limit.name}`, message: `output limit ${limit.name} (${limit.value} ${limit.unit}) reached` } };
+    }
+    if (interruptedBy === "cpu") {
+      return { status: "cpu-limit", limit: { name: "cpuMsPerEvent", value: limits.cpuMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_cpuMsPerEvent", message: `CPU budget of ${limits.cpuMsPerEvent} ms per event used up` } };
+    }
+    if (interruptedBy === "wall") return wallEnding();
+    const error = errorHandle ? describeGuestError(errorHandle) : { name: "Error", message: "unknown error" };
+    if (error.name === "InternalError" && error.message === "out of memory") {
+      return { status: "memory-limit", limit: { name: "memoryBytes", value: limits.memoryBytes, unit: "bytes" }, error: { code: "E_LIMIT_memoryBytes", message: `out of memory (limit ${limits.memoryBytes} bytes)` } };
+    }
+    const code = error.message === "stack overflow" ? "E_STACK_OVERFLOW" : "E_BOT_EXCEPTION";
+    return { status: "bot-error", error: { code, message: `${error.name}: ${error.message}`, ...(error.stack ? { stack: error.stack } : {}) } };
+  }
+
+  function wallEnding(): Ending {
+    return { status: "wall-limit", limit: { name: "wallMsPerEvent", value: limits.wallMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${limits.wallMsPerEvent} ms per event used up` } };
+  }
+
+  /** Read name/message/stack of a thrown guest value; its getters run as metered guest code. */
+  function describeGuestError(handle: QuickJSHandle): { name: string; message: string; stack?: string } {
+    try {
+      return slice(() => {
+        if (ctx.typeof(handle) !== "object") return { name: "Error", message: `thrown ${ctx.typeof(handle)}: ${String(ctx.dump(handle)).slice(0, 500)}` };
+        const read = (key: string) => ctx.getProp(handle, key).consume((h) => (ctx.typeof(h) === "string" ? ctx.getString(h) : undefined));
+        const stack = read("stack");
+        return { name: read("name") ?? "Error", message: (read("message") ?? "").slice(0, 2000), ...(stack ? { stack: stack.slice(0, 4000) } : {}) };
+      });
+    } catch (error) {
+      if (error instanceof SandboxFault) throw error;
+      return { name: "Error", message: "a value was thrown that could not be read" };
+    }
+  }
+
+  /** Evaluate the bundle, call the bot's dispatch, and run jobs and host operations until it settles. */
+  async function drive(context: QuickJSContext): Promise<Ending> {
+    const evaluated = slice(() => context.evalCode(request.bundle.code, request.bundle.filename, { type: "global" }));
+    if (evaluated.error) return evaluated.error.consume(endingFor);
+    evaluated.value.dispose();
+
+    const promise = slice(() => {
+      const definition = context.getProp(context.global, BUNDLE_GLOBAL).consume((ns) =>
+        context.typeof(ns) === "object" ? context.getProp(ns, "default") : undefined,
+      );
+      if (!definition) return undefined;
+      return definition.consume((bot) => {
+        const kind = context.getProp(bot, "kind").consume((h) => (context.typeof(h) === "string" ? context.getString(h) : ""));
+        if (kind !== BOT_MARKER) return undefined;
+        return context.getProp(bot, "dispatch").consume((dispatch) => context.callFunction(dispatch, bot));
+      });
+    });
+    if (!promise) {
+      return { status: "bot-error", error: { code: "E_NO_BOT_EXPORT", message: "the bundle's default export is not defineBot({...}) from chatbot/std" } };
+    }
+    if (promise.error) return promise.error.consume(endingFor);
+
+    // Not `consume`: the loop is async and the handle must live until it ends.
+    const handle = promise.value;
+    try {
+      for (;;) {
+        const jobs = slice(() => runtime.executePendingJobs());
+        if (jobs.error) return jobs.error.consume(endingFor);
+        if (recorder.limitHit || interruptedBy) return endingFor(undefined);
+        const state = context.getPromiseState(handle);
+        if (state.type === "fulfilled") {
+          state.value.dispose();
+          return { status: "ok" };
+        }
+        if (state.type === "rejected") return state.error.consume(endingFor);
+        if (inflight.size === 0) {
+          return { status: "bot-error", error: { code: "E_STALLED", message: "the handler awaited something that can never complete (no host operation is pending)" } };
+        }
+        const remaining = wallDeadline - performance.now();
+        if (remaining <= 0) return wallEnding();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          Promise.race(inflight).then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), remaining))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) return wallEnding();
+      }
+    } finally {
+      handle.dispose();
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,45 @@
+// A QuickJS WASM module whose linear memory has a fixed maximum: the only memory cap that also
+// holds against huge strings and typed arrays (DESIGN §2: setMemoryLimit alone does not).
+// One slot per concurrent isolate; replaced after any out-of-memory, host exception or failed dispose.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
+import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
+import { MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../limits.js";
+
+// The package is ESM with a default export at run time; its CJS typings differ, so unwrap either way.
+const releaseSync = ((releaseSyncModule as unknown as { default?: QuickJSSyncVariant }).default ??
+  releaseSyncModule) as unknown as QuickJSSyncVariant;
+
+/** The compiled WebAssembly of the bellard release-sync build (compile once, instantiate per slot). */
+export function compileQuickJSWasm(): WebAssembly.Module {
+  const require = createRequire(import.meta.url);
+  const wasmPath = require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
+  return new WebAssembly.Module(readFileSync(wasmPath));
+}
+
+/** A module instance plus the memory it may not grow beyond. */
+export interface ModuleSlot {
+  readonly module: QuickJSWASMModule;
+  readonly memory: WebAssembly.Memory;
+  /** The cap this slot was built for, bytes. */
+  readonly memoryBytes: number;
+}
+
+/** Instantiate a fresh module whose WASM memory cannot exceed `memoryBytes` (~0.7 ms measured). */
+export async function createModuleSlot(wasm: WebAssembly.Module, memoryBytes: number): Promise<ModuleSlot> {
+  const memory = new WebAssembly.Memory({
+    initial: wasmPagesFor(MODULE_BASE_MEMORY_BYTES),
+    maximum: Math.max(wasmPagesFor(memoryBytes), wasmPagesFor(MODULE_BASE_MEMORY_BYTES)),
+  });
+  const variant = newVariant(releaseSync, { wasmModule: wasm, wasmMemory: memory });
+  const module = await newQuickJSWASMModuleFromVariant(variant);
+  return { module, memory, memoryBytes };
+}
+
+/** True when the slot's memory has grown to its maximum (an allocation failure is then an OOM). */
+export function slotMemoryExhausted(slot: ModuleSlot): boolean {
+  // Within one page of the cap counts: the failing allocation needed more than was left.
+  return slot.memory.buffer.byteLength + 64 * 1024 > wasmPagesFor(slot.memoryBytes) * 64 * 1024;
+}

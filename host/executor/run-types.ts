@@ -1,0 +1,67 @@
+// What the host sends to a runner for one event, and the typed result it gets back.
+import type { Action, GuestEvent, LogLevel } from "../../std/contract.js";
+import type { EventLimits } from "../limits.js";
+
+/** Fetch settings for one event; plain data so they cross the process boundary. */
+export interface FetchPolicy {
+  allowOrigins: string[];
+  /** Test flag: http:// to explicitly allowed loopback origins. */
+  allowHttpLoopback: boolean;
+  /** Extra CA certificate (PEM) to trust, for tests with local TLS servers. */
+  caPem?: string;
+}
+
+/** One event for one isolate. */
+export interface RunRequest {
+  bundle: { id: string; code: string; filename: string };
+  event: GuestEvent;
+  /** Bytes of the incoming message's attachments, by index. */
+  attachments: Uint8Array[];
+  /** The bot's state before the event: key → JSON text. */
+  state: Record<string, string>;
+  limits: EventLimits;
+  /** The host clock at the start of the event (ms since epoch); `bot.now()` advances from it. */
+  nowMs: number;
+  fetch: FetchPolicy;
+}
+
+export type RunStatus = "ok" | "bot-error" | "cpu-limit" | "wall-limit" | "memory-limit" | "output-limit";
+
+/** A line the bot logged, with its time offset from the event start (ms). */
+export interface LogEntry {
+  level: LogLevel;
+  text: string;
+  atMs: number;
+}
+
+/** Which limit ended an event, its value and unit. */
+export interface LimitHit {
+  name: keyof EventLimits;
+  value: number;
+  unit: "ms" | "bytes" | "count";
+}
+
+/** An error as the author sees it: stable code, message, and the guest stack (bundle positions). */
+export interface RunError {
+  code: string;
+  message: string;
+  stack?: string;
+}
+
+/** The typed outcome of one event. Actions and state are applied only when status is "ok". */
+export interface RunResult {
+  status: RunStatus;
+  actions: Action[];
+  logs: LogEntry[];
+  /** The new state when the event ended ok and changed it; otherwise null (keep the old one). */
+  state: Record<string, string> | null;
+  error?: RunError;
+  limit?: LimitHit;
+  /** Time spent running guest code, ms. */
+  cpuMs: number;
+  /** Time from the start of the event to its end, ms. */
+  wallMs: number;
+  /** Peak QuickJS heap observed during the event, bytes (sampled; see README "Limits"). */
+  memoryBytes: number;
+  fetch: { count: number; bytesIn: number; bytesOut: number };
+}

@@ -1,0 +1,30 @@
+// Messages between the Executor (host), the runner child process and its sandbox Worker.
+import type { RunRequest, RunResult } from "./run-types.js";
+
+/** Host → runner → worker: run one event. */
+export interface RunMessage {
+  type: "run";
+  id: number;
+  request: RunRequest;
+}
+
+/** Worker → runner → host: the event's result. */
+export interface ResultMessage {
+  type: "result";
+  id: number;
+  result: RunResult;
+}
+
+/** Runner → host: the worker died while running event `id` (it has been replaced). */
+export interface CrashMessage {
+  type: "crash";
+  id: number;
+  reason: string;
+}
+
+/** Runner → host: the worker is up and the QuickJS WASM is compiled. */
+export interface ReadyMessage {
+  type: "ready";
+}
+
+export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage;

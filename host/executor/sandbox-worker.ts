@@ -1,0 +1,61 @@
+// The Worker thread that runs isolates. It exists for its stack: WASM recursion runs on Node's
+// stack, and only a Worker's `resourceLimits.stackSizeMb` makes deep guest recursion end as a
+// clean QuickJS "stack overflow" instead of a host RangeError (DESIGN §2, measured).
+import { parentPort } from "node:worker_threads";
+import { compileQuickJSWasm, createModuleSlot, type ModuleSlot } from "./module-slot.js";
+import { runInIsolate, type IsolateFetch } from "./isolate-run.js";
+import { createGuestFetch } from "../fetch/guest-fetch.js";
+import type { RunMessage, ResultMessage } from "./runner-protocol.js";
+import type { RunRequest } from "./run-types.js";
+
+const port = parentPort;
+if (!port) throw new Error("sandbox-worker must run as a worker thread");
+
+const wasm = compileQuickJSWasm();
+let slot: ModuleSlot | undefined;
+
+/** A fetch for this event, built on first use and closed when the event ends. */
+function eventFetch(request: RunRequest) {
+  let client: ReturnType<typeof createGuestFetch> | undefined;
+  const fetch: IsolateFetch = (req, body, signal) => {
+    client ??= createGuestFetch({
+      allowOrigins: request.fetch.allowOrigins,
+      allowHttpLoopback: request.fetch.allowHttpLoopback,
+      maxResponseBytes: request.limits.fetchResponseBytes,
+      maxRequestBytes: request.limits.fetchResponseBytes,
+      timeoutMs: request.limits.fetchTimeoutMs,
+      maxRedirects: 5,
+      ...(request.fetch.caPem ? { tls: { ca: request.fetch.caPem } } : {}),
+    });
+    return client.fetch(req, body, signal);
+  };
+  return { fetch, close: async () => client?.close() };
+}
+
+async function handle(message: RunMessage): Promise<ResultMessage> {
+  const { request } = message;
+  if (!slot || slot.memoryBytes !== request.limits.memoryBytes) {
+    slot = await createModuleSlot(wasm, request.limits.memoryBytes);
+  }
+  const fetcher = eventFetch(request);
+  try {
+    const outcome = await runInIsolate(slot, request, fetcher.fetch);
+    if (!outcome.slotHealthy) slot = undefined;
+    return { type: "result", id: message.id, result: outcome.result };
+  } finally {
+    await fetcher.close().catch(() => undefined);
+  }
+}
+
+// Events arrive one at a time (the Executor never sends a second before the first's result).
+port.on("message", (message: RunMessage) => {
+  handle(message).then(
+    (result) => port.postMessage(result),
+    (error: unknown) => {
+      // A failure outside the guest's reach (e.g. the module could not be built): let the runner report it.
+      slot = undefined;
+      throw error;
+    },
+  );
+});
+port.postMessage({ type: "ready" });

@@ -1,0 +1,103 @@
+// The `bot` object handed to handlers: every method is a thin call into the host.
+import type { Action, GuestEvent, HostFunctions, LogLevel } from "./contract.js";
+import type { Bot, BotState, FileInput, OutgoingMessage } from "./types.js";
+import { toArrayBuffer } from "./bytes.js";
+import { asBotError } from "./host.js";
+import { makeFetch } from "./fetch.js";
+
+/** Render log arguments the way console.log would, objects as JSON. */
+export function formatLogValues(values: unknown[]): string {
+  return values
+    .map((value) => {
+      if (typeof value === "string") return value;
+      if (value instanceof Error) return `${value.name}: ${value.message}`;
+      try {
+        return JSON.stringify(value) ?? String(value);
+      } catch {
+        return String(value);
+      }
+    })
+    .join(" ");
+}
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw asBotError(error);
+  }
+}
+
+function splitMessage(message: OutgoingMessage): { text: string; file?: FileInput } {
+  if (typeof message === "string") return { text: message };
+  if (message === null || typeof message !== "object") {
+    throw new TypeError("reply/send take a string or { text?, file? }");
+  }
+  const text = message.text === undefined ? "" : String(message.text);
+  if (message.file === undefined) return { text };
+  return { text, file: message.file };
+}
+
+function emit(host: HostFunctions, action: Action, file: FileInput | undefined): void {
+  if (!file) return call(() => host.emit(JSON.stringify(action)));
+  if (typeof file.name !== "string" || file.name === "") throw new TypeError("file.name must be a non-empty string");
+  const bytes = toArrayBuffer(host, file.data);
+  const withFile = {
+    ...action,
+    file: { name: file.name, type: file.type ?? "application/octet-stream", size: bytes.byteLength, dataBase64: "" },
+  };
+  call(() => host.emit(JSON.stringify(withFile), bytes));
+}
+
+function makeState(host: HostFunctions): BotState {
+  return {
+    async get<T>(key: string) {
+      const json = call(() => host.stateGet(String(key)));
+      return json === undefined ? undefined : (JSON.parse(json) as T);
+    },
+    async set(key: string, value: unknown) {
+      const json = JSON.stringify(value);
+      if (json === undefined) throw new TypeError(`state.set("${key}"): value is not JSON (use delete to remove a key)`);
+      call(() => host.stateSet(String(key), json));
+    },
+    async delete(key: string) {
+      call(() => host.stateDelete(String(key)));
+    },
+    async keys() {
+      return JSON.parse(call(() => host.stateKeys())) as string[];
+    },
+  };
+}
+
+/** Build the `bot` object for one event. */
+export function makeBot(host: HostFunctions, event: GuestEvent): Bot {
+  const origin =
+    event.kind === "message"
+      ? { chatId: event.message.chat.id, inReplyTo: event.message.id }
+      : event.kind === "webxdc"
+        ? { chatId: event.update.chat.id, inReplyTo: event.update.instanceId }
+        : undefined;
+  const log = (level: LogLevel, values: unknown[]) => call(() => host.log(level, formatLogValues(values)));
+  return {
+    async reply(message) {
+      if (!origin) throw new Error("bot.reply works in message and webxdc handlers; in tick use bot.send(chatId, …)");
+      const { text, file } = splitMessage(message);
+      emit(host, { type: "reply", chatId: origin.chatId, inReplyTo: origin.inReplyTo, text }, file);
+    },
+    async send(chatId, message) {
+      if (typeof chatId !== "string" || chatId === "") throw new TypeError("bot.send: chatId must be a non-empty string");
+      const { text, file } = splitMessage(message);
+      emit(host, { type: "send", chatId, text }, file);
+    },
+    state: makeState(host),
+    fetch: makeFetch(host),
+    log: (...values) => log("info", values),
+    now: () => host.now(),
+  };
+}
+
+/** A `console` that writes to the bot's log, so familiar code works inside the sandbox. */
+export function makeConsole(host: HostFunctions) {
+  const to = (level: LogLevel) => (...values: unknown[]) => call(() => host.log(level, formatLogValues(values)));
+  return { log: to("info"), info: to("info"), debug: to("debug"), warn: to("warn"), error: to("error") };
+}
