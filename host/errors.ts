@@ -22,6 +22,8 @@ const OWNERS = {
   E_FETCH_FAILED: "retry",
   E_FETCH_TIMEOUT: "retry",
   E_FETCH_TOO_LARGE: "author",
+  // A request the bot built wrongly (method, header, body with GET, credentials in the URL).
+  E_FETCH_REQUEST: "author",
   // The operator's host is misconfigured or broken.
   E_CONFIG: "operator",
   E_RUNNER: "retry",

@@ -39,7 +39,7 @@ export interface PerUserLimits {
 /** The memory every QuickJS module needs before a bot allocates anything (its initial WASM memory). */
 export const MODULE_BASE_MEMORY_BYTES = 16 * MiB;
 /** QuickJS's own stack limit inside the runner's Worker (whose Node stack is STACK_WORKER_MB). */
-export const QUICKJS_STACK_BYTES = 512 * KiB;
+export const QUICKJS_STACK_BYTES = 256 * KiB;
 /** Node stack of the Worker thread that runs QuickJS: WASM recursion uses it (DESIGN §2). */
 export const STACK_WORKER_MB = 16;
 /** Grace the parent allows past the wall budget before it kills a runner (its watchdog), ms. */

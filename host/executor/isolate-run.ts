@@ -138,7 +138,9 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     }
     if (interruptedBy === "wall") return wallEnding();
     const error = errorHandle ? describeGuestError(errorHandle) : { name: "Error", message: "unknown error" };
-    if (error.name === "InternalError" && error.message === "out of memory") {
+    // Out of memory so deep that QuickJS could not even build the error leaves a blank value.
+    const blank = error.message === "" && (error.name === "Error" || error.name === "");
+    if ((error.name === "InternalError" && error.message === "out of memory") || (blank && slotMemoryExhausted(slot))) {
       return { status: "memory-limit", limit: { name: "memoryBytes", value: limits.memoryBytes, unit: "bytes" }, error: { code: "E_LIMIT_memoryBytes", message: `out of memory (limit ${limits.memoryBytes} bytes)` } };
     }
     const code = error.message === "stack overflow" ? "E_STACK_OVERFLOW" : "E_BOT_EXCEPTION";

@@ -2,7 +2,7 @@
 // stack, and only a Worker's `resourceLimits.stackSizeMb` makes deep guest recursion end as a
 // clean QuickJS "stack overflow" instead of a host RangeError (DESIGN §2, measured).
 import { parentPort } from "node:worker_threads";
-import { compileQuickJSWasm, createModuleSlot, type ModuleSlot } from "./module-slot.js";
+import { compileQuickJSWasm, createModuleSlot, slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import { runInIsolate, type IsolateFetch } from "./isolate-run.js";
 import { createGuestFetch } from "../fetch/guest-fetch.js";
 import type { RunMessage, ResultMessage } from "./runner-protocol.js";
@@ -34,7 +34,9 @@ function eventFetch(request: RunRequest) {
 
 async function handle(message: RunMessage): Promise<ResultMessage> {
   const { request } = message;
-  if (!slot || slot.memoryBytes !== request.limits.memoryBytes) {
+  // A slot whose memory reached its cap is rebuilt (~0.7 ms): WASM memory never shrinks, and
+  // "memory exhausted" must describe this event, not an earlier one.
+  if (!slot || slot.memoryBytes !== request.limits.memoryBytes || slotMemoryExhausted(slot)) {
     slot = await createModuleSlot(wasm, request.limits.memoryBytes);
   }
   const fetcher = eventFetch(request);
