@@ -2,8 +2,7 @@
 import type { Command } from "../command.js";
 import { newCommand } from "./new.js";
 import { buildCommand } from "./build.js";
+import { runCommand } from "./run.js";
+import { devCommand } from "./dev.js";
 
-export const COMMANDS: readonly Command[] = [
-  newCommand,
-  buildCommand,
-];
+export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand];

@@ -6,7 +6,7 @@ import { ChatbotError } from "../../errors.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 import { MANIFEST_FILE, parseManifest } from "../../../bundler/manifest.js";
-import { templatesDir } from "../../../bundler/package-root.js";
+import { packageRoot, templatesDir } from "../../../bundler/package-root.js";
 
 const DEFAULT_TEMPLATE = "echo";
 const NAME_RULE = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
@@ -108,6 +108,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   });
   await editJson(join(target, "package.json"), (pkg) => {
     pkg["name"] = name;
+    // The bot depends on the very chatbot that created it (the same std and sandbox), by path:
+    // the name "chatbot" on the public registry is not this project.
+    const dev = (pkg["devDependencies"] ?? {}) as Record<string, string>;
+    dev["chatbot"] = `file:${packageRoot()}`;
+    pkg["devDependencies"] = dev;
   });
   await editJson(join(target, "tsconfig.json"), (tsconfig) => {
     // The in-repo mapping of chatbot/std; a user project resolves it through node_modules.

@@ -1,0 +1,170 @@
+// `chatbot dev [dir]`: chat with the bot in the terminal. Every line is a message event in the
+// real sandbox with the manifest's limits; the bot is rebuilt when its files change.
+import { watch, type FSWatcher } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { Executor } from "../../executor/executor.js";
+import { parseCommand } from "../../mail/command.js";
+import { buildLocalBot, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
+import { costLine } from "../../local/run-output.js";
+import { isChatbotError } from "../../errors.js";
+import type { GuestEvent } from "../../../std/contract.js";
+import type { RunResult } from "../../executor/run-types.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CliIo, type Command } from "../command.js";
+
+const HELP = `Usage: chatbot dev [dir] [--allow-origin URL]... [--allow-http-loopback]
+
+Chat with the bot in [dir] (default: the current folder) in the terminal. Each line you type is
+a message to the bot, run in the real sandbox with the limits of its manifest; the bot's replies
+are printed with each event's cpu/wall/memory and any limit hit. The bot is rebuilt when a file
+in the folder changes; bot.state lives in memory for the session.
+
+Lines dev handles itself (everything else, including other /commands, goes to the bot):
+  /tick           run the bot's tick handler now
+  /file PATH [text]  send a file (with optional text)
+  /state          show bot.state
+  /quit           leave (or Ctrl-D)
+
+Options:
+  --allow-origin URL     also allow fetch to this origin (repeatable)
+  --allow-http-loopback  let fetch use http:// to allowed loopback origins (for tests)
+  -h, --help             show this help
+
+Example:
+  chatbot dev
+`;
+
+/** Input of the dev loop; injected so tests drive it without a terminal. */
+export interface DevInput {
+  input: Readable;
+  /** Watch the folder for changes (off in tests that do not need it). */
+  watch: boolean;
+}
+
+function describeActions(result: RunResult): string[] {
+  return result.actions.map((action) => {
+    const file = action.file ? ` [file ${action.file.name}, ${action.file.type}, ${action.file.size} bytes]` : "";
+    const to = action.type === "send" ? ` (to ${action.chatId})` : "";
+    return `bot${to}: ${action.text}${file}`;
+  });
+}
+
+/** Run the dev loop until the input ends or /quit. */
+export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: { extra: string[]; httpLoopback: boolean }): Promise<number> {
+  const executor = new Executor();
+  let bot: LocalBot | undefined;
+  let buildError: string | undefined;
+  let state: Record<string, string> = {};
+  let counter = 0;
+  const rebuild = async () => {
+    try {
+      bot = await buildLocalBot(dir);
+      buildError = undefined;
+    } catch (error) {
+      buildError = isChatbotError(error) ? `${error.code}: ${error.message}` : String(error);
+    }
+  };
+  await rebuild();
+  if (!bot) {
+    io.stderr(`build failed: ${buildError}\n`);
+    await executor.close();
+    return EXIT.dataError;
+  }
+  io.stdout(`chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /state or /quit\n`);
+
+  let watcher: FSWatcher | undefined;
+  let reloadTimer: NodeJS.Timeout | undefined;
+  if (input.watch) {
+    watcher = watch(dir, { recursive: true }, (_event, file) => {
+      const name = String(file ?? "");
+      if (name.startsWith("dist") || name.startsWith("node_modules") || basename(name).startsWith(".")) return;
+      clearTimeout(reloadTimer);
+      // Editors write in bursts; rebuild once they are done (100 ms).
+      reloadTimer = setTimeout(async () => {
+        await rebuild();
+        io.stdout(buildError ? `reload failed: ${buildError}\n` : `reloaded ${bot!.manifest.name}\n`);
+      }, 100);
+    });
+  }
+
+  const runEvent = async (event: GuestEvent, attachments: Uint8Array[] = []) => {
+    if (buildError || !bot) return io.stdout(`(not run: the last build failed: ${buildError})\n`);
+    const result = await runLocalEvent(executor, bot, event, { state, attachments, extraOrigins: origins.extra, allowHttpLoopback: origins.httpLoopback });
+    for (const line of describeActions(result)) io.stdout(`${line}\n`);
+    for (const log of result.logs) io.stdout(`  log ${log.level}: ${log.text}\n`);
+    if (result.error) io.stdout(`  error ${result.error.code}: ${result.error.message}\n${result.error.stack ? `${result.error.stack}\n` : ""}`);
+    if (result.state) state = result.state;
+    io.stdout(`  ${costLine(result)}\n`);
+  };
+
+  const lines = createInterface({ input: input.input, terminal: false });
+  try {
+    for await (const raw of lines) {
+      const line = raw.trimEnd();
+      if (line === "") continue;
+      const own = parseCommand(line);
+      if (own?.name === "quit") break;
+      if (own?.name === "tick") {
+        await runEvent({ kind: "tick", at: Date.now() });
+        continue;
+      }
+      if (own?.name === "state") {
+        io.stdout(`${JSON.stringify(Object.fromEntries(Object.entries(state).map(([k, v]) => [k, JSON.parse(v)])), null, 2)}\n`);
+        continue;
+      }
+      counter += 1;
+      const id = `<dev-${counter}@chatbot.local>`;
+      const from = { addr: "you@chatbot.local", name: "You" };
+      const chat = { id: from.addr, type: "single" as const, name: "You" };
+      if (own?.name === "file") {
+        const [path, ...words] = own.args.split(/\s+/);
+        if (!path) {
+          io.stdout("usage: /file PATH [text]\n");
+          continue;
+        }
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(resolve(io.cwd, path));
+        } catch {
+          io.stdout(`cannot read ${path}\n`);
+          continue;
+        }
+        const text = words.join(" ");
+        await runEvent(
+          { kind: "message", message: { id, text, from, chat, attachments: [{ name: basename(path), type: "application/octet-stream", size: bytes.byteLength }], date: Date.now() } },
+          [new Uint8Array(bytes)],
+        );
+        continue;
+      }
+      const command = parseCommand(line);
+      await runEvent({ kind: "message", message: { id, text: line, from, chat, attachments: [], ...(command ? { command } : {}), date: Date.now() } });
+    }
+  } finally {
+    clearTimeout(reloadTimer);
+    watcher?.close();
+    lines.close();
+    await executor.close();
+  }
+  return EXIT.ok;
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    "dev",
+    args,
+    { "allow-origin": { type: "string", multiple: true }, "allow-http-loopback": { type: "boolean" } },
+    1,
+  );
+  const dir = resolve(io.cwd, positionals[0] ?? ".");
+  return devLoop(dir, io, { input: process.stdin, watch: true }, { extra: values["allow-origin"] ?? [], httpLoopback: values["allow-http-loopback"] ?? false });
+}
+
+export const devCommand: Command = {
+  path: ["dev"],
+  summary: "chat with the bot in the terminal (real sandbox, hot reload, /tick)",
+  help: HELP,
+  run,
+};

@@ -1,0 +1,122 @@
+// `chatbot run [dir] --mail FILE.eml`: one local single-shot event in the real sandbox.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { ChatbotError } from "../../errors.js";
+import { Executor } from "../../executor/executor.js";
+import { parsePlainMessage } from "../../mail/plain-message.js";
+import { buildLocalBot, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
+import { costLine, exitCodeFor, printableResult } from "../../local/run-output.js";
+import type { GuestEvent } from "../../../std/contract.js";
+import { parseCommandArgs } from "../args.js";
+import type { CliIo, Command } from "../command.js";
+
+const HELP = `Usage: chatbot run [dir] (--mail FILE.eml | --tick) [options]
+
+Build the bot in [dir] (default: the current folder) and run it once, in the same sandbox and
+with the same limits as on the relay, on a plaintext mail (or a schedule tick). Prints the
+result as JSON on stdout: {status, actions, error?, limit?, logs, cpuMs, wallMs, memoryBytes, fetch}.
+Files the bot sends are shown as {name, type, size, sha256}; --files DIR saves them.
+
+Options:
+  --mail FILE          the incoming mail (RFC 5322, plaintext; see sample.eml)
+  --tick               run the bot's tick handler instead of a message
+  --state FILE         bot.state as a JSON object; read before and written back after an ok run
+  --allow-origin URL   also allow fetch to this origin (repeatable; the manifest's origins
+                       are allowed in local runs)
+  --allow-http-loopback  let fetch use http:// to allowed loopback origins (for tests)
+  --files DIR          save files the bot sends into DIR
+  -h, --help           show this help
+
+Exit codes: 0 ok · 1 the bot threw · 2 a limit was hit (cpu, wall, memory, output) · 64 usage
+· 65 bad manifest, build or mail · 66 file not found
+
+Example:
+  chatbot run --mail sample.eml --state state.json
+`;
+
+async function readInput(path: string, what: string): Promise<Buffer> {
+  if (!existsSync(path)) throw new ChatbotError("E_NOT_FOUND", `${what} ${path} does not exist`);
+  return readFile(path);
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    "run",
+    args,
+    {
+      mail: { type: "string" },
+      tick: { type: "boolean" },
+      state: { type: "string" },
+      "allow-origin": { type: "string", multiple: true },
+      "allow-http-loopback": { type: "boolean" },
+      files: { type: "string" },
+    },
+    1,
+  );
+  if (values.mail === undefined && !values.tick) {
+    throw new ChatbotError("E_USAGE", "chatbot run: give --mail FILE.eml (or --tick). See 'chatbot run --help'.");
+  }
+  if (values.mail !== undefined && values.tick) {
+    throw new ChatbotError("E_USAGE", "chatbot run: --mail and --tick exclude each other. See 'chatbot run --help'.");
+  }
+  const dir = resolve(io.cwd, positionals[0] ?? ".");
+  const bot = await buildLocalBot(dir);
+
+  let event: GuestEvent;
+  let attachments: Uint8Array[] = [];
+  if (values.mail !== undefined) {
+    const parsed = await parsePlainMessage(await readInput(resolve(io.cwd, values.mail), "mail file"));
+    event = { kind: "message", message: parsed.message };
+    attachments = parsed.attachments;
+  } else {
+    event = { kind: "tick", at: Date.now() };
+  }
+
+  const statePath = values.state === undefined ? undefined : resolve(io.cwd, values.state);
+  let state: Record<string, string> = {};
+  if (statePath && existsSync(statePath)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(statePath, "utf8"));
+    } catch (error) {
+      throw new ChatbotError("E_USAGE", `chatbot run: --state ${values.state} is not valid JSON (${error instanceof Error ? error.message : error})`);
+    }
+    try {
+      state = stateFromJson(json, values.state!);
+    } catch (error) {
+      throw new ChatbotError("E_USAGE", `chatbot run: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  const executor = new Executor();
+  try {
+    const result = await runLocalEvent(executor, bot, event, {
+      state,
+      attachments,
+      extraOrigins: values["allow-origin"] ?? [],
+      allowHttpLoopback: values["allow-http-loopback"] ?? false,
+    });
+    if (statePath && result.state) await writeFile(statePath, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`, { mode: 0o600 });
+    if (values.files !== undefined) {
+      const filesDir = resolve(io.cwd, values.files);
+      await mkdir(filesDir, { recursive: true });
+      for (const action of result.actions) {
+        // Only the base name: a bot must not choose where on the author's disk a file lands.
+        if (action.file) await writeFile(join(filesDir, action.file.name.replace(/[/\\]/g, "_")), Buffer.from(action.file.dataBase64, "base64"));
+      }
+    }
+    io.stdout(`${JSON.stringify(printableResult(result), null, 2)}\n`);
+    io.stderr(`${costLine(result)}\n`);
+    return exitCodeFor(result);
+  } finally {
+    await executor.close();
+  }
+}
+
+export const runCommand: Command = {
+  path: ["run"],
+  summary: "run the bot once on a mail file (or a tick) in the real sandbox",
+  help: HELP,
+  run,
+};
