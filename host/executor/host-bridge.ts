@@ -118,7 +118,8 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       throw new GuestRefusal("E_ARGUMENT", "bytes must be an ArrayBuffer");
     }
   };
-  const arrayBuffer = (bytes: Uint8Array) => ctx.newArrayBuffer(bytes.slice().buffer);
+  // new Uint8Array(view) copies exactly the view's bytes; Buffer#slice would share Node's pool.
+  const arrayBuffer = (bytes: Uint8Array) => ctx.newArrayBuffer(new Uint8Array(bytes).buffer);
   const { recorder } = deps;
 
   const functions: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
