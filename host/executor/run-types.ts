@@ -9,6 +9,11 @@ export interface FetchPolicy {
   allowHttpLoopback: boolean;
   /** Extra CA certificate (PEM) to trust, for tests with local TLS servers. */
   caPem?: string;
+  /**
+   * Static name → addresses answers used instead of DNS (like /etc/hosts). They pass the same
+   * connect-time address check as DNS answers, so they cannot open a private address either.
+   */
+  hosts?: Record<string, string[]>;
 }
 
 /** One event for one isolate. */

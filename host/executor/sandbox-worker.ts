@@ -4,7 +4,9 @@
 import { parentPort } from "node:worker_threads";
 import { compileQuickJSWasm, createModuleSlot, slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import { runInIsolate, type IsolateFetch } from "./isolate-run.js";
+import { isIPv6 } from "node:net";
 import { createGuestFetch } from "../fetch/guest-fetch.js";
+import { systemLookup, type Lookup } from "../fetch/guarded-connector.js";
 import type { RunMessage, ResultMessage } from "./runner-protocol.js";
 import type { RunRequest } from "./run-types.js";
 
@@ -13,6 +15,15 @@ if (!port) throw new Error("sandbox-worker must run as a worker thread");
 
 const wasm = compileQuickJSWasm();
 let slot: ModuleSlot | undefined;
+
+/** DNS answers from a static map, falling back to the system resolver for other names. */
+function staticLookup(hosts: Record<string, string[]>): Lookup {
+  return async (hostname) => {
+    const answers = hosts[hostname.toLowerCase()];
+    if (!answers) return systemLookup(hostname);
+    return answers.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
+  };
+}
 
 /** A fetch for this event, built on first use and closed when the event ends. */
 function eventFetch(request: RunRequest) {
@@ -26,6 +37,7 @@ function eventFetch(request: RunRequest) {
       timeoutMs: request.limits.fetchTimeoutMs,
       maxRedirects: 5,
       ...(request.fetch.caPem ? { tls: { ca: request.fetch.caPem } } : {}),
+      ...(request.fetch.hosts ? { lookup: staticLookup(request.fetch.hosts) } : {}),
     });
     return client.fetch(req, body, signal);
   };
