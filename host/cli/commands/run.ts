@@ -1,6 +1,6 @@
 // `chatbot run [dir] --mail FILE.eml`: one local single-shot event in the real sandbox.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ChatbotError } from "../../errors.js";
 import { Executor } from "../../executor/executor.js";
@@ -34,6 +34,16 @@ Exit codes: 0 ok · 1 the bot threw · 2 a limit was hit (cpu, wall, memory, out
 Example:
   chatbot run --mail sample.eml --state state.json
 `;
+
+/**
+ * The name a sent file is saved under in --files DIR: only a base name, since a bot must not choose
+ * where on the author's disk a file lands. "", "." and ".." would name DIR or its parent, so they
+ * (and any all-dots name) become file-<n>; NUL, which no file name may hold, becomes "_".
+ */
+export function savedFileName(name: string, index: number): string {
+  const base = name.replace(/[/\\\0]/g, "_");
+  return /^\.*$/.test(base) ? `file-${index + 1}` : base;
+}
 
 async function readInput(path: string, what: string): Promise<Buffer> {
   if (!existsSync(path)) throw new ChatbotError("E_NOT_FOUND", `${what} ${path} does not exist`);
@@ -97,13 +107,18 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       extraOrigins: values["allow-origin"] ?? [],
       allowHttpLoopback: values["allow-http-loopback"] ?? false,
     });
-    if (statePath && result.state) await writeFile(statePath, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`, { mode: 0o600 });
+    if (statePath && result.state) {
+      // writeFile's mode applies only to a new file: write a fresh one and rename it over the old,
+      // so an existing state file becomes private too (and a crash never leaves half a file).
+      const temporary = `${statePath}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`, { mode: 0o600 });
+      await rename(temporary, statePath);
+    }
     if (values.files !== undefined) {
       const filesDir = resolve(io.cwd, values.files);
       await mkdir(filesDir, { recursive: true });
-      for (const action of result.actions) {
-        // Only the base name: a bot must not choose where on the author's disk a file lands.
-        if (action.file) await writeFile(join(filesDir, action.file.name.replace(/[/\\]/g, "_")), Buffer.from(action.file.dataBase64, "base64"));
+      for (const [index, action] of result.actions.entries()) {
+        if (action.file) await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
       }
     }
     io.stdout(`${JSON.stringify(printableResult(result), null, 2)}\n`);
