@@ -25,7 +25,7 @@ test: build
 	@node test/demo/summarize-results.mjs .vitest-results.json
 
 bench: build
-	node lib/test/bench/run.js
+	npx vite-node test/bench/run.ts
 
 demo: build
 	bash test/demo/demo.sh

@@ -1,0 +1,83 @@
+// The bench's one report: every figure from the same run, compared as ratios to the baseline of
+// that run, targets printed beside the results (never enforced: the machine is small and noisy).
+import type { BaselineResult } from "./baseline.js";
+import type { ExecutorResult, RssPoint } from "./executor-bench.js";
+import type { IsolateResult } from "./isolate-bench.js";
+import type { Summary } from "./stats.js";
+
+/** Targets from the issue; printed next to the results. */
+export const TARGETS = Object.freeze({
+  /** Baseline median / Executor median per event. */
+  speedupVsNodePerMail: 50,
+  /** runInIsolate median for the echo event, ms. */
+  inProcessEventMedianMs: 1.5,
+});
+
+export interface BenchReport {
+  meta: { date: string; node: string; cpuModel: string; cores: number; loadAverage: number[]; loadAverageEnd: number[]; benchSeconds: number };
+  targets: typeof TARGETS;
+  baseline: BaselineResult;
+  executor: ExecutorResult;
+  inProcess: IsolateResult;
+  bundles: { echoBytes: number; largeBytes: number };
+  ratios: {
+    /** Baseline median / Executor median (the headline). */
+    speedupMedian: number;
+    /** Baseline p95 / Executor p95. */
+    speedupP95: number;
+    /** Executor median − runInIsolate median: IPC, structured clone, Worker hop, ms. */
+    transportOverheadMs: number;
+    /** Large-bundle event median / echo event median, in process. */
+    largeVsEchoEvent: number;
+  };
+}
+
+const ms = (x: number) => (x >= 100 ? `${x.toFixed(0)} ms` : x >= 10 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
+const us = (x: number) => `${(x * 1000).toFixed(0)} µs`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const times = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`;
+const bytes = (n: number) => `${n.toLocaleString("en-US")} B`;
+const met = (ok: boolean) => (ok ? "met" : "NOT met");
+const stat = (s: Summary) => `median ${ms(s.median).padStart(8)}   p95 ${ms(s.p95).padStart(8)}   n=${s.n}`;
+const rssLine = (label: string, p: RssPoint) => `     ${label.padEnd(34)} runner ${mib(p.runnerBytes).padStart(9)} (peak ${mib(p.runnerPeakBytes)})   host ${mib(p.hostBytes)}`;
+
+/** The human-readable report. */
+export function formatReport(r: BenchReport): string {
+  const { baseline, executor, inProcess, ratios, meta, bundles } = r;
+  const echoParts = inProcess.echo.parts;
+  const largeParts = inProcess.large.parts;
+  const rest = inProcess.echo.eventMs.median - echoParts.createDisposeMs.median - echoParts.evalMs.median - echoParts.heapSampleMs.median;
+  const row = (label: string, s: Summary) => `${label.padEnd(66)} ${stat(s)}`;
+  const part = (label: string, text: string) => `     ${label.padEnd(44)} ${text}`;
+  return [
+    `chatbot bench · ${meta.date} · Node ${meta.node} · ${meta.cpuModel} (${meta.cores} cores) · load ${meta.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
+    "All figures come from this one run on this machine; ratios compare against the baseline measured in it. Timing never fails the bench.",
+    "",
+    row("1. Baseline: echo as `node echo-cgi.cjs` per mail (spawn → exit)", baseline.perMailMs),
+    row("2. Sandbox echo event via the Executor (IPC → worker → isolate)", executor.perEventMs),
+    `   CPU per event: runner ${ms(executor.cpuMsPerEvent.runner)} (IPC + worker + isolate), host ${ms(executor.cpuMsPerEvent.host)}; mean wall ${ms(executor.perEventMs.mean)}`,
+    `   per-event speed-up vs node-per-mail: ${times(ratios.speedupMedian)} (target ≥ ${TARGETS.speedupVsNodePerMail}×: ${met(ratios.speedupMedian >= TARGETS.speedupVsNodePerMail)})   p95 vs p95: ${times(ratios.speedupP95)}`,
+    row("3. Sandbox part of an echo event, in process (runInIsolate)", inProcess.echo.eventMs),
+    `   target ≤ ${TARGETS.inProcessEventMedianMs} ms median: ${met(inProcess.echo.eventMs.median <= TARGETS.inProcessEventMedianMs)}; CPU per event ${ms(inProcess.echo.cpuMsPerEvent)}`,
+    part("fresh runtime+context, create + dispose", `median ${us(echoParts.createDisposeMs.median)}`),
+    part(`bundle eval, ${bytes(bundles.echoBytes)} (compile + top level)`, `median ${us(echoParts.evalMs.median)}   (compile alone ${us(echoParts.compileMs.median)})`),
+    part("heap sample (dumpMemoryUsage, ≥ 1 per event)", `median ${us(echoParts.heapSampleMs.median)}`),
+    part("rest: host bridge, handler, jobs, result", `≈ ${us(rest)}   (event median − the parts above)`),
+    `   transport (2 − 3: IPC, structured clone, worker hop): ≈ ${ms(ratios.transportOverheadMs)} per event`,
+    `4. Events per second on one core (Executor, concurrency 1, ${executor.throughput.seconds.toFixed(1)} s): ${executor.throughput.perSecond.toFixed(0)} events/s (${executor.throughput.events} events)`,
+    "5. Resident memory (VmRSS; VmHWM as peak)",
+    rssLine("runner ready, before any event", executor.rss.ready),
+    rssLine("after the warm-up events", executor.rss.warmedUp),
+    rssLine(`after ${executor.perEventMs.n} events`, executor.rss.afterEvents),
+    rssLine(`after ${executor.throughput.events} more (throughput)`, executor.rss.afterThroughput),
+    `     (host = this bench process under vite-node; runners started: ${executor.runnersStarted})`,
+    row(`6. ~50 KB bundle (${bytes(bundles.largeBytes)}), in-process event`, inProcess.large.eventMs),
+    `   CPU per event ${ms(inProcess.large.cpuMsPerEvent)}; vs echo (${bytes(bundles.echoBytes)}, ${times(bundles.largeBytes / bundles.echoBytes)} the bytes): ${times(ratios.largeVsEchoEvent)} the time per event (+${ms(inProcess.large.eventMs.median - inProcess.echo.eventMs.median)})`,
+    part("bundle eval (compile + top level)", `median ${ms(largeParts.evalMs.median)}   (compile alone ${ms(largeParts.compileMs.median)})`),
+    part("heap sample (dumpMemoryUsage)", `median ${us(largeParts.heapSampleMs.median)}`),
+    row("7. Module slot (createModuleSlot), paid after an OOM recycle", inProcess.slotCreateMs),
+    `   WASM compile (compileQuickJSWasm, once per sandbox worker): median ${ms(inProcess.wasmCompileMs.median)} (n=${inProcess.wasmCompileMs.n})`,
+    "",
+    `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
+  ].join("\n");
+}

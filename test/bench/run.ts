@@ -1,0 +1,100 @@
+// `make bench`: the echo bot per mail as a fresh `node` process (the baseline) against the same
+// bot in the sandbox, all measured in this one run. Prints a readable report, or JSON with --json.
+// Timing never fails the bench (2 cores, noisy); a bot that does not echo correctly does (exit 1).
+// Run with: npx vite-node test/bench/run.ts [--json]   (after `make build`: the runner is lib/…)
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { request } from "../support/sandbox.js";
+import { measureBaseline } from "./baseline.js";
+import { buildBenchBots } from "./bots.js";
+import { measureExecutor } from "./executor-bench.js";
+import { measureIsolate } from "./isolate-bench.js";
+import { formatReport, TARGETS, type BenchReport } from "./report.js";
+
+const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
+/** The reply both the baseline and the sandbox must produce for sample.eml ("hello"). */
+const REPLY_TEXT = "echo: hello";
+/** The generated bot's bundle size, bytes. */
+const LARGE_BUNDLE_BYTES = 50 * 1024;
+
+/** Sample counts, each capped in wall time so the whole bench stays under about a minute. */
+const BUDGETS = {
+  baseline: { n: 30, maxMs: 8000, warmUp: 2 },
+  executor: { n: 2000, maxMs: 8000, warmUp: 100 },
+  throughputMs: 3000,
+  inProcess: {
+    events: { n: 2000, maxMs: 6000, warmUp: 100 },
+    largeEvents: { n: 300, maxMs: 5000, warmUp: 10 },
+    parts: { n: 1000, maxMs: 2000, warmUp: 50 },
+    largeParts: { n: 200, maxMs: 2000, warmUp: 5 },
+    slots: { n: 30, maxMs: 2000, warmUp: 2 },
+    wasmCompile: { n: 5, maxMs: 2000 },
+  },
+};
+
+function cpuModel(): string {
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    if (match) return match[1]!.trim();
+  } catch {
+    // Not Linux: fall back to what Node reports.
+  }
+  return cpus()[0]?.model ?? "unknown CPU";
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.slice(2).includes("--json");
+  const startedAt = performance.now();
+  const meta = { date: new Date().toISOString(), node: process.version, cpuModel: cpuModel(), cores: cpus().length, loadAverage: loadavg() };
+  const log = (text: string) => {
+    if (!json) process.stderr.write(`${text}\n`);
+  };
+
+  log("building the echo template and a ~50 KB bot …");
+  const bots = await buildBenchBots(LARGE_BUNDLE_BYTES);
+  try {
+    const mail = await readFile(SAMPLE_MAIL);
+    // The event sample.eml becomes: "hello" from alice (test/support builds it the way the host does).
+    const echoRequest = request(bots.echo.bundle);
+    const largeRequest = request(bots.large.bundle);
+
+    log(`1/3 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    const baseline = await measureBaseline(mail, BUDGETS.baseline);
+    if (baseline.replyText !== REPLY_TEXT) throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
+
+    log(`2/3 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
+
+    log("3/3 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
+
+    const report: BenchReport = {
+      meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
+      targets: TARGETS,
+      baseline,
+      executor,
+      inProcess,
+      bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
+      ratios: {
+        speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,
+        speedupP95: baseline.perMailMs.p95 / executor.perEventMs.p95,
+        transportOverheadMs: executor.perEventMs.median - inProcess.echo.eventMs.median,
+        largeVsEchoEvent: inProcess.large.eventMs.median / inProcess.echo.eventMs.median,
+      },
+    };
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+  } finally {
+    await bots.dispose();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
