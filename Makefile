@@ -15,6 +15,7 @@ deps: $(NPM_STAMP)
 build: deps
 	npx tsc -p tsconfig.json
 	npx tsc -p std/tsconfig.json
+	npx tsc -p tsconfig.test.json
 
 typecheck: build
 

@@ -118,8 +118,13 @@ export async function buildBot(dir: string, options: BuildOptions = {}): Promise
       charset: "utf8",
       sourcemap: "external",
       legalComments: "none",
-      // Unminified: stack traces from the sandbox stay readable without the map.
-      minify: false,
+      // QuickJS compiles every event's bundle afresh (no bytecode loading in the stock build),
+      // and compile time grows with source bytes: whitespace and syntax minification cut the
+      // echo bundle 27% (~8% of compile time). Names are kept so stacks stay readable; positions
+      // map back through bot.js.map (chatbot run/dev do this).
+      minifyWhitespace: true,
+      minifySyntax: true,
+      minifyIdentifiers: false,
       logLevel: "silent",
       plugins: [guardPlugin(botDir, stdEntry)],
     });

@@ -2,6 +2,7 @@
 // with the limits its manifest asks for. Shared by `chatbot run` and `chatbot dev`.
 import { readFile } from "node:fs/promises";
 import { buildBot } from "../../bundler/build.js";
+import { stackMapper } from "./stack-mapper.js";
 import type { Manifest } from "../../bundler/manifest.js";
 import type { GuestEvent } from "../../std/contract.js";
 import { DEFAULT_EVENT_LIMITS, effectiveEventLimits, type EventLimits } from "../limits.js";
@@ -13,17 +14,21 @@ export interface LocalBot {
   manifest: Manifest;
   bundle: RunRequest["bundle"];
   limits: Readonly<EventLimits>;
+  /** Rewrites bundle positions in a guest stack to the author's files. */
+  mapStack: (stack: string) => string;
 }
 
 /** Build the bot in `dir` (esbuild, ~20 ms) and load its bundle. */
 export async function buildLocalBot(dir: string): Promise<LocalBot> {
   const built = await buildBot(dir);
   const code = await readFile(built.bundlePath, "utf8");
+  const mapStack = stackMapper(await readFile(built.sourceMapPath, "utf8"));
   const { perUser: _perUser, ...eventLimits } = built.manifest.limits;
   return {
     manifest: built.manifest,
     bundle: { id: built.sha256, code, filename: "bot.js" },
     limits: effectiveEventLimits(DEFAULT_EVENT_LIMITS, eventLimits),
+    mapStack,
   };
 }
 
@@ -38,8 +43,8 @@ export interface LocalEventOptions {
 }
 
 /** Run one event of a local bot in the sandbox. */
-export function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<RunResult> {
-  return executor.run({
+export async function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<RunResult> {
+  const result = await executor.run({
     bundle: bot.bundle,
     event,
     attachments: options.attachments ?? [],
@@ -51,6 +56,8 @@ export function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEve
       allowHttpLoopback: options.allowHttpLoopback ?? false,
     },
   });
+  if (result.error?.stack) result.error = { ...result.error, stack: bot.mapStack(result.error.stack) };
+  return result;
 }
 
 /** State file contents ({ key: any JSON }) → the executor's key → JSON text map. */

@@ -3,7 +3,7 @@
 import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { BUNDLE_GLOBAL, type GuestEvent } from "../../std/contract.js";
+import { BUNDLE_GLOBAL, type AttachmentInfo, type GuestEvent } from "../../std/contract.js";
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from "../../host/limits.js";
 import type { RunRequest } from "../../host/executor/run-types.js";
 
@@ -33,7 +33,7 @@ export default defineBot({ async message(msg, bot) { ${body} } });`);
 }
 
 /** A message event from alice in a 1:1 chat. */
-export function messageEvent(text: string, attachments: GuestEvent extends infer E ? E extends { kind: "message" } ? E["message"]["attachments"] : never : never = []): GuestEvent {
+export function messageEvent(text: string, attachments: AttachmentInfo[] = []): GuestEvent {
   return {
     kind: "message",
     message: {
