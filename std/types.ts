@@ -1,5 +1,5 @@
 // The types a bot author works with (DESIGN §3.1). Plain data in, a small `bot` API out.
-import type { Address, ChatRef, Command, AttachmentInfo } from "./contract.js";
+import type { Address, ChatRef, Command, AttachmentInfo, WebxdcUpdateData } from "./contract.js";
 
 export type { Address, ChatRef, Command, LogLevel } from "./contract.js";
 
@@ -92,14 +92,7 @@ export interface Tick {
 }
 
 /** A webxdc status update from a user. */
-export interface WebxdcUpdate {
-  instanceId: string;
-  from: Address;
-  chat: ChatRef;
-  payload: unknown;
-  info?: string;
-  summary?: string;
-}
+export type WebxdcUpdate = WebxdcUpdateData;
 
 /** The handlers of a bot; each is optional. */
 export interface BotHandlers {

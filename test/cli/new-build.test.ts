@@ -5,31 +5,16 @@ import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
-import { EXIT, type CliIo } from "../../host/cli/command.js";
+import { EXIT } from "../../host/cli/command.js";
 import { sanitizeBotName } from "../../host/cli/commands/new.js";
 import { stdEntryPath } from "../../bundler/package-root.js";
 import { BOT_MARKER, BUNDLE_GLOBAL } from "../../std/contract.js";
-
-interface Captured extends CliIo {
-  out: string;
-  err: string;
-}
+import { captureIo, type Captured } from "../support/cli-io.js";
 
 let cwd: string;
 
 function capture(): Captured {
-  const io: Captured = {
-    out: "",
-    err: "",
-    cwd,
-    stdout: (text) => {
-      io.out += text;
-    },
-    stderr: (text) => {
-      io.err += text;
-    },
-  };
-  return io;
+  return captureIo(cwd);
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {

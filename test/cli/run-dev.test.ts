@@ -6,30 +6,15 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
-import { EXIT, type CliIo } from "../../host/cli/command.js";
+import { EXIT } from "../../host/cli/command.js";
 import { devLoop } from "../../host/cli/commands/dev.js";
-
-interface Captured extends CliIo {
-  out: string;
-  err: string;
-}
+import { captureIo, type Captured } from "../support/cli-io.js";
 
 let cwd: string;
 let bot: string;
 
 function capture(): Captured {
-  const io: Captured = {
-    out: "",
-    err: "",
-    cwd,
-    stdout: (text) => {
-      io.out += text;
-    },
-    stderr: (text) => {
-      io.err += text;
-    },
-  };
-  return io;
+  return captureIo(cwd);
 }
 
 /** A bot from the echo template in a fresh folder, with `source` as its bot.ts when given. */

@@ -4,16 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../host/cli/main.js";
+import { captureIo } from "../../support/cli-io.js";
 
-function captureIo(cwd: string) {
-  const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), cwd } };
-}
 
 describe("stack mapping", () => {
   it("a thrown error's stack points at bot.ts lines and the std's own file, through the source map", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stack-"));
-    const { io, out } = captureIo(dir);
+    const io = captureIo(dir);
     expect(await runCli(["new", "bot"], io)).toBe(0);
     writeFileSync(
       join(dir, "bot", "bot.ts"),
@@ -21,7 +18,7 @@ describe("stack mapping", () => {
     );
     const code = await runCli(["run", "bot", "--mail", "bot/sample.eml"], io);
     expect(code).toBe(1);
-    const result = JSON.parse(out.stdout.slice(out.stdout.lastIndexOf("{\n  \"status\""))) as { error: { stack: string } };
+    const result = JSON.parse(io.out.slice(io.out.lastIndexOf("{\n  \"status\""))) as { error: { stack: string } };
     const frames = result.error.stack.trim().split("\n").map((l) => l.trim());
     expect(frames[0]).toMatch(/^at explode \(bot\.ts:4:\d+\)$/);
     expect(frames[1]).toMatch(/^at message \(bot\.ts:9:\d+\)$/);
