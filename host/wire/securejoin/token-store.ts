@@ -2,8 +2,7 @@
 // One pair for the bot's own contact invite and one per group invite; kept in a JSON file
 // readable only by the host user, written atomically.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readJsonFile, writeJsonFile } from "../../storage/json-file.js";
 
 /** A token pair; `groupId` is set for group invites. */
 export interface InviteTokens {
@@ -26,26 +25,12 @@ export class TokenStore {
     private readonly now: () => number,
   ) {}
 
-  private async readAll(): Promise<InviteTokens[]> {
-    try {
-      return JSON.parse(await readFile(this.file, "utf8")) as InviteTokens[];
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
+  private readAll(): Promise<InviteTokens[]> {
+    return readJsonFile<InviteTokens[]>(this.file, []);
   }
 
-  private async writeAll(tokens: InviteTokens[]): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(tokens, null, 2));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.file);
+  private writeAll(tokens: InviteTokens[]): Promise<void> {
+    return writeJsonFile(this.file, tokens);
   }
 
   /** The tokens of the contact invite (no group) or of a group's invite, created on first use. */

@@ -1,0 +1,57 @@
+// The groups a bot is in: id, name and members, kept from Chat-Group-* headers and gossip
+// (PROTOCOL §3). One JSON file per bot.
+import { randomBytes } from "node:crypto";
+import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+
+/** A group as the bot knows it. Members never include the bot itself. */
+export interface Group {
+  /** URL-safe base64, 11–32 characters (core's rule). */
+  id: string;
+  name: string;
+  members: string[];
+  /** True when the bot was removed or left: it must not write to the group any more. */
+  left: boolean;
+  updatedAt: number;
+}
+
+/** A new group id like core's: 18 random bytes, URL-safe base64 (24 characters). */
+export function newGroupId(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+/** True for a group id core would accept. */
+export function isValidGroupId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{11,32}$/.test(id);
+}
+
+/** The groups of one bot. */
+export class GroupStore {
+  constructor(
+    private readonly file: string,
+    private readonly botAddr: string,
+    private readonly now: () => number,
+  ) {}
+
+  private load(): Promise<Record<string, Group>> {
+    return readJsonFile<Record<string, Group>>(this.file, {});
+  }
+
+  /** The group with this id, if the bot knows it. */
+  async get(id: string): Promise<Group | undefined> {
+    return (await this.load())[id];
+  }
+
+  /** Create or change a group; `change` gets a copy and returns the new version. */
+  async update(id: string, change: (group: Group) => Group): Promise<Group> {
+    if (!isValidGroupId(id)) throw new Error(`"${id}" is not a valid group id`);
+    const all = await this.load();
+    const current: Group = all[id] ?? { id, name: "", members: [], left: false, updatedAt: this.now() };
+    const next = change({ ...current, members: [...current.members] });
+    const self = this.botAddr.toLowerCase();
+    const members = [...new Set(next.members.map((m) => m.toLowerCase()))].filter((m) => m !== self).sort();
+    const stored: Group = { ...next, id, members, updatedAt: this.now() };
+    all[id] = stored;
+    await writeJsonFile(this.file, all);
+    return stored;
+  }
+}
