@@ -15,6 +15,14 @@ const OWNERS = {
   // The sender of bad input (mail) cannot make it succeed by retrying.
   E_MAIL_TOO_LARGE: "sender",
   E_MAIL_MALFORMED: "sender",
+  // OpenPGP: a message that is not (PKESK|SKESK)* + one SEIPD, or that no key/password opens;
+  // a recipient's key the bot cannot encrypt to (expired, revoked, no encryption subkey).
+  E_PGP_MALFORMED: "sender",
+  E_PGP_DECRYPT: "sender",
+  E_PGP_ENCRYPT: "sender",
+  // Outgoing mail the host cannot compose from what it was given (a bad header name, a MIME type
+  // that is not type/subtype, armored text that is not CRLF): the caller passed bad data.
+  E_MAIL_COMPOSE: "author",
   // Fetch refusals are the author's (an origin not allowed) or the remote's.
   E_FETCH_ORIGIN: "author",
   E_FETCH_ADDRESS: "author",

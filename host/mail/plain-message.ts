@@ -5,6 +5,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import type { AttachmentInfo, IncomingMessageData } from "../../std/contract.js";
 import { ChatbotError } from "../errors.js";
 import { MAIL_MAX_BYTES } from "../limits.js";
+import { decodeEncodedWords } from "../wire/mime/encoded-words.js";
 import { parseCommand } from "./command.js";
 
 /** A parsed message and the bytes of its attachments (handed to the isolate on demand). */
@@ -26,61 +27,6 @@ function firstAddress(field: AddressObject | AddressObject[] | undefined): { add
 function header(parsed: ParsedMail, name: string): string | undefined {
   const value = parsed.headers.get(name);
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
-}
-
-// RFC 2047 §2 encoded word: =?charset[*language]?B|Q?text?=
-const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g;
-
-function wordBytes(encoding: string, text: string): Buffer {
-  if (encoding.toUpperCase() === "B") return Buffer.from(text, "base64");
-  // RFC 2047 §4.2: "_" is a space, "=XX" a byte in hex.
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const hex = text.slice(i + 1, i + 3);
-    if (text[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else bytes.push(text[i] === "_" ? 0x20 : text.charCodeAt(i) & 0xff);
-  }
-  return Buffer.from(bytes);
-}
-
-/**
- * Decode RFC 2047 encoded words in an unstructured header mailparser leaves raw (Delta Chat encodes
- * a non-ASCII Chat-Group-Name this way). Adjacent words are joined without the space between them
- * (RFC 2047 §6.2) and their bytes decoded together, so a character split across two words survives;
- * a word in an unknown charset is kept as it is.
- */
-function decodeEncodedWords(value: string): string {
-  let out = "";
-  let last = 0;
-  let pending: { charset: string; bytes: Buffer[]; raw: string } | undefined;
-  const flush = () => {
-    if (!pending) return;
-    try {
-      out += new TextDecoder(pending.charset).decode(Buffer.concat(pending.bytes));
-    } catch {
-      out += pending.raw;
-    }
-    pending = undefined;
-  };
-  for (const match of value.matchAll(ENCODED_WORD)) {
-    const between = value.slice(last, match.index);
-    const charset = (match[1] ?? "").toLowerCase();
-    const bytes = wordBytes(match[2] ?? "Q", match[3] ?? "");
-    const adjacent = pending !== undefined && /^\s*$/.test(between);
-    if (adjacent && pending!.charset === charset) {
-      pending!.bytes.push(bytes);
-      pending!.raw += between + match[0];
-    } else {
-      flush();
-      if (!adjacent) out += between;
-      pending = { charset, bytes: [bytes], raw: match[0] };
-    }
-    last = match.index + match[0].length;
-  }
-  flush();
-  return out + value.slice(last);
 }
 
 /** Parse a plaintext mail; refuses input over `maxBytes` before the parser sees it. */

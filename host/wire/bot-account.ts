@@ -1,0 +1,38 @@
+// Everything the host keeps for one bot account, under <dataDir>/bots/<addr>/ (folders 0700,
+// files 0600): its OpenPGP key, SecureJoin tokens, the peers' keys and its groups.
+import { join } from "node:path";
+import { loadOrCreateIdentity, type BotIdentity } from "./pgp/identity.js";
+import { TokenStore } from "./securejoin/token-store.js";
+import { PeerStore } from "./peer-store.js";
+import { GroupStore } from "./group-store.js";
+import { SeenStore } from "./seen-store.js";
+
+/** One bot account's identity and stores. */
+export interface BotAccount {
+  addr: string;
+  /** The display name peers see (From name, invite link `n=`). */
+  name: string;
+  identity: BotIdentity;
+  tokens: TokenStore;
+  peers: PeerStore;
+  groups: GroupStore;
+  seen: SeenStore;
+  now: () => number;
+}
+
+/** Open (and on first use create) the bot account `addr` in `dataDir`. */
+export async function openBotAccount(dataDir: string, addr: string, name: string, now: () => number = Date.now): Promise<BotAccount> {
+  const bots = join(dataDir, "bots");
+  const identity = await loadOrCreateIdentity(bots, addr);
+  const dir = join(bots, addr);
+  return {
+    addr,
+    name,
+    identity,
+    tokens: new TokenStore(join(dir, "securejoin.json"), now),
+    peers: new PeerStore(join(dir, "peers.json"), now),
+    groups: new GroupStore(join(dir, "groups.json"), addr, now),
+    seen: new SeenStore(join(dir, "seen.json"), now),
+    now,
+  };
+}

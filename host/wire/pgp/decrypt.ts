@@ -1,0 +1,84 @@
+// Incoming public-key decryption (PROTOCOL §2). The message's shape is checked on the raw packets
+// before openpgp.js sees it, and a bad or missing signature is a result, not an error: the caller
+// decides what an unsigned message may do.
+import * as openpgp from "openpgp";
+import { ChatbotError } from "../../errors.js";
+import { dearmorMessage } from "./armor.js";
+import { fingerprintOf } from "./autocrypt.js";
+import type { BotIdentity } from "./identity.js";
+import { isEncryptedMessageShape, readPacketFrames } from "./packets.js";
+
+/** A decrypted message. */
+export interface Decrypted {
+  /** The literal data: the inner MIME entity. */
+  inner: Uint8Array;
+  /** Primary fingerprint of a key in verificationKeys whose PRIMARY key made a valid signature. */
+  signerFingerprint: string | undefined;
+}
+
+/**
+ * The binary `armored` message after checking its shape; E_MAIL_TOO_LARGE over `maxBytes` (before
+ * parsing), E_PGP_MALFORMED unless it is exactly (PKESK|SKESK)* + one SEIPD.
+ */
+export async function encryptedMessageBytes(armored: string, maxBytes: number): Promise<Uint8Array> {
+  const binary = await dearmorMessage(armored, maxBytes);
+  const frames = readPacketFrames(binary, { legacyFormat: true });
+  if (frames === undefined || !isEncryptedMessageShape(frames)) {
+    throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message is not (PKESK|SKESK)* followed by one SEIPD packet.");
+  }
+  return binary;
+}
+
+/** The first signature made by the primary key of one of `keys` that verifies, as that key's fingerprint. */
+async function verifiedSigner(
+  signatures: readonly { keyID: openpgp.KeyID; verified: Promise<unknown> }[],
+  keys: readonly openpgp.PublicKey[],
+): Promise<string | undefined> {
+  for (const signature of signatures) {
+    // Core checks signatures against the primary key only (PROTOCOL §0.4): a subkey signature does not count.
+    const key = keys.find((candidate) => candidate.getKeyID().equals(signature.keyID));
+    if (key === undefined) continue;
+    try {
+      if ((await signature.verified) === true) return fingerprintOf(key);
+    } catch {
+      // Invalid signature: try the next one.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decrypt `armored` with the bot's key and check its signatures against `verificationKeys`.
+ * E_MAIL_TOO_LARGE over `limits.maxBytes` (before parsing); E_PGP_MALFORMED for any other shape than
+ * (PKESK|SKESK)* + one SEIPD; E_PGP_DECRYPT when the bot's key does not open it. A bad, unknown or
+ * missing signature gives `signerFingerprint: undefined`, never an error.
+ */
+export async function decryptAndVerify(
+  armored: string,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+): Promise<Decrypted> {
+  const binary = await encryptedMessageBytes(armored, limits.maxBytes);
+  let message: openpgp.Message<Uint8Array>;
+  try {
+    message = await openpgp.readMessage({ binaryMessage: binary });
+  } catch (error) {
+    throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message could not be parsed.", { cause: error });
+  }
+  let result: Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
+  try {
+    result = await openpgp.decrypt({
+      message,
+      decryptionKeys: bot.privateKey,
+      verificationKeys,
+      expectSigned: false,
+      format: "binary",
+      // A compressed inner part may not expand past the mail limit (a zip bomb).
+      config: { maxDecompressedMessageSize: limits.maxBytes },
+    });
+  } catch (error) {
+    throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
+  }
+  return { inner: result.data, signerFingerprint: await verifiedSigner(result.signatures, verificationKeys) };
+}

@@ -1,0 +1,148 @@
+// The bot's OpenPGP identity: one key per bot address, created once and never replaced, because
+// Delta Chat contacts are addr + fingerprint (PROTOCOL §0.4). The key file is the only secret the host
+// keeps on disk: folders 0700, file 0600, written so that a crash or a second process never leaves a
+// half-written or a second key.
+import { randomBytes } from "node:crypto";
+import { chmod, link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import * as openpgp from "openpgp";
+import { ChatbotError } from "../../errors.js";
+import { fingerprintOf } from "./autocrypt.js";
+
+/** The bot's keys and the forms of its public key the wire needs. */
+export interface BotIdentity {
+  addr: string;
+  privateKey: openpgp.PrivateKey;
+  publicKey: openpgp.PublicKey;
+  /** 40 hex digits, UPPERCASE. */
+  fingerprint: string;
+  /** The binary transferable public key, base64, for the Autocrypt header's keydata. */
+  keydataBase64: string;
+}
+
+// A bot address is also a folder name: no separators, no whitespace, exactly one "@".
+const ADDR = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.[\]:-]+$/;
+
+function checkAddr(addr: string): void {
+  if (!ADDR.test(addr)) throw new ChatbotError("E_CONFIG", `"${addr}" is not a usable bot address.`);
+}
+
+/**
+ * A new armored private key like Delta Chat core's create_keypair: v4 Ed25519 primary (certify+sign,
+ * no signing subkey) + Cv25519 encryption subkey, user ID "<addr>", unprotected. aeadProtect stays
+ * false so the key advertises SEIPDv1 only and senders keep using it.
+ */
+export async function generateBotKeyArmored(addr: string): Promise<string> {
+  checkAddr(addr);
+  const { privateKey } = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ email: addr }],
+    format: "armored",
+    config: { aeadProtect: false, v6Keys: false },
+  });
+  return privateKey;
+}
+
+/** The identity in an armored private key; E_CONFIG when it is protected or cannot sign with its primary. */
+export async function identityFromArmored(armoredPrivateKey: string, addr: string): Promise<BotIdentity> {
+  let privateKey: openpgp.PrivateKey;
+  try {
+    privateKey = await openpgp.readPrivateKey({ armoredKey: armoredPrivateKey });
+  } catch (error) {
+    throw new ChatbotError("E_CONFIG", `The key of ${addr} is not an OpenPGP private key.`, { cause: error });
+  }
+  if (!privateKey.isDecrypted()) {
+    throw new ChatbotError("E_CONFIG", `The key of ${addr} is passphrase-protected; the host needs it unprotected.`);
+  }
+  try {
+    // Core verifies signatures against the primary key only (PROTOCOL §0.4).
+    await privateKey.getSigningKey(privateKey.getKeyID());
+    await privateKey.getEncryptionKey();
+  } catch (error) {
+    throw new ChatbotError("E_CONFIG", `The key of ${addr} cannot sign with its primary key or cannot decrypt.`, { cause: error });
+  }
+  const publicKey = privateKey.toPublic();
+  return {
+    addr,
+    privateKey,
+    publicKey,
+    fingerprint: fingerprintOf(privateKey),
+    keydataBase64: Buffer.from(publicKey.write()).toString("base64"),
+  };
+}
+
+/** Make `path` a folder only its owner can use; returns true when it had to tighten the mode. */
+async function ensurePrivateDir(path: string): Promise<boolean> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) === 0) return false;
+  await chmod(path, 0o700);
+  return true;
+}
+
+/** Write `text` to `file` only if it does not exist yet: temp file, fsync, hard link (no clobber), fsync dir. */
+async function createExclusive(file: string, folder: string, text: string): Promise<boolean> {
+  const temp = join(folder, `.key.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    // rename() would replace a key another process created meanwhile; link() fails instead.
+    await link(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(temp);
+  }
+  const dir = await open(folder, "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+  return true;
+}
+
+/**
+ * The bot's identity from `<dir>/<addr>/key.asc`, created on first use. An existing key is never
+ * replaced; looser permissions of the folders or the file are tightened (0700/0600) and reported
+ * through `log`.
+ */
+export async function loadOrCreateIdentity(
+  dir: string,
+  addr: string,
+  log: (message: string) => void = () => {},
+): Promise<BotIdentity> {
+  checkAddr(addr);
+  const folder = join(dir, addr);
+  for (const path of [dir, folder]) {
+    if (await ensurePrivateDir(path)) log(`chatbot: ${path} was readable by others; its mode is now 0700.`);
+  }
+  const file = join(folder, "key.asc");
+  let armored: string;
+  try {
+    armored = await readExisting(file, log);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    const created = await generateBotKeyArmored(addr);
+    // Lost a race with another process: use the key it wrote.
+    armored = (await createExclusive(file, folder, created)) ? created : await readExisting(file, log);
+  }
+  return identityFromArmored(armored, addr);
+}
+
+/** The armored key in `file`, after tightening a mode that lets others read it. */
+async function readExisting(file: string, log: (message: string) => void): Promise<string> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    await chmod(file, 0o600);
+    log(`chatbot: ${file} was readable by others (mode ${mode.toString(8)}); its mode is now 0600.`);
+  }
+  return readFile(file, "utf8");
+}
