@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck test demo bench clean
+.PHONY: all deps build typecheck test demo bench clean relay-deps
 
 all: build
 
@@ -19,8 +19,12 @@ build: deps
 
 typecheck: build
 
+# Postfix + Dovecot for the end-to-end tests' relay (apt, ~15 s once; instant when installed).
+relay-deps:
+	bash test/relay/install.sh
+
 # vitest's own summary is not a line every CI reader knows: print "tests: N passed, N failed" too.
-test: build
+test: build relay-deps
 	@rm -f .vitest-results.json
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json || true
 	@node test/demo/summarize-results.mjs .vitest-results.json

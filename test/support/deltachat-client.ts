@@ -1,0 +1,210 @@
+// Test support: a real Delta Chat client for end-to-end tests — the core's deltachat-rpc-server
+// (npm @deltachat/stdio-rpc-server-linux-x64, 2.57.0) driven over stdio JSON-RPC with
+// @deltachat/jsonrpc-client. One server process holds any number of accounts; each test file
+// starts one and closes it. We spawn the binary ourselves instead of using the
+// @deltachat/stdio-rpc-server wrapper: its other platform packages are not on our registry.
+
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { StdioDeltaChat, type DcEvent, type DcEventType, type RawClient, type T } from "@deltachat/jsonrpc-client";
+
+/** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long close() lets the server stop its IO before killing it. */
+const CLOSE_GRACE_MS = 3_000;
+
+/** The parts of a TestRelay an account needs: its ports, and a way to create the mailbox. */
+export interface RelayEndpoint {
+  readonly imapPort: number;
+  readonly submissionPort: number;
+  addUser(addr: string, password: string): Promise<void>;
+}
+
+/** A running deltachat-rpc-server with its accounts in a temp directory. */
+export interface DeltaChatDriver {
+  /** The typed JSON-RPC client: every core API (`rpc.getMessage`, `rpc.secureJoin`, …). */
+  readonly rpc: RawClient;
+  /** Accounts directory; `rpc-server.log` (stderr + every event) is next to it. */
+  readonly dir: string;
+  /**
+   * Create the mailbox on the relay (as a chatmail relay does on first login), add a core
+   * account for it over plain IMAP/SMTP on 127.0.0.1, configure it and start its IO.
+   */
+  createAccount(relay: RelayEndpoint, name: string, addr: string, password: string): Promise<number>;
+  /**
+   * The first event on `accountId` that `predicate` accepts after this call. Call it BEFORE the
+   * action that causes the event and await it after, or a fast event is missed.
+   */
+  waitFor<E extends DcEvent>(accountId: number, predicate: (event: DcEvent) => event is E, timeoutMs?: number, what?: string): Promise<E>;
+  waitFor(accountId: number, predicate: (event: DcEvent) => boolean, timeoutMs?: number, what?: string): Promise<DcEvent>;
+  /** The next incoming message on `accountId` (that `predicate` accepts), fully loaded. Same rule: call before acting. */
+  waitForIncomingMessage(accountId: number, predicate?: (message: T.Message) => boolean, timeoutMs?: number): Promise<T.Message>;
+  /** Stop IO, end the server, forget pending waits, delete the directory unless CHATBOT_KEEP_DC=1. */
+  close(): Promise<void>;
+}
+
+/** A type-guarding event predicate: `waitFor(id, eventIs("IncomingMsg", (e) => e.chatId === chat))`. */
+export function eventIs<K extends DcEvent["kind"]>(kind: K, test: (event: DcEventType<K>) => boolean = () => true) {
+  return (event: DcEvent): event is DcEventType<K> => event.kind === kind && test(event as DcEventType<K>);
+}
+
+/** Path of the deltachat-rpc-server binary inside its npm package. */
+export function rpcServerPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("@deltachat/stdio-rpc-server-linux-x64/package.json")), "deltachat-rpc-server");
+}
+
+interface Waiter {
+  readonly accountId: number;
+  onEvent(event: DcEvent): void;
+  fail(error: Error): void;
+  /** Forget this wait without settling it (close()). */
+  cancel(): void;
+}
+
+/** Start a deltachat-rpc-server with a fresh accounts directory. */
+export async function startDeltaChat(): Promise<DeltaChatDriver> {
+  const root = await mkdtemp(join(tmpdir(), "chatbot-dc-"));
+  const dir = join(root, "accounts");
+  const logPath = join(root, "rpc-server.log");
+  const log = createWriteStream(logPath);
+  const child: ChildProcessWithoutNullStreams = spawn(rpcServerPath(), [], {
+    env: { DC_ACCOUNTS_PATH: dir, RUST_LOG: "warn", PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stderr.pipe(log, { end: false });
+  // A write after the server died must surface as a failed call, not an unhandled EPIPE.
+  child.stdin.on("error", () => {});
+
+  const dc = new StdioDeltaChat(child.stdin, child.stdout, true);
+  const waiters = new Set<Waiter>();
+  let closing = false;
+
+  const failAll = (error: Error): void => {
+    for (const waiter of [...waiters]) waiter.fail(error);
+  };
+  child.once("exit", (code, signal) => {
+    if (closing) return;
+    void readFile(logPath, "utf8").then(
+      (text) => failAll(new Error(`deltachat-rpc-server exited (${code ?? signal}); log tail:\n${text.slice(-2000)}`)),
+      () => failAll(new Error(`deltachat-rpc-server exited (${code ?? signal})`)),
+    );
+  });
+
+  child.once("error", (error) => failAll(new Error(`deltachat-rpc-server: ${error.message}`)));
+
+  dc.on("ALL", (accountId, event) => {
+    log.write(`${new Date().toISOString()} acc=${accountId} ${JSON.stringify(event)}\n`);
+    for (const waiter of [...waiters]) if (waiter.accountId === accountId) waiter.onEvent(event);
+  });
+
+  /** Register a waiter now; it settles on the first event `onEvent` settles it for, or times out. */
+  function addWaiter<R>(accountId: number, what: string, timeoutMs: number, onEvent: (event: DcEvent, settle: (value: R) => void, fail: (error: Error) => void) => void): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        accountId,
+        onEvent: (event) =>
+          onEvent(
+            event,
+            (value) => {
+              if (!waiters.has(waiter)) return;
+              done();
+              resolve(value);
+            },
+            (error) => waiter.fail(error),
+          ),
+        fail: (error) => {
+          if (!waiters.has(waiter)) return;
+          done();
+          reject(error);
+        },
+        cancel: done,
+      };
+      const timer = setTimeout(() => waiter.fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}`)), timeoutMs);
+      waiters.add(waiter);
+    });
+  }
+
+  function waitFor(accountId: number, predicate: (event: DcEvent) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS, what = "an event"): Promise<DcEvent> {
+    return addWaiter<DcEvent>(accountId, what, timeoutMs, (event, settle) => {
+      if (predicate(event)) settle(event);
+    });
+  }
+
+  const driver: DeltaChatDriver = {
+    rpc: dc.rpc,
+    dir,
+    async createAccount(relay, name, addr, password) {
+      await relay.addUser(addr, password);
+      const accountId = await dc.rpc.addAccount();
+      await dc.rpc.setConfig(accountId, "displayname", name);
+      const progress: string[] = [];
+      const onProgress = (id: number, event: DcEventType<"ConfigureProgress">): void => {
+        if (id === accountId) progress.push(`${event.progress}${event.comment ? `: ${event.comment}` : ""}`);
+      };
+      dc.on("ConfigureProgress", onProgress);
+      try {
+        // "plain": no TLS at all on loopback; the relay's certificate is self-signed anyway.
+        await dc.rpc.addOrUpdateTransport(accountId, {
+          addr,
+          password,
+          imapServer: "127.0.0.1",
+          imapPort: relay.imapPort,
+          imapSecurity: "plain",
+          imapUser: addr,
+          imapFolder: null,
+          smtpServer: "127.0.0.1",
+          smtpPort: relay.submissionPort,
+          smtpSecurity: "plain",
+          smtpUser: addr,
+          smtpPassword: null,
+          certificateChecks: "acceptInvalidCertificates",
+        });
+      } catch (error) {
+        throw new Error(`configuring ${addr} failed: ${(error as Error).message}; progress: ${progress.join(" | ")}`);
+      } finally {
+        dc.off("ConfigureProgress", onProgress);
+      }
+      await dc.rpc.startIo(accountId);
+      return accountId;
+    },
+    waitFor,
+    waitForIncomingMessage(accountId, predicate = () => true, timeoutMs = DEFAULT_TIMEOUT_MS) {
+      return addWaiter<T.Message>(accountId, "an incoming message", timeoutMs, (event, settle, fail) => {
+        if (event.kind !== "IncomingMsg") return;
+        dc.rpc.getMessage(accountId, event.msgId).then((message) => {
+          if (predicate(message)) settle(message);
+        }, fail);
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      for (const waiter of [...waiters]) waiter.cancel(); // pending waits never settle now
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once("exit", () => resolve());
+      });
+      const grace = (ms: number) => new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref());
+      await Promise.race([dc.rpc.stopIoForAllAccounts().catch(() => {}), grace(CLOSE_GRACE_MS)]);
+      child.kill("SIGTERM");
+      if ((await Promise.race([exited, grace(CLOSE_GRACE_MS)])) === "timeout") {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      // The event loop's last getNextEventBatch call never answers now; it holds nothing open.
+      child.stdout.destroy();
+      await new Promise<void>((resolve) => log.end(resolve));
+      if (process.env.CHATBOT_KEEP_DC !== "1") await rm(root, { recursive: true, force: true });
+    },
+  };
+  return driver;
+}

@@ -1,0 +1,164 @@
+// Test support: a real chatmail-like relay (Postfix + Dovecot, the Debian packages chatmail relays
+// run) on 127.0.0.1, one per call, in its own temp directory with its own free ports. A thin shell
+// over the scripts in test/relay/ — they are also how a person runs the relay by hand (README
+// "Test relay"). Needs root and `make relay-deps` (test/relay/install.sh).
+
+import { execFile } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const RELAY_DIR = fileURLToPath(new URL("../relay/", import.meta.url));
+/** Where Debian installs the daemons (the scripts call them by name; this only checks presence). */
+const DAEMONS = ["/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/bin/doveadm"];
+/** Script run timeout: start.sh waits ≤ 5 s for ports, stop.sh ≤ 5 s for Dovecot's shutdown. */
+const SCRIPT_TIMEOUT_MS = 20_000;
+
+/** A running test relay. All ports are on 127.0.0.1; mail for `domain` stays on this relay. */
+export interface TestRelay {
+  /** The relay's directory: config in server/, mail in mail/, logs in log/, bot mail in captured/. */
+  readonly base: string;
+  readonly domain: string;
+  /** IMAP, plaintext (STARTTLS offered with a self-signed certificate). */
+  readonly imapPort: number;
+  /** Submission: SASL login required, MAIL FROM must equal the login. */
+  readonly submissionPort: number;
+  /** MTA-to-MTA SMTP: no auth, accepts mail for `domain` only. */
+  readonly smtpPort: number;
+  /** Create (or re-password) a mailbox; Dovecot sees it at once. */
+  addUser(addr: string, password: string): Promise<void>;
+  /**
+   * Route `addr` to Postfix pipe(8) instead of Dovecot: `command` (absolute path + args; Postfix
+   * appends the recipient) or, by default, test/relay/capture-deliver.sh into capturedMails(addr).
+   * Resolves once Postfix has reloaded, so the next mail takes the route.
+   */
+  routeToHost(addr: string, command?: string[]): Promise<void>;
+  /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
+  capturedMails(addr: string): Promise<string[]>;
+  /** The Dovecot maildir of `addr` (new/, cur/, tmp/ below it; absent until the first delivery). */
+  maildir(addr: string): string;
+  /** The relay's log text: Postfix (every delivery with its relay= and status=) or Dovecot. */
+  readLog(which: "postfix" | "dovecot"): Promise<string>;
+  /** Stop this relay's daemons (only these) and delete `base` unless CHATBOT_KEEP_RELAY=1. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Whether a relay can run here: Postfix and Dovecot installed and running as root. When not, says
+ * so loudly: `make test` installs them (relay-deps), so a skip means a hand-run without it.
+ */
+export function relayAvailable(): boolean {
+  const missing = DAEMONS.filter((path) => !isExecutable(path));
+  const isRoot = process.getuid?.() === 0;
+  const ok = missing.length === 0 && isRoot;
+  if (!ok) {
+    const why = missing.length > 0 ? `missing ${missing.join(", ")}` : "not running as root";
+    process.stderr.write(
+      `\n${"!".repeat(78)}\n!! SKIPPING relay end-to-end tests: ${why}.\n` +
+        `!! Run \`make relay-deps\` (bash test/relay/install.sh, as root) or \`make test\`.\n${"!".repeat(78)}\n\n`,
+    );
+  }
+  return ok;
+}
+
+/** Set up and start a relay in a fresh temp directory on free 127.0.0.1 ports. */
+export async function startRelay(options: { domain?: string } = {}): Promise<TestRelay> {
+  const domain = options.domain ?? "chat.test";
+  const base = await mkdtemp(join(tmpdir(), "chatbot-relay-"));
+  const [smtpPort, submissionPort, imapPort] = (await freePorts(3)) as [number, number, number];
+  const env = {
+    ...process.env,
+    BASE: base,
+    DOMAIN: domain,
+    SMTP_PORT: String(smtpPort),
+    SUBM_PORT: String(submissionPort),
+    IMAP_PORT: String(imapPort),
+  };
+  const script = (name: string, args: string[] = []): Promise<string> => runScript(base, env, name, args);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await script("stop.sh");
+    if (process.env.CHATBOT_KEEP_RELAY !== "1") await rm(base, { recursive: true, force: true });
+  };
+
+  try {
+    await script("setup.sh");
+    await script("start.sh");
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+
+  return {
+    base,
+    domain,
+    imapPort,
+    submissionPort,
+    smtpPort,
+    addUser: async (addr, password) => {
+      await script("adduser.sh", [addr, password]);
+    },
+    routeToHost: async (addr, command = []) => {
+      await script("route.sh", [addr, ...command]);
+    },
+    capturedMails: async (addr) => {
+      const dir = join(base, "captured", addr);
+      const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return [];
+        throw error;
+      });
+      // <ns timestamp>-<random>.eml: same-width timestamps, so name order is arrival order.
+      return names.filter((name) => name.endsWith(".eml")).sort().map((name) => join(dir, name));
+    },
+    maildir: (addr) => {
+      const at = addr.lastIndexOf("@");
+      return join(base, "mail", addr.slice(at + 1), addr.slice(0, at), "Maildir");
+    },
+    readLog: async (which) => readFile(join(base, "log", `${which}.log`), "utf8").catch(() => ""),
+    stop,
+  };
+}
+
+/** `count` distinct free ports on 127.0.0.1 (all held open together, then released). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", resolve);
+      });
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+function runScript(base: string, env: NodeJS.ProcessEnv, name: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("bash", [join(RELAY_DIR, name), ...args], { env, timeout: SCRIPT_TIMEOUT_MS }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`test relay: ${name} ${args.join(" ")} failed (${error.message.trim()}); logs in ${base}/log\n${stderr}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
