@@ -47,6 +47,8 @@ export interface IncomingMessageData {
   command?: Command;
   /** Milliseconds since the epoch, from the mail's Date header (or arrival time). */
   date: number;
+  /** Set when the message is a reaction: `emoji` ("" removes it) to the message `to` (a Message-ID). */
+  reaction?: { emoji: string; to: string };
 }
 
 /** A webxdc status update sent by a user (handled fully by the wire layer). */

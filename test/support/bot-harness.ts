@@ -1,0 +1,100 @@
+// Hosts a real bot on the test relay for end-to-end tests: Postfix pipes the bot's mail to the
+// relay's capture command, and this harness hands every captured mail to handleMail (the same
+// path `chatbot host serve` takes, without its durable spool), submitting replies over SMTP.
+import { mkdtempSync, cpSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Executor } from "../../host/executor/executor.js";
+import { buildLocalBot } from "../../host/local/local-bot.js";
+import { openBotAccount, type BotAccount } from "../../host/wire/bot-account.js";
+import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
+import { createSmtpSubmitter, type SmtpSubmitter } from "../../host/wire/smtp-submit.js";
+import { BotStateFile, type HostedBot } from "../../host/service/hosted-bot.js";
+import { handleMail, type LogLine, type MailReport } from "../../host/service/handle-mail.js";
+import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import type { TestRelay } from "./relay.js";
+
+const TEMPLATES = fileURLToPath(new URL("../../templates/", import.meta.url));
+
+/** A bot running on the test relay. */
+export interface BotOnRelay {
+  addr: string;
+  account: BotAccount;
+  bot: HostedBot;
+  /** Every structured log line the host wrote. */
+  logs: LogLine[];
+  /** Every handled mail's report, in order. */
+  reports: MailReport[];
+  /** The bot's contact invite link (v3 with i= kept). */
+  invite(): Promise<string>;
+  /** The invite link for one of the bot's groups. */
+  groupInvite(groupId: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Host the bot from `templates/<template>` (or `botSource` as its bot.ts) as `addr` on `relay`. */
+export async function startBotOnRelay(relay: TestRelay, options: { addr: string; name: string; template?: string; botSource?: string }): Promise<BotOnRelay> {
+  const password = "bot-password-123";
+  await relay.addUser(options.addr, password);
+  await relay.routeToHost(options.addr);
+  const work = mkdtempSync(join(tmpdir(), "bot-on-relay-"));
+  const dir = join(work, "bot");
+  cpSync(join(TEMPLATES, options.template ?? "echo"), dir, { recursive: true });
+  if (options.botSource) await writeFile(join(dir, "bot.ts"), options.botSource);
+  const local = await buildLocalBot(dir);
+  const dataDir = join(work, "data");
+  const account = await openBotAccount(dataDir, options.addr, options.name);
+  const bot: HostedBot = { account, bundle: local.bundle, limits: local.limits, origins: [], state: BotStateFile.forAccount(dataDir, options.addr) };
+  const executor = new Executor();
+  await executor.warmUp();
+  const submitter: SmtpSubmitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: options.addr, password, allowSelfSigned: true });
+  const logs: LogLine[] = [];
+  const reports: MailReport[] = [];
+  const done = new Set<string>();
+  let stopped = false;
+  let failure: unknown;
+
+  // The poll loop: one mail at a time, in arrival order (file names start with a timestamp).
+  const loop = (async () => {
+    while (!stopped) {
+      const files = (await relay.capturedMails(options.addr)).filter((f) => !done.has(f)).sort();
+      for (const file of files) {
+        done.add(file);
+        try {
+          reports.push(await handleMail(bot, new Uint8Array(await readFile(file)), { executor, submitter, log: (line) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES }));
+        } catch (error) {
+          failure = error;
+          logs.push({ event: "harness.error", message: String(error) });
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+
+  const linkFor = async (group?: { id: string; name: string }) => {
+    const tokens = await account.tokens.forInvite(group?.id);
+    return inviteLink({ fingerprint: account.identity.fingerprint, addr: options.addr, name: options.name, invitenumber: tokens.invitenumber, auth: tokens.auth, ...(group ? { group } : {}) });
+  };
+  return {
+    addr: options.addr,
+    account,
+    bot,
+    logs,
+    reports,
+    invite: () => linkFor(),
+    groupInvite: async (groupId) => {
+      const group = await account.groups.get(groupId);
+      if (!group) throw new Error(`no group ${groupId}`);
+      return linkFor({ id: group.id, name: group.name });
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+      submitter.close();
+      await executor.close();
+      if (failure) throw failure;
+    },
+  };
+}
