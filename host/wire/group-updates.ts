@@ -25,6 +25,13 @@ export async function applyGroupHeaders(account: BotAccount, inner: DeltaInner, 
     const group = await account.groups.update(header.id, (g) => ({ ...g, name: header.name ?? g.name, members: [...g.members, ...members], left: false }));
     return { kind: "update-only", log: `added to group "${group.name}" (${group.id}) by ${sender}` };
   }
+  // A group created with the bot in it before anything was sent has no member-added header: its
+  // first message lists the bot in To (core creates the group on the same rule).
+  const inTo = inner.to.some((t) => t.addr.toLowerCase() === self);
+  if (!existing && inTo) {
+    const group = await account.groups.update(header.id, (g) => ({ ...g, name: header.name ?? "", members: [sender, ...inner.to.map((t) => t.addr)], left: false }));
+    return { kind: "message", group };
+  }
   if (!existing || existing.left) return { kind: "ignore", reason: `message for group ${header.id}, which the bot is not in` };
   if (!existing.members.includes(sender)) return { kind: "ignore", reason: `${sender} is not a member of group ${header.id}` };
 

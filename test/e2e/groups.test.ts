@@ -1,0 +1,101 @@
+// Groups with real Delta Chat clients: a person adds the bot to a group with another person and
+// the bot's reply appears in that group for both; the bot's own group invite link (vg-* flow)
+// lets a person join a group the bot created; removing the bot stops its replies.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
+import { newGroupId } from "../../host/wire/group-store.js";
+
+describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => {
+  let relay: TestRelay;
+  let dc: DeltaChatDriver;
+  let echo: BotOnRelay;
+
+  beforeAll(async () => {
+    [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
+    echo = await startBotOnRelay(relay, { addr: `echobot02@${relay.domain}`, name: "Echo Bot" });
+  });
+
+  afterAll(async () => {
+    await echo?.stop();
+    await dc?.close();
+    await relay?.stop();
+  });
+
+  async function account(name: string) {
+    return dc.createAccount(relay, name, `${name.toLowerCase()}@${relay.domain}`, `${name.toLowerCase()}-password`);
+  }
+
+  /** `joiner` completes SecureJoin with `link`; resolves with the joiner's chat id. */
+  async function secureJoin(joiner: number, link: string): Promise<number> {
+    const done = dc.waitFor(joiner, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const chatId = await dc.rpc.secureJoin(joiner, link);
+    await done;
+    return chatId;
+  }
+
+  it("a person adds the bot to a group with another person: the bot's reply appears in the group for both", async () => {
+    const carol = await account("Carol");
+    const dave = await account("Dave");
+    const carolBotChat = await secureJoin(carol, await echo.invite());
+    await secureJoin(dave, await dc.rpc.getChatSecurejoinQrCode(carol, null));
+    const [botOnCarol] = await dc.rpc.getChatContacts(carol, carolBotChat);
+    const daveOnCarol = (await dc.rpc.getContactIds(carol, 0, `dave@${relay.domain}`))[0]!;
+
+    const group = await dc.rpc.createGroupChat(carol, "Echo Club", false);
+    await dc.rpc.addContactToChat(carol, group, botOnCarol!);
+    await dc.rpc.addContactToChat(carol, group, daveOnCarol);
+
+    const daveGetsEcho = dc.waitForIncomingMessage(dave, (m) => m.text === "echo: hi everyone", 30_000);
+    const carolGetsEcho = dc.waitForIncomingMessage(carol, (m) => m.text === "echo: hi everyone", 30_000);
+    await dc.rpc.miscSendTextMessage(carol, group, "hi everyone");
+    const [onCarol, onDave] = await Promise.all([carolGetsEcho, daveGetsEcho]);
+
+    expect(onCarol.chatId).toBe(group);
+    expect(onCarol.showPadlock).toBe(true);
+    expect(onDave.showPadlock).toBe(true);
+    const daveChat = await dc.rpc.getBasicChatInfo(dave, onDave.chatId);
+    expect(daveChat.chatType).toBe("Group");
+    expect(daveChat.name).toBe("Echo Club");
+  });
+
+  it("a person joins the bot's own group through its group invite link (vg-* flow) and the bot answers there", async () => {
+    const groupId = newGroupId();
+    await echo.account.groups.update(groupId, (g) => ({ ...g, name: "Bot Lounge" }));
+    const erin = await account("Erin");
+    const chatId = await secureJoin(erin, await echo.groupInvite(groupId));
+    const chat = await dc.rpc.getBasicChatInfo(erin, chatId);
+    expect(chat.chatType).toBe("Group");
+    expect(chat.name).toBe("Bot Lounge");
+    expect((await echo.account.groups.get(groupId))?.members).toEqual([`erin@${relay.domain}`]);
+
+    const reply = dc.waitForIncomingMessage(erin, (m) => m.text === "echo: hello lounge", 30_000);
+    await dc.rpc.miscSendTextMessage(erin, chatId, "hello lounge");
+    const message = await reply;
+    expect(message.chatId).toBe(chatId);
+    expect(message.showPadlock).toBe(true);
+  });
+
+  it("after a person removes the bot from the group, the bot no longer answers there", async () => {
+    const frank = await account("Frank");
+    const frankBotChat = await secureJoin(frank, await echo.invite());
+    const [botOnFrank] = await dc.rpc.getChatContacts(frank, frankBotChat);
+    const group = await dc.rpc.createGroupChat(frank, "Short Stay", false);
+    await dc.rpc.addContactToChat(frank, group, botOnFrank!);
+    const first = dc.waitForIncomingMessage(frank, (m) => m.text === "echo: one", 30_000);
+    await dc.rpc.miscSendTextMessage(frank, group, "one");
+    await first;
+
+    const reportsBefore = echo.reports.length;
+    await dc.rpc.removeContactFromChat(frank, group, botOnFrank!);
+    await dc.rpc.miscSendTextMessage(frank, group, "two");
+    // Wait until the host has handled both mails (removal, then "two"), then check nothing ran.
+    const deadline = Date.now() + 20_000;
+    while (echo.reports.length < reportsBefore + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = echo.reports.slice(reportsBefore);
+    expect(after.some((r) => r.outcome === "group-update")).toBe(true);
+    expect(after.filter((r) => r.outcome === "ran")).toEqual([]);
+  });
+});
