@@ -41,6 +41,11 @@ export class GroupStore {
     return (await this.load())[id];
   }
 
+  /** The group the bot is in (not left) with exactly this name, if any. */
+  async findByName(name: string): Promise<Group | undefined> {
+    return Object.values(await this.load()).find((g) => g.name === name && !g.left);
+  }
+
   /** Create or change a group; `change` gets a copy and returns the new version. */
   async update(id: string, change: (group: Group) => Group): Promise<Group> {
     if (!isValidGroupId(id)) throw new Error(`"${id}" is not a valid group id`);

@@ -4,5 +4,6 @@ import { newCommand } from "./new.js";
 import { buildCommand } from "./build.js";
 import { runCommand } from "./run.js";
 import { devCommand } from "./dev.js";
+import { hostQrCommand } from "./host-qr.js";
 
-export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand];
+export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostQrCommand];
