@@ -12,9 +12,9 @@ export interface EventLimits {
   wallMsPerEvent: number;
   /** Hard cap of the isolate's memory: QuickJS heap limit and the WASM memory's maximum. */
   memoryBytes: number;
-  /** Actions (reply, send) the bot may record in one event. */
+  /** Actions (reply, send, webxdc-status, delete, resend, react) the bot may record in one event. */
   actionsPerEvent: number;
-  /** Bytes of all actions' text and files together in one event. */
+  /** Bytes of all actions' payloads together in one event (text + file, update JSON, emoji, target ids). */
   actionBytesPerEvent: number;
   /** Bytes of `bot.log` text in one event; more ends the event with output-limit. */
   logBytesPerEvent: number;
@@ -48,6 +48,23 @@ export const WATCHDOG_GRACE_MS = 1000;
 export const BUNDLE_MAX_BYTES = 5 * MiB;
 /** Largest plaintext mail the host parses; larger input is refused before parsing, bytes. */
 export const MAIL_MAX_BYTES = 31_457_280; // relay's message_size_limit (30 MiB)
+
+/** Largest JSON of one outgoing webxdc status update as sent (`{"updates":[update]}`, UTF-8), bytes (PROTOCOL §5). */
+export const WEBXDC_UPDATE_MAX_BYTES = 100 * KiB;
+/** Longest Message-ID a bot may name (reply target, webxdc instance, delete/react/resend target), characters with brackets. */
+export const MESSAGE_ID_MAX_CHARS = 256;
+/** Longest chat id a bot may name (an address is at most 254; "group:" + 32 is shorter), characters. */
+export const CHAT_ID_MAX_CHARS = 320;
+/** Largest reaction a bot may send (one or a few emoji), UTF-8 bytes. */
+export const REACTION_MAX_BYTES = 64;
+/** Longest text field of a webxdc update (info, summary, document, href), characters. */
+export const WEBXDC_FIELD_MAX_CHARS = 1024;
+/** Sent mails a bot remembers for delete/resend: at most this many (oldest forgotten first)… */
+export const SENT_MAX_MESSAGES = 1000;
+/** …none older than this, ms (7 days: the relay expires large mail after 7 days)… */
+export const SENT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/** …and at most this many bytes of raw mail together. */
+export const SENT_MAX_BYTES = 256 * MiB;
 
 /** Defaults: the relay operator's ceilings from the seed. A manifest may only lower them. */
 export const DEFAULT_EVENT_LIMITS: Readonly<EventLimits> = Object.freeze({

@@ -38,7 +38,8 @@ function splitMessage(message: OutgoingMessage): { text: string; file?: FileInpu
   return { text, file: message.file };
 }
 
-function emit(host: HostFunctions, action: Action, file: FileInput | undefined): void {
+/** Record an action; resolves to the Message-ID the host assigned to its mail. */
+function emit(host: HostFunctions, action: Action, file: FileInput | undefined): string {
   if (!file) return call(() => host.emit(JSON.stringify(action)));
   if (typeof file.name !== "string" || file.name === "") throw new TypeError("file.name must be a non-empty string");
   const bytes = toArrayBuffer(host, file.data);
@@ -46,7 +47,12 @@ function emit(host: HostFunctions, action: Action, file: FileInput | undefined):
     ...action,
     file: { name: file.name, type: file.type ?? "application/octet-stream", size: bytes.byteLength, dataBase64: "" },
   };
-  call(() => host.emit(JSON.stringify(withFile), bytes));
+  return call(() => host.emit(JSON.stringify(withFile), bytes));
+}
+
+function messageIdArg(value: unknown, what: string): string {
+  if (typeof value !== "string" || !/^<[^<>\s]+>$/.test(value)) throw new TypeError(`${what}: messageId must be a Message-ID string "<id@domain>"`);
+  return value;
 }
 
 function makeState(host: HostFunctions): BotState {
@@ -78,16 +84,43 @@ export function makeBot(host: HostFunctions, event: GuestEvent): Bot {
         ? { chatId: event.update.chat.id, inReplyTo: event.update.instanceId }
         : undefined;
   const log = (level: LogLevel, values: unknown[]) => call(() => host.log(level, formatLogValues(values)));
+  /** The chat an action goes to: the one given, else the current event's. */
+  const chatOf = (chatId: string | undefined, what: string): string => {
+    if (chatId === undefined) {
+      if (!origin) throw new TypeError(`${what}: pass a chatId (a tick has no current chat)`);
+      return origin.chatId;
+    }
+    if (typeof chatId !== "string" || chatId === "") throw new TypeError(`${what}: chatId must be a non-empty string`);
+    return chatId;
+  };
   return {
     async reply(message) {
       if (!origin) throw new Error("bot.reply works in message and webxdc handlers; in tick use bot.send(chatId, …)");
       const { text, file } = splitMessage(message);
-      emit(host, { type: "reply", chatId: origin.chatId, inReplyTo: origin.inReplyTo, text }, file);
+      return emit(host, { type: "reply", chatId: origin.chatId, inReplyTo: origin.inReplyTo, text }, file);
     },
     async send(chatId, message) {
       if (typeof chatId !== "string" || chatId === "") throw new TypeError("bot.send: chatId must be a non-empty string");
       const { text, file } = splitMessage(message);
-      emit(host, { type: "send", chatId, text }, file);
+      return emit(host, { type: "send", chatId, text }, file);
+    },
+    webxdc: {
+      async send(instanceId, update, chatId) {
+        const what = "bot.webxdc.send";
+        if (update === null || typeof update !== "object") throw new TypeError(`${what}: update must be { payload, info?, summary?, document?, href? }`);
+        if (update.payload === undefined) throw new TypeError(`${what}: update.payload is required (use null for "nothing")`);
+        emit(host, { type: "webxdc-status", chatId: chatOf(chatId, what), instanceId: messageIdArg(instanceId, what), update }, undefined);
+      },
+    },
+    async deleteMessage(messageId, chatId) {
+      emit(host, { type: "delete", chatId: chatOf(chatId, "bot.deleteMessage"), messageId: messageIdArg(messageId, "bot.deleteMessage") }, undefined);
+    },
+    async resend(messageId, chatId) {
+      emit(host, { type: "resend", chatId: chatOf(chatId, "bot.resend"), messageId: messageIdArg(messageId, "bot.resend") }, undefined);
+    },
+    async react(messageId, emoji, chatId) {
+      if (typeof emoji !== "string") throw new TypeError('bot.react: emoji must be a string ("" removes the reaction)');
+      emit(host, { type: "react", chatId: chatOf(chatId, "bot.react"), messageId: messageIdArg(messageId, "bot.react"), emoji }, undefined);
     },
     state: makeState(host),
     fetch: makeFetch(host),

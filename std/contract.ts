@@ -79,10 +79,34 @@ export interface OutgoingFile {
   dataBase64: string;
 }
 
-/** Something the bot asked the host to do. Applied only if the whole event ends `ok`. */
+/**
+ * A webxdc status update the bot sends (PROTOCOL §5). `payload` is any JSON; the other fields are
+ * what core shows: `info` as an info message, `summary` below the app icon, `document` as its title,
+ * `href` as the target of the info message.
+ */
+export interface WebxdcUpdateOut {
+  payload: unknown;
+  info?: string;
+  summary?: string;
+  document?: string;
+  href?: string;
+}
+
+/**
+ * Something the bot asked the host to do. Applied only if the whole event ends `ok`.
+ * Message-IDs (`inReplyTo`, `instanceId`, `messageId`) are written with angle brackets: `<id@domain>`.
+ * `delete` and `resend` only work for mails the bot itself sent recently into that same chat; the
+ * host checks that when it applies the action and otherwise skips it (logged with a code).
+ */
 export type Action =
   | { type: "reply"; inReplyTo: string; chatId: string; text: string; file?: OutgoingFile }
-  | { type: "send"; chatId: string; text: string; file?: OutgoingFile };
+  | { type: "send"; chatId: string; text: string; file?: OutgoingFile }
+  | { type: "webxdc-status"; chatId: string; instanceId: string; update: WebxdcUpdateOut }
+  | { type: "delete"; chatId: string; messageId: string }
+  | { type: "resend"; chatId: string; messageId: string }
+  | { type: "react"; chatId: string; messageId: string; emoji: string };
+
+export type ActionType = Action["type"];
 
 /** Severity of a `bot.log` line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -119,8 +143,13 @@ export interface GuestErrorData {
 export interface HostFunctions {
   /** The event, as JSON text of `GuestEvent`. */
   event(): string;
-  /** Record an action (JSON text of `Action` without file data) with optional file bytes. */
-  emit(actionJson: string, fileBytes?: ArrayBuffer): void;
+  /**
+   * Record an action (JSON text of `Action` without file data) with optional file bytes. Returns
+   * the Message-ID (with brackets) the action's mail will carry: stable, derived by the host from
+   * the event and the action's index, so a retried event sends the same ids (for `resend`, the id
+   * being resent).
+   */
+  emit(actionJson: string, fileBytes?: ArrayBuffer): string;
   /** Append a log line. */
   log(level: LogLevel, text: string): void;
   /** The JSON text stored under key, or undefined. */

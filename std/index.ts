@@ -6,6 +6,7 @@ export type {
   Attachment,
   Bot,
   BotHandlers,
+  BotWebxdc,
   BotState,
   ChatRef,
   Command,
@@ -16,6 +17,7 @@ export type {
   LogLevel,
   Message,
   OutgoingMessage,
+  OutgoingWebxdcUpdate,
   Tick,
   WebxdcUpdate,
 } from "./types.js";

@@ -1,5 +1,5 @@
 // The types a bot author works with (DESIGN §3.1). Plain data in, a small `bot` API out.
-import type { Address, ChatRef, Command, AttachmentInfo, WebxdcUpdateData } from "./contract.js";
+import type { Address, ChatRef, Command, AttachmentInfo, WebxdcUpdateData, WebxdcUpdateOut } from "./contract.js";
 
 export type { Address, ChatRef, Command, LogLevel } from "./contract.js";
 
@@ -70,12 +70,57 @@ export interface FetchResponse {
   bytes(): Promise<Uint8Array>;
 }
 
-/** What a handler can do. Nothing else reaches the host. */
+/**
+ * A webxdc status update to send: `payload` is any JSON value (null included) the app receives;
+ * `info` is shown as an info message in the chat, `summary` below the app's icon, `document` as
+ * its title, `href` is where the info message leads inside the app. At most 100 KiB of JSON.
+ */
+export type OutgoingWebxdcUpdate = WebxdcUpdateOut;
+
+/** Webxdc apps in the chat: status updates from the bot. */
+export interface BotWebxdc {
+  /**
+   * Send a status update to the app instance `instanceId` (the Message-ID of the message that
+   * carried the `.xdc`; in a `webxdc` handler that is `update.instanceId`). `chatId` defaults to
+   * the current event's chat. Refused with E_WEBXDC_TOO_LARGE over 100 KiB of JSON.
+   */
+  send(instanceId: string, update: OutgoingWebxdcUpdate, chatId?: string): Promise<void>;
+}
+
+/**
+ * What a handler can do. Nothing else reaches the host. Every call is one action: the host
+ * applies them (sends mails) only if the handler ends without error, and caps their number and
+ * bytes per event.
+ *
+ * Message-IDs are strings with angle brackets, `"<id@domain>"`: what `reply`/`send` resolve to,
+ * `Message.id`, `WebxdcUpdate.instanceId`. Keep the ones you need later in `bot.state`.
+ */
 export interface Bot {
-  /** Answer the message (or webxdc update) being handled, in its chat. */
-  reply(message: OutgoingMessage): Promise<void>;
-  /** Send into a chat by id; the host only delivers to chats that wrote to the bot. */
-  send(chatId: string, message: OutgoingMessage): Promise<void>;
+  /**
+   * Answer the message (or webxdc update) being handled, in its chat. Resolves to the Message-ID
+   * the reply will carry (fixed now, sent when the handler has ended), for `deleteMessage`,
+   * `react`, `resend` or `webxdc.send` later. A file named `*.xdc` (a zip with `index.html`) is
+   * sent as a webxdc app, whatever its `type`.
+   */
+  reply(message: OutgoingMessage): Promise<string>;
+  /** Send into a chat by id; the host only delivers to chats that wrote to the bot. Resolves to the Message-ID, like `reply`. */
+  send(chatId: string, message: OutgoingMessage): Promise<string>;
+  /** Status updates to webxdc apps. */
+  webxdc: BotWebxdc;
+  /**
+   * Delete a message the bot itself sent, for everyone in the chat (`Chat-Delete`). Works for the
+   * bot's messages of the last 7 days (at most the last 1000); `chatId` (default: the current
+   * event's chat) must be the chat it was sent to. Anything else cannot be checked inside the
+   * sandbox: the host skips the action and logs it with code E_NOT_SENT or E_OTHER_CHAT.
+   */
+  deleteMessage(messageId: string, chatId?: string): Promise<void>;
+  /**
+   * Send one of the bot's own recent messages again, byte for byte with the same Message-ID to
+   * the same recipients (clients drop the copy if they already have it). Same rules as `deleteMessage`.
+   */
+  resend(messageId: string, chatId?: string): Promise<void>;
+  /** React to a message with `emoji` ("" removes the bot's reaction); `chatId` defaults to the current event's chat. */
+  react(messageId: string, emoji: string, chatId?: string): Promise<void>;
   state: BotState;
   /** Fetch from an origin the relay operator allowed for this bot. */
   fetch(url: string, init?: FetchInit): Promise<FetchResponse>;

@@ -21,6 +21,25 @@ export function stateEntryBytes(key: string, json: string): number {
   return utf8Bytes(key) + utf8Bytes(json);
 }
 
+/**
+ * What an action counts against `actionBytesPerEvent`: text and file bytes of a message, the
+ * update's JSON, the emoji, and the Message-IDs an action names.
+ */
+export function actionPayloadBytes(action: Action, fileBytes: Uint8Array | undefined): number {
+  switch (action.type) {
+    case "reply":
+    case "send":
+      return utf8Bytes(action.text) + (fileBytes?.byteLength ?? 0);
+    case "webxdc-status":
+      return utf8Bytes(action.instanceId) + utf8Bytes(JSON.stringify(action.update));
+    case "react":
+      return utf8Bytes(action.messageId) + utf8Bytes(action.emoji);
+    case "delete":
+    case "resend":
+      return utf8Bytes(action.messageId);
+  }
+}
+
 /** Records one event's output and enforces its caps. */
 export class EventRecorder {
   readonly actions: Action[] = [];
@@ -48,15 +67,15 @@ export class EventRecorder {
     throw new LimitExceeded(limit, message);
   }
 
-  /** Record an action; `fileBytes` are the attachment's content, if any. */
-  addAction(action: Action, fileBytes: Uint8Array | undefined): void {
+  /** Record an action; `fileBytes` are the attachment's content, if any. Returns the action's index. */
+  addAction(action: Action, fileBytes: Uint8Array | undefined): number {
     if (this.actions.length + 1 > this.limits.actionsPerEvent) {
       this.refuse(
         { name: "actionsPerEvent", value: this.limits.actionsPerEvent, unit: "count" },
-        `more than ${this.limits.actionsPerEvent} actions (reply/send) in one event`,
+        `more than ${this.limits.actionsPerEvent} actions (reply/send/webxdc/delete/resend/react) in one event`,
       );
     }
-    const bytes = utf8Bytes(action.text) + (fileBytes?.byteLength ?? 0);
+    const bytes = actionPayloadBytes(action, fileBytes);
     if (this.actionBytes + bytes > this.limits.actionBytesPerEvent) {
       this.refuse(
         { name: "actionBytesPerEvent", value: this.limits.actionBytesPerEvent, unit: "bytes" },
@@ -64,13 +83,16 @@ export class EventRecorder {
       );
     }
     this.actionBytes += bytes;
-    if (fileBytes && action.file) {
+    if (action.type !== "reply" && action.type !== "send") {
+      this.actions.push(action);
+    } else if (fileBytes && action.file) {
       const file: OutgoingFile = { ...action.file, size: fileBytes.byteLength, dataBase64: Buffer.from(fileBytes).toString("base64") };
       this.actions.push({ ...action, file });
     } else {
       const { file: _ignored, ...rest } = action;
-      this.actions.push(rest as Action);
+      this.actions.push(rest);
     }
+    return this.actions.length - 1;
   }
 
   /** Append a log line. */

@@ -2,9 +2,11 @@
 // Guest input is untrusted even when it comes through std (a bot can call these directly), so
 // every argument is type-checked here and every refusal is a guest Error "E_CODE: message".
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
-import { HOST_GLOBAL, type Action, type FetchRequestData, type LogLevel } from "../../std/contract.js";
+import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/contract.js";
 import { isChatbotError } from "../errors.js";
 import { EventRecorder, LimitExceeded } from "./event-recorder.js";
+import { GuestRefusal } from "./guest-refusal.js";
+import { parseAction } from "./parse-action.js";
 
 /** What a fetch returns to the bridge (see host/fetch). */
 export interface BridgeFetchResult {
@@ -27,47 +29,17 @@ export interface BridgeDeps {
   track: (operation: Promise<void>) => void;
   /** Counts fetched bytes. */
   onFetched: (bytesIn: number, bytesOut: number) => void;
+  /** The stable Message-ID of the mail of action number `index` (RunRequest.messageIds). */
+  messageIdFor: (index: number) => string;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-/** A refusal the guest can see: code + message, nothing of the host. */
-class GuestRefusal extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 function refusalOf(error: unknown): GuestRefusal {
   if (error instanceof GuestRefusal) return error;
   if (error instanceof LimitExceeded) return new GuestRefusal(`E_LIMIT_${error.limit.name}`, error.message);
   if (isChatbotError(error)) return new GuestRefusal(error.code, error.message);
   return new GuestRefusal("E_HOST", "the host could not complete this call");
-}
-
-function parseAction(json: string): Action {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new GuestRefusal("E_ACTION", "action is not valid JSON");
-  }
-  const action = value as Record<string, unknown>;
-  if (typeof action !== "object" || action === null) throw new GuestRefusal("E_ACTION", "action must be an object");
-  if (typeof action.text !== "string") throw new GuestRefusal("E_ACTION", "action.text must be a string");
-  if (typeof action.chatId !== "string" || action.chatId === "") throw new GuestRefusal("E_ACTION", "action.chatId must be a non-empty string");
-  const file = action.file as Record<string, unknown> | undefined;
-  if (file !== undefined && (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.type !== "string")) {
-    throw new GuestRefusal("E_ACTION", "action.file must be { name, type }");
-  }
-  const fileMeta = file ? { name: file.name as string, type: file.type as string, size: 0, dataBase64: "" } : undefined;
-  if (action.type === "reply" && typeof action.inReplyTo === "string") {
-    return { type: "reply", chatId: action.chatId, inReplyTo: action.inReplyTo, text: action.text, ...(fileMeta ? { file: fileMeta } : {}) };
-  }
-  if (action.type === "send") {
-    return { type: "send", chatId: action.chatId, text: action.text, ...(fileMeta ? { file: fileMeta } : {}) };
-  }
-  throw new GuestRefusal("E_ACTION", "action.type must be reply (with inReplyTo) or send");
 }
 
 function parseFetchRequest(json: string): FetchRequestData {
@@ -125,8 +97,10 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
   const functions: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
     event: () => ctx.newString(deps.eventJson),
     emit: (json, bytes) => {
-      recorder.addAction(parseAction(str(json, "action")), bytesOf(bytes));
-      return undefined;
+      const action = parseAction(str(json, "action"));
+      const index = recorder.addAction(action, bytesOf(bytes));
+      // A resend reuses the stored mail and its id; every other action's mail gets the id of its index.
+      return ctx.newString(action.type === "resend" ? action.messageId : deps.messageIdFor(index));
     },
     log: (level, text) => {
       const name = str(level, "level") as LogLevel;

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/contract.js";
 import { QUICKJS_STACK_BYTES } from "../limits.js";
+import { stableMessageId } from "../wire/message-id.js";
 import { EventRecorder } from "./event-recorder.js";
 import { installHostBridge, type BridgeFetchResult } from "./host-bridge.js";
 import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
@@ -87,6 +88,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
         const settled = operation.finally(() => inflight.delete(settled));
         inflight.add(settled);
       },
+      messageIdFor: (index) => stableMessageId(request.messageIds.botAddr, request.messageIds.eventKey, index),
       onFetched: (bytesIn, bytesOut) => {
         fetched.bytesIn += bytesIn;
         fetched.bytesOut += bytesOut;

@@ -28,6 +28,12 @@ export interface RunRequest {
   /** The host clock at the start of the event (ms since epoch); `bot.now()` advances from it. */
   nowMs: number;
   fetch: FetchPolicy;
+  /**
+   * Seed of the stable Message-IDs of this event's mails (host/wire/message-id.ts): the bridge
+   * answers bot.reply/bot.send with the id of action i, and outbound writes the same id into its
+   * mail. `eventKey` must be the same on a retry of the event (the incoming Message-ID, a tick's time).
+   */
+  messageIds: { botAddr: string; eventKey: string };
 }
 
 export type RunStatus = "ok" | "bot-error" | "cpu-limit" | "wall-limit" | "memory-limit" | "output-limit";

@@ -42,15 +42,25 @@ export interface LocalEventOptions {
   now?: () => number;
 }
 
+/** The address a local run pretends the bot has (only used to derive the Message-IDs it shows). */
+export const LOCAL_BOT_ADDR = "bot@localhost";
+
+/** The event key of a local event: the message's id, else the kind and the time. */
+function localEventKey(event: GuestEvent, nowMs: number): string {
+  return event.kind === "message" ? event.message.id : `${event.kind}:${nowMs}`;
+}
+
 /** Run one event of a local bot in the sandbox. */
 export async function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<RunResult> {
+  const nowMs = (options.now ?? Date.now)();
   const result = await executor.run({
     bundle: bot.bundle,
     event,
     attachments: options.attachments ?? [],
     state: options.state,
     limits: { ...bot.limits },
-    nowMs: (options.now ?? Date.now)(),
+    nowMs,
+    messageIds: { botAddr: LOCAL_BOT_ADDR, eventKey: localEventKey(event, nowMs) },
     fetch: {
       allowOrigins: [...new Set([...bot.manifest.origins, ...(options.extraOrigins ?? [])])],
       allowHttpLoopback: options.allowHttpLoopback ?? false,

@@ -7,7 +7,7 @@ import { EXIT } from "../cli/command.js";
 
 /** An action as printed: file bytes replaced by their size and sha256 (use --files DIR to keep them). */
 export function printableAction(action: Action): unknown {
-  if (!action.file) return action;
+  if ((action.type !== "reply" && action.type !== "send") || !action.file) return action;
   const { dataBase64, ...file } = action.file;
   const sha256 = createHash("sha256").update(Buffer.from(dataBase64, "base64")).digest("hex");
   return { ...action, file: { ...file, sha256 } };

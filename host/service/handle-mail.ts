@@ -4,7 +4,7 @@
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import { receiveMail } from "../wire/inbound.js";
-import { mailsForActions } from "../wire/outbound.js";
+import { mailsForActions, type OutboundResult } from "../wire/outbound.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
 
@@ -22,8 +22,10 @@ export interface MailHandlerDeps {
 
 /** What happened to one mail. */
 export interface MailReport {
-  outcome: "dropped" | "handshake" | "group-update" | "ran";
+  outcome: "dropped" | "handshake" | "group-update" | "held" | "ran";
   sent: number;
+  /** Why a mail was dropped or held. */
+  reason?: string;
   result?: RunResult;
 }
 
@@ -34,7 +36,10 @@ export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHand
   switch (inbound.kind) {
     case "drop":
       deps.log({ event: "mail.dropped", bot: account.addr, reason: inbound.reason });
-      return { outcome: "dropped", sent: 0 };
+      return { outcome: "dropped", sent: 0, reason: inbound.reason };
+    case "held":
+      deps.log({ event: "mail.held", bot: account.addr, reason: inbound.reason });
+      return { outcome: "held", sent: 0, reason: inbound.reason };
     case "group-update":
       deps.log({ event: "group.update", bot: account.addr, detail: inbound.log });
       return { outcome: "group-update", sent: 0 };
@@ -44,6 +49,8 @@ export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHand
       return { outcome: "handshake", sent: inbound.outcome.replies.length };
     case "event": {
       const state = await bot.state.load();
+      // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
+      const eventKey = inbound.key;
       const result = await deps.executor.run({
         bundle: bot.bundle,
         event: inbound.event,
@@ -52,10 +59,14 @@ export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHand
         limits: { ...bot.limits },
         nowMs: account.now(),
         fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
+        messageIds: { botAddr: account.addr, eventKey },
       });
-      const eventKey = inbound.event.kind === "message" ? inbound.event.message.id : `${inbound.event.kind}:${account.now()}`;
-      const outbound = result.status === "ok" ? await mailsForActions(account, result.actions, eventKey) : { mails: [], skipped: [] };
-      for (const mail of outbound.mails) await deps.submitter.submit(mail);
+      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, result.actions, eventKey) : { mails: [], skipped: [] };
+      for (const mail of outbound.mails) {
+        await deps.submitter.submit(mail);
+        // Only what SMTP accepted may later be deleted or resent (a resend is already stored).
+        if (mail.fresh) await account.sent.record({ messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
+      }
       if (result.state) await bot.state.save(result.state);
       deps.log({
         event: "bot.event",

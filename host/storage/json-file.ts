@@ -15,11 +15,16 @@ export async function readJsonFile<T>(file: string, fallback: T): Promise<T> {
 
 /** Replace the file with `value` as JSON; folders 0700, file 0600. */
 export async function writeJsonFile(file: string, value: unknown): Promise<void> {
+  await writePrivateFile(file, JSON.stringify(value, null, 2));
+}
+
+/** Replace the file with `data` atomically (temp, fsync, rename); folders 0700, file 0600. */
+export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(temp, "w", 0o600);
   try {
-    await handle.writeFile(JSON.stringify(value, null, 2));
+    await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();

@@ -1,11 +1,14 @@
 // Everything the host keeps for one bot account, under <dataDir>/bots/<addr>/ (folders 0700,
-// files 0600): its OpenPGP key, SecureJoin tokens, the peers' keys and its groups.
+// files 0600): its OpenPGP key, SecureJoin tokens, the peers' keys, its groups, the Message-IDs it
+// handled and the halves of split (pre-/post-) messages waiting for their other half.
 import { join } from "node:path";
 import { loadOrCreateIdentity, type BotIdentity } from "./pgp/identity.js";
 import { TokenStore } from "./securejoin/token-store.js";
 import { PeerStore } from "./peer-store.js";
 import { GroupStore } from "./group-store.js";
 import { SeenStore } from "./seen-store.js";
+import { SentStore } from "./sent-store.js";
+import { PendingStore } from "./pending-store.js";
 
 /** One bot account's identity and stores. */
 export interface BotAccount {
@@ -17,6 +20,9 @@ export interface BotAccount {
   peers: PeerStore;
   groups: GroupStore;
   seen: SeenStore;
+  /** Mails the bot sent recently (for delete and resend). */
+  sent: SentStore;
+  pending: PendingStore;
   now: () => number;
 }
 
@@ -33,6 +39,8 @@ export async function openBotAccount(dataDir: string, addr: string, name: string
     peers: new PeerStore(join(dir, "peers.json"), now),
     groups: new GroupStore(join(dir, "groups.json"), addr, now),
     seen: new SeenStore(join(dir, "seen.json"), now),
+    sent: new SentStore(dir, now),
+    pending: new PendingStore(join(dir, "pending"), now),
     now,
   };
 }

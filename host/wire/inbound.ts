@@ -1,7 +1,8 @@
 // One incoming mail for a bot account → what to do with it: drop it (with the reason), answer a
-// SecureJoin step, record a group change, or run the bot on an event. Plaintext exists only in
-// here and in the isolate. Order matters: size cap, decrypt, verify, then dedup (so unverified
-// mail can never mark a Message-ID as seen).
+// SecureJoin step, record a group change, hold half of a split message, or run the bot on an event.
+// Plaintext exists only in here and in the isolate (held halves stay encrypted on disk). Order
+// matters: size cap, decrypt, verify, then dedup (so unverified mail can never mark a Message-ID
+// as seen), then joining pre-/post-messages (PROTOCOL §2), then groups and the event.
 import type * as openpgp from "openpgp";
 import type { GuestEvent, IncomingMessageData } from "../../std/contract.js";
 import { isChatbotError } from "../errors.js";
@@ -21,7 +22,10 @@ export type Inbound =
   | { kind: "drop"; reason: string }
   | { kind: "handshake"; outcome: HandshakeOutcome }
   | { kind: "group-update"; log: string }
-  | { kind: "event"; event: GuestEvent; attachments: Uint8Array[]; sender: string };
+  /** `key` names the event for stable outgoing Message-IDs (outbound): the incoming Message-ID, the same on a re-delivery. */
+  | { kind: "event"; event: GuestEvent; attachments: Uint8Array[]; sender: string; key: string }
+  /** Half of a split message (PROTOCOL §2), kept in account.pending until its other half arrives. */
+  | { kind: "held"; reason: string };
 
 const drop = (reason: string): Inbound => ({ kind: "drop", reason });
 
@@ -60,7 +64,23 @@ export async function receiveMail(account: BotAccount, raw: Uint8Array, limits: 
   }
 }
 
-async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound> {
+/** A mail that decrypted with the bot's key and is validly signed by the sender's key. */
+interface Verified {
+  kind: "verified";
+  sender: string;
+  /** Primary fingerprint of the key that signed it. */
+  signer: string;
+  senderKey: openpgp.PublicKey;
+  inner: DeltaInner;
+  /** The inner Message-ID, else the outer one. */
+  messageId: string | undefined;
+}
+
+/**
+ * Parse, decrypt and verify one mail: a SecureJoin handshake, a drop, or a verified message. Has
+ * no effect on the stores except remembering the sender's key from a validly signed message.
+ */
+async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound | Verified> {
   const outer = parseOuter(raw, limits);
   const sender = outer.from;
   if (!sender) return drop("no From address");
@@ -99,12 +119,33 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
     const again = await decryptAndVerify(outer.encrypted.armored, account.identity, [announced.key], limits);
     signer = again.signerFingerprint;
   }
+  if (!signer) return drop("no valid signature by the sender's key (unsigned, or signed by an unknown key)");
+  // A key SecureJoin verified for this address is the only one that speaks for it: a message
+  // signed by any other key — even one its own Autocrypt header announces — is someone else's
+  // (core 2.x: a different key is a different contact). PeerStore never replaces that key either.
+  if (stored?.verified && signer !== stored.fingerprint) return drop(`signature by ${signer}, not by ${sender}'s verified key ${stored.fingerprint}`);
   if (announced && signer === fingerprintOf(announced.key)) senderKey = announced.key;
-  if (!signer || !senderKey || fingerprintOf(senderKey) !== signer) return drop("unsigned, or signed by a key that does not match the sender");
+  if (!senderKey || fingerprintOf(senderKey) !== signer) return drop("signature by a key that does not match the sender");
   if (announced && senderKey === announced.key) await account.peers.remember(sender, signer, announced.keydataBase64);
+  return { kind: "verified", sender, signer, senderKey, inner, messageId: inner.messageId ?? outer.messageId };
+}
 
-  const messageId = inner.messageId ?? outer.messageId;
+async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound> {
+  const verified = await verify(account, raw, limits);
+  if (verified.kind !== "verified") return verified;
+  const { sender, signer, senderKey } = verified;
+  let inner = verified.inner;
+
+  const messageId = verified.messageId;
   if (!messageId) return drop("no Message-ID");
+  const split = splitMessage(inner, messageId);
+  if (split?.kind === "invalid") return drop(split.reason);
+  // A half signed by another key than the held other half is dropped before its Message-ID
+  // counts as seen and without using the held half, so the real one still joins.
+  if (split) {
+    const held = await account.pending.find(sender, split.postId, split.half === "pre" ? "post" : "pre");
+    if (held && held.signer !== signer) return drop(`${split.half}-message of ${split.postId} is signed by ${signer}, its ${held.half}-message by ${held.signer}`);
+  }
   if (!(await account.seen.firstTime(messageId))) return drop(`duplicate Message-ID ${messageId}`);
   await rememberGossip(account, inner, sender);
 
@@ -113,6 +154,30 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
     return { kind: "handshake", outcome: await answerRequestWithAuth(account, inner, signer, senderKey) };
   }
   if (step) return drop(`SecureJoin step ${step} is not for an inviter`);
+
+  // The bot runs once per split message, on the pre-message's text and headers with the
+  // post-message's attachments, under the post-message's Message-ID (the id core keeps for the
+  // whole message, and the one later quotes, reactions, edits and deletions refer to).
+  let attachments = inner.attachments;
+  let eventId = messageId;
+  if (split) {
+    const other = split.half === "pre" ? "post" : "pre";
+    const held = await account.pending.take(sender, split.postId, other);
+    const opened = held ? await verify(account, held.raw, limits) : undefined;
+    if (!opened) {
+      const kept = await account.pending.hold({ postId: split.postId, half: split.half, sender, signer }, raw);
+      if (!kept) return drop(`${split.half}-message ${messageId} is too large to hold until its ${other}-message arrives`);
+      return { kind: "held", reason: `${split.half}-message of ${split.postId}, waiting for its ${other}-message` };
+    }
+    if (opened.kind !== "verified" || opened.sender !== sender || opened.signer !== signer) {
+      return drop(`the held ${other}-message of ${split.postId} no longer verifies as ${sender}'s`);
+    }
+    const pre = split.half === "pre" ? inner : opened.inner;
+    const post = split.half === "post" ? inner : opened.inner;
+    inner = pre;
+    attachments = post.attachments;
+    eventId = split.postId;
+  }
 
   const group = inner.group ? await applyGroupHeaders(account, inner, sender) : undefined;
   if (group?.kind === "ignore") return drop(group.reason);
@@ -131,6 +196,7 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
         event: { kind: "webxdc", update: { instanceId, from, chat, payload: u.payload ?? null, ...(u.info ? { info: u.info } : {}), ...(u.summary ? { summary: u.summary } : {}) } },
         attachments: [],
         sender,
+        key: messageId,
       };
     }
     return drop("empty webxdc status update");
@@ -138,14 +204,33 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
 
   const command = parseCommand(inner.text);
   const message: IncomingMessageData = {
-    id: messageId,
+    id: eventId,
     text: inner.text,
     from,
     chat,
-    attachments: inner.attachments.map((a) => ({ name: a.name, type: a.type, size: a.data.byteLength })),
+    attachments: attachments.map((a) => ({ name: a.name, type: a.type, size: a.data.byteLength })),
     ...(command ? { command } : {}),
     date: (inner.date ?? new Date(account.now())).getTime(),
     ...(inner.reaction && inner.inReplyTo ? { reaction: { emoji: inner.reaction.emoji, to: inner.inReplyTo } } : {}),
   };
-  return { kind: "event", event: { kind: "message", message }, attachments: inner.attachments.map((a) => a.data), sender };
+  return { kind: "event", event: { kind: "message", message }, attachments: attachments.map((a) => a.data), sender, key: eventId };
+}
+
+/**
+ * Which half of a split message (PROTOCOL §2) `inner` is: the pre-message names its post-message
+ * in Chat-Post-Message-ID, the post-message has Chat-Is-Post-Message: 1 and is itself the id.
+ */
+function splitMessage(inner: DeltaInner, messageId: string): { kind: "half"; half: "pre" | "post"; postId: string } | { kind: "invalid"; reason: string } | undefined {
+  const { isPost, preFor } = inner.postMessage;
+  if (isPost && preFor !== undefined) return { kind: "invalid", reason: "both a pre-message and a post-message" };
+  if (preFor !== undefined) {
+    if (preFor === messageId) return { kind: "invalid", reason: "pre-message that names itself as its post-message" };
+    if (inner.secureJoin || inner.webxdcStatus || inner.reaction) return { kind: "invalid", reason: "pre-message of a SecureJoin step, status update or reaction" };
+    return { kind: "half", half: "pre", postId: preFor };
+  }
+  if (isPost) {
+    if (inner.secureJoin) return { kind: "invalid", reason: "post-message of a SecureJoin step" };
+    return { kind: "half", half: "post", postId: messageId };
+  }
+  return undefined;
 }

@@ -1,68 +1,139 @@
 // The bot's actions → encrypted Delta Chat mails. A chat id is a peer's address (1:1) or
-// "group:<id>". Message-IDs are derived from the event and the action's index, so a host that
-// retries an event sends the same ids and clients drop the duplicates (PROTOCOL §6).
-import { createHash } from "node:crypto";
+// "group:<id>". Message-IDs are derived from the event and the action's index (message-id.ts), so
+// a host that retries an event sends the same ids and clients drop the duplicates (PROTOCOL §6);
+// the sandbox handed the bot the same ids when it called bot.reply/bot.send.
 import type { Action } from "../../std/contract.js";
 import type { InnerBody } from "./mime/compose.js";
 import { composeBotMessage, type OutgoingMail } from "./bot-message.js";
-import { groupMessageHeaders, groupRecipients, peerRecipient } from "./group-message.js";
+import { groupMessageHeaders, groupRecipients, peerRecipient, type Recipient } from "./group-message.js";
+import { stableMessageId } from "./message-id.js";
 import type { BotAccount } from "./bot-account.js";
 
-/** Mails for the actions, and the actions that could not be sent with the reason. */
-export interface OutboundResult {
-  mails: OutgoingMail[];
-  skipped: Array<{ index: number; reason: string }>;
+/** A mail that carries out action `index`. */
+export interface ActionMail extends OutgoingMail {
+  index: number;
+  chatId: string;
+  /** True for a newly composed mail (remember it once SMTP took it); false for a resend of a stored one. */
+  fresh: boolean;
 }
+
+/**
+ * Why an action was not sent: E_NOT_IN_CHAT (the bot left or never was in the group), E_NO_KEY (no
+ * key for the chat's members), E_NOT_SENT (delete/resend of an id the bot did not send recently),
+ * E_OTHER_CHAT (delete/resend naming another chat than the one the mail went to).
+ */
+export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT";
+
+/** Mails for the actions, and the actions that could not be sent with a code and the reason. */
+export interface OutboundResult {
+  mails: ActionMail[];
+  skipped: Array<{ index: number; code: SkipCode; reason: string }>;
+}
+
+/** Text of a deletion request, as core sends it (message.rs delete_msgs_ex); receivers never show it. */
+const DELETE_REQUEST_TEXT = "🚮";
 
 /** The stable Message-ID of action `index` of the event identified by `eventKey`. */
 export function actionMessageId(account: BotAccount, eventKey: string, index: number): string {
-  const digest = createHash("sha256").update(`${account.addr}\n${eventKey}\n${index}`).digest("base64url").slice(0, 32);
-  return `<${digest}@${account.addr.slice(account.addr.lastIndexOf("@") + 1)}>`;
+  return stableMessageId(account.addr, eventKey, index);
 }
 
-function bodyOf(action: Action): InnerBody {
-  if (!action.file) return { kind: "text", text: action.text };
-  return { kind: "file", text: action.text, file: { name: action.file.name, type: action.file.type, data: Buffer.from(action.file.dataBase64, "base64") } };
+/** Who a mail into a chat goes to and the headers that chat needs. */
+interface Route {
+  recipients: Recipient[];
+  subject: string;
+  headers: Array<[string, string]>;
+}
+
+type Skip = { code: SkipCode; reason: string };
+
+async function routeOf(account: BotAccount, chatId: string): Promise<Route | Skip> {
+  if (chatId.startsWith("group:")) {
+    const group = await account.groups.get(chatId.slice("group:".length));
+    if (!group || group.left) return { code: "E_NOT_IN_CHAT", reason: `the bot is not in ${chatId}` };
+    const members = await groupRecipients(account, group);
+    if (members.length === 0) return { code: "E_NO_KEY", reason: `no member of ${chatId} has a known key` };
+    return { recipients: members, subject: `Re: ${group.name}`, headers: groupMessageHeaders(group, members) };
+  }
+  const peer = await peerRecipient(account, chatId);
+  if (!peer) return { code: "E_NO_KEY", reason: `no key for ${chatId} (they have not written to the bot)` };
+  return { recipients: [peer], subject: `Message from ${account.name}`, headers: [] };
+}
+
+/** What the inner message of a composed action says: body, the message it refers to, extra headers. */
+function contentOf(action: Exclude<Action, { type: "resend" }>): { body: InnerBody; inReplyTo?: string; headers: Array<[string, string]> } {
+  switch (action.type) {
+    case "reply":
+    case "send": {
+      const body: InnerBody = action.file
+        ? { kind: "file", text: action.text, file: { name: action.file.name, type: action.file.type, data: Buffer.from(action.file.dataBase64, "base64") } }
+        : { kind: "text", text: action.text };
+      return { body, ...(action.type === "reply" ? { inReplyTo: action.inReplyTo } : {}), headers: [] };
+    }
+    // PROTOCOL §5: a hidden message whose In-Reply-To names the app instance.
+    case "webxdc-status":
+      return { body: { kind: "webxdc-status", updates: [action.update] }, inReplyTo: action.instanceId, headers: [] };
+    // PROTOCOL §6: a hidden text part with Content-Disposition: reaction, In-Reply-To the target.
+    case "react":
+      return { body: { kind: "reaction", emoji: action.emoji }, inReplyTo: action.messageId, headers: [] };
+    // PROTOCOL §6: encrypted, to the chat; core deletes only messages whose sender sent the request.
+    case "delete":
+      return { body: { kind: "text", text: DELETE_REQUEST_TEXT }, headers: [["Chat-Delete", action.messageId]] };
+  }
 }
 
 /** Compose the mails for one event's actions. `eventKey` identifies the event (its Message-ID, or the tick's time). */
 export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string): Promise<OutboundResult> {
   const result: OutboundResult = { mails: [], skipped: [] };
+  // This event's own new mails count as sent: a bot may delete or resend what it sends in the same event.
+  const own = new Map<string, ActionMail>();
+  const sentByBot = async (messageId: string) => {
+    const mail = own.get(messageId);
+    if (mail) return { chatId: mail.chatId, mail };
+    const stored = await account.sent.get(messageId);
+    return stored ? { chatId: stored.entry.chatId, mail: { from: stored.entry.from, recipients: stored.entry.recipients, raw: stored.raw, messageId } } : undefined;
+  };
+
   for (const [index, action] of actions.entries()) {
-    const messageId = actionMessageId(account, eventKey, index);
-    const reply = action.type === "reply" ? { inReplyTo: action.inReplyTo, references: [action.inReplyTo] } : {};
-    if (action.chatId.startsWith("group:")) {
-      const group = await account.groups.get(action.chatId.slice("group:".length));
-      if (!group || group.left) {
-        result.skipped.push({ index, reason: `the bot is not in ${action.chatId}` });
+    const skip = (s: Skip) => result.skipped.push({ index, ...s });
+    if (action.type === "delete" || action.type === "resend") {
+      const sent = await sentByBot(action.messageId);
+      if (!sent) {
+        skip({ code: "E_NOT_SENT", reason: `${action.type}: ${action.messageId} is not a message the bot sent in the last days` });
         continue;
       }
-      const members = await groupRecipients(account, group);
-      if (members.length === 0) {
-        result.skipped.push({ index, reason: `no member of ${action.chatId} has a known key` });
+      if (sent.chatId !== action.chatId) {
+        skip({ code: "E_OTHER_CHAT", reason: `${action.type}: ${action.messageId} was sent to another chat than ${action.chatId}` });
         continue;
       }
-      result.mails.push(
-        await composeBotMessage(
-          account,
-          { to: members.map((m) => ({ addr: m.addr })), recipients: members.map((m) => m.addr), subject: `Re: ${group.name}`, body: bodyOf(action), messageId, ...reply, headers: groupMessageHeaders(group, members) },
-          { keys: members.map((m) => m.key) },
-        ),
-      );
+      if (action.type === "resend") {
+        // The same bytes (same Message-ID) to the same recipients: receivers drop a copy they have.
+        result.mails.push({ ...sent.mail, recipients: [...sent.mail.recipients], index, chatId: action.chatId, fresh: false });
+        continue;
+      }
+    }
+    const route = await routeOf(account, action.chatId);
+    if ("code" in route) {
+      skip(route);
       continue;
     }
-    const peer = await peerRecipient(account, action.chatId);
-    if (!peer) {
-      result.skipped.push({ index, reason: `no key for ${action.chatId} (they have not written to the bot)` });
-      continue;
-    }
-    result.mails.push(
-      await composeBotMessage(
-        account,
-        { to: [{ addr: peer.addr }], recipients: [peer.addr], subject: `Message from ${account.name}`, body: bodyOf(action), messageId, ...reply },
-        { keys: [peer.key] },
-      ),
+    const { body, inReplyTo, headers } = contentOf(action);
+    const mail = await composeBotMessage(
+      account,
+      {
+        to: route.recipients.map((r) => ({ addr: r.addr })),
+        recipients: route.recipients.map((r) => r.addr),
+        subject: route.subject,
+        body,
+        messageId: actionMessageId(account, eventKey, index),
+        ...(inReplyTo ? { inReplyTo, references: [inReplyTo] } : {}),
+        headers: [...route.headers, ...headers],
+      },
+      { keys: route.recipients.map((r) => r.key) },
     );
+    const actionMail: ActionMail = { ...mail, index, chatId: action.chatId, fresh: true };
+    own.set(mail.messageId, actionMail);
+    result.mails.push(actionMail);
   }
   return result;
 }

@@ -1,7 +1,7 @@
 // The guest library as a bot author uses it, run in the real sandbox.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../host/executor/executor.js";
-import { bundleSource, botWithMessageHandler, messageEvent, request } from "../support/sandbox.js";
+import { bundleSource, botWithMessageHandler, messageEvent, messageAt, request } from "../support/sandbox.js";
 
 let executor: Executor;
 beforeAll(async () => {
@@ -13,7 +13,7 @@ afterAll(() => executor.close());
 describe("std: messages", () => {
   it("msg carries text, sender, chat and the parsed command", async () => {
     const result = await executor.run(request(botWithMessageHandler(`await bot.reply(JSON.stringify({ t: msg.text, f: msg.from, c: msg.chat.type, cmd: msg.command }));`), { event: messageEvent("/remind 2h tea") }));
-    expect(JSON.parse(result.actions[0]!.text)).toEqual({ t: "/remind 2h tea", f: { addr: "alice@example.org", name: "Alice" }, c: "single", cmd: { name: "remind", args: "2h tea" } });
+    expect(JSON.parse(messageAt(result)!.text)).toEqual({ t: "/remind 2h tea", f: { addr: "alice@example.org", name: "Alice" }, c: "single", cmd: { name: "remind", args: "2h tea" } });
   });
 
   it("reply answers the message in its chat", async () => {
@@ -36,13 +36,13 @@ describe("std: messages", () => {
     );
     expect(result.status).toBe("ok");
     expect(result.actions[0]).toMatchObject({ text: "x.bin:5", file: { name: "back.bin", type: "application/x-test", size: 5 } });
-    expect(Buffer.from(result.actions[0]!.file!.dataBase64, "base64")).toEqual(Buffer.from(bytes));
+    expect(Buffer.from(messageAt(result)!.file!.dataBase64, "base64")).toEqual(Buffer.from(bytes));
   });
 
   it("a string file is sent as UTF-8", async () => {
     const result = await executor.run(request(botWithMessageHandler(`await bot.reply({ file: { name: "n.txt", type: "text/plain", data: "héllo" } });`)));
-    expect(Buffer.from(result.actions[0]!.file!.dataBase64, "base64").toString("utf8")).toBe("héllo");
-    expect(result.actions[0]!.file!.size).toBe(6);
+    expect(Buffer.from(messageAt(result)!.file!.dataBase64, "base64").toString("utf8")).toBe("héllo");
+    expect(messageAt(result)!.file!.size).toBe(6);
   });
 
   it("a file without a name is a bot error that says so", async () => {
@@ -65,7 +65,7 @@ describe("std: state", () => {
         { state: { count: "41", gone: "true" } },
       ),
     );
-    expect(JSON.parse(result.actions[0]!.text)).toEqual({ before: 41, keys: ["count", "obj"], obj: { a: [1, 2] } });
+    expect(JSON.parse(messageAt(result)!.text)).toEqual({ before: 41, keys: ["count", "obj"], obj: { a: [1, 2] } });
     expect(result.state).toEqual({ count: "42", obj: '{"a":[1,2]}' });
   });
 
@@ -93,7 +93,7 @@ describe("std: logging, time and ticks", () => {
 
   it("bot.now() starts at the host's clock for the event", async () => {
     const result = await executor.run(request(botWithMessageHandler(`await bot.reply(String(bot.now()));`), { nowMs: 1_000_000 }));
-    const now = Number(result.actions[0]!.text);
+    const now = Number(messageAt(result)!.text);
     expect(now).toBeGreaterThanOrEqual(1_000_000);
     expect(now).toBeLessThan(1_000_000 + 5_000);
   });

@@ -3,9 +3,9 @@
 import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { BUNDLE_GLOBAL, type AttachmentInfo, type GuestEvent } from "../../std/contract.js";
+import { BUNDLE_GLOBAL, type Action, type AttachmentInfo, type GuestEvent } from "../../std/contract.js";
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from "../../host/limits.js";
-import type { RunRequest } from "../../host/executor/run-types.js";
+import type { RunRequest, RunResult } from "../../host/executor/run-types.js";
 
 const STD_ENTRY = fileURLToPath(new URL("../../std/index.ts", import.meta.url));
 
@@ -58,7 +58,19 @@ export function request(bundle: RunRequest["bundle"], overrides: Partial<Omit<Ru
     state: {},
     nowMs: 1_700_000_000_000,
     fetch: { allowOrigins: [], allowHttpLoopback: false },
+    messageIds: { botAddr: "bot@example.org", eventKey: "<m1@example.org>" },
     ...rest,
     limits: { ...DEFAULT_EVENT_LIMITS, ...limits },
   };
+}
+
+/** A reply or send action (the ones with text and an optional file). */
+export type MessageAction = Extract<Action, { type: "reply" | "send" }>;
+
+/** Action `index` of `result` as a reply/send, or undefined when there is none; throws for any other action type. */
+export function messageAt(result: RunResult, index = 0): MessageAction | undefined {
+  const action = result.actions[index];
+  if (action === undefined) return undefined;
+  if (action.type !== "reply" && action.type !== "send") throw new Error(`action ${index} is a ${action.type}, not a reply or send`);
+  return action;
 }

@@ -46,9 +46,21 @@ export interface DevInput {
 
 function describeActions(result: RunResult): string[] {
   return result.actions.map((action) => {
-    const file = action.file ? ` [file ${action.file.name}, ${action.file.type}, ${action.file.size} bytes]` : "";
-    const to = action.type === "send" ? ` (to ${action.chatId})` : "";
-    return `bot${to}: ${action.text}${file}`;
+    switch (action.type) {
+      case "reply":
+      case "send": {
+        const file = action.file ? ` [file ${action.file.name}, ${action.file.type}, ${action.file.size} bytes]` : "";
+        const to = action.type === "send" ? ` (to ${action.chatId})` : "";
+        return `bot${to}: ${action.text}${file}`;
+      }
+      case "webxdc-status":
+        return `bot (to ${action.chatId}): webxdc update for ${action.instanceId}: ${JSON.stringify(action.update)}`;
+      case "react":
+        return `bot (in ${action.chatId}): reaction ${action.emoji === "" ? "removed" : action.emoji} on ${action.messageId}`;
+      case "delete":
+      case "resend":
+        return `bot (in ${action.chatId}): ${action.type} ${action.messageId}`;
+    }
   });
 }
 

@@ -118,7 +118,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       const filesDir = resolve(io.cwd, values.files);
       await mkdir(filesDir, { recursive: true });
       for (const [index, action] of result.actions.entries()) {
-        if (action.file) await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
+        if ((action.type === "reply" || action.type === "send") && action.file) await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
       }
     }
     io.stdout(`${JSON.stringify(printableResult(result), null, 2)}\n`);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import type { RunRequest, RunResult } from "../../../host/executor/run-types.js";
-import { botWithMessageHandler, bundleSource, request } from "../../support/sandbox.js";
+import { botWithMessageHandler, bundleSource, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;
 let executor: Executor;
@@ -104,7 +104,7 @@ describe("sandbox: memory", () => {
     for (let i = 0; i < 2; i++) {
       const result = await executor.run(request(botWithMessageHandler(body)));
       expect(result.status, `run ${i + 1}`).toBe("ok");
-      expect(result.actions[0]?.text).toBe("7");
+      expect(messageAt(result)?.text).toBe("7");
     }
   });
 });
@@ -137,7 +137,7 @@ describe("sandbox: reaching for the host", () => {
       const names = Object.getOwnPropertyNames(globalThis).sort();
       await bot.reply(JSON.stringify(names));`);
     expect(result.status).toBe("ok");
-    const names: string[] = JSON.parse(result.actions[0]!.text);
+    const names: string[] = JSON.parse(messageAt(result)!.text);
     for (const forbidden of ["process", "require", "module", "Buffer", "setTimeout", "fetch", "WebAssembly", "global", "std", "os"]) {
       expect(names).not.toContain(forbidden);
     }
@@ -152,21 +152,21 @@ describe("sandbox: reaching for the host", () => {
           if ((typeof v === "object" || typeof v === "function") && v !== null) queue.push(v); } }
       await bot.reply(JSON.stringify({ visited: seen.size, found }));`);
     expect(result.status).toBe("ok");
-    const report = JSON.parse(result.actions[0]!.text) as { visited: number; found: string[] };
+    const report = JSON.parse(messageAt(result)!.text) as { visited: number; found: string[] };
     expect(report.visited).toBeGreaterThan(100);
     expect(report.found).toEqual([]);
   });
 
   it("Function('return this')() is the isolate's own global, without process", async () => {
     const result = await attack(`const g = Function("return this")(); await bot.reply(String(typeof g.process) + "," + String(g === globalThis));`);
-    expect(result.actions[0]?.text ?? result.error?.message).toBe("undefined,true");
+    expect(messageAt(result)?.text ?? result.error?.message).toBe("undefined,true");
   });
 
   // The bundler refuses these imports at build time; here they are hidden from it to test the sandbox.
   it("require, process and module are not defined, and calling require fails", async () => {
     // Through eval: esbuild rewrites a literal `typeof require` to its own __require shim.
     const result = await attack(`await bot.reply(eval("[typeof require, typeof process, typeof module, typeof std, typeof os].join()"));`);
-    expect(result.actions[0]?.text).toBe("undefined,undefined,undefined,undefined,undefined");
+    expect(messageAt(result)?.text).toBe("undefined,undefined,undefined,undefined,undefined");
     const call = await attack(`globalThis["req" + "uire"]("fs");`);
     expect(call.status).toBe("bot-error");
     expect(call.error?.message).toMatch(/TypeError: not a function/);
@@ -184,7 +184,7 @@ describe("sandbox: reaching for the host", () => {
         try { call(); errors.push("no error"); } catch (e) { errors.push(String(e.message)); } }
       await bot.reply(JSON.stringify(errors));`);
     expect(result.status).toBe("ok");
-    const errors = JSON.parse(result.actions[0]!.text) as string[];
+    const errors = JSON.parse(messageAt(result)!.text) as string[];
     expect(errors).toHaveLength(5);
     for (const message of errors) {
       expect(message).toMatch(/^E_[A-Z_]+: /);

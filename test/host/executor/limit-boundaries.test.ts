@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../host/limits.js";
 import { stateEntryBytes } from "../../../host/executor/event-recorder.js";
-import { botWithMessageHandler, request } from "../../support/sandbox.js";
+import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;
 let executor: Executor;
@@ -42,7 +42,7 @@ describe("limits: action bytes per event", () => {
   it("file bytes count too", async () => {
     const ok = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(100) } });`, { limits: { actionBytesPerEvent: 100 } });
     expect(ok.status).toBe("ok");
-    expect(ok.actions[0]?.file).toMatchObject({ name: "a.bin", size: 100, type: "application/octet-stream" });
+    expect(messageAt(ok)?.file).toMatchObject({ name: "a.bin", size: 100, type: "application/octet-stream" });
     const over = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(101) } });`, { limits: { actionBytesPerEvent: 100 } });
     expect(over.status).toBe("output-limit");
   });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import type { FetchPolicy } from "../../../host/executor/run-types.js";
-import { botWithMessageHandler, request } from "../../support/sandbox.js";
+import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../../support/test-servers.js";
 
 const MiB = 1024 * 1024;
@@ -77,7 +77,7 @@ const fetchBot = (url: string, init = "{}") =>
 async function fetchFromBot(url: string, extra: Partial<FetchPolicy> = {}, init?: string) {
   const result = await executor.run(request(fetchBot(url, init), { fetch: policy(extra) }));
   expect(result.status).toBe("ok");
-  return { reply: JSON.parse(result.actions[0]!.text) as Record<string, unknown>, result };
+  return { reply: JSON.parse(messageAt(result)!.text) as Record<string, unknown>, result };
 }
 
 describe("sandbox fetch", () => {
@@ -137,7 +137,7 @@ describe("sandbox fetch", () => {
     const result = await executor.run(
       request(fetchBot(`https://127.0.0.1:${api.port}/huge`), { fetch: policy(), limits: { fetchResponseBytes: 10 * MiB } }),
     );
-    const reply = JSON.parse(result.actions[0]!.text) as { code: string };
+    const reply = JSON.parse(messageAt(result)!.text) as { code: string };
     expect(reply.code).toBe("E_FETCH_TOO_LARGE");
     expect(bigStreamed).toBeLessThan(40 * MiB);
   });

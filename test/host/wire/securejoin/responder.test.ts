@@ -13,6 +13,8 @@ import { TokenStore } from "../../../../host/wire/securejoin/token-store.js";
 import { PeerStore } from "../../../../host/wire/peer-store.js";
 import { GroupStore } from "../../../../host/wire/group-store.js";
 import { SeenStore } from "../../../../host/wire/seen-store.js";
+import { SentStore } from "../../../../host/wire/sent-store.js";
+import { PendingStore } from "../../../../host/wire/pending-store.js";
 import { writeJsonFile } from "../../../../host/storage/json-file.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
@@ -37,6 +39,8 @@ async function inviterAccount(identity: BotIdentity, tokens: { invitenumber: str
     peers: new PeerStore(join(dir, "peers.json"), now),
     groups: new GroupStore(join(dir, "groups.json"), "bob@chat.test", now),
     seen: new SeenStore(join(dir, "seen.json"), now),
+    sent: new SentStore(dir, now),
+    pending: new PendingStore(join(dir, "pending"), now),
     now,
   };
 }

@@ -1,0 +1,130 @@
+// Validation of the actions a guest emits. A hostile bot calls the bridge directly with any JSON,
+// so nothing is trusted because std would not send it: every field is type- and size-checked, no
+// unknown key passes, and the result is a fresh object holding only the checked fields.
+import type { Action, OutgoingFile, WebxdcUpdateOut } from "../../std/contract.js";
+import { CHAT_ID_MAX_CHARS, MESSAGE_ID_MAX_CHARS, REACTION_MAX_BYTES, WEBXDC_FIELD_MAX_CHARS, WEBXDC_UPDATE_MAX_BYTES } from "../limits.js";
+import { GuestRefusal } from "./guest-refusal.js";
+
+/** The MIME type of a webxdc app (PROTOCOL §5); every `*.xdc` file is sent with it. */
+export const WEBXDC_MIME_TYPE = "application/webxdc+zip";
+
+// RFC 5322 §3.6.4 msg-id as the composer writes it: printable ASCII without spaces or "<" ">" inside.
+const MESSAGE_ID = /^<[!-;=?-~]+>$/;
+// Chat ids are addresses or "group:<id>": printable ASCII, no spaces.
+const CHAT_ID = /^[!-~]+$/;
+// A reaction is the body of a text part: no control characters (no line breaks).
+const NO_CONTROLS = /^[^\x00-\x1f\x7f]*$/;
+
+const KEYS: Record<Action["type"], readonly string[]> = {
+  reply: ["type", "chatId", "inReplyTo", "text", "file"],
+  send: ["type", "chatId", "text", "file"],
+  "webxdc-status": ["type", "chatId", "instanceId", "update"],
+  delete: ["type", "chatId", "messageId"],
+  resend: ["type", "chatId", "messageId"],
+  react: ["type", "chatId", "messageId", "emoji"],
+};
+const UPDATE_KEYS = ["payload", "info", "summary", "document", "href"] as const;
+
+const refuse = (message: string) => new GuestRefusal("E_ACTION", message);
+
+function objectOf(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw refuse(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function onlyKeys(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  const extra = Object.keys(object).find((key) => !allowed.includes(key));
+  if (extra !== undefined) throw refuse(`${what} has an unknown field "${extra.slice(0, 40)}" (allowed: ${allowed.join(", ")})`);
+}
+
+function messageIdOf(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length > MESSAGE_ID_MAX_CHARS || !MESSAGE_ID.test(value)) {
+    throw refuse(`${what} must be a Message-ID "<id@domain>" of at most ${MESSAGE_ID_MAX_CHARS} characters`);
+  }
+  return value;
+}
+
+function chatIdOf(value: unknown): string {
+  if (typeof value !== "string" || value === "" || value.length > CHAT_ID_MAX_CHARS || !CHAT_ID.test(value)) {
+    throw refuse(`action.chatId must be a non-empty chat id (no spaces) of at most ${CHAT_ID_MAX_CHARS} characters`);
+  }
+  return value;
+}
+
+function textOf(value: unknown): string {
+  if (typeof value !== "string") throw refuse("action.text must be a string");
+  return value;
+}
+
+// Only name and type cross as JSON; size and data are filled in from the bytes by the recorder.
+function fileOf(value: unknown): OutgoingFile | undefined {
+  if (value === undefined) return undefined;
+  const file = value as Record<string, unknown>;
+  if (typeof file !== "object" || file === null || typeof file.name !== "string" || file.name === "" || typeof file.type !== "string") {
+    throw refuse("action.file must be { name, type }");
+  }
+  // core decides "webxdc app" by the .xdc name and the zip's index.html; the type must match (PROTOCOL §5).
+  const type = /\.xdc$/i.test(file.name) ? WEBXDC_MIME_TYPE : file.type;
+  return { name: file.name, type, size: 0, dataBase64: "" };
+}
+
+function updateOf(value: unknown): WebxdcUpdateOut {
+  const update = objectOf(value, "action.update");
+  onlyKeys(update, UPDATE_KEYS, "action.update");
+  if (!("payload" in update)) throw refuse("action.update.payload is required (any JSON value, null included)");
+  const out: WebxdcUpdateOut = { payload: update.payload };
+  for (const key of UPDATE_KEYS) {
+    if (key === "payload" || update[key] === undefined) continue;
+    const text = update[key];
+    if (typeof text !== "string" || text.length > WEBXDC_FIELD_MAX_CHARS) {
+      throw refuse(`action.update.${key} must be a string of at most ${WEBXDC_FIELD_MAX_CHARS} characters`);
+    }
+    out[key] = text;
+  }
+  // The exact JSON the composer sends as status-update.json.
+  const bytes = Buffer.byteLength(JSON.stringify({ updates: [out] }), "utf8");
+  if (bytes > WEBXDC_UPDATE_MAX_BYTES) {
+    throw new GuestRefusal("E_WEBXDC_TOO_LARGE", `a webxdc update is at most ${WEBXDC_UPDATE_MAX_BYTES} bytes of JSON; this one is ${bytes}`);
+  }
+  return out;
+}
+
+function emojiOf(value: unknown): string {
+  if (typeof value !== "string" || !NO_CONTROLS.test(value) || Buffer.byteLength(value, "utf8") > REACTION_MAX_BYTES) {
+    throw refuse(`action.emoji must be a string without control characters of at most ${REACTION_MAX_BYTES} bytes ("" removes the reaction)`);
+  }
+  return value;
+}
+
+/** The action in `json`, checked; refuses (E_ACTION, E_WEBXDC_TOO_LARGE) anything else. */
+export function parseAction(json: string): Action {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw refuse("action is not valid JSON");
+  }
+  const action = objectOf(value, "action");
+  const type = action.type;
+  if (typeof type !== "string" || !Object.hasOwn(KEYS, type)) throw refuse(`action.type must be one of ${Object.keys(KEYS).join(", ")}`);
+  onlyKeys(action, KEYS[type as Action["type"]]!, `a ${type} action`);
+  const chatId = chatIdOf(action.chatId);
+  switch (type as Action["type"]) {
+    case "reply": {
+      const file = fileOf(action.file);
+      return { type: "reply", chatId, inReplyTo: messageIdOf(action.inReplyTo, "action.inReplyTo"), text: textOf(action.text), ...(file ? { file } : {}) };
+    }
+    case "send": {
+      const file = fileOf(action.file);
+      return { type: "send", chatId, text: textOf(action.text), ...(file ? { file } : {}) };
+    }
+    case "webxdc-status":
+      return { type: "webxdc-status", chatId, instanceId: messageIdOf(action.instanceId, "action.instanceId"), update: updateOf(action.update) };
+    case "delete":
+      return { type: "delete", chatId, messageId: messageIdOf(action.messageId, "action.messageId") };
+    case "resend":
+      return { type: "resend", chatId, messageId: messageIdOf(action.messageId, "action.messageId") };
+    case "react":
+      return { type: "react", chatId, messageId: messageIdOf(action.messageId, "action.messageId"), emoji: emojiOf(action.emoji) };
+  }
+}

@@ -1,0 +1,155 @@
+// A real Delta Chat core and a hosted bot through real Postfix + Dovecot: the bot sends a webxdc
+// app (a hand-built .xdc), answers the user's status update with its own (bot.webxdc.send), and
+// deletes one of its own messages for everyone (bot.deleteMessage with the id bot.reply returned).
+import { crc32 } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
+
+/** A zip with the given files stored uncompressed (APPNOTE.TXT §4.3): all a webxdc needs. */
+function storedZip(files: Record<string, string>): Uint8Array {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const nameBytes = Buffer.from(name, "utf8");
+    const data = Buffer.from(text, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0, 6); // flags
+    local.writeUInt16LE(0, 8); // method: stored
+    local.writeUInt16LE(0, 10); // time
+    local.writeUInt16LE(33, 12); // date 1980-01-01
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4); // version made by
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(0, 12);
+    central.writeUInt16LE(33, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42); // local header offset (extra, comment, disk, attributes stay 0)
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return new Uint8Array(Buffer.concat([...locals, cd, end]));
+}
+
+const XDC = storedZip({
+  "manifest.toml": 'name = "Ping"\n',
+  "index.html": "<!doctype html><title>Ping</title><script src=\"webxdc.js\"></script><p>ping</p>\n",
+});
+
+// The bot: "/app" → a webxdc app; its status updates with "ping" → a "pong" update; "/keep" → a
+// message whose Message-ID it remembers; "/delete" → deletes that message for everyone.
+const BOT_SOURCE = `import { defineBot } from "chatbot/std";
+const XDC = new Uint8Array([${[...XDC].join(",")}]);
+export default defineBot({
+  async message(msg, bot) {
+    if (msg.text === "/app") {
+      // The type is wrong on purpose: the host sends every *.xdc as application/webxdc+zip.
+      await bot.reply({ text: "an app", file: { name: "ping.xdc", type: "application/zip", data: XDC } });
+    } else if (msg.text === "/keep") {
+      await bot.state.set("victim", await bot.reply("to be deleted"));
+    } else if (msg.text === "/delete") {
+      const victim = await bot.state.get("victim");
+      if (typeof victim === "string") await bot.deleteMessage(victim);
+    }
+  },
+  async webxdc(update, bot) {
+    if (JSON.stringify(update.payload).includes("ping")) await bot.webxdc.send(update.instanceId, { payload: "pong", info: "the bot says pong" });
+  },
+});
+`;
+
+/** Poll `probe` every 200 ms until it returns a value other than undefined, or fail after `timeoutMs`. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.skipIf(!relayAvailable())("webxdc and deletion with a real Delta Chat client", () => {
+  let relay: TestRelay;
+  let dc: DeltaChatDriver;
+  let bot: BotOnRelay;
+  let account: number;
+  let chatId: number;
+
+  beforeAll(async () => {
+    [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
+    bot = await startBotOnRelay(relay, { addr: `xdcbot001@${relay.domain}`, name: "Xdc Bot", botSource: BOT_SOURCE });
+    account = await dc.createAccount(relay, "Carol", `carol0001@${relay.domain}`, "carol-password");
+    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    chatId = await dc.rpc.secureJoin(account, await bot.invite());
+    await joined;
+  }, 60_000);
+
+  afterAll(async () => {
+    await bot?.stop();
+    await dc?.close();
+    await relay?.stop();
+  });
+
+  it("webxdc: the bot's .xdc arrives as an app, and the bot answers the user's status update with its own", async () => {
+    const app = dc.waitForIncomingMessage(account, (m) => m.viewType === "Webxdc", 30_000);
+    await dc.rpc.miscSendTextMessage(account, chatId, "/app");
+    const instance = await app;
+    expect(instance.chatId).toBe(chatId);
+    expect(instance.showPadlock).toBe(true);
+    expect(instance.fileName).toBe("ping.xdc");
+
+    await dc.rpc.sendWebxdcStatusUpdate(account, instance.id, JSON.stringify({ payload: { ping: 1 } }), "");
+    const updates = await eventually("the bot's pong update", async () => {
+      const json = await dc.rpc.getWebxdcStatusUpdates(account, instance.id, 0);
+      const list = JSON.parse(json) as Array<{ payload: unknown }>;
+      return list.some((u) => u.payload === "pong") ? list : undefined;
+    });
+    expect(updates.map((u) => u.payload)).toEqual([{ ping: 1 }, "pong"]);
+    expect(bot.logs.some((line) => line.event === "bot.event" && line.status === "ok" && line.sent === 1)).toBe(true);
+  });
+
+  it("delete: a message the bot sent disappears from the user's chat when the bot deletes it", async () => {
+    const kept = dc.waitForIncomingMessage(account, (m) => m.text === "to be deleted", 30_000);
+    await dc.rpc.miscSendTextMessage(account, chatId, "/keep");
+    const victim = await kept;
+    expect(await dc.rpc.getMessageIds(account, chatId, false, false)).toContain(victim.id);
+    // The bot learned the id of its reply from bot.reply and kept it in its state.
+    const stored = JSON.parse((await bot.bot.state.load()).victim ?? "null") as string;
+    expect(stored).toMatch(/^<.+@.+>$/);
+    expect((await bot.account.sent.get(stored))?.entry.chatId).toBe(`carol0001@${relay.domain}`);
+
+    await dc.rpc.miscSendTextMessage(account, chatId, "/delete");
+    await eventually("the deleted message to leave the chat", async () => ((await dc.rpc.getMessageIds(account, chatId, false, false)).includes(victim.id) ? undefined : true));
+    // core moved it to the trash chat or removed it: it is nowhere the user can see it.
+    const gone = await dc.rpc.getMessage(account, victim.id).then(
+      (m) => m.chatId !== chatId,
+      () => true,
+    );
+    expect(gone).toBe(true);
+  });
+});

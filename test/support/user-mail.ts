@@ -1,0 +1,82 @@
+// Test support: mails "from a Delta Chat user" built with the host's own wire code — the inner
+// entity (composeInner), signed and encrypted (signAndEncrypt) by any key, in the outer
+// multipart/encrypted wrapper — including Delta Chat 2.x pre-/post-message pairs (core 2.57
+// mimefactory.rs: the pre-message has the text, Chat-Post-Message-ID and Chat-Post-Message-Metadata;
+// the post-message has Chat-Is-Post-Message: 1, an empty text and the file) and forgeries.
+import * as openpgp from "openpgp";
+import { composeEncryptedOuter, composeInner, newMessageId, type InnerBody } from "../../host/wire/mime/compose.js";
+import { armorMessage } from "../../host/wire/pgp/armor.js";
+import { formatAutocryptHeader } from "../../host/wire/pgp/autocrypt.js";
+import { signAndEncrypt } from "../../host/wire/pgp/encrypt.js";
+import { generateBotKeyArmored, identityFromArmored, type BotIdentity } from "../../host/wire/pgp/identity.js";
+
+/** A fresh key for `addr`, shaped like core's (Ed25519 primary + Cv25519 subkey). */
+export async function newIdentity(addr: string): Promise<BotIdentity> {
+  return identityFromArmored(await generateBotKeyArmored(addr), addr);
+}
+
+/** What one mail says and how it is protected. */
+export interface UserMail {
+  /** Inner and outer From (unless `outerFrom` differs). */
+  from: string;
+  to: string;
+  /** Encrypted to this key (and the signer's own). */
+  recipientKey: openpgp.PublicKey;
+  /** Signs the mail; `undefined` = encrypted but unsigned. */
+  signer: BotIdentity | undefined;
+  /** Key announced in the inner Autocrypt header (default: the signer's). */
+  autocrypt?: BotIdentity | undefined;
+  body: InnerBody;
+  messageId?: string;
+  outerFrom?: string;
+  date?: Date;
+  headers?: Array<[string, string]>;
+}
+
+/** The raw outer mail and its Message-ID. */
+export async function userMail(mail: UserMail): Promise<{ raw: Uint8Array; text: string; messageId: string }> {
+  const domain = mail.from.slice(mail.from.indexOf("@") + 1);
+  const messageId = mail.messageId ?? newMessageId(domain);
+  const date = mail.date ?? new Date();
+  const announced = mail.autocrypt ?? mail.signer;
+  const inner = composeInner({
+    from: { addr: mail.from, name: "Alice" },
+    to: [{ addr: mail.to }],
+    date,
+    messageId,
+    subject: "Message from Alice",
+    headers: [["Chat-Version", "1.0"], ...(announced ? ([["Autocrypt", formatAutocryptHeader(mail.from, announced.keydataBase64)]] as Array<[string, string]>) : []), ...(mail.headers ?? [])],
+    body: mail.body,
+  });
+  let armored: string;
+  if (mail.signer) {
+    armored = await signAndEncrypt(inner, [mail.recipientKey], mail.signer);
+  } else {
+    const message = await openpgp.createMessage({ binary: new TextEncoder().encode(inner) });
+    armored = armorMessage(await openpgp.encrypt({ message, encryptionKeys: [mail.recipientKey], format: "binary", config: { aeadProtect: false } }));
+  }
+  const text = composeEncryptedOuter({ from: mail.outerFrom ?? mail.from, date, messageId, armored });
+  return { raw: new Uint8Array(Buffer.from(text)), text, messageId };
+}
+
+/** A file too large to go in one message: core splits it into a pre- and a post-message. */
+export interface SplitMail extends Omit<UserMail, "body" | "messageId"> {
+  text: string;
+  file: { name: string; type: string; data: Uint8Array };
+  /** Message-ID of the post-message (core keeps it as the message's id). */
+  postId?: string;
+}
+
+/** The pre-message and the post-message of one split message, as core 2.57 sends them. */
+export async function splitMail(mail: SplitMail): Promise<{ pre: Uint8Array; post: Uint8Array; preId: string; postId: string }> {
+  const domain = mail.from.slice(mail.from.indexOf("@") + 1);
+  const postId = mail.postId ?? newMessageId(domain);
+  const metadata = JSON.stringify({ size: mail.file.data.byteLength, viewtype: "File", filename: mail.file.name });
+  const post = await userMail({ ...mail, messageId: postId, body: { kind: "file", text: "", file: mail.file }, headers: [...(mail.headers ?? []), ["Chat-Is-Post-Message", "1"]] });
+  const pre = await userMail({
+    ...mail,
+    body: { kind: "text", text: mail.text },
+    headers: [...(mail.headers ?? []), ["Chat-Post-Message-ID", postId], ["Chat-Post-Message-Metadata", metadata]],
+  });
+  return { pre: pre.raw, post: post.raw, preId: pre.messageId, postId };
+}
