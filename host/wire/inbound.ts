@@ -146,7 +146,7 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
     const held = await account.pending.find(sender, split.postId, split.half === "pre" ? "post" : "pre");
     if (held && held.signer !== signer) return drop(`${split.half}-message of ${split.postId} is signed by ${signer}, its ${held.half}-message by ${held.signer}`);
   }
-  if (!(await account.seen.firstTime(messageId))) return drop(`duplicate Message-ID ${messageId}`);
+  if (!(await account.seen.firstTime(sender, messageId))) return drop(`duplicate Message-ID ${messageId}`);
   await rememberGossip(account, inner, sender);
 
   const step = inner.secureJoin?.step;

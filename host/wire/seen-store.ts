@@ -1,4 +1,6 @@
-// Message-IDs the bot has already handled, so a re-delivered or replayed mail runs it once.
+// Message-IDs the bot has already handled, per sender, so a re-delivered or replayed mail runs it
+// once. Per sender: a Message-ID one person knows (e.g. the post-message id announced in a group)
+// must not let them block another sender's mail by sending theirs first.
 // Bounded: the oldest ids are forgotten beyond SEEN_MAX_IDS (Postfix re-delivery happens within
 // days; the relay deletes mail after 20 days anyway).
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
@@ -13,11 +15,12 @@ export class SeenStore {
     private readonly now: () => number,
   ) {}
 
-  /** Record `messageId`; false when it was seen before. */
-  async firstTime(messageId: string): Promise<boolean> {
+  /** Record `messageId` from `sender`; false when that sender's id was seen before. */
+  async firstTime(sender: string, messageId: string): Promise<boolean> {
+    const key = `${sender.toLowerCase()} ${messageId}`;
     const seen = await readJsonFile<Array<[string, number]>>(this.file, []);
-    if (seen.some(([id]) => id === messageId)) return false;
-    seen.push([messageId, this.now()]);
+    if (seen.some(([id]) => id === key)) return false;
+    seen.push([key, this.now()]);
     await writeJsonFile(this.file, seen.slice(-SEEN_MAX_IDS));
     return true;
   }

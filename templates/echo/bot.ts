@@ -12,6 +12,9 @@ const HELP = [
 
 export default defineBot({
   async message(msg, bot) {
+    // A reaction to one of the bot's messages arrives as a message with `msg.reaction` set.
+    if (msg.reaction) return;
+
     // `msg.command` is set when the text starts with "/name"; everything else is plain text.
     if (msg.command?.name === "help") {
       await bot.reply(HELP);

@@ -77,6 +77,18 @@ describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => 
     expect(message.showPadlock).toBe(true);
   });
 
+  it("the bot's group invite without v=3 (older clients' vg-request flow) also adds the person", async () => {
+    const groupId = newGroupId();
+    await echo.account.groups.update(groupId, (g) => ({ ...g, name: "Old Timers" }));
+    const gina = await account("Gina");
+    const legacy = (await echo.groupInvite(groupId)).replace("&v=3", "");
+    const chatId = await secureJoin(gina, legacy);
+    expect((await dc.rpc.getBasicChatInfo(gina, chatId)).name).toBe("Old Timers");
+    const reply = dc.waitForIncomingMessage(gina, (m) => m.text === "echo: hi old timers", 30_000);
+    await dc.rpc.miscSendTextMessage(gina, chatId, "hi old timers");
+    expect((await reply).chatId).toBe(chatId);
+  });
+
   it("after a person removes the bot from the group, the bot no longer answers there", async () => {
     const frank = await account("Frank");
     const frankBotChat = await secureJoin(frank, await echo.invite());

@@ -90,6 +90,16 @@ describe("receiveMail drops", () => {
     expect(reason(await receiveMail(account, again.raw, LIMITS))).toBe(`duplicate Message-ID ${m.messageId}`);
   });
 
+  it("attack: a Message-ID someone else used first does not block the real sender's mail", async () => {
+    const account = await bot();
+    const bob = await newIdentity("bob@chat.test");
+    const stolenId = "<announced-post-id@chat.test>";
+    const fromBob = await userMail({ from: "bob@chat.test", to: BOT, recipientKey: account.identity.publicKey, signer: bob, body: { kind: "text", text: "first with alice's id" }, messageId: stolenId });
+    expect((await receiveMail(account, fromBob.raw, LIMITS)).kind).toBe("event");
+    const fromAlice = await mail(account, { messageId: stolenId });
+    expect((await receiveMail(account, fromAlice.raw, LIMITS)).kind).toBe("event");
+  });
+
   it("mail from the bot itself", async () => {
     const account = await bot();
     const m = await userMail({ from: BOT, to: BOT, recipientKey: account.identity.publicKey, signer: account.identity, body: { kind: "text", text: "loop" } });
