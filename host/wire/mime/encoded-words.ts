@@ -1,4 +1,5 @@
 // RFC 2047 encoded words: decoding for headers mailparser leaves raw (Chat-Group-Name and other
+import { decodeHexEscapes } from "./hex-escapes.js";
 // Chat-* headers) and encoding for every non-ASCII header text the composer writes.
 
 // RFC 2047 §2 encoded word: =?charset[*language]?B|Q?text?=
@@ -12,15 +13,7 @@ const B_SUFFIX = "?=";
 function wordBytes(encoding: string, text: string): Buffer {
   if (encoding.toUpperCase() === "B") return Buffer.from(text, "base64");
   // RFC 2047 §4.2: "_" is a space, "=XX" a byte in hex.
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const hex = text.slice(i + 1, i + 3);
-    if (text[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else bytes.push(text[i] === "_" ? 0x20 : text.charCodeAt(i) & 0xff);
-  }
-  return Buffer.from(bytes);
+  return decodeHexEscapes(text, true);
 }
 
 /**

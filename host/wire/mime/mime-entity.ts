@@ -5,6 +5,7 @@
 //
 // Input is a "binary string" (latin1: one char per byte) so offsets are byte offsets and nothing is
 // altered by a charset decoder; header values are turned into UTF-8 text only when read out.
+import { decodeHexEscapes } from "./hex-escapes.js";
 
 /** A header section and the body after it, both as binary strings. */
 export interface Entity {
@@ -158,15 +159,7 @@ export function decodeTransfer(body: string, encoding: string | undefined): Buff
   if (name === "quoted-printable") {
     // RFC 2045 §6.7: "=" at a line end is a soft break; "=XX" a byte; trailing whitespace is padding.
     const text = body.replace(/[ \t]+(?=\r?\n|$)/g, "").replace(/=\r?\n/g, "");
-    const bytes: number[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const hex = text.slice(i + 1, i + 3);
-      if (text[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
-        bytes.push(parseInt(hex, 16));
-        i += 2;
-      } else bytes.push(text.charCodeAt(i) & 0xff);
-    }
-    return Buffer.from(bytes);
+    return decodeHexEscapes(text, false);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../host/errors.js";
 import { parsePlainMessage } from "../../../host/mail/plain-message.js";
+import { errorCode } from "../../support/errors.js";
 
 const fixture = (name: string) => readFile(new URL(`../../fixtures/mail/${name}`, import.meta.url));
 
@@ -12,16 +12,6 @@ function attachmentBytes(): Uint8Array {
   return bytes;
 }
 
-/** The ChatbotError code a promise rejects with (fails the test if it resolves). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChatbotError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a ChatbotError, but the mail was parsed");
-}
 
 const crlf = (...lines: string[]) => Buffer.from(lines.join("\r\n"));
 

@@ -1,6 +1,5 @@
 import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../../host/errors.js";
 import {
   fingerprintOf,
   formatAutocryptHeader,
@@ -9,6 +8,7 @@ import {
 } from "../../../../host/wire/pgp/autocrypt.js";
 import { generateBotKeyArmored, identityFromArmored } from "../../../../host/wire/pgp/identity.js";
 import { fixtureText, runKeys } from "./deltachat-fixtures.js";
+import { errorCode } from "../../../support/errors.js";
 
 /** The raw (still folded) value of the first Autocrypt header in a MIME head. */
 function autocryptValue(mime: string): string {
@@ -17,16 +17,6 @@ function autocryptValue(mime: string): string {
   return match[1]!;
 }
 
-/** The ChatbotError code a promise rejects with (fails the test if it resolves). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChatbotError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a ChatbotError, but it succeeded");
-}
 
 describe("formatAutocryptHeader", () => {
   it('is one line "addr=…; prefer-encrypt=mutual; keydata=…"', () => {

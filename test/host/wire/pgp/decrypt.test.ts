@@ -1,24 +1,14 @@
 import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../../host/errors.js";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
 import { signAndEncrypt } from "../../../../host/wire/pgp/encrypt.js";
 import { generateBotKeyArmored, identityFromArmored } from "../../../../host/wire/pgp/identity.js";
 import { armoredPart, fixtureBytes, fixtureText, RUNS, runKeys } from "./deltachat-fixtures.js";
+import { errorCode } from "../../../support/errors.js";
 
 const LIMITS = { maxBytes: 30 * 1024 * 1024 };
 
-/** The ChatbotError code a promise rejects with (fails the test if it resolves). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChatbotError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a ChatbotError, but it succeeded");
-}
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8");
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../../host/errors.js";
+import { errorCode } from "../../../support/errors.js";
 import {
   generateBotKeyArmored,
   identityFromArmored,
@@ -12,16 +12,6 @@ import {
 
 const ADDR = "echobot42@chat.test";
 
-/** The ChatbotError code a promise rejects with (fails the test if it resolves). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChatbotError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a ChatbotError, but it succeeded");
-}
 
 /** The (only) self-certification of the key's user ID: key flags and features live there. */
 function selfSignature(key: openpgp.PrivateKey): openpgp.SignaturePacket {

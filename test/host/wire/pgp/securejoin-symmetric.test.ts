@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../../host/errors.js";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { generateBotKeyArmored, identityFromArmored } from "../../../../host/wire/pgp/identity.js";
 import {
@@ -11,19 +10,10 @@ import {
 } from "../../../../host/wire/pgp/securejoin-symmetric.js";
 import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
 import { armoredPart, fixtureBytes, fixtureText, runKeys, V3_RUNS } from "./deltachat-fixtures.js";
+import { errorCode } from "../../../support/errors.js";
 
 const LIMITS = { maxBytes: 30 * 1024 * 1024 };
 
-/** The ChatbotError code a promise rejects with (fails the test if it resolves). */
-async function errorCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChatbotError(error)) return error.code;
-    throw error;
-  }
-  throw new Error("expected a ChatbotError, but it succeeded");
-}
 
 /** A password list that counts every read of it: zero reads proves no password was tried. */
 function watchedPasswords(list: string[]): { passwords: readonly string[]; reads: () => number } {
