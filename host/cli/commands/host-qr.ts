@@ -10,10 +10,9 @@ import { qrMatrix } from "../../qr/qr-matrix.js";
 import { qrToPng } from "../../qr/qr-png.js";
 import { qrToTerminal } from "../../qr/qr-terminal.js";
 import { parseCommandArgs } from "../args.js";
+import { DEFAULT_DATA_DIR, dataDirFrom } from "../../service/paths.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
-/** Where the host keeps its data unless told otherwise. */
-export const DEFAULT_DATA_DIR = "/var/lib/chatbot";
 
 const HELP = `Usage: chatbot host qr ADDR [--name NAME] [--group NAME] [--png FILE] [--json] [--data-dir DIR]
 
@@ -47,7 +46,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const addr = positionals[0]?.toLowerCase();
   if (!addr) throw new ChatbotError("E_USAGE", "chatbot host qr: give the bot's address, e.g. chatbot host qr echobot01@chat.example.org");
   if (!ADDR.test(addr)) throw new ChatbotError("E_USAGE", `chatbot host qr: "${positionals[0]}" is not an email address`);
-  const dataDir = resolve(io.cwd, values["data-dir"] ?? process.env.CHATBOT_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   // The name is remembered: an invite printed later must show the same bot name.
   const profileFile = join(dataDir, "bots", addr, "profile.json");
   const saved = await readJsonFile<{ name?: string }>(profileFile, {});

@@ -1,0 +1,42 @@
+// Where the host keeps things. One data directory (0700, owned by the host user) holds
+// everything: the spool, each bot's account folder, logs and metrics.
+//   <data>/host.json                 host config (host init)
+//   <data>/spool/                    durable queue of incoming mail (host/spool)
+//   <data>/bots/<addr>/bot.json      an installed bot: { name, enabled, origins, … } — its existence
+//                                    is what makes an address a bot (deliver answers 67 otherwise)
+//   <data>/bots/<addr>/password      the account password (0600)
+//   <data>/bots/<addr>/current/      bot.js + chatbot.json of the installed version
+//   <data>/bots/<addr>/previous/     the version before, for rollback
+//   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json, state.json, … (host/wire)
+//   <data>/logs/host.jsonl           structured log (JSON lines)
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** The data directory when neither --data-dir nor CHATBOT_DATA_DIR says otherwise. */
+export const DEFAULT_DATA_DIR = "/var/lib/chatbot";
+
+/** The data directory: an explicit flag, else $CHATBOT_DATA_DIR, else the default. */
+export function dataDirFrom(cwd: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(cwd, flag ?? env.CHATBOT_DATA_DIR ?? DEFAULT_DATA_DIR);
+}
+
+/** Paths under one data directory. */
+export function hostPaths(dataDir: string) {
+  return {
+    dataDir,
+    config: join(dataDir, "host.json"),
+    spool: join(dataDir, "spool"),
+    bots: join(dataDir, "bots"),
+    logs: join(dataDir, "logs"),
+    bot: (addr: string) => {
+      const dir = join(dataDir, "bots", addr.toLowerCase());
+      return { dir, config: join(dir, "bot.json"), password: join(dir, "password"), current: join(dir, "current"), previous: join(dir, "previous") };
+    },
+  };
+}
+
+/** True when `addr` is an installed bot of this host (a cheap check for the delivery doors). */
+export function isInstalledBot(dataDir: string, addr: string): boolean {
+  if (!/^[^\s/\\]+@[^\s/\\]+$/.test(addr) || addr.includes("..")) return false;
+  return existsSync(hostPaths(dataDir).bot(addr).config);
+}
