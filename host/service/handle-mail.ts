@@ -1,10 +1,17 @@
-// One incoming mail for a hosted bot, all the way: receive (decrypt, verify, parse) → SecureJoin
-// reply, group update, or an event in the sandbox → the bot's actions as encrypted mails → SMTP.
-// State is saved only after every mail of the event was accepted by SMTP.
+// One incoming mail for a hosted bot, in two phases so a crash anywhere loses nothing and sends
+// nothing twice under a new Message-ID:
+//   planMail  — receive (decrypt, verify, parse) → SecureJoin reply, group update, or an event in
+//               the sandbox → every mail to send, the new state and the Message-ID to mark seen.
+//               A plan is plain JSON: the service journals it in the spool entry before applying.
+//   applyPlan — submit the mails from where it stopped, remember the bot's own mails, save the
+//               state, then mark the incoming Message-ID seen. Re-applying a journaled plan after a
+//               crash resends at most the mails already accepted, with the same Message-IDs, which
+//               clients drop as duplicates (PROTOCOL §6).
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
-import { receiveMail } from "../wire/inbound.js";
+import { receiveMail, type SeenKey } from "../wire/inbound.js";
 import { mailsForActions, type OutboundResult } from "../wire/outbound.js";
+import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
 
@@ -29,24 +36,40 @@ export interface MailReport {
   result?: RunResult;
 }
 
-/** Handle one raw incoming mail for `bot`. Rejects only for temporary failures (SMTP, runner). */
-export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailReport> {
+/** A mail of a plan, and whether it is the bot's own message to remember (for delete/resend). */
+export interface PlannedMail extends OutgoingMail {
+  remember?: { chatId: string };
+}
+
+/** Everything a mail leads to, computed before any of it is done. JSON-safe. */
+export interface MailPlan {
+  report: MailReport;
+  mails: PlannedMail[];
+  /** How many of `mails` SMTP has accepted (the journal's progress). */
+  submitted: number;
+  /** The bot's new state, when the event changed it. */
+  state: Record<string, string> | null;
+  seen?: SeenKey;
+}
+
+/** Receive one raw mail and work out what to send; runs the bot when the mail is an event. */
+export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailPlan> {
   const { account } = bot;
-  const inbound = await receiveMail(account, raw, { maxBytes: deps.maxMailBytes });
+  const inbound = await receiveMail(account, raw, { maxBytes: deps.maxMailBytes }, { deferSeen: true });
+  const base = { submitted: 0, state: null, ...(inbound.seen ? { seen: inbound.seen } : {}) };
   switch (inbound.kind) {
     case "drop":
       deps.log({ event: "mail.dropped", bot: account.addr, reason: inbound.reason });
-      return { outcome: "dropped", sent: 0, reason: inbound.reason };
+      return { ...base, report: { outcome: "dropped", sent: 0, reason: inbound.reason }, mails: [] };
     case "held":
       deps.log({ event: "mail.held", bot: account.addr, reason: inbound.reason });
-      return { outcome: "held", sent: 0, reason: inbound.reason };
+      return { ...base, report: { outcome: "held", sent: 0, reason: inbound.reason }, mails: [] };
     case "group-update":
       deps.log({ event: "group.update", bot: account.addr, detail: inbound.log });
-      return { outcome: "group-update", sent: 0 };
+      return { ...base, report: { outcome: "group-update", sent: 0 }, mails: [] };
     case "handshake":
-      for (const mail of inbound.outcome.replies) await deps.submitter.submit(mail);
       deps.log({ event: "securejoin", bot: account.addr, detail: inbound.outcome.log });
-      return { outcome: "handshake", sent: inbound.outcome.replies.length };
+      return { ...base, report: { outcome: "handshake", sent: inbound.outcome.replies.length }, mails: inbound.outcome.replies };
     case "event": {
       const state = await bot.state.load();
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
@@ -62,12 +85,6 @@ export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHand
         messageIds: { botAddr: account.addr, eventKey },
       });
       const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, result.actions, eventKey) : { mails: [], skipped: [] };
-      for (const mail of outbound.mails) {
-        await deps.submitter.submit(mail);
-        // Only what SMTP accepted may later be deleted or resent (a resend is already stored).
-        if (mail.fresh) await account.sent.record({ messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
-      }
-      if (result.state) await bot.state.save(result.state);
       deps.log({
         event: "bot.event",
         bot: account.addr,
@@ -80,7 +97,29 @@ export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHand
         ...(outbound.skipped.length ? { skipped: outbound.skipped } : {}),
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
-      return { outcome: "ran", sent: outbound.mails.length, result };
+      const mails: PlannedMail[] = outbound.mails.map(({ index: _index, chatId, fresh, ...mail }) => ({ ...mail, ...(fresh ? { remember: { chatId } } : {}) }));
+      return { ...base, state: result.state, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
+}
+
+/** Carry out a plan from where it stopped; `progress` is told after each accepted mail (to journal it). */
+export async function applyPlan(bot: HostedBot, plan: MailPlan, deps: Pick<MailHandlerDeps, "submitter">, progress: (submitted: number) => Promise<void> = async () => {}): Promise<void> {
+  const { account } = bot;
+  for (let i = plan.submitted; i < plan.mails.length; i++) {
+    const mail = plan.mails[i]!;
+    await deps.submitter.submit(mail);
+    // Only what SMTP accepted may later be deleted or resent.
+    if (mail.remember) await account.sent.record({ messageId: mail.messageId, chatId: mail.remember.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
+    await progress(i + 1);
+  }
+  if (plan.state) await bot.state.save(plan.state);
+  if (plan.seen) await account.seen.add(plan.seen.sender, plan.seen.messageId);
+}
+
+/** Plan and apply one mail at once (no journal): for tests and single-shot tools. */
+export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailReport> {
+  const plan = await planMail(bot, raw, deps);
+  await applyPlan(bot, plan, deps);
+  return plan.report;
 }

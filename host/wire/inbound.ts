@@ -54,14 +54,45 @@ async function rememberGossip(account: BotAccount, inner: DeltaInner, sender: st
   }
 }
 
+/** A handled mail's identity: record it in account.seen once the mail's effects are complete. */
+export interface SeenKey {
+  sender: string;
+  messageId: string;
+}
+
+/** Options of receiveMail. */
+export interface ReceiveOptions {
+  /**
+   * Do not record the Message-ID as seen; return it as `seen` for the caller to record once the
+   * mail's effects (replies sent, state saved) are complete. A host that can crash between
+   * receiving and replying needs this, or the retry would be dropped as a duplicate.
+   */
+  deferSeen?: boolean;
+}
+
 /** Decide what an incoming mail means for the bot `account`. Never throws for bad mail. */
-export async function receiveMail(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound> {
+export async function receiveMail(
+  account: BotAccount,
+  raw: Uint8Array,
+  limits: { maxBytes: number },
+  options: ReceiveOptions = {},
+): Promise<Inbound & { seen?: SeenKey }> {
+  const context: { seen?: SeenKey } = {};
+  let result: Inbound;
   try {
-    return await classify(account, raw, limits);
+    result = await classify(account, raw, limits, context);
   } catch (error) {
     if (isChatbotError(error) && (error.who === "sender" || error.who === "author")) return drop(`${error.code}: ${error.message}`);
     throw error;
   }
+  const seen = context.seen;
+  if (!seen || result.kind === "drop") return result;
+  // A held half's only effect (the pending store) is already durable: record it now.
+  if (!options.deferSeen || result.kind === "held") {
+    await account.seen.add(seen.sender, seen.messageId);
+    return result;
+  }
+  return { ...result, seen };
 }
 
 /** A mail that decrypted with the bot's key and is validly signed by the sender's key. */
@@ -130,7 +161,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
   return { kind: "verified", sender, signer, senderKey, inner, messageId: inner.messageId ?? outer.messageId };
 }
 
-async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound> {
+async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }, context: { seen?: SeenKey }): Promise<Inbound> {
   const verified = await verify(account, raw, limits);
   if (verified.kind !== "verified") return verified;
   const { sender, signer, senderKey } = verified;
@@ -146,7 +177,8 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
     const held = await account.pending.find(sender, split.postId, split.half === "pre" ? "post" : "pre");
     if (held && held.signer !== signer) return drop(`${split.half}-message of ${split.postId} is signed by ${signer}, its ${held.half}-message by ${held.signer}`);
   }
-  if (!(await account.seen.firstTime(sender, messageId))) return drop(`duplicate Message-ID ${messageId}`);
+  if (await account.seen.has(sender, messageId)) return drop(`duplicate Message-ID ${messageId}`);
+  context.seen = { sender, messageId };
   await rememberGossip(account, inner, sender);
 
   const step = inner.secureJoin?.step;

@@ -15,13 +15,23 @@ export class SeenStore {
     private readonly now: () => number,
   ) {}
 
-  /** Record `messageId` from `sender`; false when that sender's id was seen before. */
-  async firstTime(sender: string, messageId: string): Promise<boolean> {
-    const key = `${sender.toLowerCase()} ${messageId}`;
+  private key(sender: string, messageId: string): string {
+    return `${sender.toLowerCase()} ${messageId}`;
+  }
+
+  /** True when `sender`'s `messageId` was recorded before. */
+  async has(sender: string, messageId: string): Promise<boolean> {
+    const key = this.key(sender, messageId);
+    return (await readJsonFile<Array<[string, number]>>(this.file, [])).some(([id]) => id === key);
+  }
+
+  /** Record `sender`'s `messageId` (a no-op when already recorded). */
+  async add(sender: string, messageId: string): Promise<void> {
+    const key = this.key(sender, messageId);
     const seen = await readJsonFile<Array<[string, number]>>(this.file, []);
-    if (seen.some(([id]) => id === key)) return false;
+    if (seen.some(([id]) => id === key)) return;
     seen.push([key, this.now()]);
     await writeJsonFile(this.file, seen.slice(-SEEN_MAX_IDS));
-    return true;
   }
+
 }
