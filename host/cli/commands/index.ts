@@ -5,5 +5,7 @@ import { buildCommand } from "./build.js";
 import { runCommand } from "./run.js";
 import { devCommand } from "./dev.js";
 import { hostQrCommand } from "./host-qr.js";
+import { hostInitCommand } from "./host-init.js";
+import { hostInstallCommand } from "./host-install.js";
 
-export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostQrCommand];
+export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostInitCommand, hostInstallCommand, hostQrCommand];

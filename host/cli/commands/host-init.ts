@@ -1,0 +1,70 @@
+// `chatbot host init`: create the host's data directory and config.
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { ChatbotError } from "../../errors.js";
+import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
+import { dataDirFrom, hostPaths } from "../../service/paths.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CliIo, type Command } from "../command.js";
+
+const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--smtp-port PORT] [--smtp-tls]
+                         [--lmtp-socket PATH] [--concurrency N] [--force]
+
+Create the host's data directory (0700) and its config, DIR/host.json (0600). The host submits
+the bots' mail as the bot accounts over SMTP (submission, with the account's password) and
+receives it over LMTP on a unix socket (or through 'chatbot host deliver').
+
+Options:
+  --data-dir DIR      the data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
+  --smtp-host HOST    submission server (default 127.0.0.1)
+  --smtp-port PORT    submission port (default 587)
+  --smtp-tls          implicit TLS (port 465); otherwise STARTTLS when offered
+  --lmtp-socket PATH  where 'chatbot host serve' listens for LMTP (default DIR/lmtp.sock)
+  --concurrency N     events run at once (default 1)
+  --force             overwrite an existing host.json
+  -h, --help          show this help
+
+Example:
+  chatbot host init --data-dir /var/lib/chatbot --smtp-port 587
+`;
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(
+    "host init",
+    args,
+    {
+      "data-dir": { type: "string" },
+      "smtp-host": { type: "string" },
+      "smtp-port": { type: "string" },
+      "smtp-tls": { type: "boolean" },
+      "lmtp-socket": { type: "string" },
+      concurrency: { type: "string" },
+      force: { type: "boolean" },
+    },
+    0,
+  );
+  const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
+  const paths = hostPaths(dataDir);
+  if (existsSync(paths.config) && !values.force) {
+    throw new ChatbotError("E_USAGE", `chatbot host init: ${paths.config} exists; use --force to overwrite it`);
+  }
+  const number = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new ChatbotError("E_USAGE", `chatbot host init: --${name} must be a whole number ≥ 1, not "${text}"`);
+    return value;
+  };
+  for (const dir of [dataDir, paths.spool, paths.bots, paths.logs]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const port = number("smtp-port", values["smtp-port"]);
+  const concurrency = number("concurrency", values.concurrency);
+  await saveHostConfig(paths.config, {
+    smtp: { host: values["smtp-host"] ?? "127.0.0.1", port: port ?? 587, secure: values["smtp-tls"] ?? false, allowSelfSigned: true },
+    ...(values["lmtp-socket"] ? { lmtpSocket: values["lmtp-socket"] } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  });
+  const config = await loadHostConfig(paths.config, dataDir);
+  io.stdout(`host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`);
+  return EXIT.ok;
+}
+
+export const hostInitCommand: Command = { path: ["host", "init"], summary: "create the host's data directory and config", help: HELP, run };

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { parseHostConfig } from "../../../host/service/host-config.js";
+import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { isChatbotError } from "../../../host/errors.js";
+
+function error(raw: unknown): string {
+  try {
+    parseHostConfig(raw, "host.json", "/data");
+  } catch (e) {
+    if (isChatbotError(e, "E_CONFIG")) return e.message;
+    throw e;
+  }
+  throw new Error("expected an E_CONFIG error");
+}
+
+describe("host config", () => {
+  it("an empty config gets every default and is frozen", () => {
+    const config = parseHostConfig({}, "host.json", "/data");
+    expect(config).toEqual({
+      smtp: { host: "127.0.0.1", port: 587, secure: false, allowSelfSigned: true },
+      lmtpSocket: "/data/lmtp.sock",
+      concurrency: 1,
+      maxAttempts: 10,
+      ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS },
+      approvedOrigins: [],
+    });
+    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.ceilings.event)).toBe(true);
+  });
+
+  it("lowered ceilings replace the defaults key by key", () => {
+    const config = parseHostConfig({ ceilings: { event: { memoryBytes: 64 * 1024 * 1024 }, perUser: { mailsPerHour: 10 } } }, "host.json", "/data");
+    expect(config.ceilings.event.memoryBytes).toBe(64 * 1024 * 1024);
+    expect(config.ceilings.event.cpuMsPerEvent).toBe(DEFAULT_EVENT_LIMITS.cpuMsPerEvent);
+    expect(config.ceilings.perUser.mailsPerHour).toBe(10);
+  });
+
+  it("unknown keys are errors naming their path", () => {
+    expect(error({ smpt: {} })).toMatch(/"smpt" is not a known setting/);
+    expect(error({ smtp: { hots: "x" } })).toMatch(/"smtp.hots" is not a known setting/);
+    expect(error({ ceilings: { event: { cpuMs: 1 } } })).toMatch(/"ceilings.event.cpuMs" is not a known setting/);
+  });
+
+  it("wrong types are errors naming the key and the value", () => {
+    expect(error({ smtp: { port: "587" } })).toMatch(/"smtp.port" must be a whole number/);
+    expect(error({ smtp: { secure: "yes" } })).toMatch(/"smtp.secure" must be true or false/);
+    expect(error({ concurrency: 0 })).toMatch(/"concurrency" must be at least 1/);
+    expect(error({ approvedOrigins: "https://x" })).toMatch(/"approvedOrigins" must be a list/);
+    expect(error([])).toMatch(/must be an object/);
+  });
+});
