@@ -30,9 +30,13 @@ export interface EventLimits {
 
 /** Limits per user of a bot, enforced by the host service (issue 4); declared in the manifest. */
 export interface PerUserLimits {
+  /** Mails from one user the bot handles in any rolling hour. */
   mailsPerHour: number;
+  /** Mails from one user the bot handles in any rolling day. */
   mailsPerDay: number;
+  /** Bytes of one user's mail the bot handles in any rolling hour. */
   bytesPerHour: number;
+  /** Guest CPU time one user's events may use in any rolling hour. */
   cpuMsPerHour: number;
 }
 
@@ -87,6 +91,47 @@ export const DEFAULT_PER_USER_LIMITS: Readonly<PerUserLimits> = Object.freeze({
   bytesPerHour: 60_000_000,
   cpuMsPerHour: 60_000,
 });
+
+/** CPU budget of one bot across all its events, enforced by the host service (host/policy/cpu-budget.ts). */
+export interface BotLimits {
+  /** Guest CPU time in any rolling hour: 1% of one core = 36 000 ms. */
+  botCpuMsPerHour: number;
+  /** Guest CPU time in any rolling day: 0.1% of one core = 86 400 ms. */
+  botCpuMsPerDay: number;
+}
+
+/** Per-bot defaults from the seed (~1% CPU per hour, 0.1% per day). Over budget, events wait in the spool. */
+export const DEFAULT_BOT_LIMITS: Readonly<BotLimits> = Object.freeze({
+  botCpuMsPerHour: 36_000,
+  botCpuMsPerDay: 86_400,
+});
+
+/** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
+export const USER_USAGE_MAX_USERS = 2000;
+
+/** Outbound pacing of one bot account (host/policy/send-pacer.ts), kept below the relay's GCRA (PROTOCOL §1: 60/min, burst 10). */
+export interface SendPacing {
+  /** Steady outbound mails per minute: one every 60 000 / sendsPerMinute ms. */
+  sendsPerMinute: number;
+  /** Mails that may go back to back after the account was idle. */
+  sendBurst: number;
+}
+
+/**
+ * 50/min (one per 1.2 s) and a burst of 8 against the relay's 60/min and 10: the rate slack makes
+ * our bucket refill slower than the relay's, and the two spare burst slots absorb arrival jitter (a
+ * burst that reaches the relay late, then the next paced mail on time) and a mail the account sends
+ * outside the pacer, so pacing alone never earns a `450 4.7.1`.
+ */
+export const DEFAULT_SEND_PACING: Readonly<SendPacing> = Object.freeze({
+  sendsPerMinute: 50,
+  sendBurst: 8,
+});
+
+/** Contacts (people who wrote to a bot, or sent /stop) one bot remembers; the longest silent are forgotten first. */
+export const CONSENT_MAX_CONTACTS = 50_000;
+/** Groups that wrote to one bot it remembers; the longest silent are forgotten first. */
+export const CONSENT_MAX_GROUPS = 10_000;
 
 /** Lowest values that still make sense; below these an event could never run. */
 export const EVENT_LIMIT_FLOORS: Readonly<EventLimits> = Object.freeze({

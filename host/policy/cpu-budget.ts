@@ -1,0 +1,67 @@
+// The CPU budget of one bot over all its users (DESIGN §3.2: ~1% of a core per hour, 0.1% per day),
+// so that a relay operator takes on no new cost however popular a bot gets.
+//
+// Over budget nothing is dropped: the service leaves the bot's events in the spool until
+// `resumesAt` and runs them then. The check admits an event while the spent time is at most the
+// budget, so a bot overshoots by at most one event's cpuMsPerEvent (its CPU is known only after).
+// Windows are sliding, as buckets (host/policy/rolling-window.ts): one minute over the hour,
+// 15 minutes over the day. File: <bot dir>/cpu.json, at most 61 + 97 buckets.
+import { DEFAULT_BOT_LIMITS, type BotLimits } from "../limits.js";
+import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import type { Clock } from "./clock.js";
+import { DAY_WINDOW, HOUR_WINDOW, add, fitsAt, type Buckets, type WindowSpec } from "./rolling-window.js";
+import { Serial } from "./serial.js";
+
+/** The answer of CpuBudget.check. */
+export type CpuVerdict =
+  | { allowed: true }
+  | {
+      allowed: false;
+      /** When enough spent time has left the window for the next event, ms since the epoch. */
+      resumesAt: number;
+      /** The budget that holds the bot back longest: "botCpuMsPerHour" or "botCpuMsPerDay". */
+      limit: keyof BotLimits;
+    };
+
+const WINDOWS: ReadonlyArray<{ limit: keyof BotLimits; spec: Readonly<WindowSpec> }> = [
+  { limit: "botCpuMsPerHour", spec: HOUR_WINDOW },
+  { limit: "botCpuMsPerDay", spec: DAY_WINDOW },
+];
+
+type CpuFile = Partial<Record<keyof BotLimits, Buckets>>;
+
+/** The CPU time one bot spent recently, against its hourly and daily budgets. */
+export class CpuBudget {
+  private readonly serial = new Serial();
+
+  constructor(
+    private readonly file: string,
+    private readonly clock: Clock,
+    private readonly limits: Readonly<BotLimits> = DEFAULT_BOT_LIMITS,
+  ) {}
+
+  /** May the bot run its next event now? Passes with exactly the budget spent, fails one ms over. */
+  check(): Promise<CpuVerdict> {
+    return this.serial.run(async () => {
+      const now = this.clock.now();
+      const spent = await readJsonFile<CpuFile>(this.file, {});
+      let worst: { resumesAt: number; limit: keyof BotLimits } | undefined;
+      for (const { limit, spec } of WINDOWS) {
+        const resumesAt = fitsAt(spent[limit] ?? [], spec, now, this.limits[limit], 0);
+        if (resumesAt > now && (!worst || resumesAt > worst.resumesAt)) worst = { resumesAt, limit };
+      }
+      return worst ? { allowed: false, ...worst } : { allowed: true };
+    });
+  }
+
+  /** Add the guest CPU time of one finished event, ms. */
+  record(cpuMs: number): Promise<void> {
+    return this.serial.run(async () => {
+      const now = this.clock.now();
+      const spent = await readJsonFile<CpuFile>(this.file, {});
+      const next: CpuFile = {};
+      for (const { limit, spec } of WINDOWS) next[limit] = add(spent[limit] ?? [], spec, now, cpuMs);
+      await writeJsonFile(this.file, next);
+    });
+  }
+}
