@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck test demo bench clean relay-deps
+.PHONY: all deps build typecheck test demo demo-sandbox bench clean relay-deps
 
 all: build
 
@@ -36,7 +36,12 @@ test: build relay-deps
 bench: build
 	npx vite-node test/bench/run.ts
 
-demo: build
+# The whole product on this machine: relay, host service, echo bot, a real Delta Chat client.
+demo: build relay-deps
+	npx vite-node test/demo/live-demo.ts
+
+# Only the sandbox: new → build → run the echo bot, then a hostile bot stopped at its CPU budget.
+demo-sandbox: build
 	bash test/demo/demo.sh
 
 clean:

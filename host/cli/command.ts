@@ -6,6 +6,8 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** The working directory paths are resolved against. */
   cwd: string;
+  /** Standard input for commands that read it (`host deliver`); process.stdin when absent. */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 /** One subcommand: `run` returns the process exit code. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `chatbot` binary: finds the command, runs it, maps errors to exit codes.
-import { COMMANDS } from "./commands/index.js";
+// The command registry is imported lazily: it pulls in esbuild, QuickJS, openpgp and the mail
+// stack. `host deliver` runs once per incoming mail, so it is dispatched first, loading only its own
+// module (node: built-ins and the spool; DESIGN §2), and never pays for the rest.
 import { EXIT, type CliIo, type Command } from "./command.js";
 import { isChatbotError } from "../errors.js";
 import { pathToFileURL } from "node:url";
@@ -31,8 +33,18 @@ function findCommand(commands: readonly Command[], argv: readonly string[]) {
   return best;
 }
 
+/** Commands loaded on their own, without the registry, because their start-up time matters. */
+const FAST_COMMANDS: ReadonlyArray<{ path: readonly string[]; load: () => Promise<Command> }> = [
+  { path: ["host", "deliver"], load: async () => (await import("./commands/host-deliver.js")).hostDeliverCommand },
+];
+
 /** Run the CLI with the given arguments (without `node` and the script) and return the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo, commands: readonly Command[] = COMMANDS): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, commands?: readonly Command[]): Promise<number> {
+  if (commands === undefined) {
+    const fast = FAST_COMMANDS.find((c) => c.path.every((word, i) => argv[i] === word));
+    if (fast) return runCommand(await fast.load(), argv.slice(fast.path.length), io);
+    commands = (await import("./commands/index.js")).COMMANDS;
+  }
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     io.stdout(topLevelHelp(commands));
     return argv.length === 0 ? EXIT.usage : EXIT.ok;
@@ -42,7 +54,11 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
     io.stderr(`chatbot: unknown command '${argv.join(" ")}'. Run 'chatbot --help' for the list.\n`);
     return EXIT.usage;
   }
-  const rest = argv.slice(command.path.length);
+  return runCommand(command, argv.slice(command.path.length), io);
+}
+
+/** Run one command with its arguments: `--help` prints its help; errors map to exit codes. */
+async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
   if (rest.includes("--help") || rest.includes("-h")) {
     io.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
     return EXIT.ok;

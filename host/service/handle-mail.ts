@@ -10,7 +10,8 @@
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import { receiveMail, type SeenKey } from "../wire/inbound.js";
-import { mailsForActions, type OutboundResult } from "../wire/outbound.js";
+import { mailsForActions, type ActionMail, type OutboundResult } from "../wire/outbound.js";
+import { gateEvent, permittedActions, recordEvent, type BotPolicy } from "./bot-policy.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
@@ -25,11 +26,13 @@ export interface MailHandlerDeps {
   log: (line: LogLine) => void;
   /** Largest mail parsed, bytes. */
   maxMailBytes: number;
+  /** The host's rules (limits, CPU budget, consent); absent in tests of the wire path alone. */
+  policy?: BotPolicy;
 }
 
 /** What happened to one mail. */
 export interface MailReport {
-  outcome: "dropped" | "handshake" | "group-update" | "held" | "ran";
+  outcome: "dropped" | "handshake" | "group-update" | "held" | "ran" | "answered" | "deferred";
   sent: number;
   /** Why a mail was dropped or held. */
   reason?: string;
@@ -50,6 +53,8 @@ export interface MailPlan {
   /** The bot's new state, when the event changed it. */
   state: Record<string, string> | null;
   seen?: SeenKey;
+  /** Set when the mail must wait in the spool (the bot's CPU budget is used up), ms since epoch. */
+  deferUntil?: number;
 }
 
 /** Receive one raw mail and work out what to send; runs the bot when the mail is an event. */
@@ -71,6 +76,21 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
       deps.log({ event: "securejoin", bot: account.addr, detail: inbound.outcome.log });
       return { ...base, report: { outcome: "handshake", sent: inbound.outcome.replies.length }, mails: inbound.outcome.replies };
     case "event": {
+      const policy = deps.policy;
+      const chatId = inbound.event.kind === "message" ? inbound.event.message.chat.id : inbound.event.kind === "webxdc" ? inbound.event.update.chat.id : inbound.sender;
+      const text = inbound.event.kind === "message" ? inbound.event.message.text : "";
+      if (policy) {
+        const gate = await gateEvent(policy, inbound.sender, chatId, text, raw.byteLength);
+        if (gate.kind === "defer") {
+          deps.log({ event: "bot.deferred", bot: account.addr, from: inbound.sender, reason: gate.reason, until: gate.until });
+          return { report: { outcome: "deferred", sent: 0, reason: gate.reason }, mails: [], submitted: 0, state: null, deferUntil: gate.until };
+        }
+        if (gate.kind === "answer") {
+          deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: gate.reason, notified: gate.text !== "" });
+          const notice = gate.text ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: gate.text }], `host-notice:${inbound.key}`) : { mails: [], skipped: [] };
+          return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: gate.reason }, mails: notice.mails.map(stripAction) };
+        }
+      }
       const state = await bot.state.load();
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
       const eventKey = inbound.key;
@@ -84,7 +104,9 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
         messageIds: { botAddr: account.addr, eventKey },
       });
-      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, result.actions, eventKey) : { mails: [], skipped: [] };
+      const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, refused: [] };
+      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey) : { mails: [], skipped: [] };
+      if (policy) await recordEvent(policy, inbound.sender, raw.byteLength, result.cpuMs);
       deps.log({
         event: "bot.event",
         bot: account.addr,
@@ -95,12 +117,43 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         memoryBytes: result.memoryBytes,
         sent: outbound.mails.length,
         ...(outbound.skipped.length ? { skipped: outbound.skipped } : {}),
+        ...(permitted.refused.length ? { noConsent: permitted.refused } : {}),
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
-      const mails: PlannedMail[] = outbound.mails.map(({ index: _index, chatId, fresh, ...mail }) => ({ ...mail, ...(fresh ? { remember: { chatId } } : {}) }));
+      const mails = outbound.mails.map(stripAction);
       return { ...base, state: result.state, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
+}
+
+/** An action's mail as a plan mail: the bot's own new messages are remembered for delete/resend. */
+function stripAction({ index: _index, chatId, fresh, ...mail }: ActionMail): PlannedMail {
+  return { ...mail, ...(fresh ? { remember: { chatId } } : {}) };
+}
+
+/** A scheduled tick for `bot` at `at`: run its tick handler and work out what to send (no incoming mail). */
+export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps): Promise<MailPlan> {
+  const { account } = bot;
+  if (deps.policy) {
+    const cpu = await deps.policy.cpu.check();
+    if (!cpu.allowed) return { report: { outcome: "deferred", sent: 0, reason: `bot CPU budget ${cpu.limit} used up` }, mails: [], submitted: 0, state: null, deferUntil: cpu.resumesAt };
+  }
+  const eventKey = `tick:${at}`;
+  const result = await deps.executor.run({
+    bundle: bot.bundle,
+    event: { kind: "tick", at },
+    attachments: [],
+    state: await bot.state.load(),
+    limits: { ...bot.limits },
+    nowMs: account.now(),
+    fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
+    messageIds: { botAddr: account.addr, eventKey },
+  });
+  const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, refused: [] };
+  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey) : { mails: [], skipped: [] };
+  if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
+  deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
+  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state };
 }
 
 /** Carry out a plan from where it stopped; `progress` is told after each accepted mail (to journal it). */

@@ -20,6 +20,8 @@ export interface HostConfig {
   smtp: Readonly<SmtpSettings>;
   /** The LMTP socket Postfix delivers bot mail to. */
   lmtpSocket: string;
+  /** The group the socket is given to (mode 0660), so Postfix's lmtp client can connect, e.g. "postfix". */
+  lmtpSocketGroup: string | undefined;
   /** Events run at once (one sandbox runner each). */
   concurrency: number;
   /** Tries before a mail goes to the dead-letter folder. */
@@ -58,7 +60,7 @@ function limits<T extends object>(file: string, path: string, value: unknown, de
 
 /** Parse a host config object; `file` names it in error messages. */
 export function parseHostConfig(raw: unknown, file: string, dataDir: string): Readonly<HostConfig> {
-  const top = object(file, "", raw, ["smtp", "lmtpSocket", "concurrency", "maxAttempts", "ceilings", "approvedOrigins"]);
+  const top = object(file, "", raw, ["smtp", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins"]);
   const smtp = object(file, "smtp", top.smtp ?? {}, ["host", "port", "secure", "allowSelfSigned"]);
   if (smtp.host !== undefined && typeof smtp.host !== "string") fail(file, "smtp.host", "must be a host name");
   for (const flag of ["secure", "allowSelfSigned"] as const) if (smtp[flag] !== undefined && typeof smtp[flag] !== "boolean") fail(file, `smtp.${flag}`, "must be true or false");
@@ -66,6 +68,7 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
   const origins = top.approvedOrigins ?? [];
   if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string")) fail(file, "approvedOrigins", "must be a list of origins");
   if (top.lmtpSocket !== undefined && typeof top.lmtpSocket !== "string") fail(file, "lmtpSocket", "must be a path");
+  if (top.lmtpSocketGroup !== undefined && (typeof top.lmtpSocketGroup !== "string" || !/^[a-z_][a-z0-9_-]*$/.test(top.lmtpSocketGroup))) fail(file, "lmtpSocketGroup", "must be a group name");
   const concurrency = positiveInt(file, "concurrency", top.concurrency, 1);
   if (concurrency < 1) fail(file, "concurrency", "must be at least 1");
   return Object.freeze({
@@ -76,6 +79,7 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
       allowSelfSigned: (smtp.allowSelfSigned as boolean | undefined) ?? true,
     }),
     lmtpSocket: (top.lmtpSocket as string | undefined) ?? `${dataDir}/lmtp.sock`,
+    lmtpSocketGroup: top.lmtpSocketGroup as string | undefined,
     concurrency,
     maxAttempts: positiveInt(file, "maxAttempts", top.maxAttempts, 10),
     ceilings: Object.freeze({ event: limits(file, "ceilings.event", ceilings.event, DEFAULT_EVENT_LIMITS), perUser: limits(file, "ceilings.perUser", ceilings.perUser, DEFAULT_PER_USER_LIMITS) }),

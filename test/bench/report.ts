@@ -1,6 +1,7 @@
 // The bench's one report: every figure from the same run, compared as ratios to the baseline of
 // that run, targets printed beside the results (never enforced: the machine is small and noisy).
 import type { BaselineResult } from "./baseline.js";
+import type { DeliverResult } from "./deliver-bench.js";
 import type { ExecutorResult, RssPoint } from "./executor-bench.js";
 import type { IsolateResult } from "./isolate-bench.js";
 import type { Summary } from "./stats.js";
@@ -11,6 +12,8 @@ export const TARGETS = Object.freeze({
   speedupVsNodePerMail: 50,
   /** runInIsolate median for the echo event, ms. */
   inProcessEventMedianMs: 1.5,
+  /** `host deliver` median / `node -e 0` median: the pipe door costs little more than starting node. */
+  deliverVsNodeStartup: 1.5,
 });
 
 export interface BenchReport {
@@ -19,6 +22,7 @@ export interface BenchReport {
   baseline: BaselineResult;
   executor: ExecutorResult;
   inProcess: IsolateResult;
+  deliver: DeliverResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -43,7 +47,7 @@ const rssLine = (label: string, p: RssPoint) => `     ${label.padEnd(34)} runner
 
 /** The human-readable report. */
 export function formatReport(r: BenchReport): string {
-  const { baseline, executor, inProcess, ratios, meta, bundles } = r;
+  const { baseline, executor, inProcess, deliver, ratios, meta, bundles } = r;
   const echoParts = inProcess.echo.parts;
   const largeParts = inProcess.large.parts;
   const rest = inProcess.echo.eventMs.median - echoParts.createDisposeMs.median - echoParts.evalMs.median - echoParts.heapSampleMs.median;
@@ -77,6 +81,9 @@ export function formatReport(r: BenchReport): string {
     part("heap sample (dumpMemoryUsage)", `median ${us(largeParts.heapSampleMs.median)}`),
     row("7. Module slot (createModuleSlot), paid after an OOM recycle", inProcess.slotCreateMs),
     `   WASM compile (compileQuickJSWasm, once per sandbox worker): median ${ms(inProcess.wasmCompileMs.median)} (n=${inProcess.wasmCompileMs.n})`,
+    row("8. `chatbot host deliver` per mail (spawn → fsynced in the spool → exit)", deliver.deliverMs),
+    row("   `node -e 0` (alternating with 8)", deliver.nodeMs),
+    `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { request } from "../support/sandbox.js";
 import { measureBaseline } from "./baseline.js";
+import { measureDeliver } from "./deliver-bench.js";
 import { buildBenchBots } from "./bots.js";
 import { measureExecutor } from "./executor-bench.js";
 import { measureIsolate } from "./isolate-bench.js";
@@ -23,6 +24,8 @@ const LARGE_BUNDLE_BYTES = 50 * 1024;
 /** Sample counts, each capped in wall time so the whole bench stays under about a minute. */
 const BUDGETS = {
   baseline: { n: 30, maxMs: 8000, warmUp: 2 },
+  /** Alternating `host deliver` and `node -e 0` runs: n of each. */
+  deliver: { n: 30, maxMs: 10000, warmUp: 2 },
   executor: { n: 2000, maxMs: 8000, warmUp: 100 },
   throughputMs: 3000,
   inProcess: {
@@ -61,15 +64,18 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/3 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/4 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT) throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/3 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/4 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/3 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/4 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
+
+    log(`4/4 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -77,6 +83,7 @@ async function main(): Promise<void> {
       baseline,
       executor,
       inProcess,
+      deliver,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,

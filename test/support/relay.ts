@@ -36,6 +36,13 @@ export interface TestRelay {
    * Resolves once Postfix has reloaded, so the next mail takes the route.
    */
   routeToHost(addr: string, command?: string[]): Promise<void>;
+  /**
+   * Route `addr` to an LMTP server on a unix socket (transport `lmtp:unix:<socketPath>`). Postfix's
+   * lmtp(8) client runs as `postfix`: the socket and its folders must be reachable by that user.
+   */
+  routeToLmtp(addr: string, socketPath: string): Promise<void>;
+  /** `postqueue -f`: attempt every deferred mail now (after fixing what made it fail). */
+  flushQueue(): Promise<void>;
   /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
   capturedMails(addr: string): Promise<string[]>;
   /** The Dovecot maildir of `addr` (new/, cur/, tmp/ below it; absent until the first delivery). */
@@ -106,6 +113,12 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     routeToHost: async (addr, command = []) => {
       await script("route.sh", [addr, ...command]);
     },
+    routeToLmtp: async (addr, socketPath) => {
+      await script("route.sh", [addr, `lmtp:unix:${socketPath}`]);
+    },
+    flushQueue: async () => {
+      await run("postqueue", ["-c", join(base, "server", "postfix"), "-f"]);
+    },
     capturedMails: async (addr) => {
       const dir = join(base, "captured", addr);
       const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
@@ -140,6 +153,16 @@ async function freePorts(count: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
+}
+
+/** Run a program (not a script of test/relay/) with the test's timeout; rejects with its stderr. */
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: SCRIPT_TIMEOUT_MS }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`test relay: ${command} ${args.join(" ")} failed (${error.message.trim()})\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 function runScript(base: string, env: NodeJS.ProcessEnv, name: string, args: string[]): Promise<string> {

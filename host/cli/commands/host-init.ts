@@ -8,7 +8,7 @@ import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
 const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--smtp-port PORT] [--smtp-tls]
-                         [--lmtp-socket PATH] [--concurrency N] [--force]
+                         [--lmtp-socket PATH] [--lmtp-group NAME] [--concurrency N] [--force]
 
 Create the host's data directory (0700) and its config, DIR/host.json (0600). The host submits
 the bots' mail as the bot accounts over SMTP (submission, with the account's password) and
@@ -20,6 +20,7 @@ Options:
   --smtp-port PORT    submission port (default 587)
   --smtp-tls          implicit TLS (port 465); otherwise STARTTLS when offered
   --lmtp-socket PATH  where 'chatbot host serve' listens for LMTP (default DIR/lmtp.sock)
+  --lmtp-group NAME   give the socket to this group (e.g. postfix) so Postfix can connect
   --concurrency N     events run at once (default 1)
   --force             overwrite an existing host.json
   -h, --help          show this help
@@ -38,6 +39,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "smtp-port": { type: "string" },
       "smtp-tls": { type: "boolean" },
       "lmtp-socket": { type: "string" },
+      "lmtp-group": { type: "string" },
       concurrency: { type: "string" },
       force: { type: "boolean" },
     },
@@ -60,6 +62,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   await saveHostConfig(paths.config, {
     smtp: { host: values["smtp-host"] ?? "127.0.0.1", port: port ?? 587, secure: values["smtp-tls"] ?? false, allowSelfSigned: true },
     ...(values["lmtp-socket"] ? { lmtpSocket: values["lmtp-socket"] } : {}),
+    ...(values["lmtp-group"] ? { lmtpSocketGroup: values["lmtp-group"] } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
   const config = await loadHostConfig(paths.config, dataDir);

@@ -5,7 +5,9 @@ import { buildCommand } from "./build.js";
 import { runCommand } from "./run.js";
 import { devCommand } from "./dev.js";
 import { hostQrCommand } from "./host-qr.js";
+import { hostDeliverCommand } from "./host-deliver.js";
 import { hostInitCommand } from "./host-init.js";
 import { hostInstallCommand } from "./host-install.js";
+import { hostServeCommand } from "./host-serve.js";
 
-export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostInitCommand, hostInstallCommand, hostQrCommand];
+export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostInitCommand, hostInstallCommand, hostDeliverCommand, hostServeCommand, hostQrCommand];

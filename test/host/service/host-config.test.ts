@@ -19,6 +19,7 @@ describe("host config", () => {
     expect(config).toEqual({
       smtp: { host: "127.0.0.1", port: 587, secure: false, allowSelfSigned: true },
       lmtpSocket: "/data/lmtp.sock",
+      lmtpSocketGroup: undefined,
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS },

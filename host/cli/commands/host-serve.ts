@@ -1,0 +1,101 @@
+// `chatbot host serve`: the host service — LMTP door, spool drain into the sandbox, SMTP out.
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { ChatbotError } from "../../errors.js";
+import { join } from "node:path";
+import { Executor } from "../../executor/executor.js";
+import { MAIL_MAX_BYTES } from "../../limits.js";
+import { Spool } from "../../spool/spool.js";
+import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
+import { loadHostConfig } from "../../service/host-config.js";
+import { HostService } from "../../service/host-service.js";
+import { startLmtpServer } from "../../service/lmtp-server.js";
+import type { LogLine } from "../../service/handle-mail.js";
+import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CliIo, type Command } from "../command.js";
+
+const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp]
+
+Run the host service: listen for the bots' mail on the LMTP socket of host.json (Postfix
+'lmtp:unix:' transport; 'chatbot host deliver' feeds the same spool), run each mail's event in
+the sandbox, and submit the bots' replies over SMTP as the bot accounts. Hourly and daily ticks
+run here too. Nothing is lost on a crash: a mail leaves the spool only after its replies were
+accepted, and a restart resumes where it stopped.
+
+Logs are JSON lines on stdout and in DIR/logs/host.jsonl. SIGTERM/SIGINT stop it after the
+event in progress.
+
+Options:
+  --data-dir DIR  the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
+  --once          drain what is in the spool now, then exit (no LMTP)
+  --no-lmtp       do not listen for LMTP (mail arrives through 'chatbot host deliver' only)
+  -h, --help      show this help
+
+Example:
+  chatbot host serve --data-dir /var/lib/chatbot
+`;
+
+/** The numeric id of a group from /etc/group. */
+function groupId(name: string): number {
+  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const gid = line ? Number(line.split(":")[2]) : NaN;
+  if (!Number.isInteger(gid)) throw new ChatbotError("E_CONFIG", `host.json: lmtpSocketGroup "${name}" is not a group on this machine`);
+  return gid;
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs("host serve", args, { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" } }, 0);
+  const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
+  const paths = hostPaths(dataDir);
+  const config = await loadHostConfig(paths.config, dataDir);
+  mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
+  const logFile = join(paths.logs, "host.jsonl");
+  let service: HostService | undefined;
+  const log = (line: LogLine) => {
+    const text = `${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`;
+    io.stdout(text);
+    appendFileSync(logFile, text, { mode: 0o600 });
+    if (line.event === "lmtp.spooled") service?.poke();
+  };
+  const clock = { now: () => Date.now() };
+  const spool = new Spool(paths.spool, clock);
+  const recovered = await spool.recover();
+  if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
+  const executor = new Executor({ concurrency: config.concurrency });
+  service = new HostService({
+    dataDir,
+    config,
+    spool,
+    executor,
+    clock,
+    log,
+    submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
+  });
+
+  if (values.once) {
+    const handled = await service.drainOnce();
+    await service.stop();
+    await executor.close();
+    log({ event: "service.drained", entries: handled });
+    return EXIT.ok;
+  }
+
+  const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
+  const lmtp = values["no-lmtp"]
+    ? undefined
+    : await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
+  await executor.warmUp();
+  service.start();
+  log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  log({ event: "service.stopping" });
+  await lmtp?.close();
+  await service.stop();
+  await executor.close();
+  return EXIT.ok;
+}
+
+export const hostServeCommand: Command = { path: ["host", "serve"], summary: "run the host service (LMTP in, sandbox, SMTP out, ticks)", help: HELP, run };

@@ -1,0 +1,80 @@
+// The host's rules around a bot's events (issue 4): per-user limits with one notice per window,
+// the bot's CPU budget (over it, events wait in the spool), and consent — /stop and /start are
+// answered by the host, and the bot writes only to people and groups that wrote to it.
+import { join } from "node:path";
+import type { Action } from "../../std/contract.js";
+import type { PerUserLimits } from "../limits.js";
+import { UserUsage } from "../policy/user-limits.js";
+import { CpuBudget } from "../policy/cpu-budget.js";
+import { Consent, consentCommand, consentReply } from "../policy/consent.js";
+import type { Clock } from "../policy/clock.js";
+
+/** One bot's policy state (files in its account folder) and its per-user limits. */
+export interface BotPolicy {
+  usage: UserUsage;
+  cpu: CpuBudget;
+  consent: Consent;
+  perUser: Readonly<PerUserLimits>;
+}
+
+/** Open the policy state of the bot whose account folder is `dir`. */
+export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, clock: Clock): BotPolicy {
+  return {
+    usage: new UserUsage(join(dir, "usage.json"), clock),
+    cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock),
+    consent: new Consent(join(dir, "consent.json"), clock),
+    perUser,
+  };
+}
+
+/** What the gate decided for an incoming event. */
+export type GateDecision =
+  | { kind: "run" }
+  /** The host answers instead of the bot (consent command, or a limit notice); `text` may be empty (silent). */
+  | { kind: "answer"; text: string; reason: string }
+  /** Not now: keep the mail in the spool until `until` (ms since epoch). */
+  | { kind: "defer"; until: number; reason: string };
+
+const LIMIT_WORDS: Record<keyof PerUserLimits, string> = {
+  mailsPerHour: "messages per hour",
+  mailsPerDay: "messages per day",
+  bytesPerHour: "bytes per hour",
+  cpuMsPerHour: "ms of computing per hour",
+};
+
+/** Decide whether the bot may handle a message from `sender` in `chatId` (1:1 when chatId is the sender). */
+export async function gateEvent(policy: BotPolicy, sender: string, chatId: string, text: string, bytes: number): Promise<GateDecision> {
+  const command = chatId === sender ? consentCommand(text) : undefined;
+  if (command) {
+    const changed = command === "stop" ? await policy.consent.stop(sender) : await policy.consent.start(sender);
+    if (command === "start") await policy.consent.noteIncoming(chatId, sender);
+    return { kind: "answer", text: consentReply(command, changed), reason: `consent: /${command}` };
+  }
+  const cpu = await policy.cpu.check();
+  if (!cpu.allowed) return { kind: "defer", until: cpu.resumesAt, reason: `bot CPU budget ${cpu.limit} used up` };
+  const verdict = await policy.usage.check(sender, policy.perUser, { bytes });
+  if (!verdict.allowed) {
+    const when = Number.isFinite(verdict.resetsAt) ? `It answers again after ${new Date(verdict.resetsAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "This message is too large for it.";
+    const text = verdict.notify ? `You reached this bot's limit of ${verdict.value} ${LIMIT_WORDS[verdict.limit]}. ${when}` : "";
+    return { kind: "answer", text, reason: `per-user limit ${verdict.limit} (${verdict.used}/${verdict.value})` };
+  }
+  await policy.consent.noteIncoming(chatId, sender);
+  return { kind: "run" };
+}
+
+/** Count a finished event against the user's limits and the bot's CPU budget. */
+export async function recordEvent(policy: BotPolicy, sender: string | undefined, bytes: number, cpuMs: number): Promise<void> {
+  if (sender) await policy.usage.record(sender, { mails: 1, bytes, cpuMs });
+  await policy.cpu.record(cpuMs);
+}
+
+/** The bot's actions it may carry out: only into chats that wrote to it and have not sent /stop. */
+export async function permittedActions(policy: BotPolicy, actions: readonly Action[]): Promise<{ allowed: Action[]; refused: Array<{ chatId: string; type: string }> }> {
+  const allowed: Action[] = [];
+  const refused: Array<{ chatId: string; type: string }> = [];
+  for (const action of actions) {
+    if (await policy.consent.mayWrite(action.chatId)) allowed.push(action);
+    else refused.push({ chatId: action.chatId, type: action.type });
+  }
+  return { allowed, refused };
+}

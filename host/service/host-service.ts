@@ -1,0 +1,221 @@
+// `chatbot host serve`: drains the spool into the sandbox, one entry at a time per runner. An
+// entry leaves the spool only after every mail it causes was accepted by SMTP; its plan is
+// journaled in the entry first, so a crash (even kill -9) at any point resumes instead of
+// re-running the bot. Temporary failures back off; after maxAttempts the entry is dead-lettered.
+import { stat } from "node:fs/promises";
+import { isChatbotError } from "../errors.js";
+import { MAIL_MAX_BYTES } from "../limits.js";
+import type { Executor } from "../executor/executor.js";
+import type { Spool, SpoolEntry } from "../spool/spool.js";
+import type { SmtpSubmitter } from "../wire/smtp-submit.js";
+import { applyPlan, planMail, planTick, type LogLine, type MailPlan } from "./handle-mail.js";
+import { openBotPolicy, type BotPolicy } from "./bot-policy.js";
+import { nextTick, tickOffsetMs } from "../policy/schedule.js";
+import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
+import { readdir, readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { HostConfig } from "./host-config.js";
+import { loadInstalledBot, type InstalledBot } from "./installed-bots.js";
+import { hostPaths } from "./paths.js";
+
+/**
+ * A queued tick is a spool entry whose content is this line plus the host's tick secret (random,
+ * <data>/tick.key, 0600) and the tick's time. Nothing from outside knows the secret, so no mail can
+ * pose as a tick, whatever door it came through.
+ */
+export const TICK_MARKER = "X-Chatbot-Tick: ";
+
+/** The host's tick secret, created on first use. */
+export async function loadTickSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, "tick.key");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = randomBytes(16).toString("hex");
+    await writePrivateFile(file, secret);
+    return secret;
+  }
+}
+
+/** The content of a queued tick entry. */
+export function tickEntry(secret: string, at: number): Uint8Array {
+  return new TextEncoder().encode(`${TICK_MARKER}${secret} ${at}\r\n`);
+}
+
+/** The tick time of a queued tick entry carrying `secret`, or undefined for a mail. */
+export function tickTime(raw: Uint8Array, secret: string): number | undefined {
+  const head = Buffer.from(raw.subarray(0, 128)).toString("latin1");
+  const prefix = `${TICK_MARKER}${secret} `;
+  if (!head.startsWith(prefix)) return undefined;
+  const at = Number(head.slice(prefix.length).split("\r")[0]);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** Delay before retry `attempt` (1-based), ms: 1 s, 5 s, 30 s, 2 min, 10 min, then hourly. */
+export function backoffMs(attempt: number): number {
+  const steps = [1_000, 5_000, 30_000, 120_000, 600_000];
+  return steps[attempt - 1] ?? 3_600_000;
+}
+
+/** What the service needs; everything with an outside effect is injected (tests use fakes). */
+export interface HostServiceDeps {
+  dataDir: string;
+  config: Readonly<HostConfig>;
+  spool: Spool;
+  executor: Executor;
+  /** An SMTP submitter logged in as the bot (the host keeps one per bot). */
+  submitterFor: (bot: InstalledBot) => SmtpSubmitter;
+  clock: { now(): number };
+  log: (line: LogLine) => void;
+}
+
+/** The drain loop and the installed bots it runs. */
+export class HostService {
+  private readonly bots = new Map<string, { bot: InstalledBot; policy: BotPolicy; loadedFrom: number }>();
+  private readonly submitters = new Map<string, SmtpSubmitter>();
+  private running = false;
+  private secret: Promise<string> | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly deps: HostServiceDeps) {}
+
+  private tickSecret(): Promise<string> {
+    this.secret ??= loadTickSecret(this.deps.dataDir);
+    return this.secret;
+  }
+
+  /** The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade, rollback, enable). */
+  async bot(addr: string): Promise<{ bot: InstalledBot; policy: BotPolicy } | undefined> {
+    const file = hostPaths(this.deps.dataDir).bot(addr).config;
+    const mtime = await stat(file).then((s) => s.mtimeMs, () => undefined);
+    if (mtime === undefined) return undefined;
+    const cached = this.bots.get(addr);
+    if (cached && cached.loadedFrom === mtime) return cached;
+    const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, () => this.deps.clock.now());
+    if (!bot) return undefined;
+    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.clock), loadedFrom: mtime };
+    this.bots.set(addr, loaded);
+    return loaded;
+  }
+
+  private submitter(bot: InstalledBot): SmtpSubmitter {
+    let submitter = this.submitters.get(bot.account.addr);
+    if (!submitter) {
+      submitter = this.deps.submitterFor(bot);
+      this.submitters.set(bot.account.addr, submitter);
+    }
+    return submitter;
+  }
+
+  /** Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once. */
+  async queueDueTicks(): Promise<number> {
+    const names = await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[]);
+    let queued = 0;
+    for (const addr of names) {
+      const loaded = await this.bot(addr).catch(() => undefined);
+      if (!loaded || !loaded.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
+      const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
+      const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
+      const schedule = loaded.bot.manifest.schedule;
+      // A new bot starts counting from its installation, not from the epoch.
+      const plan = nextTick(schedule, last.lastTickAt ?? loaded.bot.settings.installedAt, this.deps.clock.now(), tickOffsetMs(addr, schedule));
+      if (!plan.due) continue;
+      await this.deps.spool.write(addr, tickEntry(await this.tickSecret(), plan.at), 1024);
+      await writeJsonFile(file, { lastTickAt: plan.at });
+      this.deps.log({ event: "tick.queued", bot: addr, at: plan.at });
+      queued += 1;
+    }
+    return queued;
+  }
+
+  /** Handle every entry that is ready now; resolves with how many were taken up. */
+  async drainOnce(): Promise<number> {
+    await this.queueDueTicks();
+    const entries = await this.deps.spool.ready();
+    for (const entry of entries) await this.process(entry);
+    return entries.length;
+  }
+
+  /** Process one spool entry to completion, a retry later, the dead-letter folder, or a deferral. */
+  async process(entry: SpoolEntry): Promise<void> {
+    const { spool, log } = this.deps;
+    let current = entry;
+    try {
+      const loaded = await this.bot(entry.recipient);
+      if (!loaded) return await this.deadLetter(entry, `${entry.recipient} is not an installed bot`);
+      const { bot, policy } = loaded;
+      if (!bot.settings.enabled) return await this.deadLetter(entry, `${entry.recipient} is disabled`);
+      let plan = entry.journal as MailPlan | undefined;
+      if (!plan) {
+        const raw = await spool.read(entry);
+        const deps = { executor: this.deps.executor, submitter: this.submitter(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy };
+        const tickAt = tickTime(raw, await this.tickSecret());
+        plan = tickAt === undefined ? await planMail(bot, raw, deps) : await planTick(bot, tickAt, deps);
+        if (plan.deferUntil !== undefined) {
+          await spool.update(current, { nextAttemptAt: plan.deferUntil });
+          return;
+        }
+        current = await spool.update(current, { journal: plan });
+      } else {
+        log({ event: "spool.resume", bot: entry.recipient, entry: entry.id, submitted: plan.submitted, of: plan.mails.length });
+      }
+      const journaled = plan;
+      await applyPlan(bot, journaled, { submitter: this.submitter(bot) }, async (submitted) => {
+        current = await spool.update(current, { journal: { ...journaled, submitted } });
+      });
+      await spool.complete(current);
+    } catch (error) {
+      const attempts = current.attempts + 1;
+      const reason = isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+      if (attempts >= this.deps.config.maxAttempts) return await this.deadLetter(current, `after ${attempts} attempts: ${reason}`);
+      const nextAttemptAt = this.deps.clock.now() + backoffMs(attempts);
+      await spool.update(current, { attempts, nextAttemptAt, lastError: reason });
+      log({ event: "spool.retry", bot: entry.recipient, entry: entry.id, attempts, nextAttemptAt, error: reason });
+    }
+  }
+
+  private async deadLetter(entry: SpoolEntry, reason: string): Promise<void> {
+    await this.deps.spool.deadLetter(entry, reason);
+    this.deps.log({ event: "spool.dead", bot: entry.recipient, entry: entry.id, reason });
+  }
+
+  /** Wake the loop now (a door just spooled something). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  /** Drain continuously: after each pass, sleep until poked or `idleMs` passed (retries become ready). */
+  start(idleMs = 1000): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.drainOnce();
+        } catch (error) {
+          this.deps.log({ event: "service.error", message: error instanceof Error ? error.message : String(error) });
+        }
+        if (!this.running) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idleMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    })();
+  }
+
+  /** Stop after the entry in progress; close SMTP connections. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    for (const submitter of this.submitters.values()) submitter.close();
+    this.submitters.clear();
+  }
+}

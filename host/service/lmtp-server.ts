@@ -1,0 +1,165 @@
+// The LMTP door (DESIGN §2a, RFC 2033): `host serve` listens on a unix socket; Postfix delivers bot
+// addresses to it with the transport `lmtp:unix:<socket>` — no process per mail. LMTP answers once
+// per recipient after DATA, and each bot recipient gets its own spool entry: a recipient is answered
+// 250 only after its entry was durably written, 451 4.3.0 when that failed (Postfix retries just that
+// recipient), 552 when the mail is over the size limit. RCPT for an address that is not a bot is
+// refused at once with 550 5.1.1, so Postfix bounces it without sending the data.
+//
+// Who may connect: the socket is mode 0660 (owner: the host user). Postfix's lmtp client runs as
+// `postfix`, so give the socket a group postfix is in: either add postfix to the host user's group
+// (`usermod -a -G chatbot postfix`) or pass `socketGroup`. The folder holding the socket must be
+// searchable (x) by that group too. There is no AUTH and no TLS: only local processes with those
+// permissions can reach the socket at all.
+import { chmod, chown, lstat, unlink } from "node:fs/promises";
+import { connect } from "node:net";
+import { SMTPServer, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { ChatbotError, isChatbotError } from "../errors.js";
+import type { Spool, SpoolEntry } from "../spool/spool.js";
+import type { LogLine } from "./handle-mail.js";
+
+/** Mode of the socket file: the host user and its group (Postfix) may connect, nobody else. */
+export const LMTP_SOCKET_MODE = 0o660;
+/** How long `close` lets a connection finish its transaction before it is cut off with 421, ms. */
+export const LMTP_CLOSE_GRACE_MS = 5_000;
+
+/** What the LMTP door needs. */
+export interface LmtpServerOptions {
+  /** Absolute path of the unix socket (a stale socket file there is replaced). */
+  socketPath: string;
+  spool: Spool;
+  /** Whether an address (lower case) is an installed bot; asked at RCPT time. */
+  isBot: (addr: string) => boolean;
+  /** Largest mail accepted, bytes: advertised as SIZE (RFC 1870), larger mail gets 552. */
+  maxBytes: number;
+  log: (line: LogLine) => void;
+  /** Group id to give the socket (so Postfix can connect); by default the process's group. */
+  socketGroup?: number;
+}
+
+/** A running LMTP door. */
+export interface LmtpServer {
+  /** Stop accepting, let open transactions finish (up to LMTP_CLOSE_GRACE_MS), remove the socket. */
+  close(): Promise<void>;
+}
+
+/** An SMTP-style error reply: smtp-server sends `responseCode` and adds the enhanced status code. */
+function reply(responseCode: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/** Start the LMTP door on `socketPath`; resolves once it listens. */
+export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpServer> {
+  const { socketPath, spool, isBot, maxBytes, log } = options;
+  await removeStaleSocket(socketPath);
+  const server = new SMTPServer({
+    lmtp: true,
+    name: "chatbot",
+    banner: "chatbot host LMTP",
+    logger: false,
+    // A local unix socket: no TLS to offer, no login to ask for, no peer address to look up.
+    secure: false,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    authOptional: true,
+    disableReverseLookup: true,
+    size: maxBytes,
+    rejectOversized: true,
+    // RFC 3463 codes (5.1.1, 4.3.0, …) go into Postfix's log and bounces; smtp-server hides them by default.
+    hideENHANCEDSTATUSCODES: false,
+    closeTimeout: LMTP_CLOSE_GRACE_MS,
+    onRcptTo(address, _session, callback) {
+      const addr = address.address.toLowerCase();
+      if (isBot(addr)) return callback();
+      log({ event: "lmtp.rcpt-refused", rcpt: addr });
+      callback(reply(550, `<${addr}>: no such bot on this host`));
+    },
+    onData(stream, session, callback) {
+      spoolForRecipients(stream, session).then(
+        (results) => callback(null, results),
+        (error: unknown) => {
+          log({ event: "lmtp.error", error: String(error) });
+          callback(reply(451, "cannot spool the mail, try again later"));
+        },
+      );
+    },
+  });
+
+  /** One spool entry per recipient; the mail streams into the first, the others copy that file. */
+  async function spoolForRecipients(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SMTPServerDataResult[]> {
+    const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
+    const results: SMTPServerDataResult[] = [];
+    let first: SpoolEntry | undefined;
+    let failure: Error | undefined;
+    try {
+      // destroyOnReturn: false — when the write stops early (too large, disk error) the rest of
+      // DATA must still be read to its end, or the connection would hang instead of answering.
+      first = await spool.write(recipients[0]!, stream.iterator({ destroyOnReturn: false }), maxBytes);
+    } catch (error) {
+      failure = failureReply(error, maxBytes);
+      log({ event: "lmtp.spool-failed", bot: recipients[0], error: String(error) });
+    } finally {
+      if (stream.readable) stream.resume();
+    }
+    for (const [index, rcpt] of recipients.entries()) {
+      if (!first) {
+        results.push(failure!);
+        continue;
+      }
+      try {
+        const entry = index === 0 ? first : await spool.write(rcpt, spool.stream(first), maxBytes);
+        log({ event: "lmtp.spooled", bot: rcpt, entry: entry.id, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "" });
+        results.push(`${entry.id} spooled`);
+      } catch (error) {
+        log({ event: "lmtp.spool-failed", bot: rcpt, error: String(error) });
+        results.push(failureReply(error, maxBytes));
+      }
+    }
+    return results;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  // Errors after start (a broken connection) are per connection; log them, never crash the host.
+  server.on("error", (error: Error) => log({ event: "lmtp.error", error: error.message }));
+  if (options.socketGroup !== undefined) await chown(socketPath, process.getuid?.() ?? 0, options.socketGroup);
+  await chmod(socketPath, LMTP_SOCKET_MODE);
+  log({ event: "lmtp.listening", socket: socketPath });
+
+  let closing: Promise<void> | undefined;
+  return {
+    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
+}
+
+/** The per-recipient answer for a failed spool write. */
+function failureReply(error: unknown, maxBytes: number): Error {
+  if (isChatbotError(error, "E_MAIL_TOO_LARGE")) return reply(552, `message exceeds fixed maximum message size ${maxBytes}`);
+  return reply(451, `cannot spool the mail, try again later`);
+}
+
+/**
+ * Remove a socket file left by a host that did not shut down cleanly. A socket someone still
+ * listens on, or a path that is not a socket at all, is left alone: that is the operator's to sort out.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  const info = await lstat(socketPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!info) return;
+  if (!info.isSocket()) throw new ChatbotError("E_CONFIG", `${socketPath} exists and is not a socket; remove it or choose another LMTP socket path`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(socketPath);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live) throw new ChatbotError("E_CONFIG", `another process already serves LMTP on ${socketPath}`);
+  await unlink(socketPath);
+}

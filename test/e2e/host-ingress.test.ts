@@ -1,0 +1,178 @@
+// The host's two ingress doors behind the REAL Postfix of the test relay: pipe(8) running the
+// compiled `chatbot host deliver` as the unprivileged `chatbot` user, and Postfix's lmtp(8) client
+// talking to the host's LMTP socket. Needs root, `make relay-deps` and `make build` (lib/).
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
+import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
+import { Spool } from "../../host/spool/spool.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+
+const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+const SENDER = "sender@chat.test";
+const clock = { now: () => Date.now() };
+
+/** Poll `check` until it returns a value (the daemons' effects on disk and in logs have no events). */
+async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The uid/gid of a system user or group from /etc/passwd or /etc/group. */
+function idOf(file: "/etc/passwd" | "/etc/group", name: string): number {
+  const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  if (!line) throw new Error(`no ${name} in ${file}`);
+  return Number(line.split(":")[2]);
+}
+
+/** A host data directory with the given bots installed, owned by `owner` (the pipe user) when given. */
+function dataDir(bots: string[], owner?: { uid: number; gid: number }): string {
+  const dir = mkdtempSync(join(tmpdir(), "ingress-"));
+  for (const bot of bots) {
+    mkdirSync(hostPaths(dir).bot(bot).dir, { recursive: true });
+    writeFileSync(hostPaths(dir).bot(bot).config, "{}");
+  }
+  if (owner) {
+    const paths = [dir, join(dir, "bots"), ...bots.flatMap((bot) => [hostPaths(dir).bot(bot).dir, hostPaths(dir).bot(bot).config])];
+    for (const path of paths) chownSync(path, owner.uid, owner.gid);
+  }
+  return dir;
+}
+
+/** The postfix.log lines about deliveries to `rcpt` (one per attempt). */
+async function deliveryLines(relay: TestRelay, rcpt: string): Promise<string[]> {
+  return (await relay.readLog("postfix")).split("\n").filter((line) => line.includes(`to=<${rcpt}>`) && line.includes("status="));
+}
+
+/** Wait for a delivery log line about `rcpt` matching `pattern`. */
+function logged(relay: TestRelay, rcpt: string, pattern: RegExp, what: string): Promise<string> {
+  return until(async () => (await deliveryLines(relay, rcpt)).find((line) => pattern.test(line)), 15_000, what);
+}
+
+describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the test relay", () => {
+  let relay: TestRelay;
+  let send: (to: string[], subject: string) => Promise<string>;
+  const pipeUser = { uid: 0, gid: 0 };
+
+  beforeAll(async () => {
+    relay = await startRelay();
+    pipeUser.uid = idOf("/etc/passwd", "chatbot"); // created by the relay's setup.sh
+    pipeUser.gid = idOf("/etc/group", "chatbot");
+    await relay.addUser(SENDER, "sender-password");
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: relay.submissionPort,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user: SENDER, pass: "sender-password" },
+    });
+    send = async (to, subject) => {
+      const messageId = `<ingress-${Date.now()}-${Math.random().toString(16).slice(2)}@chat.test>`;
+      const raw = [`From: ${SENDER}`, `To: ${to.join(", ")}`, `Subject: ${subject}`, `Message-ID: ${messageId}`, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", "hello bot", ""].join("\r\n");
+      await transport.sendMail({ envelope: { from: SENDER, to }, raw });
+      return messageId;
+    };
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+  });
+
+  it("pipe door: a mail sent over submission lands in the spool exactly once, and Postfix logs status=sent", async () => {
+    const bot = "pipe-bot@chat.test";
+    const dir = dataDir([bot], pipeUser);
+    await relay.routeToHost(bot, [process.execPath, CLI, "host", "deliver", "--data-dir", dir]);
+    const messageId = await send([bot], "via pipe");
+
+    const line = await logged(relay, bot, /status=(sent|deferred|bounced)/, "the pipe delivery");
+    expect(line).toMatch(/relay=chatbot-[0-9a-f]+, .*status=sent/);
+    const spool = new Spool(hostPaths(dir).spool, clock);
+    const entries = await spool.all();
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.recipient).toBe(bot);
+    const mail = Buffer.from(await spool.read(entries[0]!)).toString("utf8");
+    // pipe(8) flag R prepends Return-Path; the rest is the message as Postfix queued it (LF ends).
+    expect(mail).toMatch(/^Return-Path: <sender@chat\.test>\n/);
+    expect(mail).toContain(`Message-ID: ${messageId}\n`);
+    expect(mail).toMatch(/\n\nhello bot\n$/);
+    expect(await deliveryLines(relay, bot)).toHaveLength(1); // one attempt, one delivery
+  });
+
+  it("pipe door: exit 75 while the spool is not writable makes Postfix defer the mail; after the fix `postqueue -f` delivers it", async () => {
+    const bot = "retry-bot@chat.test";
+    const dir = dataDir([bot], pipeUser);
+    mkdirSync(hostPaths(dir).spool);
+    chownSync(hostPaths(dir).spool, pipeUser.uid, pipeUser.gid);
+    chmodSync(hostPaths(dir).spool, 0o000); // the chatbot user can no longer write it
+    await relay.routeToHost(bot, [process.execPath, CLI, "host", "deliver", "--data-dir", dir]);
+    await send([bot], "while broken");
+
+    const deferred = await logged(relay, bot, /status=deferred/, "Postfix to defer the mail");
+    // Postfix puts the command's stderr line into its log (and into a bounce, were it permanent).
+    expect(deferred).toMatch(/status=deferred \(temporary failure\. Command output: chatbot host deliver: cannot spool the mail, try again later: EACCES/);
+    const spool = new Spool(hostPaths(dir).spool, clock);
+
+    chmodSync(hostPaths(dir).spool, 0o700);
+    expect(await spool.all()).toEqual([]);
+    await relay.flushQueue();
+    await logged(relay, bot, /status=sent/, "the retried delivery");
+    expect((await spool.all()).map((e) => e.recipient)).toEqual([bot]);
+  });
+
+  describe("LMTP door", () => {
+    let lmtp: LmtpServer;
+    let dir: string;
+    let socketPath: string;
+    const bot = "lmtp-bot@chat.test";
+
+    beforeAll(async () => {
+      dir = dataDir([bot]);
+      // Postfix's lmtp(8) client runs as postfix: give it the socket's group and a way through the folders.
+      const postfixGid = idOf("/etc/group", "postfix");
+      const socketDir = join(dir, "run");
+      mkdirSync(socketDir);
+      chownSync(socketDir, 0, postfixGid);
+      chmodSync(socketDir, 0o750);
+      chmodSync(dir, 0o711);
+      socketPath = join(socketDir, "lmtp.sock");
+      lmtp = await startLmtpServer({
+        socketPath,
+        spool: new Spool(hostPaths(dir).spool, clock),
+        isBot: (addr) => isInstalledBot(dir, addr),
+        maxBytes: 31_457_280,
+        log: () => {},
+        socketGroup: postfixGid,
+      });
+    });
+
+    afterAll(async () => {
+      await lmtp?.close();
+    });
+
+    it("LMTP door: Postfix delivers over lmtp:unix:<socket>, the mail lands in the spool, the log shows relay=…status=sent; an address the door does not know bounces with 550", async () => {
+      const ghost = "ghost@chat.test";
+      await relay.routeToLmtp(bot, socketPath);
+      await relay.routeToLmtp(ghost, socketPath);
+      const messageId = await send([bot, ghost], "via lmtp");
+
+      const sent = await logged(relay, bot, /status=(sent|deferred|bounced)/, "the LMTP delivery");
+      expect(sent).toMatch(new RegExp(`relay=[^,\\[]*\\[${socketPath.replace(/[./]/g, "\\$&")}\\].*status=sent \\(250 2\\.6\\.0 \\d+-\\d+-[0-9a-f]{12} spooled\\)`));
+      const entries = await new Spool(hostPaths(dir).spool, clock).all();
+      expect(entries.map((e) => e.recipient)).toEqual([bot]);
+      const mail = Buffer.from(await new Spool(hostPaths(dir).spool, clock).read(entries[0]!)).toString("utf8");
+      expect(mail).toContain(`Message-ID: ${messageId}\r\n`); // LMTP carries CRLF line ends
+
+      const bounced = await logged(relay, ghost, /status=(sent|deferred|bounced)/, "the unknown address's bounce");
+      expect(bounced).toMatch(/status=bounced \(host .*said: 550 5\.1\.1 <ghost@chat\.test>: no such bot on this host/);
+    });
+  });
+});

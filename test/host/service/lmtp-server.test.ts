@@ -1,0 +1,133 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { readdir, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LogLine } from "../../../host/service/handle-mail.js";
+import { startLmtpServer, type LmtpServer } from "../../../host/service/lmtp-server.js";
+import { Spool, type MailSource, type SpoolEntry } from "../../../host/spool/spool.js";
+import { errorCode } from "../../support/errors.js";
+import { lmtpSend } from "../../support/lmtp-client.js";
+
+const BOTS = new Set(["a@chat.test", "b@chat.test"]);
+const MAIL = "From: alice@chat.test\r\nSubject: hi\r\n\r\nhello\r\n.dot line\r\n";
+
+/** A spool whose writes for `failFor` fail like a full disk. */
+class FlakySpool extends Spool {
+  constructor(dir: string, private readonly failFor: string) {
+    super(dir, { now: () => Date.now() });
+  }
+  override async write(recipient: string, data: MailSource, maxBytes: number): Promise<SpoolEntry> {
+    if (recipient === this.failFor) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    return super.write(recipient, data, maxBytes);
+  }
+}
+
+const servers: LmtpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function start(options: { maxBytes?: number; spool?: (dir: string) => Spool } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "lmtp-"));
+  const socketPath = join(dir, "lmtp.sock");
+  const spool = options.spool?.(join(dir, "spool")) ?? new Spool(join(dir, "spool"), { now: () => Date.now() });
+  const log: LogLine[] = [];
+  const server = await startLmtpServer({ socketPath, spool, isBot: (addr) => BOTS.has(addr), maxBytes: options.maxBytes ?? 1_000_000, log: (line) => log.push(line) });
+  servers.push(server);
+  return { dir, socketPath, spool, log, server };
+}
+
+describe("lmtp door", () => {
+  it("lmtp: a mail for two bots gets one 250 per recipient, each after its own durable spool entry", async () => {
+    const { socketPath, spool } = await start();
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test", "B@chat.test"], data: MAIL });
+    expect(t.greeting).toMatch(/^220 .*LMTP/);
+    expect(t.rcpt).toEqual(["250 2.1.5 Accepted", "250 2.1.5 Accepted"]);
+    expect(t.data).toHaveLength(2);
+    for (const line of t.data) expect(line).toMatch(/^250 2\.6\.0 \d+-\d+-[0-9a-f]{12} spooled$/);
+    const entries = await spool.all();
+    expect(entries.map((e) => e.recipient).sort()).toEqual(["a@chat.test", "b@chat.test"]);
+    // Stored as received: CRLF line ends, the dot-stuffing of the transfer removed.
+    for (const entry of entries) expect(new TextDecoder().decode(await spool.read(entry))).toBe(MAIL);
+  });
+
+  it("lmtp: RCPT for an address that is not a bot is refused with 550 5.1.1, and the bot in the same transaction still gets the mail", async () => {
+    const { socketPath, spool, log } = await start();
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["nobody@chat.test", "a@chat.test"], data: MAIL });
+    expect(t.rcpt[0]).toBe("550 5.1.1 <nobody@chat.test>: no such bot on this host");
+    expect(t.data).toEqual([expect.stringMatching(/^250 /)]);
+    expect((await spool.all()).map((e) => e.recipient)).toEqual(["a@chat.test"]);
+    expect(log).toContainEqual({ event: "lmtp.rcpt-refused", rcpt: "nobody@chat.test" });
+  });
+
+  it("lmtp: LHLO advertises the size limit and neither AUTH nor STARTTLS (a local socket)", async () => {
+    const { socketPath } = await start({ maxBytes: 31_457_280 });
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["nobody@chat.test"], data: MAIL });
+    expect(t.lhlo).toContainEqual(expect.stringMatching(/^250[- ]SIZE 31457280$/));
+    expect(t.lhlo.join("\n")).not.toMatch(/AUTH|STARTTLS/);
+  });
+
+  it("lmtp: a mail exactly at maxBytes is spooled; one byte over gets 552 for every recipient and leaves nothing", async () => {
+    const atCap = MAIL.length; // the bytes after the transfer's dot-unstuffing, which is what is stored
+    const { socketPath, spool, dir } = await start({ maxBytes: atCap });
+    const ok = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test"], data: MAIL });
+    expect(ok.data).toEqual([expect.stringMatching(/^250 /)]);
+    const over = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test", "b@chat.test"], data: MAIL.replace("hello", "hello!") });
+    expect(over.data).toHaveLength(2);
+    for (const line of over.data) expect(line).toMatch(/^552 /);
+    expect(await spool.all()).toHaveLength(1);
+    // Announced in advance (MAIL FROM … SIZE=), it is refused before any data is sent.
+    const announced = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test"], data: MAIL, size: atCap + 1 });
+    expect(announced.mail).toMatch(/^552 /);
+    expect(await readdir(join(dir, "spool", "tmp"))).toEqual([]);
+  });
+
+  it("lmtp: a recipient whose spool write fails gets 451 4.3.0 (Postfix retries only that one); the other gets 250", async () => {
+    const { socketPath, spool } = await start({ spool: (dir) => new FlakySpool(dir, "b@chat.test") });
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test", "b@chat.test"], data: MAIL });
+    expect(t.data[0]).toMatch(/^250 /);
+    expect(t.data[1]).toBe("451 4.3.0 cannot spool the mail, try again later");
+    expect((await spool.all()).map((e) => e.recipient)).toEqual(["a@chat.test"]);
+  });
+
+  it("lmtp: when the first write fails (the mail is nowhere on disk) every recipient gets 451, and nothing is spooled", async () => {
+    const { socketPath, spool } = await start({ spool: (dir) => new FlakySpool(dir, "a@chat.test") });
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test", "b@chat.test"], data: MAIL });
+    expect(t.data).toEqual(["451 4.3.0 cannot spool the mail, try again later", "451 4.3.0 cannot spool the mail, try again later"]);
+    expect(await spool.all()).toEqual([]);
+    // The connection is still usable afterwards: the rest of DATA was read to its end.
+    const next = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["b@chat.test"], data: MAIL });
+    expect(next.data).toEqual([expect.stringMatching(/^250 /)]);
+  });
+
+  it("lmtp: the socket is mode 0660; a stale socket file is replaced, a live one or a regular file is refused", async () => {
+    const first = await start();
+    expect((await stat(first.socketPath)).mode & 0o777).toBe(0o660);
+    const log = () => {};
+    const spool = first.spool;
+    expect(await errorCode(startLmtpServer({ socketPath: first.socketPath, spool, isBot: () => true, maxBytes: 10, log }))).toBe("E_CONFIG");
+
+    // A stale socket: a server that was killed (-9) leaves its socket file behind.
+    const stalePath = join(first.dir, "stale.sock");
+    const crashed = spawn(process.execPath, ["-e", "require('node:net').createServer().listen(process.argv[1], () => console.log('up'))", stalePath], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve) => crashed.stdout.once("data", resolve));
+    crashed.kill("SIGKILL");
+    await new Promise((resolve) => crashed.once("exit", resolve));
+    expect((await stat(stalePath)).isSocket()).toBe(true);
+    const replaced = await startLmtpServer({ socketPath: stalePath, spool, isBot: (addr) => BOTS.has(addr), maxBytes: 1000, log });
+    servers.push(replaced);
+    expect((await lmtpSend(stalePath, { from: "x@chat.test", to: ["a@chat.test"], data: MAIL })).data).toEqual([expect.stringMatching(/^250 /)]);
+
+    const filePath = join(first.dir, "not-a-socket");
+    await writeFile(filePath, "keep me");
+    expect(await errorCode(startLmtpServer({ socketPath: filePath, spool, isBot: () => true, maxBytes: 10, log }))).toBe("E_CONFIG");
+  });
+
+  it("lmtp: close() stops the door and removes its socket", async () => {
+    const { socketPath, server } = await start();
+    await server.close();
+    await expect(stat(socketPath)).rejects.toThrow(/ENOENT/);
+  });
+});
