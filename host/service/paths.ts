@@ -9,6 +9,7 @@
 //   <data>/bots/<addr>/previous/     the version before, for rollback
 //   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json, state.json, … (host/wire)
 //   <data>/logs/host.jsonl           structured log (JSON lines)
+//   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -28,6 +29,8 @@ export function hostPaths(dataDir: string) {
     spool: join(dataDir, "spool"),
     bots: join(dataDir, "bots"),
     logs: join(dataDir, "logs"),
+    logFile: join(dataDir, "logs", "host.jsonl"),
+    metrics: join(dataDir, "metrics.prom"),
     bot: (addr: string) => {
       const dir = join(dataDir, "bots", addr.toLowerCase());
       return { dir, config: join(dir, "bot.json"), password: join(dir, "password"), current: join(dir, "current"), previous: join(dir, "previous") };

@@ -1,12 +1,13 @@
 // `chatbot host serve`: the host service — LMTP door, spool drain into the sandbox, SMTP out.
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { ChatbotError } from "../../errors.js";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Executor } from "../../executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../limits.js";
 import { Spool } from "../../spool/spool.js";
 import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
 import { loadHostConfig } from "../../service/host-config.js";
+import { HostMetrics, METRICS_INTERVAL_MS, spoolGauges, writeMetricsFile } from "../../service/metrics.js";
 import { HostService } from "../../service/host-service.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
 import type { LogLine } from "../../service/handle-mail.js";
@@ -14,7 +15,7 @@ import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
-const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp]
+const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [--metrics-file FILE]
 
 Run the host service: listen for the bots' mail on the LMTP socket of host.json (Postfix
 'lmtp:unix:' transport; 'chatbot host deliver' feeds the same spool), run each mail's event in
@@ -23,12 +24,15 @@ run here too. Nothing is lost on a crash: a mail leaves the spool only after its
 accepted, and a restart resumes where it stopped.
 
 Logs are JSON lines on stdout and in DIR/logs/host.jsonl. SIGTERM/SIGINT stop it after the
-event in progress.
+event in progress. Prometheus counters (events, CPU ms, mails, refusals, spool) are written
+to DIR/metrics.prom every 10 s and on stop, for node_exporter's textfile collector.
 
 Options:
   --data-dir DIR  the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
   --once          drain what is in the spool now, then exit (no LMTP)
   --no-lmtp       do not listen for LMTP (mail arrives through 'chatbot host deliver' only)
+  --metrics-file FILE  write the metrics here instead (e.g. into node_exporter's
+                  --collector.textfile.directory; the name must end in .prom)
   -h, --help      show this help
 
 Example:
@@ -44,21 +48,38 @@ function groupId(name: string): number {
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs("host serve", args, { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" } }, 0);
+  const { values } = parseCommandArgs("host serve", args, { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" }, "metrics-file": { type: "string" } }, 0);
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
   mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
   const logFile = join(paths.logs, "host.jsonl");
   let service: HostService | undefined;
+  const metrics = new HostMetrics();
   const log = (line: LogLine) => {
     const text = `${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`;
     io.stdout(text);
     appendFileSync(logFile, text, { mode: 0o600 });
+    metrics.observe(line);
     if (line.event === "lmtp.spooled") service?.poke();
   };
   const clock = { now: () => Date.now() };
   const spool = new Spool(paths.spool, clock);
+  // The metrics file: rewritten every METRICS_INTERVAL_MS and once more on stop; a write never overlaps the last.
+  const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
+  let writing: Promise<void> | undefined;
+  const writeMetrics = () =>
+    (writing ??= (async () => {
+      try {
+        await writeMetricsFile(metricsFile, metrics.render(await spoolGauges(spool)));
+      } catch (error) {
+        log({ event: "metrics.error", file: metricsFile, error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        writing = undefined;
+      }
+    })());
+  const metricsTimer = setInterval(() => void writeMetrics(), METRICS_INTERVAL_MS);
+  metricsTimer.unref();
   const recovered = await spool.recover();
   if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
   const executor = new Executor({ concurrency: config.concurrency });
@@ -77,6 +98,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     await service.stop();
     await executor.close();
     log({ event: "service.drained", entries: handled });
+    clearInterval(metricsTimer);
+    await writing;
+    await writeMetrics();
     return EXIT.ok;
   }
 
@@ -87,6 +111,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   await executor.warmUp();
   service.start();
   log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
+  void writeMetrics();
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -95,6 +120,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   await lmtp?.close();
   await service.stop();
   await executor.close();
+  clearInterval(metricsTimer);
+  await writing;
+  await writeMetrics();
   return EXIT.ok;
 }
 

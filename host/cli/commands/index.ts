@@ -9,5 +9,24 @@ import { hostDeliverCommand } from "./host-deliver.js";
 import { hostInitCommand } from "./host-init.js";
 import { hostInstallCommand } from "./host-install.js";
 import { hostServeCommand } from "./host-serve.js";
+import { hostBotsCommand } from "./host-bots.js";
+import { hostBotsApproveOriginCommand, hostBotsDisableCommand, hostBotsEnableCommand, hostBotsRevokeOriginCommand } from "./host-bots-settings.js";
+import { hostLogsCommand } from "./host-logs.js";
 
-export const COMMANDS: readonly Command[] = [newCommand, buildCommand, runCommand, devCommand, hostInitCommand, hostInstallCommand, hostDeliverCommand, hostServeCommand, hostQrCommand];
+export const COMMANDS: readonly Command[] = [
+  newCommand,
+  buildCommand,
+  runCommand,
+  devCommand,
+  hostInitCommand,
+  hostInstallCommand,
+  hostDeliverCommand,
+  hostServeCommand,
+  hostBotsCommand,
+  hostBotsEnableCommand,
+  hostBotsDisableCommand,
+  hostBotsApproveOriginCommand,
+  hostBotsRevokeOriginCommand,
+  hostLogsCommand,
+  hostQrCommand,
+];

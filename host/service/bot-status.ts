@@ -1,0 +1,122 @@
+// What `chatbot host bots` reports about each installed bot: its settings, manifest, origins and
+// their approval, usage from the tail of the log, and its mail in the spool. Reads only: the
+// running service is never disturbed.
+import { readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import type { Manifest } from "../../bundler/manifest.js";
+import { LOG_TAIL_BYTES } from "../limits.js";
+import { Spool } from "../spool/spool.js";
+import { readJsonFile } from "../storage/json-file.js";
+import { emptyUsage, usageFromLog, type BotUsage } from "./bot-usage.js";
+import type { HostConfig } from "./host-config.js";
+import { readBundleFolder, type BotSettings } from "./installed-bots.js";
+import { readLogTail } from "./log-file.js";
+import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
+import { hostPaths } from "./paths.js";
+
+/** An origin the bot asks for or was approved for, and who approved it. */
+export interface OriginStatus {
+  origin: string;
+  /** The installed manifest asks for it (an approval of an origin not asked for has no effect). */
+  requested: boolean;
+  /** "bot": in bot.json; "global": in host.json; null: waiting for the operator. */
+  approved: "bot" | "global" | null;
+}
+
+/** One installed bot as the operator sees it. */
+export interface BotStatus {
+  address: string;
+  /** The name people see (bot.json). */
+  name: string;
+  enabled: boolean;
+  installedAt: string | null;
+  /** From the installed manifest; null when it cannot be read (see `problem`). */
+  manifestName: string | null;
+  version: string | null;
+  author: { name: string; contact: string } | null;
+  schedule: string | null;
+  /** Why the service cannot load this bot (e.g. the manifest exceeds this host's ceilings), or null. */
+  problem: string | null;
+  origins: OriginStatus[];
+  usage: BotUsage;
+  spool: { waiting: number; dead: number };
+}
+
+/** The whole report. */
+export interface HostStatus {
+  now: string;
+  /** Which part of the log the usage counts come from. */
+  log: { file: string; from: string | null; complete: boolean };
+  spool: { waiting: number; dead: number };
+  bots: BotStatus[];
+}
+
+/** The addresses of the installed bots (folders with a bot.json), sorted. */
+export async function installedAddresses(dataDir: string): Promise<string[]> {
+  const paths = hostPaths(dataDir);
+  const names = await readdir(paths.bots).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [] as string[];
+    throw error;
+  });
+  return names.filter((name) => name.includes("@") && existsSync(paths.bot(name).config)).sort();
+}
+
+/** The origins a bot asks for and has approved, each with its state. */
+export function originStatuses(requested: readonly string[], botApproved: readonly string[], globalApproved: readonly string[]): OriginStatus[] {
+  const all = [...new Set([...requested, ...botApproved])];
+  return all.map((origin) => ({
+    origin,
+    requested: requested.includes(origin),
+    approved: botApproved.includes(origin) ? "bot" : globalApproved.includes(origin) ? "global" : null,
+  }));
+}
+
+/** Read the log tail: its records and where they start. */
+async function readRecords(file: string, maxBytes: number): Promise<{ records: LogRecord[]; from: string | null; complete: boolean }> {
+  const tail = await readLogTail(file, maxBytes);
+  const records = tail.lines.map(parseLogLine).filter((line): line is LogRecord => line !== undefined);
+  const first = records.map(lineTime).find((at) => at !== undefined);
+  return { records, from: first === undefined ? null : new Date(first).toISOString(), complete: tail.from === 0 };
+}
+
+/** Collect the report for every installed bot, counting usage back from `nowMs`. */
+export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "ceilings" | "approvedOrigins">, nowMs: number, logTailBytes: number = LOG_TAIL_BYTES): Promise<HostStatus> {
+  const paths = hostPaths(dataDir);
+  const spool = new Spool(paths.spool, { now: () => nowMs });
+  const [addresses, log, waiting, dead] = await Promise.all([installedAddresses(dataDir), readRecords(paths.logFile, logTailBytes), spool.all(), spool.deadLetters()]);
+  const usage = usageFromLog(log.records, nowMs);
+  const perBot = (list: ReadonlyArray<{ recipient: string }>, addr: string) => list.filter((entry) => entry.recipient === addr).length;
+  const bots: BotStatus[] = [];
+  for (const address of addresses) {
+    const bot = paths.bot(address);
+    const settings = await readJsonFile<Partial<BotSettings>>(bot.config, {});
+    const approved = Array.isArray(settings.approvedOrigins) ? settings.approvedOrigins : [];
+    let manifest: Manifest | undefined;
+    let problem: string | null = null;
+    try {
+      ({ manifest } = await readBundleFolder(bot.current, config));
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    bots.push({
+      address,
+      name: settings.name ?? manifest?.name ?? address,
+      enabled: settings.enabled === true, // as the service reads it
+      installedAt: typeof settings.installedAt === "number" ? new Date(settings.installedAt).toISOString() : null,
+      manifestName: manifest?.name ?? null,
+      version: manifest?.version ?? null,
+      author: manifest ? { name: manifest.author.name, contact: manifest.author.contact } : null,
+      schedule: manifest?.schedule ?? null,
+      problem,
+      origins: originStatuses(manifest?.origins ?? [], approved, config.approvedOrigins),
+      usage: usage.get(address) ?? emptyUsage(),
+      spool: { waiting: perBot(waiting, address), dead: perBot(dead, address) },
+    });
+  }
+  return {
+    now: new Date(nowMs).toISOString(),
+    log: { file: paths.logFile, from: log.from, complete: log.complete },
+    spool: { waiting: waiting.length, dead: dead.length },
+    bots,
+  };
+}

@@ -1,0 +1,70 @@
+// Reading the host's log lines (logs/host.jsonl, one JSON object per line, written by `host serve`).
+// Each event's fields are set where it is logged (host/service/*.ts). These helpers read them
+// defensively: a line from another version of the host, or a hand-edited file, must not break a
+// report, so a field of the wrong type reads as absent.
+import { DEFAULT_PER_USER_LIMITS } from "../limits.js";
+
+/** One parsed log line: at least an event name. */
+export type LogRecord = Readonly<Record<string, unknown>> & { readonly event: string };
+
+/** Parse one line; undefined for a blank line, invalid JSON, or an object without an event name. */
+export function parseLogLine(text: string): LogRecord | undefined {
+  if (text.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return typeof (value as Record<string, unknown>).event === "string" ? (value as LogRecord) : undefined;
+}
+
+/**
+ * When a line was logged, ms since epoch. `host serve` writes `at` as an ISO string; a few events
+ * (bot.tick, tick.queued) carry their own numeric `at` (the tick's time, ms), which replaces it.
+ */
+export function lineTime(line: LogRecord): number | undefined {
+  const at = line.at;
+  if (typeof at === "number") return Number.isFinite(at) ? at : undefined;
+  if (typeof at !== "string") return undefined;
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** A string field, or undefined. */
+export function stringField(line: LogRecord, key: string): string | undefined {
+  const value = line[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A finite number field, or undefined. */
+export function numberField(line: LogRecord, key: string): number | undefined {
+  const value = line[key];
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** The bot a line is about (its `bot` field, lower case), or undefined. */
+export function lineBot(line: LogRecord): string | undefined {
+  return stringField(line, "bot")?.toLowerCase();
+}
+
+const PER_USER_KEYS = new Set(Object.keys(DEFAULT_PER_USER_LIMITS));
+
+/**
+ * What a `bot.refused` line's reason is, as a short fixed word: the per-user limit that was hit
+ * (`mailsPerHour`, …; bot-policy.ts writes "per-user limit mailsPerHour (60/60)"), `consent` for
+ * /stop and /start, which the host answers itself, or `other`. Fixed words keep metric labels few.
+ */
+export function refusalKind(reason: unknown): string {
+  if (typeof reason !== "string") return "other";
+  const limit = /^per-user limit (\w+)/.exec(reason)?.[1];
+  if (limit !== undefined) return PER_USER_KEYS.has(limit) ? limit : "other";
+  return reason.startsWith("consent") ? "consent" : "other";
+}
+
+/** True for a refusal because of a limit (not a consent command the host answered). */
+export function isLimitRefusal(reason: unknown): boolean {
+  const kind = refusalKind(reason);
+  return kind !== "consent" && kind !== "other";
+}
