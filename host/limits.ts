@@ -167,3 +167,9 @@ export function effectiveEventLimits(
 export function wasmPagesFor(memoryBytes: number): number {
   return Math.ceil(memoryBytes / (64 * KiB));
 }
+
+/**
+ * Bytes at the end of logs/host.jsonl that `chatbot host bots` and `chatbot host logs` read (about
+ * 60 000 events); an older part of the file is not looked at, and the report says from when on it counts.
+ */
+export const LOG_TAIL_BYTES = 16 * MiB;
