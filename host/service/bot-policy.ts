@@ -3,7 +3,7 @@
 // answered by the host, and the bot writes only to people and groups that wrote to it.
 import { join } from "node:path";
 import type { Action } from "../../std/contract.js";
-import type { PerUserLimits } from "../limits.js";
+import type { BotLimits, PerUserLimits } from "../limits.js";
 import { UserUsage } from "../policy/user-limits.js";
 import { CpuBudget } from "../policy/cpu-budget.js";
 import { Consent, consentCommand, consentReply } from "../policy/consent.js";
@@ -17,11 +17,11 @@ export interface BotPolicy {
   perUser: Readonly<PerUserLimits>;
 }
 
-/** Open the policy state of the bot whose account folder is `dir`. */
-export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, clock: Clock): BotPolicy {
+/** Open the policy state of the bot whose account folder is `dir`; `botLimits` is its CPU budget (host.json `ceilings.bot`). */
+export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, botLimits: Readonly<BotLimits>, clock: Clock): BotPolicy {
   return {
     usage: new UserUsage(join(dir, "usage.json"), clock),
-    cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock),
+    cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock, botLimits),
     consent: new Consent(join(dir, "consent.json"), clock),
     perUser,
   };

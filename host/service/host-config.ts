@@ -2,7 +2,7 @@
 // are errors with their path, defaults are filled in, the result is frozen.
 import { readFile } from "node:fs/promises";
 import { ChatbotError } from "../errors.js";
-import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type EventLimits, type PerUserLimits } from "../limits.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits } from "../limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
 
 /** How the host submits the bots' mail. */
@@ -26,8 +26,11 @@ export interface HostConfig {
   concurrency: number;
   /** Tries before a mail goes to the dead-letter folder. */
   maxAttempts: number;
-  /** The operator's ceilings: manifests may only ask for less. */
-  ceilings: { event: Readonly<EventLimits>; perUser: Readonly<PerUserLimits> };
+  /**
+   * The operator's ceilings: manifests may only ask for less. `bot` is each bot's CPU budget over
+   * all its users (host/policy/cpu-budget.ts); a manifest cannot ask for it at all.
+   */
+  ceilings: { event: Readonly<EventLimits>; perUser: Readonly<PerUserLimits>; bot: Readonly<BotLimits> };
   /** Fetch origins approved for every bot (per-bot approvals are in bot.json). */
   approvedOrigins: readonly string[];
 }
@@ -64,7 +67,7 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
   const smtp = object(file, "smtp", top.smtp ?? {}, ["host", "port", "secure", "allowSelfSigned"]);
   if (smtp.host !== undefined && typeof smtp.host !== "string") fail(file, "smtp.host", "must be a host name");
   for (const flag of ["secure", "allowSelfSigned"] as const) if (smtp[flag] !== undefined && typeof smtp[flag] !== "boolean") fail(file, `smtp.${flag}`, "must be true or false");
-  const ceilings = object(file, "ceilings", top.ceilings ?? {}, ["event", "perUser"]);
+  const ceilings = object(file, "ceilings", top.ceilings ?? {}, ["event", "perUser", "bot"]);
   const origins = top.approvedOrigins ?? [];
   if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string")) fail(file, "approvedOrigins", "must be a list of origins");
   if (top.lmtpSocket !== undefined && typeof top.lmtpSocket !== "string") fail(file, "lmtpSocket", "must be a path");
@@ -82,7 +85,11 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
     lmtpSocketGroup: top.lmtpSocketGroup as string | undefined,
     concurrency,
     maxAttempts: positiveInt(file, "maxAttempts", top.maxAttempts, 10),
-    ceilings: Object.freeze({ event: limits(file, "ceilings.event", ceilings.event, DEFAULT_EVENT_LIMITS), perUser: limits(file, "ceilings.perUser", ceilings.perUser, DEFAULT_PER_USER_LIMITS) }),
+    ceilings: Object.freeze({
+      event: limits(file, "ceilings.event", ceilings.event, DEFAULT_EVENT_LIMITS),
+      perUser: limits(file, "ceilings.perUser", ceilings.perUser, DEFAULT_PER_USER_LIMITS),
+      bot: limits(file, "ceilings.bot", ceilings.bot, DEFAULT_BOT_LIMITS),
+    }),
     approvedOrigins: Object.freeze([...(origins as string[])]),
   });
 }

@@ -1,7 +1,9 @@
 // `chatbot host serve`: drains the spool into the sandbox, one entry at a time per runner. An
 // entry leaves the spool only after every mail it causes was accepted by SMTP; its plan is
 // journaled in the entry first, so a crash (even kill -9) at any point resumes instead of
-// re-running the bot. Temporary failures back off; after maxAttempts the entry is dead-lettered.
+// re-running the bot. The plan's state and seen mark are committed right after journaling,
+// before SMTP, so the bot's next mail sees them even while this one waits for a retry.
+// Temporary failures back off; after maxAttempts the entry is dead-lettered.
 import { stat } from "node:fs/promises";
 import { isChatbotError } from "../errors.js";
 import { MAIL_MAX_BYTES } from "../limits.js";
@@ -95,7 +97,7 @@ export class HostService {
     if (cached && cached.loadedFrom === mtime) return cached;
     const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, () => this.deps.clock.now());
     if (!bot) return undefined;
-    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.clock), loadedFrom: mtime };
+    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock), loadedFrom: mtime };
     this.bots.set(addr, loaded);
     return loaded;
   }
@@ -158,6 +160,10 @@ export class HostService {
           return;
         }
         current = await spool.update(current, { journal: plan });
+        if (plan.state || plan.seen) {
+          plan = await this.commit(bot, plan);
+          current = await spool.update(current, { journal: plan });
+        }
       } else {
         log({ event: "spool.resume", bot: entry.recipient, entry: entry.id, submitted: plan.submitted, of: plan.mails.length });
       }
@@ -169,11 +175,26 @@ export class HostService {
     } catch (error) {
       const attempts = current.attempts + 1;
       const reason = isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-      if (attempts >= this.deps.config.maxAttempts) return await this.deadLetter(current, `after ${attempts} attempts: ${reason}`);
+      if (attempts >= this.deps.config.maxAttempts) return await this.deadLetter({ ...current, attempts, lastError: reason }, `after ${attempts} attempts: ${reason}`);
       const nextAttemptAt = this.deps.clock.now() + backoffMs(attempts);
       await spool.update(current, { attempts, nextAttemptAt, lastError: reason });
       log({ event: "spool.retry", bot: entry.recipient, entry: entry.id, attempts, nextAttemptAt, error: reason });
     }
+  }
+
+  /**
+   * Save a journaled plan's new state and mark its mail seen before any of its mails go out, and
+   * return the plan without them (the caller journals that). Done later, in applyPlan, an entry
+   * waiting for SMTP (backoff) would let the bot's next mail run on the state from before it, and
+   * its retry would then overwrite that mail's state; a re-delivered copy would run the bot again.
+   * Safe against a crash: the bot never runs again for a journaled entry, and a crash before the
+   * second journal write re-saves the same state on resume (the oldest ready entry goes first).
+   */
+  private async commit(bot: InstalledBot, plan: MailPlan): Promise<MailPlan> {
+    if (plan.state) await bot.state.save(plan.state);
+    if (plan.seen) await bot.account.seen.add(plan.seen.sender, plan.seen.messageId);
+    const { seen: _seen, ...rest } = plan;
+    return { ...rest, state: null };
   }
 
   private async deadLetter(entry: SpoolEntry, reason: string): Promise<void> {

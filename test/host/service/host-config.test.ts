@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseHostConfig } from "../../../host/service/host-config.js";
-import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
 import { isChatbotError } from "../../../host/errors.js";
 
 function error(raw: unknown): string {
@@ -22,10 +22,10 @@ describe("host config", () => {
       lmtpSocketGroup: undefined,
       concurrency: 1,
       maxAttempts: 10,
-      ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS },
+      ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
       approvedOrigins: [],
     });
-    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.ceilings.event)).toBe(true);
+    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.ceilings.event) && Object.isFrozen(config.ceilings.bot)).toBe(true);
   });
 
   it("lowered ceilings replace the defaults key by key", () => {
@@ -35,10 +35,21 @@ describe("host config", () => {
     expect(config.ceilings.perUser.mailsPerHour).toBe(10);
   });
 
+  it("the bot CPU budget (ceilings.bot) is configurable key by key; 0 is allowed, a negative or fractional value is not", () => {
+    const config = parseHostConfig({ ceilings: { bot: { botCpuMsPerHour: 30 } } }, "host.json", "/data");
+    expect(config.ceilings.bot).toEqual({ botCpuMsPerHour: 30, botCpuMsPerDay: DEFAULT_BOT_LIMITS.botCpuMsPerDay });
+    expect(parseHostConfig({ ceilings: { bot: { botCpuMsPerDay: 0 } } }, "host.json", "/data").ceilings.bot.botCpuMsPerDay).toBe(0);
+    expect(error({ ceilings: { bot: { botCpuMsPerHour: -1 } } })).toMatch(/"ceilings.bot.botCpuMsPerHour" must be a whole number ≥ 0, not -1/);
+    expect(error({ ceilings: { bot: { botCpuMsPerHour: 1.5 } } })).toMatch(/"ceilings.bot.botCpuMsPerHour" must be a whole number/);
+    expect(error({ ceilings: { bot: "36000" } })).toMatch(/"ceilings.bot" must be an object/);
+  });
+
   it("unknown keys are errors naming their path", () => {
     expect(error({ smpt: {} })).toMatch(/"smpt" is not a known setting/);
     expect(error({ smtp: { hots: "x" } })).toMatch(/"smtp.hots" is not a known setting/);
     expect(error({ ceilings: { event: { cpuMs: 1 } } })).toMatch(/"ceilings.event.cpuMs" is not a known setting/);
+    expect(error({ ceilings: { bot: { cpuMsPerHour: 1 } } })).toMatch(/"ceilings.bot.cpuMsPerHour" is not a known setting/);
+    expect(error({ ceilings: { perBot: {} } })).toMatch(/"ceilings.perBot" is not a known setting/);
   });
 
   it("wrong types are errors naming the key and the value", () => {
