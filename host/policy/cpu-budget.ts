@@ -5,7 +5,8 @@
 // `resumesAt` and runs them then. The check admits an event while the spent time is at most the
 // budget, so a bot overshoots by at most one event's cpuMsPerEvent (its CPU is known only after).
 // Windows are sliding, as buckets (host/policy/rolling-window.ts): one minute over the hour,
-// 15 minutes over the day. File: <bot dir>/cpu.json, at most 61 + 97 buckets.
+// 15 minutes over the day. File: <bot dir>/cpu-budget.json, at most 61 + 97 buckets. The budget
+// itself is the operator's: host.json `ceilings.bot` (defaults DEFAULT_BOT_LIMITS).
 import { DEFAULT_BOT_LIMITS, type BotLimits } from "../limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { Clock } from "./clock.js";

@@ -2,7 +2,7 @@
 // are errors with their path, defaults are filled in, the result is frozen.
 import { readFile } from "node:fs/promises";
 import { ChatbotError } from "../errors.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits } from "../limits.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
 
 /** How the host submits the bots' mail. */
@@ -31,6 +31,8 @@ export interface HostConfig {
    * all its users (host/policy/cpu-budget.ts); a manifest cannot ask for it at all.
    */
   ceilings: { event: Readonly<EventLimits>; perUser: Readonly<PerUserLimits>; bot: Readonly<BotLimits> };
+  /** Outbound pacing per bot account, under the relay's send rate (chatmail: 60/min, burst 10). */
+  pacing: Readonly<SendPacing>;
   /** Fetch origins approved for every bot (per-bot approvals are in bot.json). */
   approvedOrigins: readonly string[];
 }
@@ -63,7 +65,7 @@ function limits<T extends object>(file: string, path: string, value: unknown, de
 
 /** Parse a host config object; `file` names it in error messages. */
 export function parseHostConfig(raw: unknown, file: string, dataDir: string): Readonly<HostConfig> {
-  const top = object(file, "", raw, ["smtp", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins"]);
+  const top = object(file, "", raw, ["smtp", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins", "pacing"]);
   const smtp = object(file, "smtp", top.smtp ?? {}, ["host", "port", "secure", "allowSelfSigned"]);
   if (smtp.host !== undefined && typeof smtp.host !== "string") fail(file, "smtp.host", "must be a host name");
   for (const flag of ["secure", "allowSelfSigned"] as const) if (smtp[flag] !== undefined && typeof smtp[flag] !== "boolean") fail(file, `smtp.${flag}`, "must be true or false");
@@ -85,6 +87,7 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
     lmtpSocketGroup: top.lmtpSocketGroup as string | undefined,
     concurrency,
     maxAttempts: positiveInt(file, "maxAttempts", top.maxAttempts, 10),
+    pacing: limits(file, "pacing", top.pacing, DEFAULT_SEND_PACING),
     ceilings: Object.freeze({
       event: limits(file, "ceilings.event", ceilings.event, DEFAULT_EVENT_LIMITS),
       perUser: limits(file, "ceilings.perUser", ceilings.perUser, DEFAULT_PER_USER_LIMITS),

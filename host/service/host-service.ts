@@ -12,6 +12,7 @@ import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import { applyPlan, planMail, planTick, type LogLine, type MailPlan } from "./handle-mail.js";
 import { openBotPolicy, type BotPolicy } from "./bot-policy.js";
+import { SendPacer, paced } from "../policy/send-pacer.js";
 import { nextTick, tickOffsetMs } from "../policy/schedule.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 import { readdir, readFile } from "node:fs/promises";
@@ -70,6 +71,8 @@ export interface HostServiceDeps {
   submitterFor: (bot: InstalledBot) => SmtpSubmitter;
   clock: { now(): number };
   log: (line: LogLine) => void;
+  /** Waits `ms` (the pacer's delays); real time by default, instant in tests with a fake clock. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The drain loop and the installed bots it runs. */
@@ -102,10 +105,14 @@ export class HostService {
     return loaded;
   }
 
+  /** The bot's SMTP submitter, paced under the relay's per-account send rate (config `pacing`). */
   private submitter(bot: InstalledBot): SmtpSubmitter {
     let submitter = this.submitters.get(bot.account.addr);
     if (!submitter) {
-      submitter = this.deps.submitterFor(bot);
+      const inner = this.deps.submitterFor(bot);
+      const pacer = new SendPacer(this.deps.clock, this.deps.config.pacing);
+      const sleep = this.deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+      submitter = { submit: (mail) => paced(pacer, sleep, () => inner.submit(mail)), close: () => inner.close() };
       this.submitters.set(bot.account.addr, submitter);
     }
     return submitter;

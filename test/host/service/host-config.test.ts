@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseHostConfig } from "../../../host/service/host-config.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_SEND_PACING, DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
 import { isChatbotError } from "../../../host/errors.js";
 
 function error(raw: unknown): string {
@@ -24,6 +24,7 @@ describe("host config", () => {
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
       approvedOrigins: [],
+      pacing: DEFAULT_SEND_PACING,
     });
     expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.ceilings.event) && Object.isFrozen(config.ceilings.bot)).toBe(true);
   });

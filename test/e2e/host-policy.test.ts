@@ -1,0 +1,249 @@
+// The host's policy as a real Delta Chat client sees it: per-user limits with one notice, /stop and
+// /start, hourly ticks, and the bot CPU budget deferring mail. Real Postfix + Dovecot, real SMTP
+// submission as the bot, the bot's mail routed over LMTP to the service running IN this process
+// with a FAKE clock: the test moves time by hours without sleeping. Needs root, `make relay-deps`
+// and `make build` (the sandbox runner is compiled).
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { T } from "@deltachat/jsonrpc-client";
+import { Executor } from "../../host/executor/executor.js";
+import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
+import { nextTick, tickOffsetMs } from "../../host/policy/schedule.js";
+import type { LogLine } from "../../host/service/handle-mail.js";
+import { loadHostConfig } from "../../host/service/host-config.js";
+import { HostService } from "../../host/service/host-service.js";
+import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
+import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
+import { Spool } from "../../host/spool/spool.js";
+import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
+import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";
+import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { FakeClock, SUBSCRIBER_BOT, botSettings, cpuBurnerBot, initHost, installBot, type BotSpec } from "../support/host-fixture.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+
+const BOT_PASSWORD = "bot-password-123";
+/** Usage is counted in one-minute buckets: a limit frees up to a minute after the hour (rolling-window.ts). */
+const HOUR_AND_A_BUCKET = 61 * 60_000;
+
+/** The numeric id of a group from /etc/group. */
+function gid(name: string): number {
+  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  if (!line) throw new Error(`no group ${name}`);
+  return Number(line.split(":")[2]);
+}
+
+/** Poll until `check` holds (the service's effects have no events to wait on). */
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A host service in this process: its own data dir, spool, LMTP socket, fake clock and log. */
+interface RunningHost {
+  data: string;
+  clock: FakeClock;
+  spool: Spool;
+  service: HostService;
+  logs: LogLine[];
+  stop(): Promise<void>;
+}
+
+async function startHost(relay: TestRelay, executor: Executor, config: Record<string, unknown>, bots: BotSpec[]): Promise<RunningHost> {
+  const work = mkdtempSync(join(tmpdir(), "host-policy-"));
+  chmodSync(work, 0o755); // Postfix's lmtp client must reach the socket inside
+  const data = await initHost(work, config, ["--smtp-port", String(relay.submissionPort)]);
+  for (const bot of bots) {
+    await installBot(work, data, bot, BOT_PASSWORD);
+    await relay.addUser(bot.addr, BOT_PASSWORD);
+  }
+  const installed = await Promise.all(bots.map(async (bot) => (await botSettings(data, bot.addr)).installedAt));
+  const clock = new FakeClock(Math.max(...installed));
+  const hostConfig = await loadHostConfig(hostPaths(data).config, data);
+  const spool = new Spool(hostPaths(data).spool, clock);
+  const logs: LogLine[] = [];
+  let service: HostService | undefined;
+  const log = (line: LogLine) => {
+    logs.push(line);
+    if (line.event === "lmtp.spooled") service?.poke();
+  };
+  service = new HostService({
+    sleep: async () => {}, // fake clock: the pacer must not wait in real time
+    dataDir: data,
+    config: hostConfig,
+    spool,
+    executor,
+    clock,
+    log,
+    submitterFor: (bot) => createSmtpSubmitter({ ...hostConfig.smtp, user: bot.account.addr, password: bot.password }),
+  });
+  const socketPath = join(work, "lmtp.sock");
+  const lmtp: LmtpServer = await startLmtpServer({ socketPath, spool, isBot: (addr) => isInstalledBot(data, addr), maxBytes: MAIL_MAX_BYTES, log, socketGroup: gid("postfix") });
+  for (const bot of bots) await relay.routeToLmtp(bot.addr, socketPath);
+  service.start(50);
+  const running = service;
+  return {
+    data,
+    clock,
+    spool,
+    service: running,
+    logs,
+    async stop() {
+      await lmtp.close();
+      await running.stop();
+    },
+  };
+}
+
+describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (service in-process, fake clock)", () => {
+  let relay: TestRelay;
+  let dc: DeltaChatDriver;
+  let executor: Executor;
+  let host: RunningHost;
+  let cpuHost: RunningHost;
+  const domain = "chat.test";
+  const limitBot = `limited@${domain}`;
+  const tickBot = `ticker@${domain}`;
+  const stopBot = `stoppable@${domain}`;
+  const cpuBot = `burner@${domain}`;
+
+  beforeAll(async () => {
+    executor = new Executor();
+    [relay, dc] = await Promise.all([startRelay({ domain }), startDeltaChat(), executor.warmUp()]);
+    [host, cpuHost] = await Promise.all([
+      startHost(relay, executor, {}, [
+        { addr: limitBot, manifest: { limits: { perUser: { mailsPerHour: 3 } } } },
+        { addr: tickBot, source: SUBSCRIBER_BOT, manifest: { schedule: "hourly" } },
+        { addr: stopBot, source: SUBSCRIBER_BOT, manifest: { schedule: "hourly" } },
+      ]),
+      // 30 ms of CPU per hour for the whole bot, which burns ~50 ms per message.
+      startHost(relay, executor, { ceilings: { bot: { botCpuMsPerHour: 30 } } }, [{ addr: cpuBot, source: cpuBurnerBot(50) }]),
+    ]);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await cpuHost?.stop();
+    await executor?.close();
+    await dc?.close();
+    await relay?.stop();
+  });
+
+  /** A new Delta Chat account that joins `bot` through its invite link; its 1:1 chat with the bot. */
+  async function joinBot(on: RunningHost, bot: string, name: string) {
+    const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${domain}`, `${name.toLowerCase()}-password`);
+    const { account: botAccount } = (await on.service.bot(bot))!.bot;
+    const tokens = await botAccount.tokens.forInvite();
+    const link = inviteLink({ fingerprint: botAccount.identity.fingerprint, addr: bot, name: "Test Bot", invitenumber: tokens.invitenumber, auth: tokens.auth });
+    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, `${name} joining ${bot}`);
+    const chatId = await dc.rpc.secureJoin(account, link);
+    await joined;
+    const [botContact] = await dc.rpc.getChatContacts(account, chatId);
+    return { account, chatId, botContact: botContact! };
+  }
+
+  type Chat = Awaited<ReturnType<typeof joinBot>>;
+
+  /** Send `text` and wait for the bot's message `expected` (a string, or a test of its text). */
+  async function say(chat: Chat, text: string, expected: string | ((text: string) => boolean)): Promise<T.Message> {
+    const matches = typeof expected === "string" ? (t: string) => t === expected : expected;
+    const reply = dc.waitForIncomingMessage(chat.account, (m) => m.chatId === chat.chatId && matches(m.text), 30_000);
+    await dc.rpc.miscSendTextMessage(chat.account, chat.chatId, text);
+    return reply;
+  }
+
+  /** Send `text` and wait until the host has handled it (a new log line `event` for `bot`) and its spool is empty. */
+  async function sayAndWaitForHost(on: RunningHost, chat: Chat, bot: string, text: string, event: (line: LogLine) => boolean): Promise<LogLine> {
+    const from = on.logs.length;
+    await dc.rpc.miscSendTextMessage(chat.account, chat.chatId, text);
+    let found: LogLine | undefined;
+    await until(() => (found = on.logs.slice(from).find((l) => l.bot === bot && event(l))) !== undefined, `the host to handle "${text}" for ${bot}`);
+    return found!;
+  }
+
+  /** The texts of the bot's messages in the chat, in the order the client received them. */
+  async function botTexts(chat: Chat): Promise<string[]> {
+    const ids = (await dc.rpc.getMessageIds(chat.account, chat.chatId, false, false)).sort((a, b) => a - b);
+    const loaded = await dc.rpc.getMessages(chat.account, ids);
+    return ids.map((id) => loaded[id]).flatMap((m) => (m?.kind === "message" && m.fromId === chat.botContact && !m.isInfo ? [m.text] : []));
+  }
+
+  /** Let the loop run a few more passes (a duplicate or stray mail would be submitted now), then give the relay time to deliver it. */
+  async function settle(on: RunningHost): Promise<void> {
+    await until(async () => (await on.spool.all()).every((e) => e.nextAttemptAt > on.clock.now()), "the spool to drain");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+
+  it("per-user limit of 3 mails per hour: 1–3 are echoed, the 4th gets one notice, the 5th nothing; an hour later the 6th is echoed", async () => {
+    const alice = await joinBot(host, limitBot, "Alice");
+    for (const text of ["one", "two", "three"]) {
+      const reply = await say(alice, text, `echo: ${text}`);
+      expect(reply.showPadlock).toBe(true);
+    }
+    const notice = await say(alice, "four", (t) => t.startsWith("You reached this bot's limit"));
+    expect(notice.text).toMatch(/^You reached this bot's limit of 3 messages per hour\. It answers again after \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
+    expect(notice.showPadlock).toBe(true);
+    const silent = await sayAndWaitForHost(host, alice, limitBot, "five", (l) => l.event === "bot.refused");
+    expect(silent).toMatchObject({ notified: false, reason: "per-user limit mailsPerHour (3/3)" });
+
+    host.clock.advance(HOUR_AND_A_BUCKET);
+    await say(alice, "six", "echo: six");
+    await settle(host);
+    expect(await botTexts(alice)).toEqual(["echo: one", "echo: two", "echo: three", notice.text, "echo: six"]);
+  });
+
+  it("hourly tick to a subscribed user: after the clock passes the bot's next slot the client receives the tick, once", async () => {
+    const carol = await joinBot(host, tickBot, "Carol");
+    await say(carol, "/sub", "subscribed");
+    const from = host.logs.length; // earlier tests moved the clock past slots too (no subscriber then)
+    const slot = nextTick("hourly", undefined, host.clock.now(), tickOffsetMs(tickBot, "hourly")).next;
+    const tick = dc.waitForIncomingMessage(carol.account, (m) => m.chatId === carol.chatId && m.text.startsWith("tick at"), 30_000);
+    host.clock.set(slot + 1000);
+    expect((await tick).text).toBe(`tick at ${new Date(slot).toISOString()}`);
+    await settle(host);
+    expect(await botTexts(carol)).toEqual(["subscribed", `tick at ${new Date(slot).toISOString()}`]);
+    expect(host.logs.slice(from).filter((l) => l.event === "tick.queued" && l.bot === tickBot)).toEqual([expect.objectContaining({ at: slot })]);
+  });
+
+  it("/stop and /start: confirmed by the host; while stopped neither an echo nor the bot's tick reaches the user; after /start the echo does", async () => {
+    const bob = await joinBot(host, stopBot, "Bob");
+    await say(bob, "/sub", "subscribed");
+    await say(bob, "/stop", STOP_TEXT);
+    const ran = await sayAndWaitForHost(host, bob, stopBot, "hi", (l) => l.event === "bot.event");
+    expect(ran).toMatchObject({ status: "ok", sent: 0, noConsent: [{ chatId: `bob@${domain}`, type: "reply" }] });
+
+    const from = host.logs.length;
+    const slot = nextTick("hourly", undefined, host.clock.now(), tickOffsetMs(stopBot, "hourly")).next;
+    host.clock.set(slot + 1000);
+    await until(() => host.logs.slice(from).some((l) => l.event === "bot.tick" && l.bot === stopBot), "the stoppable bot's tick");
+    expect(host.logs.slice(from).find((l) => l.event === "bot.tick" && l.bot === stopBot)).toMatchObject({ at: slot, status: "ok", sent: 0, noConsent: [{ chatId: `bob@${domain}`, type: "send" }] });
+
+    await say(bob, "/start", START_TEXT);
+    await say(bob, "hi", "echo: hi");
+    await settle(host);
+    expect(await botTexts(bob)).toEqual(["subscribed", STOP_TEXT, START_TEXT, "echo: hi"]);
+  });
+
+  it("bot CPU budget (ceilings.bot.botCpuMsPerHour 30, ~50 ms per message): the 2nd message waits in the spool until the budget frees, then is answered", async () => {
+    const dave = await joinBot(cpuHost, cpuBot, "Dave");
+    await say(dave, "first", "echo: first");
+    const deferred = await sayAndWaitForHost(cpuHost, dave, cpuBot, "second", (l) => l.event === "bot.deferred");
+    expect(deferred).toMatchObject({ reason: "bot CPU budget botCpuMsPerHour used up" });
+    const [waiting] = await cpuHost.spool.all();
+    expect(waiting).toMatchObject({ recipient: cpuBot, attempts: 0, nextAttemptAt: deferred.until });
+    expect(waiting!.nextAttemptAt).toBeGreaterThan(cpuHost.clock.now());
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the loop keeps polling: still not answered
+    expect(await botTexts(dave)).toEqual(["echo: first"]);
+
+    const answered = dc.waitForIncomingMessage(dave.account, (m) => m.chatId === dave.chatId && m.text === "echo: second", 30_000);
+    cpuHost.clock.advance(HOUR_AND_A_BUCKET);
+    await answered;
+    expect(await cpuHost.spool.all()).toEqual([]);
+    expect(await botTexts(dave)).toEqual(["echo: first", "echo: second"]);
+  });
+});
