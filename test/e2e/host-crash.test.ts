@@ -11,6 +11,7 @@ import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { until } from "../support/poll.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 const BURST = 200;
@@ -40,13 +41,6 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     return child;
   }
 
-  async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
@@ -67,7 +61,7 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     await relay.addUser(`echobot01@${relay.domain}`, "echo-bot-password");
     expect(await runCli(["host", "install", `echobot01@${relay.domain}`, "echo", "--password-file", "pw", "--name", "Echo", "--data-dir", data], io)).toBe(0);
     serve = startServe();
-    await until(() => started === 1, 30_000, "the host service to start");
+    await until(() => started === 1, "the host service to start", 30_000);
     await relay.routeToLmtp(`echobot01@${relay.domain}`, socket);
   });
 
@@ -95,18 +89,18 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
 
     for (let i = 1; i <= BURST; i++) await dc.rpc.miscSendTextMessage(alice, chatId, `burst ${i}`);
     // Let the host get well into the burst, then kill it without warning.
-    await until(() => handled >= 40, 120_000, "40 events handled before the kill");
+    await until(() => handled >= 40, "40 events handled before the kill", 120_000);
     serve!.kill("SIGKILL");
     const killedAfter = handled;
     await new Promise((r) => setTimeout(r, 500));
     serve = startServe();
-    await until(() => started === 2, 30_000, "the host service to restart");
+    await until(() => started === 2, "the host service to restart", 30_000);
     // While the host was down Postfix could not reach the socket and deferred those mails; it retries
     // them after its queue-run delay (minutes). An operator would flush the queue; so does the test.
     const flusher = setInterval(() => void relay.flushQueue(), 3000);
 
     try {
-      await until(async () => (await echoes()).length >= BURST, 120_000, `${BURST} echoes`);
+      await until(async () => (await echoes()).length >= BURST, `${BURST} echoes`, 120_000);
     } catch (error) {
       const { readdirSync } = await import("node:fs");
       const log = readFileSync(join(data, "logs", "host.jsonl"), "utf8").trim().split("\n");

@@ -11,21 +11,12 @@ import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server
 import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
 import { Spool } from "../../host/spool/spool.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { until } from "../support/poll.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 const SENDER = "sender@chat.test";
 const clock = { now: () => Date.now() };
 
-/** Poll `check` until it returns a value (the daemons' effects on disk and in logs have no events). */
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The uid/gid of a system user or group from /etc/passwd or /etc/group. */
 function idOf(file: "/etc/passwd" | "/etc/group", name: string): number {
@@ -55,7 +46,7 @@ async function deliveryLines(relay: TestRelay, rcpt: string): Promise<string[]> 
 
 /** Wait for a delivery log line about `rcpt` matching `pattern`. */
 function logged(relay: TestRelay, rcpt: string, pattern: RegExp, what: string): Promise<string> {
-  return until(async () => (await deliveryLines(relay, rcpt)).find((line) => pattern.test(line)), 15_000, what);
+  return until(async () => (await deliveryLines(relay, rcpt)).find((line) => pattern.test(line)), what, 15_000);
 }
 
 describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the test relay", () => {

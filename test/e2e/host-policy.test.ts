@@ -23,6 +23,7 @@ import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { FakeClock, SUBSCRIBER_BOT, botSettings, cpuBurnerBot, initHost, installBot, type BotSpec } from "../support/host-fixture.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { until } from "../support/poll.js";
 
 const BOT_PASSWORD = "bot-password-123";
 /** Usage is counted in one-minute buckets: a limit frees up to a minute after the hour (rolling-window.ts). */
@@ -35,14 +36,6 @@ function gid(name: string): number {
   return Number(line.split(":")[2]);
 }
 
-/** Poll until `check` holds (the service's effects have no events to wait on). */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A host service in this process: its own data dir, spool, LMTP socket, fake clock and log. */
 interface RunningHost {

@@ -7,17 +7,8 @@ import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { until } from "../support/poll.js";
 
-/** Poll `check` until it returns a value (file-system effects of the daemons have no events). */
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Files in a maildir's new/ and cur/ (none when the maildir does not exist). */
 async function maildirFiles(maildir: string): Promise<string[]> {
@@ -111,11 +102,11 @@ describe.skipIf(!relayAvailable())("test relay with real Delta Chat cores", () =
     const [captured] = await until(async () => {
       const paths = await relay.capturedMails(bot);
       return paths.length > 0 ? paths : undefined;
-    }, 10_000, "the pipe command to capture the bot's mail");
+    }, "the pipe command to capture the bot's mail", 10_000);
     const [carolCopy] = await until(async () => {
       const files = await maildirFiles(relay.maildir("carol@chat.test"));
       return files.length > 0 ? files : undefined;
-    }, 10_000, "the control copy in carol's maildir");
+    }, "the control copy in carol's maildir", 10_000);
 
     // pipe(8) hands over the message with LF line ends, after the Return-Path (flag R) and the
     // Received header Postfix adds; the message itself is untouched.

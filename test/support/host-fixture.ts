@@ -11,19 +11,7 @@ import type { OutgoingMail } from "../../host/wire/bot-message.js";
 import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { captureIo } from "./cli-io.js";
 
-/** A clock that moves only when told to. */
-export class FakeClock {
-  constructor(private ms: number) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-  set(ms: number): void {
-    this.ms = ms;
-  }
-}
+export { FakeClock } from "./fake-clock.js";
 
 /** What a FakeSmtp does on one submit (1-based count over its whole life). */
 export type SubmitOutcome = "accept" | { fail: Error } | "hang";

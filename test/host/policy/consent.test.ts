@@ -11,7 +11,7 @@ import {
   consentCommand,
   consentReply,
 } from "../../../host/policy/consent.js";
-import { DAY, FakeClock, T0 } from "./fake-clock.js";
+import { DAY, FakeClock, T0 } from "../../support/fake-clock.js";
 
 const consentFile = () => join(mkdtempSync(join(tmpdir(), "consent-")), "consent.json");
 const GROUP = "group:AbCdEfGhIjKlMnOp";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_BOT_LIMITS } from "../../../host/limits.js";
 import { CpuBudget } from "../../../host/policy/cpu-budget.js";
-import { DAY, FakeClock, HOUR, MINUTE, T0 } from "./fake-clock.js";
+import { DAY, FakeClock, HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 
 const cpuFile = () => join(mkdtempSync(join(tmpdir(), "cpu-budget-")), "cpu.json");
 

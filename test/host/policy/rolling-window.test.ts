@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HOUR_WINDOW, add, expiresAt, fitsAt, total, type Buckets } from "../../../host/policy/rolling-window.js";
-import { HOUR, MINUTE, T0 } from "./fake-clock.js";
+import { HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 
 describe("rolling window", () => {
   it("an amount counts for at least the window and at most one bucket longer", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nextTick, tickOffsetMs } from "../../../host/policy/schedule.js";
-import { DAY, HOUR, MINUTE, T0 } from "./fake-clock.js";
+import { DAY, HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 
 const MIDNIGHT = Date.UTC(2025, 0, 1); // 2025-01-01 00:00 UTC
 

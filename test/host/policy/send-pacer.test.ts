@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SEND_PACING } from "../../../host/limits.js";
 import { SendPacer, paced } from "../../../host/policy/send-pacer.js";
-import { FakeClock, T0 } from "./fake-clock.js";
+import { FakeClock, T0 } from "../../support/fake-clock.js";
 
 /** The relay's limiter (PROTOCOL §1: GCRA per sender, 60/min, burst 10): how many of these arrivals it refuses with 450. */
 function relayRefusals(arrivals: number[]): number {

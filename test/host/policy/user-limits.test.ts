@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PER_USER_LIMITS, type PerUserLimits } from "../../../host/limits.js";
 import { UserUsage } from "../../../host/policy/user-limits.js";
-import { DAY, FakeClock, HOUR, MINUTE, T0 } from "./fake-clock.js";
+import { DAY, FakeClock, HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 
 const usageFile = () => join(mkdtempSync(join(tmpdir(), "user-usage-")), "usage.json");
 const limits = DEFAULT_PER_USER_LIMITS;
