@@ -4,6 +4,7 @@ import type { BaselineResult } from "./baseline.js";
 import type { DeliverResult } from "./deliver-bench.js";
 import type { ExecutorResult, RssPoint } from "./executor-bench.js";
 import type { IsolateResult } from "./isolate-bench.js";
+import type { ServiceResult, ServiceRound } from "./service-bench.js";
 import type { Summary } from "./stats.js";
 
 /** Targets from the issue; printed next to the results. */
@@ -14,6 +15,8 @@ export const TARGETS = Object.freeze({
   inProcessEventMedianMs: 1.5,
   /** `host deliver` median / `node -e 0` median: the pipe door costs little more than starting node. */
   deliverVsNodeStartup: 1.5,
+  /** Service burst: first "lmtp.spooled" → last reply accepted by SMTP, events/s on this machine. */
+  serviceEventsPerSecond: 100,
 });
 
 export interface BenchReport {
@@ -23,6 +26,7 @@ export interface BenchReport {
   executor: ExecutorResult;
   inProcess: IsolateResult;
   deliver: DeliverResult;
+  service: ServiceResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -84,7 +88,40 @@ export function formatReport(r: BenchReport): string {
     row("8. `chatbot host deliver` per mail (spawn → fsynced in the spool → exit)", deliver.deliverMs),
     row("   `node -e 0` (alternating with 8)", deliver.nodeMs),
     `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
+    ...serviceLines(r.service),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
+}
+
+/** Section 9: the service burst through the relay, or the line saying why it did not run. */
+function serviceLines(service: ServiceResult): string[] {
+  if ("skipped" in service) return [`9. Service burst through Postfix: SKIPPED — ${service.skipped}.`];
+  const first = service.rounds[0];
+  const lines = [
+    `9. Service burst: ${first?.mails ?? 0} encrypted mails from one user → real Postfix (SMTP, ${service.injectConnections} connections) → LMTP → \`host serve\` → echo → SMTP submission → Postfix → Dovecot`,
+    `   set-up ${service.setupSeconds.toFixed(1)} s (relay, host init, build, install); composing ${service.composeMsPerMail.toFixed(1)} ms per mail before timing; phase ${service.phaseSeconds.toFixed(1)} s`,
+  ];
+  for (const round of service.rounds) lines.push(...roundLines(round));
+  for (const note of service.notes) lines.push(`   ${note}`);
+  return lines;
+}
+
+function roundLines(r: ServiceRound): string[] {
+  const c = r.cpuPerMail;
+  const listed = c.serve + c.runners + c.postfix + c.dovecot + c.injector;
+  const runnerRss = r.rss.runnerBytes.map((b, i) => `${mib(b)} (peak ${mib(r.rss.runnerPeakBytes[i]!)})`).join(", ") || "none";
+  return [
+    `   concurrency ${r.concurrency}, ${r.mails} mails (round ${r.roundSeconds.toFixed(1)} s incl. compose and the reply check):`,
+    `     injection (Postfix accepted all ${r.mails})          ${r.injectSeconds.toFixed(2)} s = ${(r.mails / r.injectSeconds).toFixed(0)} mails/s`,
+    `     end to end (first lmtp.spooled → last reply accepted by SMTP, i.e. its spool entry completed): ${r.endToEndSeconds.toFixed(1)} s = ${r.eventsPerSecond.toFixed(1)} events/s (target ≥ ${TARGETS.serviceEventsPerSecond}: ${met(r.eventsPerSecond >= TARGETS.serviceEventsPerSecond)})`,
+    `     all replies in the user's mailbox ${r.mailboxSeconds.toFixed(1)} s after injection began`,
+    `     latency spooled → reply accepted (by entry id)   median ${ms(r.hostLatencyMs.median).padStart(8)}   p95 ${ms(r.hostLatencyMs.p95).padStart(8)}   n=${r.hostLatencyMs.n}${r.unwatched ? ` (${r.unwatched} completions unseen)` : ""}`,
+    `     latency Postfix accepted → reply in mailbox      median ${ms(r.userLatencyMs.median).padStart(8)}   p95 ${ms(r.userLatencyMs.p95).padStart(8)}   (a burst: mostly waiting in the spool)`,
+    `     service time per event (gap between completions) median ${ms(r.completionGapMs.median).padStart(8)}   p95 ${ms(r.completionGapMs.p95).padStart(8)}   → ${(1000 / r.completionGapMs.median).toFixed(0)} events/s at the median`,
+    `     sandbox (bot.event log): guest CPU median ${ms(r.guestCpuMs.median)} p95 ${ms(r.guestCpuMs.p95)}; wall median ${ms(r.sandboxWallMs.median)} p95 ${ms(r.sandboxWallMs.p95)}`,
+    `     CPU per mail: serve process ${ms(c.serve)} + its runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector (this process) ${ms(c.injector)}`,
+    `                   machine ${ms(c.machine)} (both cores; ${ms(Math.max(0, c.machine - listed))} outside these: kernel, other processes)`,
+    `     RSS at the end: serve ${mib(r.rss.serveBytes)} (peak ${mib(r.rss.servePeakBytes)}); runners ${runnerRss}`,
+  ];
 }

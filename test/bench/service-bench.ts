@@ -1,0 +1,419 @@
+// Phase 5: the host service under a burst, through the real mail path. A user's 1 000 encrypted
+// mails go in over SMTP to a real Postfix (the test relay), Postfix hands them to `chatbot host
+// serve` over LMTP, the echo bot runs in the sandbox, and its encrypted replies go out over SMTP
+// submission back through Postfix into the user's Dovecot mailbox. Everything is measured on this
+// machine in this run; nothing here judges a number, but a reply missing, doubled or wrong fails.
+//
+// Clocks and where each time comes from (all the same system clock):
+//   spooled   — the service's own "lmtp.spooled" log line (entry id, ms);
+//   completed — the entry's mail file leaving <data>/spool/new (inotify, seen by this process):
+//               the service completes an entry right after SMTP accepted its reply and the
+//               journal recorded it, so this is "reply accepted by SMTP" plus one unlink;
+//   mailbox   — Dovecot's delivery time of the reply, from its maildir file name (µs);
+//   accepted  — Postfix's 250 for the injected mail, seen by the injecting client.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { createTransport } from "nodemailer";
+import type * as openpgp from "openpgp";
+import { runCli } from "../../host/cli/main.js";
+import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { hostPaths } from "../../host/service/paths.js";
+import { openBotAccount } from "../../host/wire/bot-account.js";
+import { parseInner } from "../../host/wire/mime/parse-inner.js";
+import { parseOuter } from "../../host/wire/mime/parse-outer.js";
+import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
+import type { BotIdentity } from "../../host/wire/pgp/identity.js";
+import { captureIo } from "../support/cli-io.js";
+import { startRelay, type TestRelay } from "../support/relay.js";
+import { newIdentity, userMail } from "../support/user-mail.js";
+import { machineBusyMs, ownCpuMs, pidFromFile, processTree, treeCpuMs } from "./proc.js";
+import { processRss, summarize, type Summary } from "./stats.js";
+
+const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+/** Parallel SMTP connections the injector uses (a busy peer relay opens a few). */
+const INJECT_CONNECTIONS = 4;
+/** A round that has not answered everything after this long is broken, not slow. */
+const ROUND_DEADLINE_MS = 150_000;
+const LIMITS = { maxBytes: MAIL_MAX_BYTES };
+
+/** CPU used during one round (injection start → last reply in the mailbox), ms per mail. */
+export interface CpuPerMail {
+  /** `host serve`'s own process: LMTP, spool, decrypt/verify, planning, encrypt/sign, SMTP client, logging. */
+  serve: number;
+  /** Its sandbox runner processes (IPC, worker, QuickJS isolate). */
+  runners: number;
+  /** Every Postfix process of the relay (smtpd ×2 ways, cleanup, qmgr, lmtp client, local delivery). */
+  postfix: number;
+  /** Every Dovecot process of the relay (LMTP delivery into the maildir, auth for submission). */
+  dovecot: number;
+  /** This bench process (SMTP injection client, log parsing, inotify). */
+  injector: number;
+  /** The whole machine, all cores (includes everything above and anything else running). */
+  machine: number;
+}
+
+/** One burst at one executor concurrency. */
+export interface ServiceRound {
+  concurrency: number;
+  mails: number;
+  /** Injection: first SMTP connection → Postfix accepted the last mail. */
+  injectSeconds: number;
+  /** First "lmtp.spooled" → last entry completed (its reply accepted by SMTP). */
+  endToEndSeconds: number;
+  /** mails / endToEndSeconds: the headline. */
+  eventsPerSecond: number;
+  /** Injection start → the last reply in the user's mailbox. */
+  mailboxSeconds: number;
+  /** spooled → completed per entry, paired by spool entry id. */
+  hostLatencyMs: Summary;
+  /** Postfix accepted the user's mail → its reply in the user's mailbox, paired by the reply's text. */
+  userLatencyMs: Summary;
+  /** Gap between consecutive completions while the spool had a backlog: the service time per event. */
+  completionGapMs: Summary;
+  /** The sandbox's own figures from the "bot.event" log lines. */
+  guestCpuMs: Summary;
+  sandboxWallMs: Summary;
+  cpuPerMail: CpuPerMail;
+  /** At the end of the round. */
+  rss: { serveBytes: number; servePeakBytes: number; runnerBytes: number[]; runnerPeakBytes: number[] };
+  /** Completions the watcher missed (then timed at the end; excluded from the latency). */
+  unwatched: number;
+  /** The whole round: compose, burst, wait, decrypt and check every reply, stop serve. */
+  roundSeconds: number;
+}
+
+export type ServiceResult =
+  | { skipped: string }
+  | { rounds: ServiceRound[]; injectConnections: number; setupSeconds: number; composeMsPerMail: number; notes: string[]; phaseSeconds: number };
+
+/** Why the phase cannot run here, or undefined when it can. */
+export function serviceBenchUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "not running as root (the test relay needs root)";
+  for (const path of ["/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/bin/doveadm"]) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      return `${path} is missing (run \`make relay-deps\`)`;
+    }
+  }
+  return undefined;
+}
+
+interface ServeProcess {
+  child: ChildProcess;
+  pid: number;
+  spooledAt: Map<string, number>;
+  botEvents: Array<{ cpuMs: number; wallMs: number; sent: number; status: string }>;
+  /** Counts of the log events that mean something went other than planned. */
+  trouble: Map<string, number>;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+const TROUBLE = new Set(["spool.retry", "spool.dead", "mail.dropped", "mail.held", "bot.deferred", "bot.refused", "service.error", "lmtp.error", "lmtp.spool-failed", "lmtp.rcpt-refused"]);
+
+/** Start `chatbot host serve` as its own process and resolve once it says it started. */
+async function startServe(dataDir: string): Promise<ServeProcess> {
+  // The environment a unit file would give it: no loaders or NODE_OPTIONS of the bench's own process.
+  // BENCH_SERVE_PROFILE=DIR: a V8 CPU profile of each serve process into DIR (where its time goes).
+  const profile = process.env.BENCH_SERVE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVE_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, CLI, "host", "serve", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" } });
+  const spooledAt = new Map<string, number>();
+  const botEvents: ServeProcess["botEvents"] = [];
+  const trouble = new Map<string, number>();
+  let stderr = "";
+  let buffer = "";
+  let started: () => void;
+  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split("\n");
+    buffer = lines.pop()!;
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { at: string; event: string; entry?: string; cpuMs?: number; wallMs?: number; sent?: number; status?: string };
+      if (entry.event === "lmtp.spooled") spooledAt.set(entry.entry!, Date.parse(entry.at));
+      else if (entry.event === "bot.event") botEvents.push({ cpuMs: entry.cpuMs ?? NaN, wallMs: entry.wallMs ?? NaN, sent: entry.sent ?? 0, status: entry.status ?? "?" });
+      else if (entry.event === "service.started") started();
+      else if (TROUBLE.has(entry.event)) trouble.set(entry.event, (trouble.get(entry.event) ?? 0) + 1);
+    }
+  });
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await Promise.race([
+    startedPromise,
+    exited.then(() => Promise.reject(new Error(`host serve exited before it started: ${stderr.slice(-1000)}`))),
+    new Promise((_, reject) => setTimeout(() => reject(new Error("host serve did not start within 30 s")), 30_000).unref()),
+  ]);
+  return {
+    child,
+    pid: child.pid!,
+    spooledAt,
+    botEvents,
+    trouble,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The reply files in a maildir's new/ with Dovecot's delivery time from their names (`<s>.M<µs>P<pid>.…`), ms. */
+function maildirFiles(maildir: string): Map<string, number> {
+  const files = new Map<string, number>();
+  const dir = join(maildir, "new");
+  if (!existsSync(dir)) return files;
+  for (const name of readdirSync(dir)) {
+    const match = /^(\d+)\.M(\d+)P/.exec(name);
+    files.set(name, match ? Number(match[1]) * 1000 + Number(match[2]) / 1000 : NaN);
+  }
+  return files;
+}
+
+async function until(check: () => boolean, deadline: number, what: () => string): Promise<void> {
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`service burst: timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Everything that must stay the same between the rounds. */
+interface Setup {
+  relay: TestRelay;
+  work: string;
+  dataDir: string;
+  bot: string;
+  user: string;
+  userIdentity: BotIdentity;
+  botKey: openpgp.PublicKey;
+  socket: string;
+}
+
+async function setUp(relay: TestRelay): Promise<Setup> {
+  const work = mkdtempSync(join(tmpdir(), "bench-service-"));
+  chmodSync(work, 0o755); // Postfix's lmtp client (user postfix) must reach the socket inside
+  const dataDir = join(work, "data");
+  const socket = join(work, "lmtp.sock");
+  const io = captureIo(work);
+  const cli = async (args: string[]) => {
+    if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
+  };
+  await cli(["host", "init", "--data-dir", dataDir, "--smtp-port", String(relay.submissionPort), "--lmtp-socket", socket, "--lmtp-group", "postfix"]);
+  await cli(["new", "echo", "--name", "echo"]);
+  await cli(["build", "echo"]);
+  const bot = `echobot01@${relay.domain}`;
+  const user = `alice@${relay.domain}`;
+  writeFileSync(join(work, "pw"), "echo-bot-password");
+  await relay.addUser(bot, "echo-bot-password");
+  await relay.addUser(user, "alice-password");
+  await cli(["host", "install", bot, "echo", "--password-file", "pw", "--name", "Echo", "--data-dir", dataDir]);
+  const botKey = (await openBotAccount(dataDir, bot, "Echo")).identity.publicKey;
+  return { relay, work, dataDir, bot, user, userIdentity: await newIdentity(user), botKey, socket };
+}
+
+/**
+ * host.json for a burst from one user: the operator raises the per-user ceilings (seed: 60 mails an
+ * hour) and the bot's CPU budget, and lifts the outbound pacing (50/min, for a real relay's send-rate
+ * filter, which the test relay does not have).
+ */
+function configure(dataDir: string, concurrency: number): void {
+  const file = join(dataDir, "host.json");
+  const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const lots = 100_000_000;
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...config,
+      concurrency,
+      ceilings: { perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots }, bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots } },
+      pacing: { sendsPerMinute: lots, sendBurst: lots },
+    }),
+  );
+}
+
+/** Compose the round's mails ("bench <first>" … ), each signed and encrypted by the user to the bot. */
+async function compose(setup: Setup, first: number, count: number): Promise<Array<{ text: string; raw: Uint8Array }>> {
+  const mails: Array<{ text: string; raw: Uint8Array }> = [];
+  for (let i = first; i < first + count; i++) {
+    const text = `bench ${i}`;
+    const { raw } = await userMail({ from: setup.user, to: setup.bot, recipientKey: setup.botKey, signer: setup.userIdentity, body: { kind: "text", text } });
+    mails.push({ text, raw });
+  }
+  return mails;
+}
+
+function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
+  return { serveTree: treeCpuMs(servePid), serveOwn: ownCpuMs(servePid), postfix: treeCpuMs(postfixPid), dovecot: treeCpuMs(dovecotPid), injector: process.cpuUsage(), machine: machineBusyMs() };
+}
+
+/** One burst: start serve at `concurrency`, inject `mails`, wait for every reply, check them, stop serve. */
+async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array }>, concurrency: number, routed: boolean): Promise<ServiceRound> {
+  const { relay, dataDir } = setup;
+  configure(dataDir, concurrency);
+  const spoolNew = join(hostPaths(dataDir).spool, "new");
+  mkdirSync(spoolNew, { recursive: true, mode: 0o700 });
+  const serve = await startServe(dataDir);
+  let watcher: FSWatcher | undefined;
+  try {
+    if (!routed) await relay.routeToLmtp(setup.bot, setup.socket);
+    const postfixPid = pidFromFile(join(relay.base, "spool", "pid", "master.pid"));
+    const dovecotPid = pidFromFile(join(relay.base, "run", "dovecot", "master.pid"));
+    if (postfixPid === undefined || dovecotPid === undefined) throw new Error("service burst: cannot find the relay's Postfix/Dovecot master processes");
+    const maildir = relay.maildir(setup.user);
+    const before = new Set(maildirFiles(maildir).keys());
+
+    // An entry is complete when its mail file is gone from new/ (meta files and arrivals are ignored).
+    const completedAt = new Map<string, number>();
+    watcher = watch(spoolNew, (_type, name) => {
+      if (!name || name.endsWith(".json") || completedAt.has(name)) return;
+      const now = Date.now();
+      if (!existsSync(join(spoolNew, name))) completedAt.set(name, now);
+    });
+    const n = mails.length;
+    const byText = new Map(mails.map((m, i) => [m.text, i]));
+    const acceptedAt = new Array<number>(n).fill(NaN);
+    const transport = createTransport({ host: "127.0.0.1", port: relay.smtpPort, secure: false, pool: true, maxConnections: INJECT_CONNECTIONS, maxMessages: Infinity, tls: { rejectUnauthorized: false } });
+
+    const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
+    const injectStart = Date.now();
+    await Promise.all(
+      mails.map(async (mail, i) => {
+        await transport.sendMail({ envelope: { from: setup.user, to: [setup.bot] }, raw: Buffer.from(mail.raw) });
+        acceptedAt[i] = Date.now();
+      }),
+    );
+    const injectEnd = Date.now();
+    transport.close();
+
+    const deadline = performance.now() + ROUND_DEADLINE_MS;
+    const newReplies = () => [...maildirFiles(maildir).keys()].filter((name) => !before.has(name)).length;
+    const done = () => serve.spooledAt.size >= n && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))) && newReplies() >= n;
+    await until(done, deadline, () => `${n} replies: spooled ${serve.spooledAt.size}, completed ${completedAt.size}, in the mailbox ${newReplies()}; log trouble ${JSON.stringify([...serve.trouble])}; stderr ${serve.stderr().slice(-500)}`);
+    const cpu1 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
+    const rssNow = processRss(serve.pid);
+    const runners = processTree(serve.pid).filter((pid) => pid !== serve.pid).map((pid) => processRss(pid));
+    watcher.close();
+    watcher = undefined;
+
+    // Entries the watcher did not see leave (a lost inotify event) are timed "now": excluded from the latency.
+    const unwatchedIds = new Set([...serve.spooledAt.keys()].filter((id) => !completedAt.has(id)));
+    for (const id of unwatchedIds) completedAt.set(id, Date.now());
+    const hostLatency = [...serve.spooledAt].filter(([id]) => !unwatchedIds.has(id)).map(([id, at]) => completedAt.get(id)! - at);
+    const completions = [...serve.spooledAt.keys()].map((id) => completedAt.get(id)!).sort((a, b) => a - b);
+    const firstSpooled = Math.min(...serve.spooledAt.values());
+    const lastCompleted = completions[completions.length - 1]!;
+
+    // Every reply: decrypt as the user, check it is "echo: bench N" for a mail of this round, once.
+    const replies = [...maildirFiles(maildir)].filter(([name]) => !before.has(name));
+    const mailboxAt = new Array<number>(n).fill(NaN);
+    const problems: string[] = [];
+    for (const [name, at] of replies) {
+      const raw = new Uint8Array(readFileSync(join(maildir, "new", name)));
+      const outer = parseOuter(raw, LIMITS);
+      if (!outer.encrypted) {
+        problems.push(`${name}: not encrypted`);
+        continue;
+      }
+      const decrypted = await decryptAndVerify(outer.encrypted.armored, setup.userIdentity, [setup.botKey], LIMITS);
+      const text = (await parseInner(decrypted.inner, LIMITS)).text.trim();
+      const index = text.startsWith("echo: ") ? byText.get(text.slice("echo: ".length)) : undefined;
+      if (decrypted.signerFingerprint === undefined) problems.push(`${name}: not signed by the bot`);
+      else if (index === undefined) problems.push(`${name}: unexpected text ${JSON.stringify(text.slice(0, 60))}`);
+      else if (!Number.isNaN(mailboxAt[index]!)) problems.push(`${name}: a second reply to ${JSON.stringify(mails[index]!.text)}`);
+      else mailboxAt[index] = at;
+    }
+    const missing = mailboxAt.filter((at) => Number.isNaN(at)).length;
+    if (problems.length || missing) throw new Error(`service burst: ${missing} of ${n} mails not answered; ${problems.length} bad replies: ${problems.slice(0, 5).join("; ")}`);
+    if (serve.trouble.size) throw new Error(`service burst: the host logged ${JSON.stringify([...serve.trouble])}`);
+
+    const perMail = (a: number, b: number) => (b - a) / n;
+    const injectorMs = (u: NodeJS.CpuUsage, v: NodeJS.CpuUsage) => (v.user - u.user + v.system - u.system) / 1000;
+    const serveOwn = perMail(cpu0.serveOwn, cpu1.serveOwn);
+    const serveTree = perMail(cpu0.serveTree, cpu1.serveTree);
+    const lastMailbox = Math.max(...mailboxAt);
+    return {
+      concurrency,
+      mails: n,
+      injectSeconds: (injectEnd - injectStart) / 1000,
+      endToEndSeconds: (lastCompleted - firstSpooled) / 1000,
+      eventsPerSecond: n / ((lastCompleted - firstSpooled) / 1000),
+      mailboxSeconds: (lastMailbox - injectStart) / 1000,
+      hostLatencyMs: summarize(hostLatency),
+      userLatencyMs: summarize(mailboxAt.map((at, i) => at - acceptedAt[i]!)),
+      completionGapMs: summarize(completions.slice(1).map((t, i) => t - completions[i]!)),
+      guestCpuMs: summarize(serve.botEvents.map((e) => e.cpuMs)),
+      sandboxWallMs: summarize(serve.botEvents.map((e) => e.wallMs)),
+      cpuPerMail: {
+        serve: serveOwn,
+        runners: serveTree - serveOwn,
+        postfix: perMail(cpu0.postfix, cpu1.postfix),
+        dovecot: perMail(cpu0.dovecot, cpu1.dovecot),
+        injector: injectorMs(cpu0.injector, cpu1.injector) / n,
+        machine: perMail(cpu0.machine, cpu1.machine),
+      },
+      rss: { serveBytes: rssNow.rssBytes, servePeakBytes: rssNow.peakBytes, runnerBytes: runners.map((r) => r.rssBytes), runnerPeakBytes: runners.map((r) => r.peakBytes) },
+      unwatched: unwatchedIds.size,
+      roundSeconds: 0,
+    };
+  } finally {
+    watcher?.close();
+    await serve.stop();
+  }
+}
+
+/**
+ * The phase: one relay and one host data dir; a burst of `mails` at each concurrency in turn (the
+ * first always in full; a later one with as many mails as keep the phase under `maxMs`, judged by
+ * the previous round's time per mail, or skipped).
+ */
+export async function measureServiceBurst(options: { mails: number; concurrencies: number[]; maxMs: number; log: (text: string) => void }): Promise<ServiceResult> {
+  const unavailable = serviceBenchUnavailable();
+  if (unavailable) return { skipped: unavailable };
+  const phaseStart = performance.now();
+  const relay = await startRelay();
+  let setup: Setup | undefined;
+  const notes: string[] = [];
+  try {
+    setup = await setUp(relay);
+    const setupSeconds = (performance.now() - phaseStart) / 1000;
+    const rounds: ServiceRound[] = [];
+    let composeMs = 0;
+    let composed = 0;
+    let next = 1;
+    let roundMsPerMail = Infinity;
+    for (const [index, concurrency] of options.concurrencies.entries()) {
+      // A later round gets the mails that fit in what is left of the budget, at the first round's pace.
+      let count = options.mails;
+      if (index > 0) {
+        const left = options.maxMs - (performance.now() - phaseStart) - 5_000;
+        count = Math.min(options.mails, Math.floor(left / roundMsPerMail / 100) * 100);
+        if (count < 100) {
+          notes.push(`concurrency ${concurrency} skipped: not even 100 more mails fit in the phase's ${(options.maxMs / 1000).toFixed(0)} s`);
+          continue;
+        }
+        if (count < options.mails) notes.push(`concurrency ${concurrency} ran ${count} mails, not ${options.mails}: what fit in the phase's ${(options.maxMs / 1000).toFixed(0)} s (events/s and CPU per mail compare; latency grows with the burst)`);
+      }
+      const roundStart = performance.now();
+      options.log(`   composing ${count} encrypted mails, then the burst at concurrency ${concurrency} …`);
+      const mails = await compose(setup, next, count);
+      next += count;
+      composeMs += performance.now() - roundStart;
+      const round = await burst(setup, mails, concurrency, index > 0);
+      const roundMs = performance.now() - roundStart;
+      roundMsPerMail = roundMs / count;
+      composed += count;
+      rounds.push({ ...round, roundSeconds: roundMs / 1000 });
+    }
+    return { rounds, injectConnections: INJECT_CONNECTIONS, setupSeconds, composeMsPerMail: composeMs / composed, notes, phaseSeconds: (performance.now() - phaseStart) / 1000 };
+  } finally {
+    await relay.stop().catch(() => {});
+    if (setup) rmSync(setup.work, { recursive: true, force: true });
+  }
+}
