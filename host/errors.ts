@@ -9,6 +9,8 @@ const OWNERS = {
   E_MANIFEST: "author",
   E_BUILD: "author",
   E_BUNDLE: "author",
+  // A deploy message (chatbot deploy) that is malformed, tampered with or over a cap.
+  E_DEPLOY: "author",
   // Whoever typed a command line must fix it.
   E_USAGE: "user",
   E_NOT_FOUND: "user",
@@ -35,6 +37,10 @@ const OWNERS = {
   // The operator's host is misconfigured or broken.
   E_CONFIG: "operator",
   E_RUNNER: "retry",
+  // IMAP: the server could not be reached or failed a command (retry later); the account's
+  // password was refused (whoever gave the password must fix it).
+  E_IMAP: "retry",
+  E_IMAP_AUTH: "user",
 } as const satisfies Record<string, ErrorOwner>;
 
 export type ErrorCode = keyof typeof OWNERS;

@@ -59,6 +59,8 @@ export const WEBXDC_UPDATE_MAX_BYTES = 100 * KiB;
 export const MESSAGE_ID_MAX_CHARS = 256;
 /** Longest chat id a bot may name (an address is at most 254; "group:" + 32 is shorter), characters. */
 export const CHAT_ID_MAX_CHARS = 320;
+/** Longest address a bot may name (addToGroup), characters (RFC 5321 §4.5.3.1.3 path minus the brackets). */
+export const ADDR_MAX_CHARS = 254;
 /** Largest reaction a bot may send (one or a few emoji), UTF-8 bytes. */
 export const REACTION_MAX_BYTES = 64;
 /** Longest text field of a webxdc update (info, summary, document, href), characters. */
@@ -173,3 +175,27 @@ export function wasmPagesFor(memoryBytes: number): number {
  * 60 000 events); an older part of the file is not looked at, and the report says from when on it counts.
  */
 export const LOG_TAIL_BYTES = 16 * MiB;
+
+/**
+ * `chatbot deploy` (host/deploy/): the deploy message an author appends to the bot account's
+ * ChatbotInstall folder. Each part is checked against its cap before it is decoded any further;
+ * the whole message is checked against DEPLOY_MESSAGE_MAX_BYTES before it is downloaded at all.
+ */
+/** Largest deployed manifest (chatbot.json), bytes. */
+export const DEPLOY_MANIFEST_MAX_BYTES = 64 * KiB;
+/** Largest deployed source map (bot.js.map), bytes; the bundle itself is capped by BUNDLE_MAX_BYTES. */
+export const DEPLOY_SOURCE_MAP_MAX_BYTES = 15 * MiB;
+/** Largest deployed password, bytes (chatmail's are a few dozen). */
+export const DEPLOY_PASSWORD_MAX_BYTES = 256;
+/**
+ * Largest whole deploy message, bytes: every part at its cap, base64 (4/3 plus line ends) and the
+ * headers fit (~27.4 MiB), and it stays under the relay's 30 MiB message size.
+ */
+export const DEPLOY_MESSAGE_MAX_BYTES = MAIL_MAX_BYTES;
+/** Deploy messages the host looks at in one account per check; more wait for the next check. */
+export const DEPLOY_MESSAGES_PER_CHECK = 5;
+/**
+ * Longest time between two IMAP logins of the host as a bot, ms. chatmail deletes an account after
+ * 90 days without an IMAP login (PROTOCOL §1); a daily login leaves 89 days for outages.
+ */
+export const ACCOUNT_REFRESH_MS = 24 * 60 * 60 * 1000;

@@ -122,6 +122,12 @@ export function makeBot(host: HostFunctions, event: GuestEvent): Bot {
       if (typeof emoji !== "string") throw new TypeError('bot.react: emoji must be a string ("" removes the reaction)');
       emit(host, { type: "react", chatId: chatOf(chatId, "bot.react"), messageId: messageIdArg(messageId, "bot.react"), emoji }, undefined);
     },
+    async addToGroup(chatId, addr) {
+      const what = "bot.addToGroup";
+      if (typeof chatId !== "string" || !chatId.startsWith("group:")) throw new TypeError(`${what}: chatId must be a group chat id "group:…"`);
+      if (typeof addr !== "string" || !/^[^\s@<>]+@[^\s@<>]+$/.test(addr.trim())) throw new TypeError(`${what}: addr must be an email address`);
+      return emit(host, { type: "add-member", chatId, addr: addr.trim().toLowerCase() }, undefined);
+    },
     state: makeState(host),
     fetch: makeFetch(host),
     log: (...values) => log("info", values),

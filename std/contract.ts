@@ -97,6 +97,9 @@ export interface WebxdcUpdateOut {
  * Message-IDs (`inReplyTo`, `instanceId`, `messageId`) are written with angle brackets: `<id@domain>`.
  * `delete` and `resend` only work for mails the bot itself sent recently into that same chat; the
  * host checks that when it applies the action and otherwise skips it (logged with a code).
+ * `add-member` adds `addr` (lowercase) to the group `chatId` ("group:<id>"): one member-added message
+ * to all members, the new one included. The host applies it only for a contact who wrote to the bot
+ * 1:1 and has not sent /stop, whose key it knows, into a group the bot is in; otherwise it skips it.
  */
 export type Action =
   | { type: "reply"; inReplyTo: string; chatId: string; text: string; file?: OutgoingFile }
@@ -104,7 +107,8 @@ export type Action =
   | { type: "webxdc-status"; chatId: string; instanceId: string; update: WebxdcUpdateOut }
   | { type: "delete"; chatId: string; messageId: string }
   | { type: "resend"; chatId: string; messageId: string }
-  | { type: "react"; chatId: string; messageId: string; emoji: string };
+  | { type: "react"; chatId: string; messageId: string; emoji: string }
+  | { type: "add-member"; chatId: string; addr: string };
 
 export type ActionType = Action["type"];
 

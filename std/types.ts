@@ -121,6 +121,14 @@ export interface Bot {
   resend(messageId: string, chatId?: string): Promise<void>;
   /** React to a message with `emoji` ("" removes the bot's reaction); `chatId` defaults to the current event's chat. */
   react(messageId: string, emoji: string, chatId?: string): Promise<void>;
+  /**
+   * Add the person `addr` to the group `chatId` (a `"group:…"` id the bot is in): every member,
+   * the new one too, gets a "member added" message from the bot. Resolves to its Message-ID, like
+   * `reply`. Only for people who wrote to the bot in a 1:1 chat first and have not sent /stop (and
+   * whose key the bot therefore has); the host checks that when the handler has ended and
+   * otherwise skips the action and logs why (no consent, E_NO_KEY, E_NOT_IN_CHAT, E_ALREADY_MEMBER).
+   */
+  addToGroup(chatId: string, addr: string): Promise<string>;
   state: BotState;
   /** Fetch from an origin the relay operator allowed for this bot. */
   fetch(url: string, init?: FetchInit): Promise<FetchResponse>;

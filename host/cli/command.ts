@@ -31,4 +31,5 @@ export const EXIT = Object.freeze({
   noInput: 66,
   software: 70,
   tempFail: 75,
+  noPerm: 77,
 });

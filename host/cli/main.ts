@@ -70,6 +70,7 @@ async function runCommand(command: Command, rest: readonly string[], io: CliIo):
       io.stderr(`error ${error.code}: ${error.message}\n`);
       if (error.code === "E_USAGE") return EXIT.usage;
       if (error.code === "E_NOT_FOUND") return EXIT.noInput;
+      if (error.code === "E_IMAP_AUTH") return EXIT.noPerm;
       if (error.who === "author" || error.who === "sender") return EXIT.dataError;
       if (error.who === "retry") return EXIT.tempFail;
       return EXIT.software;

@@ -23,7 +23,7 @@ export function stateEntryBytes(key: string, json: string): number {
 
 /**
  * What an action counts against `actionBytesPerEvent`: text and file bytes of a message, the
- * update's JSON, the emoji, and the Message-IDs an action names.
+ * update's JSON, the emoji, the Message-IDs and the address an action names.
  */
 export function actionPayloadBytes(action: Action, fileBytes: Uint8Array | undefined): number {
   switch (action.type) {
@@ -37,6 +37,8 @@ export function actionPayloadBytes(action: Action, fileBytes: Uint8Array | undef
     case "delete":
     case "resend":
       return utf8Bytes(action.messageId);
+    case "add-member":
+      return utf8Bytes(action.addr);
   }
 }
 
@@ -72,7 +74,7 @@ export class EventRecorder {
     if (this.actions.length + 1 > this.limits.actionsPerEvent) {
       this.refuse(
         { name: "actionsPerEvent", value: this.limits.actionsPerEvent, unit: "count" },
-        `more than ${this.limits.actionsPerEvent} actions (reply/send/webxdc/delete/resend/react) in one event`,
+        `more than ${this.limits.actionsPerEvent} actions (reply/send/webxdc/delete/resend/react/addToGroup) in one event`,
       );
     }
     const bytes = actionPayloadBytes(action, fileBytes);

@@ -2,7 +2,7 @@
 // so nothing is trusted because std would not send it: every field is type- and size-checked, no
 // unknown key passes, and the result is a fresh object holding only the checked fields.
 import type { Action, OutgoingFile, WebxdcUpdateOut } from "../../std/contract.js";
-import { CHAT_ID_MAX_CHARS, MESSAGE_ID_MAX_CHARS, REACTION_MAX_BYTES, WEBXDC_FIELD_MAX_CHARS, WEBXDC_UPDATE_MAX_BYTES } from "../limits.js";
+import { ADDR_MAX_CHARS, CHAT_ID_MAX_CHARS, MESSAGE_ID_MAX_CHARS, REACTION_MAX_BYTES, WEBXDC_FIELD_MAX_CHARS, WEBXDC_UPDATE_MAX_BYTES } from "../limits.js";
 import { GuestRefusal } from "./guest-refusal.js";
 
 /** The MIME type of a webxdc app (PROTOCOL §5); every `*.xdc` file is sent with it. */
@@ -12,6 +12,11 @@ export const WEBXDC_MIME_TYPE = "application/webxdc+zip";
 const MESSAGE_ID = /^<[!-;=?-~]+>$/;
 // Chat ids are addresses or "group:<id>": printable ASCII, no spaces.
 const CHAT_ID = /^[!-~]+$/;
+// Group chat ids as host/wire/inbound.ts makes them: "group:" and core's group id alphabet.
+const GROUP_CHAT_ID = /^group:[A-Za-z0-9_-]+$/;
+// An address as it may stand in a header: dot-atom local part (RFC 5322 §3.4.1), a domain of
+// letters, digits, hyphens and dots. Deliberately narrow: it lands in Chat-Group-Member-Added and To.
+const ADDR = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 // A reaction is the body of a text part: no control characters (no line breaks).
 const NO_CONTROLS = /^[^\x00-\x1f\x7f]*$/;
 
@@ -22,6 +27,7 @@ const KEYS: Record<Action["type"], readonly string[]> = {
   delete: ["type", "chatId", "messageId"],
   resend: ["type", "chatId", "messageId"],
   react: ["type", "chatId", "messageId", "emoji"],
+  "add-member": ["type", "chatId", "addr"],
 };
 const UPDATE_KEYS = ["payload", "info", "summary", "document", "href"] as const;
 
@@ -96,6 +102,14 @@ function emojiOf(value: unknown): string {
   return value;
 }
 
+function addrOf(value: unknown): string {
+  const addr = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  if (addr === undefined || addr.length > ADDR_MAX_CHARS || !ADDR.test(addr)) {
+    throw refuse(`action.addr must be an email address "name@domain" of at most ${ADDR_MAX_CHARS} characters`);
+  }
+  return addr;
+}
+
 /** The action in `json`, checked; refuses (E_ACTION, E_WEBXDC_TOO_LARGE) anything else. */
 export function parseAction(json: string): Action {
   let value: unknown;
@@ -126,5 +140,8 @@ export function parseAction(json: string): Action {
       return { type: "resend", chatId, messageId: messageIdOf(action.messageId, "action.messageId") };
     case "react":
       return { type: "react", chatId, messageId: messageIdOf(action.messageId, "action.messageId"), emoji: emojiOf(action.emoji) };
+    case "add-member":
+      if (!GROUP_CHAT_ID.test(chatId)) throw refuse('action.chatId of add-member must be a group chat id "group:<id>"');
+      return { type: "add-member", chatId, addr: addrOf(action.addr) };
   }
 }

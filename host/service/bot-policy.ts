@@ -68,13 +68,38 @@ export async function recordEvent(policy: BotPolicy, sender: string | undefined,
   await policy.cpu.record(cpuMs);
 }
 
-/** The bot's actions it may carry out: only into chats that wrote to it and have not sent /stop. */
-export async function permittedActions(policy: BotPolicy, actions: readonly Action[]): Promise<{ allowed: Action[]; refused: Array<{ chatId: string; type: string }> }> {
+/** An action the consent rules hold back: its chat and type, and for add-member the person. */
+export interface RefusedAction {
+  chatId: string;
+  type: string;
+  addr?: string;
+}
+
+/**
+ * The bot's actions it may carry out: only into chats that wrote to it and have not sent /stop.
+ * add-member (DESIGN §3.1) needs that for the group and, for the person added, a 1:1 message to the
+ * bot and no /stop since (Consent.mayAddToGroup); whether the bot is in the group and knows their
+ * key is checked when the mail is composed (host/wire/outbound.ts: E_NOT_IN_CHAT, E_NO_KEY).
+ * `indices` are the run's indices of the allowed actions (their Message-IDs, see mailsForActions).
+ */
+export async function permittedActions(
+  policy: BotPolicy,
+  actions: readonly Action[],
+): Promise<{ allowed: Action[]; indices: number[]; refused: RefusedAction[] }> {
   const allowed: Action[] = [];
-  const refused: Array<{ chatId: string; type: string }> = [];
-  for (const action of actions) {
-    if (await policy.consent.mayWrite(action.chatId)) allowed.push(action);
-    else refused.push({ chatId: action.chatId, type: action.type });
+  const indices: number[] = [];
+  const refused: RefusedAction[] = [];
+  for (const [index, action] of actions.entries()) {
+    const ok =
+      action.type === "add-member"
+        ? (await policy.consent.mayWrite(action.chatId)) && (await policy.consent.mayAddToGroup(action.addr))
+        : await policy.consent.mayWrite(action.chatId);
+    if (ok) {
+      allowed.push(action);
+      indices.push(index);
+    } else {
+      refused.push({ chatId: action.chatId, type: action.type, ...(action.type === "add-member" ? { addr: action.addr } : {}) });
+    }
   }
-  return { allowed, refused };
+  return { allowed, indices, refused };
 }

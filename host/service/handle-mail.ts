@@ -104,8 +104,8 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
         messageIds: { botAddr: account.addr, eventKey },
       });
-      const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, refused: [] };
-      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey) : { mails: [], skipped: [] };
+      const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
+      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices) : { mails: [], skipped: [] };
       if (policy) await recordEvent(policy, inbound.sender, raw.byteLength, result.cpuMs);
       deps.log({
         event: "bot.event",
@@ -149,8 +149,8 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
     messageIds: { botAddr: account.addr, eventKey },
   });
-  const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, refused: [] };
-  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey) : { mails: [], skipped: [] };
+  const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
+  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices) : { mails: [], skipped: [] };
   if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
   deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
   return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state };

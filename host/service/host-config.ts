@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { ChatbotError } from "../errors.js";
 import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
+import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../deploy/imap-settings.js";
 
 /** How the host submits the bots' mail. */
 export interface SmtpSettings {
@@ -15,9 +16,19 @@ export interface SmtpSettings {
   allowSelfSigned: boolean;
 }
 
+/** How the host reaches the bots' mailboxes over IMAP (deploys from ChatbotInstall, the daily login). */
+export interface HostImapSettings extends ImapSettings {
+  /**
+   * Seconds between two looks into each bot's ChatbotInstall folder; 0 turns the look-ups off
+   * except the daily login that keeps the account alive (ACCOUNT_REFRESH_MS).
+   */
+  pollSeconds: number;
+}
+
 /** The parsed, complete host config. */
 export interface HostConfig {
   smtp: Readonly<SmtpSettings>;
+  imap: Readonly<HostImapSettings>;
   /** The LMTP socket Postfix delivers bot mail to. */
   lmtpSocket: string;
   /** The group the socket is given to (mode 0660), so Postfix's lmtp client can connect, e.g. "postfix". */
@@ -65,10 +76,14 @@ function limits<T extends object>(file: string, path: string, value: unknown, de
 
 /** Parse a host config object; `file` names it in error messages. */
 export function parseHostConfig(raw: unknown, file: string, dataDir: string): Readonly<HostConfig> {
-  const top = object(file, "", raw, ["smtp", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins", "pacing"]);
+  const top = object(file, "", raw, ["smtp", "imap", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins", "pacing"]);
   const smtp = object(file, "smtp", top.smtp ?? {}, ["host", "port", "secure", "allowSelfSigned"]);
   if (smtp.host !== undefined && typeof smtp.host !== "string") fail(file, "smtp.host", "must be a host name");
   for (const flag of ["secure", "allowSelfSigned"] as const) if (smtp[flag] !== undefined && typeof smtp[flag] !== "boolean") fail(file, `smtp.${flag}`, "must be true or false");
+  const imap = object(file, "imap", top.imap ?? {}, ["host", "port", "security", "allowSelfSigned", "pollSeconds"]);
+  if (imap.host !== undefined && typeof imap.host !== "string") fail(file, "imap.host", "must be a host name");
+  if (imap.security !== undefined && !IMAP_SECURITIES.includes(imap.security as ImapSecurity)) fail(file, "imap.security", `must be one of ${IMAP_SECURITIES.join(", ")}`);
+  if (imap.allowSelfSigned !== undefined && typeof imap.allowSelfSigned !== "boolean") fail(file, "imap.allowSelfSigned", "must be true or false");
   const ceilings = object(file, "ceilings", top.ceilings ?? {}, ["event", "perUser", "bot"]);
   const origins = top.approvedOrigins ?? [];
   if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string")) fail(file, "approvedOrigins", "must be a list of origins");
@@ -82,6 +97,14 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
       port: positiveInt(file, "smtp.port", smtp.port, 587),
       secure: (smtp.secure as boolean | undefined) ?? false,
       allowSelfSigned: (smtp.allowSelfSigned as boolean | undefined) ?? true,
+    }),
+    // The relay's Dovecot on the same machine, like SMTP: STARTTLS with its certificate, whatever name it has.
+    imap: Object.freeze({
+      host: (imap.host as string | undefined) ?? "127.0.0.1",
+      port: positiveInt(file, "imap.port", imap.port, 143),
+      security: (imap.security as ImapSecurity | undefined) ?? "starttls",
+      allowSelfSigned: (imap.allowSelfSigned as boolean | undefined) ?? true,
+      pollSeconds: positiveInt(file, "imap.pollSeconds", imap.pollSeconds, 300),
     }),
     lmtpSocket: (top.lmtpSocket as string | undefined) ?? `${dataDir}/lmtp.sock`,
     lmtpSocketGroup: top.lmtpSocketGroup as string | undefined,

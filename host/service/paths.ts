@@ -7,6 +7,7 @@
 //   <data>/bots/<addr>/password      the account password (0600)
 //   <data>/bots/<addr>/current/      bot.js + chatbot.json of the installed version
 //   <data>/bots/<addr>/previous/     the version before, for rollback
+//   <data>/bots/<addr>/account.json  when the host last logged in as the bot over IMAP (deploy-watcher)
 //   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json, state.json, … (host/wire)
 //   <data>/logs/host.jsonl           structured log (JSON lines)
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)

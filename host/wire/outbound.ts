@@ -5,7 +5,7 @@
 import type { Action } from "../../std/contract.js";
 import type { InnerBody } from "./mime/compose.js";
 import { composeBotMessage, type OutgoingMail } from "./bot-message.js";
-import { groupMessageHeaders, groupRecipients, peerRecipient, type Recipient } from "./group-message.js";
+import { composeMemberAdded, groupMessageHeaders, groupRecipients, peerRecipient, type Recipient } from "./group-message.js";
 import { stableMessageId } from "./message-id.js";
 import type { BotAccount } from "./bot-account.js";
 
@@ -19,10 +19,11 @@ export interface ActionMail extends OutgoingMail {
 
 /**
  * Why an action was not sent: E_NOT_IN_CHAT (the bot left or never was in the group), E_NO_KEY (no
- * key for the chat's members), E_NOT_SENT (delete/resend of an id the bot did not send recently),
- * E_OTHER_CHAT (delete/resend naming another chat than the one the mail went to).
+ * key for the chat's members, or for the person to add), E_NOT_SENT (delete/resend of an id the bot
+ * did not send recently), E_OTHER_CHAT (delete/resend naming another chat than the one the mail
+ * went to), E_ALREADY_MEMBER (add-member of someone already in the group, or of the bot itself).
  */
-export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT";
+export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT" | "E_ALREADY_MEMBER";
 
 /** Mails for the actions, and the actions that could not be sent with a code and the reason. */
 export interface OutboundResult {
@@ -60,8 +61,27 @@ async function routeOf(account: BotAccount, chatId: string): Promise<Route | Ski
   return { recipients: [peer], subject: `Message from ${account.name}`, headers: [] };
 }
 
+/**
+ * add-member (PROTOCOL §3): the member-added message to every member, the new one included, then
+ * the new member in the group store — so the bot's next mails into the group reach them too.
+ */
+async function addMember(account: BotAccount, action: Extract<Action, { type: "add-member" }>, messageId: string): Promise<OutgoingMail | Skip> {
+  const group = await account.groups.get(action.chatId.slice("group:".length));
+  if (!group || group.left) return { code: "E_NOT_IN_CHAT", reason: `add-member: the bot is not in ${action.chatId}` };
+  const addr = action.addr.toLowerCase();
+  if (addr === account.addr.toLowerCase() || group.members.includes(addr)) {
+    return { code: "E_ALREADY_MEMBER", reason: `add-member: ${addr} is already in ${action.chatId}` };
+  }
+  const added = await peerRecipient(account, addr);
+  if (!added) return { code: "E_NO_KEY", reason: `add-member: no key for ${addr} (they have not written to the bot)` };
+  const withAdded = { ...group, members: [...group.members, addr].sort() };
+  const mail = await composeMemberAdded(account, withAdded, added, { messageId });
+  await account.groups.update(group.id, (g) => ({ ...g, members: [...g.members, addr] }));
+  return mail;
+}
+
 /** What the inner message of a composed action says: body, the message it refers to, extra headers. */
-function contentOf(action: Exclude<Action, { type: "resend" }>): { body: InnerBody; inReplyTo?: string; headers: Array<[string, string]> } {
+function contentOf(action: Exclude<Action, { type: "resend" | "add-member" }>): { body: InnerBody; inReplyTo?: string; headers: Array<[string, string]> } {
   switch (action.type) {
     case "reply":
     case "send": {
@@ -82,8 +102,12 @@ function contentOf(action: Exclude<Action, { type: "resend" }>): { body: InnerBo
   }
 }
 
-/** Compose the mails for one event's actions. `eventKey` identifies the event (its Message-ID, or the tick's time). */
-export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string): Promise<OutboundResult> {
+/**
+ * Compose the mails for one event's actions. `eventKey` identifies the event (its Message-ID, or the
+ * tick's time). `indices[i]` is the index the bot's run gave `actions[i]` (default: `i`): when the
+ * policy held some actions back, the others keep the Message-IDs the sandbox already told the bot.
+ */
+export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string, indices?: readonly number[]): Promise<OutboundResult> {
   const result: OutboundResult = { mails: [], skipped: [] };
   // This event's own new mails count as sent: a bot may delete or resend what it sends in the same event.
   const own = new Map<string, ActionMail>();
@@ -94,7 +118,8 @@ export async function mailsForActions(account: BotAccount, actions: readonly Act
     return stored ? { chatId: stored.entry.chatId, mail: { from: stored.entry.from, recipients: stored.entry.recipients, raw: stored.raw, messageId } } : undefined;
   };
 
-  for (const [index, action] of actions.entries()) {
+  for (const [position, action] of actions.entries()) {
+    const index = indices?.[position] ?? position;
     const skip = (s: Skip) => result.skipped.push({ index, ...s });
     if (action.type === "delete" || action.type === "resend") {
       const sent = await sentByBot(action.messageId);
@@ -111,6 +136,17 @@ export async function mailsForActions(account: BotAccount, actions: readonly Act
         result.mails.push({ ...sent.mail, recipients: [...sent.mail.recipients], index, chatId: action.chatId, fresh: false });
         continue;
       }
+    }
+    if (action.type === "add-member") {
+      const mail = await addMember(account, action, actionMessageId(account, eventKey, index));
+      if ("code" in mail) {
+        skip(mail);
+        continue;
+      }
+      const actionMail: ActionMail = { ...mail, index, chatId: action.chatId, fresh: true };
+      own.set(mail.messageId, actionMail);
+      result.mails.push(actionMail);
+      continue;
     }
     const route = await routeOf(account, action.chatId);
     if ("code" in route) {

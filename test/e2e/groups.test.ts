@@ -1,23 +1,44 @@
 // Groups with real Delta Chat clients: a person adds the bot to a group with another person and
 // the bot's reply appears in that group for both; the bot's own group invite link (vg-* flow)
-// lets a person join a group the bot created; removing the bot stops its replies.
+// lets a person join a group the bot created; removing the bot stops its replies; the bot adds a
+// person who wrote to it 1:1 to a group (bot.addToGroup) and both clients see the new member.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { newGroupId } from "../../host/wire/group-store.js";
+import { until } from "../support/poll.js";
+
+/** Echoes 1:1; in a group, "/add ADDR" adds that person (bot.addToGroup) and welcomes them. */
+const ADDER_BOT = `import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    if (msg.chat.type === "group" && msg.command?.name === "add") {
+      const addr = msg.command.args.trim();
+      await bot.addToGroup(msg.chat.id, addr);
+      await bot.send(msg.chat.id, "welcome " + addr);
+      return;
+    }
+    await bot.reply("echo: " + msg.text);
+  },
+});
+`;
 
 describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => {
   let relay: TestRelay;
   let dc: DeltaChatDriver;
   let echo: BotOnRelay;
+  let adder: BotOnRelay;
 
   beforeAll(async () => {
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
+    // One after the other: route.sh rewrites the relay's transport table.
     echo = await startBotOnRelay(relay, { addr: `echobot02@${relay.domain}`, name: "Echo Bot" });
+    adder = await startBotOnRelay(relay, { addr: `adderbot@${relay.domain}`, name: "Adder Bot", botSource: ADDER_BOT });
   });
 
   afterAll(async () => {
+    await adder?.stop();
     await echo?.stop();
     await dc?.close();
     await relay?.stop();
@@ -109,5 +130,47 @@ describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => 
     const after = echo.reports.slice(reportsBefore);
     expect(after.some((r) => r.outcome === "group-update")).toBe(true);
     expect(after.filter((r) => r.outcome === "ran")).toEqual([]);
+  });
+
+  // Hedy plays the person who adds the bot to her group, Iris the person who wrote to the bot 1:1
+  // (the harness runs without the consent policy: test/host/service/bot-policy.test.ts covers that).
+  it("the bot adds a person who wrote to it 1:1 to a group: her client gets the group, the adder's client lists her", async () => {
+    const hedy = await account("Hedy");
+    const iris = await account("Iris");
+    const irisAddr = `iris@${relay.domain}`;
+    const hedyBotChat = await secureJoin(hedy, await adder.invite());
+    const irisBotChat = await secureJoin(iris, await adder.invite());
+    const echoed = dc.waitForIncomingMessage(iris, (m) => m.text === "echo: hi adder", 30_000);
+    await dc.rpc.miscSendTextMessage(iris, irisBotChat, "hi adder");
+    await echoed;
+
+    const [botOnHedy] = await dc.rpc.getChatContacts(hedy, hedyBotChat);
+    const group = await dc.rpc.createGroupChat(hedy, "Adder Club", false);
+    await dc.rpc.addContactToChat(hedy, group, botOnHedy!);
+    const irisWelcomed = dc.waitForIncomingMessage(iris, (m) => m.text === `welcome ${irisAddr}`, 30_000);
+    const hedyWelcome = dc.waitForIncomingMessage(hedy, (m) => m.text === `welcome ${irisAddr}`, 30_000);
+    await dc.rpc.miscSendTextMessage(hedy, group, `/add ${irisAddr}`);
+    const [welcome] = await Promise.all([irisWelcomed, hedyWelcome]);
+
+    // Iris's client: a group "Adder Club" with the bot's message, padlock, Hedy and the bot as members.
+    expect(welcome.showPadlock).toBe(true);
+    const irisGroup = await dc.rpc.getBasicChatInfo(iris, welcome.chatId);
+    expect(irisGroup.chatType).toBe("Group");
+    expect(irisGroup.name).toBe("Adder Club");
+    const addrsOn = async (accountId: number, chatId: number) =>
+      (await Promise.all((await dc.rpc.getChatContacts(accountId, chatId)).map((id) => dc.rpc.getContact(accountId, id)))).map((c) => c.address).sort();
+    // The member-added message itself shows in Iris's group as the system message core makes of it
+    // (polled: the relay may deliver the bot's two mails, member-added and welcome, in either order).
+    await until(async () => {
+      const messages = await Promise.all((await dc.rpc.getMessageIds(iris, welcome.chatId, false, false)).map((id) => dc.rpc.getMessage(iris, id)));
+      return messages.some((m) => m.systemMessageType === "MemberAddedToGroup");
+    }, "the member-added message in Iris's group", 30_000);
+    expect(await addrsOn(iris, welcome.chatId)).toEqual([`hedy@${relay.domain}`, adder.addr, irisAddr].sort());
+
+    // Hedy's client applies the member-added message: Iris is a member of her group now.
+    await until(async () => (await addrsOn(hedy, group)).includes(irisAddr), "Iris in Hedy's group", 30_000);
+    expect(await addrsOn(hedy, group)).toEqual([`hedy@${relay.domain}`, adder.addr, irisAddr].sort());
+    expect((await adder.account.groups.findByName("Adder Club"))?.members).toEqual([`hedy@${relay.domain}`, irisAddr]);
+    expect(adder.logs.filter((l) => l.event === "bot.event" && "skipped" in l)).toEqual([]);
   });
 });

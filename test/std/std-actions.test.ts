@@ -83,6 +83,28 @@ export default defineBot({ async tick(bot) { await bot.deleteMessage("<a@x>"); }
   });
 });
 
+describe("std: addToGroup", () => {
+  it("records an add-member action with the address lowercased and resolves to its Message-ID", async () => {
+    const result = await run(`await bot.reply(await bot.addToGroup("group:AbCdEfGhIjKl", " Erin@Example.ORG "));`);
+    expect(result.status).toBe("ok");
+    expect(result.actions[0]).toEqual({ type: "add-member", chatId: "group:AbCdEfGhIjKl", addr: "erin@example.org" });
+    expect(messageAt(result, 1)?.text).toBe(stableMessageId("bot@example.org", "<m1@example.org>", 0));
+  });
+
+  it("works in a tick too (an explicit group id is always given)", async () => {
+    const bundle = bundleSource(`import { defineBot } from "chatbot/std";
+export default defineBot({ async tick(bot) { await bot.addToGroup("group:g1", "erin@example.org"); } });`);
+    const result = await executor.run(request(bundle, { event: { kind: "tick", at: 1 } }));
+    expect(result.actions).toEqual([{ type: "add-member", chatId: "group:g1", addr: "erin@example.org" }]);
+  });
+
+  it("std refuses a 1:1 chat id and something that is not an address before they reach the host", async () => {
+    expect((await run(`await bot.addToGroup("${ALICE}", "erin@example.org");`)).error?.message).toMatch(/bot.addToGroup: chatId must be a group/);
+    expect((await run(`await bot.addToGroup("group:g1", "erin");`)).error?.message).toMatch(/bot.addToGroup: addr must be an email address/);
+    expect((await run(`await bot.addToGroup("group:g1", 5);`)).error?.message).toMatch(/addr must be an email address/);
+  });
+});
+
 describe("bridge: malformed actions from a bot that calls the host directly", () => {
   const refusals: Array<[string, unknown, RegExp]> = [
     ["an unknown action type", { type: "nuke", chatId: ALICE }, /^E_ACTION: action.type must be one of/],
@@ -101,6 +123,15 @@ describe("bridge: malformed actions from a bot that calls the host directly", ()
     ["an update with an unknown field", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, serial: 9 } }, /^E_ACTION: action.update has an unknown field "serial"/],
     ["an update whose info is not a string", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, info: 5 } }, /^E_ACTION: action.update.info/],
     ["an update that is an array", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: [1] }, /^E_ACTION: action.update must be an object/],
+    ["add-member into a 1:1 chat", { type: "add-member", chatId: ALICE, addr: "erin@example.org" }, /^E_ACTION: action.chatId of add-member must be a group/],
+    ["add-member into a group id with odd characters", { type: "add-member", chatId: "group:a.b", addr: "erin@example.org" }, /^E_ACTION: action.chatId of add-member must be a group/],
+    ["add-member without an address", { type: "add-member", chatId: "group:g1" }, /^E_ACTION: action.addr must be an email address/],
+    ["add-member of a name without a domain", { type: "add-member", chatId: "group:g1", addr: "erin" }, /^E_ACTION: action.addr/],
+    ["add-member with a header injected through the address", { type: "add-member", chatId: "group:g1", addr: "erin@x.org\r\nBcc: y@x.org" }, /^E_ACTION: action.addr/],
+    ["add-member of a display-name address", { type: "add-member", chatId: "group:g1", addr: "Erin <erin@x.org>" }, /^E_ACTION: action.addr/],
+    ["add-member of two addresses", { type: "add-member", chatId: "group:g1", addr: "erin@x.org, eve@x.org" }, /^E_ACTION: action.addr/],
+    ["add-member of an address over 254 characters", { type: "add-member", chatId: "group:g1", addr: `${"a".repeat(64)}@${"b".repeat(186)}.org` }, /^E_ACTION: action.addr/],
+    ["add-member with an unknown field", { type: "add-member", chatId: "group:g1", addr: "erin@x.org", name: "Erin" }, /^E_ACTION: .*unknown field "name"/],
   ];
   for (const [what, action, expected] of refusals) {
     it(`refuses ${what}`, async () => {
@@ -113,6 +144,12 @@ describe("bridge: malformed actions from a bot that calls the host directly", ()
 
   it("accepts a well-formed direct call and answers with the action's Message-ID", async () => {
     const result = await run(`await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "react", chatId: "${ALICE}", messageId: "<a@x>", emoji: "🙂" })));`);
+    expect(messageAt(result, 1)?.text).toBe(stableMessageId("bot@example.org", "<m1@example.org>", 0));
+  });
+
+  it("a direct add-member is lowercased by the host, not only by std", async () => {
+    const result = await run(`await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "add-member", chatId: "group:g1", addr: "ERIN@Example.org" })));`);
+    expect(result.actions[0]).toEqual({ type: "add-member", chatId: "group:g1", addr: "erin@example.org" });
     expect(messageAt(result, 1)?.text).toBe(stableMessageId("bot@example.org", "<m1@example.org>", 0));
   });
 
@@ -145,6 +182,14 @@ describe("limits: webxdc update size and action caps", () => {
     expect(over.status).toBe("output-limit");
     expect(over.limit?.name).toBe("actionsPerEvent");
     expect(over.actions).toEqual([]);
+  });
+
+  it("addToGroup counts against actionsPerEvent like every other action", async () => {
+    const three = `await bot.reply("hi"); await bot.addToGroup("group:g1", "a@x.org"); await bot.addToGroup("group:g1", "b@x.org");`;
+    expect((await run(three, { limits: { actionsPerEvent: 3 } })).status).toBe("ok");
+    const over = await run(three, { limits: { actionsPerEvent: 2 } });
+    expect(over.status).toBe("output-limit");
+    expect(over.limit?.name).toBe("actionsPerEvent");
   });
 
   it("a webxdc update's JSON counts against actionBytesPerEvent", async () => {

@@ -60,6 +60,8 @@ function describeActions(result: RunResult): string[] {
       case "delete":
       case "resend":
         return `bot (in ${action.chatId}): ${action.type} ${action.messageId}`;
+      case "add-member":
+        return `bot (in ${action.chatId}): adds ${action.addr} to the group`;
     }
   });
 }

@@ -8,6 +8,7 @@ import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
 const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--smtp-port PORT] [--smtp-tls]
+                         [--imap-host HOST] [--imap-port PORT] [--imap-security plain|starttls|tls]
                          [--lmtp-socket PATH] [--lmtp-group NAME] [--concurrency N] [--force]
 
 Create the host's data directory (0700) and its config, DIR/host.json (0600). The host submits
@@ -19,6 +20,9 @@ Options:
   --smtp-host HOST    submission server (default 127.0.0.1)
   --smtp-port PORT    submission port (default 587)
   --smtp-tls          implicit TLS (port 465); otherwise STARTTLS when offered
+  --imap-host HOST    IMAP server for deploys and the daily login (default 127.0.0.1)
+  --imap-port PORT    IMAP port (default 143)
+  --imap-security M   starttls (default), tls, or plain (a relay on loopback only)
   --lmtp-socket PATH  where 'chatbot host serve' listens for LMTP (default DIR/lmtp.sock)
   --lmtp-group NAME   give the socket to this group (e.g. postfix) so Postfix can connect
   --concurrency N     events run at once (default 1)
@@ -38,6 +42,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "smtp-host": { type: "string" },
       "smtp-port": { type: "string" },
       "smtp-tls": { type: "boolean" },
+      "imap-host": { type: "string" },
+      "imap-port": { type: "string" },
+      "imap-security": { type: "string" },
       "lmtp-socket": { type: "string" },
       "lmtp-group": { type: "string" },
       concurrency: { type: "string" },
@@ -59,14 +66,21 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   for (const dir of [dataDir, paths.spool, paths.bots, paths.logs]) await mkdir(dir, { recursive: true, mode: 0o700 });
   const port = number("smtp-port", values["smtp-port"]);
   const concurrency = number("concurrency", values.concurrency);
+  const imapPort = number("imap-port", values["imap-port"]);
+  const imap = {
+    ...(values["imap-host"] ? { host: values["imap-host"] } : {}),
+    ...(imapPort ? { port: imapPort } : {}),
+    ...(values["imap-security"] ? { security: values["imap-security"] } : {}),
+  };
   await saveHostConfig(paths.config, {
     smtp: { host: values["smtp-host"] ?? "127.0.0.1", port: port ?? 587, secure: values["smtp-tls"] ?? false, allowSelfSigned: true },
+    ...(Object.keys(imap).length ? { imap } : {}),
     ...(values["lmtp-socket"] ? { lmtpSocket: values["lmtp-socket"] } : {}),
     ...(values["lmtp-group"] ? { lmtpSocketGroup: values["lmtp-group"] } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
   const config = await loadHostConfig(paths.config, dataDir);
-  io.stdout(`host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`);
+  io.stdout(`host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`);
   return EXIT.ok;
 }
 

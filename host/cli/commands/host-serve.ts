@@ -9,6 +9,8 @@ import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { HostMetrics, METRICS_INTERVAL_MS, spoolGauges, writeMetricsFile } from "../../service/metrics.js";
 import { HostService } from "../../service/host-service.js";
+import { DeployWatcher } from "../../service/deploy-watcher.js";
+import { openDeployMailbox } from "../../deploy/imap-mailbox.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
 import type { LogLine } from "../../service/handle-mail.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
@@ -20,7 +22,10 @@ const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [-
 Run the host service: listen for the bots' mail on the LMTP socket of host.json (Postfix
 'lmtp:unix:' transport; 'chatbot host deliver' feeds the same spool), run each mail's event in
 the sandbox, and submit the bots' replies over SMTP as the bot accounts. Hourly and daily ticks
-run here too. Nothing is lost on a crash: a mail leaves the spool only after its replies were
+run here too, and so do deploys: every imap.pollSeconds (host.json, default 300) it logs in to
+each bot's account over IMAP, installs what 'chatbot deploy' put into its ChatbotInstall folder
+(install.deployed / install.refused), and at least daily logs in anyway (account.refreshed), so
+chatmail never expires the account. Nothing is lost on a crash: a mail leaves the spool only after its replies were
 accepted, and a restart resumes where it stopped.
 
 Logs are JSON lines on stdout and in DIR/logs/host.jsonl. SIGTERM/SIGINT stop it after the
@@ -110,6 +115,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     : await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
   await executor.warmUp();
   service.start();
+  // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
+  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
+  watcher.start();
   log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
   void writeMetrics();
   await new Promise<void>((resolve) => {
@@ -118,6 +126,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   });
   log({ event: "service.stopping" });
   await lmtp?.close();
+  await watcher.stop();
   await service.stop();
   await executor.close();
   clearInterval(metricsTimer);

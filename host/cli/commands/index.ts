@@ -4,6 +4,7 @@ import { newCommand } from "./new.js";
 import { buildCommand } from "./build.js";
 import { runCommand } from "./run.js";
 import { devCommand } from "./dev.js";
+import { deployCommand } from "./deploy.js";
 import { hostQrCommand } from "./host-qr.js";
 import { hostDeliverCommand } from "./host-deliver.js";
 import { hostInitCommand } from "./host-init.js";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   buildCommand,
   runCommand,
   devCommand,
+  deployCommand,
   hostInitCommand,
   hostInstallCommand,
   hostDeliverCommand,

@@ -11,7 +11,7 @@ import { parseAutocryptHeader, publicKeyFromKeydata, fingerprintOf, formatAutocr
 import { secureJoinPassword } from "../pgp/securejoin-symmetric.js";
 import { composeBotMessage, type OutgoingMail } from "../bot-message.js";
 import type { BotAccount } from "../bot-account.js";
-import { groupMessageHeaders, groupRecipients } from "../group-message.js";
+import { composeMemberAdded } from "../group-message.js";
 
 /** A handshake step's outcome: mails to send, who joined, and a line for the log. */
 export interface HandshakeOutcome {
@@ -150,22 +150,6 @@ export async function answerRequestWithAuth(
   }
 
   const group = await account.groups.update(tokens.groupId, (g) => ({ ...g, members: [...g.members, from], left: false }));
-  const members = await groupRecipients(account, group);
-  const reply = await composeBotMessage(
-    account,
-    {
-      to: members.map((m) => ({ addr: m.addr })),
-      recipients: members.map((m) => m.addr),
-      subject: `Re: ${group.name}`,
-      body: { kind: "text", text: `Member ${from} added.` },
-      headers: [
-        ...groupMessageHeaders(group, members),
-        ["Chat-Group-Member-Added", from],
-        ["Chat-Group-Member-Added-Fpr", claimed],
-        ["Secure-Join", "vg-member-added"],
-      ],
-    },
-    { keys: members.map((m) => m.key) },
-  );
+  const reply = await composeMemberAdded(account, group, { addr: from, fingerprint: claimed }, { headers: [["Secure-Join", "vg-member-added"]] });
   return { replies: [reply], joined: { addr: from, groupId: group.id }, log: `securejoin: ${from} joined group ${group.id}` };
 }

@@ -18,6 +18,7 @@ describe("host config", () => {
     const config = parseHostConfig({}, "host.json", "/data");
     expect(config).toEqual({
       smtp: { host: "127.0.0.1", port: 587, secure: false, allowSelfSigned: true },
+      imap: { host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true, pollSeconds: 300 },
       lmtpSocket: "/data/lmtp.sock",
       lmtpSocketGroup: undefined,
       concurrency: 1,
@@ -26,7 +27,7 @@ describe("host config", () => {
       approvedOrigins: [],
       pacing: DEFAULT_SEND_PACING,
     });
-    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.ceilings.event) && Object.isFrozen(config.ceilings.bot)).toBe(true);
+    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.imap) && Object.isFrozen(config.ceilings.event) && Object.isFrozen(config.ceilings.bot)).toBe(true);
   });
 
   it("lowered ceilings replace the defaults key by key", () => {

@@ -1,0 +1,113 @@
+// `chatbot deploy [dir] --addr ADDR`: upload the built bot into the ChatbotInstall folder of the
+// bot's own account, where the relay's host picks it up (host/service/deploy-watcher.ts).
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { DEFAULT_CEILINGS } from "../../../bundler/manifest.js";
+import { ChatbotError } from "../../errors.js";
+import { DEFAULT_BOT_LIMITS } from "../../limits.js";
+import { composeDeployMessage, DEPLOY_FOLDER, DEPLOY_PARTS } from "../../deploy/deploy-message.js";
+import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../../deploy/imap-settings.js";
+import { readBundleFolder } from "../../service/installed-bots.js";
+import { PASSWORD_MIN_CHARS } from "../../service/install-bot.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CliIo, type Command } from "../command.js";
+
+const HELP = `Usage: chatbot deploy [dir] --addr ADDR [--password-file FILE] [--imap-host HOST]
+                      [--imap-port PORT] [--imap-security plain|starttls|tls] [--json]
+
+Upload the bot built in [dir] (its dist/ folder from 'chatbot build'; default: the current
+folder) to the relay that hosts the account ADDR: one message with chatbot.json, bot.js,
+bot.js.map and the account's password, appended to the account's own IMAP folder
+ChatbotInstall (created when missing). The relay's chatbot host logs in as the bot, checks the
+manifest against its limits and the bundle against its sha256, installs it (the version before
+is kept for rollback) and deletes the message; a refused deploy goes to ChatbotInstall/Refused.
+Nothing else leaves this machine: no source, no keys (the host makes the bot's own).
+
+The password comes from --password-file or $CHATBOT_PASSWORD; it is what lets the host tell
+your deploy from mail someone else got into the folder.
+
+Options:
+  --addr ADDR              the bot's account, e.g. echobot01@chat.example.org
+  --password-file FILE     the account's password (default: $CHATBOT_PASSWORD)
+  --imap-host HOST         IMAP server (default: the address's domain)
+  --imap-port PORT         IMAP port (default: 993 with tls, 143 otherwise)
+  --imap-security MODE     tls (default), starttls, or plain (loopback test relays only)
+  --json                   print the result as JSON
+  -h, --help               show this help
+
+Example:
+  chatbot build echo && chatbot deploy echo --addr echobot01@chat.example.org --password-file echo.pw
+`;
+
+/** Deploy result (--json). */
+export interface DeployResult {
+  addr: string;
+  folder: string;
+  name: string;
+  version: string;
+  sha256: string;
+  bytes: number;
+  uid: number | null;
+  imap: { host: string; port: number; security: ImapSecurity };
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    "deploy",
+    args,
+    {
+      addr: { type: "string" },
+      "password-file": { type: "string" },
+      "imap-host": { type: "string" },
+      "imap-port": { type: "string" },
+      "imap-security": { type: "string" },
+      json: { type: "boolean" },
+    },
+    1,
+  );
+  const addr = values.addr?.toLowerCase();
+  if (!addr || !/^[^\s@/\\<>"]+@[A-Za-z0-9.-]+$/.test(addr)) throw new ChatbotError("E_USAGE", "chatbot deploy: give the bot's account with --addr, e.g. --addr echobot01@chat.example.org");
+  const security = (values["imap-security"] ?? "tls") as ImapSecurity;
+  if (!IMAP_SECURITIES.includes(security)) throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-security must be one of ${IMAP_SECURITIES.join(", ")}, not "${values["imap-security"]}"`);
+  const port = values["imap-port"] === undefined ? (security === "tls" ? 993 : 143) : Number(values["imap-port"]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-port must be a port number, not "${values["imap-port"]}"`);
+  const password = (values["password-file"] === undefined ? process.env.CHATBOT_PASSWORD : await readFile(resolve(io.cwd, values["password-file"]), "utf8"))?.trim();
+  if (!password) throw new ChatbotError("E_USAGE", "chatbot deploy: give the account's password with --password-file FILE or $CHATBOT_PASSWORD");
+  if (password.length < PASSWORD_MIN_CHARS) throw new ChatbotError("E_USAGE", `chatbot deploy: the password must have at least ${PASSWORD_MIN_CHARS} characters (chatmail's rule)`);
+
+  // The built bot, checked as the host will check it (with the seed's ceilings; the relay's may be lower).
+  const dir = resolve(io.cwd, positionals[0] ?? ".");
+  const dist = existsSync(join(dir, "dist", DEPLOY_PARTS.manifest)) ? join(dir, "dist") : dir;
+  if (!existsSync(join(dist, DEPLOY_PARTS.manifest))) throw new ChatbotError("E_NOT_FOUND", `chatbot deploy: no built bot in ${dir}: run 'chatbot build' first`);
+  const { manifest, sha256 } = await readBundleFolder(dist, { ceilings: { ...DEFAULT_CEILINGS, bot: DEFAULT_BOT_LIMITS } });
+  const mapFile = join(dist, DEPLOY_PARTS.sourceMap);
+  const raw = composeDeployMessage(addr, {
+    manifest: await readFile(join(dist, DEPLOY_PARTS.manifest)),
+    bundle: await readFile(join(dist, DEPLOY_PARTS.bundle)),
+    ...(existsSync(mapFile) ? { sourceMap: await readFile(mapFile) } : {}),
+    password,
+  });
+  const progress = (text: string) => {
+    if (!values.json) io.stdout(`${text}\n`);
+  };
+  progress(`deploying ${manifest.name} ${manifest.version} (sha256 ${sha256.slice(0, 12)}…, ${raw.length} bytes) to ${addr}`);
+
+  const imap: ImapSettings = { host: values["imap-host"] ?? addr.slice(addr.lastIndexOf("@") + 1), port, security, allowSelfSigned: false };
+  progress(`  logging in to ${imap.host}:${imap.port} (${security})`);
+  const { openDeployMailbox } = await import("../../deploy/imap-mailbox.js");
+  const mailbox = await openDeployMailbox(imap, addr, password);
+  let uid: number | undefined;
+  try {
+    progress(`  uploading into ${DEPLOY_FOLDER}`);
+    uid = await mailbox.append(raw);
+  } finally {
+    await mailbox.close();
+  }
+  const result: DeployResult = { addr, folder: DEPLOY_FOLDER, name: manifest.name, version: manifest.version, sha256, bytes: raw.length, uid: uid ?? null, imap: { host: imap.host, port: imap.port, security } };
+  if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else progress(`deployed: the relay's chatbot host installs it at its next look into ${DEPLOY_FOLDER} (every few minutes)`);
+  return EXIT.ok;
+}
+
+export const deployCommand: Command = { path: ["deploy"], summary: "upload a built bot into its account's ChatbotInstall folder for the relay's host", help: HELP, run };

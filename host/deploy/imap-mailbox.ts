@@ -1,0 +1,133 @@
+// The IMAP side of deploys, the one file that talks IMAP (imapflow): log in as a bot account, append
+// a deploy to its ChatbotInstall folder, list and download the deploys there, delete an installed
+// one, move a refused one aside. Every login also refreshes the account (chatmail deletes accounts
+// after 90 days without an IMAP login, PROTOCOL §1).
+import { ImapFlow } from "imapflow";
+import { ChatbotError } from "../errors.js";
+import { DEPLOY_MESSAGE_MAX_BYTES } from "../limits.js";
+import { DEPLOY_FOLDER, DEPLOY_HEADER, REFUSED_FOLDER } from "./deploy-message.js";
+import type { ImapSettings } from "./imap-settings.js";
+
+export type { ImapSecurity, ImapSettings } from "./imap-settings.js";
+
+
+/** A deploy message waiting in the folder. */
+export interface WaitingDeploy {
+  uid: number;
+  /** RFC822.SIZE, bytes. */
+  size: number;
+}
+
+/** One logged-in session of a bot account. */
+export interface DeployMailbox {
+  /** Append a deploy message to ChatbotInstall (created when missing); resolves with its UID when the server says. */
+  append(raw: string | Uint8Array): Promise<number | undefined>;
+  /** Deploy messages in ChatbotInstall (those with the marker header), oldest first, at most `limit`. */
+  waiting(limit: number): Promise<WaitingDeploy[]>;
+  /** The full message `uid` of ChatbotInstall. */
+  download(uid: number): Promise<Uint8Array>;
+  /** Delete message `uid` of ChatbotInstall (installed). */
+  remove(uid: number): Promise<void>;
+  /** Move message `uid` of ChatbotInstall to ChatbotInstall/Refused (created when missing). */
+  refuse(uid: number): Promise<void>;
+  /** Log out (or drop the connection if that fails). */
+  close(): Promise<void>;
+}
+
+/** Timeouts, ms: a relay that does not answer must not hold up the host's other bots for long. */
+const CONNECT_TIMEOUT_MS = 15_000;
+const SOCKET_TIMEOUT_MS = 60_000;
+
+function imapError(error: unknown, what: string): ChatbotError {
+  const e = error as { authenticationFailed?: boolean; responseText?: string; message?: string };
+  const detail = e.responseText ?? e.message ?? String(error);
+  if (e.authenticationFailed) return new ChatbotError("E_IMAP_AUTH", `${what}: the server refused the login (${detail}); check the account's password`, { cause: error });
+  return new ChatbotError("E_IMAP", `${what}: ${detail}`, { cause: error });
+}
+
+/** Log in to `settings` as `user`; the session is the account's. Rejects with E_IMAP_AUTH or E_IMAP. */
+export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: string, password: string): Promise<DeployMailbox> {
+  const client = new ImapFlow({
+    host: settings.host,
+    port: settings.port,
+    secure: settings.security === "tls",
+    doSTARTTLS: settings.security === "starttls" ? true : settings.security === "plain" ? false : undefined,
+    tls: { rejectUnauthorized: !settings.allowSelfSigned },
+    auth: { user, pass: password },
+    logger: false,
+    clientInfo: { name: "chatbot" },
+    disableAutoIdle: true,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    greetingTimeout: CONNECT_TIMEOUT_MS,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+    // Nothing the host reads is larger than a deploy; a server sending more ends the session.
+    maxLiteralSize: DEPLOY_MESSAGE_MAX_BYTES,
+    maxResponseSize: DEPLOY_MESSAGE_MAX_BYTES + 1024 * 1024,
+  });
+  // imapflow emits 'error' on a dropped connection; unhandled it would end the process.
+  client.on("error", () => {});
+  const where = `IMAP ${settings.host}:${settings.port} as ${user}`;
+  try {
+    await client.connect();
+  } catch (error) {
+    client.close();
+    throw imapError(error, where);
+  }
+  let opened = false;
+  /** Select ChatbotInstall; false when it does not exist. */
+  const open = async (create: boolean): Promise<boolean> => {
+    if (opened) return true;
+    if (create) await client.mailboxCreate(DEPLOY_FOLDER);
+    else if (!(await client.list()).some((box) => box.path === DEPLOY_FOLDER)) return false;
+    await client.mailboxOpen(DEPLOY_FOLDER);
+    opened = true;
+    return true;
+  };
+  const guard = <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      throw error instanceof ChatbotError ? error : imapError(error, `${where}: ${what}`);
+    }
+  };
+  return {
+    append: guard("append", async (raw) => {
+      await client.mailboxCreate(DEPLOY_FOLDER);
+      const result = await client.append(DEPLOY_FOLDER, typeof raw === "string" ? Buffer.from(raw, "utf8") : raw, ["\\Seen"]);
+      if (!result) throw new ChatbotError("E_IMAP", `${where}: the server did not accept the message in ${DEPLOY_FOLDER}`);
+      return result.uid;
+    }),
+    waiting: guard("list deploys", async (limit) => {
+      if (!(await open(false))) return [];
+      if (client.mailbox && client.mailbox.exists === 0) return [];
+      const messages = await client.fetchAll("1:*", { uid: true, size: true, headers: [DEPLOY_HEADER] });
+      return messages
+        .filter((m) => m.headers !== undefined && /^x-chatbot-deploy:/im.test(m.headers.toString("latin1")))
+        .map((m) => ({ uid: m.uid, size: m.size ?? 0 }))
+        .sort((a, b) => a.uid - b.uid)
+        .slice(0, limit);
+    }),
+    download: guard("download", async (uid) => {
+      await open(false);
+      const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
+      if (!message || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${DEPLOY_FOLDER} is gone`);
+      return message.source;
+    }),
+    remove: guard("delete", async (uid) => {
+      await open(false);
+      await client.messageDelete(String(uid), { uid: true });
+    }),
+    refuse: guard("move to Refused", async (uid) => {
+      await open(false);
+      await client.mailboxCreate([...REFUSED_FOLDER]);
+      await client.messageMove(String(uid), [...REFUSED_FOLDER], { uid: true });
+    }),
+    close: async () => {
+      try {
+        await client.logout();
+      } catch {
+        client.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Installing a checked bundle folder for an account: what `chatbot host install DIR` and the deploy
+// watcher (`chatbot deploy`) both do. The version before becomes previous/ (for --rollback), the
+// settings in bot.json are kept, bot.json is written last (the service reloads a bot when its
+// bot.json changes).
+import { cp, rename, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import type { Manifest } from "../../bundler/manifest.js";
+import { ChatbotError } from "../errors.js";
+import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
+import { openBotAccount } from "../wire/bot-account.js";
+import type { HostConfig } from "./host-config.js";
+import { readBundleFolder, type BotSettings } from "./installed-bots.js";
+import { hostPaths } from "./paths.js";
+
+/** chatmail's rule for account passwords, characters. */
+export const PASSWORD_MIN_CHARS = 9;
+
+/** What an install did. */
+export interface InstallResult {
+  manifest: Manifest;
+  /** True when a version was installed before (it is now previous/). */
+  upgrade: boolean;
+  settings: BotSettings;
+  /** Origins the manifest asks for that nobody approved yet. */
+  pendingOrigins: string[];
+}
+
+/**
+ * Install the bundle folder `dist` (checked with readBundleFolder against the host's ceilings)
+ * for `addr`. A new bot needs `password`; a given one replaces the stored one.
+ */
+export async function installBundle(
+  dataDir: string,
+  config: Pick<HostConfig, "ceilings" | "approvedOrigins">,
+  addr: string,
+  dist: string,
+  options: { password?: string; name?: string; now?: () => number } = {},
+): Promise<InstallResult> {
+  const paths = hostPaths(dataDir).bot(addr);
+  const { manifest } = await readBundleFolder(dist, config);
+  const old = await readJsonFile<BotSettings | undefined>(paths.config, undefined);
+  if (!old && options.password === undefined) throw new ChatbotError("E_USAGE", `${addr} is a new bot: it needs its account's password`);
+  if (options.password !== undefined && options.password.length < PASSWORD_MIN_CHARS) {
+    throw new ChatbotError("E_USAGE", `the password of ${addr} must have at least ${PASSWORD_MIN_CHARS} characters (chatmail's rule)`);
+  }
+  const name = options.name ?? old?.name ?? manifest.name;
+  await openBotAccount(dataDir, addr, name); // creates the key and folder (0700)
+  if (options.password !== undefined) await writePrivateFile(paths.password, Buffer.from(options.password));
+  // Copy first, then two renames: the window in which no current/ exists is as short as it gets.
+  const staging = `${paths.current}.new`;
+  await rm(staging, { recursive: true, force: true });
+  await cp(dist, staging, { recursive: true });
+  const upgrade = existsSync(paths.current);
+  if (upgrade) {
+    await rm(paths.previous, { recursive: true, force: true });
+    await rename(paths.current, paths.previous);
+  }
+  await rename(staging, paths.current);
+  const settings: BotSettings = { name, enabled: old?.enabled ?? true, approvedOrigins: old?.approvedOrigins ?? [], installedAt: (options.now ?? Date.now)() };
+  await writeJsonFile(paths.config, settings);
+  const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));
+  return { manifest, upgrade: old !== undefined, settings, pendingOrigins };
+}

@@ -1,0 +1,62 @@
+// The consent rule for the bot's actions (DESIGN §3.1): permittedActions lets add-member through
+// only for a person who wrote to the bot 1:1 and has not sent /stop, into a group that wrote to
+// it; what it holds back keeps the other actions' run indices (their Message-IDs).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Action } from "../../../std/contract.js";
+import { gateEvent, openBotPolicy, permittedActions, type BotPolicy } from "../../../host/service/bot-policy.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { FakeClock, T0 } from "../../support/fake-clock.js";
+
+const CAROL = "carol@example.org";
+const ERIN = "erin@example.org";
+const GROUP = "group:AbCdEfGhIjKlMnOp";
+const add = (addr: string, chatId = GROUP): Action => ({ type: "add-member", chatId, addr });
+
+/** A fresh policy in which Carol wrote in the group (so the bot may write there). */
+async function policy(): Promise<BotPolicy> {
+  const p = openBotPolicy(mkdtempSync(join(tmpdir(), "bot-policy-")), DEFAULT_PER_USER_LIMITS, DEFAULT_BOT_LIMITS, new FakeClock(T0));
+  expect(await gateEvent(p, CAROL, GROUP, "/add erin", 100)).toEqual({ kind: "run" });
+  return p;
+}
+
+describe("permittedActions: add-member", () => {
+  it("a person who never wrote to the bot 1:1 is not added", async () => {
+    const p = await policy();
+    expect(await permittedActions(p, [add(ERIN)])).toEqual({ allowed: [], indices: [], refused: [{ chatId: GROUP, type: "add-member", addr: ERIN }] });
+  });
+
+  it("writing in a group with the bot is not enough: only a 1:1 message is consent", async () => {
+    const p = await policy();
+    await gateEvent(p, ERIN, GROUP, "hello group", 100);
+    expect((await permittedActions(p, [add(ERIN)])).allowed).toEqual([]);
+  });
+
+  it("a person who wrote 1:1 is added; after /stop not; after /start again", async () => {
+    const p = await policy();
+    await gateEvent(p, ERIN, ERIN, "hi bot", 100);
+    expect((await permittedActions(p, [add(ERIN)])).allowed).toEqual([add(ERIN)]);
+    expect(await gateEvent(p, ERIN, ERIN, "/stop", 100)).toMatchObject({ kind: "answer" });
+    expect((await permittedActions(p, [add(ERIN)])).refused).toEqual([{ chatId: GROUP, type: "add-member", addr: ERIN }]);
+    await gateEvent(p, ERIN, ERIN, "/start", 100);
+    expect((await permittedActions(p, [add(ERIN)])).allowed).toEqual([add(ERIN)]);
+  });
+
+  it("a group that never wrote to the bot gets no member-added message, even for a consenting person", async () => {
+    const p = await policy();
+    await gateEvent(p, ERIN, ERIN, "hi bot", 100);
+    expect((await permittedActions(p, [add(ERIN, "group:ZzZzZzZzZzZzZz")])).allowed).toEqual([]);
+  });
+
+  it("held-back actions keep the others' indices", async () => {
+    const p = await policy();
+    await gateEvent(p, ERIN, ERIN, "hi bot", 100);
+    const actions: Action[] = [add("stranger@example.org"), { type: "send", chatId: GROUP, text: "hi" }, add(ERIN)];
+    const { allowed, indices, refused } = await permittedActions(p, actions);
+    expect(allowed).toEqual([actions[1], actions[2]]);
+    expect(indices).toEqual([1, 2]);
+    expect(refused).toEqual([{ chatId: GROUP, type: "add-member", addr: "stranger@example.org" }]);
+  });
+});
