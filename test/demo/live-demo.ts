@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
     step("chatbot host init / new / build / host install");
     const socket = join(work, "lmtp.sock");
-    await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"], io(work));
+    await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--lmtp-socket", socket, "--lmtp-group", "postfix"], io(work));
     await runCli(["new", "echo-bot", "--name", "echo"], { ...io(work), stdout: () => undefined });
     await runCli(["build", "echo-bot"], io(work));
     writeFileSync(join(work, "echo.pw"), "echo-bot-password\n", { mode: 0o600 });
