@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
     step("chatbot host init / new / build / host install");
     const socket = join(work, "lmtp.sock");
-    await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--lmtp-socket", socket, "--lmtp-group", "postfix"], io(work));
+    await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"], io(work));
     await runCli(["new", "echo-bot", "--name", "echo"], { ...io(work), stdout: () => undefined });
     await runCli(["build", "echo-bot"], io(work));
     writeFileSync(join(work, "echo.pw"), "echo-bot-password\n", { mode: 0o600 });
@@ -41,9 +41,16 @@ async function main(): Promise<void> {
     step("chatbot host serve (LMTP on a unix socket; Postfix routes the bot's address to it)");
     // NODE_ENV=production: vite-node sets "development", which makes openpgp.js print debug traces.
     serve = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "production" } });
+    let started!: () => void;
+    const listening = new Promise<void>((resolve) => (started = resolve));
     serve.stdout?.on("data", (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) process.stdout.write(`  host: ${line}\n`);
+      for (const line of chunk.toString().split("\n").filter(Boolean)) {
+        process.stdout.write(`  host: ${line}\n`);
+        if (line.includes('"event":"service.started"')) started();
+      }
     });
+    // Route only once the socket listens: mail Postfix cannot hand over waits minutes in its queue.
+    await listening;
     await relay.routeToLmtp(bot, socket);
 
     step("the bot's invite: scan it with Delta Chat (here a scripted client does)");
