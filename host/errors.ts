@@ -41,6 +41,9 @@ const OWNERS = {
   // password was refused (whoever gave the password must fix it).
   E_IMAP: "retry",
   E_IMAP_AUTH: "user",
+  // A bot's state copy in its account (ChatbotState) that does not check out (sha256, shape):
+  // the host skips it; the operator looks at the account if no copy is readable.
+  E_STATE_MIRROR: "operator",
 } as const satisfies Record<string, ErrorOwner>;
 
 export type ErrorCode = keyof typeof OWNERS;

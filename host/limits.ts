@@ -199,3 +199,31 @@ export const DEPLOY_MESSAGES_PER_CHECK = 5;
  * 90 days without an IMAP login (PROTOCOL §1); a daily login leaves 89 days for outages.
  */
 export const ACCOUNT_REFRESH_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Writes of one bot's state (bot.state, host/policy/state-io.ts), over a sliding second. The
+ * service checks them before it runs an event and counts the event's state write after it; over
+ * them, the mail waits in the spool (like the CPU budget), so a bot overshoots by at most one
+ * event's state (stateBytes). Host-only: a manifest cannot ask for more.
+ */
+export interface StateIoLimits {
+  /** Bytes of state written in any second (the JSON saved, UTF-8). */
+  stateWriteBytesPerSecond: number;
+  /** State writes (saves) in any second. */
+  stateWriteOpsPerSecond: number;
+}
+
+/** The seed's example ceilings: 1 MB/s and 100 IOPS. */
+export const DEFAULT_STATE_IO_LIMITS: Readonly<StateIoLimits> = Object.freeze({
+  stateWriteBytesPerSecond: 1_000_000,
+  stateWriteOpsPerSecond: 100,
+});
+
+/** How often `chatbot host serve` looks for changed bot states to push to their accounts (ChatbotState), ms. */
+export const STATE_MIRROR_INTERVAL_MS = 5_000;
+/**
+ * Least time between two pushes of one bot's state, ms (except the last one when the host stops):
+ * a bot whose state changes all the time costs its account two IMAP logins a minute, not twelve,
+ * and a crash of the machine loses at most this much of the account's copy (state.json keeps all).
+ */
+export const STATE_MIRROR_MIN_GAP_MS = 30_000;

@@ -45,8 +45,15 @@ function imapError(error: unknown, what: string): ChatbotError {
   return new ChatbotError("E_IMAP", `${what}: ${detail}`, { cause: error });
 }
 
-/** Log in to `settings` as `user`; the session is the account's. Rejects with E_IMAP_AUTH or E_IMAP. */
-export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: string, password: string): Promise<DeployMailbox> {
+/** A logged-in imapflow client, a name for it in errors, and a wrapper that turns its failures into E_IMAP. */
+interface Session {
+  client: ImapFlow;
+  where: string;
+  guard: <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) => (...args: A) => Promise<T>;
+  close: () => Promise<void>;
+}
+
+async function connect(settings: Readonly<ImapSettings>, user: string, password: string): Promise<Session> {
   const client = new ImapFlow({
     host: settings.host,
     port: settings.port,
@@ -73,6 +80,26 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
     client.close();
     throw imapError(error, where);
   }
+  const guard = <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      throw error instanceof ChatbotError ? error : imapError(error, `${where}: ${what}`);
+    }
+  };
+  const close = async () => {
+    try {
+      await client.logout();
+    } catch {
+      client.close();
+    }
+  };
+  return { client, where, guard, close };
+}
+
+/** Log in to `settings` as `user`; the session is the account's. Rejects with E_IMAP_AUTH or E_IMAP. */
+export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: string, password: string): Promise<DeployMailbox> {
+  const { client, where, guard, close } = await connect(settings, user, password);
   let opened = false;
   /** Select ChatbotInstall; false when it does not exist. */
   const open = async (create: boolean): Promise<boolean> => {
@@ -82,13 +109,6 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
     await client.mailboxOpen(DEPLOY_FOLDER);
     opened = true;
     return true;
-  };
-  const guard = <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
-    try {
-      return await fn(...args);
-    } catch (error) {
-      throw error instanceof ChatbotError ? error : imapError(error, `${where}: ${what}`);
-    }
   };
   return {
     append: guard("append", async (raw) => {
@@ -122,12 +142,65 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
       await client.mailboxCreate([...REFUSED_FOLDER]);
       await client.messageMove(String(uid), [...REFUSED_FOLDER], { uid: true });
     }),
-    close: async () => {
-      try {
-        await client.logout();
-      } catch {
-        client.close();
-      }
-    },
+    close,
+  };
+}
+
+/** A message in a folder the host keeps in the account: its UID and its marker header's value (undefined without one). */
+export interface FolderMessage {
+  uid: number;
+  marker: string | undefined;
+}
+
+/** One logged-in session on one folder of a bot account (the host's own records there, e.g. ChatbotState). */
+export interface FolderMailbox {
+  /** The messages in the folder, oldest UID first; [] when the folder does not exist. */
+  list(): Promise<FolderMessage[]>;
+  /** Append a message (folder created when missing); resolves with its UID when the server says. */
+  append(raw: Uint8Array): Promise<number | undefined>;
+  /** The full message `uid`. */
+  download(uid: number): Promise<Uint8Array>;
+  /** Delete (expunge) the messages `uids`. */
+  remove(uids: readonly number[]): Promise<void>;
+  /** Log out (or drop the connection if that fails). */
+  close(): Promise<void>;
+}
+
+/** Log in as `user` and work on `folder`, whose messages carry the header `header` ("Name", no colon). */
+export async function openFolderMailbox(settings: Readonly<ImapSettings>, user: string, password: string, folder: string, header: string): Promise<FolderMailbox> {
+  const { client, where, guard, close } = await connect(settings, user, password);
+  const markerLine = new RegExp(`^${header}:[ \\t]*(.*)$`, "im");
+  const open = async (): Promise<boolean> => {
+    if (client.mailbox && client.mailbox.path === folder) return true;
+    if (!(await client.list()).some((box) => box.path === folder)) return false;
+    await client.mailboxOpen(folder);
+    return true;
+  };
+  return {
+    list: guard(`list ${folder}`, async () => {
+      if (!(await open())) return [];
+      if (client.mailbox && client.mailbox.exists === 0) return [];
+      const messages = await client.fetchAll("1:*", { uid: true, headers: [header] });
+      return messages
+        .map((m) => ({ uid: m.uid, marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim() }))
+        .sort((a, b) => a.uid - b.uid);
+    }),
+    append: guard(`append to ${folder}`, async (raw) => {
+      await client.mailboxCreate(folder);
+      const result = await client.append(folder, raw, ["\\Seen"]);
+      if (!result) throw new ChatbotError("E_IMAP", `${where}: the server did not accept the message in ${folder}`);
+      return result.uid;
+    }),
+    download: guard(`download from ${folder}`, async (uid) => {
+      if (!(await open())) throw new ChatbotError("E_IMAP", `${where}: ${folder} is gone`);
+      const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
+      if (!message || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${folder} is gone`);
+      return message.source;
+    }),
+    remove: guard(`delete from ${folder}`, async (uids) => {
+      if (uids.length === 0 || !(await open())) return;
+      await client.messageDelete(uids.join(","), { uid: true });
+    }),
+    close,
   };
 }

@@ -4,9 +4,15 @@
 // re-running the bot. The plan's state and seen mark are committed right after journaling,
 // before SMTP, so the bot's next mail sees them even while this one waits for a retry.
 // Temporary failures back off; after maxAttempts the entry is dead-lettered.
+// Before a new entry runs, the bot's state must be local (state-mirror.ts pulls a missing
+// state.json from the bot's account; while the account cannot be read, the entry waits) and its
+// state writes under StateIoLimits (host/policy/state-io.ts; over them, the entry waits like over
+// the CPU budget). Each committed state is counted there and marks the bot dirty for the mirror.
 import { stat } from "node:fs/promises";
 import { isChatbotError } from "../errors.js";
-import { MAIL_MAX_BYTES } from "../limits.js";
+import { DEFAULT_STATE_IO_LIMITS, MAIL_MAX_BYTES, type StateIoLimits } from "../limits.js";
+import { StateIo } from "../policy/state-io.js";
+import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
@@ -73,12 +79,17 @@ export interface HostServiceDeps {
   log: (line: LogLine) => void;
   /** Waits `ms` (the pacer's delays); real time by default, instant in tests with a fake clock. */
   sleep?: (ms: number) => Promise<void>;
+  /** The bots' state copies in their accounts (state-mirror.ts): restored before a bot's first event, told of every save. */
+  mirror?: Pick<StateMirror, "ensureRestored" | "markDirty">;
+  /** State IO per bot (host/policy/state-io.ts); DEFAULT_STATE_IO_LIMITS when absent. */
+  stateIoLimits?: Readonly<StateIoLimits>;
 }
 
 /** The drain loop and the installed bots it runs. */
 export class HostService {
   private readonly bots = new Map<string, { bot: InstalledBot; policy: BotPolicy; loadedFrom: number }>();
   private readonly submitters = new Map<string, SmtpSubmitter>();
+  private readonly stateIos = new Map<string, StateIo>();
   private running = false;
   private secret: Promise<string> | undefined;
   private loop: Promise<void> | undefined;
@@ -103,6 +114,30 @@ export class HostService {
     const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock), loadedFrom: mtime };
     this.bots.set(addr, loaded);
     return loaded;
+  }
+
+  /** The bot's state IO over the last second. */
+  private stateIo(addr: string): StateIo {
+    let io = this.stateIos.get(addr);
+    if (!io) {
+      io = new StateIo(this.deps.clock, this.deps.stateIoLimits ?? DEFAULT_STATE_IO_LIMITS);
+      this.stateIos.set(addr, io);
+    }
+    return io;
+  }
+
+  /**
+   * Before a new entry of `addr` runs: its state must be local (restored from the account when
+   * state.json is missing) and its state IO under the limits. Resolves with the time to try again
+   * when not, after logging why.
+   */
+  private async waitBeforeRun(addr: string): Promise<number | undefined> {
+    const restoreAt = await this.deps.mirror?.ensureRestored(addr);
+    if (restoreAt !== undefined) return restoreAt;
+    const io = this.stateIo(addr).check();
+    if (io.allowed) return undefined;
+    this.deps.log({ event: "bot.deferred", bot: addr, reason: `bot state writes ${io.limit} used up`, until: io.resumesAt });
+    return io.resumesAt;
   }
 
   /** The bot's SMTP submitter, paced under the relay's per-account send rate (config `pacing`). */
@@ -158,6 +193,11 @@ export class HostService {
       if (!bot.settings.enabled) return await this.deadLetter(entry, `${entry.recipient} is disabled`);
       let plan = entry.journal as MailPlan | undefined;
       if (!plan) {
+        const waitUntil = await this.waitBeforeRun(entry.recipient);
+        if (waitUntil !== undefined) {
+          await spool.update(current, { nextAttemptAt: waitUntil });
+          return;
+        }
         const raw = await spool.read(entry);
         const deps = { executor: this.deps.executor, submitter: this.submitter(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy };
         const tickAt = tickTime(raw, await this.tickSecret());
@@ -198,7 +238,12 @@ export class HostService {
    * second journal write re-saves the same state on resume (the oldest ready entry goes first).
    */
   private async commit(bot: InstalledBot, plan: MailPlan): Promise<MailPlan> {
-    if (plan.state) await bot.state.save(plan.state);
+    if (plan.state) {
+      // Counted as the state's JSON (what the state limit measures), one write per save.
+      this.stateIo(bot.account.addr).record(Buffer.byteLength(JSON.stringify(plan.state), "utf8"));
+      await bot.state.save(plan.state);
+      this.deps.mirror?.markDirty(bot.account.addr);
+    }
     if (plan.seen) await bot.account.seen.add(plan.seen.sender, plan.seen.messageId);
     const { seen: _seen, ...rest } = plan;
     return { ...rest, state: null };

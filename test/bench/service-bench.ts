@@ -205,7 +205,7 @@ async function setUp(relay: TestRelay): Promise<Setup> {
   const cli = async (args: string[]) => {
     if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
   };
-  await cli(["host", "init", "--data-dir", dataDir, "--smtp-port", String(relay.submissionPort), "--lmtp-socket", socket, "--lmtp-group", "postfix"]);
+  await cli(["host", "init", "--data-dir", dataDir, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"]);
   await cli(["new", "echo", "--name", "echo"]);
   await cli(["build", "echo"]);
   const bot = `echobot01@${relay.domain}`;

@@ -49,7 +49,8 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     data = join(work, "data");
     const io = captureIo(work);
     const socket = join(work, "lmtp.sock");
-    expect(await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--lmtp-socket", socket, "--lmtp-group", "postfix"], io)).toBe(0);
+    // IMAP as on a relay: the service logs in as the bot for its state copy (state-mirror.ts).
+    expect(await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"], io)).toBe(0);
     // One user sends 200 mails in a minute: above the seed's 60/hour, so the operator raises it.
     const configFile = join(data, "host.json");
     const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;

@@ -3,14 +3,15 @@ import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { ChatbotError } from "../../errors.js";
 import { join, resolve } from "node:path";
 import { Executor } from "../../executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../limits.js";
+import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../limits.js";
 import { Spool } from "../../spool/spool.js";
 import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { HostMetrics, METRICS_INTERVAL_MS, spoolGauges, writeMetricsFile } from "../../service/metrics.js";
 import { HostService } from "../../service/host-service.js";
 import { DeployWatcher } from "../../service/deploy-watcher.js";
-import { openDeployMailbox } from "../../deploy/imap-mailbox.js";
+import { openDeployMailbox, openFolderMailbox } from "../../deploy/imap-mailbox.js";
+import { STATE_FOLDER, STATE_HEADER, StateMirror } from "../../service/state-mirror.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
 import type { LogLine } from "../../service/handle-mail.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
@@ -25,7 +26,9 @@ the sandbox, and submit the bots' replies over SMTP as the bot accounts. Hourly 
 run here too, and so do deploys: every imap.pollSeconds (host.json, default 300) it logs in to
 each bot's account over IMAP, installs what 'chatbot deploy' put into its ChatbotInstall folder
 (install.deployed / install.refused), and at least daily logs in anyway (account.refreshed), so
-chatmail never expires the account. Nothing is lost on a crash: a mail leaves the spool only after its replies were
+chatmail never expires the account. Each bot's state is copied into its account's ChatbotState
+folder a few seconds after it changes (state.mirrored), and a bot whose state.json is missing
+gets it back from there before its first event (state.restored). Nothing is lost on a crash: a mail leaves the spool only after its replies were
 accepted, and a restart resumes where it stopped.
 
 Logs are JSON lines on stdout and in DIR/logs/host.jsonl. SIGTERM/SIGINT stop it after the
@@ -88,7 +91,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const recovered = await spool.recover();
   if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
   const executor = new Executor({ concurrency: config.concurrency });
+  // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
+  const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
   service = new HostService({
+    mirror,
     dataDir,
     config,
     spool,
@@ -101,6 +107,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (values.once) {
     const handled = await service.drainOnce();
     await service.stop();
+    await mirror.stop();
     await executor.close();
     log({ event: "service.drained", entries: handled });
     clearInterval(metricsTimer);
@@ -115,6 +122,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     : await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
   await executor.warmUp();
   service.start();
+  mirror.start(STATE_MIRROR_INTERVAL_MS);
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
   const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
   watcher.start();
@@ -128,6 +136,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   await lmtp?.close();
   await watcher.stop();
   await service.stop();
+  await mirror.stop();
   await executor.close();
   clearInterval(metricsTimer);
   await writing;
