@@ -1,0 +1,127 @@
+// The public shape of `chatbot/testing`: the test kit a bot author imports from vitest (or any
+// test runner) in the bot's own repository. Types only; host/testing/test-bot.ts implements them.
+// It runs the bot in the real sandbox (same executor and limits as the host), with a fake clock,
+// recorded fetch responses and in-memory state, and hands back the actions the bot produced.
+import type { Action, Address, ChatRef } from "../../std/contract.js";
+import type { LimitHit, LogEntry, RunError, RunStatus } from "../executor/run-types.js";
+
+/** A duration: ms as a number, or text such as "90s", "15m", "2h", "1d", "1h30m". */
+export type Duration = number | string;
+
+/** A fetch response the test recorded for a URL (exact match, query included). */
+export interface RecordedResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  /** The body: text is sent as UTF-8. */
+  body?: string | Uint8Array;
+}
+
+/** Options of `createTestBot`. */
+export interface TestBotOptions {
+  /** The bot's folder (with chatbot.json); a path or a file: URL. Default: process.cwd(). */
+  dir?: string | URL;
+  /** Start time of the fake clock, ms since the epoch (or an ISO date). Default 2025-01-01T10:00:00Z. */
+  now?: number | string;
+  /** Initial bot.state: key → any JSON value. */
+  state?: Record<string, unknown>;
+  /** Origins allowed on top of the manifest's `origins` (which the kit treats as approved). */
+  allowOrigins?: string[];
+  /** The bot's own address (used in Message-IDs and as the group member it is). Default "bot@example.org". */
+  botAddr?: string;
+}
+
+/** Who a simulated message comes from and where. */
+export interface MessageOptions {
+  /** Sender address or { addr, name }. Default "alice@example.org" ("Alice"). */
+  from?: string | Address;
+  /** The chat: default the sender's 1:1 chat. A string "group:<id>" or "Team" (a group of that name) or a ChatRef. */
+  chat?: string | ChatRef;
+  /** Files attached to the message. */
+  files?: Array<{ name: string; type?: string; data: string | Uint8Array }>;
+  /** Make it a reaction (`msg.reaction`) to the message `to`. */
+  reaction?: { emoji: string; to: string };
+  /** The message's Message-ID (default: generated, unique). */
+  id?: string;
+}
+
+/** A simulated webxdc status update from a user. */
+export interface WebxdcUpdateOptions {
+  instanceId: string;
+  payload: unknown;
+  from?: string | Address;
+  chat?: string | ChatRef;
+  info?: string;
+  summary?: string;
+}
+
+/** A reply or send, with its file decoded. */
+export interface SentMessage {
+  type: "reply" | "send";
+  chatId: string;
+  text: string;
+  /** The Message-ID the bot got back from reply/send. */
+  id: string;
+  file?: { name: string; type: string; bytes: Uint8Array };
+}
+
+/** What one simulated event produced. */
+export interface TestEventResult {
+  status: RunStatus;
+  /** Every action in order, as the host would get them. */
+  actions: Action[];
+  /** The reply/send actions, file bytes decoded. */
+  messages: SentMessage[];
+  /** Just the texts of `messages`, in order: what most assertions need. */
+  texts: string[];
+  /** The webxdc status updates sent. */
+  webxdc: Array<Extract<Action, { type: "webxdc-status" }>>;
+  logs: LogEntry[];
+  /** When the bot threw or hit a limit: the error, its stack mapped to the author's files. */
+  error?: RunError;
+  limit?: LimitHit;
+  cpuMs: number;
+  wallMs: number;
+  memoryBytes: number;
+  /** URLs the bot fetched (recorded or refused), in order. */
+  fetched: string[];
+}
+
+/** The fake fetch: recorded responses by URL. Unrecorded URLs fail like an unreachable server. */
+export interface TestFetch {
+  /** Answer `url` with `response` (a string is a 200 text body) from now on. */
+  on(url: string, response: RecordedResponse | string): void;
+  /** Forget every recorded response. */
+  clear(): void;
+}
+
+/** The fake clock the bot sees through `bot.now()` and ticks. */
+export interface TestClock {
+  now(): number;
+  advance(by: Duration): void;
+  set(at: number | string): void;
+}
+
+/** A bot under test. */
+export interface TestBot {
+  /** Send a text message to the bot; resolves when the event has ended. */
+  message(text: string, options?: MessageOptions): Promise<TestEventResult>;
+  /** Run the tick handler at the clock's current time. */
+  tick(): Promise<TestEventResult>;
+  /**
+   * Advance the clock by `by`, running the tick handler at every hourly (or daily, per the
+   * manifest's schedule) boundary passed, like the host would. Resolves to the ticks' results.
+   */
+  advance(by: Duration): Promise<TestEventResult[]>;
+  /** Deliver a webxdc status update to the bot. */
+  webxdc(update: WebxdcUpdateOptions): Promise<TestEventResult>;
+  /** The bot's state: plain JSON values, changed only by events that ended ok (like the host). */
+  state: {
+    get<T = unknown>(key: string): T | undefined;
+    set(key: string, value: unknown): void;
+    all(): Record<string, unknown>;
+  };
+  fetch: TestFetch;
+  clock: TestClock;
+  /** Stop the sandbox's runner process. Call it in afterAll. */
+  close(): Promise<void>;
+}
