@@ -57,6 +57,11 @@ export interface MailPlan {
   deferUntil?: number;
 }
 
+/** Consent's /stop list as outbound's check: people who sent /stop get no group mail either (nobody is stopped without a policy). */
+function stoppedCheck(policy: BotPolicy | undefined): (addr: string) => Promise<boolean> {
+  return policy ? (addr) => policy.consent.isStopped(addr) : async () => false;
+}
+
 /** Receive one raw mail and work out what to send; runs the bot when the mail is an event. */
 export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailPlan> {
   const { account } = bot;
@@ -105,7 +110,7 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         messageIds: { botAddr: account.addr, eventKey },
       });
       const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
-      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices) : { mails: [], skipped: [] };
+      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
       if (policy) await recordEvent(policy, inbound.sender, raw.byteLength, result.cpuMs);
       deps.log({
         event: "bot.event",
@@ -150,7 +155,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     messageIds: { botAddr: account.addr, eventKey },
   });
   const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
-  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices) : { mails: [], skipped: [] };
+  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(deps.policy)) : { mails: [], skipped: [] };
   if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
   deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
   return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state };

@@ -66,7 +66,7 @@ export async function composeBotMessage(account: BotAccount, message: BotMessage
     "password" in encryption
       ? await encryptSymmetricSigned(inner, encryption.password, identity)
       : await signAndEncrypt(inner, encryption.keys, identity);
-  const raw = composeEncryptedOuter({ from: account.addr, date, messageId, armored, extraHeaders: [["Chat-Version", "1.0"]] });
+  const raw = composeEncryptedOuter({ from: account.addr, date, messageId, armored });
   const check = checkEncryptedMime(raw);
   // Never hand the relay a mail its filter would bounce with "523 Encryption Needed".
   if (!check.ok) throw new Error(`composed mail would not pass the relay's encryption filter: ${check.reason}`);

@@ -21,9 +21,10 @@ export interface ActionMail extends OutgoingMail {
  * Why an action was not sent: E_NOT_IN_CHAT (the bot left or never was in the group), E_NO_KEY (no
  * key for the chat's members, or for the person to add), E_NOT_SENT (delete/resend of an id the bot
  * did not send recently), E_OTHER_CHAT (delete/resend naming another chat than the one the mail
- * went to), E_ALREADY_MEMBER (add-member of someone already in the group, or of the bot itself).
+ * went to), E_ALREADY_MEMBER (add-member of someone already in the group, or of the bot itself),
+ * E_STOPPED (every member of the group with a key sent /stop).
  */
-export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT" | "E_ALREADY_MEMBER";
+export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT" | "E_ALREADY_MEMBER" | "E_STOPPED";
 
 /** Mails for the actions, and the actions that could not be sent with a code and the reason. */
 export interface OutboundResult {
@@ -41,24 +42,35 @@ export function actionMessageId(account: BotAccount, eventKey: string, index: nu
 
 /** Who a mail into a chat goes to and the headers that chat needs. */
 interface Route {
+  /** Who the mail is encrypted and submitted to. */
   recipients: Recipient[];
+  /** Who its To header names: every member of a group, also those left out of `recipients`. */
+  to: string[];
   subject: string;
   headers: Array<[string, string]>;
 }
 
 type Skip = { code: SkipCode; reason: string };
 
-async function routeOf(account: BotAccount, chatId: string): Promise<Route | Skip> {
+/** Who sent /stop: left out of the envelope and encryption of group mail (consent, issue 4 item 6). */
+export type StoppedCheck = (addr: string) => Promise<boolean>;
+
+async function routeOf(account: BotAccount, chatId: string, isStopped: StoppedCheck): Promise<Route | Skip> {
   if (chatId.startsWith("group:")) {
     const group = await account.groups.get(chatId.slice("group:".length));
     if (!group || group.left) return { code: "E_NOT_IN_CHAT", reason: `the bot is not in ${chatId}` };
     const members = await groupRecipients(account, group);
     if (members.length === 0) return { code: "E_NO_KEY", reason: `no member of ${chatId} has a known key` };
-    return { recipients: members, subject: `Re: ${group.name}`, headers: groupMessageHeaders(group, members) };
+    // The headers still name every member (the group stays the same group for the others);
+    // only the mail's envelope and encryption leave out whoever sent /stop.
+    const reached: Recipient[] = [];
+    for (const member of members) if (!(await isStopped(member.addr))) reached.push(member);
+    if (reached.length === 0) return { code: "E_STOPPED", reason: `every member of ${chatId} sent /stop` };
+    return { recipients: reached, to: members.map((m) => m.addr), subject: `Re: ${group.name}`, headers: groupMessageHeaders(group, members) };
   }
   const peer = await peerRecipient(account, chatId);
   if (!peer) return { code: "E_NO_KEY", reason: `no key for ${chatId} (they have not written to the bot)` };
-  return { recipients: [peer], subject: `Message from ${account.name}`, headers: [] };
+  return { recipients: [peer], to: [peer.addr], subject: `Message from ${account.name}`, headers: [] };
 }
 
 /**
@@ -106,8 +118,9 @@ function contentOf(action: Exclude<Action, { type: "resend" | "add-member" }>): 
  * Compose the mails for one event's actions. `eventKey` identifies the event (its Message-ID, or the
  * tick's time). `indices[i]` is the index the bot's run gave `actions[i]` (default: `i`): when the
  * policy held some actions back, the others keep the Message-IDs the sandbox already told the bot.
+ * `isStopped` (the bot's consent records) leaves people who sent /stop out of group mail.
  */
-export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string, indices?: readonly number[]): Promise<OutboundResult> {
+export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string, indices?: readonly number[], isStopped: StoppedCheck = async () => false): Promise<OutboundResult> {
   const result: OutboundResult = { mails: [], skipped: [] };
   // This event's own new mails count as sent: a bot may delete or resend what it sends in the same event.
   const own = new Map<string, ActionMail>();
@@ -148,7 +161,7 @@ export async function mailsForActions(account: BotAccount, actions: readonly Act
       result.mails.push(actionMail);
       continue;
     }
-    const route = await routeOf(account, action.chatId);
+    const route = await routeOf(account, action.chatId, isStopped);
     if ("code" in route) {
       skip(route);
       continue;
@@ -157,7 +170,7 @@ export async function mailsForActions(account: BotAccount, actions: readonly Act
     const mail = await composeBotMessage(
       account,
       {
-        to: route.recipients.map((r) => ({ addr: r.addr })),
+        to: route.to.map((addr) => ({ addr })),
         recipients: route.recipients.map((r) => r.addr),
         subject: route.subject,
         body,
