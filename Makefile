@@ -14,6 +14,7 @@ deps: $(NPM_STAMP)
 
 build: deps
 	npx tsc -p tsconfig.json
+	npx tsc -p host/testing/tsconfig.json
 	npx tsc -p std/tsconfig.json
 	npx tsc -p tsconfig.test.json
 

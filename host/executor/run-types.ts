@@ -14,6 +14,20 @@ export interface FetchPolicy {
    * connect-time address check as DNS answers, so they cannot open a private address either.
    */
   hosts?: Record<string, string[]>;
+  /**
+   * Replay mode (the test kit, chatbot/testing): answer fetches from these recorded responses and
+   * never touch the network. The origin allowlist and the request checks still apply, with the
+   * same error codes as a real fetch; a URL without a recording fails with E_FETCH_FAILED.
+   */
+  recorded?: RecordedFetch[];
+}
+
+/** A response recorded for one URL (exact match after URL normalization, fragment dropped). */
+export interface RecordedFetch {
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  bodyBase64: string;
 }
 
 /** One event for one isolate. */
@@ -75,4 +89,6 @@ export interface RunResult {
   /** Peak QuickJS heap observed during the event, bytes (sampled; see README "Limits"). */
   memoryBytes: number;
   fetch: { count: number; bytesIn: number; bytesOut: number };
+  /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
+  fetchedUrls?: string[];
 }

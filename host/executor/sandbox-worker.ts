@@ -6,6 +6,7 @@ import { compileQuickJSWasm, createModuleSlot, slotMemoryExhausted, type ModuleS
 import { runInIsolate, type IsolateFetch } from "./isolate-run.js";
 import { isIPv6 } from "node:net";
 import { createGuestFetch } from "../fetch/guest-fetch.js";
+import { createReplayFetch } from "../fetch/replay-fetch.js";
 import { systemLookup, type Lookup } from "../fetch/guarded-connector.js";
 import type { RunMessage, ResultMessage } from "./runner-protocol.js";
 import type { RunRequest } from "./run-types.js";
@@ -26,7 +27,20 @@ function staticLookup(hosts: Record<string, string[]>): Lookup {
 }
 
 /** A fetch for this event, built on first use and closed when the event ends. */
-function eventFetch(request: RunRequest) {
+function eventFetch(request: RunRequest): { fetch: IsolateFetch; close: () => Promise<void>; urls?: string[] } {
+  const { recorded } = request.fetch;
+  if (recorded) {
+    // Replay mode (tests): no network client is ever built for this event.
+    const replay = createReplayFetch({
+      allowOrigins: request.fetch.allowOrigins,
+      allowHttpLoopback: request.fetch.allowHttpLoopback,
+      recorded,
+      maxResponseBytes: request.limits.fetchResponseBytes,
+      maxRequestBytes: request.limits.fetchResponseBytes,
+      maxRedirects: 5,
+    });
+    return { fetch: (req, body) => replay.fetch(req, body), close: replay.close, urls: replay.urls };
+  }
   let client: ReturnType<typeof createGuestFetch> | undefined;
   const fetch: IsolateFetch = (req, body, signal) => {
     client ??= createGuestFetch({
@@ -55,7 +69,8 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
   try {
     const outcome = await runInIsolate(slot, request, fetcher.fetch);
     if (!outcome.slotHealthy) slot = undefined;
-    return { type: "result", id: message.id, result: outcome.result };
+    const result = fetcher.urls ? { ...outcome.result, fetchedUrls: [...fetcher.urls] } : outcome.result;
+    return { type: "result", id: message.id, result };
   } finally {
     await fetcher.close().catch(() => undefined);
   }

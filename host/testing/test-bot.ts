@@ -1,0 +1,103 @@
+// createTestBot: a bot under test. It is built like `chatbot build` does, and every event runs in
+// the real sandbox (host/executor) with the limits its manifest asks for, so what passes here
+// passes on a relay. Only the world around it is fake: the clock, fetch (recorded responses, no
+// network) and the state store (in memory, changed only by events that end ok, like the host's).
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { statSync } from "node:fs";
+import type { GuestEvent } from "../../std/contract.js";
+import { Executor } from "../executor/executor.js";
+import { buildLocalBot, type LocalBot } from "../local/local-bot.js";
+import { nextTick } from "../policy/schedule.js";
+import type { TestBot, TestBotOptions, TestEventResult } from "./api.js";
+import { parseDuration } from "./duration.js";
+import { createTestClock } from "./test-clock.js";
+import { messageEvent, webxdcEvent } from "./test-events.js";
+import { createTestFetch } from "./test-fetch.js";
+import { toTestResult } from "./test-result.js";
+import { createTestState } from "./test-state.js";
+
+/** The bot's own address when the test names none. */
+export const DEFAULT_BOT_ADDR = "bot@example.org";
+
+/** The bot folder from `dir`: a path, or a file: URL of the folder or of a file in it (`import.meta.url`). */
+export function botFolder(dir: string | URL | undefined): string {
+  if (dir === undefined) return process.cwd();
+  const path = dir instanceof URL || dir.startsWith("file:") ? fileURLToPath(dir) : resolve(dir);
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ? dirname(path) : path;
+}
+
+/** Build the bot in `options.dir` (default: the current folder) and get it ready to run events. */
+export async function createTestBot(options: TestBotOptions = {}): Promise<TestBot> {
+  const local = await buildLocalBot(botFolder(options.dir));
+  const botAddr = (options.botAddr ?? DEFAULT_BOT_ADDR).toLowerCase();
+  const clock = createTestClock(options.now);
+  const state = createTestState(options.state ?? {});
+  const fetch = createTestFetch();
+  const executor = new Executor();
+  let messages = 0;
+
+  const run = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[] = []): Promise<TestEventResult> => {
+    const result = await executor.run({
+      bundle: local.bundle,
+      event,
+      attachments,
+      state: state.snapshot(),
+      limits: { ...local.limits },
+      nowMs: clock.now(),
+      messageIds: { botAddr, eventKey },
+      fetch: {
+        allowOrigins: [...new Set([...local.manifest.origins, ...(options.allowOrigins ?? [])])],
+        allowHttpLoopback: false,
+        recorded: fetch.recordings(),
+      },
+    });
+    // Like the host: a failed event's state changes are thrown away.
+    if (result.status === "ok" && result.state !== null) state.replace(result.state);
+    return toTestResult(result, { botAddr, eventKey, mapStack: local.mapStack });
+  };
+
+  const tickAt = (at: number): Promise<TestEventResult> => run({ kind: "tick", at }, `tick:${at}`);
+
+  return {
+    message(text, messageOptions = {}) {
+      messages += 1;
+      // Incoming Message-IDs as a client writes them: unique, in the sender's domain.
+      const id = messageOptions.id ?? `<test-${messages}.${clock.now()}@${domainOf(messageOptions.from)}>`;
+      const { event, attachments } = messageEvent(text, messageOptions, id, clock.now());
+      return run(event, id, attachments);
+    },
+    tick: () => tickAt(clock.now()),
+    async advance(by) {
+      const end = clock.now() + parseDuration(by);
+      const results: TestEventResult[] = [];
+      // Every slot in (now, end], at exact :00 UTC (the host moves a bot's slots by a fixed
+      // per-bot offset to spread load; tests use offset 0 so "the next hour" means 11:00).
+      for (let slot = nextSlot(local, clock.now()); slot <= end; slot = nextSlot(local, slot)) {
+        clock.set(slot);
+        results.push(await tickAt(slot));
+      }
+      clock.set(end);
+      return results;
+    },
+    webxdc(update) {
+      messages += 1;
+      const key = `<test-update-${messages}.${clock.now()}@${domainOf(update.from)}>`;
+      return run(webxdcEvent(update), key);
+    },
+    state: state.view,
+    fetch: { on: fetch.on, clear: fetch.clear },
+    clock,
+    close: () => executor.close(),
+  };
+}
+
+/** The first slot of the bot's schedule after `after` (Infinity for "none"). */
+function nextSlot(local: LocalBot, after: number): number {
+  return nextTick(local.manifest.schedule, after, after).next;
+}
+
+function domainOf(from: string | { addr: string } | undefined): string {
+  const addr = from === undefined ? "alice@example.org" : typeof from === "string" ? from : from.addr;
+  return addr.slice(addr.lastIndexOf("@") + 1).toLowerCase() || "example.org";
+}
