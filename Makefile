@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck test demo demo-sandbox bench clean relay-deps
+.PHONY: all deps build typecheck test demo demo-sandbox bench clean relay-deps docs
 
 all: build
 
@@ -19,6 +19,10 @@ build: deps
 	npx tsc -p tsconfig.test.json
 
 typecheck: build
+
+# docs/API.md from the types of std/ and the test kit (a unit test fails when it is stale).
+docs: build
+	node lib/bundler/write-api-docs.js
 
 # Postfix + Dovecot for the end-to-end tests' relay (apt, ~15 s once; instant when installed).
 relay-deps:

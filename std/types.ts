@@ -5,6 +5,7 @@ export type { Address, ChatRef, Command, LogLevel } from "./contract.js";
 
 /** An attachment of an incoming message; `bytes()` reads its content on demand. */
 export interface Attachment extends AttachmentInfo {
+  /** The file's content. Read only when called, so a bot that ignores files pays nothing. */
   bytes(): Promise<Uint8Array>;
 }
 
@@ -14,20 +15,27 @@ export interface Message {
   id: string;
   /** The full text as sent (including any leading `/command`). */
   text: string;
+  /** Who sent it. */
   from: Address;
+  /** The chat it arrived in: a 1:1 chat (id = the sender's address) or a group ("group:…"). */
   chat: ChatRef;
+  /** Files sent with it (at most a few; see README "Limits" for the byte caps). */
   attachments: Attachment[];
   /** Set when the text starts with `/name`: e.g. `/remind 2h tea` → `{ name: "remind", args: "2h tea" }`. */
   command?: Command;
   /** Milliseconds since the epoch. */
   date: number;
+  /** Set when the message is a reaction: `emoji` ("" removes it) to the message `to` (a Message-ID). */
+  reaction?: { emoji: string; to: string };
 }
 
 /** A file to send: bytes, or a string that is sent as UTF-8. */
 export interface FileInput {
+  /** The file name the recipient sees; `*.xdc` is sent as a webxdc app. */
   name: string;
   /** MIME type; guessed as application/octet-stream when missing. */
   type?: string;
+  /** The content: bytes, or a string sent as UTF-8. */
   data: Uint8Array | ArrayBuffer | string;
 }
 
@@ -36,16 +44,23 @@ export type OutgoingMessage = string | { text?: string; file?: FileInput };
 
 /** The bot's durable key/value state; values are JSON. Size is capped by the host's quota in bytes. */
 export interface BotState {
+  /** The value stored under `key`, or undefined. */
   get<T = unknown>(key: string): Promise<T | undefined>;
+  /** Store a JSON value under `key`. Over the state quota (`stateBytes`) the event ends with that limit, even if the bot catches the error. Kept only if the handler ends without error. */
   set(key: string, value: unknown): Promise<void>;
+  /** Remove `key`. */
   delete(key: string): Promise<void>;
+  /** Every key. */
   keys(): Promise<string[]>;
 }
 
 /** Options of `bot.fetch` (a subset of WHATWG RequestInit). */
 export interface FetchInit {
+  /** HTTP method, default GET. */
   method?: string;
+  /** Request headers. */
   headers?: Record<string, string> | Array<[string, string]>;
+  /** Request body: text is sent as UTF-8. */
   body?: string | Uint8Array | ArrayBuffer;
 }
 
@@ -129,6 +144,7 @@ export interface Bot {
    * otherwise skips the action and logs why (no consent, E_NO_KEY, E_NOT_IN_CHAT, E_ALREADY_MEMBER).
    */
   addToGroup(chatId: string, addr: string): Promise<string>;
+  /** The bot's durable key/value state (survives between events; applied only when the handler ends without error). */
   state: BotState;
   /** Fetch from an origin the relay operator allowed for this bot. */
   fetch(url: string, init?: FetchInit): Promise<FetchResponse>;
@@ -149,7 +165,10 @@ export type WebxdcUpdate = WebxdcUpdateData;
 
 /** The handlers of a bot; each is optional. */
 export interface BotHandlers {
+  /** A chat message (text, files, a reaction) from a person, 1:1 or in a group. */
   message?(msg: Message, bot: Bot): Promise<void> | void;
+  /** The manifest's schedule ("hourly" or "daily") woke the bot; `bot.reply` is not available, use `bot.send`. */
   tick?(bot: Bot, tick: Tick): Promise<void> | void;
+  /** A webxdc status update a person sent from an app the bot sent. */
   webxdc?(update: WebxdcUpdate, bot: Bot): Promise<void> | void;
 }
