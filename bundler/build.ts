@@ -118,6 +118,8 @@ export async function buildBot(dir: string, options: BuildOptions = {}): Promise
       charset: "utf8",
       sourcemap: "external",
       legalComments: "none",
+      // An imported .html file is its text (a webxdc app's index.html, e.g. templates/poll).
+      loader: { ".html": "text" },
       // QuickJS compiles every event's bundle afresh (no bytecode loading in the stock build),
       // and compile time grows with source bytes: whitespace and syntax minification cut the
       // echo bundle 27% (~8% of compile time). Names are kept so stacks stay readable; positions
