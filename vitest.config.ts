@@ -1,8 +1,15 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // A template's tests import chatbot/testing as a bot's repository does; inside this repository
+    // the template's own package.json ends the package lookup, so point the name at the source.
+    alias: { "chatbot/testing": fileURLToPath(new URL("./host/testing/index.ts", import.meta.url)) },
+  },
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "templates/*/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
     // Sandbox tests fork runner processes; two cores, so keep file parallelism modest.
     maxWorkers: 2,
     minWorkers: 1,
