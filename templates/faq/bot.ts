@@ -63,7 +63,7 @@ const BUILT_IN = ["help", "add", "remove", "list", "admin"];
 export default defineBot({
   async message(msg, bot) {
     // A reaction arrives as a message too (its text is the emoji): nothing to answer.
-    if ((msg as { reaction?: unknown }).reaction !== undefined) return;
+    if (msg.reaction) return;
     if (msg.command) return command(msg, msg.command.name, msg.command.args, bot);
 
     const record = await loadChat(bot, msg.chat.id);
