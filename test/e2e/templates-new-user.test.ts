@@ -1,0 +1,87 @@
+// Every template, the way a new user meets it: `chatbot new --template T`, `npm install`, `npm test`,
+// `npx chatbot build` (and `npm run typecheck` where the template has it), as real commands in a
+// fresh folder outside this repository. Any folder of templates/ with a chatbot.json is covered.
+// Templates run two at a time (2 cores); npm's cache is the user's own, so installs after the
+// first come from it (--prefer-offline).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = join(ROOT, "lib", "host", "cli", "main.js");
+const TEMPLATES = readdirSync(join(ROOT, "templates"), { withFileTypes: true })
+  .filter((e) => e.isDirectory() && existsSync(join(ROOT, "templates", e.name, "chatbot.json")))
+  .map((e) => e.name)
+  .sort();
+// npm install of a template's few dev dependencies: ~10 s from the cache, more on a cold one.
+const TEMPLATE_TIMEOUT_MS = 300_000;
+const work = mkdtempSync(join(tmpdir(), "templates-new-user-"));
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The environment a user's shell has: nothing of this test run (vitest's variables) or of the npm running it. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|VITE_|npm_|NODE_ENV$|NODE_OPTIONS$|TEST$|FORCE_COLOR$)/.test(key)));
+  return { ...env, NO_COLOR: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+}
+
+/** Run a command; resolves to its exit code and its output (stdout and stderr interleaved). */
+function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** At most `n` of the returned function's tasks run at once. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+const twoAtATime = limiter(2);
+
+describe("templates: a new user's first steps pass", () => {
+  it("finds the templates", () => {
+    expect(TEMPLATES).toContain("echo");
+  });
+
+  for (const template of TEMPLATES) {
+    it.concurrent(
+      `${template}: chatbot new, npm install, npm test, chatbot build`,
+      () =>
+        twoAtATime(async () => {
+          const dir = join(work, template, "my-bot");
+          const step = async (command: string, args: string[], cwd = dir) => {
+            const { code, output } = await run(command, args, cwd);
+            expect(code, `${template}: ${command} ${args.join(" ")} exited ${code}:\n${output.slice(-4000)}`).toBe(0);
+            return output;
+          };
+          await step(process.execPath, [CLI, "new", dir, "--template", template], ROOT);
+          const scripts = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
+          expect(scripts["test"], `${template}: package.json has no "test" script`).toBeDefined();
+          await step("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]);
+          expect(await step("npm", ["test"])).toMatch(/Tests\s+\d+ passed/);
+          expect(await step("npx", ["chatbot", "build"])).toMatch(/^built my-bot /m);
+          if (scripts["typecheck"]) await step("npm", ["run", "typecheck"]);
+        }),
+      TEMPLATE_TIMEOUT_MS,
+    );
+  }
+});
