@@ -81,8 +81,8 @@ async function closePoll(msg: Message, bot: Bot): Promise<void> {
 
 export default defineBot({
   async message(msg, bot) {
-    // A reaction (msg.reaction, which std's Message type does not declare yet) is no command.
-    if ("reaction" in msg) return;
+    // A reaction to one of the bot's messages is no command.
+    if (msg.reaction) return;
     switch (msg.command?.name) {
       case "poll":
         return startPoll(msg, msg.command.args, bot);
