@@ -1,7 +1,7 @@
-// Tests of the FAQ bot with chatbot/testing: every message runs in the real sandbox, with a fake
-// clock and in-memory state. Run them with `npx vitest run`.
+// The FAQ bot's tests. chatbot/testing runs every message in the same sandbox, with the same
+// limits, as a relay does; only the clock and the state store are fakes. Run: npm test
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTestBot, type TestBot } from "chatbot/testing";
+import { createTestBot, type MessageOptions, type TestBot } from "chatbot/testing";
 
 const here = new URL(".", import.meta.url);
 const CLUB = "group:club";
@@ -18,7 +18,7 @@ describe("faq bot", () => {
   });
 
   /** Send `text` and return the texts the bot answered with. */
-  async function ask(text: string, options: Parameters<TestBot["message"]>[1] = {}): Promise<string[]> {
+  async function ask(text: string, options: MessageOptions = {}): Promise<string[]> {
     const result = await bot.message(text, options);
     expect(result.status, JSON.stringify(result.error ?? result.limit)).toBe("ok");
     return result.texts;
