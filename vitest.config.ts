@@ -9,7 +9,6 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "templates/*/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
     // Sandbox tests fork runner processes; two cores, so keep file parallelism modest.
     maxWorkers: 2,
     minWorkers: 1,

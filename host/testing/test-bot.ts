@@ -37,7 +37,14 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
   const executor = new Executor();
   let messages = 0;
 
-  const run = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[] = []): Promise<TestEventResult> => {
+  // One event at a time, like the host's per-bot queue: an event sees the state the previous one left.
+  let previous: Promise<unknown> = Promise.resolve();
+  const run = (event: GuestEvent, eventKey: string, attachments: Uint8Array[] = []): Promise<TestEventResult> => {
+    const next = previous.then(() => runNow(event, eventKey, attachments));
+    previous = next.catch(() => undefined);
+    return next;
+  };
+  const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[]): Promise<TestEventResult> => {
     const result = await executor.run({
       bundle: local.bundle,
       event,

@@ -15,8 +15,9 @@ const GITIGNORE = "dist/\nnode_modules/\n";
 
 const HELP = `Usage: chatbot new <dir> [--template NAME] [--name NAME] [--json]
 
-Create a bot folder from a template: a manifest (chatbot.json), bot.ts, package.json,
-tsconfig.json, README.md and sample.eml. <dir> must not exist or be empty.
+Create a bot folder from a template: a manifest (chatbot.json), bot.ts, its tests
+(bot.test.ts, run by npm test), package.json, tsconfig.json, README.md and sample.eml.
+<dir> must not exist or be empty.
 
 Options:
   --template NAME  template to copy (default: ${DEFAULT_TEMPLATE})
@@ -27,7 +28,7 @@ Options:
 
 Example:
   chatbot new weather-bot
-  cd weather-bot && npm install && npx chatbot build && npx chatbot run --mail sample.eml
+  cd weather-bot && npm install && npm test && npx chatbot build && npx chatbot run --mail sample.eml
 `;
 
 /** A valid bot name made from a folder name: lowercase, invalid characters become "-". */
@@ -134,6 +135,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "Next steps:",
       `  cd ${cdPath}`,
       "  npm install",
+      "  npm test",
       "  npx chatbot build",
       "  npx chatbot run --mail sample.eml",
       "",

@@ -3,6 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestBot } from "../../../host/testing/index.js";
 import type { TestBot } from "../../../host/testing/index.js";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { botFolder as folderOf } from "../../../host/testing/test-bot.js";
 import { botFolder } from "./bot-folder.js";
 
 const HOUR = 3_600_000;
@@ -107,6 +110,12 @@ describe("chatbot/testing: state", () => {
     expect(bot.state.get("count")).toBe(2);
   });
 
+  it("runs events one at a time: messages sent at once each see the state the one before left", async () => {
+    bot.state.set("count", 0);
+    const results = await Promise.all([bot.message("/count"), bot.message("/count"), bot.message("/count")]);
+    expect(results.map((r) => r.texts[0])).toEqual(["count 1", "count 2", "count 3"]);
+  });
+
   it("throws away what a failed event stored, like the host, and reports the error", async () => {
     bot.state.set("count", 5);
     const result = await bot.message("/fail");
@@ -162,6 +171,15 @@ describe("chatbot/testing: clock and ticks", () => {
     } finally {
       await daily.close();
     }
+  });
+});
+
+describe("chatbot/testing: the bot folder", () => {
+  it("is found from a path, a file: URL of the folder, or of a file in it (import.meta.url)", () => {
+    const dir = botFolder(SOURCE);
+    expect(folderOf(dir)).toBe(dir);
+    expect(folderOf(pathToFileURL(dir))).toBe(dir);
+    expect(folderOf(pathToFileURL(join(dir, "bot.ts")).href)).toBe(dir);
   });
 });
 
