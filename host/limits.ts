@@ -227,3 +227,16 @@ export const STATE_MIRROR_INTERVAL_MS = 5_000;
  * and a crash of the machine loses at most this much of the account's copy (state.json keeps all).
  */
 export const STATE_MIRROR_MIN_GAP_MS = 30_000;
+
+/**
+ * `host serve` writes the per-user and per-bot CPU usage counters after each pass over the spool
+ * and at least this often while a pass lasts, ms — not once per event. A crash (even kill -9)
+ * loses at most this much of counting (never an event or a reply): that many mails may then run
+ * over a per-user limit or the CPU budget once.
+ */
+export const POLICY_FLUSH_MS = 1_000;
+/**
+ * Spool entries of `host serve` whose replies are being submitted over SMTP while the next entries
+ * are planned (decrypted, run, journaled): the pipeline's depth. Each holds its plan in memory.
+ */
+export const SUBMITS_IN_FLIGHT_MAX = 16;

@@ -62,6 +62,8 @@ interface ConsentFile {
 /** The consent records of one bot. */
 export class Consent {
   private readonly serial = new Serial();
+  /** The file's content once read (this object must be the only writer of the file). */
+  private data: { contacts: Map<string, ContactEntry>; groups: Map<string, number> } | undefined;
 
   constructor(
     private readonly file: string,
@@ -137,15 +139,24 @@ export class Consent {
   }
 
   private async load(): Promise<{ contacts: Map<string, ContactEntry>; groups: Map<string, number> }> {
+    if (this.data) return this.data;
     const data = await readJsonFile<ConsentFile>(this.file, { contacts: {}, groups: {} });
-    return { contacts: new Map(Object.entries(data.contacts)), groups: new Map(Object.entries(data.groups)) };
+    this.data = { contacts: new Map(Object.entries(data.contacts)), groups: new Map(Object.entries(data.groups)) };
+    return this.data;
   }
 
+  // The callers changed the loaded maps in place: on a failed write they are read again from the file.
   private async save(data: { contacts: Map<string, ContactEntry>; groups: Map<string, number> }): Promise<void> {
     const contacts = [...data.contacts].sort((a, b) => b[1].seenAt - a[1].seenAt).slice(0, this.bounds.maxContacts);
     const groups = [...data.groups].sort((a, b) => b[1] - a[1]).slice(0, this.bounds.maxGroups);
     const file: ConsentFile = { contacts: Object.fromEntries(contacts), groups: Object.fromEntries(groups) };
-    await writeJsonFile(this.file, file);
+    try {
+      await writeJsonFile(this.file, file);
+      this.data = { contacts: new Map(contacts), groups: new Map(groups) };
+    } catch (error) {
+      this.data = undefined;
+      throw error;
+    }
   }
 }
 

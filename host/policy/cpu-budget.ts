@@ -7,6 +7,8 @@
 // Windows are sliding, as buckets (host/policy/rolling-window.ts): one minute over the hour,
 // 15 minutes over the day. File: <bot dir>/cpu-budget.json, at most 61 + 97 buckets. The budget
 // itself is the operator's: host.json `ceilings.bot` (defaults DEFAULT_BOT_LIMITS).
+// Read once and kept in memory (this object must be the only writer of the file); with
+// `deferWrites` a change is written by `flush()`, as in user-limits.ts.
 import { DEFAULT_BOT_LIMITS, type BotLimits } from "../limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { Clock } from "./clock.js";
@@ -34,18 +36,41 @@ type CpuFile = Partial<Record<keyof BotLimits, Buckets>>;
 /** The CPU time one bot spent recently, against its hourly and daily budgets. */
 export class CpuBudget {
   private readonly serial = new Serial();
+  private spent: CpuFile | undefined;
+  /** Changed since the last write (deferWrites). */
+  private dirty = false;
 
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
     private readonly limits: Readonly<BotLimits> = DEFAULT_BOT_LIMITS,
+    private readonly options: { deferWrites?: boolean } = {},
   ) {}
+
+  private async load(): Promise<CpuFile> {
+    this.spent ??= await readJsonFile<CpuFile>(this.file, {});
+    return this.spent;
+  }
+
+  /** Write what changed since the last write (deferWrites); a no-op when nothing did. */
+  flush(): Promise<void> {
+    return this.serial.run(async () => {
+      if (!this.dirty || !this.spent) return;
+      this.dirty = false;
+      try {
+        await writeJsonFile(this.file, this.spent);
+      } catch (error) {
+        this.dirty = true;
+        throw error;
+      }
+    });
+  }
 
   /** May the bot run its next event now? Passes with exactly the budget spent, fails one ms over. */
   check(): Promise<CpuVerdict> {
     return this.serial.run(async () => {
       const now = this.clock.now();
-      const spent = await readJsonFile<CpuFile>(this.file, {});
+      const spent = await this.load();
       let worst: { resumesAt: number; limit: keyof BotLimits } | undefined;
       for (const { limit, spec } of WINDOWS) {
         const resumesAt = fitsAt(spent[limit] ?? [], spec, now, this.limits[limit], 0);
@@ -59,10 +84,16 @@ export class CpuBudget {
   record(cpuMs: number): Promise<void> {
     return this.serial.run(async () => {
       const now = this.clock.now();
-      const spent = await readJsonFile<CpuFile>(this.file, {});
+      const spent = await this.load();
       const next: CpuFile = {};
       for (const { limit, spec } of WINDOWS) next[limit] = add(spent[limit] ?? [], spec, now, cpuMs);
+      if (this.options.deferWrites) {
+        this.spent = next;
+        this.dirty = true;
+        return;
+      }
       await writeJsonFile(this.file, next);
+      this.spent = next;
     });
   }
 }

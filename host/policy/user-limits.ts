@@ -15,6 +15,10 @@
 // expired (a day — plus at most one 15-minute bucket — after their last mail) and at most
 // USER_USAGE_MAX_USERS are kept (the least recently active go first; that only forgets their counts,
 // and the per-bot CPU budget still bounds the whole bot).
+// Read once and kept in memory (this object must be the only writer of the file). With
+// `deferWrites` (the service) a change is written by `flush()` — the service flushes after each
+// batch of events and at least every POLICY_FLUSH_MS — not once per mail: a crash loses at most
+// the counts since the last flush (a user may then get that many mails more), never an event.
 import { USER_USAGE_MAX_USERS, type PerUserLimits } from "../limits.js";
 import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
 import type { Clock } from "./clock.js";
@@ -73,12 +77,30 @@ interface UsageFile {
 /** The per-user usage of one bot, kept in one JSON file. */
 export class UserUsage {
   private readonly serial = new Serial();
+  private users: Map<string, UserRecord> | undefined;
+  /** Changed since the last write (deferWrites). */
+  private dirty = false;
 
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
     private readonly maxUsers: number = USER_USAGE_MAX_USERS,
+    private readonly options: { deferWrites?: boolean } = {},
   ) {}
+
+  /** Write what changed since the last write (deferWrites); a no-op when nothing did. */
+  flush(): Promise<void> {
+    return this.serial.run(async () => {
+      if (!this.dirty || !this.users) return;
+      this.dirty = false;
+      try {
+        await this.write(this.users, this.clock.now());
+      } catch (error) {
+        this.dirty = true;
+        throw error;
+      }
+    });
+  }
 
   /**
    * May `user`'s next mail run? It counts as one mail plus `pending.bytes` (the incoming mail's size,
@@ -133,12 +155,28 @@ export class UserUsage {
   }
 
   private async load(): Promise<Map<string, UserRecord>> {
+    if (this.users) return this.users;
     const data = await readJsonFile<UsageFile>(this.file, { users: {} });
-    return new Map(Object.entries(data.users));
+    this.users = new Map(Object.entries(data.users));
+    return this.users;
+  }
+
+  // The callers changed the loaded map in place: written now, or marked for flush().
+  private async save(users: Map<string, UserRecord>, now: number): Promise<void> {
+    if (this.options.deferWrites) {
+      this.dirty = true;
+      return;
+    }
+    try {
+      await this.write(users, now);
+    } catch (error) {
+      this.users = undefined; // read the file again
+      throw error;
+    }
   }
 
   // Drops expired buckets, past notices, users left with neither, then the least recently active beyond the cap.
-  private async save(users: Map<string, UserRecord>, now: number): Promise<void> {
+  private async write(users: Map<string, UserRecord>, now: number): Promise<void> {
     const kept: Array<[string, UserRecord]> = [];
     for (const [key, record] of users) {
       const usage: Partial<Record<LimitKey, Buckets>> = {};
@@ -153,6 +191,7 @@ export class UserUsage {
     kept.sort((a, b) => b[1].lastAt - a[1].lastAt);
     const file: UsageFile = { users: Object.fromEntries(kept.slice(0, this.maxUsers)) };
     await writePrivateFile(this.file, JSON.stringify(file));
+    this.users = new Map(Object.entries(file.users));
   }
 }
 

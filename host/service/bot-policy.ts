@@ -17,14 +17,23 @@ export interface BotPolicy {
   perUser: Readonly<PerUserLimits>;
 }
 
-/** Open the policy state of the bot whose account folder is `dir`; `botLimits` is its CPU budget (host.json `ceilings.bot`). */
-export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, botLimits: Readonly<BotLimits>, clock: Clock): BotPolicy {
+/**
+ * Open the policy state of the bot whose account folder is `dir`; `botLimits` is its CPU budget
+ * (host.json `ceilings.bot`). With `deferWrites` the usage counters (per user, CPU) are written by
+ * `flushBotPolicy`, not per event (user-limits.ts says what a crash can lose then).
+ */
+export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, botLimits: Readonly<BotLimits>, clock: Clock, options: { deferWrites?: boolean } = {}): BotPolicy {
   return {
-    usage: new UserUsage(join(dir, "usage.json"), clock),
-    cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock, botLimits),
+    usage: new UserUsage(join(dir, "usage.json"), clock, undefined, options),
+    cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock, botLimits, options),
     consent: new Consent(join(dir, "consent.json"), clock),
     perUser,
   };
+}
+
+/** Write the usage counters a policy opened with `deferWrites` holds back. */
+export async function flushBotPolicy(policy: BotPolicy): Promise<void> {
+  await Promise.all([policy.usage.flush(), policy.cpu.flush()]);
 }
 
 /** What the gate decided for an incoming event. */

@@ -1,23 +1,25 @@
-// `chatbot host serve`: drains the spool into the sandbox, one entry at a time per runner. An
+// `chatbot host serve`: drains the spool into the sandbox, planning one entry at a time. An
 // entry leaves the spool only after every mail it causes was accepted by SMTP; its plan is
 // journaled in the entry first, so a crash (even kill -9) at any point resumes instead of
 // re-running the bot. The plan's state and seen mark are committed right after journaling,
-// before SMTP, so the bot's next mail sees them even while this one waits for a retry.
-// Temporary failures back off; after maxAttempts the entry is dead-lettered.
+// before SMTP, so the bot's next mail sees them even while this one waits for a retry — and so
+// the next entries are planned while this one's mails are still being submitted (a pipeline,
+// SUBMITS_IN_FLIGHT_MAX deep). Temporary failures back off; after maxAttempts the entry is
+// dead-lettered.
 // Before a new entry runs, the bot's state must be local (state-mirror.ts pulls a missing
 // state.json from the bot's account; while the account cannot be read, the entry waits) and its
 // state writes under StateIoLimits (host/policy/state-io.ts; over them, the entry waits like over
 // the CPU budget). Each committed state is counted there and marks the bot dirty for the mirror.
 import { stat } from "node:fs/promises";
 import { isChatbotError } from "../errors.js";
-import { DEFAULT_STATE_IO_LIMITS, MAIL_MAX_BYTES, type StateIoLimits } from "../limits.js";
+import { DEFAULT_STATE_IO_LIMITS, MAIL_MAX_BYTES, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../limits.js";
 import { StateIo } from "../policy/state-io.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import { applyPlan, planMail, planTick, type LogLine, type MailPlan } from "./handle-mail.js";
-import { openBotPolicy, type BotPolicy } from "./bot-policy.js";
+import { flushBotPolicy, openBotPolicy, type BotPolicy } from "./bot-policy.js";
 import { SendPacer, paced } from "../policy/send-pacer.js";
 import { nextTick, tickOffsetMs } from "../policy/schedule.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
@@ -94,6 +96,8 @@ export class HostService {
   private secret: Promise<string> | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A door spooled something since the current pass began. */
+  private poked = false;
 
   constructor(private readonly deps: HostServiceDeps) {}
 
@@ -109,9 +113,11 @@ export class HostService {
     if (mtime === undefined) return undefined;
     const cached = this.bots.get(addr);
     if (cached && cached.loadedFrom === mtime) return cached;
+    // The old policy's held-back counters go to disk before the new one reads them.
+    if (cached) await flushBotPolicy(cached.policy);
     const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, () => this.deps.clock.now());
     if (!bot) return undefined;
-    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock), loadedFrom: mtime };
+    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock, { deferWrites: true }), loadedFrom: mtime };
     this.bots.set(addr, loaded);
     return loaded;
   }
@@ -174,29 +180,70 @@ export class HostService {
     return queued;
   }
 
-  /** Handle every entry that is ready now; resolves with how many were taken up. */
+  /**
+   * Handle every entry that is ready now; resolves with how many were taken up. Entries are planned
+   * one after another (a bot's next mail sees the state and seen marks of the one before), and
+   * each entry's SMTP submission runs while the next ones are planned, up to
+   * SUBMITS_IN_FLIGHT_MAX at once; the pass ends when every submission has settled.
+   */
   async drainOnce(): Promise<number> {
     await this.queueDueTicks();
     const entries = await this.deps.spool.ready();
-    for (const entry of entries) await this.process(entry);
+    const inFlight = new Set<Promise<void>>();
+    let flushedAt = this.deps.clock.now();
+    try {
+      for (const entry of entries) {
+        const submit = await this.plan(entry);
+        if (submit) {
+          const running: Promise<void> = submit().finally(() => inFlight.delete(running));
+          inFlight.add(running);
+          if (inFlight.size >= SUBMITS_IN_FLIGHT_MAX) await Promise.race(inFlight);
+        }
+        if (this.deps.clock.now() - flushedAt >= POLICY_FLUSH_MS) {
+          flushedAt = this.deps.clock.now();
+          await this.flushPolicies();
+        }
+      }
+    } finally {
+      await Promise.all(inFlight);
+      await this.flushPolicies();
+    }
     return entries.length;
+  }
+
+  /** Write the usage counters the loaded bots hold back (POLICY_FLUSH_MS); a failure is logged and retried next time. */
+  private async flushPolicies(): Promise<void> {
+    for (const [addr, { policy }] of this.bots) {
+      await flushBotPolicy(policy).catch((error: unknown) => this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${error instanceof Error ? error.message : String(error)}` }));
+    }
   }
 
   /** Process one spool entry to completion, a retry later, the dead-letter folder, or a deferral. */
   async process(entry: SpoolEntry): Promise<void> {
+    const submit = await this.plan(entry);
+    await submit?.();
+  }
+
+  /**
+   * The part of an entry that must not overlap the bot's next entry: run the bot (or resume a
+   * journaled plan), journal the plan, commit its state and seen mark. Resolves with the rest —
+   * submit the mails, then complete the entry — or undefined when the entry is finished here
+   * (dead-lettered, deferred, or failed and scheduled for a retry). Neither part ever rejects.
+   */
+  private async plan(entry: SpoolEntry): Promise<(() => Promise<void>) | undefined> {
     const { spool, log } = this.deps;
     let current = entry;
     try {
       const loaded = await this.bot(entry.recipient);
-      if (!loaded) return await this.deadLetter(entry, `${entry.recipient} is not an installed bot`);
+      if (!loaded) return void (await this.deadLetter(entry, `${entry.recipient} is not an installed bot`));
       const { bot, policy } = loaded;
-      if (!bot.settings.enabled) return await this.deadLetter(entry, `${entry.recipient} is disabled`);
+      if (!bot.settings.enabled) return void (await this.deadLetter(entry, `${entry.recipient} is disabled`));
       let plan = entry.journal as MailPlan | undefined;
       if (!plan) {
         const waitUntil = await this.waitBeforeRun(entry.recipient);
         if (waitUntil !== undefined) {
           await spool.update(current, { nextAttemptAt: waitUntil });
-          return;
+          return undefined;
         }
         const raw = await spool.read(entry);
         const deps = { executor: this.deps.executor, submitter: this.submitter(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy };
@@ -204,28 +251,51 @@ export class HostService {
         plan = tickAt === undefined ? await planMail(bot, raw, deps) : await planTick(bot, tickAt, deps);
         if (plan.deferUntil !== undefined) {
           await spool.update(current, { nextAttemptAt: plan.deferUntil });
-          return;
+          return undefined;
         }
         current = await spool.update(current, { journal: plan });
         if (plan.state || plan.seen) {
-          plan = await this.commit(bot, plan);
-          current = await spool.update(current, { journal: plan });
+          const committed = await this.commit(bot, plan);
+          // Only a journaled state must leave the journal before the bot's next entry runs (see
+          // commit); a seen mark left in it is harmless — recording it again on resume is a no-op.
+          if (plan.state) current = await spool.update(current, { journal: committed });
+          plan = committed;
         }
       } else {
         log({ event: "spool.resume", bot: entry.recipient, entry: entry.id, submitted: plan.submitted, of: plan.mails.length });
       }
       const journaled = plan;
-      await applyPlan(bot, journaled, { submitter: this.submitter(bot) }, async (submitted) => {
-        current = await spool.update(current, { journal: { ...journaled, submitted } });
-      });
-      await spool.complete(current);
+      return async () => {
+        try {
+          await applyPlan(bot, journaled, { submitter: this.submitter(bot) }, async (submitted) => {
+            // After the last mail the entry completes at once: no progress record in between (a
+            // crash right there resends that one mail under its stable Message-ID, as it would
+            // between SMTP's answer and any journal write).
+            if (submitted < journaled.mails.length) current = await spool.update(current, { journal: { ...journaled, submitted } });
+          });
+          await spool.complete(current);
+        } catch (error) {
+          await this.failed(current, error);
+        }
+      };
     } catch (error) {
+      await this.failed(current, error);
+      return undefined;
+    }
+  }
+
+  /** A failed attempt: back off and retry, or dead-letter after maxAttempts. Never rejects. */
+  private async failed(current: SpoolEntry, error: unknown): Promise<void> {
+    try {
       const attempts = current.attempts + 1;
       const reason = isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
       if (attempts >= this.deps.config.maxAttempts) return await this.deadLetter({ ...current, attempts, lastError: reason }, `after ${attempts} attempts: ${reason}`);
       const nextAttemptAt = this.deps.clock.now() + backoffMs(attempts);
-      await spool.update(current, { attempts, nextAttemptAt, lastError: reason });
-      log({ event: "spool.retry", bot: entry.recipient, entry: entry.id, attempts, nextAttemptAt, error: reason });
+      await this.deps.spool.update(current, { attempts, nextAttemptAt, lastError: reason });
+      this.deps.log({ event: "spool.retry", bot: current.recipient, entry: current.id, attempts, nextAttemptAt, error: reason });
+    } catch (failure) {
+      // The spool itself fails (disk full?): the entry stays as it is and is tried again next pass.
+      this.deps.log({ event: "service.error", bot: current.recipient, entry: current.id, message: failure instanceof Error ? failure.message : String(failure) });
     }
   }
 
@@ -254,8 +324,9 @@ export class HostService {
     this.deps.log({ event: "spool.dead", bot: entry.recipient, entry: entry.id, reason });
   }
 
-  /** Wake the loop now (a door just spooled something). */
+  /** Wake the loop now (a door just spooled something); during a pass, the loop starts the next one at once. */
   poke(): void {
+    this.poked = true;
     this.wake?.();
   }
 
@@ -265,12 +336,15 @@ export class HostService {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
+        this.poked = false;
         try {
           await this.drainOnce();
         } catch (error) {
           this.deps.log({ event: "service.error", message: error instanceof Error ? error.message : String(error) });
         }
         if (!this.running) break;
+        // Mail spooled during the pass is not in it: go again instead of sleeping up to idleMs.
+        if (this.poked) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, idleMs);
           this.wake = () => {

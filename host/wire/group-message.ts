@@ -4,7 +4,7 @@
 // "member added" message (PROTOCOL §3–4) is composed here for both ways the bot adds someone: a
 // SecureJoin group join (securejoin/responder.ts) and the bot's addToGroup action (outbound.ts).
 import type * as openpgp from "openpgp";
-import { formatAutocryptHeader, publicKeyFromKeydata } from "./pgp/autocrypt.js";
+import { formatAutocryptHeader } from "./pgp/autocrypt.js";
 import { composeBotMessage, type OutgoingMail } from "./bot-message.js";
 import type { BotAccount } from "./bot-account.js";
 import type { Group } from "./group-store.js";
@@ -21,7 +21,7 @@ export interface Recipient {
 export async function peerRecipient(account: BotAccount, addr: string): Promise<Recipient | undefined> {
   const peer = await account.peers.get(addr);
   if (!peer) return undefined;
-  const key = await publicKeyFromKeydata(Buffer.from(peer.keydataBase64, "base64"));
+  const key = await account.peers.key(peer.keydataBase64);
   return { addr: peer.addr, fingerprint: peer.fingerprint, keydataBase64: peer.keydataBase64, key };
 }
 

@@ -12,7 +12,7 @@ import { parseInner, type DeltaInner } from "./mime/parse-inner.js";
 import { parsePlainSecureJoinRequest } from "./mime/parse-plain-securejoin.js";
 import { decryptAndVerify } from "./pgp/decrypt.js";
 import { decryptSymmetric } from "./pgp/securejoin-symmetric.js";
-import { fingerprintOf, parseAutocryptHeader, publicKeyFromKeydata } from "./pgp/autocrypt.js";
+import { fingerprintOf, parseAutocryptHeader } from "./pgp/autocrypt.js";
 import { answerLegacyRequest, answerRequestPubkey, answerRequestWithAuth, secureJoinPasswords, type HandshakeOutcome } from "./securejoin/responder.js";
 import type { BotAccount } from "./bot-account.js";
 import { applyGroupHeaders } from "./group-updates.js";
@@ -30,11 +30,12 @@ export type Inbound =
 const drop = (reason: string): Inbound => ({ kind: "drop", reason });
 
 /** The sender's key from this message's Autocrypt header, if it names the sender. */
-async function autocryptKey(inner: DeltaInner, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
+async function autocryptKey(account: BotAccount, inner: DeltaInner, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
   const header = inner.autocrypt ? parseAutocryptHeader(inner.autocrypt) : undefined;
   if (!header || header.addr !== sender) return undefined;
   try {
-    return { key: await publicKeyFromKeydata(header.keydata), keydataBase64: Buffer.from(header.keydata).toString("base64") };
+    const keydataBase64 = Buffer.from(header.keydata).toString("base64");
+    return { key: await account.peers.key(keydataBase64), keydataBase64 };
   } catch {
     return undefined;
   }
@@ -46,8 +47,9 @@ async function rememberGossip(account: BotAccount, inner: DeltaInner, sender: st
     const header = parseAutocryptHeader(value);
     if (!header || header.addr === sender || header.addr === account.addr.toLowerCase()) continue;
     try {
-      const key = await publicKeyFromKeydata(header.keydata);
-      await account.peers.remember(header.addr, fingerprintOf(key), Buffer.from(header.keydata).toString("base64"));
+      const keydataBase64 = Buffer.from(header.keydata).toString("base64");
+      const key = await account.peers.key(keydataBase64);
+      await account.peers.remember(header.addr, fingerprintOf(key), keydataBase64);
     } catch {
       // an unusable gossip key is ignored
     }
@@ -125,7 +127,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
   }
 
   const stored = await account.peers.get(sender);
-  const storedKey = stored ? await publicKeyFromKeydata(Buffer.from(stored.keydataBase64, "base64")) : undefined;
+  const storedKey = stored ? await account.peers.key(stored.keydataBase64) : undefined;
   let decrypted;
   try {
     decrypted = await decryptAndVerify(outer.encrypted.armored, account.identity, storedKey ? [storedKey] : [], limits);
@@ -145,7 +147,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
   // Valid signature by the key in this message's Autocrypt header, or by the stored key.
   let signer = decrypted.signerFingerprint;
   let senderKey = storedKey;
-  const announced = await autocryptKey(inner, sender);
+  const announced = await autocryptKey(account, inner, sender);
   if (announced && signer === undefined) {
     const again = await decryptAndVerify(outer.encrypted.armored, account.identity, [announced.key], limits);
     signer = again.signerFingerprint;

@@ -2,12 +2,16 @@
 // messages (PROTOCOL §6: core honours a deletion only from the original sender, and a resend
 // must be the same bytes with the same Message-ID). An index <account>/sent.json plus one raw
 // file per mail under <account>/sent/ (folders 0700, files 0600). Bounded by count, age and bytes
-// (host/limits.ts); the oldest mails are forgotten first.
+// (host/limits.ts); the oldest mails are forgotten first. The index is read once and kept in
+// memory; on disk it is sent.json (a snapshot) plus sent.json.log, one appended line per mail
+// (storage/json-log.ts), so a mail does not rewrite an index of up to SENT_MAX_MESSAGES entries.
+// This store must be the only writer of its files (the service's one account object per bot).
 import { createHash } from "node:crypto";
-import { readFile, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../limits.js";
-import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
+import { Serial } from "../policy/serial.js";
+import { JsonLog } from "../storage/json-log.js";
 
 /** What the store keeps about one sent mail (its raw bytes are in a file beside the index). */
 export interface SentEntry {
@@ -35,15 +39,20 @@ const DEFAULT_BOUNDS: Readonly<SentBounds> = Object.freeze({ maxMessages: SENT_M
 
 /** The recently sent mails of one bot. */
 export class SentStore {
-  private readonly index: string;
+  private readonly index: JsonLog<SentEntry[], SentEntry>;
   private readonly rawDir: string;
+  private readonly serial = new Serial();
+  /** The index, oldest first, once read. */
+  private entries: SentEntry[] | undefined;
+  private snapshotExists = false;
+  private rawDirReady = false;
 
   constructor(
     dir: string,
     private readonly now: () => number,
     private readonly bounds: Readonly<SentBounds> = DEFAULT_BOUNDS,
   ) {
-    this.index = join(dir, "sent.json");
+    this.index = new JsonLog(join(dir, "sent.json"));
     this.rawDir = join(dir, "sent");
   }
 
@@ -56,12 +65,23 @@ export class SentStore {
     return this.now() - entry.sentAt <= this.bounds.maxAgeMs;
   }
 
-  /** Remember a mail SMTP accepted; forgets the oldest ones beyond the bounds. */
-  async record(mail: { messageId: string; chatId: string; from: string; recipients: readonly string[]; raw: string }): Promise<void> {
-    const bytes = Buffer.byteLength(mail.raw, "utf8");
-    await writePrivateFile(this.rawFile(mail.messageId), mail.raw);
-    const all = (await readJsonFile<SentEntry[]>(this.index, [])).filter((e) => e.messageId !== mail.messageId);
-    all.push({ messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: [...mail.recipients], sentAt: this.now(), bytes });
+  /** The index (snapshot, then the log's lines; a later line for an id replaces an earlier one), within the bounds. */
+  private async loaded(): Promise<SentEntry[]> {
+    if (this.entries) return this.entries;
+    const { snapshot, lines } = await this.index.read();
+    this.snapshotExists = snapshot !== undefined;
+    const byId = new Map<string, SentEntry>();
+    for (const entry of [...(snapshot ?? []), ...lines]) {
+      byId.delete(entry.messageId);
+      byId.set(entry.messageId, entry);
+    }
+    this.entries = [...byId.values()];
+    this.forgetBeyondBounds(this.entries);
+    return this.entries;
+  }
+
+  /** Drop the oldest entries of `all` beyond the bounds; returns them. */
+  private forgetBeyondBounds(all: SentEntry[]): SentEntry[] {
     let total = all.reduce((sum, e) => sum + e.bytes, 0);
     const forgotten: SentEntry[] = [];
     while (all.length > 0 && (all.length > this.bounds.maxMessages || total > this.bounds.maxBytes || !this.fresh(all[0]!))) {
@@ -69,14 +89,52 @@ export class SentStore {
       total -= oldest.bytes;
       forgotten.push(oldest);
     }
-    await writeJsonFile(this.index, all);
-    // After the index no longer names them: a crash in between leaves orphan files, never a dangling entry.
-    await Promise.all(forgotten.map((e) => unlink(this.rawFile(e.messageId)).catch(() => undefined)));
+    return forgotten;
+  }
+
+  /** The raw mail in its own file: temp, fsync, rename (folder 0700, file 0600). */
+  private async writeRaw(messageId: string, raw: string): Promise<void> {
+    if (!this.rawDirReady) {
+      await mkdir(this.rawDir, { recursive: true, mode: 0o700 });
+      this.rawDirReady = true;
+    }
+    const file = this.rawFile(messageId);
+    const temp = `${file}.${process.pid}.tmp`;
+    const handle = await open(temp, "w", 0o600);
+    try {
+      await handle.writeFile(raw);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  }
+
+  /** Remember a mail SMTP accepted; forgets the oldest ones beyond the bounds. */
+  record(mail: { messageId: string; chatId: string; from: string; recipients: readonly string[]; raw: string }): Promise<void> {
+    return this.serial.run(async () => {
+      const bytes = Buffer.byteLength(mail.raw, "utf8");
+      await this.writeRaw(mail.messageId, mail.raw);
+      const entry: SentEntry = { messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: [...mail.recipients], sentAt: this.now(), bytes };
+      const all = (await this.loaded()).filter((e) => e.messageId !== mail.messageId);
+      all.push(entry);
+      const forgotten = this.forgetBeyondBounds(all);
+      if (this.index.wantsSnapshot(this.snapshotExists)) {
+        await this.index.snapshot(all);
+        this.snapshotExists = true;
+      } else {
+        await this.index.append(entry);
+      }
+      this.entries = all;
+      // After the index no longer names them: a crash in between leaves orphan files, never a dangling entry.
+      // (Until the next snapshot the log may still name them; get() treats a missing file as not sent.)
+      await Promise.all(forgotten.map((e) => unlink(this.rawFile(e.messageId)).catch(() => undefined)));
+    });
   }
 
   /** The entry and raw mail of `messageId` when the bot sent it within the bounds; else undefined. */
   async get(messageId: string): Promise<{ entry: SentEntry; raw: string } | undefined> {
-    const entry = (await readJsonFile<SentEntry[]>(this.index, [])).find((e) => e.messageId === messageId);
+    const entry = await this.serial.run(async () => (await this.loaded()).find((e) => e.messageId === messageId));
     if (!entry || !this.fresh(entry)) return undefined;
     try {
       return { entry, raw: await readFile(this.rawFile(messageId), "utf8") };

@@ -85,17 +85,25 @@ export function formatReport(r: BenchReport): string {
     part("heap sample (dumpMemoryUsage)", `median ${us(largeParts.heapSampleMs.median)}`),
     row("7. Module slot (createModuleSlot), paid after an OOM recycle", inProcess.slotCreateMs),
     `   WASM compile (compileQuickJSWasm, once per sandbox worker): median ${ms(inProcess.wasmCompileMs.median)} (n=${inProcess.wasmCompileMs.n})`,
-    row("8. `chatbot host deliver` per mail (spawn → fsynced in the spool → exit)", deliver.deliverMs),
-    row("   `node -e 0` (alternating with 8)", deliver.nodeMs),
-    `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
+    ...deliverLines(deliver),
     ...serviceLines(r.service),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
 }
 
+/** Section 8: `host deliver` against `node -e 0`. */
+export function deliverLines(deliver: DeliverResult): string[] {
+  const row = (label: string, s: Summary) => `${label.padEnd(66)} ${stat(s)}`;
+  return [
+    row("8. `chatbot host deliver` per mail (spawn → fsynced in the spool → exit)", deliver.deliverMs),
+    row("   `node -e 0` (alternating with 8)", deliver.nodeMs),
+    `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
+  ];
+}
+
 /** Section 9: the service burst through the relay, or the line saying why it did not run. */
-function serviceLines(service: ServiceResult): string[] {
+export function serviceLines(service: ServiceResult): string[] {
   if ("skipped" in service) return [`9. Service burst through Postfix: SKIPPED — ${service.skipped}.`];
   const first = service.rounds[0];
   const lines = [

@@ -1,0 +1,76 @@
+// A JSON snapshot plus an append-only log of changes since it, for stores that change on every
+// mail: appending one line costs the same however large the store is, where rewriting the whole
+// JSON file grows with it. <file> is the snapshot (replaced atomically, json-file.ts), <file>.log
+// holds one JSON value per line, each appended and fdatasynced before `append` resolves. After
+// `compactEvery` lines the owner writes a fresh snapshot and the log starts over. A crash can
+// leave a torn last line (skipped when read) or, between the snapshot's rename and the log's
+// truncation, lines the snapshot already holds: owners apply lines idempotently.
+import { open, readFile, truncate } from "node:fs/promises";
+import { writePrivateFile } from "./json-file.js";
+
+/** Lines appended to a log before its owner rewrites the snapshot. */
+export const JSON_LOG_COMPACT_LINES = 500;
+
+/** The snapshot and log of one store; not safe for overlapping calls (owners serialize them). */
+export class JsonLog<Snapshot, Line> {
+  private readonly logFile: string;
+  private lines = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly compactEvery: number = JSON_LOG_COMPACT_LINES,
+  ) {
+    this.logFile = `${file}.log`;
+  }
+
+  /** The snapshot (undefined when there is none yet) and the log's complete lines, in order. */
+  async read(): Promise<{ snapshot: Snapshot | undefined; lines: Line[] }> {
+    let snapshot: Snapshot | undefined;
+    try {
+      snapshot = JSON.parse(await readFile(this.file, "utf8")) as Snapshot;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const lines: Line[] = [];
+    const text = await readFile(this.logFile, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return "";
+      throw error;
+    });
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      try {
+        lines.push(JSON.parse(line) as Line);
+      } catch {
+        // A line torn by a crash mid-append: it was never acknowledged.
+      }
+    }
+    this.lines = lines.length;
+    return { snapshot, lines };
+  }
+
+  /** True when the owner should write a snapshot instead of appending (none yet, or the log is long). */
+  wantsSnapshot(snapshotExists: boolean): boolean {
+    return !snapshotExists || this.lines >= this.compactEvery;
+  }
+
+  /** Append one line durably (write + fdatasync). */
+  async append(line: Line): Promise<void> {
+    const handle = await open(this.logFile, "a", 0o600);
+    try {
+      await handle.write(`${JSON.stringify(line)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    this.lines += 1;
+  }
+
+  /** Replace the snapshot atomically, then empty the log (its lines are in the snapshot now). */
+  async snapshot(value: Snapshot): Promise<void> {
+    await writePrivateFile(this.file, JSON.stringify(value));
+    if (this.lines > 0) await truncate(this.logFile, 0).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+    this.lines = 0;
+  }
+}

@@ -1,0 +1,85 @@
+// A focused harness for `host serve`'s own cost per mail, without Postfix: a real spool, a real
+// Executor and the echo bot installed like an operator does, N encrypted mails spooled up front,
+// then the service drains them into a fake SMTP that accepts after SMTP_DELAY_MS (a relay's
+// round trip). Prints wall time and this process's CPU per mail (main thread + libuv pool).
+// Run with: npx vite-node test/bench/serve-micro.ts [N] [SMTP_DELAY_MS]
+//   MICRO_PROFILE=FILE writes a V8 CPU profile of the drain alone (chrome://inspect, or any .cpuprofile viewer).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { performance } from "node:perf_hooks";
+import { Executor } from "../../host/executor/executor.js";
+import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { loadHostConfig } from "../../host/service/host-config.js";
+import { HostService } from "../../host/service/host-service.js";
+import { hostPaths } from "../../host/service/paths.js";
+import { Spool } from "../../host/spool/spool.js";
+import type { OutgoingMail } from "../../host/wire/bot-message.js";
+import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
+import { initHost, installBot } from "../support/host-fixture.js";
+import { newIdentity, userMail } from "../support/user-mail.js";
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 300);
+  const smtpDelayMs = Number(process.argv[3] ?? 3);
+  const work = mkdtempSync(join(tmpdir(), "serve-micro-"));
+  const executor = new Executor({ concurrency: 1 });
+  try {
+    const lots = 100_000_000;
+    const data = await initHost(work, {
+      ceilings: { perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots }, bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots } },
+      pacing: { sendsPerMinute: lots, sendBurst: lots },
+    });
+    const addr = "echo@chat.test";
+    await installBot(work, data, { addr });
+    const config = await loadHostConfig(hostPaths(data).config, data);
+    const clock = { now: () => Date.now() };
+    const spool = new Spool(hostPaths(data).spool, clock);
+    let accepted = 0;
+    const smtp: SmtpSubmitter = {
+      submit: async (_mail: OutgoingMail) => {
+        await new Promise((resolve) => setTimeout(resolve, smtpDelayMs));
+        accepted += 1;
+      },
+      close: () => {},
+    };
+    const service = new HostService({ dataDir: data, config, spool, executor, clock, log: () => {}, submitterFor: () => smtp });
+    const botKey = (await service.bot(addr))!.bot.account.identity.publicKey;
+    const alice = await newIdentity("alice@chat.test");
+    for (let i = 0; i < n; i++) {
+      const { raw } = await userMail({ from: "alice@chat.test", to: addr, recipientKey: botKey, signer: alice, body: { kind: "text", text: `bench ${i}` } });
+      await spool.write(addr, raw, MAIL_MAX_BYTES);
+    }
+    await executor.warmUp();
+    // MICRO_PROFILE=FILE: a V8 CPU profile of the drain alone.
+    const session = process.env.MICRO_PROFILE ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    }
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    while ((await spool.all()).length > 0) await service.drainOnce();
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    if (session) await writeFile(process.env.MICRO_PROFILE!, JSON.stringify((await session.post("Profiler.stop")).profile));
+    await service.stop();
+    if (accepted !== n) throw new Error(`accepted ${accepted} of ${n}`);
+    const perMail = (x: number) => (x / n).toFixed(2);
+    process.stdout.write(`${n} mails, SMTP ${smtpDelayMs} ms: wall ${perMail(wallMs)} ms/mail (${((n / wallMs) * 1000).toFixed(0)}/s); CPU ${perMail((cpu.user + cpu.system) / 1000)} ms/mail (user ${perMail(cpu.user / 1000)}, sys ${perMail(cpu.system / 1000)})\n`);
+  } finally {
+    await executor.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
