@@ -82,7 +82,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
       eventJson: JSON.stringify(request.event),
       attachments: request.attachments,
       recorder,
-      now: () => request.nowMs + Math.round(elapsed()),
+      now: () => (request.freezeClock ? request.nowMs : request.nowMs + Math.round(elapsed())),
       fetch: (req, body) => fetch(req, body, abort.signal),
       track: (operation) => {
         const settled = operation.finally(() => inflight.delete(settled));

@@ -41,6 +41,8 @@ export interface RunRequest {
   limits: EventLimits;
   /** The host clock at the start of the event (ms since epoch); `bot.now()` advances from it. */
   nowMs: number;
+  /** Test kit: `bot.now()` stays at `nowMs` for the whole event, so tests are exact to the ms. */
+  freezeClock?: boolean;
   fetch: FetchPolicy;
   /**
    * Seed of the stable Message-IDs of this event's mails (host/wire/message-id.ts): the bridge

@@ -118,6 +118,11 @@ export interface TestBot {
   state: {
     get<T = unknown>(key: string): T | undefined;
     set(key: string, value: unknown): void;
+    /** Remove `key`. */
+    delete(key: string): void;
+    /** Remove every key (a fresh state, without building the bot again). */
+    clear(): void;
+    /** Every key and value. */
     all(): Record<string, unknown>;
   };
   fetch: TestFetch;

@@ -52,6 +52,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
       state: state.snapshot(),
       limits: { ...local.limits },
       nowMs: clock.now(),
+      freezeClock: true,
       messageIds: { botAddr, eventKey },
       fetch: {
         allowOrigins: [...new Set([...local.manifest.origins, ...(options.allowOrigins ?? [])])],

@@ -25,6 +25,12 @@ export function createTestState(initial: Record<string, unknown>): TestState {
     view: {
       get: <T>(key: string) => (Object.hasOwn(entries, key) ? (JSON.parse(entries[key]!) as T) : undefined),
       set,
+      delete: (key: string) => {
+        delete entries[key];
+      },
+      clear: () => {
+        entries = {};
+      },
       all: () => Object.fromEntries(Object.entries(entries).map(([key, json]) => [key, JSON.parse(json) as unknown])),
     },
     snapshot: () => ({ ...entries }),

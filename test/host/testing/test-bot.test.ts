@@ -116,6 +116,17 @@ describe("chatbot/testing: state", () => {
     expect(results.map((r) => r.texts[0])).toEqual(["count 1", "count 2", "count 3"]);
   });
 
+  it("delete removes one key and clear empties the state, without building the bot again", async () => {
+    bot.state.set("count", 3);
+    bot.state.set("other", { a: 1 });
+    bot.state.delete("count");
+    expect(bot.state.all()).toMatchObject({ other: { a: 1 } });
+    expect(bot.state.get("count")).toBeUndefined();
+    bot.state.clear();
+    expect(bot.state.all()).toEqual({});
+    expect((await bot.message("/count")).texts).toEqual(["count 1"]);
+  });
+
   it("throws away what a failed event stored, like the host, and reports the error", async () => {
     bot.state.set("count", 5);
     const result = await bot.message("/fail");
@@ -153,6 +164,12 @@ describe("chatbot/testing: clock and ticks", () => {
     expect(await bot.advance("59m59s")).toEqual([]);
     expect(await bot.advance("1s")).toHaveLength(1);
     expect(bot.state.get("ticks")).toEqual([START + HOUR]);
+  });
+
+  it("bot.now() is the fake clock to the millisecond, however long the event runs", async () => {
+    bot.clock.set("2025-02-01T12:00:00.000Z");
+    const where = JSON.parse((await bot.message("/where")).texts[0]!) as { now: number };
+    expect(where.now).toBe(Date.UTC(2025, 1, 1, 12));
   });
 
   it("tick runs the handler at the clock's current time", async () => {
