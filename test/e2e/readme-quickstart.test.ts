@@ -1,0 +1,53 @@
+// The README's quick start, run verbatim as a new user would type it: every line of its code block
+// in one shell, with a fresh HOME (so `~/mybot` is new) and this checkout as the working folder.
+// Only `make build` is left out: `make test` has just run it, and rebuilding lib/ here would race
+// the other end-to-end tests that run from it.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const home = mkdtempSync(join(tmpdir(), "quickstart-home-"));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+/** The commands of the README's "Quick start" code block, comments stripped. */
+function quickStartCommands(): string[] {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.split("### Quick start\n")[1]?.split("\n### ")[0] ?? "";
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error("README: no ```sh block under ### Quick start");
+  return block
+    .split("\n")
+    .map((line) => line.replace(/\s+#.*$/, "").trim())
+    .filter((line) => line !== "");
+}
+
+/** The environment of a user's shell: none of this test run's variables; npm's cache stays the machine's. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|VITE_|npm_|NODE_ENV$|NODE_OPTIONS$|TEST$|FORCE_COLOR$)/.test(key)));
+  return { ...env, HOME: home, npm_config_cache: join(homedir(), ".npm"), NO_COLOR: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+}
+
+describe("README quick start", () => {
+  it("works verbatim: new bot, install, its tests, typecheck, a run and a dev session", async () => {
+    const commands = quickStartCommands();
+    expect(commands[0]).toBe("make build");
+    const script = ["set -euo pipefail", ...commands.slice(1).map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn("bash", ["-c", script], { cwd: ROOT, env: userEnv(), stdio: ["pipe", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.on("error", reject);
+      child.on("close", (exit) => resolve({ code: exit, output }));
+      // What the person types into `chatbot dev`.
+      child.stdin.end("hello from the quick start\n/quit\n");
+    });
+    expect(code, output.slice(-4000)).toBe(0);
+    expect(output).toMatch(/Tests\s+\d+ passed/);
+    expect(output).toContain("echo: hello from the quick start");
+  }, 300_000);
+});
