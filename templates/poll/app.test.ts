@@ -74,7 +74,10 @@ async function openApp(parts: { script: string; pollJson: string }, selfAddr = "
     },
   };
   const document = { getElementById: (id: string) => elements.get(id) ?? null, createElement: (tag: string) => new FakeElement(tag) };
-  new Script(parts.script).runInContext(createContext({ window: { webxdc }, document }));
+  // Timers run when the test says so (runTimers): the app waits between two of its own updates.
+  const timers: Array<() => void> = [];
+  const setTimeout = (callback: () => void) => timers.push(callback);
+  new Script(parts.script).runInContext(createContext({ window: { webxdc }, document, setTimeout }));
   await new Promise((resolve) => setImmediate(resolve)); // the listener's promise: past updates are in
 
   const buttons = () => elements.get("options")!.children.map((li) => li.children[0]!);
@@ -93,6 +96,10 @@ async function openApp(parts: { script: string; pollJson: string }, selfAddr = "
     receive(payload: unknown) {
       serial += 1;
       listener!({ payload, serial, max_serial: serial });
+    },
+    /** Let the app's waiting timers fire. */
+    runTimers() {
+      for (const callback of timers.splice(0)) callback();
     },
     /** Deliver what the app sent back to it, as core does with a person's own updates. */
     echo() {
@@ -125,16 +132,18 @@ describe("the poll app", () => {
     expect(app.buttons().map((b) => b.type)).toEqual(["button", "button", "button"]);
   });
 
-  it("a tap sends a vote with the person's selfAddr; once it comes back the option is pressed and announced", async () => {
+  it("a tap sends a vote with the person's selfAddr at once, and the page shows and announces it", async () => {
     const app = await openApp(parts, "me");
     app.buttons()[1]!.click();
     expect(app.sent).toEqual([{ payload: { type: "vote", option: 1, voter: "me" } }]);
-    app.echo();
-    expect(app.view()).toMatchObject({
+    const shown = {
       options: ["[ ] Pizza 0 votes · 0%", "[x] Sushi 1 vote · 100%", "[ ] Salad </script> 0 votes · 0%"],
       total: "1 vote · Tap another option to change your vote, or yours again to take it back",
       status: "You voted for Sushi.",
-    });
+    };
+    expect(app.view()).toMatchObject(shown);
+    app.echo();
+    expect(app.view()).toMatchObject(shown);
   });
 
   it("tapping another option changes the vote; tapping yours again takes it back", async () => {
@@ -142,12 +151,36 @@ describe("the poll app", () => {
     app.buttons()[0]!.click();
     app.echo();
     app.buttons()[2]!.click();
-    app.echo();
     expect(app.view().options).toEqual(["[ ] Pizza 0 votes · 0%", "[ ] Sushi 0 votes · 0%", "[x] Salad </script> 1 vote · 100%"]);
+    app.runTimers();
+    expect(app.sent).toEqual([{ payload: { type: "vote", option: 2, voter: "me" } }]);
+    app.echo();
     app.buttons()[2]!.click();
+    app.runTimers();
     expect(app.sent).toEqual([{ payload: { type: "vote", option: null, voter: "me" } }]);
     app.echo();
     expect(app.view()).toMatchObject({ options: ["[ ] Pizza 0 votes · 0%", "[ ] Sushi 0 votes · 0%", "[ ] Salad </script> 0 votes · 0%"], status: "Your vote was taken back." });
+  });
+
+  it("quick taps within Delta Chat's update interval go out as one update with the last choice", async () => {
+    const app = await openApp(parts, "me");
+    app.buttons()[0]!.click();
+    app.buttons()[1]!.click();
+    app.buttons()[2]!.click();
+    expect(app.sent).toHaveLength(1); // the first tap; the others wait for the interval
+    expect(app.view().options[2]).toBe("[x] Salad </script> 1 vote · 100%");
+    app.runTimers();
+    expect(app.sent.map((u) => u.payload)).toEqual([
+      { type: "vote", option: 0, voter: "me" },
+      { type: "vote", option: 2, voter: "me" },
+    ]);
+    // Back to the vote already sent before the interval is over: nothing more to send.
+    app.echo();
+    app.buttons()[1]!.click();
+    app.buttons()[2]!.click();
+    app.runTimers();
+    expect(app.sent).toEqual([]);
+    expect(app.view().options[2]).toBe("[x] Salad </script> 1 vote · 100%");
   });
 
   it("counts everyone's votes live, one per voter, the latest winning, and ignores malformed updates", async () => {
