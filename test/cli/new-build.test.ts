@@ -67,6 +67,18 @@ describe("cli new + build: the echo template", () => {
     expect((await readJson(join(cwd, "x", "chatbot.json")))["name"]).toBe("weather");
   });
 
+  it("lists every template with its manifest's description, as text and with --json", async () => {
+    const text = capture();
+    expect(await runCli(["new", "--list"], text)).toBe(EXIT.ok);
+    expect(text.out).toMatch(/^echo\s+Echoes every message back/m);
+    const json = capture();
+    expect(await runCli(["new", "--list", "--json"], json)).toBe(EXIT.ok);
+    const listed = JSON.parse(json.out) as Array<{ name: string; description: string; schedule: string }>;
+    expect(listed.map((t) => t.name)).toContain("echo");
+    for (const template of listed) expect(template.description, template.name).not.toBe("");
+    expect(existsSync(join(cwd, "x"))).toBe(false);
+  });
+
   it("copies into an existing empty folder", async () => {
     await mkdir(join(cwd, "empty"));
     expect(await runCli(["new", "empty"], capture())).toBe(EXIT.ok);

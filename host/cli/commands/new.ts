@@ -14,16 +14,19 @@ const NAME_RULE = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
 const GITIGNORE = "dist/\nnode_modules/\n";
 
 const HELP = `Usage: chatbot new <dir> [--template NAME] [--name NAME] [--json]
+       chatbot new --list [--json]
 
 Create a bot folder from a template: a manifest (chatbot.json), bot.ts, its tests
 (bot.test.ts, run by npm test), package.json, tsconfig.json, README.md and sample.eml.
 <dir> must not exist or be empty.
 
 Options:
-  --template NAME  template to copy (default: ${DEFAULT_TEMPLATE})
+  --template NAME  template to copy (default: ${DEFAULT_TEMPLATE}); --list shows them all
+  --list           list the templates with what each bot does
   --name NAME      the bot's name in chatbot.json and package.json: 1-64 of a-z 0-9 - _ .
                    (default: the folder's name, lowercased, other characters replaced by -)
   --json           print {"dir", "template", "name"} as JSON instead of the next steps
+                   (with --list: [{"name", "description", "schedule"}])
   -h, --help       show this help
 
 Example:
@@ -49,6 +52,16 @@ async function availableTemplates(root: string): Promise<string[]> {
     .filter((e) => e.isDirectory() && existsSync(join(root, e.name, MANIFEST_FILE)))
     .map((e) => e.name)
     .sort();
+}
+
+/** Each template's name, its manifest's description and schedule. */
+async function describeTemplates(root: string): Promise<Array<{ name: string; description: string; schedule: string }>> {
+  return Promise.all(
+    (await availableTemplates(root)).map(async (name) => {
+      const manifest = JSON.parse(await readFile(join(root, name, MANIFEST_FILE), "utf8")) as { description?: string; schedule?: string };
+      return { name, description: manifest.description ?? "", schedule: manifest.schedule ?? "none" };
+    }),
+  );
 }
 
 /** Refuse anything but a missing folder or an empty one. */
@@ -78,9 +91,18 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     "new",
     args,
-    { template: { type: "string" }, name: { type: "string" }, json: { type: "boolean" } },
+    { template: { type: "string" }, name: { type: "string" }, json: { type: "boolean" }, list: { type: "boolean" } },
     1,
   );
+  if (values.list) {
+    const described = await describeTemplates(templatesDir());
+    if (values.json) io.stdout(`${JSON.stringify(described)}\n`);
+    else {
+      const width = Math.max(...described.map((t) => t.name.length));
+      io.stdout(`${described.map((t) => `${t.name.padEnd(width)}  ${t.description}${t.schedule === "none" ? "" : ` (ticks ${t.schedule})`}`).join("\n")}\n`);
+    }
+    return EXIT.ok;
+  }
   const dir = positionals[0];
   if (dir === undefined) throw new ChatbotError("E_USAGE", "chatbot new: missing <dir>. See 'chatbot new --help'.");
   const template = values.template ?? DEFAULT_TEMPLATE;
@@ -137,7 +159,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "  npm install",
       "  npm test",
       "  npx chatbot build",
-      "  npx chatbot run --mail sample.eml",
+      ...(existsSync(join(target, "sample.eml")) ? ["  npx chatbot run --mail sample.eml"] : []),
+      "  npx chatbot dev",
       "",
       `Before you publish, put your name and contact into "author" in ${MANIFEST_FILE}.`,
       "",
