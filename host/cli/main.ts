@@ -2,9 +2,11 @@
 // The `chatbot` binary: finds the command, runs it, maps errors to exit codes.
 // The command registry is imported lazily: it pulls in esbuild, QuickJS, openpgp and the mail
 // stack. `host deliver` runs once per incoming mail, so it is dispatched first, loading only its own
-// module (node: built-ins and the spool; DESIGN §2), and never pays for the rest.
+// module (node: built-ins and the spool; DESIGN §2), and never pays for the rest. Quicker still is
+// lib/deliver.mjs (deliver-entry.ts bundled into one file by `make build`), which the Postfix pipe
+// command should name.
 import { EXIT, type CliIo, type Command } from "./command.js";
-import { isChatbotError } from "../errors.js";
+import { runCommand } from "./run-command.js";
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
 
@@ -55,29 +57,6 @@ export async function runCli(argv: readonly string[], io: CliIo, commands?: read
     return EXIT.usage;
   }
   return runCommand(command, argv.slice(command.path.length), io);
-}
-
-/** Run one command with its arguments: `--help` prints its help; errors map to exit codes. */
-async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
-    return EXIT.ok;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (error) {
-    if (isChatbotError(error)) {
-      io.stderr(`error ${error.code}: ${error.message}\n`);
-      if (error.code === "E_USAGE") return EXIT.usage;
-      if (error.code === "E_NOT_FOUND") return EXIT.noInput;
-      if (error.code === "E_IMAP_AUTH") return EXIT.noPerm;
-      if (error.who === "author" || error.who === "sender") return EXIT.dataError;
-      if (error.who === "retry") return EXIT.tempFail;
-      return EXIT.software;
-    }
-    io.stderr(`chatbot: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return EXIT.software;
-  }
 }
 
 function isMainModule(): boolean {

@@ -16,8 +16,15 @@ export interface HostedBot {
   state: BotStateFile;
 }
 
-/** The bot's state (key → JSON text) in <account dir>/state.json, replaced atomically. */
+/**
+ * The bot's state (key → JSON text) in <account dir>/state.json, replaced atomically. What this
+ * object read or wrote is kept in memory, so an event does not read the file again: only one
+ * object per file may write it while others read (the service's bot; state-mirror.ts restores a
+ * missing file before the bot's first event, i.e. before this object first reads it).
+ */
 export class BotStateFile {
+  private cached: Record<string, string> | undefined;
+
   constructor(private readonly file: string) {}
 
   /** The file for the bot account `addr` under `dataDir`. */
@@ -25,11 +32,16 @@ export class BotStateFile {
     return new BotStateFile(join(dataDir, "bots", addr, "state.json"));
   }
 
-  load(): Promise<Record<string, string>> {
-    return readJsonFile<Record<string, string>>(this.file, {});
+  /** The state (a copy: the caller may change it). */
+  async load(): Promise<Record<string, string>> {
+    this.cached ??= await readJsonFile<Record<string, string>>(this.file, {});
+    return { ...this.cached };
   }
 
-  save(state: Record<string, string>): Promise<void> {
-    return writeJsonFile(this.file, state);
+  /** Replace the state; durable when it resolves. */
+  async save(state: Record<string, string>): Promise<void> {
+    this.cached = undefined;
+    await writeJsonFile(this.file, state);
+    this.cached = { ...state };
   }
 }

@@ -96,9 +96,11 @@ export function formatReport(r: BenchReport): string {
 export function deliverLines(deliver: DeliverResult): string[] {
   const row = (label: string, s: Summary) => `${label.padEnd(66)} ${stat(s)}`;
   return [
-    row("8. `chatbot host deliver` per mail (spawn → fsynced in the spool → exit)", deliver.deliverMs),
+    row("8. `host deliver` per mail, `node lib/deliver.cjs` (spawn → fsynced → exit)", deliver.deliverMs),
     row("   `node -e 0` (alternating with 8)", deliver.nodeMs),
     `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
+    row("   the same through the CLI (`node lib/host/cli/main.js host deliver`)", deliver.cliMs),
+    `   CLI / node -e 0: ${deliver.cliRatio.toFixed(2)}× (its ES module graph: +${ms(deliver.cliMs.median - deliver.deliverMs.median)} over the bundle)`,
   ];
 }
 

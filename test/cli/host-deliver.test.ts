@@ -11,6 +11,8 @@ import { MAIL_SHAPE_SCAN_BYTES } from "../../host/service/mail-shape.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "lib/host/cli/main.js");
+/** The same command bundled into one file (`make build`), for the Postfix pipe. */
+const BUNDLE = join(ROOT, "lib/deliver.cjs");
 const RECORD_IMPORTS = join(ROOT, "test/support/record-imports.mjs");
 const BOT = "echobot@chat.test";
 const MAIL = Buffer.from("Return-Path: <alice@chat.test>\nFrom: alice@chat.test\nTo: echobot@chat.test\nSubject: caf\xc3\xa9\n\n/help\r\nbytes \x00\xff\n", "latin1");
@@ -21,9 +23,9 @@ interface Run {
   stderr: string;
 }
 
-/** Run the compiled CLI with `input` on stdin (optionally as another user, or with extra node flags). */
-function deliver(args: string[], input: Buffer, options: { asUser?: string; nodeFlags?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const argv = [...(options.nodeFlags ?? []), CLI, ...args];
+/** Run the compiled CLI (or `script`) with `input` on stdin (optionally as another user, or with extra node flags). */
+function deliver(args: string[], input: Buffer, options: { asUser?: string; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; script?: string } = {}): Promise<Run> {
+  const argv = [...(options.nodeFlags ?? []), options.script ?? CLI, ...args];
   const [command, commandArgs] = options.asUser ? ["/usr/sbin/runuser", ["-u", options.asUser, "--", process.execPath, ...argv]] : [process.execPath, argv];
   // An environment as empty as pipe(8)'s: nothing from the test process leaks in.
   const child = spawn(command, commandArgs, { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/bin:/bin", ...options.env } });
@@ -184,6 +186,7 @@ describe("cli host deliver", () => {
       "host/cli/command.js",
       "host/cli/commands/host-deliver.js",
       "host/cli/main.js",
+      "host/cli/run-command.js",
       "host/errors.js",
       "host/limits.js",
       "host/service/deliver.js",
@@ -195,6 +198,37 @@ describe("cli host deliver", () => {
       "host/spool/spool.js",
     ]);
     expect(urls.filter((url) => /quickjs|openpgp|mailparser|esbuild|undici|nodemailer|node_modules/.test(url))).toEqual([]);
+  });
+});
+
+describe("cli host deliver, bundled (lib/deliver.cjs)", () => {
+  it("host deliver bundle: the same command — exit 0 and the mail byte-identical in the spool; 67 for an unknown bot; its help", async () => {
+    const dir = dataDirWithBot();
+    expect(await deliver([BOT, "--data-dir", dir], MAIL, { script: BUNDLE })).toEqual({ code: 0, stdout: "", stderr: "" });
+    // The CLI's own words are accepted too: only the script path differs from `chatbot host deliver`.
+    expect((await deliver(["host", "deliver", BOT, "--data-dir", dir], MAIL, { script: BUNDLE })).code).toBe(0);
+    const mails = spooled(dir);
+    expect(mails).toHaveLength(2);
+    expect(mails.every((mail) => mail.equals(MAIL))).toBe(true);
+    const unknown = await deliver(["nobody@chat.test", "--data-dir", dir], MAIL, { script: BUNDLE });
+    expect(unknown.code).toBe(67);
+    expect(unknown.stderr).toMatch(ONE_LINE);
+    expect((await deliver(["--help"], Buffer.alloc(0), { script: BUNDLE })).stdout).toContain("Usage: chatbot host deliver ADDR");
+  });
+
+  it("host deliver bundle: one file that needs nothing but node: built-ins — no package, no other file of ours", async () => {
+    const text = readFileSync(BUNDLE, "utf8");
+    const required = [...text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]!);
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.filter((name) => !name.startsWith("node:"))).toEqual([]);
+    expect(text).not.toMatch(/\bimport\(/);
+    // At run time, too: the recorder sees the bundle and built-ins only.
+    const out = join(mkdtempSync(join(tmpdir(), "imports-")), "urls.txt");
+    writeFileSync(out, "");
+    const run = await deliver([BOT, "--data-dir", dataDirWithBot()], MAIL, { script: BUNDLE, nodeFlags: ["--import", RECORD_IMPORTS], env: { RECORD_IMPORTS_TO: out } });
+    expect(run.code).toBe(0);
+    const urls = [...new Set(readFileSync(out, "utf8").split("\n").filter(Boolean))];
+    expect(urls.filter((url) => !url.startsWith("node:"))).toEqual([`file://${BUNDLE}`]);
   });
 });
 

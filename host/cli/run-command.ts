@@ -1,0 +1,27 @@
+// Running one command: `--help` prints its help; errors map to exit codes. Shared by the `chatbot`
+// binary (main.ts) and the bundled pipe door (deliver-entry.ts).
+import { EXIT, type CliIo, type Command } from "./command.js";
+import { isChatbotError } from "../errors.js";
+
+/** Run `command` with its arguments (the words after the command's path) and return the exit code. */
+export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (isChatbotError(error)) {
+      io.stderr(`error ${error.code}: ${error.message}\n`);
+      if (error.code === "E_USAGE") return EXIT.usage;
+      if (error.code === "E_NOT_FOUND") return EXIT.noInput;
+      if (error.code === "E_IMAP_AUTH") return EXIT.noPerm;
+      if (error.who === "author" || error.who === "sender") return EXIT.dataError;
+      if (error.who === "retry") return EXIT.tempFail;
+      return EXIT.software;
+    }
+    io.stderr(`chatbot: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.software;
+  }
+}

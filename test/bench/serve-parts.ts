@@ -1,0 +1,89 @@
+// CPU per call of the pieces `host serve` runs per mail, each alone, sequentially, in this process
+// (process.cpuUsage: main thread + libuv pool + kernel). For deciding where `host serve`'s time
+// per mail goes; nothing here judges a number.
+// Run with: npx vite-node test/bench/serve-parts.ts [N]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { performance } from "node:perf_hooks";
+import { Executor } from "../../host/executor/executor.js";
+import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { loadHostConfig } from "../../host/service/host-config.js";
+import { HostService } from "../../host/service/host-service.js";
+import { hostPaths } from "../../host/service/paths.js";
+import { Spool, type SpoolEntry } from "../../host/spool/spool.js";
+import { receiveMail } from "../../host/wire/inbound.js";
+import { mailsForActions } from "../../host/wire/outbound.js";
+import { initHost, installBot } from "../support/host-fixture.js";
+import { newIdentity, userMail } from "../support/user-mail.js";
+
+const profileOf = process.env.PARTS_PROFILE; // "LABEL-PREFIX=FILE": a CPU profile of that part
+async function measure(label: string, n: number, step: (i: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < Math.min(10, n); i++) await step(i);
+  const [prefix, file] = profileOf?.split("=") ?? [];
+  const session = prefix && label.startsWith(prefix) ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await step(i);
+  const wall = (performance.now() - t0) / n;
+  const cpu = process.cpuUsage(cpu0);
+  if (session) await writeFile(file!, JSON.stringify((await session.post("Profiler.stop")).profile));
+  process.stdout.write(`${label.padEnd(46)} CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2).padStart(6)} ms (sys ${(cpu.system / 1000 / n).toFixed(2)})   wall ${wall.toFixed(2).padStart(6)} ms\n`);
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 200);
+  const work = mkdtempSync(join(tmpdir(), "serve-parts-"));
+  const executor = new Executor({ concurrency: 1 });
+  try {
+    const data = await initHost(work, {});
+    const addr = "echo@chat.test";
+    await installBot(work, data, { addr });
+    const config = await loadHostConfig(hostPaths(data).config, data);
+    const clock = { now: () => Date.now() };
+    const spool = new Spool(hostPaths(data).spool, clock);
+    const service = new HostService({ dataDir: data, config, spool, executor, clock, log: () => {}, submitterFor: () => ({ submit: async () => {}, close: () => {} }) });
+    const { bot } = (await service.bot(addr))!;
+    const account = bot.account;
+    const alice = await newIdentity("alice@chat.test");
+    const mails: Uint8Array[] = [];
+    for (let i = 0; i < n + 10; i++) mails.push((await userMail({ from: "alice@chat.test", to: addr, recipientKey: account.identity.publicKey, signer: alice, body: { kind: "text", text: `bench ${i}` } })).raw);
+    await executor.warmUp();
+    const limits = { maxBytes: MAIL_MAX_BYTES };
+    const inbound = await receiveMail(account, mails[0]!, limits, { deferSeen: true });
+    if (inbound.kind !== "event") throw new Error(`not an event: ${inbound.kind}`);
+    await measure("receiveMail (parse, decrypt, verify, parse inner)", n, (i) => receiveMail(account, mails[i]!, limits, { deferSeen: true }));
+    await measure("executor.run (echo)", n, () =>
+      executor.run({ bundle: bot.bundle, event: inbound.event, attachments: [], state: {}, limits: { ...bot.limits }, nowMs: Date.now(), fetch: { allowOrigins: [], allowHttpLoopback: false }, messageIds: { botAddr: addr, eventKey: inbound.key } }),
+    );
+    await measure("mailsForActions (compose, sign, encrypt)", n, (i) => mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: `echo: bench ${i}` }], `k${i}`));
+    const entries: SpoolEntry[] = [];
+    await measure("spool.write (door: 2 files, fsync, rename)", n, async (i) => entries.push(await spool.write(addr, mails[i]!, MAIL_MAX_BYTES)));
+    await measure("spool.read", n, (i) => spool.read(entries[i]!));
+    const plan = { report: { outcome: "ran" as const, sent: 1 }, mails: (await mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: "x" }], "k")).mails, submitted: 0, state: null };
+    await measure("spool.update (journal a plan)", n, (i) => spool.update(entries[i]!, { journal: plan }));
+    await measure("seen.add", n, (i) => account.seen.add("alice@chat.test", `<m${i}@x>`));
+    await measure("sent.record", n, (i) => account.sent.record({ messageId: `<s${i}@x>`, chatId: "alice@chat.test", from: addr, recipients: ["alice@chat.test"], raw: plan.mails[0]!.raw }));
+    await measure("state.load", n, () => bot.state.load());
+    await measure("spool.complete", n, (i) => spool.complete(entries[i]!));
+  } finally {
+    await executor.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
