@@ -125,10 +125,11 @@ describe("poll bot", () => {
       return unzipStored(messages[0]!.file!.bytes);
     }
 
-    it("is a valid zip with index.html and manifest.toml (name = \"Poll\")", async () => {
+    it("is a valid zip with index.html, manifest.toml (name = \"Poll\") and icon.png", async () => {
       const files = await appFiles();
-      expect([...files.keys()].sort()).toEqual(["index.html", "manifest.toml"]);
+      expect([...files.keys()].sort()).toEqual(["icon.png", "index.html", "manifest.toml"]);
       expect(text(files.get("manifest.toml"))).toBe('name = "Poll"\n');
+      expect([...files.get("icon.png")!.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
       const html = text(files.get("index.html"));
       expect(html).toMatch(/^<!doctype html>/);
       expect(html).toContain('<script src="webxdc.js"></script>');

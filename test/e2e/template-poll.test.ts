@@ -90,6 +90,7 @@ describe.skipIf(!relayAvailable())("poll template with real Delta Chat clients",
     // Core read the zip: the manifest's name, and index.html with the poll baked in.
     const info = await dc.rpc.getWebxdcInfo(dave, daveApp.id);
     expect(info.name).toBe("Poll");
+    expect(info.icon).toBe("icon.png");
     expect(info.internetAccess).toBe(false);
     const html = Buffer.from(await dc.rpc.getWebxdcBlob(dave, daveApp.id, "index.html"), "base64").toString("utf8");
     expect(html).toContain('{"question":"Lunch?","options":["Pizza","Sushi","Salad"]}');
