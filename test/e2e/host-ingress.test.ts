@@ -1,5 +1,5 @@
 // The host's two ingress doors behind the REAL Postfix of the test relay: pipe(8) running the
-// compiled `chatbot host deliver` as the unprivileged `chatbot` user, and Postfix's lmtp(8) client
+// bundled `chatbot host deliver` (lib/deliver.cjs) as the unprivileged `chatbot` user, and Postfix's lmtp(8) client
 // talking to the host's LMTP socket. Needs root, `make relay-deps` and `make build` (lib/).
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,8 @@ import { Spool } from "../../host/spool/spool.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 
-const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+/** `host deliver` bundled into one file: what the README's master.cf line runs. */
+const DELIVER = fileURLToPath(new URL("../../lib/deliver.cjs", import.meta.url));
 const SENDER = "sender@chat.test";
 const clock = { now: () => Date.now() };
 
@@ -81,7 +82,7 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
   it("pipe door: a mail sent over submission lands in the spool exactly once, and Postfix logs status=sent", async () => {
     const bot = "pipe-bot@chat.test";
     const dir = dataDir([bot], pipeUser);
-    await relay.routeToHost(bot, [process.execPath, CLI, "host", "deliver", "--data-dir", dir]);
+    await relay.routeToHost(bot, [process.execPath, DELIVER, "--data-dir", dir]);
     const messageId = await send([bot], "via pipe");
 
     const line = await logged(relay, bot, /status=(sent|deferred|bounced)/, "the pipe delivery");
@@ -104,7 +105,7 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
     mkdirSync(hostPaths(dir).spool);
     chownSync(hostPaths(dir).spool, pipeUser.uid, pipeUser.gid);
     chmodSync(hostPaths(dir).spool, 0o000); // the chatbot user can no longer write it
-    await relay.routeToHost(bot, [process.execPath, CLI, "host", "deliver", "--data-dir", dir]);
+    await relay.routeToHost(bot, [process.execPath, DELIVER, "--data-dir", dir]);
     await send([bot], "while broken");
 
     const deferred = await logged(relay, bot, /status=deferred/, "Postfix to defer the mail");

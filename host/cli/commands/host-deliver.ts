@@ -29,9 +29,11 @@ Options:
                    absolute path: pipe(8) runs the command with an almost empty environment
   -h, --help       show this help
 
-Example (Postfix master.cf; the service runs as the host user, one recipient per delivery):
+Example (Postfix master.cf; the service runs as the host user, one recipient per delivery). The
+installed package's lib/deliver.cjs is this command bundled into one file: it starts faster than
+the chatbot binary and takes the same arguments:
   chatbot unix - n n - - pipe
-    flags=Rq user=chatbot argv=/usr/bin/chatbot host deliver --data-dir /var/lib/chatbot \${recipient}
+    flags=Rq user=chatbot argv=/usr/bin/node /opt/chatbot/lib/deliver.cjs --data-dir /var/lib/chatbot \${recipient}
 `;
 
 /** Bytes read from stdin per system call (a pipe holds 64 KiB; a file or socket can give more). */
