@@ -66,7 +66,15 @@ export interface WebxdcUpdateData {
 export type GuestEvent =
   | { kind: "message"; message: IncomingMessageData }
   | { kind: "tick"; at: number }
-  | { kind: "webxdc"; update: WebxdcUpdateData };
+  | {
+      kind: "webxdc";
+      update: WebxdcUpdateData;
+      /**
+       * Further updates that came in the same mail (core batches updates sent in quick
+       * succession): the handler runs for each, in order, after `update`, in the same event.
+       */
+      more?: WebxdcUpdateData[];
+    };
 
 export type GuestEventKind = GuestEvent["kind"];
 

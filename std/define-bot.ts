@@ -50,7 +50,10 @@ export function defineBot(handlers: BotHandlers): BotDefinition {
           if (handlers.tick) await handlers.tick(bot, { at: event.at });
           return;
         case "webxdc":
-          if (handlers.webxdc) await handlers.webxdc({ ...event.update }, bot);
+          if (!handlers.webxdc) return;
+          await handlers.webxdc({ ...event.update }, bot);
+          // One mail may carry several updates: each gets its own call, with `bot.reply` answering it.
+          for (const update of event.more ?? []) await handlers.webxdc({ ...update }, makeBot(h, { kind: "webxdc", update }));
           return;
       }
     },

@@ -223,15 +223,14 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
   if (inner.webxdcStatus) {
     const instanceId = inner.inReplyTo;
     if (!instanceId) return drop("webxdc status update without In-Reply-To");
-    for (const update of inner.webxdcStatus.updates) {
+    const updates = inner.webxdcStatus.updates.map((update) => {
       const u = (update ?? {}) as { payload?: unknown; info?: string; summary?: string };
-      return {
-        kind: "event",
-        event: { kind: "webxdc", update: { instanceId, from, chat, payload: u.payload ?? null, ...(u.info ? { info: u.info } : {}), ...(u.summary ? { summary: u.summary } : {}) } },
-        attachments: [],
-        sender,
-        key: messageId,
-      };
+      return { instanceId, from, chat, payload: u.payload ?? null, ...(u.info ? { info: u.info } : {}), ...(u.summary ? { summary: u.summary } : {}) };
+    });
+    const [first, ...more] = updates;
+    if (first) {
+      // Every update of the mail reaches the bot, in order, in one event (core batches updates sent in quick succession).
+      return { kind: "event", event: { kind: "webxdc", update: first, ...(more.length > 0 ? { more } : {}) }, attachments: [], sender, key: messageId };
     }
     return drop("empty webxdc status update");
   }

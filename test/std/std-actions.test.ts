@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => executor.close());
 
 const ALICE = "alice@example.org";
-const webxdcEvent: GuestEvent = {
+const webxdcEvent: Extract<GuestEvent, { kind: "webxdc" }> = {
   kind: "webxdc",
   update: { instanceId: "<app1@example.org>", from: { addr: ALICE, name: "Alice" }, chat: { id: ALICE, type: "single", name: "Alice" }, payload: { ping: 1 } },
 };
@@ -74,6 +74,20 @@ export default defineBot({ async tick(bot) { await bot.deleteMessage("<a@x>"); }
   it("std refuses a Message-ID without brackets and an update without payload before they reach the host", async () => {
     expect((await run(`await bot.react("m1@example.org", "x");`)).error?.message).toMatch(/Message-ID/);
     expect((await run(`await bot.webxdc.send("<app@x>", {});`)).error?.message).toMatch(/payload is required/);
+  });
+
+  it("several updates of one mail each reach the handler, in order, in one event; bot.reply answers each one's app", async () => {
+    const bundle = await bundleSource(`import { defineBot } from "chatbot/std";
+export default defineBot({ async webxdc(update, bot) { await bot.reply("got " + JSON.stringify(update.payload)); } });`);
+    const second = { ...webxdcEvent.update, instanceId: "<app2@example.org>", payload: { ping: 2 } };
+    const third = { ...webxdcEvent.update, payload: { ping: 3 } };
+    const result = await executor.run(request(bundle, { event: { ...webxdcEvent, more: [second, third] } }));
+    expect(result.status).toBe("ok");
+    expect(result.actions.map((a) => (a.type === "reply" ? [a.inReplyTo, a.text] : a.type))).toEqual([
+      ["<app1@example.org>", 'got {"ping":1}'],
+      ["<app2@example.org>", 'got {"ping":2}'],
+      ["<app1@example.org>", 'got {"ping":3}'],
+    ]);
   });
 
   it("a file named *.xdc is sent as application/webxdc+zip whatever type the bot gave", async () => {

@@ -31,6 +31,8 @@ export interface UserMail {
   outerFrom?: string;
   date?: Date;
   headers?: Array<[string, string]>;
+  /** The message it answers (a webxdc status update names its app's message here). */
+  inReplyTo?: string;
 }
 
 /** The raw outer mail and its Message-ID. */
@@ -47,6 +49,7 @@ export async function userMail(mail: UserMail): Promise<{ raw: Uint8Array; text:
     subject: "Message from Alice",
     headers: [["Chat-Version", "1.0"], ...(announced ? ([["Autocrypt", formatAutocryptHeader(mail.from, announced.keydataBase64)]] as Array<[string, string]>) : []), ...(mail.headers ?? [])],
     body: mail.body,
+    ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo } : {}),
   });
   let armored: string;
   if (mail.signer) {
