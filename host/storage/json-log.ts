@@ -1,11 +1,12 @@
 // A JSON snapshot plus an append-only log of changes since it, for stores that change on every
 // mail: appending one line costs the same however large the store is, where rewriting the whole
 // JSON file grows with it. <file> is the snapshot (replaced atomically, json-file.ts), <file>.log
-// holds one JSON value per line, each appended and fdatasynced before `append` resolves. After
-// `compactEvery` lines the owner writes a fresh snapshot and the log starts over. A crash can
+// holds one JSON value per line, each appended (and fdatasynced, unless the owner does not need
+// it) before `append` resolves. After `compactEvery` lines the owner writes a fresh snapshot and
+// the log starts over. A crash can
 // leave a torn last line (skipped when read) or, between the snapshot's rename and the log's
 // truncation, lines the snapshot already holds: owners apply lines idempotently.
-import { open, readFile, truncate } from "node:fs/promises";
+import { appendFile, open, readFile, truncate } from "node:fs/promises";
 import { writePrivateFile } from "./json-file.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
@@ -16,11 +17,17 @@ export class JsonLog<Snapshot, Line> {
   private readonly logFile: string;
   private lines = 0;
 
+  private readonly compactEvery: number;
+  private readonly durable: boolean;
+
+  /** `durable: false`: appends are not fdatasynced (a store whose last lines a power cut may lose). */
   constructor(
     private readonly file: string,
-    private readonly compactEvery: number = JSON_LOG_COMPACT_LINES,
+    options: { compactEvery?: number; durable?: boolean } = {},
   ) {
     this.logFile = `${file}.log`;
+    this.compactEvery = options.compactEvery ?? JSON_LOG_COMPACT_LINES;
+    this.durable = options.durable ?? true;
   }
 
   /** The snapshot (undefined when there is none yet) and the log's complete lines, in order. */
@@ -53,14 +60,19 @@ export class JsonLog<Snapshot, Line> {
     return !snapshotExists || this.lines >= this.compactEvery;
   }
 
-  /** Append one line durably (write + fdatasync). */
+  /** Append one line (write + fdatasync unless the log is not durable). */
   async append(line: Line): Promise<void> {
-    const handle = await open(this.logFile, "a", 0o600);
-    try {
-      await handle.write(`${JSON.stringify(line)}\n`);
-      await handle.datasync();
-    } finally {
-      await handle.close();
+    const text = `${JSON.stringify(line)}\n`;
+    if (this.durable) {
+      const handle = await open(this.logFile, "a", 0o600);
+      try {
+        await handle.write(text);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    } else {
+      await appendFile(this.logFile, text, { mode: 0o600 });
     }
     this.lines += 1;
   }

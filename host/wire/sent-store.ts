@@ -6,8 +6,11 @@
 // memory; on disk it is sent.json (a snapshot) plus sent.json.log, one appended line per mail
 // (storage/json-log.ts), so a mail does not rewrite an index of up to SENT_MAX_MESSAGES entries.
 // This store must be the only writer of its files (the service's one account object per bot).
+// Nothing here is fsynced: a record matters only for a later delete or resend, never for sending a
+// reply once, so a power cut may lose the last records (those mails then answer E_NOT_SENT). A
+// raw file cut short by one is never resent: `get` checks its size against the index.
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../limits.js";
 import { Serial } from "../policy/serial.js";
@@ -52,7 +55,7 @@ export class SentStore {
     private readonly now: () => number,
     private readonly bounds: Readonly<SentBounds> = DEFAULT_BOUNDS,
   ) {
-    this.index = new JsonLog(join(dir, "sent.json"));
+    this.index = new JsonLog(join(dir, "sent.json"), { durable: false });
     this.rawDir = join(dir, "sent");
   }
 
@@ -92,7 +95,7 @@ export class SentStore {
     return forgotten;
   }
 
-  /** The raw mail in its own file: temp, fsync, rename (folder 0700, file 0600). */
+  /** The raw mail in its own file: temp, rename (folder 0700, file 0600); not fsynced (see the top). */
   private async writeRaw(messageId: string, raw: string): Promise<void> {
     if (!this.rawDirReady) {
       await mkdir(this.rawDir, { recursive: true, mode: 0o700 });
@@ -100,13 +103,7 @@ export class SentStore {
     }
     const file = this.rawFile(messageId);
     const temp = `${file}.${process.pid}.tmp`;
-    const handle = await open(temp, "w", 0o600);
-    try {
-      await handle.writeFile(raw);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFile(temp, raw, { mode: 0o600 });
     await rename(temp, file);
   }
 
@@ -137,7 +134,8 @@ export class SentStore {
     const entry = await this.serial.run(async () => (await this.loaded()).find((e) => e.messageId === messageId));
     if (!entry || !this.fresh(entry)) return undefined;
     try {
-      return { entry, raw: await readFile(this.rawFile(messageId), "utf8") };
+      const raw = await readFile(this.rawFile(messageId), "utf8");
+      return Buffer.byteLength(raw, "utf8") === entry.bytes ? { entry, raw } : undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;

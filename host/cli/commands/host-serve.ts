@@ -1,5 +1,5 @@
 // `chatbot host serve`: the host service — LMTP door, spool drain into the sandbox, SMTP out.
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { ChatbotError } from "../../errors.js";
 import { join, resolve } from "node:path";
 import { Executor } from "../../executor/executor.js";
@@ -13,6 +13,7 @@ import { DeployWatcher } from "../../service/deploy-watcher.js";
 import { openDeployMailbox, openFolderMailbox } from "../../deploy/imap-mailbox.js";
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "../../service/state-mirror.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
+import { openLogAppender } from "../../service/log-appender.js";
 import type { LogLine } from "../../service/handle-mail.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
@@ -61,13 +62,14 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
   mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
-  const logFile = join(paths.logs, "host.jsonl");
+  // Open for the life of the process (closed by its exit): late lines (metrics, stop) still land.
+  const logFile = openLogAppender(join(paths.logs, "host.jsonl"));
   let service: HostService | undefined;
   const metrics = new HostMetrics();
   const log = (line: LogLine) => {
     const text = `${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`;
     io.stdout(text);
-    appendFileSync(logFile, text, { mode: 0o600 });
+    logFile.append(text);
     metrics.observe(line);
     if (line.event === "lmtp.spooled") service?.poke();
   };

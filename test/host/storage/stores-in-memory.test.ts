@@ -19,7 +19,7 @@ const dir = () => mkdtempSync(join(tmpdir(), "stores-mem-"));
 describe("json log", () => {
   it("json log: a line torn by a crash mid-append is skipped, the lines before it are read", async () => {
     const file = join(dir(), "x.json");
-    const log = new JsonLog<number[], number>(file, 10);
+    const log = new JsonLog<number[], number>(file, { compactEvery: 10 });
     await log.snapshot([1]);
     await log.append(2);
     appendFileSync(`${file}.log`, "[3, tor");
@@ -28,7 +28,7 @@ describe("json log", () => {
 
   it("json log: after compactEvery lines the owner is told to snapshot; the snapshot empties the log", async () => {
     const file = join(dir(), "x.json");
-    const log = new JsonLog<number[], number>(file, 2);
+    const log = new JsonLog<number[], number>(file, { compactEvery: 2 });
     expect(log.wantsSnapshot(false)).toBe(true);
     await log.snapshot([]);
     await log.append(1);
