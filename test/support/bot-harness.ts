@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Executor } from "../../host/executor/executor.js";
+import type { FetchPolicy, RunRequest, RunResult } from "../../host/executor/run-types.js";
 import { buildLocalBot } from "../../host/local/local-bot.js";
 import { openBotAccount, type BotAccount } from "../../host/wire/bot-account.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { createSmtpSubmitter, type SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { BotStateFile, type HostedBot } from "../../host/service/hosted-bot.js";
-import { handleMail, type LogLine, type MailReport } from "../../host/service/handle-mail.js";
+import { applyPlan, handleMail, planTick, type LogLine, type MailReport } from "../../host/service/handle-mail.js";
 import { MAIL_MAX_BYTES } from "../../host/limits.js";
 import type { TestRelay } from "./relay.js";
 
@@ -31,11 +32,50 @@ export interface BotOnRelay {
   invite(): Promise<string>;
   /** The invite link for one of the bot's groups. */
   groupInvite(groupId: string): Promise<string>;
+  /**
+   * Run the bot's tick handler as the host's scheduler would for the slot `at` (ms since the
+   * epoch): planTick then applyPlan, in turn with the mails (never two events at once). Resolves
+   * when every mail it sent was accepted by SMTP. `bot.now()` stays the real clock.
+   */
+  tick(at: number): Promise<MailReport>;
   stop(): Promise<void>;
 }
 
+/**
+ * Test-only fetch settings added to every event's FetchPolicy: a test CA for a local HTTPS
+ * server, static host answers, plain http to loopback. handle-mail.ts builds the production policy
+ * (the approved origins, nothing else); the harness adds these by wrapping the executor, so no
+ * production code has a switch for them.
+ */
+export type TestFetchPolicy = Partial<Pick<FetchPolicy, "caPem" | "hosts" | "allowHttpLoopback">>;
+
+/** Options of startBotOnRelay. */
+export interface BotOnRelayOptions {
+  addr: string;
+  name: string;
+  /** The folder under templates/ to host (default "echo"). */
+  template?: string;
+  /** Replaces the template's bot.ts. */
+  botSource?: string;
+  /** Origins the operator approved for bot.fetch (default none), e.g. a local test server's. */
+  origins?: string[];
+  /** Test-only fetch settings (see TestFetchPolicy). */
+  fetchPolicy?: TestFetchPolicy;
+}
+
+/** An executor that adds test-only fetch settings to every event it runs. */
+class TestFetchExecutor extends Executor {
+  constructor(private readonly extra: TestFetchPolicy) {
+    super();
+  }
+
+  override run(request: RunRequest): Promise<RunResult> {
+    return super.run({ ...request, fetch: { ...request.fetch, ...this.extra } });
+  }
+}
+
 /** Host the bot from `templates/<template>` (or `botSource` as its bot.ts) as `addr` on `relay`. */
-export async function startBotOnRelay(relay: TestRelay, options: { addr: string; name: string; template?: string; botSource?: string }): Promise<BotOnRelay> {
+export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptions): Promise<BotOnRelay> {
   const password = "bot-password-123";
   await relay.addUser(options.addr, password);
   await relay.routeToHost(options.addr);
@@ -46,8 +86,8 @@ export async function startBotOnRelay(relay: TestRelay, options: { addr: string;
   const local = await buildLocalBot(dir);
   const dataDir = join(work, "data");
   const account = await openBotAccount(dataDir, options.addr, options.name);
-  const bot: HostedBot = { account, bundle: local.bundle, limits: local.limits, origins: [], state: BotStateFile.forAccount(dataDir, options.addr) };
-  const executor = new Executor();
+  const bot: HostedBot = { account, bundle: local.bundle, limits: local.limits, origins: options.origins ?? [], state: BotStateFile.forAccount(dataDir, options.addr) };
+  const executor = options.fetchPolicy ? new TestFetchExecutor(options.fetchPolicy) : new Executor();
   await executor.warmUp();
   const submitter: SmtpSubmitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: options.addr, password, allowSelfSigned: true });
   const logs: LogLine[] = [];
@@ -55,6 +95,14 @@ export async function startBotOnRelay(relay: TestRelay, options: { addr: string;
   const done = new Set<string>();
   let stopped = false;
   let failure: unknown;
+  // One event at a time, mails and ticks alike, as the host runs a bot: each sees the state the
+  // one before saved.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = turn.then(work);
+    turn = result.catch(() => undefined);
+    return result;
+  };
 
   // The poll loop: one mail at a time, in arrival order (file names start with a timestamp).
   const loop = (async () => {
@@ -63,7 +111,8 @@ export async function startBotOnRelay(relay: TestRelay, options: { addr: string;
       for (const file of files) {
         done.add(file);
         try {
-          reports.push(await handleMail(bot, new Uint8Array(await readFile(file)), { executor, submitter, log: (line) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES }));
+          const raw = new Uint8Array(await readFile(file));
+          reports.push(await inTurn(() => handleMail(bot, raw, { executor, submitter, log: (line) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES })));
         } catch (error) {
           failure = error;
           logs.push({ event: "harness.error", message: String(error) });
@@ -89,6 +138,13 @@ export async function startBotOnRelay(relay: TestRelay, options: { addr: string;
       if (!group) throw new Error(`no group ${groupId}`);
       return linkFor({ id: group.id, name: group.name });
     },
+    tick: (at) =>
+      inTurn(async () => {
+        const deps = { executor, submitter, log: (line: LogLine) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES };
+        const plan = await planTick(bot, at, deps);
+        await applyPlan(bot, plan, deps);
+        return plan.report;
+      }),
     async stop() {
       stopped = true;
       await loop;
