@@ -99,7 +99,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     if (!(error instanceof SandboxFault)) throw error;
     ending = slotMemoryExhausted(slot)
       ? { status: "memory-limit", limit: { name: "memoryBytes", value: limits.memoryBytes, unit: "bytes" }, error: { code: "E_LIMIT_memoryBytes", message: "out of memory" } }
-      : { status: "bot-error", error: { code: "E_SANDBOX", message: "the sandbox failed while running this bot; it was reset" } };
+      : { status: "bot-error", error: { code: "E_SANDBOX", message: `the sandbox failed while running this bot; it was reset (${error.message.slice(0, 300)})` } };
   } finally {
     abort.abort();
     if (slotHealthy) peakHeap = Math.max(peakHeap, heapBytes(runtime));
