@@ -278,6 +278,27 @@ describe("cli dev: chatting with the bot in the terminal", () => {
     expect(io.out).not.toContain("not read");
   });
 
+  it("/group speaks in a group chat; /webxdc sends a status update to the last app the bot sent", async () => {
+    await newBot(`import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    if (msg.command?.name === "app") { await bot.reply({ text: "app", file: { name: "a.xdc", data: "zip" } }); return; }
+    await bot.reply(msg.chat.type + " " + msg.chat.id + " " + msg.text);
+  },
+  async webxdc(update, bot) { await bot.reply("update " + update.instanceId + " " + JSON.stringify(update.payload)); },
+});
+`);
+    const io = capture();
+    const input = Readable.from(["/group Club hello all\n", "/webxdc {}\n", "/app\n", '/webxdc {"vote":2}\n', "/webxdc not json\n", "/quit\n"]);
+    await devLoop(bot, io, { input, watch: false }, origins);
+    expect(io.out).toContain("bot: group group:club hello all\n");
+    expect(io.out).toContain("no webxdc app yet");
+    const app = /webxdc app (<[^>]+>)/.exec(io.out)?.[1];
+    expect(app).toBeDefined();
+    expect(io.out).toContain(`bot: update ${app} {"vote":2}\n`);
+    expect(io.out).toContain("usage: /webxdc");
+  });
+
   it("keeps bot.state for the session and shows it with /state", async () => {
     await newBot(COUNTER);
     const io = capture();

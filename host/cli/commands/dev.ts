@@ -9,6 +9,8 @@ import { Executor } from "../../executor/executor.js";
 import { parseCommand } from "../../mail/command.js";
 import { buildLocalBot, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
 import { costLine } from "../../local/run-output.js";
+import { LOCAL_BOT_ADDR } from "../../local/local-bot.js";
+import { stableMessageId } from "../../wire/message-id.js";
 import { isChatbotError } from "../../errors.js";
 import type { GuestEvent } from "../../../std/contract.js";
 import type { RunResult } from "../../executor/run-types.js";
@@ -23,10 +25,13 @@ are printed with each event's cpu/wall/memory and any limit hit. The bot is rebu
 in the folder changes; bot.state lives in memory for the session.
 
 Lines dev handles itself (everything else, including other /commands, goes to the bot):
-  /tick           run the bot's tick handler now
+  /tick              run the bot's tick handler now
   /file PATH [text]  send a file (with optional text)
-  /state          show bot.state
-  /quit           leave (or Ctrl-D)
+  /group NAME text   say text in the group chat NAME (1:1 otherwise)
+  /webxdc JSON       send a webxdc status update with payload JSON to the last .xdc app
+                     the bot sent (/webxdc <id> JSON for another one; ids are shown)
+  /state             show bot.state
+  /quit              leave (or Ctrl-D)
 
 Options:
   --allow-origin URL     also allow fetch to this origin (repeatable)
@@ -87,7 +92,9 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     await executor.close();
     return EXIT.dataError;
   }
-  io.stdout(`chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /state or /quit\n`);
+  io.stdout(`chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /webxdc JSON, /state or /quit\n`);
+  // The webxdc apps the bot sent, newest last: what /webxdc answers.
+  const apps: string[] = [];
 
   let watcher: FSWatcher | undefined;
   let reloadTimer: NodeJS.Timeout | undefined;
@@ -106,8 +113,16 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
 
   const runEvent = async (event: GuestEvent, attachments: Uint8Array[] = []) => {
     if (buildError || !bot) return io.stdout(`(not run: the last build failed: ${buildError})\n`);
-    const result = await runLocalEvent(executor, bot, event, { state, attachments, extraOrigins: origins.extra, allowHttpLoopback: origins.httpLoopback });
-    for (const line of describeActions(result)) io.stdout(`${line}\n`);
+    const nowMs = Date.now();
+    const result = await runLocalEvent(executor, bot, event, { state, attachments, extraOrigins: origins.extra, allowHttpLoopback: origins.httpLoopback, now: () => nowMs });
+    const eventKey = event.kind === "message" ? event.message.id : `${event.kind}:${nowMs}`;
+    for (const [index, line] of describeActions(result).entries()) {
+      const action = result.actions[index]!;
+      const app = (action.type === "reply" || action.type === "send") && action.file?.name.toLowerCase().endsWith(".xdc");
+      const id = app ? stableMessageId(LOCAL_BOT_ADDR, eventKey, index) : undefined;
+      if (id && result.status === "ok") apps.push(id);
+      io.stdout(`${line}${id ? ` — webxdc app ${id}` : ""}\n`);
+    }
     for (const log of result.logs) io.stdout(`  log ${log.level}: ${log.text}\n`);
     if (result.error) io.stdout(`  error ${result.error.code}: ${result.error.message}\n${result.error.stack ? `${result.error.stack}\n` : ""}`);
     if (result.state) state = result.state;
@@ -132,7 +147,34 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
       counter += 1;
       const id = `<dev-${counter}@chatbot.local>`;
       const from = { addr: "you@chatbot.local", name: "You" };
-      const chat = { id: from.addr, type: "single" as const, name: "You" };
+      let chat: { id: string; type: "single" | "group"; name: string } = { id: from.addr, type: "single", name: "You" };
+      let text = line;
+      if (own?.name === "webxdc") {
+        const match = /^(<[^<>\s]+>)?\s*([\s\S]*)$/.exec(own.args)!;
+        const instanceId = match[1] ?? apps.at(-1);
+        if (!instanceId) {
+          io.stdout("no webxdc app yet: the bot has to send a .xdc first (or give its id: /webxdc <id> JSON)\n");
+          continue;
+        }
+        let payload: unknown;
+        try {
+          payload = JSON.parse(match[2]!.trim() || "null");
+        } catch {
+          io.stdout("usage: /webxdc [<id>] JSON  (the payload must be JSON, e.g. {\"vote\":1})\n");
+          continue;
+        }
+        await runEvent({ kind: "webxdc", update: { instanceId, from, chat, payload } });
+        continue;
+      }
+      if (own?.name === "group") {
+        const [name, ...words] = own.args.split(/\s+/);
+        if (!name || words.length === 0) {
+          io.stdout("usage: /group NAME text\n");
+          continue;
+        }
+        chat = { id: `group:${name.toLowerCase()}`, type: "group", name };
+        text = words.join(" ");
+      }
       if (own?.name === "file") {
         const [path, ...words] = own.args.split(/\s+/);
         if (!path) {
@@ -153,8 +195,8 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
         );
         continue;
       }
-      const command = parseCommand(line);
-      await runEvent({ kind: "message", message: { id, text: line, from, chat, attachments: [], ...(command ? { command } : {}), date: Date.now() } });
+      const command = parseCommand(text);
+      await runEvent({ kind: "message", message: { id, text, from, chat, attachments: [], ...(command ? { command } : {}), date: Date.now() } });
     }
   } finally {
     clearTimeout(reloadTimer);
