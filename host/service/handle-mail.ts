@@ -9,6 +9,7 @@
 //               clients drop as duplicates (PROTOCOL §6).
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
+import type { Action } from "../../std/contract.js";
 import { receiveMail, type SeenKey } from "../wire/inbound.js";
 import { mailsForActions, type ActionMail, type OutboundResult } from "../wire/outbound.js";
 import { gateEvent, permittedActions, recordEvent, type BotPolicy } from "./bot-policy.js";
@@ -28,6 +29,17 @@ export interface MailHandlerDeps {
   maxMailBytes: number;
   /** The host's rules (limits, CPU budget, consent); absent in tests of the wire path alone. */
   policy?: BotPolicy;
+  /**
+   * Resolves once the bot's earlier mails that are still being submitted are recorded as sent
+   * (host-service.ts submits while it plans the next mail): awaited before a delete or resend,
+   * which may name one of them.
+   */
+  sentSettled?: () => Promise<void>;
+}
+
+/** Wait for `deps.sentSettled` when an action refers to a mail the bot sent (delete, resend). */
+async function settleBeforeReferences(deps: Pick<MailHandlerDeps, "sentSettled">, actions: readonly Action[]): Promise<void> {
+  if (deps.sentSettled && actions.some((action) => action.type === "delete" || action.type === "resend")) await deps.sentSettled();
 }
 
 /** What happened to one mail. */
@@ -110,6 +122,7 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         messageIds: { botAddr: account.addr, eventKey },
       });
       const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
+      await settleBeforeReferences(deps, permitted.allowed);
       const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
       if (policy) await recordEvent(policy, inbound.sender, raw.byteLength, result.cpuMs);
       deps.log({
@@ -155,6 +168,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     messageIds: { botAddr: account.addr, eventKey },
   });
   const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
+  await settleBeforeReferences(deps, permitted.allowed);
   const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(deps.policy)) : { mails: [], skipped: [] };
   if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
   deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });

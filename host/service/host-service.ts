@@ -92,6 +92,8 @@ export class HostService {
   private readonly bots = new Map<string, { bot: InstalledBot; policy: BotPolicy; loadedFrom: number }>();
   private readonly submitters = new Map<string, SmtpSubmitter>();
   private readonly stateIos = new Map<string, StateIo>();
+  /** Per bot: its entries whose mails are being submitted (drainOnce). */
+  private readonly submitting = new Map<string, Set<Promise<void>>>();
   private running = false;
   private secret: Promise<string> | undefined;
   private loop: Promise<void> | undefined;
@@ -195,8 +197,14 @@ export class HostService {
       for (const entry of entries) {
         const submit = await this.plan(entry);
         if (submit) {
-          const running: Promise<void> = submit().finally(() => inFlight.delete(running));
+          const bot = this.submitting.get(entry.recipient) ?? new Set<Promise<void>>();
+          this.submitting.set(entry.recipient, bot);
+          const running: Promise<void> = submit().finally(() => {
+            inFlight.delete(running);
+            bot.delete(running);
+          });
           inFlight.add(running);
+          bot.add(running);
           if (inFlight.size >= SUBMITS_IN_FLIGHT_MAX) await Promise.race(inFlight);
         }
         if (this.deps.clock.now() - flushedAt >= POLICY_FLUSH_MS) {
@@ -246,7 +254,9 @@ export class HostService {
           return undefined;
         }
         const raw = await spool.read(entry);
-        const deps = { executor: this.deps.executor, submitter: this.submitter(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy };
+        const submitting = this.submitting.get(entry.recipient);
+        const sentSettled = async () => void (await Promise.all(submitting ?? []));
+        const deps = { executor: this.deps.executor, submitter: this.submitter(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy, sentSettled };
         const tickAt = tickTime(raw, await this.tickSecret());
         plan = tickAt === undefined ? await planMail(bot, raw, deps) : await planTick(bot, tickAt, deps);
         if (plan.deferUntil !== undefined) {
@@ -254,15 +264,18 @@ export class HostService {
           return undefined;
         }
         current = await spool.update(current, { journal: plan });
-        if (plan.state || plan.seen) {
-          const committed = await this.commit(bot, plan);
-          // Only a journaled state must leave the journal before the bot's next entry runs (see
-          // commit); a seen mark left in it is harmless — recording it again on resume is a no-op.
-          if (plan.state) current = await spool.update(current, { journal: committed });
-          plan = committed;
-        }
       } else {
         log({ event: "spool.resume", bot: entry.recipient, entry: entry.id, submitted: plan.submitted, of: plan.mails.length });
+      }
+      // Fresh or resumed after a crash before this step: the state and seen mark are committed
+      // here, before the bot's next entry is planned — never later by the submission running
+      // beside it, which would overwrite that entry's state.
+      if (plan.state || plan.seen) {
+        const committed = await this.commit(bot, plan);
+        // Only a journaled state must leave the journal before the bot's next entry runs (see
+        // commit); a seen mark left in it is harmless — recording it again on resume is a no-op.
+        if (plan.state) current = await spool.update(current, { journal: committed });
+        plan = committed;
       }
       const journaled = plan;
       return async () => {

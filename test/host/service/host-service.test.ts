@@ -1,7 +1,7 @@
 // The host service's drain, in-process: a real spool in a temp dir, a real sandbox (Executor), bots
 // installed with the CLI like an operator does, a fake clock and a fake SMTP submitter. Mails come
 // from a "user" whose key the bot learns from the mail's Autocrypt header.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,6 +76,14 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
   return { work, data, addr, clock, logs, start, mail, deliver, read, ...first };
 }
 
+/** SMTP that takes its time (real time): the service plans the next mail meanwhile. */
+class SlowSmtp extends FakeSmtp {
+  override async submit(mail: OutgoingMail): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return super.submit(mail);
+  }
+}
+
 describe("host service: crash-safe drain", () => {
   it("an entry leaves the spool only after its reply was submitted; the reply is encrypted the way the relay demands", async () => {
     const host = await setup();
@@ -140,6 +148,49 @@ describe("host service: crash-safe drain", () => {
     expect(await botState(host.data, host.addr)).toEqual({ runs: 1 });
     expect(host.logs.filter((l) => l.event === "bot.event")).toHaveLength(1);
     expect(host.logs).toContainEqual(expect.objectContaining({ event: "spool.resume", entry: entry.id, submitted: 0, of: 1 }));
+  });
+
+  it("a crash between journaling a plan and committing its state: the restarted host commits it before the next mail runs, though that mail is planned while the first one's reply is still being submitted", async () => {
+    const host = await setup({ source: COUNTER_BOT });
+    await host.deliver("a");
+    host.smtp.plan(1, "hang");
+    void host.service.drainOnce();
+    await host.smtp.hang;
+    // Rewind to the moment after the first journal write: the plan still carries its state, and
+    // state.json does not have it yet.
+    const [journaled] = await host.spool.all();
+    await host.spool.update(journaled!, { journal: { ...(journaled!.journal as MailPlan), state: { runs: "1" } } });
+    writeFileSync(join(hostPaths(host.data).bot(host.addr).dir, "state.json"), "{}");
+    host.clock.advance(1); // "b" after "a" in the spool's order
+    await host.deliver("b");
+
+    const restarted = host.start(new SlowSmtp());
+    expect(await restarted.service.drainOnce()).toBe(2);
+    const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
+    expect(texts).toEqual(["run 1: a", "run 2: b"]);
+    expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+  });
+
+  it("a resend of the reply to the mail before, while that reply is still being submitted, waits for it and resends it (same Message-ID)", async () => {
+    const host = await setup({
+      source: `import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    if (msg.text === "again") return void (await bot.resend((await bot.state.get<string>("last"))!, msg.chat.id));
+    await bot.state.set("last", await bot.reply("got " + msg.text));
+  },
+});
+`,
+    });
+    await host.deliver("a");
+    host.clock.advance(1); // "again" after "a" in the spool's order
+    await host.deliver("again");
+    const slow = host.start(new SlowSmtp());
+    expect(await slow.service.drainOnce()).toBe(2);
+    expect(slow.smtp.accepted).toHaveLength(2);
+    expect(slow.smtp.accepted[1]!.messageId).toBe(slow.smtp.accepted[0]!.messageId);
+    expect(slow.smtp.accepted[1]!.raw).toBe(slow.smtp.accepted[0]!.raw);
+    expect(host.logs.filter((l) => l.event === "bot.event" && l.skipped)).toEqual([]);
   });
 
   it("a crash after SMTP accepted mail 1 of 2: the restarted host resumes at mail 2", async () => {
