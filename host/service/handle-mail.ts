@@ -157,6 +157,12 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     if (!cpu.allowed) return { report: { outcome: "deferred", sent: 0, reason: `bot CPU budget ${cpu.limit} used up` }, mails: [], submitted: 0, state: null, deferUntil: cpu.resumesAt };
   }
   const eventKey = `tick:${at}`;
+  // A crash between queueing a tick and noting it can queue the same tick twice: like a mail's
+  // Message-ID, the tick's time is marked seen with its plan, and a second entry does not run.
+  const seen = tickSeenKey(at);
+  if (await account.seen.has(seen.sender, seen.messageId)) {
+    return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()} already ran` }, mails: [], submitted: 0, state: null };
+  }
   const result = await deps.executor.run({
     bundle: bot.bundle,
     event: { kind: "tick", at },
@@ -172,7 +178,12 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(deps.policy)) : { mails: [], skipped: [] };
   if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
   deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
-  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state };
+  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state, seen };
+}
+
+/** The seen mark of the tick at `at`: a sender no mail can have (no "@"), so it never meets a real Message-ID. */
+export function tickSeenKey(at: number): SeenKey {
+  return { sender: "host:tick", messageId: `<tick-${at}@chatbot.host>` };
 }
 
 /** Carry out a plan from where it stopped; `progress` is told after each accepted mail (to journal it). */

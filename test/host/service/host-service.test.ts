@@ -319,6 +319,19 @@ describe("host service: ticks", () => {
     expect(host.smtp.accepted[1]!.messageId).toBe(stableMessageId(host.addr, `tick:${at}`, 0));
   });
 
+  it("a tick queued twice (a crash between queueing it and noting it) runs once; the copy is dropped", async () => {
+    const host = await subscribed();
+    const at = host.clock.now();
+    const secret = await loadTickSecret(host.data);
+    await host.spool.write(host.addr, tickEntry(secret, at), 1024);
+    await host.spool.write(host.addr, tickEntry(secret, at), 1024);
+    while ((await host.service.drainOnce()) > 0);
+    expect(host.logs.filter((l) => l.event === "bot.tick")).toEqual([expect.objectContaining({ at, status: "ok", sent: 1 })]);
+    expect(host.smtp.accepted).toHaveLength(2);
+    expect(await host.spool.all()).toEqual([]);
+    expect(await botState(host.data, host.addr)).toMatchObject({ ticks: 1 });
+  });
+
   it("hourly: passing the bot's slot queues exactly one tick; after 5 hours of downtime exactly one more", async () => {
     const host = await subscribed();
     const installedAt = host.clock.now();
