@@ -33,6 +33,17 @@ function heapBytes(runtime: QuickJSRuntime): number {
   return match ? Number(match[1]) : 0;
 }
 
+/**
+ * CPU time of this runner process, ms (user + system, from getrusage). Guest slices are metered
+ * with it, not with the wall clock: on a busy relay a bot must not be charged for the time the
+ * kernel gave other processes. The runner runs one event at a time, so within a slice nearly all
+ * of it is the guest's; the wall budget (and the executor's watchdog) still bound the real time.
+ */
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 /** Run one event; never throws for anything the guest does. */
 export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch: IsolateFetch): Promise<IsolateOutcome> {
   const { limits } = request;
@@ -55,21 +66,21 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
   runtime.setInterruptHandler(() => {
     if (recorder.limitHit) interruptedBy ??= "output";
     else if (performance.now() > wallDeadline) interruptedBy ??= "wall";
-    else if (sliceStart >= 0 && cpuMs + (performance.now() - sliceStart) > limits.cpuMsPerEvent) interruptedBy ??= "cpu";
+    else if (sliceStart >= 0 && cpuMs + (processCpuMs() - sliceStart) > limits.cpuMsPerEvent) interruptedBy ??= "cpu";
     return interruptedBy !== undefined;
   });
 
   /** Run guest code, metering its time; a host exception marks the slot as unusable. */
   const slice = <T>(fn: () => T): T => {
     const grownBefore = slot.memory.buffer.byteLength;
-    sliceStart = performance.now();
+    sliceStart = processCpuMs();
     try {
       return fn();
     } catch (error) {
       slotHealthy = false;
       throw new SandboxFault(error instanceof Error ? error.message : String(error));
     } finally {
-      cpuMs += performance.now() - sliceStart;
+      cpuMs += processCpuMs() - sliceStart;
       sliceStart = -1;
       if (slot.memory.buffer.byteLength !== grownBefore) peakHeap = Math.max(peakHeap, heapBytes(runtime));
     }
