@@ -3,6 +3,7 @@
 // running service is never disturbed.
 import { readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Manifest } from "../../bundler/manifest.js";
 import { LOG_TAIL_BYTES } from "../limits.js";
 import { Spool } from "../spool/spool.js";
@@ -13,6 +14,7 @@ import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { readLogTail } from "./log-file.js";
 import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
 import { hostPaths } from "./paths.js";
+import type { AccountCheck } from "./deploy-watcher.js";
 
 /** An origin the bot asks for or was approved for, and who approved it. */
 export interface OriginStatus {
@@ -40,6 +42,8 @@ export interface BotStatus {
   origins: OriginStatus[];
   usage: BotUsage;
   spool: { waiting: number; dead: number };
+  /** The host's IMAP logins as the bot (deploy-watcher.ts): chatmail deletes an account after 90 days without one. */
+  account: { lastLoginAt: string | null; lastCheckAt: string | null };
 }
 
 /** The whole report. */
@@ -90,6 +94,8 @@ export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "
   for (const address of addresses) {
     const bot = paths.bot(address);
     const settings = await readJsonFile<Partial<BotSettings>>(bot.config, {});
+    const logins = await readJsonFile<AccountCheck>(join(bot.dir, "account.json"), {}).catch(() => ({}) as AccountCheck);
+    const iso = (ms: number | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
     const approved = Array.isArray(settings.approvedOrigins) ? settings.approvedOrigins : [];
     let manifest: Manifest | undefined;
     let problem: string | null = null;
@@ -111,6 +117,7 @@ export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "
       origins: originStatuses(manifest?.origins ?? [], approved, config.approvedOrigins),
       usage: usage.get(address) ?? emptyUsage(),
       spool: { waiting: perBot(waiting, address), dead: perBot(dead, address) },
+      account: { lastLoginAt: iso(logins.lastLoginAt), lastCheckAt: iso(logins.lastCheckAt) },
     });
   }
   return {

@@ -112,6 +112,26 @@ describe("cli host bots / host logs", () => {
     expect(out).toMatch(/last error\s+2025-01-31T11:50:00\.000Z bot\.event: bot-error E_BOT: boom/);
   });
 
+  it("host bots shows the host's last IMAP login as each bot, and warns when the account nears chatmail's 90-day expiry", async () => {
+    const { work, data } = await setup();
+    const now = Date.parse(NOW);
+    const day = 24 * 60 * 60 * 1000;
+    writeFileSync(join(data, "bots", BOT, "account.json"), JSON.stringify({ lastCheckAt: now - 3 * 60_000, lastLoginAt: now - 3 * 60_000 }));
+    writeFileSync(join(data, "bots", OTHER, "account.json"), JSON.stringify({ lastCheckAt: now - 60_000, lastLoginAt: now - 80 * day }));
+    const status = await report(work, data);
+    expect((status.bots[0] as unknown as { account: unknown }).account).toEqual({ lastLoginAt: new Date(now - 3 * 60_000).toISOString(), lastCheckAt: new Date(now - 3 * 60_000).toISOString() });
+    const { out } = await cli(work, ["host", "bots", "--now", NOW, "--data-dir", data]);
+    const blocks = out.split(/\n(?=\S)/);
+    expect(blocks[0]).toMatch(/account\s+last IMAP login 2025-01-31T11:57:00\.000Z$/);
+    expect(blocks[1]).toMatch(/account\s+last IMAP login .* WARNING: 80 days without a login; chatmail deletes the account after 90 \(10 left\)/);
+  });
+
+  it("host bots says when the host has not logged in as a bot yet", async () => {
+    const { work, data } = await setup();
+    const { out } = await cli(work, ["host", "bots", "--now", NOW, "--data-dir", data]);
+    expect(out).toMatch(/account\s+no IMAP login yet/);
+  });
+
   it("host bots: --now that is not a time is a usage error", async () => {
     const { work, data } = await setup();
     const { code, err } = await cli(work, ["host", "bots", "--now", "yesterday", "--data-dir", data]);

@@ -51,6 +51,21 @@ function originsLine(bot: BotStatus): string {
     .join(", ");
 }
 
+/** Chatmail deletes an account after this long without an IMAP login, ms (90 days). */
+const CHATMAIL_ACCOUNT_EXPIRY_MS = 90 * 24 * 60 * 60 * 1000;
+
+/** When the host last logged in as the bot, and a warning when that is getting old. */
+function accountLine(bot: BotStatus, nowMs: number): string {
+  const { lastLoginAt, lastCheckAt } = bot.account;
+  if (lastLoginAt === null) {
+    return lastCheckAt === null ? "no IMAP login yet (host serve logs in at start and daily)" : `no IMAP login succeeded yet (last try ${lastCheckAt}; see 'chatbot host logs ${bot.address}' for account.error)`;
+  }
+  const days = Math.floor((nowMs - Date.parse(lastLoginAt)) / (24 * 60 * 60 * 1000));
+  const left = Math.floor((CHATMAIL_ACCOUNT_EXPIRY_MS - (nowMs - Date.parse(lastLoginAt))) / (24 * 60 * 60 * 1000));
+  const warning = days >= 2 ? ` — WARNING: ${days} days without a login; chatmail deletes the account after 90 (${Math.max(0, left)} left). Is host serve running and can it log in?` : "";
+  return `last IMAP login ${lastLoginAt}${warning}`;
+}
+
 /** The human-readable report. */
 export function formatHostStatus(status: HostStatus): string {
   if (status.bots.length === 0) return "no bots installed; install one with 'chatbot host install ADDR DIR --password-file FILE'\n";
@@ -68,6 +83,7 @@ export function formatHostStatus(status: HostStatus): string {
     out.push(`  last event  ${usage.lastEventAt ?? "none in the log"}`);
     if (usage.lastError) out.push(`  last error  ${usage.lastError.at} ${usage.lastError.event}: ${usage.lastError.detail}`);
     out.push(`  spool       waiting ${bot.spool.waiting}, dead letters ${bot.spool.dead}`);
+    out.push(`  account     ${accountLine(bot, Date.parse(status.now))}`);
   }
   const since = status.log.from === null ? "no log lines yet" : `log lines since ${status.log.from}${status.log.complete ? "" : " (older ones not read)"}`;
   out.push(`usage up to ${status.now} from ${status.log.file}: ${since}`);
