@@ -2,6 +2,7 @@
 // Each event's fields are set where it is logged (host/service/*.ts). These helpers read them
 // defensively: a line from another version of the host, or a hand-edited file, must not break a
 // report, so a field of the wrong type reads as absent.
+import { parseJsonObject } from "../storage/json-object.js";
 import { DEFAULT_PER_USER_LIMITS } from "../limits.js";
 
 /** One parsed log line: at least an event name. */
@@ -10,14 +11,8 @@ export type LogRecord = Readonly<Record<string, unknown>> & { readonly event: st
 /** Parse one line; undefined for a blank line, invalid JSON, or an object without an event name. */
 export function parseLogLine(text: string): LogRecord | undefined {
   if (text.trim() === "") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  return typeof (value as Record<string, unknown>).event === "string" ? (value as LogRecord) : undefined;
+  const value = parseJsonObject(text);
+  return typeof value?.event === "string" ? (value as LogRecord) : undefined;
 }
 
 /**

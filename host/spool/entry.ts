@@ -2,6 +2,7 @@
 // strictly so a damaged meta file can never pass as a different entry.
 
 /** One mail waiting in the spool for one bot. */
+import { parseJsonObject } from "../storage/json-object.js";
 export interface SpoolEntry {
   /** `<ms>-<pid>-<random>`: the file name of the mail in the spool; its meta is `<id>.json`. */
   id: string;
@@ -55,14 +56,8 @@ export function encodeMeta(entry: SpoolEntry, extra: Record<string, unknown> = {
 
 /** Parse a meta file's text for entry `id`; undefined when it is not a complete, valid meta. */
 export function parseMeta(id: string, text: string): (SpoolEntry & { reason?: string }) | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
+  const v = parseJsonObject(text);
+  if (!v) return undefined;
   const finite = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
   if (typeof v.recipient !== "string" || !finite(v.receivedAt) || !finite(v.attempts) || !finite(v.nextAttemptAt)) return undefined;
   if (v.lastError !== undefined && typeof v.lastError !== "string") return undefined;

@@ -196,6 +196,7 @@ describe("cli host deliver", () => {
       "host/spool/durable-fs.js",
       "host/spool/entry.js",
       "host/spool/spool.js",
+      "host/storage/json-object.js",
     ]);
     expect(urls.filter((url) => /quickjs|openpgp|mailparser|esbuild|undici|nodemailer|node_modules/.test(url))).toEqual([]);
   });
