@@ -12,7 +12,7 @@ import { toFetchError } from "./fetch-failure.js";
 import { createGuardedConnector, systemLookup, type Lookup } from "./guarded-connector.js";
 import { checkFetchUrl, createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import { REDIRECT_DRAIN_BYTES, abandonBody, discardBody, readCappedBody, tooLarge } from "./read-body.js";
-import { checkMethod, isRedirectStatus, redirectHeaders, redirectMethod, sanitizeHeaders } from "./request-policy.js";
+import { checkRequest, isRedirectStatus, redirectHeaders, redirectMethod, resolveLocation } from "./request-policy.js";
 
 /** How the host fetches for one bot; checked once by `createGuestFetch`. */
 export interface GuestFetchOptions {
@@ -89,15 +89,8 @@ async function guestFetch(
   body: Uint8Array | undefined,
   outer: AbortSignal | undefined,
 ): Promise<GuestFetchResult> {
-  let method = checkMethod(request.method);
-  let headers = sanitizeHeaders(request.headers);
+  let { method, headers } = checkRequest(request, body, limits.maxRequestBytes);
   let payload = body;
-  if (payload !== undefined && (method === "GET" || method === "HEAD")) {
-    throw new ChatbotError("E_FETCH_REQUEST", `a ${method} request cannot have a body`);
-  }
-  if (payload !== undefined && payload.byteLength > limits.maxRequestBytes) {
-    throw new ChatbotError("E_FETCH_TOO_LARGE", `the request body of ${payload.byteLength} bytes is larger than the ${limits.maxRequestBytes}-byte limit`);
-  }
   let url = checkFetchUrl(request.url, limits.policy);
   const deadline = startFetchDeadline(limits.timeoutMs, url.origin, outer);
   let bytesIn = 0;
@@ -155,14 +148,6 @@ async function guestFetch(
     throw toFetchError(error, deadline.signal, url.origin);
   } finally {
     deadline.dispose();
-  }
-}
-
-function resolveLocation(location: string, base: URL): string {
-  try {
-    return new URL(location, base).href;
-  } catch {
-    throw new ChatbotError("E_FETCH_FAILED", `fetch from ${base.origin} failed: the redirect's Location is not a URL`);
   }
 }
 

@@ -9,7 +9,7 @@ import type { RecordedFetch } from "../executor/run-types.js";
 import type { GuestFetch, GuestFetchResult } from "./guest-fetch.js";
 import { checkFetchUrl, createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
 import { tooLarge } from "./read-body.js";
-import { checkMethod, isRedirectStatus, redirectMethod, sanitizeHeaders } from "./request-policy.js";
+import { checkRequest, isRedirectStatus, redirectMethod, resolveLocation } from "./request-policy.js";
 
 /** How a replay fetch checks requests: the same options a real one gets, minus the network. */
 export interface ReplayFetchOptions {
@@ -61,14 +61,7 @@ function replay(
   request: FetchRequestData,
   body: Uint8Array | undefined,
 ): GuestFetchResult {
-  let method = checkMethod(request.method);
-  sanitizeHeaders(request.headers);
-  if (body !== undefined && (method === "GET" || method === "HEAD")) {
-    throw new ChatbotError("E_FETCH_REQUEST", `a ${method} request cannot have a body`);
-  }
-  if (body !== undefined && body.byteLength > options.maxRequestBytes) {
-    throw new ChatbotError("E_FETCH_TOO_LARGE", `the request body of ${body.byteLength} bytes is larger than the ${options.maxRequestBytes}-byte limit`);
-  }
+  let { method } = checkRequest(request, body, options.maxRequestBytes);
   let url = checkFetchUrl(request.url, policy);
   let keepBody = body !== undefined;
   for (let redirects = 0; ; redirects++) {
@@ -86,7 +79,7 @@ function replay(
       if (redirects >= options.maxRedirects) {
         throw new ChatbotError("E_FETCH_FAILED", `fetch from ${url.origin} failed: more than ${options.maxRedirects} redirects`);
       }
-      url = checkFetchUrl(new URL(location, url).href, policy);
+      url = checkFetchUrl(resolveLocation(location, url), policy);
       const change = redirectMethod(recording.status, method);
       method = change.method;
       keepBody &&= change.keepBody;

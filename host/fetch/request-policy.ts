@@ -84,3 +84,28 @@ export function redirectHeaders(
     .filter(([name]) => !crossOrigin || !CREDENTIAL_HEADERS.has(name))
     .map(([name, value]) => [name, value]);
 }
+
+/**
+ * The checks every fetch makes before anything else (the network one and the test kit's replay):
+ * an allowed method, the headers a bot may set, no body on GET/HEAD, a request body within the cap.
+ */
+export function checkRequest(request: { method: string; headers: ReadonlyArray<readonly [string, string]> }, body: Uint8Array | undefined, maxRequestBytes: number): { method: string; headers: Array<[string, string]> } {
+  const method = checkMethod(request.method);
+  const headers = sanitizeHeaders(request.headers);
+  if (body !== undefined && (method === "GET" || method === "HEAD")) {
+    throw new ChatbotError("E_FETCH_REQUEST", `a ${method} request cannot have a body`);
+  }
+  if (body !== undefined && body.byteLength > maxRequestBytes) {
+    throw new ChatbotError("E_FETCH_TOO_LARGE", `the request body of ${body.byteLength} bytes is larger than the ${maxRequestBytes}-byte limit`);
+  }
+  return { method, headers };
+}
+
+/** A redirect's Location resolved against the URL that answered; E_FETCH_FAILED when it is not a URL. */
+export function resolveLocation(location: string, base: URL): string {
+  try {
+    return new URL(location, base).href;
+  } catch {
+    throw new ChatbotError("E_FETCH_FAILED", `fetch from ${base.origin} failed: the redirect's Location is not a URL`);
+  }
+}
