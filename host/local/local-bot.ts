@@ -46,7 +46,7 @@ export interface LocalEventOptions {
 export const LOCAL_BOT_ADDR = "bot@localhost";
 
 /** The event key of a local event: the message's id, else the kind and the time. */
-function localEventKey(event: GuestEvent, nowMs: number): string {
+export function localEventKey(event: GuestEvent, nowMs: number): string {
   return event.kind === "message" ? event.message.id : `${event.kind}:${nowMs}`;
 }
 

@@ -7,9 +7,8 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Executor } from "../../executor/executor.js";
 import { parseCommand } from "../../mail/command.js";
-import { buildLocalBot, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
+import { LOCAL_BOT_ADDR, buildLocalBot, localEventKey, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
 import { costLine } from "../../local/run-output.js";
-import { LOCAL_BOT_ADDR } from "../../local/local-bot.js";
 import { stableMessageId } from "../../wire/message-id.js";
 import { isChatbotError } from "../../errors.js";
 import type { GuestEvent } from "../../../std/contract.js";
@@ -115,7 +114,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     if (buildError || !bot) return io.stdout(`(not run: the last build failed: ${buildError})\n`);
     const nowMs = Date.now();
     const result = await runLocalEvent(executor, bot, event, { state, attachments, extraOrigins: origins.extra, allowHttpLoopback: origins.httpLoopback, now: () => nowMs });
-    const eventKey = event.kind === "message" ? event.message.id : `${event.kind}:${nowMs}`;
+    const eventKey = localEventKey(event, nowMs);
     for (const [index, line] of describeActions(result).entries()) {
       const action = result.actions[index]!;
       const app = (action.type === "reply" || action.type === "send") && action.file?.name.toLowerCase().endsWith(".xdc");
