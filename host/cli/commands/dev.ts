@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Executor } from "../../executor/executor.js";
 import { parseCommand } from "../../mail/command.js";
+import { toChat } from "../../testing/test-events.js";
 import { LOCAL_BOT_ADDR, buildLocalBot, localEventKey, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
 import { costLine } from "../../local/run-output.js";
 import { stableMessageId } from "../../wire/message-id.js";
@@ -171,7 +172,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
           io.stdout("usage: /group NAME text\n");
           continue;
         }
-        chat = { id: `group:${name.toLowerCase()}`, type: "group", name };
+        chat = toChat(name, from);
         text = words.join(" ");
       }
       if (own?.name === "file") {
