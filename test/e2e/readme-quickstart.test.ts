@@ -8,6 +8,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { userShellEnv } from "../support/user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const home = mkdtempSync(join(tmpdir(), "quickstart-home-"));
@@ -25,19 +26,13 @@ function quickStartCommands(): string[] {
     .filter((line) => line !== "");
 }
 
-/** The environment of a user's shell: none of this test run's variables; npm's cache stays the machine's. */
-function userEnv(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|VITE_|npm_|NODE_ENV$|NODE_OPTIONS$|TEST$|FORCE_COLOR$)/.test(key)));
-  return { ...env, HOME: home, npm_config_cache: join(homedir(), ".npm"), NO_COLOR: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
-}
-
 describe("README quick start", () => {
   it("works verbatim: new bot, install, its tests, typecheck, a run and a dev session", async () => {
     const commands = quickStartCommands();
     expect(commands[0]).toBe("make build");
     const script = ["set -euo pipefail", ...commands.slice(1).map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn("bash", ["-c", script], { cwd: ROOT, env: userEnv(), stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("bash", ["-c", script], { cwd: ROOT, env: userShellEnv({ HOME: home, npm_config_cache: join(homedir(), ".npm") }), stdio: ["pipe", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { userShellEnv } from "../support/user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "lib", "host", "cli", "main.js");
@@ -22,16 +23,10 @@ const work = mkdtempSync(join(tmpdir(), "templates-new-user-"));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The environment a user's shell has: nothing of this test run (vitest's variables) or of the npm running it. */
-function userEnv(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|VITE_|npm_|NODE_ENV$|NODE_OPTIONS$|TEST$|FORCE_COLOR$)/.test(key)));
-  return { ...env, NO_COLOR: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
-}
-
 /** Run a command; resolves to its exit code and its output (stdout and stderr interleaved). */
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: userShellEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
