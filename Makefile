@@ -37,11 +37,13 @@ relay-deps:
 # Delta Chat cores) on their own, so their load cannot disturb the sandbox's memory and timing
 # measurements on 2 cores. vitest's summary is not a line every CI reader knows: the last line is
 # "tests: N passed, N failed, N skipped" over both runs.
+# Both runs' output is also kept in .vitest-*.log: a line a broken sandbox prints (QuickJS's
+# "Aborted(" from a runtime freed with live objects) fails the run even when every test passed.
 test: build relay-deps
-	@rm -f .vitest-unit.json .vitest-e2e.json
-	npx vitest run --exclude 'test/e2e/**' --reporter=default --reporter=json --outputFile.json=.vitest-unit.json || true
-	npx vitest run test/e2e --reporter=default --reporter=json --outputFile.json=.vitest-e2e.json || true
-	@node test/demo/summarize-results.mjs .vitest-unit.json .vitest-e2e.json
+	@rm -f .vitest-unit.json .vitest-e2e.json .vitest-unit.log .vitest-e2e.log
+	npx vitest run --exclude 'test/e2e/**' --reporter=default --reporter=json --outputFile.json=.vitest-unit.json 2>&1 | tee .vitest-unit.log || true
+	npx vitest run test/e2e --reporter=default --reporter=json --outputFile.json=.vitest-e2e.json 2>&1 | tee .vitest-e2e.log || true
+	@node test/demo/summarize-results.mjs --forbid 'Aborted(' --log .vitest-unit.log --log .vitest-e2e.log .vitest-unit.json .vitest-e2e.json
 
 bench: build
 	npx vite-node test/bench/run.ts

@@ -1,9 +1,15 @@
 // Prints vitest's JSON results (one or more files) as one plain closing line
 // ("tests: N passed, N failed, N skipped") that any CI log reader understands, and exits non-zero
-// when anything failed, a run is missing, or no test ran at all.
+// when anything failed, a run is missing, no test ran at all, or a captured output log (--log FILE)
+// holds a forbidden text (--forbid TEXT, e.g. QuickJS's "Aborted(": a sandbox that broke while the
+// tests around it still passed).
 import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 
-const files = process.argv.slice(2);
+const { values, positionals: files } = parseArgs({
+  allowPositionals: true,
+  options: { forbid: { type: "string", multiple: true, default: [] }, log: { type: "string", multiple: true, default: [] } },
+});
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -19,6 +25,16 @@ for (const file of files) {
   failed += (results.numFailedTests ?? 0) + (results.numRuntimeErrorTestSuites ?? 0);
   skipped += (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
   if (results.success === false) ok = false;
+}
+for (const log of values.log) {
+  if (!existsSync(log)) continue;
+  const lines = readFileSync(log, "utf8").split("\n");
+  for (const text of values.forbid) {
+    const hits = lines.filter((line) => line.includes(text));
+    if (hits.length === 0) continue;
+    ok = false;
+    console.log(`${log}: ${hits.length} line(s) with the forbidden text "${text}", first: ${hits[0].slice(0, 300)}`);
+  }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(ok && failed === 0 && passed > 0 ? 0 : 1);
