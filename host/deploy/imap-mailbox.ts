@@ -150,6 +150,8 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
 export interface FolderMessage {
   uid: number;
   marker: string | undefined;
+  /** RFC822.SIZE as the server lists it, bytes (checked before a download; absent from fakes). */
+  size?: number;
 }
 
 /** One logged-in session on one folder of a bot account (the host's own records there, e.g. ChatbotState). */
@@ -180,9 +182,9 @@ export async function openFolderMailbox(settings: Readonly<ImapSettings>, user: 
     list: guard(`list ${folder}`, async () => {
       if (!(await open())) return [];
       if (client.mailbox && client.mailbox.exists === 0) return [];
-      const messages = await client.fetchAll("1:*", { uid: true, headers: [header] });
+      const messages = await client.fetchAll("1:*", { uid: true, size: true, headers: [header] });
       return messages
-        .map((m) => ({ uid: m.uid, marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim() }))
+        .map((m) => ({ uid: m.uid, size: m.size, marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim() }))
         .sort((a, b) => a.uid - b.uid);
     }),
     append: guard(`append to ${folder}`, async (raw) => {

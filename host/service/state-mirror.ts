@@ -27,7 +27,8 @@ import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { LogLine } from "./handle-mail.js";
 import { BotStateFile } from "./hosted-bot.js";
 import { hostPaths } from "./paths.js";
-import { STATE_MIRROR_MIN_GAP_MS } from "../limits.js";
+import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../limits.js";
+import { stateEntryBytes } from "../executor/event-recorder.js";
 
 /** The account folder of the state copy. */
 export const STATE_FOLDER = "ChatbotState";
@@ -74,8 +75,26 @@ export function composeStateMessage(addr: string, state: BotState, version: numb
   return Buffer.from(`${head}\r\n\r\n${body}`, "utf8");
 }
 
-/** The state in a copy: its marker's sha256 must match the body; E_STATE_MIRROR otherwise. */
-export function parseStateMessage(raw: Uint8Array): { version: number; state: BotState } {
+/**
+ * Largest state copy message the host reads, bytes, for a state of at most `stateBytes`: the JSON
+ * of the state map (each key and value JSON-quoted: at most 6 bytes per input byte for \u escapes,
+ * plus 4 per entry — bounded here by 6× + 64 KiB), base64 (4/3, 78/76 with line ends) and 4 KiB of
+ * headers. The account belongs to the bot's author, who can put anything in ChatbotState: a copy
+ * over this is refused before it is downloaded or parsed.
+ */
+export function stateCopyMaxBytes(stateBytes: number): number {
+  const json = 6 * stateBytes + 64 * 1024;
+  return Math.ceil((json * 4) / 3 / 76) * 78 + 4096;
+}
+
+/**
+ * The state in a copy: its marker's sha256 must match the body, it must be a map of keys to JSON
+ * text, and it must fit `maxStateBytes` as the sandbox counts it (stateEntryBytes); E_STATE_MIRROR
+ * otherwise. The raw message is checked against stateCopyMaxBytes before anything is decoded.
+ */
+export function parseStateMessage(raw: Uint8Array, maxStateBytes: number): { version: number; state: BotState } {
+  const maxRaw = stateCopyMaxBytes(maxStateBytes);
+  if (raw.byteLength > maxRaw) throw new ChatbotError("E_STATE_MIRROR", `state copy of ${raw.byteLength} bytes is larger than any state of at most ${maxStateBytes} bytes can be (${maxRaw})`);
   const text = Buffer.from(raw).toString("latin1");
   const split = text.search(/\r?\n\r?\n/);
   if (split < 0) throw new ChatbotError("E_STATE_MIRROR", "state copy without a body");
@@ -88,12 +107,29 @@ export function parseStateMessage(raw: Uint8Array): { version: number; state: Bo
   if (typeof state !== "object" || state === null || Array.isArray(state) || !Object.values(state).every((v) => typeof v === "string")) {
     throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} is not a state (key → JSON text)`);
   }
+  let bytes = 0;
+  for (const [key, value] of Object.entries(state as BotState)) {
+    bytes += stateEntryBytes(key, value);
+    if (!isJsonText(value)) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version}: the value of key ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
+  }
+  if (bytes > maxStateBytes) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} holds ${bytes} bytes of state, over the ${maxStateBytes} bytes a bot may have`);
   return { version: marker.version, state: state as BotState };
+}
+
+/** True when `text` parses as JSON (a state value as bot.state.set stores it). */
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface StateMirrorDeps {
   dataDir: string;
-  config: { imap: Readonly<ImapSettings> };
+  /** `ceilings.event.stateBytes` bounds what a restore may bring in (the most any bot may hold). */
+  config: { imap: Readonly<ImapSettings>; ceilings: { event: Pick<EventLimits, "stateBytes"> } };
   clock: { now(): number };
   log: (line: LogLine) => void;
   /** Log in as a bot account on its ChatbotState folder (imap-mailbox.ts openFolderMailbox; tests pass a fake). */
@@ -152,12 +188,17 @@ export class StateMirror {
     const mailbox = await this.mailbox(addr);
     try {
       const copies = (await mailbox.list())
-        .map((m) => ({ uid: m.uid, version: parseMarker(m.marker)?.version }))
-        .filter((m): m is { uid: number; version: number } => m.version !== undefined)
+        .map((m) => ({ uid: m.uid, size: m.size, version: parseMarker(m.marker)?.version }))
+        .filter((m): m is { uid: number; size: number | undefined; version: number } => m.version !== undefined)
         .sort((a, b) => b.version - a.version || b.uid - a.uid);
+      const maxStateBytes = this.deps.config.ceilings.event.stateBytes;
       for (const copy of copies) {
         try {
-          return parseStateMessage(await mailbox.download(copy.uid));
+          // Listed sizes are the server's word; the downloaded bytes are checked again in parseStateMessage.
+          if (copy.size !== undefined && copy.size > stateCopyMaxBytes(maxStateBytes)) {
+            throw new ChatbotError("E_STATE_MIRROR", `state copy v${copy.version} of ${copy.size} bytes is larger than any state of at most ${maxStateBytes} bytes can be; not downloaded`);
+          }
+          return parseStateMessage(await mailbox.download(copy.uid), maxStateBytes);
         } catch (error) {
           if (!isChatbotError(error, "E_STATE_MIRROR") && !(error instanceof SyntaxError)) throw error;
           this.deps.log({ event: "state.mirror-error", bot: addr, op: "pull", uid: copy.uid, error: reasonOf(error) });

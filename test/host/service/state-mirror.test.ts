@@ -19,6 +19,8 @@ import { Spool } from "../../../host/spool/spool.js";
 import { FakeClock, FakeSmtp, botSettings, botState, initHost, installBot } from "../../support/host-fixture.js";
 
 const BOT = "counter@chat.test";
+/** The host's stateBytes ceiling in these tests (what a restore may bring in). */
+const STATE_BYTES = 4096;
 const PASSWORD = "bot-password-123";
 
 /** An in-memory ChatbotState folder of one account; `crashAfterAppend` makes the next remove throw (the host "dies" there). */
@@ -63,7 +65,7 @@ function setupMirror() {
   const fake = fakeAccount();
   const clock = new FakeClock(1_000_000);
   const logs: LogLine[] = [];
-  const config = { imap: { host: "127.0.0.1", port: 143, security: "starttls" as const, allowSelfSigned: true } };
+  const config = { imap: { host: "127.0.0.1", port: 143, security: "starttls" as const, allowSelfSigned: true }, ceilings: { event: { stateBytes: STATE_BYTES } } };
   const mirror = new StateMirror({ dataDir: data, config, clock, log: (line) => logs.push(line), openMailbox: fake.open });
   const state = new BotStateFile(join(hostPaths(data).bot(BOT).dir, "state.json"));
   return { data, fake, clock, logs, mirror, state };
@@ -72,11 +74,30 @@ function setupMirror() {
 describe("state copy message", () => {
   it("round-trips the state with its version, and refuses a body that does not match its sha256", () => {
     const raw = composeStateMessage(BOT, { runs: "3", "é": '"ü"' }, 7, Date.UTC(2025, 0, 1));
-    expect(parseStateMessage(raw)).toEqual({ version: 7, state: { runs: "3", "é": '"ü"' } });
+    expect(parseStateMessage(raw, STATE_BYTES)).toEqual({ version: 7, state: { runs: "3", "é": '"ü"' } });
     const text = Buffer.from(raw).toString("latin1");
     const body = Buffer.from(JSON.stringify({ runs: "4", "é": '"ü"' })).toString("base64");
     const forged = Buffer.from(text.slice(0, text.indexOf("\r\n\r\n") + 4) + body, "latin1");
-    expect(() => parseStateMessage(forged)).toThrow(/does not match its sha256/);
+    expect(() => parseStateMessage(forged, STATE_BYTES)).toThrow(/does not match its sha256/);
+  });
+
+  // The account is the bot author's: a hostile author can plant any copy in ChatbotState.
+  it("a planted copy holding more state than the host's stateBytes ceiling is refused: at the cap passes, one byte over fails", () => {
+    const key = "k";
+    // stateEntryBytes = key + JSON value, UTF-8: exactly STATE_BYTES.
+    const atCap = { [key]: JSON.stringify("x".repeat(STATE_BYTES - 1 - 2)) };
+    expect(parseStateMessage(composeStateMessage(BOT, atCap, 1, 0), STATE_BYTES).state).toEqual(atCap);
+    const over = { [key]: JSON.stringify("x".repeat(STATE_BYTES - 1 - 1)) };
+    expect(() => parseStateMessage(composeStateMessage(BOT, over, 1, 0), STATE_BYTES)).toThrow(/over the 4096 bytes/);
+  });
+
+  it("a planted 25 MB copy is refused from its size, before its body is decoded", () => {
+    const huge = composeStateMessage(BOT, { k: JSON.stringify("x".repeat(25 * 1024 * 1024)) }, 1, 0);
+    expect(() => parseStateMessage(huge, STATE_BYTES)).toThrow(/larger than any state of at most 4096 bytes/);
+  });
+
+  it("a planted copy whose values are not JSON text is refused", () => {
+    expect(() => parseStateMessage(composeStateMessage(BOT, { k: "not json" }, 1, 0), STATE_BYTES)).toThrow(/not JSON text/);
   });
 });
 
@@ -103,6 +124,32 @@ describe("state mirror", () => {
     // The next push clears both.
     await t.mirror.push(BOT, { runs: "3" }, 3);
     expect(t.fake.versions()).toEqual([3]);
+  });
+
+  it("pull does not download a copy the server lists as larger than any allowed state, and takes the next readable one", async () => {
+    const t = setupMirror();
+    await t.mirror.push(BOT, { runs: "1" }, 1);
+    const planted = composeStateMessage(BOT, { big: JSON.stringify("x".repeat(200_000)) }, 9, 0);
+    t.fake.account.folder.set(99, planted);
+    const downloads: number[] = [];
+    const open = t.fake.open;
+    const mirror = new StateMirror({
+      dataDir: t.data,
+      config: { imap: { host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true }, ceilings: { event: { stateBytes: STATE_BYTES } } },
+      clock: t.clock,
+      log: (line) => t.logs.push(line),
+      openMailbox: async (settings, user, password) => {
+        const box = await open(settings, user, password);
+        return {
+          ...box,
+          list: async () => (await box.list()).map((m) => ({ ...m, size: t.fake.account.folder.get(m.uid)!.byteLength })),
+          download: async (uid) => (downloads.push(uid), box.download(uid)),
+        };
+      },
+    });
+    expect(await mirror.pull(BOT)).toEqual({ version: 1, state: { runs: "1" } });
+    expect(downloads).not.toContain(99);
+    expect(t.logs).toContainEqual(expect.objectContaining({ event: "state.mirror-error", op: "pull", uid: 99, error: expect.stringMatching(/not downloaded/) }));
   });
 
   it("pull skips a damaged newest copy and takes the next readable one", async () => {
