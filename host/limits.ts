@@ -72,6 +72,29 @@ export const SENT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** …and at most this many bytes of raw mail together. */
 export const SENT_MAX_BYTES = 256 * MiB;
 
+/**
+ * Message-IDs one bot remembers as handled (host/wire/seen-store.ts); beyond it the oldest are
+ * forgotten, and mail signed before the newest forgotten one was recorded is refused as a possible
+ * replay (SEEN_CLOCK_SKEW_MS). Postfix re-delivers within days; the relay deletes mail after 20.
+ */
+export const SEEN_MAX_IDS = 10_000;
+/**
+ * How far a mail's signature time may lie after the moment the host recorded it as handled, ms:
+ * the margin the replay check adds to the seen store's horizon. openpgp.js refuses signatures
+ * from its own clock's future, so within one host this only covers a step of the clock between
+ * verifying and recording (an NTP correction) — 10 minutes is far above the usual ones.
+ */
+export const SEEN_CLOCK_SKEW_MS = 10 * 60_000;
+/**
+ * Events one bot runs on mail from one automated sender (another of this host's bots, or mail
+ * whose protected headers say `Auto-Submitted: auto-generated`) in any rolling hour; more mail from
+ * that sender is dropped (host/policy/loop-guard.ts). A dropped mail is not answered, so two bots
+ * answering each other stop after this many rounds each.
+ */
+export const BOT_EXCHANGE_EVENTS_PER_HOUR = 10;
+/** Automated senders one bot counts events for; beyond it the longest silent are forgotten first. */
+export const BOT_EXCHANGE_MAX_SENDERS = 1000;
+
 /** Defaults: the relay operator's ceilings from the seed. A manifest may only lower them. */
 export const DEFAULT_EVENT_LIMITS: Readonly<EventLimits> = Object.freeze({
   cpuMsPerEvent: 1000,

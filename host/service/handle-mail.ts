@@ -11,6 +11,7 @@ import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import type { Action } from "../../std/contract.js";
 import { receiveMail, type SeenKey } from "../wire/inbound.js";
+import { replayRefusal } from "../wire/replay-window.js";
 import { mailsForActions, type ActionMail, type OutboundResult } from "../wire/outbound.js";
 import { gateEvent, permittedActions, recordEvent, type BotPolicy } from "./bot-policy.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
@@ -81,7 +82,8 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
   const base = { submitted: 0, state: null, ...(inbound.seen ? { seen: inbound.seen } : {}) };
   switch (inbound.kind) {
     case "drop":
-      deps.log({ event: "mail.dropped", bot: account.addr, reason: inbound.reason });
+      // A quiet drop repeats one already logged (the bot-to-bot bound logs once per window).
+      if (!inbound.quiet) deps.log({ event: "mail.dropped", bot: account.addr, reason: inbound.reason });
       return { ...base, report: { outcome: "dropped", sent: 0, reason: inbound.reason }, mails: [] };
     case "held":
       deps.log({ event: "mail.held", bot: account.addr, reason: inbound.reason });
@@ -163,6 +165,10 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   if (await account.seen.has(seen.sender, seen.messageId)) {
     return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()} already ran` }, mails: [], submitted: 0, state: null };
   }
+  // Its mark may have been forgotten (the seen store is bounded): a tick older than what it
+  // remembers may have run, like an old mail (replay-window.ts).
+  const stale = replayRefusal(at, await account.seen.completeSince());
+  if (stale) return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
   const result = await deps.executor.run({
     bundle: bot.bundle,
     event: { kind: "tick", at },

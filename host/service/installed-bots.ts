@@ -11,7 +11,7 @@ import { readJsonFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
 import { BotStateFile, type HostedBot } from "./hosted-bot.js";
 import type { HostConfig } from "./host-config.js";
-import { hostPaths } from "./paths.js";
+import { hostPaths, isInstalledBot } from "./paths.js";
 
 /** <data>/bots/<addr>/bot.json: the operator's settings for one bot. */
 export interface BotSettings {
@@ -58,7 +58,8 @@ export async function loadInstalledBot(dataDir: string, addr: string, config: Ho
   if (!settings) return undefined;
   const { manifest, code, sha256 } = await readBundleFolder(paths.current, config);
   const password = (await readFile(paths.password, "utf8")).trim();
-  const account = await openBotAccount(dataDir, addr, settings.name, now);
+  // Mail from another bot of this host counts as automated whatever its headers say (loop-guard.ts).
+  const account = await openBotAccount(dataDir, addr, settings.name, now, { isHostBot: (other) => isInstalledBot(dataDir, other) });
   const { perUser, ...eventLimits } = manifest.limits;
   const approved = new Set([...config.approvedOrigins, ...settings.approvedOrigins]);
   return {

@@ -1,6 +1,7 @@
 // Everything the host keeps for one bot account, under <dataDir>/bots/<addr>/ (folders 0700,
 // files 0600): its OpenPGP key, SecureJoin tokens, the peers' keys, its groups, the Message-IDs it
-// handled and the halves of split (pre-/post-) messages waiting for their other half.
+// handled, the halves of split (pre-/post-) messages waiting for their other half, and how many
+// events each automated sender caused in the last hour (policy/loop-guard.ts).
 import { join } from "node:path";
 import { loadOrCreateIdentity, type BotIdentity } from "./pgp/identity.js";
 import { TokenStore } from "./securejoin/token-store.js";
@@ -9,6 +10,7 @@ import { GroupStore } from "./group-store.js";
 import { SeenStore } from "./seen-store.js";
 import { SentStore } from "./sent-store.js";
 import { PendingStore } from "./pending-store.js";
+import { LoopGuard } from "../policy/loop-guard.js";
 
 /** One bot account's identity and stores. */
 export interface BotAccount {
@@ -23,11 +25,21 @@ export interface BotAccount {
   /** Mails the bot sent recently (for delete and resend). */
   sent: SentStore;
   pending: PendingStore;
+  /** Events per automated sender in the last hour: bot-to-bot exchanges stop at a bound. */
+  exchanges: LoopGuard;
+  /** True when `addr` (lowercased) is another bot this host runs: its mail counts as automated whatever its headers say. */
+  isHostBot: (addr: string) => boolean;
   now: () => number;
 }
 
+/** Options of openBotAccount. */
+export interface BotAccountOptions {
+  /** Which addresses are this host's bots (the service knows its data dir); default: none. */
+  isHostBot?: (addr: string) => boolean;
+}
+
 /** Open (and on first use create) the bot account `addr` in `dataDir`. */
-export async function openBotAccount(dataDir: string, addr: string, name: string, now: () => number = Date.now): Promise<BotAccount> {
+export async function openBotAccount(dataDir: string, addr: string, name: string, now: () => number = Date.now, options: BotAccountOptions = {}): Promise<BotAccount> {
   const bots = join(dataDir, "bots");
   const identity = await loadOrCreateIdentity(bots, addr);
   const dir = join(bots, addr);
@@ -41,6 +53,8 @@ export async function openBotAccount(dataDir: string, addr: string, name: string
     seen: new SeenStore(join(dir, "seen.json"), now),
     sent: new SentStore(dir, now),
     pending: new PendingStore(join(dir, "pending"), now),
+    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
+    isHostBot: options.isHostBot ?? (() => false),
     now,
   };
 }

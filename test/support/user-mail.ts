@@ -10,9 +10,14 @@ import { formatAutocryptHeader } from "../../host/wire/pgp/autocrypt.js";
 import { signAndEncrypt } from "../../host/wire/pgp/encrypt.js";
 import { generateBotKeyArmored, identityFromArmored, type BotIdentity } from "../../host/wire/pgp/identity.js";
 
-/** A fresh key for `addr`, shaped like core's (Ed25519 primary + Cv25519 subkey). */
-export async function newIdentity(addr: string): Promise<BotIdentity> {
-  return identityFromArmored(await generateBotKeyArmored(addr), addr);
+/**
+ * A fresh key for `addr`, shaped like core's (Ed25519 primary + Cv25519 subkey); `createdAt` backdates
+ * it, so it can sign an old mail (a key cannot sign before it exists).
+ */
+export async function newIdentity(addr: string, createdAt?: Date): Promise<BotIdentity> {
+  if (!createdAt) return identityFromArmored(await generateBotKeyArmored(addr), addr);
+  const { privateKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ email: addr }], date: createdAt, format: "armored", config: { aeadProtect: false, v6Keys: false } });
+  return identityFromArmored(privateKey, addr);
 }
 
 /** What one mail says and how it is protected. */
@@ -33,6 +38,10 @@ export interface UserMail {
   headers?: Array<[string, string]>;
   /** The message it answers (a webxdc status update names its app's message here). */
   inReplyTo?: string;
+  /** The signature's creation time (default: now); the signer's key must be older. */
+  signedAt?: Date;
+  /** Extra outer (unprotected) headers, before the others. */
+  outerHeaders?: Array<[string, string]>;
 }
 
 /** The raw outer mail and its Message-ID. */
@@ -51,15 +60,45 @@ export async function userMail(mail: UserMail): Promise<{ raw: Uint8Array; text:
     body: mail.body,
     ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo } : {}),
   });
-  let armored: string;
-  if (mail.signer) {
-    armored = await signAndEncrypt(inner, [mail.recipientKey], mail.signer);
-  } else {
-    const message = await openpgp.createMessage({ binary: new TextEncoder().encode(inner) });
-    armored = armorMessage(await openpgp.encrypt({ message, encryptionKeys: [mail.recipientKey], format: "binary", config: { aeadProtect: false } }));
-  }
-  const text = composeEncryptedOuter({ from: mail.outerFrom ?? mail.from, date, messageId, armored });
+  const armored = await encryptInner(inner, mail.recipientKey, mail.signer, mail.signedAt);
+  const outer = composeEncryptedOuter({ from: mail.outerFrom ?? mail.from, date, messageId, armored });
+  const text = (mail.outerHeaders ?? []).map(([name, value]) => `${name}: ${value}\r\n`).join("") + outer;
   return { raw: new Uint8Array(Buffer.from(text)), text, messageId };
+}
+
+/** `inner` (a whole MIME entity, CRLF lines) encrypted to `recipientKey` and signed by `signer` at `signedAt` (default now), armored. */
+export async function encryptInner(inner: string, recipientKey: openpgp.PublicKey, signer: BotIdentity | undefined, signedAt?: Date): Promise<string> {
+  if (signer && !signedAt) return signAndEncrypt(inner, [recipientKey], signer);
+  const message = await openpgp.createMessage({ binary: new TextEncoder().encode(inner) });
+  if (signer && signedAt) {
+    // Sign at the given time, then encrypt at now (openpgp.encrypt's `date` would check the
+    // recipient's new key at the old time too): the packets are those of one pass — OnePassSig,
+    // Literal, Signature inside the SEIPD. Message#sign's runtime parameters are (signingKeys,
+    // recipientKeys, signature, signingKeyIDs, date); its typings lack recipientKeys.
+    const sign = message.sign as unknown as (keys: openpgp.PrivateKey[], recipients: openpgp.PublicKey[], signature: null, keyIDs: openpgp.KeyID[], date: Date) => Promise<openpgp.Message<Uint8Array>>;
+    const signed = await sign.call(message, [signer.privateKey], [], null, [], signedAt);
+    const encrypted = await signed.encrypt([recipientKey, signer.publicKey]);
+    return armorMessage(encrypted.write() as Uint8Array);
+  }
+  return armorMessage(await openpgp.encrypt({ message, encryptionKeys: [recipientKey], format: "binary", config: { aeadProtect: false } }));
+}
+
+/** What a mail built from a hand-written inner entity needs (see userMailFromInner). */
+export interface RawInnerMail {
+  from: string;
+  recipientKey: openpgp.PublicKey;
+  signer: BotIdentity | undefined;
+  /** The whole inner MIME entity, CRLF lines. */
+  inner: string;
+  messageId: string;
+  date?: Date;
+}
+
+/** A mail whose inner entity the test wrote by hand (e.g. core's read receipt), encrypted and wrapped like userMail's. */
+export async function userMailFromInner(mail: RawInnerMail): Promise<{ raw: Uint8Array; text: string }> {
+  const armored = await encryptInner(mail.inner, mail.recipientKey, mail.signer);
+  const text = composeEncryptedOuter({ from: mail.from, date: mail.date ?? new Date(), messageId: mail.messageId, armored });
+  return { raw: new Uint8Array(Buffer.from(text)), text };
 }
 
 /** A file too large to go in one message: core splits it into a pre- and a post-message. */

@@ -14,6 +14,12 @@ export interface Decrypted {
   inner: Uint8Array;
   /** Primary fingerprint of a key in verificationKeys whose PRIMARY key made a valid signature. */
   signerFingerprint: string | undefined;
+  /**
+   * Creation time of that signature, ms since the epoch: a time the sender's key signs (inbound's
+   * replay check). openpgp.js refuses a signature created after its clock's now, so it is never
+   * later than the moment of verifying. Undefined with no valid signature, or a signature without one.
+   */
+  signedAt: number | undefined;
 }
 
 /**
@@ -29,17 +35,20 @@ export async function encryptedMessageBytes(armored: string, maxBytes: number): 
   return binary;
 }
 
-/** The first signature made by the primary key of one of `keys` that verifies, as that key's fingerprint. */
+/** The first signature made by the primary key of one of `keys` that verifies: that key's fingerprint and the signature's creation time. */
 async function verifiedSigner(
-  signatures: readonly { keyID: openpgp.KeyID; verified: Promise<unknown> }[],
+  signatures: readonly { keyID: openpgp.KeyID; verified: Promise<unknown>; signature: Promise<openpgp.Signature> }[],
   keys: readonly openpgp.PublicKey[],
-): Promise<string | undefined> {
+): Promise<{ fingerprint: string; signedAt: number | undefined } | undefined> {
   for (const signature of signatures) {
     // Core checks signatures against the primary key only (PROTOCOL §0.4): a subkey signature does not count.
     const key = keys.find((candidate) => candidate.getKeyID().equals(signature.keyID));
     if (key === undefined) continue;
     try {
-      if ((await signature.verified) === true) return fingerprintOf(key);
+      if ((await signature.verified) !== true) continue;
+      // The creation time is a hashed subpacket (RFC 9580 §5.2.3.11), covered by the signature just verified.
+      const created = (await signature.signature).packets[0]?.created;
+      return { fingerprint: fingerprintOf(key), signedAt: created ? created.getTime() : undefined };
     } catch {
       // Invalid signature: try the next one.
     }
@@ -80,5 +89,6 @@ export async function decryptAndVerify(
   } catch (error) {
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
   }
-  return { inner: result.data, signerFingerprint: await verifiedSigner(result.signatures, verificationKeys) };
+  const signer = await verifiedSigner(result.signatures, verificationKeys);
+  return { inner: result.data, signerFingerprint: signer?.fingerprint, signedAt: signer?.signedAt };
 }

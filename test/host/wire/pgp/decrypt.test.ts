@@ -22,6 +22,17 @@ describe("decryptAndVerify: the recorded Delta Chat core 2.57.0 messages", () =>
       expect(result.signerFingerprint).toBe(A.fingerprint);
     });
 
+    it(`${run}: the signature's creation time is core's send time — within a minute of the protected Date, while the outer Date is set days earlier by core`, async () => {
+      const { A, B } = await runKeys(run);
+      const outerText = await fixtureText(`${run}/05.eml`);
+      const result = await decryptAndVerify(armoredPart(outerText), B.identity, [A.publicKey], LIMITS);
+      const dateOf = (mime: string) => Date.parse(/^Date: (.*)$/m.exec(mime)![1]!);
+      const innerDate = dateOf(text(result.inner));
+      expect(result.signedAt).toBeDefined();
+      expect(Math.abs(result.signedAt! - innerDate)).toBeLessThan(60_000);
+      expect(innerDate - dateOf(outerText)).toBeGreaterThan(60 * 60_000);
+    });
+
     it(`${run}: Alice decrypts Bob's reply 06, signed by Bob`, async () => {
       const { A, B } = await runKeys(run);
       const result = await decryptAndVerify(armoredPart(await fixtureText(`${run}/06.eml`)), A.identity, [B.publicKey], LIMITS);
@@ -48,6 +59,7 @@ describe("decryptAndVerify: the recorded Delta Chat core 2.57.0 messages", () =>
     const result = await decryptAndVerify(armored, B.identity, [], LIMITS);
     expect(text(result.inner)).toContain("hello from A");
     expect(result.signerFingerprint).toBeUndefined();
+    expect(result.signedAt).toBeUndefined();
   });
 
   it("the signer is undefined when only a different key is given (Alice's key from another run)", async () => {

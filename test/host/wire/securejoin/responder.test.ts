@@ -13,6 +13,7 @@ import { TokenStore } from "../../../../host/wire/securejoin/token-store.js";
 import { PeerStore } from "../../../../host/wire/peer-store.js";
 import { GroupStore } from "../../../../host/wire/group-store.js";
 import { SeenStore } from "../../../../host/wire/seen-store.js";
+import { LoopGuard } from "../../../../host/policy/loop-guard.js";
 import { SentStore } from "../../../../host/wire/sent-store.js";
 import { PendingStore } from "../../../../host/wire/pending-store.js";
 import { writeJsonFile } from "../../../../host/storage/json-file.js";
@@ -41,6 +42,8 @@ async function inviterAccount(identity: BotIdentity, tokens: { invitenumber: str
     seen: new SeenStore(join(dir, "seen.json"), now),
     sent: new SentStore(dir, now),
     pending: new PendingStore(join(dir, "pending"), now),
+    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
+    isHostBot: () => false,
     now,
   };
 }
