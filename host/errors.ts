@@ -1,5 +1,7 @@
 // One error class with stable codes (STYLE principle 4). The code says who must act;
 // callers (CLI exit codes, the spool's retry/drop decision) read only `code` and `who`.
+// A new code also needs its row in host/service/failure-class.ts (retry or settle); the compiler
+// refuses the build until it has one.
 
 /** Who has to do something about an error. */
 export type ErrorOwner = "author" | "sender" | "operator" | "retry" | "user";
@@ -36,7 +38,16 @@ const OWNERS = {
   E_FETCH_REQUEST: "author",
   // The operator's host is misconfigured or broken.
   E_CONFIG: "operator",
-  E_RUNNER: "retry",
+  // The sandbox runner crashed while the bot's event ran (its heap exhausted outside the QuickJS
+  // cap, the process killed): the bot's code drove it there. The service retries it once, in case
+  // it was the host's, then dead-letters it (host/service/failure-class.ts).
+  E_RUNNER: "author",
+  // The sandbox could not take the event (the executor is closed, a runner did not start): the
+  // bot's code never ran, so it is not the bot's failure.
+  E_RUNNER_UNAVAILABLE: "retry",
+  // The host composed a mail the relay's filtermail would refuse ("523 Encryption Needed"): a bug
+  // in the host, never sent; the operator reports it. Retrying composes the same mail.
+  E_FILTERMAIL_CHECK: "operator",
   // IMAP: the server could not be reached or failed a command (retry later); the account's
   // password was refused (whoever gave the password must fix it).
   E_IMAP: "retry",

@@ -26,6 +26,8 @@ export const EXIT = Object.freeze({
   ok: 0,
   botError: 1,
   limitHit: 2,
+  /** `chatbot run`: the sandbox runner crashed on the bot's event (E_RUNNER) — the bot's failure, like 1 and 2. */
+  runnerCrash: 3,
   usage: 64,
   dataError: 65,
   noInput: 66,

@@ -17,6 +17,8 @@ export async function runCommand(command: Command, rest: readonly string[], io: 
       if (error.code === "E_USAGE") return EXIT.usage;
       if (error.code === "E_NOT_FOUND") return EXIT.noInput;
       if (error.code === "E_IMAP_AUTH") return EXIT.noPerm;
+      // The bot's code crashed the sandbox runner: the bot's failure (like 1 and 2), not "try later".
+      if (error.code === "E_RUNNER") return EXIT.runnerCrash;
       if (error.who === "author" || error.who === "sender") return EXIT.dataError;
       if (error.who === "retry") return EXIT.tempFail;
       return EXIT.software;

@@ -26,6 +26,8 @@ interface Pending {
   request: RunRequest;
   resolve: (result: RunResult) => void;
   reject: (error: Error) => void;
+  /** The event was handed to the runner: a crash from here on is the bot's (E_RUNNER), before it the host's. */
+  sent?: boolean;
 }
 
 interface Runner {
@@ -64,9 +66,12 @@ export class Executor {
     this.runnerPath = options.runnerPath ?? defaultRunnerPath();
   }
 
-  /** Run one event; resolves with its typed result. Rejects (E_RUNNER) only if the runner itself crashed. */
+  /**
+   * Run one event; resolves with its typed result. Rejects with E_RUNNER only if the runner crashed
+   * while running it, with E_RUNNER_UNAVAILABLE if it never got to run (closed, runner did not start).
+   */
   run(request: RunRequest): Promise<RunResult> {
-    if (this.closed) return Promise.reject(new ChatbotError("E_RUNNER", "executor is closed"));
+    if (this.closed) return Promise.reject(new ChatbotError("E_RUNNER_UNAVAILABLE", "executor is closed"));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, request, resolve, reject });
       this.pump();
@@ -87,7 +92,7 @@ export class Executor {
   /** Stop all runners; queued events are rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new ChatbotError("E_RUNNER", "executor closed"));
+    for (const job of this.queue.splice(0)) job.reject(new ChatbotError("E_RUNNER_UNAVAILABLE", "executor closed"));
     await Promise.all(this.runners.splice(0).map((runner) => this.stopRunner(runner)));
   }
 
@@ -110,6 +115,7 @@ export class Executor {
       if (runner.job !== job) return;
       runner.startedAt = performance.now();
       runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
+      job.sent = true;
       runner.child.send({ type: "run", id: job.id, request: job.request });
     }, (error: Error) => this.finish(runner, job, () => job.reject(error)));
   }
@@ -184,11 +190,13 @@ export class Executor {
       const index = this.runners.indexOf(runner);
       if (index >= 0) this.runners.splice(index, 1);
       const reason = `runner exited (${signal ?? code})`;
-      failReady(new ChatbotError("E_RUNNER", reason));
+      failReady(new ChatbotError("E_RUNNER_UNAVAILABLE", reason));
       const job = runner.job;
       if (job) {
         this.stats.runnersCrashed += 1;
-        this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", reason)));
+        // Died with the event in hand: the bot's (unless close() killed it). Before it: the host's.
+        const code = job.sent && !this.closed ? "E_RUNNER" : "E_RUNNER_UNAVAILABLE";
+        this.finish(runner, job, () => job.reject(new ChatbotError(code, reason)));
       }
       this.pump();
     });

@@ -41,7 +41,11 @@ export interface BotStatus {
   problem: string | null;
   origins: OriginStatus[];
   usage: BotUsage;
-  spool: { waiting: number; dead: number };
+  /**
+   * The bot's mail in the spool: waiting, given up (spool/dead), and the reason of the dead letter
+   * received last (`[CODE] after N attempts: …`, failure-class.ts), null when there is none.
+   */
+  spool: { waiting: number; dead: number; lastDeadReason: string | null };
   /** The host's IMAP logins as the bot (deploy-watcher.ts): chatmail deletes an account after 90 days without one. */
   account: { lastLoginAt: string | null; lastCheckAt: string | null };
 }
@@ -116,7 +120,7 @@ export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "
       problem,
       origins: originStatuses(manifest?.origins ?? [], approved, config.approvedOrigins),
       usage: usage.get(address) ?? emptyUsage(),
-      spool: { waiting: perBot(waiting, address), dead: perBot(dead, address) },
+      spool: { waiting: perBot(waiting, address), dead: perBot(dead, address), lastDeadReason: dead.filter((entry) => entry.recipient === address).at(-1)?.reason ?? null },
       account: { lastLoginAt: iso(logins.lastLoginAt), lastCheckAt: iso(logins.lastCheckAt) },
     });
   }

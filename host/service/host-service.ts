@@ -4,14 +4,15 @@
 // re-running the bot. The plan's state and seen mark are committed right after journaling,
 // before SMTP, so the bot's next mail sees them even while this one waits for a retry — and so
 // the next entries are planned while this one's mails are still being submitted (a pipeline,
-// SUBMITS_IN_FLIGHT_MAX deep). Temporary failures back off; after maxAttempts the entry is
-// dead-lettered.
+// SUBMITS_IN_FLIGHT_MAX deep). A failed attempt is retried with backoff or dead-lettered at once,
+// as the failure table says for its code (failure-class.ts); retries end after maxAttempts.
 // Before a new entry runs, the bot's state must be local (state-mirror.ts pulls a missing
 // state.json from the bot's account; while the account cannot be read, the entry waits) and its
 // state writes under StateIoLimits (host/policy/state-io.ts; over them, the entry waits like over
 // the CPU budget). Each committed state is counted there and marks the bot dirty for the mirror.
 import { stat } from "node:fs/promises";
 import { isChatbotError } from "../errors.js";
+import { attemptsAllowed, classifyFailure, deadLetterReason, type DeadLetterCode } from "./failure-class.js";
 import { DEFAULT_STATE_IO_LIMITS, MAIL_MAX_BYTES, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../limits.js";
 import { StateIo } from "../policy/state-io.js";
 import type { StateMirror } from "./state-mirror.js";
@@ -243,9 +244,9 @@ export class HostService {
     let current = entry;
     try {
       const loaded = await this.bot(entry.recipient);
-      if (!loaded) return void (await this.deadLetter(entry, `${entry.recipient} is not an installed bot`));
+      if (!loaded) return void (await this.deadLetter(entry, "BOT_NOT_INSTALLED", `${entry.recipient} is not an installed bot`));
       const { bot, policy } = loaded;
-      if (!bot.settings.enabled) return void (await this.deadLetter(entry, `${entry.recipient} is disabled`));
+      if (!bot.settings.enabled) return void (await this.deadLetter(entry, "BOT_DISABLED", `${entry.recipient} is disabled`));
       let plan = entry.journal as MailPlan | undefined;
       if (!plan) {
         const waitUntil = await this.waitBeforeRun(entry.recipient);
@@ -297,15 +298,21 @@ export class HostService {
     }
   }
 
-  /** A failed attempt: back off and retry, or dead-letter after maxAttempts. Never rejects. */
+  /**
+   * A failed attempt: back off and retry, or dead-letter — what the failure table says for the
+   * error's code (failure-class.ts: settle now, retry once, or retry up to maxAttempts). Never rejects.
+   */
   private async failed(current: SpoolEntry, error: unknown): Promise<void> {
     try {
       const attempts = current.attempts + 1;
       const reason = isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-      if (attempts >= this.deps.config.maxAttempts) return await this.deadLetter({ ...current, attempts, lastError: reason }, `after ${attempts} attempts: ${reason}`);
+      const failure = classifyFailure(error);
+      if (attempts >= attemptsAllowed(failure.action, this.deps.config.maxAttempts)) {
+        return await this.deadLetter({ ...current, attempts, lastError: reason }, failure.kind, `after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`, failure.why);
+      }
       const nextAttemptAt = this.deps.clock.now() + backoffMs(attempts);
       await this.deps.spool.update(current, { attempts, nextAttemptAt, lastError: reason });
-      this.deps.log({ event: "spool.retry", bot: current.recipient, entry: current.id, attempts, nextAttemptAt, error: reason });
+      this.deps.log({ event: "spool.retry", bot: current.recipient, entry: current.id, code: failure.kind, attempts, nextAttemptAt, error: reason });
     } catch (failure) {
       // The spool itself fails (disk full?): the entry stays as it is and is tried again next pass.
       this.deps.log({ event: "service.error", bot: current.recipient, entry: current.id, message: failure instanceof Error ? failure.message : String(failure) });
@@ -332,9 +339,11 @@ export class HostService {
     return { ...rest, state: null };
   }
 
-  private async deadLetter(entry: SpoolEntry, reason: string): Promise<void> {
+  /** Give the entry up: to spool/dead with `[code] text`, and a `spool.dead` line with the code (and why, for a failure). */
+  private async deadLetter(entry: SpoolEntry, code: DeadLetterCode, text: string, why?: string): Promise<void> {
+    const reason = deadLetterReason(code, text);
     await this.deps.spool.deadLetter(entry, reason);
-    this.deps.log({ event: "spool.dead", bot: entry.recipient, entry: entry.id, reason });
+    this.deps.log({ event: "spool.dead", bot: entry.recipient, entry: entry.id, code, attempts: entry.attempts, reason, ...(why ? { why } : {}) });
   }
 
   /** Wake the loop now (a door just spooled something); during a pass, the loop starts the next one at once. */

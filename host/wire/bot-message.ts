@@ -7,7 +7,7 @@ import { composeEncryptedOuter, composeInner, newMessageId, type InnerBody, type
 import { formatAutocryptHeader } from "./pgp/autocrypt.js";
 import { signAndEncrypt } from "./pgp/encrypt.js";
 import { encryptSymmetricSigned } from "./pgp/securejoin-symmetric.js";
-import { checkEncryptedMime } from "./filtermail-check.js";
+import { assertEncryptedMime } from "./filtermail-check.js";
 import type { BotAccount } from "./bot-account.js";
 
 /** A composed mail ready for SMTP: envelope sender, envelope recipients and the raw message. */
@@ -67,8 +67,7 @@ export async function composeBotMessage(account: BotAccount, message: BotMessage
       ? await encryptSymmetricSigned(inner, encryption.password, identity)
       : await signAndEncrypt(inner, encryption.keys, identity);
   const raw = composeEncryptedOuter({ from: account.addr, date, messageId, armored });
-  const check = checkEncryptedMime(raw);
   // Never hand the relay a mail its filter would bounce with "523 Encryption Needed".
-  if (!check.ok) throw new Error(`composed mail would not pass the relay's encryption filter: ${check.reason}`);
+  assertEncryptedMime(raw);
   return { from: account.addr, recipients: message.recipients, raw, messageId };
 }

@@ -5,6 +5,7 @@
 // pass on every relay: exactly two parts (filtermail also lets a lone first part through), no
 // "Version:" armor header (refused in outgoing mail), and OpenPGP-format packet headers only (legacy
 // format is accepted only since filtermail 0.3.0).
+import { ChatbotError } from "../errors.js";
 import { isEncryptedMessageShape, readPacketFrames } from "./pgp/packets.js";
 
 /** The verdict, with a reason a person can act on when it fails. */
@@ -165,4 +166,13 @@ export function checkEncryptedMime(raw: string | Uint8Array): EncryptedCheck {
     return { ok: false, reason: "the OpenPGP packets are not PKESK/SKESK followed by exactly one SEIPD" };
   }
   return { ok: true };
+}
+
+/**
+ * Throws E_FILTERMAIL_CHECK unless the relay's filtermail would let `raw` out: the host never hands
+ * SMTP a mail that would come back "523 Encryption Needed" (a host bug; retrying composes it again).
+ */
+export function assertEncryptedMime(raw: string | Uint8Array): void {
+  const check = checkEncryptedMime(raw);
+  if (!check.ok) throw new ChatbotError("E_FILTERMAIL_CHECK", `composed mail would not pass the relay's encryption filter: ${check.reason}`);
 }

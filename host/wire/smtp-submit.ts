@@ -15,13 +15,27 @@ export interface SmtpConfig {
   allowSelfSigned: boolean;
 }
 
+/**
+ * How a failed submit rejects: nodemailer's own error, passed on unchanged so that the spool's
+ * failure table (host/service/failure-class.ts) reads its codes — `responseCode`, the server's reply
+ * (450 rate limit, 523 Encryption Needed, 535 login refused, …), and `code`, nodemailer's name for
+ * what failed (EAUTH, EENVELOPE, EMESSAGE, ECONNECTION, ETIMEDOUT, ESOCKET, …). `response` is the
+ * reply line, `command` the SMTP command it answered.
+ */
+export interface SmtpFailure extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+}
+
 /** Submits mails over one pooled connection; `close()` ends it. */
 export interface SmtpSubmitter {
   submit(mail: OutgoingMail): Promise<void>;
   close(): void;
 }
 
-/** A submitter for `config`. A rejected mail rejects with the server's reply in the message. */
+/** A submitter for `config`. A rejected mail rejects with an SmtpFailure (the server's reply in its message and codes). */
 export function createSmtpSubmitter(config: SmtpConfig): SmtpSubmitter {
   const transport = createTransport({
     host: config.host,

@@ -65,7 +65,7 @@ interface Report {
     author: { name: string; contact: string };
     origins: Array<{ origin: string; requested: boolean; approved: string | null }>;
     usage: { lastHour: Record<string, number>; lastDay: Record<string, number>; lastEventAt: string | null; lastError: { at: string; event: string; detail: string } | null };
-    spool: { waiting: number; dead: number };
+    spool: { waiting: number; dead: number; lastDeadReason: string | null };
   }>;
 }
 
@@ -77,11 +77,11 @@ async function report(work: string, data: string): Promise<Report> {
 }
 
 describe("cli host bots / host logs", () => {
-  it("host bots --json shows version, author contact, origins, and usage counted back from --now (last hour and last day apart)", async () => {
+  it("host bots --json shows version, author contact, origins, and usage counted back from --now (last hour and last day apart), and why the last dead letter was given up", async () => {
     const { work, data } = await setup();
     const spool = new Spool(join(data, "spool"), { now: () => 1 });
     await spool.write(BOT, Buffer.from("waiting"), 1000);
-    await spool.deadLetter(await spool.write(BOT, Buffer.from("dead"), 1000), "gave up");
+    await spool.deadLetter(await spool.write(BOT, Buffer.from("dead"), 1000), "[E_RUNNER] after 2 attempts: E_RUNNER: runner exited (1)");
     const status = await report(work, data);
     expect(status.now).toBe(NOW);
     expect(status.log).toMatchObject({ file: join(data, "logs", "host.jsonl"), from: "2025-01-29T12:00:00.000Z", complete: true });
@@ -94,9 +94,11 @@ describe("cli host bots / host logs", () => {
     expect(bot.usage.lastDay).toEqual({ events: 4, failed: 1, cpuMs: 21, sent: 3, dropped: 1, refused: 1, deferred: 1 });
     expect(bot.usage.lastEventAt).toBe(at("11:50"));
     expect(bot.usage.lastError).toEqual({ at: at("11:50"), event: "bot.event", detail: "bot-error E_BOT: boom" });
-    expect(bot.spool).toEqual({ waiting: 1, dead: 1 });
+    expect(bot.spool).toEqual({ waiting: 1, dead: 1, lastDeadReason: "[E_RUNNER] after 2 attempts: E_RUNNER: runner exited (1)" });
     expect(status.bots[1]!.usage.lastHour).toMatchObject({ events: 1, cpuMs: 2, sent: 1 });
-    expect(status.bots[1]!.spool).toEqual({ waiting: 0, dead: 0 });
+    expect(status.bots[1]!.spool).toEqual({ waiting: 0, dead: 0, lastDeadReason: null });
+    const { out } = await cli(work, ["host", "bots", "--now", NOW, "--data-dir", data]);
+    expect(out).toMatch(/spool\s+waiting 1, dead letters 1 \(last: \[E_RUNNER\] after 2 attempts: E_RUNNER: runner exited \(1\)\)/);
   });
 
   it("host bots prints one block per bot with the author and the command that approves a waiting origin", async () => {

@@ -21,7 +21,8 @@ List the installed bots: address, name, version, author and contact, enabled or 
 schedule, the fetch origins each manifest asks for and whether they are approved, and usage
 from the log: events, failed runs, CPU ms, mails sent, mails dropped, events refused by a
 per-user limit and deferred by the CPU budget, over the last hour and the last day, with the
-last event and the last error; then the bot's mail waiting in the spool and dead letters.
+last event and the last error; then the bot's mail waiting in the spool and dead letters, with
+the reason the last one was given up ([CODE] after N attempts: the error).
 Usage is counted from the last ${LOG_TAIL_BYTES / 1024 / 1024} MiB of DIR/logs/host.jsonl; the report says from when.
 
 The subcommands change a bot's settings; see 'chatbot host bots enable --help' and the others.
@@ -82,7 +83,7 @@ export function formatHostStatus(status: HostStatus): string {
     out.push(`  last day    ${windowLine(usage.lastDay)}`);
     out.push(`  last event  ${usage.lastEventAt ?? "none in the log"}`);
     if (usage.lastError) out.push(`  last error  ${usage.lastError.at} ${usage.lastError.event}: ${usage.lastError.detail}`);
-    out.push(`  spool       waiting ${bot.spool.waiting}, dead letters ${bot.spool.dead}`);
+    out.push(`  spool       waiting ${bot.spool.waiting}, dead letters ${bot.spool.dead}${bot.spool.lastDeadReason === null ? "" : ` (last: ${bot.spool.lastDeadReason})`}`);
     out.push(`  account     ${accountLine(bot, Date.parse(status.now))}`);
   }
   const since = status.log.from === null ? "no log lines yet" : `log lines since ${status.log.from}${status.log.complete ? "" : " (older ones not read)"}`;

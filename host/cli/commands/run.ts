@@ -28,8 +28,10 @@ Options:
   --files DIR          save files the bot sends into DIR
   -h, --help           show this help
 
-Exit codes: 0 ok · 1 the bot threw · 2 a limit was hit (cpu, wall, memory, output) · 64 usage
-· 65 bad manifest, build or mail · 66 file not found
+Exit codes: 0 ok · 1 the bot threw · 2 a limit was hit (cpu, wall, memory, output) · 3 the
+sandbox crashed on the bot's event (E_RUNNER, e.g. memory exhausted outside the QuickJS heap;
+on the relay such a mail is tried once more, then dead-lettered) · 64 usage · 65 bad manifest,
+build or mail · 66 file not found
 
 Example:
   chatbot run --mail sample.eml --state state.json
@@ -101,6 +103,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
 
   const executor = new Executor();
   try {
+    // A crashed runner rejects with E_RUNNER: exit 3 (run-command.ts), the bot's failure like 1 and 2.
     const result = await runLocalEvent(executor, bot, event, {
       state,
       attachments,

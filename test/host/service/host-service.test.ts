@@ -244,7 +244,8 @@ export default defineBot({
   it("after maxAttempts failures the entry is dead-lettered with the reason", async () => {
     const host = await setup({ config: { maxAttempts: 3 } });
     const { entry } = await host.deliver("hello");
-    host.smtp.otherwise({ fail: new Error("535 5.7.8 authentication failed") });
+    // nodemailer's error for a refused login: retried (the operator fixes the password), not settled.
+    host.smtp.otherwise({ fail: Object.assign(new Error("Invalid login: 535 5.7.8 authentication failed"), { code: "EAUTH", responseCode: 535, command: "AUTH PLAIN" }) });
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect(await host.service.drainOnce()).toBe(1);
       host.clock.advance(backoffMs(attempt));
@@ -253,7 +254,7 @@ export default defineBot({
     expect(await host.spool.all()).toEqual([]);
     const dead = await host.spool.deadLetters();
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ id: entry.id, attempts: 3, lastError: "535 5.7.8 authentication failed", reason: "after 3 attempts: 535 5.7.8 authentication failed" });
+    expect(dead[0]).toMatchObject({ id: entry.id, attempts: 3, lastError: "Invalid login: 535 5.7.8 authentication failed", reason: "[SMTP_AUTH] after 3 attempts: Invalid login: 535 5.7.8 authentication failed" });
     expect(await host.service.drainOnce()).toBe(0);
   });
 
@@ -268,8 +269,8 @@ export default defineBot({
     expect(await host.spool.all()).toEqual([]);
     expect((await host.spool.deadLetters()).map((d) => [d.id, d.reason])).toEqual(
       [
-        [ghost.id, "ghost@chat.test is not an installed bot"],
-        [disabled.id, `${host.addr} is disabled`],
+        [ghost.id, "[BOT_NOT_INSTALLED] ghost@chat.test is not an installed bot"],
+        [disabled.id, `[BOT_DISABLED] ${host.addr} is disabled`],
       ].sort(),
     );
     expect(host.smtp.submits).toBe(0);
