@@ -3,95 +3,21 @@
 // submission as the bot, the bot's mail routed over LMTP to the service running IN this process
 // with a FAKE clock: the test moves time by hours without sleeping. Needs root, `make relay-deps`
 // and `make build` (the sandbox runner is compiled).
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { T } from "@deltachat/jsonrpc-client";
 import { Executor } from "../../host/executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
 import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
 import { nextTick, tickOffsetMs } from "../../host/policy/schedule.js";
 import type { LogLine } from "../../host/service/handle-mail.js";
-import { loadHostConfig } from "../../host/service/host-config.js";
-import { HostService } from "../../host/service/host-service.js";
-import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
-import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
-import { Spool } from "../../host/spool/spool.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
-import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
-import { FakeClock, SUBSCRIBER_BOT, botSettings, cpuBurnerBot, initHost, installBot, type BotSpec } from "../support/host-fixture.js";
+import { SUBSCRIBER_BOT, cpuBurnerBot } from "../support/host-fixture.js";
+import { startHostOnRelay as startHost, type RunningHost } from "../support/host-on-relay.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 
-const BOT_PASSWORD = "bot-password-123";
 /** Usage is counted in one-minute buckets: a limit frees up to a minute after the hour (rolling-window.ts). */
 const HOUR_AND_A_BUCKET = 61 * 60_000;
-
-/** The numeric id of a group from /etc/group. */
-function gid(name: string): number {
-  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
-  if (!line) throw new Error(`no group ${name}`);
-  return Number(line.split(":")[2]);
-}
-
-
-/** A host service in this process: its own data dir, spool, LMTP socket, fake clock and log. */
-interface RunningHost {
-  data: string;
-  clock: FakeClock;
-  spool: Spool;
-  service: HostService;
-  logs: LogLine[];
-  stop(): Promise<void>;
-}
-
-async function startHost(relay: TestRelay, executor: Executor, config: Record<string, unknown>, bots: BotSpec[]): Promise<RunningHost> {
-  const work = mkdtempSync(join(tmpdir(), "host-policy-"));
-  chmodSync(work, 0o755); // Postfix's lmtp client must reach the socket inside
-  const data = await initHost(work, config, ["--smtp-port", String(relay.submissionPort)]);
-  for (const bot of bots) {
-    await installBot(work, data, bot, BOT_PASSWORD);
-    await relay.addUser(bot.addr, BOT_PASSWORD);
-  }
-  const installed = await Promise.all(bots.map(async (bot) => (await botSettings(data, bot.addr)).installedAt));
-  const clock = new FakeClock(Math.max(...installed));
-  const hostConfig = await loadHostConfig(hostPaths(data).config, data);
-  const spool = new Spool(hostPaths(data).spool, clock);
-  const logs: LogLine[] = [];
-  let service: HostService | undefined;
-  const log = (line: LogLine) => {
-    logs.push(line);
-    if (line.event === "lmtp.spooled") service?.poke();
-  };
-  service = new HostService({
-    sleep: async () => {}, // fake clock: the pacer must not wait in real time
-    dataDir: data,
-    config: hostConfig,
-    spool,
-    executor,
-    clock,
-    log,
-    submitterFor: (bot) => createSmtpSubmitter({ ...hostConfig.smtp, user: bot.account.addr, password: bot.password }),
-  });
-  const socketPath = join(work, "lmtp.sock");
-  const lmtp: LmtpServer = await startLmtpServer({ socketPath, spool, isBot: (addr) => isInstalledBot(data, addr), maxBytes: MAIL_MAX_BYTES, log, socketGroup: gid("postfix") });
-  for (const bot of bots) await relay.routeToLmtp(bot.addr, socketPath);
-  service.start(50);
-  const running = service;
-  return {
-    data,
-    clock,
-    spool,
-    service: running,
-    logs,
-    async stop() {
-      await lmtp.close();
-      await running.stop();
-    },
-  };
-}
 
 describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (service in-process, fake clock)", () => {
   let relay: TestRelay;
