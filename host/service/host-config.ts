@@ -5,6 +5,7 @@ import { ChatbotError } from "../errors.js";
 import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../deploy/imap-settings.js";
+import { DEFAULT_LMTP_SOCKET } from "./paths.js";
 
 /** How the host submits the bots' mail. */
 export interface SmtpSettings {
@@ -29,9 +30,9 @@ export interface HostImapSettings extends ImapSettings {
 export interface HostConfig {
   smtp: Readonly<SmtpSettings>;
   imap: Readonly<HostImapSettings>;
-  /** The LMTP socket Postfix delivers bot mail to. */
+  /** The LMTP socket Postfix delivers bot mail to (default DEFAULT_LMTP_SOCKET, outside the 0700 data directory). */
   lmtpSocket: string;
-  /** The group the socket is given to (mode 0660), so Postfix's lmtp client can connect, e.g. "postfix". */
+  /** The group the socket must have (mode 0660), so Postfix's lmtp client can connect, e.g. "postfix"; checked when `host serve` starts. */
   lmtpSocketGroup: string | undefined;
   /** Events run at once (one sandbox runner each). */
   concurrency: number;
@@ -75,7 +76,7 @@ function limits<T extends object>(file: string, path: string, value: unknown, de
 }
 
 /** Parse a host config object; `file` names it in error messages. */
-export function parseHostConfig(raw: unknown, file: string, dataDir: string): Readonly<HostConfig> {
+export function parseHostConfig(raw: unknown, file: string): Readonly<HostConfig> {
   const top = object(file, "", raw, ["smtp", "imap", "lmtpSocket", "lmtpSocketGroup", "concurrency", "maxAttempts", "ceilings", "approvedOrigins", "pacing"]);
   const smtp = object(file, "smtp", top.smtp ?? {}, ["host", "port", "secure", "allowSelfSigned"]);
   if (smtp.host !== undefined && typeof smtp.host !== "string") fail(file, "smtp.host", "must be a host name");
@@ -106,7 +107,7 @@ export function parseHostConfig(raw: unknown, file: string, dataDir: string): Re
       allowSelfSigned: (imap.allowSelfSigned as boolean | undefined) ?? true,
       pollSeconds: positiveInt(file, "imap.pollSeconds", imap.pollSeconds, 300),
     }),
-    lmtpSocket: (top.lmtpSocket as string | undefined) ?? `${dataDir}/lmtp.sock`,
+    lmtpSocket: (top.lmtpSocket as string | undefined) ?? DEFAULT_LMTP_SOCKET,
     lmtpSocketGroup: top.lmtpSocketGroup as string | undefined,
     concurrency,
     maxAttempts: positiveInt(file, "maxAttempts", top.maxAttempts, 10),
@@ -134,7 +135,7 @@ export async function loadHostConfig(file: string, dataDir: string): Promise<Rea
   } catch (error) {
     throw new ChatbotError("E_CONFIG", `${file}: not valid JSON (${error instanceof Error ? error.message : error})`);
   }
-  return parseHostConfig(raw, file, dataDir);
+  return parseHostConfig(raw, file);
 }
 
 /** Write a host config file (0600). */

@@ -2,10 +2,11 @@
 // watcher (`chatbot deploy`) both do. The version before becomes previous/ (for --rollback), the
 // settings in bot.json are kept, bot.json is written last (the service reloads a bot when its
 // bot.json changes).
-import { cp, rename, rm } from "node:fs/promises";
+import { cp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import type { Manifest } from "../../bundler/manifest.js";
 import { ChatbotError } from "../errors.js";
+import { renameDurable, syncTree } from "../spool/durable-fs.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
 import type { HostConfig } from "./host-config.js";
@@ -50,12 +51,14 @@ export async function installBundle(
   const staging = `${paths.current}.new`;
   await rm(staging, { recursive: true, force: true });
   await cp(dist, staging, { recursive: true });
+  await syncTree(staging);
   const upgrade = existsSync(paths.current);
   if (upgrade) {
     await rm(paths.previous, { recursive: true, force: true });
-    await rename(paths.current, paths.previous);
+    await renameDurable([[paths.current, paths.previous], [staging, paths.current]]);
+  } else {
+    await renameDurable([[staging, paths.current]]);
   }
-  await rename(staging, paths.current);
   const settings: BotSettings = { name, enabled: old?.enabled ?? true, approvedOrigins: old?.approvedOrigins ?? [], installedAt: (options.now ?? Date.now)() };
   await writeJsonFile(paths.config, settings);
   const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));

@@ -6,15 +6,24 @@
 // refused at once with 550 5.1.1, so Postfix bounces it without sending the data.
 //
 // Who may connect: the socket is mode 0660 (owner: the host user). Postfix's lmtp client runs as
-// `postfix`, so give the socket a group postfix is in: either add postfix to the host user's group
-// (`usermod -a -G chatbot postfix`) or pass `socketGroup`. The folder holding the socket must be
-// searchable (x) by that group too. There is no AUTH and no TLS: only local processes with those
-// permissions can reach the socket at all.
+// `postfix`, so the socket's group must be one postfix is in, and its folder searchable by it. The
+// recipe (README "Install"): root makes the folder setgid postfix — `install -d -o chatbot -g postfix
+// -m 2750 /var/spool/postfix/chatbot` — so the socket inherits group postfix with no chown and no
+// group membership for the host user. `socketGroup` is checked after listen: a socket that did not
+// get it is chowned (root, or a member of the group, may), else the door closes, removes the socket
+// and fails with the fix: a door Postfix cannot use must not answer at all (Postfix then defers and
+// retries, and the service exits so its supervisor sees it). There is no AUTH and no TLS: only
+// local processes with those permissions can reach the socket at all.
+import { existsSync } from "node:fs";
 import { chmod, chown, lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
+import { userInfo } from "node:os";
+import { dirname } from "node:path";
 import { SMTPServer, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { ChatbotError, isChatbotError } from "../errors.js";
+import { unlinkIfPresent } from "../spool/durable-fs.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
+import { groupName } from "./unix-groups.js";
 import type { LogLine } from "./handle-mail.js";
 
 /** Mode of the socket file: the host user and its group (Postfix) may connect, nobody else. */
@@ -32,7 +41,7 @@ export interface LmtpServerOptions {
   /** Largest mail accepted, bytes: advertised as SIZE (RFC 1870), larger mail gets 552. */
   maxBytes: number;
   log: (line: LogLine) => void;
-  /** Group id to give the socket (so Postfix can connect); by default the process's group. */
+  /** Group id the socket must have (so Postfix can connect); unchecked when absent. */
   socketGroup?: number;
 }
 
@@ -50,7 +59,9 @@ function reply(responseCode: number, message: string): Error {
 /** Start the LMTP door on `socketPath`; resolves once it listens. */
 export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpServer> {
   const { socketPath, spool, isBot, maxBytes, log } = options;
-  await removeStaleSocket(socketPath);
+  await removeStaleSocket(socketPath).catch((error: NodeJS.ErrnoException) => {
+    throw isChatbotError(error) ? error : listenError(socketPath, error);
+  });
   const server = new SMTPServer({
     lmtp: true,
     name: "chatbot",
@@ -117,22 +128,70 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (error: NodeJS.ErrnoException) => reject(listenError(socketPath, error));
+    server.once("error", failed);
     server.listen(socketPath, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       resolve();
     });
   });
   // Errors after start (a broken connection) are per connection; log them, never crash the host.
   server.on("error", (error: Error) => log({ event: "lmtp.error", error: error.message }));
-  if (options.socketGroup !== undefined) await chown(socketPath, process.getuid?.() ?? 0, options.socketGroup);
-  await chmod(socketPath, LMTP_SOCKET_MODE);
+  try {
+    await settleSocketGroup(socketPath, options.socketGroup);
+    await chmod(socketPath, LMTP_SOCKET_MODE);
+  } catch (error) {
+    // Never half-started: close the door and remove its socket before reporting why.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await unlinkIfPresent(socketPath);
+    throw error;
+  }
   log({ event: "lmtp.listening", socket: socketPath });
 
   let closing: Promise<void> | undefined;
   return {
     close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
   };
+}
+
+/**
+ * Make sure the socket has group `gid`. A setgid folder of that group gave it already; otherwise
+ * chown, which only root or a member of the group may do: anyone else gets the fix to apply.
+ */
+async function settleSocketGroup(socketPath: string, gid: number | undefined): Promise<void> {
+  if (gid === undefined) return;
+  const actual = (await lstat(socketPath)).gid;
+  if (actual === gid) return;
+  try {
+    await chown(socketPath, -1, gid);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+    const folder = dirname(socketPath);
+    throw new ChatbotError(
+      "E_CONFIG",
+      `the LMTP socket ${socketPath} got group ${groupName(actual)}, not ${groupName(gid)} (lmtpSocketGroup), and this user (${currentUser()}) may not change it. ` +
+        `As root, give its folder that group and the setgid bit, so the socket inherits the group: install -d -o ${currentUser()} -g ${groupName(gid)} -m 2750 ${folder} (README "Install")`,
+    );
+  }
+}
+
+/** The user this process runs as, for messages. */
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? "?"}`;
+  }
+}
+
+/** A listen failure with what to do: the socket's folder is missing or not writable by this user. */
+function listenError(socketPath: string, error: NodeJS.ErrnoException): Error {
+  const folder = dirname(socketPath);
+  const fix = `as root: install -d -o ${currentUser()} -g postfix -m 2750 ${folder} (README "Install"), or set lmtpSocket in host.json`;
+  // Node reports a missing folder as EACCES when it binds a unix socket: look for the folder first.
+  if (error.code === "ENOENT" || !existsSync(folder)) return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: the folder ${folder} does not exist; ${fix}`, { cause: error });
+  if (error.code === "EACCES") return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: ${currentUser()} may not create files in ${folder}; ${fix}`, { cause: error });
+  return error;
 }
 
 /** The per-recipient answer for a failed spool write. */

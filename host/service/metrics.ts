@@ -4,7 +4,8 @@
 // source of truth: a number in the metrics is a line in logs/host.jsonl. Counters start at 0 when
 // the service starts (Prometheus' rate() handles the reset).
 // Text format: https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
-import { open, rename, unlink } from "node:fs/promises";
+import { open, unlink } from "node:fs/promises";
+import { renameUnsynced } from "../spool/durable-fs.js";
 import type { Spool } from "../spool/spool.js";
 import { lineBot, numberField, refusalKind, stringField, type LogRecord } from "./log-lines.js";
 
@@ -149,5 +150,6 @@ export async function writeMetricsFile(file: string, text: string): Promise<void
     throw error;
   }
   await handle.close();
-  await rename(temp, file);
+  // Not fsynced: the file is rewritten every METRICS_INTERVAL_MS and its counters restart with the service anyway.
+  await renameUnsynced(temp, file);
 }

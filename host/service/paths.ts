@@ -1,6 +1,7 @@
 // Where the host keeps things. One data directory (0700, owned by the host user) holds
-// everything: the spool, each bot's account folder, logs and metrics.
+// everything but the LMTP socket: the spool, each bot's account folder, logs and metrics.
 //   <data>/host.json                 host config (host init)
+//   <data>/serve.lock                held by the one `host serve` of this directory (data-dir-lock.ts)
 //   <data>/spool/                    durable queue of incoming mail (host/spool)
 //   <data>/bots/<addr>/bot.json      an installed bot: { name, enabled, origins, … } — its existence
 //                                    is what makes an address a bot (deliver answers 67 otherwise)
@@ -16,6 +17,14 @@ import { join, resolve } from "node:path";
 
 /** The data directory when neither --data-dir nor CHATBOT_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = "/var/lib/chatbot";
+
+/**
+ * Where `host serve` listens for LMTP unless host.json says otherwise: a folder of its own in
+ * Postfix's queue directory, reachable by Postfix's lmtp(8) client chrooted or not as
+ * `lmtp:unix:chatbot/lmtp.sock` (relative to the queue directory, like Dovecot's
+ * `lmtp:unix:private/dovecot-lmtp`). Root creates the folder setgid postfix (README "Install").
+ */
+export const DEFAULT_LMTP_SOCKET = "/var/spool/postfix/chatbot/lmtp.sock";
 
 /** The data directory: an explicit flag, else $CHATBOT_DATA_DIR, else the default. */
 export function dataDirFrom(cwd: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {

@@ -9,10 +9,10 @@
 // fresh id `<ms>-<pid>-<random>`, so writers never collide, and `recover` only removes leftovers
 // whose writer is gone (or that are older than `staleMs`).
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { copyBounded, type MailSource } from "./bounded-copy.js";
-import { DIR_MODE, FILE_MODE, syncDir, unlinkIfPresent, writeNewFileSynced } from "./durable-fs.js";
+import { DIR_MODE, FILE_MODE, renameDurable, syncDir, unlinkIfPresent, writeNewFileSynced } from "./durable-fs.js";
 import { encodeMeta, isEntryId, newEntryId, parseMeta, writerPid, type DeadLetter, type SpoolEntry } from "./entry.js";
 
 export type { DeadLetter, SpoolEntry } from "./entry.js";
@@ -44,9 +44,7 @@ export class Spool {
     const { mail, meta } = this.#paths(this.dirs.new, entry);
     try {
       await writeMailAndMeta(await this.#createInTmp(tmpMail), data, maxBytes, tmpMeta, encodeMeta(entry));
-      await rename(tmpMail, mail);
-      await rename(tmpMeta, meta);
-      await syncDir(this.dirs.new);
+      await renameDurable([[tmpMail, mail], [tmpMeta, meta]]);
       return entry;
     } catch (error) {
       // Nothing was acknowledged: leave nothing behind (best effort; `recover` catches the rest).
@@ -81,7 +79,6 @@ export class Spool {
   async update(entry: SpoolEntry, change: Partial<SpoolEntry>): Promise<SpoolEntry> {
     const next: SpoolEntry = { ...entry, ...change, id: entry.id, recipient: entry.recipient, receivedAt: entry.receivedAt };
     await this.#replaceMeta(this.#paths(this.dirs.new, entry).meta, encodeMeta(next));
-    await syncDir(this.dirs.new);
     return next;
   }
 
@@ -101,8 +98,7 @@ export class Spool {
     // dead/ gets its meta first, then the mail (complete there from this moment), then the entry
     // leaves new/. A crash between the steps leaves a lone file, which `recover` removes.
     await this.#replaceMeta(to.meta, encodeMeta(entry, { reason, deadAt: this.clock.now() }));
-    await rename(from.mail, to.mail);
-    await syncDir(this.dirs.dead);
+    await renameDurable([[from.mail, to.mail]]);
     await unlinkIfPresent(from.meta);
     await syncDir(this.dirs.new);
   }
@@ -165,12 +161,12 @@ export class Spool {
     return { mail: join(dir, entry.id), meta: join(dir, `${entry.id}.json`) };
   }
 
-  /** Replace a meta file atomically: a fresh temp in tmp/ (named after this writer), fsync, rename. */
+  /** Replace a meta file atomically and durably: a fresh temp in tmp/ (named after this writer), fsync, rename, fsync the target's folder. */
   async #replaceMeta(target: string, text: string): Promise<void> {
     const temp = join(this.dirs.tmp, `${newEntryId(this.clock.now())}.meta`);
     try {
       await writeNewFileSynced(temp, text);
-      await rename(temp, target);
+      await renameDurable([[temp, target]]);
     } catch (error) {
       await unlinkIfPresent(temp).catch(() => {});
       throw error;

@@ -1,7 +1,9 @@
-// A JSON file that only the host user can read, replaced atomically (write temp, fsync, rename),
-// so a crash leaves either the old or the new content, never half of one.
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+// A JSON file that only the host user can read, replaced atomically and durably (write temp, fsync,
+// rename, fsync the folder: host/spool/durable-fs.ts), so a crash or a power cut leaves either the
+// old or the new content, never half of one, and never the old one back after the new was reported.
+import { open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { mkdirDurable, renameDurable } from "../spool/durable-fs.js";
 
 /** The parsed file, or `fallback` when it does not exist yet. */
 export async function readJsonFile<T>(file: string, fallback: T): Promise<T> {
@@ -18,9 +20,9 @@ export async function writeJsonFile(file: string, value: unknown): Promise<void>
   await writePrivateFile(file, JSON.stringify(value, null, 2));
 }
 
-/** Replace the file with `data` atomically (temp, fsync, rename); folders 0700, file 0600. */
+/** Replace the file with `data` atomically and durably (temp, fsync, rename, fsync the folder); folders 0700, file 0600. */
 export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await mkdirDurable(dirname(file));
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(temp, "w", 0o600);
   try {
@@ -29,5 +31,5 @@ export async function writePrivateFile(file: string, data: string | Uint8Array):
   } finally {
     await handle.close();
   }
-  await rename(temp, file);
+  await renameDurable([[temp, file]]);
 }

@@ -7,6 +7,8 @@
 // leave a torn last line (skipped when read) or, between the snapshot's rename and the log's
 // truncation, lines the snapshot already holds: owners apply lines idempotently.
 import { appendFile, open, readFile, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
+import { syncDir } from "../spool/durable-fs.js";
 import { writePrivateFile } from "./json-file.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
@@ -16,6 +18,8 @@ export const JSON_LOG_COMPACT_LINES = 500;
 export class JsonLog<Snapshot, Line> {
   private readonly logFile: string;
   private lines = 0;
+  /** Whether this process has fsynced the log's folder since it first appended (the file may be new). */
+  private logEntrySynced = false;
 
   private readonly compactEvery: number;
   private readonly durable: boolean;
@@ -70,6 +74,11 @@ export class JsonLog<Snapshot, Line> {
         await handle.datasync();
       } finally {
         await handle.close();
+      }
+      // The first append may have created the file: its name is durable only once its folder is fsynced.
+      if (!this.logEntrySynced) {
+        await syncDir(dirname(this.logFile));
+        this.logEntrySynced = true;
       }
     } else {
       await appendFile(this.logFile, text, { mode: 0o600 });

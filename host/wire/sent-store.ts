@@ -10,10 +10,11 @@
 // reply once, so a power cut may lose the last records (those mails then answer E_NOT_SENT). A
 // raw file cut short by one is never resent: `get` checks its size against the index.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../limits.js";
 import { Serial } from "../policy/serial.js";
+import { renameUnsynced } from "../spool/durable-fs.js";
 import { JsonLog } from "../storage/json-log.js";
 
 /** What the store keeps about one sent mail (its raw bytes are in a file beside the index). */
@@ -104,7 +105,7 @@ export class SentStore {
     const file = this.rawFile(messageId);
     const temp = `${file}.${process.pid}.tmp`;
     await writeFile(temp, raw, { mode: 0o600 });
-    await rename(temp, file);
+    await renameUnsynced(temp, file);
   }
 
   /** Remember a mail SMTP accepted; forgets the oldest ones beyond the bounds. */

@@ -1,9 +1,11 @@
 // `chatbot host init`: create the host's data directory and config.
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
+import { dirname } from "node:path";
 import { ChatbotError } from "../../errors.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
-import { dataDirFrom, hostPaths } from "../../service/paths.js";
+import { DEFAULT_LMTP_SOCKET, dataDirFrom, hostPaths } from "../../service/paths.js";
+import { DIR_MODE, mkdirDurable } from "../../spool/durable-fs.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
@@ -11,9 +13,10 @@ const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--sm
                          [--imap-host HOST] [--imap-port PORT] [--imap-security plain|starttls|tls]
                          [--lmtp-socket PATH] [--lmtp-group NAME] [--concurrency N] [--force]
 
-Create the host's data directory (0700) and its config, DIR/host.json (0600). The host submits
-the bots' mail as the bot accounts over SMTP (submission, with the account's password) and
-receives it over LMTP on a unix socket (or through 'chatbot host deliver').
+Create the host's data directory and its config, DIR/host.json (0600). The directory and its
+spool/, bots/ and logs/ are made 0700, existing ones too (e.g. the home 'adduser --system' made).
+The host submits the bots' mail as the bot accounts over SMTP (submission, with the account's
+password) and receives it over LMTP on a unix socket (or through 'chatbot host deliver').
 
 Options:
   --data-dir DIR      the data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
@@ -23,8 +26,11 @@ Options:
   --imap-host HOST    IMAP server for deploys and the daily login (default 127.0.0.1)
   --imap-port PORT    IMAP port (default 143)
   --imap-security M   starttls (default), tls, or plain (a relay on loopback only)
-  --lmtp-socket PATH  where 'chatbot host serve' listens for LMTP (default DIR/lmtp.sock)
-  --lmtp-group NAME   give the socket to this group (e.g. postfix) so Postfix can connect
+  --lmtp-socket PATH  where 'chatbot host serve' listens for LMTP
+                      (default ${DEFAULT_LMTP_SOCKET}; Postfix: lmtp:unix:chatbot/lmtp.sock)
+  --lmtp-group NAME   the group the socket must have so Postfix can connect (e.g. postfix);
+                      'host serve' checks it at start. Make the socket's folder setgid to it, as
+                      root: install -d -o chatbot -g postfix -m 2750 ${dirname(DEFAULT_LMTP_SOCKET)}
   --concurrency N     events run at once (default 1)
   --force             overwrite an existing host.json
   -h, --help          show this help
@@ -63,7 +69,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     if (!Number.isInteger(value) || value < 1) throw new ChatbotError("E_USAGE", `chatbot host init: --${name} must be a whole number ≥ 1, not "${text}"`);
     return value;
   };
-  for (const dir of [dataDir, paths.spool, paths.bots, paths.logs]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  // chmod too: mkdir leaves the mode of a folder that exists alone (adduser makes homes 0755 or 0750).
+  for (const dir of [dataDir, paths.spool, paths.bots, paths.logs]) {
+    await mkdirDurable(dir);
+    await chmod(dir, DIR_MODE);
+  }
   const port = number("smtp-port", values["smtp-port"]);
   const concurrency = number("concurrency", values.concurrency);
   const imapPort = number("imap-port", values["imap-port"]);

@@ -1,6 +1,7 @@
 // `chatbot host install ADDR DIR`: install (or upgrade, or roll back) a built bot for an account;
 // `--from-account`: install what its author deployed into the account (`chatbot deploy`).
-import { readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { renameDurable } from "../../spool/durable-fs.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ChatbotError } from "../../errors.js";
@@ -53,9 +54,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (values.rollback) {
     if (!existsSync(paths.previous)) throw new ChatbotError("E_USAGE", `chatbot host install: ${addr} has no previous version to roll back to`);
     const swap = `${paths.current}.swap`;
-    await rename(paths.current, swap);
-    await rename(paths.previous, paths.current);
-    await rename(swap, paths.previous);
+    await renameDurable([[paths.current, swap], [paths.previous, paths.current], [swap, paths.previous]]);
     const { manifest } = await readBundleFolder(paths.current, config);
     io.stdout(`rolled back ${addr} to ${manifest.name} ${manifest.version}\n`);
     return EXIT.ok;

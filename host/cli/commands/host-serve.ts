@@ -1,6 +1,5 @@
 // `chatbot host serve`: the host service — LMTP door, spool drain into the sandbox, SMTP out.
-import { mkdirSync, readFileSync } from "node:fs";
-import { ChatbotError } from "../../errors.js";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Executor } from "../../executor/executor.js";
 import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../limits.js";
@@ -14,6 +13,9 @@ import { openDeployMailbox, openFolderMailbox } from "../../deploy/imap-mailbox.
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "../../service/state-mirror.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
 import { openLogAppender } from "../../service/log-appender.js";
+import { lockDataDir } from "../../service/data-dir-lock.js";
+import { StopStack } from "../../service/stop-stack.js";
+import { groupId } from "../../service/unix-groups.js";
 import type { LogLine } from "../../service/handle-mail.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
@@ -32,6 +34,10 @@ folder a few seconds after it changes (state.mirrored), and a bot whose state.js
 gets it back from there before its first event (state.restored). Nothing is lost on a crash: a mail leaves the spool only after its replies were
 accepted, and a restart resumes where it stopped.
 
+One 'host serve' per data directory: it holds a lock on DIR/serve.lock (flock) while it runs, and
+a second one, --once too, exits with the holder's pid. A service that cannot start (the LMTP
+socket's folder missing, its group wrong) closes what it opened and exits non-zero with the reason.
+
 Logs are JSON lines on stdout and in DIR/logs/host.jsonl. SIGTERM/SIGINT stop it after the
 event in progress. Prometheus counters (events, CPU ms, mails, refusals, spool) are written
 to DIR/metrics.prom every 10 s and on stop, for node_exporter's textfile collector.
@@ -47,14 +53,6 @@ Options:
 Example:
   chatbot host serve --data-dir /var/lib/chatbot
 `;
-
-/** The numeric id of a group from /etc/group. */
-function groupId(name: string): number {
-  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
-  const gid = line ? Number(line.split(":")[2]) : NaN;
-  if (!Number.isInteger(gid)) throw new ChatbotError("E_CONFIG", `host.json: lmtpSocketGroup "${name}" is not a group on this machine`);
-  return gid;
-}
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs("host serve", args, { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" }, "metrics-file": { type: "string" } }, 0);
@@ -74,76 +72,87 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     if (line.event === "lmtp.spooled") service?.poke();
   };
   const clock = { now: () => Date.now() };
-  const spool = new Spool(paths.spool, clock);
-  // The metrics file: rewritten every METRICS_INTERVAL_MS and once more on stop; a write never overlaps the last.
-  const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
-  let writing: Promise<void> | undefined;
-  const writeMetrics = () =>
-    (writing ??= (async () => {
-      try {
-        await writeMetricsFile(metricsFile, metrics.render(await spoolGauges(spool)));
-      } catch (error) {
-        log({ event: "metrics.error", file: metricsFile, error: error instanceof Error ? error.message : String(error) });
-      } finally {
-        writing = undefined;
-      }
-    })());
-  const metricsTimer = setInterval(() => void writeMetrics(), METRICS_INTERVAL_MS);
-  metricsTimer.unref();
-  const recovered = await spool.recover();
-  if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
-  const executor = new Executor({ concurrency: config.concurrency });
-  // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
-  const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
-  service = new HostService({
-    mirror,
-    dataDir,
-    config,
-    spool,
-    executor,
-    clock,
-    log,
-    submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
-  });
+  // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
+  const stops = new StopStack();
+  try {
+    // Before anything reads the spool: one host serve per data directory (service/data-dir-lock.ts).
+    const lock = await lockDataDir(dataDir);
+    stops.push("data directory lock", () => lock.release());
+    const spool = new Spool(paths.spool, clock);
+    // The metrics file: rewritten every METRICS_INTERVAL_MS and once more on stop; a write never overlaps the last.
+    const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
+    let writing: Promise<void> | undefined;
+    const writeMetrics = () =>
+      (writing ??= (async () => {
+        try {
+          await writeMetricsFile(metricsFile, metrics.render(await spoolGauges(spool)));
+        } catch (error) {
+          log({ event: "metrics.error", file: metricsFile, error: error instanceof Error ? error.message : String(error) });
+        } finally {
+          writing = undefined;
+        }
+      })());
+    stops.push("metrics", async () => {
+      await writing;
+      await writeMetrics();
+    });
+    const metricsTimer = setInterval(() => void writeMetrics(), METRICS_INTERVAL_MS);
+    metricsTimer.unref();
+    stops.push("metrics timer", () => clearInterval(metricsTimer));
+    const recovered = await spool.recover();
+    if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
+    const executor = new Executor({ concurrency: config.concurrency });
+    stops.push("executor", () => executor.close());
+    // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
+    const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
+    stops.push("state mirror", () => mirror.stop());
+    service = new HostService({
+      mirror,
+      dataDir,
+      config,
+      spool,
+      executor,
+      clock,
+      log,
+      submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
+    });
+    const started = service;
+    stops.push("service", () => started.stop());
 
-  if (values.once) {
-    const handled = await service.drainOnce();
-    await service.stop();
-    await mirror.stop();
-    await executor.close();
-    log({ event: "service.drained", entries: handled });
-    clearInterval(metricsTimer);
-    await writing;
-    await writeMetrics();
+    if (values.once) {
+      const handled = await service.drainOnce();
+      log({ event: "service.drained", entries: handled });
+      return EXIT.ok;
+    }
+
+    if (!values["no-lmtp"]) {
+      const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
+      const lmtp = await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
+      stops.push("lmtp", () => lmtp.close());
+    }
+    await executor.warmUp();
+    service.start();
+    mirror.start(STATE_MIRROR_INTERVAL_MS);
+    // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
+    const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
+    watcher.start();
+    stops.push("deploy watcher", () => watcher.stop());
+    log({ event: "service.started", dataDir, lmtp: values["no-lmtp"] ? null : config.lmtpSocket });
+    void writeMetrics();
+    await new Promise<void>((resolve) => {
+      process.once("SIGTERM", resolve);
+      process.once("SIGINT", resolve);
+    });
+    log({ event: "service.stopping" });
     return EXIT.ok;
+  } catch (error) {
+    // A service that cannot start exits with the reason (on stderr, from the CLI) after closing
+    // all it opened: a supervisor (systemd Restart=) sees the failure instead of a half-started host.
+    log({ event: "service.failed", error: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    await stops.unwind((name, error) => log({ event: "service.stop-error", part: name, error: error instanceof Error ? error.message : String(error) }));
   }
-
-  const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
-  const lmtp = values["no-lmtp"]
-    ? undefined
-    : await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
-  await executor.warmUp();
-  service.start();
-  mirror.start(STATE_MIRROR_INTERVAL_MS);
-  // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
-  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
-  watcher.start();
-  log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
-  void writeMetrics();
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
-  log({ event: "service.stopping" });
-  await lmtp?.close();
-  await watcher.stop();
-  await service.stop();
-  await mirror.stop();
-  await executor.close();
-  clearInterval(metricsTimer);
-  await writing;
-  await writeMetrics();
-  return EXIT.ok;
 }
 
 export const hostServeCommand: Command = { path: ["host", "serve"], summary: "run the host service (LMTP in, sandbox, SMTP out, ticks)", help: HELP, run };

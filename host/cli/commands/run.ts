@@ -1,6 +1,6 @@
 // `chatbot run [dir] --mail FILE.eml`: one local single-shot event in the real sandbox.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ChatbotError } from "../../errors.js";
 import { Executor } from "../../executor/executor.js";
@@ -8,6 +8,7 @@ import { parsePlainMessage } from "../../mail/plain-message.js";
 import { buildLocalBot, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
 import { costLine, exitCodeFor, printableResult } from "../../local/run-output.js";
 import type { GuestEvent } from "../../../std/contract.js";
+import { writePrivateFile } from "../../storage/json-file.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo, Command } from "../command.js";
 
@@ -111,11 +112,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       allowHttpLoopback: values["allow-http-loopback"] ?? false,
     });
     if (statePath && result.state) {
-      // writeFile's mode applies only to a new file: write a fresh one and rename it over the old,
-      // so an existing state file becomes private too (and a crash never leaves half a file).
-      const temporary = `${statePath}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`, { mode: 0o600 });
-      await rename(temporary, statePath);
+      // A fresh file renamed over the old (durably): an existing state file becomes private too
+      // (writeFile's mode applies only to a new file), and a crash never leaves half a file.
+      await writePrivateFile(statePath, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`);
     }
     if (values.files !== undefined) {
       const filesDir = resolve(io.cwd, values.files);

@@ -7,6 +7,7 @@ import { chmod, link, mkdir, open, readFile, stat, unlink } from "node:fs/promis
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../errors.js";
+import { syncDir } from "../../spool/durable-fs.js";
 import { fingerprintOf } from "./autocrypt.js";
 
 /** The bot's keys and the forms of its public key the wire needs. */
@@ -100,12 +101,7 @@ async function createExclusive(file: string, folder: string, text: string): Prom
   } finally {
     await unlink(temp);
   }
-  const dir = await open(folder, "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await syncDir(folder);
   return true;
 }
 

@@ -165,8 +165,8 @@ describe("deploy watcher", () => {
 describe("host.json imap", () => {
   it("defaults to the relay's Dovecot on loopback with STARTTLS, every 300 s; unknown keys and modes are refused", async () => {
     const { parseHostConfig } = await import("../../../host/service/host-config.js");
-    expect(parseHostConfig({}, "host.json", "/data").imap).toEqual({ host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true, pollSeconds: 300 });
-    expect(() => parseHostConfig({ imap: { secure: true } }, "host.json", "/data")).toThrow(/"imap.secure" is not a known setting/);
-    expect(() => parseHostConfig({ imap: { security: "ssl" } }, "host.json", "/data")).toThrow(/"imap.security" must be one of plain, starttls, tls/);
+    expect(parseHostConfig({}, "host.json").imap).toEqual({ host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true, pollSeconds: 300 });
+    expect(() => parseHostConfig({ imap: { secure: true } }, "host.json")).toThrow(/"imap.secure" is not a known setting/);
+    expect(() => parseHostConfig({ imap: { security: "ssl" } }, "host.json")).toThrow(/"imap.security" must be one of plain, starttls, tls/);
   });
 });

@@ -5,7 +5,7 @@ import { isChatbotError } from "../../../host/errors.js";
 
 function error(raw: unknown): string {
   try {
-    parseHostConfig(raw, "host.json", "/data");
+    parseHostConfig(raw, "host.json");
   } catch (e) {
     if (isChatbotError(e, "E_CONFIG")) return e.message;
     throw e;
@@ -15,11 +15,11 @@ function error(raw: unknown): string {
 
 describe("host config", () => {
   it("an empty config gets every default and is frozen", () => {
-    const config = parseHostConfig({}, "host.json", "/data");
+    const config = parseHostConfig({}, "host.json");
     expect(config).toEqual({
       smtp: { host: "127.0.0.1", port: 587, secure: false, allowSelfSigned: true },
       imap: { host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true, pollSeconds: 300 },
-      lmtpSocket: "/data/lmtp.sock",
+      lmtpSocket: "/var/spool/postfix/chatbot/lmtp.sock",
       lmtpSocketGroup: undefined,
       concurrency: 1,
       maxAttempts: 10,
@@ -31,16 +31,16 @@ describe("host config", () => {
   });
 
   it("lowered ceilings replace the defaults key by key", () => {
-    const config = parseHostConfig({ ceilings: { event: { memoryBytes: 64 * 1024 * 1024 }, perUser: { mailsPerHour: 10 } } }, "host.json", "/data");
+    const config = parseHostConfig({ ceilings: { event: { memoryBytes: 64 * 1024 * 1024 }, perUser: { mailsPerHour: 10 } } }, "host.json");
     expect(config.ceilings.event.memoryBytes).toBe(64 * 1024 * 1024);
     expect(config.ceilings.event.cpuMsPerEvent).toBe(DEFAULT_EVENT_LIMITS.cpuMsPerEvent);
     expect(config.ceilings.perUser.mailsPerHour).toBe(10);
   });
 
   it("the bot CPU budget (ceilings.bot) is configurable key by key; 0 is allowed, a negative or fractional value is not", () => {
-    const config = parseHostConfig({ ceilings: { bot: { botCpuMsPerHour: 30 } } }, "host.json", "/data");
+    const config = parseHostConfig({ ceilings: { bot: { botCpuMsPerHour: 30 } } }, "host.json");
     expect(config.ceilings.bot).toEqual({ botCpuMsPerHour: 30, botCpuMsPerDay: DEFAULT_BOT_LIMITS.botCpuMsPerDay });
-    expect(parseHostConfig({ ceilings: { bot: { botCpuMsPerDay: 0 } } }, "host.json", "/data").ceilings.bot.botCpuMsPerDay).toBe(0);
+    expect(parseHostConfig({ ceilings: { bot: { botCpuMsPerDay: 0 } } }, "host.json").ceilings.bot.botCpuMsPerDay).toBe(0);
     expect(error({ ceilings: { bot: { botCpuMsPerHour: -1 } } })).toMatch(/"ceilings.bot.botCpuMsPerHour" must be a whole number ≥ 0, not -1/);
     expect(error({ ceilings: { bot: { botCpuMsPerHour: 1.5 } } })).toMatch(/"ceilings.bot.botCpuMsPerHour" must be a whole number/);
     expect(error({ ceilings: { bot: "36000" } })).toMatch(/"ceilings.bot" must be an object/);

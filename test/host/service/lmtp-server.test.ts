@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -123,6 +123,34 @@ describe("lmtp door", () => {
     const filePath = join(first.dir, "not-a-socket");
     await writeFile(filePath, "keep me");
     expect(await errorCode(startLmtpServer({ socketPath: filePath, spool, isBot: () => true, maxBytes: 10, log }))).toBe("E_CONFIG");
+  });
+
+  it("lmtp: a socket whose folder does not exist fails with E_CONFIG naming the folder and the command that makes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lmtp-"));
+    const socketPath = join(dir, "missing", "lmtp.sock");
+    const spool = new Spool(join(dir, "spool"), { now: () => Date.now() });
+    const failure = startLmtpServer({ socketPath, spool, isBot: () => true, maxBytes: 10, log: () => {} });
+    await expect(failure).rejects.toThrow(new RegExp(`the folder ${join(dir, "missing")} does not exist; as root: install -d -o \\S+ -g postfix -m 2750 ${join(dir, "missing")}`));
+    expect(await errorCode(failure)).toBe("E_CONFIG");
+  });
+
+  it("lmtp: the socket ends up with socketGroup — inherited from a setgid folder, or given by chown where this user may", async () => {
+    // Any group other than this process's own: the socket would not get it by default.
+    const other = readFileSync("/etc/group", "utf8").split("\n").map((line) => Number(line.split(":")[2])).find((gid) => Number.isInteger(gid) && gid !== process.getgid!())!;
+    const dir = mkdtempSync(join(tmpdir(), "lmtp-"));
+    const setgid = join(dir, "setgid");
+    mkdirSync(setgid);
+    chownSync(setgid, process.getuid!(), other);
+    chmodSync(setgid, 0o2750);
+    const plain = join(dir, "plain");
+    mkdirSync(plain);
+    const spool = new Spool(join(dir, "spool"), { now: () => Date.now() });
+    for (const folder of [setgid, plain]) {
+      const socketPath = join(folder, "lmtp.sock");
+      servers.push(await startLmtpServer({ socketPath, spool, isBot: () => true, maxBytes: 10, log: () => {}, socketGroup: other }));
+      expect((await stat(socketPath)).gid).toBe(other);
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o660);
+    }
   });
 
   it("lmtp: close() stops the door and removes its socket", async () => {

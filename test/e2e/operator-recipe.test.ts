@@ -1,0 +1,292 @@
+// The README's operator recipe ("Install, configure, upgrade" up to "Configure"), run as written:
+// its code blocks are read from README.md at test time, so the README cannot drift from what is
+// tested. The sh blocks run in bash as root, the systemd unit's ExecStart runs as its User= (the
+// way systemd would), against the test relay's real Postfix: a fresh `adduser --system --group`
+// user, the setgid socket folder in the relay's queue directory, the transport line Postfix reads,
+// and a real Delta Chat client that joins the bot and gets its answer. Only names and places are
+// replaced, the ones the README lists. Then the failures an operator meets: a socket whose group
+// cannot be set (the service exits non-zero with the fix, its socket gone, nothing answers) and a
+// second `host serve` on the same data directory (exits naming the holder's pid).
+// Needs root, `make relay-deps` and `make build` (lib/).
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../host/cli/main.js";
+import { readHolder } from "../../host/service/data-dir-lock.js";
+import { captureIo } from "../support/cli-io.js";
+import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { until } from "../support/poll.js";
+import { userShellEnv } from "../support/user-shell.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+const CLI = join(ROOT, "lib", "host", "cli", "main.js");
+/** The README's bot and the relay's domain: the relay is started with the README's domain, so addresses stay as written. */
+const DOMAIN = "chat.example.org";
+const BOT = `echobot01@${DOMAIN}`;
+const BOT_PASSWORD = "echo-bot-password-1";
+/** The Postfix daemons that hold a transport table read at their start (as test/relay/route.sh waits for). */
+const TABLE_READERS = /^(trivial-rewrite|qmgr|cleanup)( |$)/;
+
+/** One code block of the recipe, in README order. */
+type Block = { kind: "sh"; lines: string[] } | { kind: "unit"; user: string; exec: string[]; env: Record<string, string> };
+
+/** The README text of the recipe: from "### Install, configure, upgrade" to "**Configure**". */
+function recipeText(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.split("### Install, configure, upgrade\n")[1]?.split("**Configure**")[0];
+  if (!section) throw new Error("README: no recipe between '### Install, configure, upgrade' and '**Configure**'");
+  return section;
+}
+
+/** The recipe's blocks with the README's names and places replaced (the list is in the README). */
+function recipeBlocks(places: { dataDir: string; user: string; queueDir: string; configDir: string; smtpPort: number; imapPort: number }): Block[] {
+  const replaced = recipeText()
+    .replaceAll("/opt/chatbot", ROOT)
+    .replaceAll("/usr/bin/node", process.execPath)
+    .replaceAll("/var/lib/chatbot", places.dataDir)
+    .replaceAll("/var/spool/postfix", places.queueDir)
+    .replaceAll("/etc/postfix", places.configDir)
+    .replaceAll("--smtp-port 587", `--smtp-port ${places.smtpPort}`)
+    .replaceAll("--imap-port 143", `--imap-port ${places.imapPort}`)
+    // The user and group name: the word standing alone (not in a path like chatbot/lmtp.sock).
+    .replace(/(^|[\s=])chatbot(?=$|\s)/gm, `$1${places.user}`);
+  const blocks: Block[] = [];
+  for (const match of replaced.matchAll(/```(sh|ini)\n([\s\S]*?)```/g)) {
+    const body = match[2]!;
+    if (match[1] === "sh") {
+      const lines = body
+        .split("\n")
+        .map((line) => line.replace(/\s+#.*$/, "").trim())
+        .filter((line) => line !== "" && !line.startsWith("#"))
+        // This checkout is the clone, already built (`make test` built it; rebuilding would race other tests).
+        .filter((line) => !line.startsWith("git clone "));
+      blocks.push({ kind: "sh", lines });
+    } else {
+      const value = (key: string) => body.split("\n").find((line) => line.startsWith(`${key}=`))?.slice(key.length + 1);
+      const env = Object.fromEntries(
+        body
+          .split("\n")
+          .filter((line) => line.startsWith("Environment="))
+          .map((line) => line.slice("Environment=".length).split("=") as [string, string]),
+      );
+      blocks.push({ kind: "unit", user: value("User") ?? "root", exec: (value("ExecStart") ?? "").split(/\s+/), env });
+    }
+  }
+  return blocks;
+}
+
+/** Run a program to its end; its exit code and output. */
+function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? userShellEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+/** Whether something answers on a unix socket (an LMTP door would send its 220). */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** A process of the service, started as systemd would: ExecStart as User=, its output kept. */
+interface Service {
+  child: ChildProcess;
+  out: string;
+  err: string;
+  exited: Promise<number | null>;
+}
+
+function startService(user: string, exec: string[], env: Record<string, string>): Service {
+  const child = spawn("runuser", ["-u", user, "--", ...exec], { cwd: "/", env: userShellEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const service: Service = { child, out: "", err: "", exited: new Promise((resolve) => child.once("exit", resolve)) };
+  child.stdout!.on("data", (chunk: Buffer) => (service.out += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (service.err += chunk.toString()));
+  return service;
+}
+
+/** Stop a service process (the node below runuser gets SIGTERM, as systemctl stop sends it). */
+async function stopService(service: Service | undefined, dataDir: string): Promise<void> {
+  if (!service || service.child.exitCode !== null || service.child.signalCode !== null) return;
+  const holder = readHolder(join(dataDir, "serve.lock"));
+  if (holder) {
+    try {
+      process.kill(holder.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  const stopped = await Promise.race([service.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000))]);
+  if (!stopped) service.child.kill("SIGKILL");
+}
+
+/** Child pids of the relay's Postfix master that read transport tables when they start. */
+function tableReaders(relay: TestRelay): number[] {
+  const master = readFileSync(join(relay.base, "spool", "pid", "master.pid"), "utf8").trim();
+  const found = spawnSync("pgrep", ["-P", master, "-f", TABLE_READERS.source], { encoding: "utf8" });
+  return found.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fresh system user against the test relay's Postfix", () => {
+  let relay: TestRelay;
+  let dc: DeltaChatDriver;
+  // A fresh system user per run: the relay's own `chatbot` pipe user may be in use by other tests.
+  const user = `cbrecipe${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const root = mkdtempSync(join(tmpdir(), "operator-recipe-"));
+  const operatorDir = join(root, "operator");
+  const dataDir = join(root, "var-lib-chatbot");
+  let service: Service | undefined;
+  const others: Service[] = [];
+  let userCreated = false;
+
+  beforeAll(async () => {
+    chmodSync(root, 0o755); // the user must reach the data directory below it (adduser makes it)
+    [relay, dc] = await Promise.all([startRelay({ domain: DOMAIN }), startDeltaChat()]);
+    // What the operator has before step 4: the bot's chatmail account and its built folder.
+    await relay.addUser(BOT, BOT_PASSWORD);
+    mkdirSync(operatorDir, { mode: 0o755 });
+    const io = captureIo(root);
+    expect(await runCli(["new", join(root, "echo-src"), "--template", "echo"], io), io.err).toBe(0);
+    expect(await runCli(["build", join(root, "echo-src"), "--out-dir", join(operatorDir, "echo")], io), io.err).toBe(0);
+    writeFileSync(join(operatorDir, "echo.pw"), `${BOT_PASSWORD}\n`, { mode: 0o644 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopService(service, dataDir);
+    for (const other of others) if (other.child.exitCode === null) other.child.kill("SIGKILL");
+    await dc?.close();
+    await relay?.stop();
+    if (userCreated) {
+      // The user's processes are gone once its service stopped; wait for the last runner to exit.
+      await until(() => spawnSync("pgrep", ["-u", user]).status !== 0, `no process of ${user} left`, 15_000).catch(() => {});
+      spawnSync("userdel", [user]);
+      spawnSync("groupdel", [user]); // userdel removes the user's own group too; this is for when it did not
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it("README recipe verbatim: a mail Postfix delivers over LMTP to the setgid socket is spooled and answered, with no extra group membership", async () => {
+    const queueDir = join(relay.base, "spool");
+    const configDir = join(relay.base, "server", "postfix");
+    const blocks = recipeBlocks({ dataDir, user, queueDir, configDir, smtpPort: relay.submissionPort, imapPort: relay.imapPort });
+    // The recipe is what the README promises: a user, init, the socket folder, the unit, Postfix, a bot and its invite.
+    const commands = blocks.flatMap((block) => (block.kind === "sh" ? block.lines : []));
+    expect(commands.some((line) => line.startsWith(`adduser --system --group --home ${dataDir} ${user}`))).toBe(true);
+    expect(commands.some((line) => line.includes("host init") && line.includes("--lmtp-group postfix"))).toBe(true);
+    expect(commands).toContain(`install -d -o ${user} -g postfix -m 2750 ${queueDir}/chatbot`);
+    expect(commands.some((line) => line.includes("lmtp:unix:chatbot/lmtp.sock"))).toBe(true);
+    expect(blocks.filter((block) => block.kind === "unit")).toHaveLength(1);
+    // The checkout must be readable by an unprivileged user, as /opt/chatbot is (a checkout under /root is not).
+    expect(spawnSync("test", ["-r", CLI]).status).toBe(0);
+
+    let invite = "";
+    const env = userShellEnv({ MAIL_CONFIG: configDir });
+    for (const block of blocks) {
+      if (block.kind === "unit") {
+        expect(block.user).toBe(user);
+        service = startService(block.user, block.exec, block.env);
+        await until(() => service!.out.includes('"event":"service.started"') || service!.child.exitCode !== null, "the service to start", 60_000);
+        expect(service.child.exitCode, `service exited: ${service.err}`).toBeNull();
+        continue;
+      }
+      if (block.lines[0]?.startsWith("adduser ")) userCreated = true;
+      const readers = tableReaders(relay);
+      const script = ["set -euxo pipefail", ...block.lines].join("\n");
+      const { code, out, err } = await runToEnd("bash", ["-c", script], { cwd: operatorDir, env, timeoutMs: 120_000 });
+      expect(code, `${out}\n${err}`).toBe(0);
+      invite = /https:\/\/i\.delta\.chat\/#\S+/.exec(out)?.[0] ?? invite;
+      // After `postfix reload` the daemons holding the old table exit when idle; new ones read the new table.
+      if (block.lines.some((line) => line.includes("postfix reload"))) {
+        await until(() => readers.every((pid) => !existsSync(`/proc/${pid}`)), "the old Postfix daemons to exit", 15_000);
+      }
+    }
+    expect(invite).not.toBe("");
+
+    // What the recipe set up: a private data directory, the socket in the setgid folder with group postfix.
+    const socketPath = join(queueDir, "chatbot", "lmtp.sock");
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(queueDir, "chatbot")).mode & 0o7777).toBe(0o2750);
+    expect(statSync(socketPath).gid).toBe(Number(execFileSync("getent", ["group", "postfix"], { encoding: "utf8" }).split(":")[2]));
+    expect(statSync(socketPath).mode & 0o777).toBe(0o660);
+    // No group membership: the service user is in its own group only, and postfix is not in it.
+    expect(execFileSync("id", ["-nG", user], { encoding: "utf8" }).trim()).toBe(user);
+    expect(execFileSync("id", ["-nG", "postfix"], { encoding: "utf8" }).split(/\s+/)).not.toContain(user);
+
+    // A person scans the invite and writes; Postfix delivers over LMTP; the bot answers.
+    const alice = await dc.createAccount(relay, "Alice", `alice@${DOMAIN}`, "alice-password");
+    const joined = dc.waitFor(alice, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 60_000, "SecureJoin");
+    const chatId = await dc.rpc.secureJoin(alice, invite);
+    await joined;
+    const answer = dc.waitForIncomingMessage(alice, (m) => m.chatId === chatId && m.text === "echo: hello from the operator recipe", 60_000);
+    await dc.rpc.miscSendTextMessage(alice, chatId, "hello from the operator recipe");
+    expect((await answer).showPadlock).toBe(true);
+    expect(service!.out).toMatch(new RegExp(`"event":"lmtp\\.spooled","bot":"${BOT.replace(/\./g, "\\.")}"`));
+    const postfixLog = await relay.readLog("postfix");
+    expect(postfixLog).toMatch(new RegExp(`to=<${BOT.replace(/\./g, "\\.")}>, relay=[^,]*chatbot/lmtp\\.sock\\].*status=sent \\(250 2\\.6\\.0 \\S+ spooled\\)`));
+  }, 300_000);
+
+  it("a second host serve on the same data directory (serve --once beside the service) exits non-zero naming the holder's pid; the service keeps running", async () => {
+    expect(service?.child.exitCode, "the recipe test starts the service").toBeNull();
+    const holder = readHolder(join(dataDir, "serve.lock"))!;
+    // The recorded holder is the service's node process (runuser's child), not a stale record.
+    expect(readFileSync(`/proc/${holder.pid}/cmdline`, "utf8")).toContain("host\0serve");
+    expect(Number(readFileSync(`/proc/${holder.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1])).toBe(service!.child.pid);
+    const second = await runToEnd("runuser", ["-u", user, "--", process.execPath, CLI, "host", "serve", "--once", "--data-dir", dataDir]);
+    expect(second.code).not.toBe(0);
+    expect(second.code).not.toBeNull();
+    expect(second.err).toContain(`pid ${holder.pid}`);
+    expect(second.err).toMatch(/stop it first/);
+    expect(second.out).not.toContain('"event":"service.drained"');
+    expect(service!.child.exitCode).toBeNull();
+    expect(await answers(join(relay.base, "spool", "chatbot", "lmtp.sock"))).toBe(true);
+  }, 60_000);
+
+  it("half-started: a socket whose group cannot be set → host serve exits non-zero with the reason and the fix on stderr, its socket gone, nothing answering", async () => {
+    expect(userCreated, "the recipe test creates the user").toBe(true);
+    // A second host of the same user whose socket folder is plain (the user's own group, no setgid):
+    // the socket cannot get group postfix, and this user may not chown it (not a member of postfix).
+    const other = join(root, "other");
+    const plain = join(root, "plain");
+    for (const dir of [other, plain]) {
+      mkdirSync(dir, { mode: 0o755 });
+      execFileSync("chown", [`${user}:${user}`, dir]);
+    }
+    const socketPath = join(plain, "lmtp.sock");
+    const init = await runToEnd("runuser", ["-u", user, "--", process.execPath, CLI, "host", "init", "--data-dir", other, "--lmtp-socket", socketPath, "--lmtp-group", "postfix"]);
+    expect(init.code, init.err).toBe(0);
+    const serve = startService(user, [process.execPath, CLI, "host", "serve", "--data-dir", other], { NODE_ENV: "production" });
+    others.push(serve);
+    const code = await Promise.race([serve.exited, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 60_000))]);
+    expect(code, `still running after 60 s, half-started: ${serve.out}`).not.toBe("hung");
+    expect(code).not.toBe(0);
+    expect(serve.err).toContain(`error E_CONFIG: the LMTP socket ${socketPath} got group ${user}, not postfix (lmtpSocketGroup)`);
+    expect(serve.err).toContain(`install -d -o ${user} -g postfix -m 2750 ${plain}`);
+    expect(serve.out).toContain('"event":"service.failed"');
+    expect(serve.out).not.toContain('"event":"service.started"');
+    expect(existsSync(socketPath)).toBe(false);
+    expect(await answers(socketPath)).toBe(false);
+    // It released its lock too: the next start (after the fix) is not refused.
+    const again = await runToEnd("runuser", ["-u", user, "--", process.execPath, CLI, "host", "serve", "--once", "--data-dir", other]);
+    expect(again.code, again.err).toBe(0);
+  }, 120_000);
+});
