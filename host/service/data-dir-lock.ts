@@ -47,15 +47,19 @@ export interface DataDirLock {
   release(): void;
 }
 
-/** Take the data directory's lock or throw E_CONFIG naming the process that holds it. */
+/** Take the data directory's lock or throw E_CONFIG naming the process that holds it (`flock`: the flock(1) program, for tests). */
 export async function lockDataDir(dataDir: string, options: { flock?: string } = {}): Promise<DataDirLock> {
   const file = join(dataDir, LOCK_FILE_NAME);
   // O_RDWR | O_CREAT, no O_TRUNC: a refused instance must not erase the holder's record.
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
-  let locked = false;
+  let fd: number;
   try {
-    locked = await flockNonBlocking(fd, options.flock ?? "flock");
-    if (!locked) {
+    fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EACCES") throw error;
+    throw new ChatbotError("E_CONFIG", `cannot open ${file}: it belongs to another user (was 'host serve' run as root on this data directory?); give it back to the host user, e.g. chown chatbot: ${file}`, { cause: error });
+  }
+  try {
+    if (!(await flockNonBlocking(fd, options.flock ?? "flock"))) {
       const holder = await liveHolder(file);
       const who = holder ? `pid ${holder.pid}, running since ${holder.since}: ${holder.command}` : "a process whose pid it has not written yet";
       const stop = holder ? `stop it first (systemctl stop chatbot, or kill ${holder.pid})` : "stop it first";

@@ -100,6 +100,12 @@ describe("data directory lock", () => {
     expect(error.message).toContain("a process whose pid it has not written yet");
   });
 
+  it("lock: without flock(1) the service does not start unlocked: E_CONFIG says what to install", async () => {
+    const dir = dataDir();
+    await expect(lockDataDir(dir, { flock: join(dir, "no-such-flock") })).rejects.toThrow(/flock\(1\), which is not installed: install util-linux/);
+    await lock(dir); // and the failed attempt left nothing held
+  });
+
   it("startTicksOf: this process has an integer start time; a pid above pid_max has none", () => {
     expect(Number.isInteger(startTicksOf(process.pid))).toBe(true);
     expect(startTicksOf(Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) + 1)).toBeUndefined();
