@@ -3,11 +3,11 @@
 // keeps on disk: folders 0700, file 0600, written so that a crash or a second process never leaves a
 // half-written or a second key.
 import { randomBytes } from "node:crypto";
-import { chmod, link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { chmod, link, open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../errors.js";
-import { syncDir } from "../../spool/durable-fs.js";
+import { mkdirDurable, syncDir } from "../../spool/durable-fs.js";
 import { fingerprintOf } from "./autocrypt.js";
 
 /** The bot's keys and the forms of its public key the wire needs. */
@@ -75,7 +75,7 @@ export async function identityFromArmored(armoredPrivateKey: string, addr: strin
 
 /** Make `path` a folder only its owner can use; returns true when it had to tighten the mode. */
 async function ensurePrivateDir(path: string): Promise<boolean> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
+  await mkdirDurable(path); // a new folder is fsynced into its parent, like the key file into it
   const mode = (await stat(path)).mode & 0o777;
   if ((mode & 0o077) === 0) return false;
   await chmod(path, 0o700);
