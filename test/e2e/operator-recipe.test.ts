@@ -9,7 +9,7 @@
 // second `host serve` on the same data directory (exits naming the holder's pid).
 // Needs root, `make relay-deps` and `make build` (lib/).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +30,7 @@ const DOMAIN = "chat.example.org";
 const BOT = `echobot01@${DOMAIN}`;
 const BOT_PASSWORD = "echo-bot-password-1";
 /** The Postfix daemons that hold a transport table read at their start (as test/relay/route.sh waits for). */
-const TABLE_READERS = /^(trivial-rewrite|qmgr|cleanup)( |$)/;
+const TABLE_READERS = /^(trivial-rewrite|qmgr|cleanup)$/;
 
 /** One code block of the recipe, in README order. */
 type Block = { kind: "sh"; lines: string[] } | { kind: "unit"; user: string; exec: string[]; env: Record<string, string> };
@@ -140,11 +140,29 @@ async function stopService(service: Service | undefined, dataDir: string): Promi
   if (!stopped) service.child.kill("SIGKILL");
 }
 
+/** The running processes from /proc (no procps needed): pid, parent, name and real uid. */
+function processes(): Array<{ pid: number; ppid: number; comm: string; uid: number }> {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, "utf8"))?.[1]);
+        return [{ pid: Number(name), ppid, comm, uid }];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
+}
+
 /** Child pids of the relay's Postfix master that read transport tables when they start. */
 function tableReaders(relay: TestRelay): number[] {
-  const master = readFileSync(join(relay.base, "spool", "pid", "master.pid"), "utf8").trim();
-  const found = spawnSync("pgrep", ["-P", master, "-f", TABLE_READERS.source], { encoding: "utf8" });
-  return found.stdout.split("\n").filter(Boolean).map(Number);
+  const master = Number(readFileSync(join(relay.base, "spool", "pid", "master.pid"), "utf8").trim());
+  return processes()
+    .filter((p) => p.ppid === master && TABLE_READERS.test(p.comm))
+    .map((p) => p.pid);
 }
 
 describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fresh system user against the test relay's Postfix", () => {
@@ -178,7 +196,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     await relay?.stop();
     if (userCreated) {
       // The user's processes are gone once its service stopped; wait for the last runner to exit.
-      await until(() => spawnSync("pgrep", ["-u", user]).status !== 0, `no process of ${user} left`, 15_000).catch(() => {});
+      const uid = Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
+      await until(() => !processes().some((p) => p.uid === uid), `no process of ${user} left`, 15_000).catch(() => {});
       spawnSync("userdel", [user]);
       spawnSync("groupdel", [user]); // userdel removes the user's own group too; this is for when it did not
     }
@@ -197,7 +216,7 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     expect(commands.some((line) => line.includes("lmtp:unix:chatbot/lmtp.sock"))).toBe(true);
     expect(blocks.filter((block) => block.kind === "unit")).toHaveLength(1);
     // The checkout must be readable by an unprivileged user, as /opt/chatbot is (a checkout under /root is not).
-    expect(spawnSync("test", ["-r", CLI]).status).toBe(0);
+    expect(spawnSync("runuser", ["-u", "nobody", "--", "test", "-r", CLI]).status, `an unprivileged user cannot read ${CLI}: run the tests from a checkout outside /root`).toBe(0);
 
     let invite = "";
     const env = userShellEnv({ MAIL_CONFIG: configDir });
