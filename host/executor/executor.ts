@@ -19,6 +19,8 @@ export interface ExecutorOptions {
   watchdogGraceMs?: number;
   /** Path of the compiled runner-process.js (found next to this module or under lib/ by default). */
   runnerPath?: string;
+  /** Receives what runners write to stderr (default: it goes to this process's stderr). */
+  onRunnerStderr?: (text: string) => void;
 }
 
 interface Pending {
@@ -53,6 +55,7 @@ export class Executor {
   private readonly concurrency: number;
   private readonly graceMs: number;
   private readonly runnerPath: string;
+  private readonly onRunnerStderr: ((text: string) => void) | undefined;
   private readonly runners: Runner[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -64,6 +67,7 @@ export class Executor {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.graceMs = options.watchdogGraceMs ?? WATCHDOG_GRACE_MS;
     this.runnerPath = options.runnerPath ?? defaultRunnerPath();
+    this.onRunnerStderr = options.onRunnerStderr;
   }
 
   /**
@@ -163,11 +167,12 @@ export class Executor {
     this.stats.runnersStarted += 1;
     const child = fork(this.runnerPath, [], {
       serialization: "advanced",
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", "inherit", this.onRunnerStderr ? "pipe" : "inherit", "ipc"],
       // Only what Node needs: the runner has no business with the host's environment.
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
       execArgv: ["--max-old-space-size=256"],
     });
+    if (this.onRunnerStderr) child.stderr?.setEncoding("utf8").on("data", this.onRunnerStderr);
     let markReady!: () => void;
     let failReady!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {

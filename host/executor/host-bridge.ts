@@ -6,6 +6,7 @@ import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/con
 import { isChatbotError } from "../errors.js";
 import { EventRecorder, LimitExceeded } from "./event-recorder.js";
 import { GuestRefusal } from "./guest-refusal.js";
+import type { Settlement } from "./guest-promises.js";
 import { parseAction } from "./parse-action.js";
 
 /** What a fetch returns to the bridge (see host/fetch). */
@@ -25,8 +26,11 @@ export interface BridgeDeps {
   now: () => number;
   /** Perform a fetch; rejects with a ChatbotError on refusal. */
   fetch: (request: FetchRequestData, body: Uint8Array | undefined) => Promise<BridgeFetchResult>;
-  /** Called with every in-flight host operation so the driver can await it. */
-  track: (operation: Promise<void>) => void;
+  /**
+   * A guest promise for a host operation: the driver awaits `operation` and runs its settlement as
+   * the guest's metered work, unless the event ended first. The caller returns the handle.
+   */
+  pending: (operation: Promise<Settlement>) => QuickJSHandle;
   /** Counts fetched bytes. */
   onFetched: (bytesIn: number, bytesOut: number) => void;
   /** The stable Message-ID of the mail of action number `index` (RunRequest.messageIds). */
@@ -140,29 +144,27 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       const request = parseFetchRequest(str(json, "request"));
       const requestBody = bytesOf(body);
       recorder.startFetch();
-      const deferred = ctx.newPromise();
-      const operation = deps.fetch(request, requestBody).then(
-        (result) => {
-          deps.onFetched(result.bytesIn, result.bytesOut);
-          if (!ctx.alive || !deferred.alive) return;
-          const pair = ctx.newArray();
-          ctx.newString(JSON.stringify(result.response)).consume((h) => ctx.setProp(pair, 0, h));
-          arrayBuffer(result.body).consume((h) => ctx.setProp(pair, 1, h));
-          deferred.resolve(pair);
-          pair.dispose();
-        },
-        (error: unknown) => {
-          if (!ctx.alive || !deferred.alive) return;
-          const refusal = refusalOf(error);
-          ctx.newError({ name: "Error", message: `${refusal.code}: ${refusal.message}` }).consume((h) => deferred.reject(h));
-        },
-      ).finally(() => {
-        if (deferred.alive) deferred.dispose();
-      });
-      deps.track(operation);
-      // The library disposes what a host function returns (after duplicating it): hand it a dup.
-      return deferred.handle.dup();
+      // The settlements touch the VM only when the driver runs them, inside the event, metered.
+      return deps.pending(
+        deps.fetch(request, requestBody).then(
+          (result): Settlement => {
+            deps.onFetched(result.bytesIn, result.bytesOut);
+            return () => {
+              const pair = ctx.newArray();
+              // defineProp, not setProp: a setter the guest put on Array.prototype must not run here.
+              ctx.newString(JSON.stringify(result.response)).consume((h) => ctx.defineProp(pair, 0, { value: h, enumerable: true }));
+              arrayBuffer(result.body).consume((h) => ctx.defineProp(pair, 1, { value: h, enumerable: true }));
+              return { value: pair };
+            };
+          },
+          (error: unknown): Settlement => {
+            const refusal = refusalOf(error);
+            return () => ({ error: ctx.newError({ name: "Error", message: `${refusal.code}: ${refusal.message}` }) });
+          },
+        ),
+      );
     },
+
   };
 
   const hostObject = ctx.newObject();

@@ -1,15 +1,20 @@
 // One event in one fresh QuickJS runtime + context: the only place that creates them, and it
 // disposes them before returning (STYLE principle 1). Guest code only runs inside `slice()`,
-// which meters CPU time and arms the interrupt handler's budget.
+// which meters CPU time and arms the interrupt handler's budget. Every handle the host holds
+// (guest promises of pending fetches, the dispatch promise) is freed before the runtime: one alive
+// at JS_FreeRuntime aborts the WASM module.
 import { performance } from "node:perf_hooks";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/contract.js";
 import { QUICKJS_STACK_BYTES } from "../limits.js";
 import { stableMessageId } from "../wire/message-id.js";
 import { EventRecorder } from "./event-recorder.js";
+import { GuestPromises, type Settlement } from "./guest-promises.js";
 import { installHostBridge, type BridgeFetchResult } from "./host-bridge.js";
+import { pinJobContext } from "./job-context.js";
 import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import type { LimitHit, RunError, RunRequest, RunResult, RunStatus } from "./run-types.js";
+import type { CpuClock } from "./thread-cpu-clock.js";
 
 /** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
 export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;
@@ -34,18 +39,12 @@ function heapBytes(runtime: QuickJSRuntime): number {
 }
 
 /**
- * CPU time of this runner process, ms (user + system, from getrusage). Guest slices are metered
- * with it, not with the wall clock: on a busy relay a bot must not be charged for the time the
- * kernel gave other processes. The runner runs one event at a time, so within a slice nearly all
- * of it is the guest's; the wall budget (and the executor's watchdog) still bound the real time.
+ * Run one event; never throws for anything the guest does. Guest slices are metered in CPU time
+ * with `cpuClock` (thread-cpu-clock.ts; call this on the thread that clock belongs to), not wall
+ * time: on a busy relay a bot must not be charged for the time the kernel gave other processes.
+ * The wall budget (and the executor's watchdog) still bound the real time.
  */
-function processCpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
-
-/** Run one event; never throws for anything the guest does. */
-export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch: IsolateFetch): Promise<IsolateOutcome> {
+export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch: IsolateFetch, cpuClock: CpuClock): Promise<IsolateOutcome> {
   const { limits } = request;
   const startedAt = performance.now();
   const wallDeadline = startedAt + limits.wallMsPerEvent;
@@ -55,39 +54,75 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
   const inflight = new Set<Promise<void>>();
   const fetched = { bytesIn: 0, bytesOut: 0 };
   let cpuMs = 0;
-  let sliceStart = -1;
+  // Wall and CPU clock readings when the running slice started; wall -1 = no guest code running.
+  let sliceWallStart = -1;
+  let sliceCpuStart = 0;
   let interruptedBy: "cpu" | "wall" | "output" | undefined;
   let slotHealthy = true;
+  // Set when the event is over: a host operation that finishes later must not touch the VM.
+  let ended = false;
+  // A host exception, or the VM's error, while a finished host operation was settled (outside drive's stack).
+  let settleFault: SandboxFault | undefined;
+  let settleError: QuickJSHandle | undefined;
   let peakHeap = 0;
 
   const runtime = slot.module.newRuntime();
   runtime.setMemoryLimit(limits.memoryBytes);
   runtime.setMaxStackSize(QUICKJS_STACK_BYTES);
+  /**
+   * CPU time of the running slice, ms, at most its wall time `wall`: the guest runs on one thread,
+   * so CPU beyond wall time can only be other threads' (the process-wide fallback clock counts
+   * WASM tier-up compilation and GC helpers) and is not the bot's.
+   */
+  const sliceCpu = (wall: number) => Math.min(cpuClock() - sliceCpuStart, wall);
+
   runtime.setInterruptHandler(() => {
     if (recorder.limitHit) interruptedBy ??= "output";
-    else if (performance.now() > wallDeadline) interruptedBy ??= "wall";
-    else if (sliceStart >= 0 && cpuMs + (processCpuMs() - sliceStart) > limits.cpuMsPerEvent) interruptedBy ??= "cpu";
+    else {
+      const now = performance.now();
+      if (now > wallDeadline) interruptedBy ??= "wall";
+      // Read the CPU clock (~2 µs) only once the slice's wall time alone could exceed the budget.
+      else if (sliceWallStart >= 0 && cpuMs + (now - sliceWallStart) > limits.cpuMsPerEvent && cpuMs + sliceCpu(now - sliceWallStart) > limits.cpuMsPerEvent) {
+        interruptedBy ??= "cpu";
+      }
+    }
     return interruptedBy !== undefined;
   });
+
+  /** Record the heap in use if it is a new peak; never throws. */
+  const samplePeakHeap = () => {
+    try {
+      peakHeap = Math.max(peakHeap, heapBytes(runtime));
+    } catch {
+      // With the WASM memory (nearly) at its cap, dumpMemoryUsage's own malloc fails and its C code
+      // traps ("null function or function signature mismatch"), which used to escape runInIsolate
+      // and crash the worker (E_RUNNER). The heap is full; a module that trapped mid-call is not reused.
+      peakHeap = Math.max(peakHeap, limits.memoryBytes);
+      slotHealthy = false;
+    }
+  };
 
   /** Run guest code, metering its time; a host exception marks the slot as unusable. */
   const slice = <T>(fn: () => T): T => {
     const grownBefore = slot.memory.buffer.byteLength;
-    sliceStart = processCpuMs();
+    sliceWallStart = performance.now();
+    sliceCpuStart = cpuClock();
     try {
       return fn();
     } catch (error) {
       slotHealthy = false;
       throw new SandboxFault(error instanceof Error ? error.message : String(error));
     } finally {
-      cpuMs += processCpuMs() - sliceStart;
-      sliceStart = -1;
-      if (slot.memory.buffer.byteLength !== grownBefore) peakHeap = Math.max(peakHeap, heapBytes(runtime));
+      cpuMs += sliceCpu(performance.now() - sliceWallStart);
+      sliceWallStart = -1;
+      if (slot.memory.buffer.byteLength !== grownBefore) samplePeakHeap();
     }
   };
 
   let ending: Ending;
   const ctx = runtime.newContext();
+  pinJobContext(runtime, ctx);
+  const promises = new GuestPromises(ctx);
   try {
     installHostBridge(ctx, {
       eventJson: JSON.stringify(request.event),
@@ -95,9 +130,24 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
       recorder,
       now: () => (request.freezeClock ? request.nowMs : request.nowMs + Math.round(elapsed())),
       fetch: (req, body) => fetch(req, body, abort.signal),
-      track: (operation) => {
-        const settled = operation.finally(() => inflight.delete(settled));
+      pending: (operation) => {
+        const { promise, settle } = promises.create();
+        const deliver = (settlement: Settlement) => {
+          if (ended) return;
+          try {
+            const error = slice(() => settle(settlement));
+            if (error && settleError) error.dispose();
+            else if (error) settleError = error;
+          } catch (fault) {
+            // slice() throws only SandboxFault; drive() rethrows it when it wakes up.
+            settleFault ??= fault as SandboxFault;
+          }
+        };
+        const settled = operation
+          .then(deliver, (error: unknown) => deliver(() => ({ error: ctx.newError({ name: "Error", message: `E_HOST: ${String(error).slice(0, 200)}` }) })))
+          .finally(() => inflight.delete(settled));
         inflight.add(settled);
+        return promise;
       },
       messageIdFor: (index) => stableMessageId(request.messageIds.botAddr, request.messageIds.eventKey, index),
       onFetched: (bytesIn, bytesOut) => {
@@ -112,11 +162,19 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
       ? { status: "memory-limit", limit: { name: "memoryBytes", value: limits.memoryBytes, unit: "bytes" }, error: { code: "E_LIMIT_memoryBytes", message: "out of memory" } }
       : { status: "bot-error", error: { code: "E_SANDBOX", message: `the sandbox failed while running this bot; it was reset (${error.message.slice(0, 300)})` } };
   } finally {
+    ended = true;
     abort.abort();
-    if (slotHealthy) peakHeap = Math.max(peakHeap, heapBytes(runtime));
+    if (slotHealthy) samplePeakHeap();
     try {
-      ctx.dispose();
-      runtime.dispose();
+      // After a host exception inside the VM its heap may be inconsistent: the slot is dropped
+      // whole (WASM memory and all) instead of asking QuickJS to free what it may not account for.
+      if (slotHealthy) {
+        // Guest promises still pending (fetches in flight) hold handles: free them first.
+        if (settleError?.alive) settleError.dispose();
+        promises.dispose();
+        ctx.dispose();
+        runtime.dispose();
+      }
     } catch {
       // A runtime that fails to dispose (leaked objects, corrupted heap) is never reused.
       slotHealthy = false;
@@ -225,6 +283,12 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), remaining))),
         ]);
         clearTimeout(timer);
+        if (settleFault) throw settleFault;
+        if (settleError) {
+          const error = settleError;
+          settleError = undefined;
+          return error.consume(endingFor);
+        }
         if (timedOut) return wallEnding();
       }
     } finally {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
-import type { QuickJSSyncVariant } from "quickjs-emscripten-core";
+import type { EmscriptenModuleLoaderOptions, QuickJSSyncVariant } from "quickjs-emscripten-core";
 import { MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../limits.js";
 
 // The package is ESM with a default export at run time; its CJS typings differ, so unwrap either way.
@@ -33,7 +33,14 @@ export async function createModuleSlot(wasm: WebAssembly.Module, memoryBytes: nu
     initial: wasmPagesFor(MODULE_BASE_MEMORY_BYTES),
     maximum: Math.max(wasmPagesFor(memoryBytes), wasmPagesFor(MODULE_BASE_MEMORY_BYTES)),
   });
-  const variant = newVariant(releaseSync, { wasmModule: wasm, wasmMemory: memory });
+  const variant = newVariant(releaseSync, {
+    wasmModule: wasm,
+    wasmMemory: memory,
+    // The module writes to stderr only when it aborts (a failed QuickJS assertion), and then it
+    // also throws a RuntimeError carrying the same text, which the caller handles by dropping the
+    // slot. Printed, it would reach the relay's journal or a test's output as a crash it was not.
+    emscriptenModule: { printErr: () => undefined } as EmscriptenModuleLoaderOptions,
+  });
   const module = await newQuickJSWASMModuleFromVariant(variant);
   return { module, memory, memoryBytes };
 }

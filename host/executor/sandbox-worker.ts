@@ -4,6 +4,7 @@
 import { parentPort } from "node:worker_threads";
 import { compileQuickJSWasm, createModuleSlot, slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import { runInIsolate, type IsolateFetch } from "./isolate-run.js";
+import { threadCpuClock } from "./thread-cpu-clock.js";
 import { isIPv6 } from "node:net";
 import { createGuestFetch } from "../fetch/guest-fetch.js";
 import { createReplayFetch } from "../fetch/replay-fetch.js";
@@ -15,6 +16,8 @@ const port = parentPort;
 if (!port) throw new Error("sandbox-worker must run as a worker thread");
 
 const wasm = compileQuickJSWasm();
+// Made here, on the thread that runs the guest: it measures the CPU time of this thread only.
+const cpuClock = threadCpuClock();
 let slot: ModuleSlot | undefined;
 
 /** DNS answers from a static map, falling back to the system resolver for other names. */
@@ -67,7 +70,7 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
   }
   const fetcher = eventFetch(request);
   try {
-    const outcome = await runInIsolate(slot, request, fetcher.fetch);
+    const outcome = await runInIsolate(slot, request, fetcher.fetch, cpuClock);
     if (!outcome.slotHealthy) slot = undefined;
     const result = fetcher.urls ? { ...outcome.result, fetchedUrls: [...fetcher.urls] } : outcome.result;
     return { type: "result", id: message.id, result };

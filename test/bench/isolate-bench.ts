@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { QuickJSRuntime } from "quickjs-emscripten-core";
 import { runInIsolate, type IsolateFetch } from "../../host/executor/isolate-run.js";
 import { compileQuickJSWasm, createModuleSlot, type ModuleSlot } from "../../host/executor/module-slot.js";
+import { threadCpuClock } from "../../host/executor/thread-cpu-clock.js";
 import type { RunRequest } from "../../host/executor/run-types.js";
 import { QUICKJS_STACK_BYTES } from "../../host/limits.js";
 import { expectEcho } from "./executor-bench.js";
@@ -85,10 +86,11 @@ async function measureEvents(slot: ModuleSlot, request: RunRequest, replyText: s
   let slotHealthy = true;
   let cpuBefore = process.cpuUsage();
   let events = 0;
+  const cpuClock = threadCpuClock();
   const samples = await sampleMs(budget, async () => {
     // The warm-up runs are not timed: start counting CPU at the first timed one.
     if (events++ === (budget.warmUp ?? 0)) cpuBefore = process.cpuUsage();
-    const outcome = await runInIsolate(slot, request, noFetch);
+    const outcome = await runInIsolate(slot, request, noFetch, cpuClock);
     slotHealthy &&= outcome.slotHealthy;
     expectEcho(outcome.result, replyText, "in-process echo event");
   });
