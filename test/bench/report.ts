@@ -5,6 +5,7 @@ import type { DeliverResult } from "./deliver-bench.js";
 import type { ExecutorResult, RssPoint } from "./executor-bench.js";
 import type { IsolateResult } from "./isolate-bench.js";
 import type { ServiceResult, ServiceRound } from "./service-bench.js";
+import type { TemplateResult } from "./template-bench.js";
 import type { Summary } from "./stats.js";
 
 /** Targets from the issue; printed next to the results. */
@@ -17,6 +18,8 @@ export const TARGETS = Object.freeze({
   deliverVsNodeStartup: 1.5,
   /** Service burst: first "lmtp.spooled" → last reply accepted by SMTP, events/s on this machine. */
   serviceEventsPerSecond: 100,
+  /** CPU of the poll template's /poll event (it builds the webxdc app), median, ms: a fifth of the default budget. */
+  pollEventCpuMs: 200,
 });
 
 export interface BenchReport {
@@ -27,6 +30,7 @@ export interface BenchReport {
   inProcess: IsolateResult;
   deliver: DeliverResult;
   service: ServiceResult;
+  templates: TemplateResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -87,6 +91,7 @@ export function formatReport(r: BenchReport): string {
     `   WASM compile (compileQuickJSWasm, once per sandbox worker): median ${ms(inProcess.wasmCompileMs.median)} (n=${inProcess.wasmCompileMs.n})`,
     ...deliverLines(deliver),
     ...serviceLines(r.service),
+    ...templateLines(r.templates),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -101,6 +106,16 @@ export function deliverLines(deliver: DeliverResult): string[] {
     `   deliver / node -e 0: ${deliver.ratio.toFixed(2)}× (target ≤ ${TARGETS.deliverVsNodeStartup}×: ${met(deliver.ratio <= TARGETS.deliverVsNodeStartup)}); +${ms(deliver.deliverMs.median - deliver.nodeMs.median)} per mail`,
     row("   the same through the CLI (`node lib/host/cli/main.js host deliver`)", deliver.cliMs),
     `   CLI / node -e 0: ${deliver.cliRatio.toFixed(2)}× (its ES module graph: +${ms(deliver.cliMs.median - deliver.deliverMs.median)} over the bundle)`,
+  ];
+}
+
+/** Section 10: the poll template's heaviest event through chatbot/testing. */
+export function templateLines(t: TemplateResult): string[] {
+  const row = (label: string, s: Summary) => `${label.padEnd(66)} ${stat(s)}`;
+  return [
+    row("10. Poll template: /poll with 12 options (builds the app), CPU", t.pollCpuMs),
+    row("    the same, wall time (via chatbot/testing: IPC, worker, isolate)", t.pollWallMs),
+    `    CPU target ≤ ${TARGETS.pollEventCpuMs} ms median: ${met(t.pollCpuMs.median <= TARGETS.pollEventCpuMs)}`,
   ];
 }
 

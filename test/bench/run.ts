@@ -15,6 +15,7 @@ import { buildBenchBots } from "./bots.js";
 import { measureExecutor } from "./executor-bench.js";
 import { measureIsolate } from "./isolate-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
+import { measureTemplates } from "./template-bench.js";
 import { formatReport, TARGETS, type BenchReport } from "./report.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
@@ -32,6 +33,8 @@ const BUDGETS = {
   throughputMs: 3000,
   /** The service burst through the relay: 1 000 mails at concurrency 1, then 2 as far as ~90 s allow. */
   service: { mails: 1000, concurrencies: [1, 2], maxMs: 90_000 },
+  /** The poll template's /poll through chatbot/testing. */
+  templates: { n: 30, maxMs: 6000, warmUp: 2 },
   inProcess: {
     events: { n: 2000, maxMs: 6000, warmUp: 100 },
     largeEvents: { n: 300, maxMs: 5000, warmUp: 10 },
@@ -68,22 +71,25 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/5 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/6 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT) throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/5 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/6 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/5 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/6 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
 
-    log(`4/5 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    log(`4/6 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
     const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
-    log(`5/5 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
+    log(`5/6 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
     const service = await measureServiceBurst({ ...BUDGETS.service, log });
     if ("skipped" in service) log(`   SKIPPED: ${service.skipped}`);
+
+    log(`6/6 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
+    const templates = await measureTemplates(BUDGETS.templates);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
       inProcess,
       deliver,
       service,
+      templates,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,

@@ -121,10 +121,9 @@ describe("decryptSymmetric: an attacker cannot make it derive expensive keys", (
     expect(binary[s2kStart + 19]).toBe(10);
     binary[s2kStart + 19] = 21;
     const watched = watchedPasswords(["secret"]);
-    const started = performance.now();
     expect(await errorCode(decryptSymmetric(armorMessage(binary), watched.passwords, LIMITS))).toBe("E_PGP_MALFORMED");
+    // No password was read, so no derivation ran: refused from the packet's parameters alone.
     expect(watched.reads()).toBe(0);
-    expect(performance.now() - started).toBeLessThan(200);
   });
 
   it("refuses a public-key message (no SKESK) without reading a password", async () => {
