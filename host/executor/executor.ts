@@ -60,8 +60,17 @@ export class Executor {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
-  /** Runners started and killed by the watchdog, for tests and metrics. */
-  readonly stats = { runnersStarted: 0, runnersKilled: 0, runnersCrashed: 0 };
+  /**
+   * Runners started and killed by the watchdog, for tests and metrics; sandboxResets counts events
+   * after which a runner threw its QuickJS module away (a runtime that could not be freed, a trap),
+   * lastSandboxReset says why.
+   */
+  readonly stats: { runnersStarted: number; runnersKilled: number; runnersCrashed: number; sandboxResets: number; lastSandboxReset?: string } = {
+    runnersStarted: 0,
+    runnersKilled: 0,
+    runnersCrashed: 0,
+    sandboxResets: 0,
+  };
 
   constructor(options: ExecutorOptions = {}) {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
@@ -185,8 +194,13 @@ export class Executor {
       if (message.type === "ready") return markReady();
       const job = runner.job;
       if (!job || job.id !== message.id) return;
-      if (message.type === "result") this.finish(runner, job, () => job.resolve(message.result));
-      else {
+      if (message.type === "result") {
+        if (message.sandboxReset) {
+          this.stats.sandboxResets += 1;
+          this.stats.lastSandboxReset = message.sandboxReset;
+        }
+        this.finish(runner, job, () => job.resolve(message.result));
+      } else {
         this.stats.runnersCrashed += 1;
         this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${message.reason}`)));
       }

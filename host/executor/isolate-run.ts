@@ -19,10 +19,11 @@ import type { CpuClock } from "./thread-cpu-clock.js";
 /** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
 export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;
 
-/** The outcome plus whether the module slot may run another event. */
+/** The outcome plus whether the module slot may run another event (and if not, why). */
 export interface IsolateOutcome {
   result: RunResult;
   slotHealthy: boolean;
+  resetReason?: string;
 }
 
 type Ending = { status: RunStatus; error?: RunError; limit?: LimitHit };
@@ -59,6 +60,12 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
   let sliceCpuStart = 0;
   let interruptedBy: "cpu" | "wall" | "output" | undefined;
   let slotHealthy = true;
+  let resetReason: string | undefined;
+  /** Never reuse this slot: the worker builds a fresh one for the next event. */
+  const dropSlot = (why: string, error: unknown) => {
+    slotHealthy = false;
+    resetReason ??= `${why} (${(error instanceof Error ? error.message : String(error)).slice(0, 200)})`;
+  };
   // Set when the event is over: a host operation that finishes later must not touch the VM.
   let ended = false;
   // A host exception, or the VM's error, while a finished host operation was settled (outside drive's stack).
@@ -93,12 +100,12 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
   const samplePeakHeap = () => {
     try {
       peakHeap = Math.max(peakHeap, heapBytes(runtime));
-    } catch {
+    } catch (error) {
       // With the WASM memory (nearly) at its cap, dumpMemoryUsage's own malloc fails and its C code
       // traps ("null function or function signature mismatch"), which used to escape runInIsolate
       // and crash the worker (E_RUNNER). The heap is full; a module that trapped mid-call is not reused.
       peakHeap = Math.max(peakHeap, limits.memoryBytes);
-      slotHealthy = false;
+      dropSlot("reading the heap size trapped", error);
     }
   };
 
@@ -110,7 +117,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     try {
       return fn();
     } catch (error) {
-      slotHealthy = false;
+      dropSlot("a host exception inside guest code", error);
       throw new SandboxFault(error instanceof Error ? error.message : String(error));
     } finally {
       cpuMs += sliceCpu(performance.now() - sliceWallStart);
@@ -175,15 +182,16 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
         ctx.dispose();
         runtime.dispose();
       }
-    } catch {
+    } catch (error) {
       // A runtime that fails to dispose (leaked objects, corrupted heap) is never reused.
-      slotHealthy = false;
+      dropSlot("the runtime could not be freed", error);
     }
   }
 
   const ok = ending.status === "ok";
   return {
     slotHealthy,
+    ...(resetReason ? { resetReason } : {}),
     result: {
       status: ending.status,
       actions: ok ? recorder.actions : [],

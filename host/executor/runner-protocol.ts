@@ -13,6 +13,8 @@ export interface ResultMessage {
   type: "result";
   id: number;
   result: RunResult;
+  /** Why the worker threw its QuickJS module away after this event (a leak or trap, not the bot's doing). */
+  sandboxReset?: string;
 }
 
 /** Runner → host: the worker died while running event `id` (it has been replaced). */

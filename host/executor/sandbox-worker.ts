@@ -73,7 +73,7 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
     const outcome = await runInIsolate(slot, request, fetcher.fetch, cpuClock);
     if (!outcome.slotHealthy) slot = undefined;
     const result = fetcher.urls ? { ...outcome.result, fetchedUrls: [...fetcher.urls] } : outcome.result;
-    return { type: "result", id: message.id, result };
+    return { type: "result", id: message.id, result, ...(outcome.resetReason ? { sandboxReset: outcome.resetReason } : {}) };
   } finally {
     await fetcher.close().catch(() => undefined);
   }

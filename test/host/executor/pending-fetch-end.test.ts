@@ -85,8 +85,8 @@ describe("sandbox: an event that ends while bot.fetch calls are in flight", () =
     }
   });
 
-  it("no runner crashed or was killed, and no runner wrote a QuickJS abort to stderr", () => {
-    expect(executor.stats).toMatchObject({ runnersStarted: 1, runnersKilled: 0, runnersCrashed: 0 });
+  it("no runner crashed or was killed, every runtime was freed, and no runner wrote a QuickJS abort to stderr", () => {
+    expect(executor.stats, executor.stats.lastSandboxReset).toMatchObject({ runnersStarted: 1, runnersKilled: 0, runnersCrashed: 0, sandboxResets: 0 });
     expect(stderr).not.toContain("Aborted(");
   });
 });
