@@ -65,6 +65,47 @@ export const ADDR_MAX_CHARS = 254;
 export const REACTION_MAX_BYTES = 64;
 /** Longest text field of a webxdc update (info, summary, document, href), characters. */
 export const WEBXDC_FIELD_MAX_CHARS = 1024;
+
+/*
+ * The host bridge (host/executor/host-bridge.ts). Every string or ArrayBuffer a guest hands the
+ * host is measured on its handle (a string's length, a buffer's byteLength) and refused over its
+ * cap before it is copied out of the sandbox, so the host's work for one call is bounded by these
+ * caps and the event caps above (what is left of actionBytesPerEvent, logBytesPerEvent, stateBytes).
+ */
+/** Longest name of a file a bot sends, UTF-8 bytes: NAME_MAX of Linux file systems (ext4, btrfs, xfs). */
+export const FILE_NAME_MAX_BYTES = 255;
+/** Longest MIME type of a file a bot sends, characters: type "/" subtype, each at most 127 (RFC 6838 §4.2). */
+export const FILE_TYPE_MAX_CHARS = 255;
+/**
+ * Longest JSON text of one action handed to `emit`, UTF-16 code units. A message's text and file
+ * bytes cross beside the JSON, so this only holds ids and a webxdc update: the largest update
+ * (WEBXDC_UPDATE_MAX_BYTES) with every other field at its cap fits with room.
+ */
+export const ACTION_JSON_MAX_CHARS = 256 * KiB;
+/** Deepest nesting of arrays/objects in an action's JSON (a webxdc payload), levels: V8's JSON.parse costs ~0.6 µs per level. */
+export const ACTION_JSON_MAX_DEPTH = 1000;
+/** Longest JSON text of one fetch request (URL, method, headers), UTF-16 code units: above what servers accept (8–16 KiB of headers). */
+export const FETCH_REQUEST_JSON_MAX_CHARS = 64 * KiB;
+/** Largest text `utf8Encode`/`utf8Decode` convert in one call, bytes: above the largest mail (MAIL_MAX_BYTES), so any attachment converts. */
+export const UTF8_CONVERT_MAX_BYTES = 32 * MiB;
+/**
+ * What one `bot.log` entry counts against logBytesPerEvent besides its text, bytes: about what its
+ * level and time take in a log, so 10 000 empty entries end the event like 320 KB of text would.
+ */
+export const LOG_ENTRY_OVERHEAD_BYTES = 32;
+/** Longest name of a thrown error the host reports (RunError.message starts with it), characters. */
+export const GUEST_ERROR_NAME_MAX_CHARS = 200;
+/** Longest message of a thrown error (or text of a thrown non-Error) the host reports, characters. */
+export const GUEST_ERROR_MESSAGE_MAX_CHARS = 2000;
+/** Longest stack of a thrown error the host reports, characters. */
+export const GUEST_ERROR_STACK_MAX_CHARS = 4000;
+/**
+ * Largest line of the host's own log (`host serve`: stdout and logs/host.jsonl), UTF-8 bytes with
+ * its newline; host/service/bound-log-line.ts cuts longer fields (LOG_FIELD_MAX_CHARS) and says so.
+ */
+export const LOG_LINE_MAX_BYTES = 16 * KiB;
+/** Longest field of a host log line before it is cut, characters (of the string, or of a nested value's JSON). */
+export const LOG_FIELD_MAX_CHARS = 4 * KiB;
 /** Sent mails a bot remembers for delete/resend: at most this many (oldest forgotten first)… */
 export const SENT_MAX_MESSAGES = 1000;
 /** …none older than this, ms (7 days: the relay expires large mail after 7 days)… */

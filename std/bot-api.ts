@@ -38,16 +38,20 @@ function splitMessage(message: OutgoingMessage): { text: string; file?: FileInpu
   return { text, file: message.file };
 }
 
-/** Record an action; resolves to the Message-ID the host assigned to its mail. */
+/**
+ * Record an action; resolves to the Message-ID the host assigned to its mail. A message's text
+ * crosses beside the action's JSON, as its file's bytes do (see HostFunctions.emit).
+ */
 function emit(host: HostFunctions, action: Action, file: FileInput | undefined): string {
-  if (!file) return call(() => host.emit(JSON.stringify(action)));
+  const { text, ...fields } = action as Action & { text?: string };
+  if (!file) return call(() => host.emit(JSON.stringify(fields), undefined, text));
   if (typeof file.name !== "string" || file.name === "") throw new TypeError("file.name must be a non-empty string");
   const bytes = toArrayBuffer(host, file.data);
   const withFile = {
-    ...action,
+    ...fields,
     file: { name: file.name, type: file.type ?? "application/octet-stream", size: bytes.byteLength, dataBase64: "" },
   };
-  return call(() => host.emit(JSON.stringify(withFile), bytes));
+  return call(() => host.emit(JSON.stringify(withFile), bytes, text));
 }
 
 function messageIdArg(value: unknown, what: string): string {

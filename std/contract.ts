@@ -156,12 +156,15 @@ export interface HostFunctions {
   /** The event, as JSON text of `GuestEvent`. */
   event(): string;
   /**
-   * Record an action (JSON text of `Action` without file data) with optional file bytes. Returns
-   * the Message-ID (with brackets) the action's mail will carry: stable, derived by the host from
-   * the event and the action's index, so a retried event sends the same ids (for `resend`, the id
-   * being resent).
+   * Record an action (JSON text of `Action` without file data) with optional file bytes. A
+   * reply's or send's text may cross as `text` beside the JSON instead of in it (std does so): the
+   * host measures a string argument before it reads it, but must parse JSON to see inside it, so
+   * the JSON is capped small (ACTION_JSON_MAX_CHARS) and the text only by actionBytesPerEvent.
+   * Returns the Message-ID (with brackets) the action's mail will carry: stable, derived by the
+   * host from the event and the action's index, so a retried event sends the same ids (for
+   * `resend`, the id being resent).
    */
-  emit(actionJson: string, fileBytes?: ArrayBuffer): string;
+  emit(actionJson: string, fileBytes?: ArrayBuffer, text?: string): string;
   /** Append a log line. */
   log(level: LogLevel, text: string): void;
   /** The JSON text stored under key, or undefined. */

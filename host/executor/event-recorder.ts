@@ -1,7 +1,7 @@
 // Pure accounting of what one event produces: actions, logs, state, fetches, each under its cap.
 // The bridge calls it; a refusal is a LimitExceeded that ends the event with output-limit.
 import type { Action, LogLevel, OutgoingFile } from "../../std/contract.js";
-import type { EventLimits } from "../limits.js";
+import { LOG_ENTRY_OVERHEAD_BYTES, type EventLimits } from "../limits.js";
 import type { LimitHit, LogEntry } from "./run-types.js";
 
 /** Thrown when an event goes over one of its output caps. */
@@ -22,24 +22,33 @@ export function stateEntryBytes(key: string, json: string): number {
 }
 
 /**
- * What an action counts against `actionBytesPerEvent`: text and file bytes of a message, the
- * update's JSON, the emoji, the Message-IDs and the address an action names.
+ * What an action counts against `actionBytesPerEvent`, UTF-8: every string it carries (the chat id,
+ * the Message-IDs it names, text, file name and type, emoji, address), the update's JSON, and the
+ * file's bytes. Only the action's type, a fixed word, is free.
  */
 export function actionPayloadBytes(action: Action, fileBytes: Uint8Array | undefined): number {
+  const chat = utf8Bytes(action.chatId);
   switch (action.type) {
     case "reply":
-    case "send":
-      return utf8Bytes(action.text) + (fileBytes?.byteLength ?? 0);
+    case "send": {
+      const file = action.file ? utf8Bytes(action.file.name) + utf8Bytes(action.file.type) + (fileBytes?.byteLength ?? 0) : 0;
+      return chat + (action.type === "reply" ? utf8Bytes(action.inReplyTo) : 0) + utf8Bytes(action.text) + file;
+    }
     case "webxdc-status":
-      return utf8Bytes(action.instanceId) + utf8Bytes(JSON.stringify(action.update));
+      return chat + utf8Bytes(action.instanceId) + utf8Bytes(JSON.stringify(action.update));
     case "react":
-      return utf8Bytes(action.messageId) + utf8Bytes(action.emoji);
+      return chat + utf8Bytes(action.messageId) + utf8Bytes(action.emoji);
     case "delete":
     case "resend":
-      return utf8Bytes(action.messageId);
+      return chat + utf8Bytes(action.messageId);
     case "add-member":
-      return utf8Bytes(action.addr);
+      return chat + utf8Bytes(action.addr);
   }
+}
+
+/** What one log entry counts against `logBytesPerEvent`: its text in UTF-8 plus LOG_ENTRY_OVERHEAD_BYTES. */
+export function logEntryBytes(text: string): number {
+  return utf8Bytes(text) + LOG_ENTRY_OVERHEAD_BYTES;
 }
 
 /** Records one event's output and enforces its caps. */
@@ -56,7 +65,8 @@ export class EventRecorder {
   limitHit: LimitHit | undefined;
 
   constructor(
-    private readonly limits: Readonly<EventLimits>,
+    /** The event's limits; the bridge reads its caps for one call from them. */
+    readonly limits: Readonly<EventLimits>,
     initialState: Record<string, string>,
     private readonly elapsedMs: () => number,
   ) {
@@ -69,21 +79,39 @@ export class EventRecorder {
     throw new LimitExceeded(limit, message);
   }
 
-  /** Record an action; `fileBytes` are the attachment's content, if any. Returns the action's index. */
-  addAction(action: Action, fileBytes: Uint8Array | undefined): number {
+  /** Refuse (actionsPerEvent) when no further action fits; the bridge asks before it reads one. */
+  checkActionRoom(): void {
     if (this.actions.length + 1 > this.limits.actionsPerEvent) {
       this.refuse(
         { name: "actionsPerEvent", value: this.limits.actionsPerEvent, unit: "count" },
         `more than ${this.limits.actionsPerEvent} actions (reply/send/webxdc/delete/resend/react/addToGroup) in one event`,
       );
     }
+  }
+
+  /** Bytes left of `actionBytesPerEvent`. */
+  actionBytesLeft(): number {
+    return this.limits.actionBytesPerEvent - this.actionBytes;
+  }
+
+  /** Refuse with actionBytesPerEvent: this event's actions would exceed it. */
+  refuseActionBytes(): never {
+    this.refuse(
+      { name: "actionBytesPerEvent", value: this.limits.actionBytesPerEvent, unit: "bytes" },
+      `actions in one event exceed ${this.limits.actionBytesPerEvent} bytes`,
+    );
+  }
+
+  /** Refuse (actionBytesPerEvent) an action that counts at least `bytes` when they are more than what is left. */
+  checkActionBytes(bytes: number): void {
+    if (bytes > this.actionBytesLeft()) this.refuseActionBytes();
+  }
+
+  /** Record an action; `fileBytes` are the attachment's content, if any. Returns the action's index. */
+  addAction(action: Action, fileBytes: Uint8Array | undefined): number {
+    this.checkActionRoom();
     const bytes = actionPayloadBytes(action, fileBytes);
-    if (this.actionBytes + bytes > this.limits.actionBytesPerEvent) {
-      this.refuse(
-        { name: "actionBytesPerEvent", value: this.limits.actionBytesPerEvent, unit: "bytes" },
-        `actions in one event exceed ${this.limits.actionBytesPerEvent} bytes`,
-      );
-    }
+    this.checkActionBytes(bytes);
     this.actionBytes += bytes;
     if (action.type !== "reply" && action.type !== "send") {
       this.actions.push(action);
@@ -97,16 +125,29 @@ export class EventRecorder {
     return this.actions.length - 1;
   }
 
+  /** Bytes of log text the next entry may have (what is left of `logBytesPerEvent` minus its overhead). */
+  logTextBytesLeft(): number {
+    return this.limits.logBytesPerEvent - this.logBytes - LOG_ENTRY_OVERHEAD_BYTES;
+  }
+
+  /** Refuse with logBytesPerEvent: this event's log would exceed it. */
+  refuseLogBytes(): never {
+    this.refuse(
+      { name: "logBytesPerEvent", value: this.limits.logBytesPerEvent, unit: "bytes" },
+      `log output exceeds ${this.limits.logBytesPerEvent} bytes in one event (each entry counts ${LOG_ENTRY_OVERHEAD_BYTES} bytes besides its text)`,
+    );
+  }
+
+  /** Refuse (logBytesPerEvent) a log entry of at least `textBytes` bytes of text that does not fit. */
+  checkLogBytes(textBytes: number): void {
+    if (textBytes > this.logTextBytesLeft()) this.refuseLogBytes();
+  }
+
   /** Append a log line. */
   addLog(level: LogLevel, text: string): void {
     const bytes = utf8Bytes(text);
-    if (this.logBytes + bytes > this.limits.logBytesPerEvent) {
-      this.refuse(
-        { name: "logBytesPerEvent", value: this.limits.logBytesPerEvent, unit: "bytes" },
-        `log output exceeds ${this.limits.logBytesPerEvent} bytes in one event`,
-      );
-    }
-    this.logBytes += bytes;
+    this.checkLogBytes(bytes);
+    this.logBytes += bytes + LOG_ENTRY_OVERHEAD_BYTES;
     this.logs.push({ level, text, atMs: Math.round(this.elapsedMs()) });
   }
 
@@ -118,16 +159,29 @@ export class EventRecorder {
     return [...this.state.keys()];
   }
 
+  /**
+   * Refuse (stateBytes) storing a value of at least `valueBytes` under `key` when the state would
+   * then exceed its quota; the bridge asks with the value's length before it reads the value.
+   */
+  checkStateRoom(key: string, valueBytes: number): void {
+    const old = this.state.get(key);
+    const next = this.stateBytes - (old === undefined ? 0 : stateEntryBytes(key, old)) + utf8Bytes(key) + valueBytes;
+    if (next > this.limits.stateBytes) this.refuseStateBytes(next);
+  }
+
+  /** Refuse with stateBytes: the state would grow to at least `next` bytes. */
+  refuseStateBytes(next: number): never {
+    this.refuse(
+      { name: "stateBytes", value: this.limits.stateBytes, unit: "bytes" },
+      `state would grow to ${next} bytes or more, over the quota of ${this.limits.stateBytes} bytes`,
+    );
+  }
+
   /** Store a JSON value; the whole state must stay within `stateBytes`. */
   stateSet(key: string, json: string): void {
+    this.checkStateRoom(key, utf8Bytes(json));
     const old = this.state.get(key);
     const next = this.stateBytes - (old === undefined ? 0 : stateEntryBytes(key, old)) + stateEntryBytes(key, json);
-    if (next > this.limits.stateBytes) {
-      this.refuse(
-        { name: "stateBytes", value: this.limits.stateBytes, unit: "bytes" },
-        `state would grow to ${next} bytes, over the quota of ${this.limits.stateBytes} bytes`,
-      );
-    }
     this.state.set(key, json);
     this.stateBytes = next;
     this.stateChanged = true;

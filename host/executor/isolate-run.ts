@@ -9,6 +9,7 @@ import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/cont
 import { QUICKJS_STACK_BYTES } from "../limits.js";
 import { stableMessageId } from "../wire/message-id.js";
 import { EventRecorder } from "./event-recorder.js";
+import { readGuestError, type GuestErrorText } from "./guest-error.js";
 import { GuestPromises, type Settlement } from "./guest-promises.js";
 import { installHostBridge, type BridgeFetchResult } from "./host-bridge.js";
 import { pinJobContext } from "./job-context.js";
@@ -83,7 +84,8 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
    */
   const sliceCpu = (wall: number) => Math.min(cpuClock() - sliceCpuStart, wall);
 
-  runtime.setInterruptHandler(() => {
+  /** Whether guest code must stop now: the interrupt handler, also asked by the bridge before each call. */
+  const interrupt = (): boolean => {
     if (recorder.limitHit) interruptedBy ??= "output";
     else {
       const now = performance.now();
@@ -94,7 +96,8 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
       }
     }
     return interruptedBy !== undefined;
-  });
+  };
+  runtime.setInterruptHandler(interrupt);
 
   /** Record the heap in use if it is a new peak; never throws. */
   const samplePeakHeap = () => {
@@ -157,6 +160,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
         return promise;
       },
       messageIdFor: (index) => stableMessageId(request.messageIds.botAddr, request.messageIds.eventKey, index),
+      overBudget: () => (interrupt() ? interruptedBy : undefined),
       onFetched: (bytesIn, bytesOut) => {
         fetched.bytesIn += bytesIn;
         fetched.bytesOut += bytesOut;
@@ -230,15 +234,10 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     return { status: "wall-limit", limit: { name: "wallMsPerEvent", value: limits.wallMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${limits.wallMsPerEvent} ms per event used up` } };
   }
 
-  /** Read name/message/stack of a thrown guest value; its getters run as metered guest code. */
-  function describeGuestError(handle: QuickJSHandle): { name: string; message: string; stack?: string } {
+  /** Read name/message/stack of a thrown guest value, each capped by length (guest-error.ts); its getters run as metered guest code. */
+  function describeGuestError(handle: QuickJSHandle): GuestErrorText {
     try {
-      return slice(() => {
-        if (ctx.typeof(handle) !== "object") return { name: "Error", message: `thrown ${ctx.typeof(handle)}: ${String(ctx.dump(handle)).slice(0, 500)}` };
-        const read = (key: string) => ctx.getProp(handle, key).consume((h) => (ctx.typeof(h) === "string" ? ctx.getString(h) : undefined));
-        const stack = read("stack");
-        return { name: read("name") ?? "Error", message: (read("message") ?? "").slice(0, 2000), ...(stack ? { stack: stack.slice(0, 4000) } : {}) };
-      });
+      return slice(() => readGuestError(ctx, handle));
     } catch (error) {
       if (error instanceof SandboxFault) throw error;
       return { name: "Error", message: "a value was thrown that could not be read" };

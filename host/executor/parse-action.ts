@@ -2,8 +2,20 @@
 // so nothing is trusted because std would not send it: every field is type- and size-checked, no
 // unknown key passes, and the result is a fresh object holding only the checked fields.
 import type { Action, OutgoingFile, WebxdcUpdateOut } from "../../std/contract.js";
-import { ADDR_MAX_CHARS, CHAT_ID_MAX_CHARS, MESSAGE_ID_MAX_CHARS, REACTION_MAX_BYTES, WEBXDC_FIELD_MAX_CHARS, WEBXDC_UPDATE_MAX_BYTES } from "../limits.js";
+import {
+  ACTION_JSON_MAX_DEPTH,
+  ADDR_MAX_CHARS,
+  CHAT_ID_MAX_CHARS,
+  FILE_NAME_MAX_BYTES,
+  FILE_TYPE_MAX_CHARS,
+  MESSAGE_ID_MAX_CHARS,
+  REACTION_MAX_BYTES,
+  WEBXDC_FIELD_MAX_CHARS,
+  WEBXDC_UPDATE_MAX_BYTES,
+} from "../limits.js";
+import { checkMimeType } from "../wire/mime/header-format.js";
 import { GuestRefusal } from "./guest-refusal.js";
+import { checkJsonText } from "./json-check.js";
 
 /** The MIME type of a webxdc app (PROTOCOL §5); every `*.xdc` file is sent with it. */
 export const WEBXDC_MIME_TYPE = "application/webxdc+zip";
@@ -62,12 +74,28 @@ function textOf(value: unknown): string {
   return value;
 }
 
+/** A MIME type "type/subtype" the composer can write (RFC 6838 §4.2 caps each name at 127 characters). */
+function isMimeType(type: string): boolean {
+  try {
+    checkMimeType(type);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // Only name and type cross as JSON; size and data are filled in from the bytes by the recorder.
 function fileOf(value: unknown): OutgoingFile | undefined {
   if (value === undefined) return undefined;
   const file = value as Record<string, unknown>;
-  if (typeof file !== "object" || file === null || typeof file.name !== "string" || file.name === "" || typeof file.type !== "string") {
+  if (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.type !== "string") {
     throw refuse("action.file must be { name, type }");
+  }
+  if (file.name === "" || Buffer.byteLength(file.name, "utf8") > FILE_NAME_MAX_BYTES) {
+    throw refuse(`action.file.name must be a non-empty file name of at most ${FILE_NAME_MAX_BYTES} bytes (UTF-8)`);
+  }
+  if (file.type.length > FILE_TYPE_MAX_CHARS || !isMimeType(file.type)) {
+    throw refuse(`action.file.type must be a MIME type "type/subtype" of at most ${FILE_TYPE_MAX_CHARS} characters`);
   }
   // core decides "webxdc app" by the .xdc name and the zip's index.html; the type must match (PROTOCOL §5).
   const type = /\.xdc$/i.test(file.name) ? WEBXDC_MIME_TYPE : file.type;
@@ -110,27 +138,36 @@ function addrOf(value: unknown): string {
   return addr;
 }
 
-/** The action in `json`, checked; refuses (E_ACTION, E_WEBXDC_TOO_LARGE) anything else. */
-export function parseAction(json: string): Action {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw refuse("action is not valid JSON");
-  }
-  const action = objectOf(value, "action");
+/** A reply's or send's text: from the `text` argument (std), or from the JSON (bundles of older std). */
+function messageTextOf(action: Record<string, unknown>, text: string | undefined): string {
+  if (text === undefined) return textOf(action.text);
+  if (action.text !== undefined) throw refuse("action.text was given both in the JSON and as the text argument");
+  return text;
+}
+
+/**
+ * The action in `json`, checked, with `text` (the emit call's text argument, if any) as a
+ * message's text; refuses (E_ACTION, E_WEBXDC_TOO_LARGE) anything else. The JSON is checked in one
+ * linear pass before JSON.parse builds it: V8 takes ~0.6 µs per nesting level.
+ */
+export function parseAction(json: string, text?: string): Action {
+  const shape = checkJsonText(json, ACTION_JSON_MAX_DEPTH);
+  if (shape === "depth") throw refuse(`action JSON is nested more than ${ACTION_JSON_MAX_DEPTH} levels deep`);
+  if (shape === "syntax") throw refuse("action is not valid JSON");
+  const action = objectOf(JSON.parse(json), "action");
   const type = action.type;
   if (typeof type !== "string" || !Object.hasOwn(KEYS, type)) throw refuse(`action.type must be one of ${Object.keys(KEYS).join(", ")}`);
   onlyKeys(action, KEYS[type as Action["type"]]!, `a ${type} action`);
   const chatId = chatIdOf(action.chatId);
+  if (text !== undefined && type !== "reply" && type !== "send") throw refuse(`a ${type} action takes no text argument`);
   switch (type as Action["type"]) {
     case "reply": {
       const file = fileOf(action.file);
-      return { type: "reply", chatId, inReplyTo: messageIdOf(action.inReplyTo, "action.inReplyTo"), text: textOf(action.text), ...(file ? { file } : {}) };
+      return { type: "reply", chatId, inReplyTo: messageIdOf(action.inReplyTo, "action.inReplyTo"), text: messageTextOf(action, text), ...(file ? { file } : {}) };
     }
     case "send": {
       const file = fileOf(action.file);
-      return { type: "send", chatId, text: textOf(action.text), ...(file ? { file } : {}) };
+      return { type: "send", chatId, text: messageTextOf(action, text), ...(file ? { file } : {}) };
     }
     case "webxdc-status":
       return { type: "webxdc-status", chatId, instanceId: messageIdOf(action.instanceId, "action.instanceId"), update: updateOf(action.update) };

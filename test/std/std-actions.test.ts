@@ -207,9 +207,9 @@ describe("limits: webxdc update size and action caps", () => {
   });
 
   it("a webxdc update's JSON counts against actionBytesPerEvent", async () => {
-    // instanceId "<a@x>" (5 bytes) + {"payload":"xxxxxxxxxx"} (24 bytes) = 29 bytes.
-    const body = `await bot.webxdc.send("<a@x>", { payload: "xxxxxxxxxx" });`;
-    expect((await run(body, { limits: { actionBytesPerEvent: 29 } })).status).toBe("ok");
-    expect((await run(body, { limits: { actionBytesPerEvent: 28 } })).limit?.name).toBe("actionBytesPerEvent");
+    // chatId "alice@example.org" (17 bytes) + instanceId "<a@x>" (5 bytes) + {"payload":"xxxxxxxxxx"} (24 bytes) = 46 bytes.
+    const body = `await bot.webxdc.send("<a@x>", { payload: "xxxxxxxxxx" }, "alice@example.org");`;
+    expect((await run(body, { limits: { actionBytesPerEvent: 46 } })).status).toBe("ok");
+    expect((await run(body, { limits: { actionBytesPerEvent: 45 } })).limit?.name).toBe("actionBytesPerEvent");
   });
 });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../host/limits.js";
-import { stateEntryBytes } from "../../../host/executor/event-recorder.js";
+import { actionPayloadBytes, logEntryBytes, stateEntryBytes } from "../../../host/executor/event-recorder.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;
@@ -29,33 +29,45 @@ describe("limits: actions per event", () => {
 });
 
 describe("limits: action bytes per event", () => {
-  it("text of exactly actionBytesPerEvent bytes passes (UTF-8 counted)", async () => {
+  // A reply to the test event names its chat "alice@example.org" (17 bytes) and "<m1@example.org>" (16 bytes).
+  const reply = { type: "reply", chatId: "alice@example.org", inReplyTo: "<m1@example.org>" } as const;
+  it("text of exactly actionBytesPerEvent bytes passes (UTF-8 counted, with the ids the reply names)", async () => {
     // "é" is 2 bytes in UTF-8: 50 of them are 100 bytes.
-    const result = await run(`await bot.reply("é".repeat(50));`, { limits: { actionBytesPerEvent: 100 } });
+    const cap = actionPayloadBytes({ ...reply, text: "é".repeat(50) }, undefined);
+    expect(cap).toBe(17 + 16 + 100);
+    const result = await run(`await bot.reply("é".repeat(50));`, { limits: { actionBytesPerEvent: cap } });
     expect(result.status).toBe("ok");
   });
   it("one byte more fails", async () => {
-    const result = await run(`await bot.reply("é".repeat(50) + "x");`, { limits: { actionBytesPerEvent: 100 } });
+    const cap = actionPayloadBytes({ ...reply, text: "é".repeat(50) }, undefined);
+    const result = await run(`await bot.reply("é".repeat(50) + "x");`, { limits: { actionBytesPerEvent: cap } });
     expect(result.status).toBe("output-limit");
     expect(result.limit?.name).toBe("actionBytesPerEvent");
   });
-  it("file bytes count too", async () => {
-    const ok = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(100) } });`, { limits: { actionBytesPerEvent: 100 } });
+  it("file bytes, name and type count too", async () => {
+    const file = { name: "a.bin", type: "application/octet-stream", size: 100, dataBase64: "" };
+    const cap = actionPayloadBytes({ ...reply, text: "", file }, new Uint8Array(100));
+    expect(cap).toBe(17 + 16 + 5 + 24 + 100);
+    const ok = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(100) } });`, { limits: { actionBytesPerEvent: cap } });
     expect(ok.status).toBe("ok");
     expect(messageAt(ok)?.file).toMatchObject({ name: "a.bin", size: 100, type: "application/octet-stream" });
-    const over = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(101) } });`, { limits: { actionBytesPerEvent: 100 } });
+    const over = await run(`await bot.reply({ file: { name: "a.bin", data: new Uint8Array(101) } });`, { limits: { actionBytesPerEvent: cap } });
     expect(over.status).toBe("output-limit");
+    const longerName = await run(`await bot.reply({ file: { name: "ab.bin", data: new Uint8Array(100) } });`, { limits: { actionBytesPerEvent: cap } });
+    expect(longerName.status).toBe("output-limit");
   });
 });
 
 describe("limits: log bytes per event", () => {
+  // Each entry counts its text plus LOG_ENTRY_OVERHEAD_BYTES.
+  const cap = logEntryBytes("x".repeat(60)) + logEntryBytes("y".repeat(40));
   it("exactly logBytesPerEvent bytes of log pass", async () => {
-    const result = await run(`bot.log("x".repeat(60)); bot.log("y".repeat(40));`, { limits: { logBytesPerEvent: 100 } });
+    const result = await run(`bot.log("x".repeat(60)); bot.log("y".repeat(40));`, { limits: { logBytesPerEvent: cap } });
     expect(result.status).toBe("ok");
     expect(result.logs.map((l) => l.text.length)).toEqual([60, 40]);
   });
   it("one byte more fails", async () => {
-    const result = await run(`bot.log("x".repeat(60)); bot.log("y".repeat(41));`, { limits: { logBytesPerEvent: 100 } });
+    const result = await run(`bot.log("x".repeat(60)); bot.log("y".repeat(41));`, { limits: { logBytesPerEvent: cap } });
     expect(result.status).toBe("output-limit");
     expect(result.limit?.name).toBe("logBytesPerEvent");
   });
