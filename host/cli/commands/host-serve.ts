@@ -13,6 +13,7 @@ import { openDeployMailbox, openFolderMailbox } from "../../deploy/imap-mailbox.
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "../../service/state-mirror.js";
 import { startLmtpServer } from "../../service/lmtp-server.js";
 import { openLogAppender } from "../../service/log-appender.js";
+import { boundLogLine } from "../../service/bound-log-line.js";
 import { lockDataDir } from "../../service/data-dir-lock.js";
 import { StopStack } from "../../service/stop-stack.js";
 import { groupId } from "../../service/unix-groups.js";
@@ -65,7 +66,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   let service: HostService | undefined;
   const metrics = new HostMetrics();
   const log = (line: LogLine) => {
-    const text = `${JSON.stringify({ at: new Date().toISOString(), ...line })}\n`;
+    const text = `${JSON.stringify({ at: new Date().toISOString(), ...boundLogLine(line) })}\n`;
     io.stdout(text);
     logFile.append(text);
     metrics.observe(line);
