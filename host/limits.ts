@@ -48,6 +48,18 @@ export const QUICKJS_STACK_BYTES = 256 * KiB;
 export const STACK_WORKER_MB = 16;
 /** Grace the parent allows past the wall budget before it kills a runner (its watchdog), ms. */
 export const WATCHDOG_GRACE_MS = 1000;
+/**
+ * Time an interrupted guest (over its CPU, wall or output budget) has to end its event before the
+ * runner terminates its sandbox thread, ms. Ending normally takes a few ms (freeing a full heap
+ * ~100 ms under load); a guest still running is one that caught the interruption (QuickJS turns it
+ * into an ordinary rejection when it leaves an async function), and the event is a limit hit either way.
+ */
+export const INTERRUPTED_STOP_GRACE_MS = 500;
+/**
+ * Promise jobs run per call into QuickJS before the driver checks the event's budgets again: a guest
+ * that catches its interruption in an async function otherwise keeps queueing jobs inside one call.
+ */
+export const JOBS_PER_SLICE = 64;
 /** Largest source bundle the host loads, bytes. */
 export const BUNDLE_MAX_BYTES = 5 * MiB;
 /** Largest plaintext mail the host parses; larger input is refused before parsing, bytes. */

@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/contract.js";
-import { QUICKJS_STACK_BYTES } from "../limits.js";
+import { JOBS_PER_SLICE, QUICKJS_STACK_BYTES } from "../limits.js";
 import { stableMessageId } from "../wire/message-id.js";
 import { EventRecorder } from "./event-recorder.js";
 import { readGuestError, type GuestErrorText } from "./guest-error.js";
@@ -27,7 +27,8 @@ export interface IsolateOutcome {
   resetReason?: string;
 }
 
-type Ending = { status: RunStatus; error?: RunError; limit?: LimitHit };
+/** How an event ended: its status and, unless ok, the error and the limit hit. */
+export type Ending = { status: RunStatus; error?: RunError; limit?: LimitHit };
 
 /** Raised inside the driver when a host-side exception escaped guest execution. */
 class SandboxFault extends Error {}
@@ -46,7 +47,14 @@ function heapBytes(runtime: QuickJSRuntime): number {
  * time: on a busy relay a bot must not be charged for the time the kernel gave other processes.
  * The wall budget (and the executor's watchdog) still bound the real time.
  */
-export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch: IsolateFetch, cpuClock: CpuClock): Promise<IsolateOutcome> {
+export async function runInIsolate(
+  slot: ModuleSlot,
+  request: RunRequest,
+  fetch: IsolateFetch,
+  cpuClock: CpuClock,
+  /** Told once, synchronously, when the event goes over a budget (the worker tells the runner, which stops a guest that does not end). */
+  onInterrupted?: (ending: Ending, cpuMs: number) => void,
+): Promise<IsolateOutcome> {
   const { limits } = request;
   const startedAt = performance.now();
   const wallDeadline = startedAt + limits.wallMsPerEvent;
@@ -86,6 +94,18 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
 
   /** Whether guest code must stop now: the interrupt handler, also asked by the bridge before each call. */
   const interrupt = (): boolean => {
+    const before = interruptedBy;
+    decideInterrupt();
+    if (before === undefined && interruptedBy !== undefined) {
+      try {
+        onInterrupted?.(limitEnding()!, cpuMs + (sliceWallStart >= 0 ? sliceCpu(performance.now() - sliceWallStart) : 0));
+      } catch {
+        // Telling the runner is best effort: the event ends on its own in the normal case.
+      }
+    }
+    return interruptedBy !== undefined;
+  };
+  function decideInterrupt(): void {
     if (recorder.limitHit) interruptedBy ??= "output";
     else {
       const now = performance.now();
@@ -95,8 +115,7 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
         interruptedBy ??= "cpu";
       }
     }
-    return interruptedBy !== undefined;
-  };
+  }
   runtime.setInterruptHandler(interrupt);
 
   /** Record the heap in use if it is a new peak; never throws. */
@@ -210,16 +229,21 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     },
   };
 
-  /** The ending when guest code stopped with `errorHandle` (or was interrupted). */
-  function endingFor(errorHandle: QuickJSHandle | undefined): Ending {
-    if (interruptedBy === "output" || recorder.limitHit) {
-      const limit = recorder.limitHit!;
-      return { status: "output-limit", limit, error: { code: `E_LIMIT_${limit.name}`, message: `output limit ${limit.name} (${limit.value} ${limit.unit}) reached` } };
-    }
+  /** The ending of an event that went over a budget (output, CPU or wall), else undefined. */
+  function limitEnding(): Ending | undefined {
+    const limit = recorder.limitHit;
+    if (limit) return { status: "output-limit", limit, error: { code: `E_LIMIT_${limit.name}`, message: `output limit ${limit.name} (${limit.value} ${limit.unit}) reached` } };
     if (interruptedBy === "cpu") {
       return { status: "cpu-limit", limit: { name: "cpuMsPerEvent", value: limits.cpuMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_cpuMsPerEvent", message: `CPU budget of ${limits.cpuMsPerEvent} ms per event used up` } };
     }
     if (interruptedBy === "wall") return wallEnding();
+    return undefined;
+  }
+
+  /** The ending when guest code stopped with `errorHandle` (or was interrupted). */
+  function endingFor(errorHandle: QuickJSHandle | undefined): Ending {
+    const overBudget = limitEnding();
+    if (overBudget) return overBudget;
     const error = errorHandle ? describeGuestError(errorHandle) : { name: "Error", message: "unknown error" };
     // Out of memory so deep that QuickJS could not even build the error leaves a blank value.
     const blank = error.message === "" && (error.name === "Error" || error.name === "");
@@ -270,9 +294,15 @@ export async function runInIsolate(slot: ModuleSlot, request: RunRequest, fetch:
     const handle = promise.value;
     try {
       for (;;) {
-        const jobs = slice(() => runtime.executePendingJobs());
-        if (jobs.error) return jobs.error.consume(endingFor);
-        if (recorder.limitHit || interruptedBy) return endingFor(undefined);
+        // In batches: a guest that catches its interruption in an async function keeps queueing
+        // jobs, and one unbounded call would never come back to check the budgets.
+        let ran: number;
+        do {
+          const jobs = slice(() => runtime.executePendingJobs(JOBS_PER_SLICE));
+          if (jobs.error) return jobs.error.consume(endingFor);
+          ran = jobs.value;
+          if (recorder.limitHit || interruptedBy) return endingFor(undefined);
+        } while (ran >= JOBS_PER_SLICE);
         const state = context.getPromiseState(handle);
         if (state.type === "fulfilled") {
           state.value.dispose();

@@ -1,20 +1,31 @@
 // The runner: a child process (node:child_process fork) that owns one sandbox Worker and relays
 // messages between it and the host. If the Worker dies, the runner reports the event as crashed
 // and starts a new Worker. The host kills the whole runner when an event overruns its wall time.
+// An event that went over a budget but keeps running (the guest caught its interruption: QuickJS
+// turns it into an ordinary rejection when it leaves an async function, and polls the interrupt
+// only every ~10 000 ticks) is stopped here: INTERRUPTED_STOP_GRACE_MS after the worker said it
+// was interrupted, the runner terminates the Worker (V8 stops WASM code at its loop checks) and
+// reports the limit the event hit, instead of letting it run to the watchdog at wall + 1 s.
+import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
-import { STACK_WORKER_MB } from "../limits.js";
-import type { RunMessage, RunnerToHost } from "./runner-protocol.js";
+import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../limits.js";
+import type { InterruptedMessage, RunMessage, RunnerToHost } from "./runner-protocol.js";
 
 const send = (message: RunnerToHost) => process.send?.(message);
-let current: number | undefined;
+/** The event the worker is running: its id, when it was handed over, and the stop timer once interrupted. */
+let current: { id: number; startedAt: number; stop?: NodeJS.Timeout } | undefined;
 let worker = startWorker();
 
 function startWorker(): Worker {
   const started = new Worker(new URL("./sandbox-worker.js", import.meta.url), {
     resourceLimits: { stackSizeMb: STACK_WORKER_MB },
   });
-  started.on("message", (message: RunnerToHost) => {
-    if (message.type === "result") current = undefined;
+  started.on("message", (message: RunnerToHost | InterruptedMessage) => {
+    if (message.type === "interrupted") return interrupted(message);
+    if (message.type === "result" && current?.id === message.id) {
+      clearTimeout(current.stop);
+      current = undefined;
+    }
     send(message);
   });
   started.on("error", (error) => crashed(error.message));
@@ -22,16 +33,54 @@ function startWorker(): Worker {
   return started;
 }
 
-function crashed(reason: string) {
-  if (current !== undefined) send({ type: "crash", id: current, reason });
-  current = undefined;
+/** The worker is gone (or must go): a fresh one takes the next event. */
+function replaceWorker(): void {
   worker.removeAllListeners();
   worker.terminate().catch(() => undefined);
   worker = startWorker();
 }
 
+function crashed(reason: string) {
+  if (current !== undefined) {
+    clearTimeout(current.stop);
+    send({ type: "crash", id: current.id, reason });
+  }
+  current = undefined;
+  replaceWorker();
+}
+
+/** The event went over a budget: give it INTERRUPTED_STOP_GRACE_MS to end, then stop it. */
+function interrupted(message: InterruptedMessage): void {
+  const event = current;
+  if (!event || event.id !== message.id || event.stop) return;
+  const interruptedAt = performance.now();
+  event.stop = setTimeout(() => {
+    if (current !== event) return;
+    current = undefined;
+    replaceWorker();
+    const now = performance.now();
+    const wallMs = Math.round(now - event.startedAt);
+    send({
+      type: "result",
+      id: event.id,
+      result: {
+        ...message.ending,
+        actions: [],
+        logs: [],
+        state: null,
+        // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
+        cpuMs: Math.min(wallMs, Math.round(message.cpuMs + (now - interruptedAt))),
+        wallMs,
+        memoryBytes: 0,
+        fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
+      },
+      sandboxReset: `the guest kept running ${INTERRUPTED_STOP_GRACE_MS} ms after it went over its budget (it caught the interruption); its sandbox thread was stopped`,
+    });
+  }, INTERRUPTED_STOP_GRACE_MS);
+}
+
 process.on("message", (message: RunMessage) => {
-  current = message.id;
+  current = { id: message.id, startedAt: performance.now() };
   worker.postMessage(message);
 });
 // The host went away: nothing left to do.

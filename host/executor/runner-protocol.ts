@@ -24,6 +24,19 @@ export interface CrashMessage {
   reason: string;
 }
 
+/**
+ * Worker → runner: event `id` went over a budget and was told to stop (its outcome is this limit).
+ * If its result does not follow within INTERRUPTED_STOP_GRACE_MS, the runner terminates the worker
+ * and reports this ending itself.
+ */
+export interface InterruptedMessage {
+  type: "interrupted";
+  id: number;
+  ending: Pick<RunResult, "status" | "limit" | "error">;
+  /** The guest's CPU time when it was interrupted, ms. */
+  cpuMs: number;
+}
+
 /** Runner → host: the worker is up and the QuickJS WASM is compiled. */
 export interface ReadyMessage {
   type: "ready";

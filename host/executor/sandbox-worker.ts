@@ -9,7 +9,7 @@ import { isIPv6 } from "node:net";
 import { createGuestFetch } from "../fetch/guest-fetch.js";
 import { createReplayFetch } from "../fetch/replay-fetch.js";
 import { systemLookup, type Lookup } from "../fetch/guarded-connector.js";
-import type { RunMessage, ResultMessage } from "./runner-protocol.js";
+import type { InterruptedMessage, RunMessage, ResultMessage } from "./runner-protocol.js";
 import type { RunRequest } from "./run-types.js";
 
 const port = parentPort;
@@ -70,7 +70,10 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
   }
   const fetcher = eventFetch(request);
   try {
-    const outcome = await runInIsolate(slot, request, fetcher.fetch, cpuClock);
+    // Posted from inside the interrupt handler, while the guest may still be running: the runner's
+    // own thread is free to act on it (runner-process.ts stops a guest that does not end).
+    const onInterrupted = (ending: InterruptedMessage["ending"], cpuMs: number) => port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
+    const outcome = await runInIsolate(slot, request, fetcher.fetch, cpuClock, onInterrupted);
     if (!outcome.slotHealthy) slot = undefined;
     const result = fetcher.urls ? { ...outcome.result, fetchedUrls: [...fetcher.urls] } : outcome.result;
     return { type: "result", id: message.id, result, ...(outcome.resetReason ? { sandboxReset: outcome.resetReason } : {}) };
