@@ -60,6 +60,12 @@ export const INTERRUPTED_STOP_GRACE_MS = 500;
  * that catches its interruption in an async function otherwise keeps queueing jobs inside one call.
  */
 export const JOBS_PER_SLICE = 64;
+/**
+ * Longest string with NUL characters (or lone surrogates) that crosses the bridge, in UTF-16 code
+ * units. quickjs-emscripten passes strings as C strings, so such a string takes a JSON detour in the
+ * sandbox's memory (up to 6 bytes per character); longer ones are refused (E_ARGUMENT), never cut.
+ */
+export const NUL_STRING_MAX_CHARS = 1024 * 1024;
 /** Largest source bundle the host loads, bytes. */
 export const BUNDLE_MAX_BYTES = 5 * MiB;
 /** Largest plaintext mail the host parses; larger input is refused before parsing, bytes. */

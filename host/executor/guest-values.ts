@@ -3,6 +3,8 @@
 // anything is copied to the host: copying is the expensive part (~5 ns per ASCII character and
 // ~20 ns per "é" here for getString) and cannot be interrupted.
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { NUL_STRING_MAX_CHARS } from "../limits.js";
+import { GuestRefusal } from "./guest-refusal.js";
 
 /**
  * Length of the guest string `handle` in UTF-16 code units. For a string primitive QuickJS answers
@@ -24,7 +26,33 @@ export function readGuestString(ctx: QuickJSContext, handle: QuickJSHandle, maxU
   if (ctx.typeof(handle) !== "string") return undefined;
   const units = guestStringLength(ctx, handle);
   if (units > maxUnits) over(units);
-  return ctx.getString(handle);
+  return exactGuestString(ctx, handle, units);
+}
+
+/**
+ * The guest string `handle` of `units` code units, exactly. getString passes strings as C strings,
+ * so a NUL ends them early ("a\0b" arrived as "a") and lone surrogates come out changed; when the
+ * copy's length differs, the string is read again as JSON made by QuickJS's C JSON.stringify
+ * (QTS_Dump, which the guest cannot replace), from a null-prototype wrapper (no toJSON to look up),
+ * and the answer must have exactly `units` code units. Costs a second linear pass only for those strings.
+ */
+function exactGuestString(ctx: QuickJSContext, handle: QuickJSHandle, units: number): string {
+  const text = ctx.getString(handle);
+  if (text.length === units) return text;
+  if (units > NUL_STRING_MAX_CHARS) throw nulStringRefusal(units);
+  const wrapper = ctx.newObject(ctx.null);
+  try {
+    ctx.setProp(wrapper, "s", handle);
+    const value = (ctx.dump(wrapper) as { s?: unknown } | undefined)?.s;
+    if (typeof value === "string" && value.length === units) return value;
+    throw nulStringRefusal(units);
+  } finally {
+    wrapper.dispose();
+  }
+}
+
+function nulStringRefusal(units: number): GuestRefusal {
+  return new GuestRefusal("E_ARGUMENT", `a string with NUL characters or lone surrogates crosses to or from the host only up to ${NUL_STRING_MAX_CHARS} characters; this one has ${units}`);
 }
 
 /**
@@ -65,7 +93,13 @@ export function readGuestBytes(ctx: QuickJSContext, handle: QuickJSHandle, maxBy
  */
 export function guestStringPreview(ctx: QuickJSContext, handle: QuickJSHandle, maxChars: number): string {
   const units = guestStringLength(ctx, handle);
-  if (units <= maxChars) return ctx.getString(handle);
+  if (units <= maxChars) {
+    try {
+      return exactGuestString(ctx, handle, units);
+    } catch {
+      return ctx.getString(handle); // a report: the C-string copy will do
+    }
+  }
   return `${guestStringHead(ctx, handle, maxChars)}… [${units} characters]`;
 }
 
@@ -91,4 +125,18 @@ function guestStringHead(ctx: QuickJSContext, handle: QuickJSHandle, maxChars: n
     from.dispose();
     substring.dispose();
   }
+}
+
+/**
+ * A guest string holding `text` exactly. newString passes a C string, so a NUL would end it early
+ * (utf8Decode of bytes with a 0 lost the rest); such a text is made by evaluating its JSON, which
+ * is a plain string literal (no global the guest could replace is involved).
+ */
+export function newExactGuestString(ctx: QuickJSContext, text: string): QuickJSHandle {
+  if (!text.includes("\0")) return ctx.newString(text);
+  if (text.length > NUL_STRING_MAX_CHARS) throw nulStringRefusal(text.length);
+  const literal = ctx.evalCode(JSON.stringify(text), "host-string.js", { type: "global" });
+  if (!literal.error) return literal.value;
+  literal.error.dispose();
+  throw nulStringRefusal(text.length);
 }

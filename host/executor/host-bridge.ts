@@ -11,7 +11,7 @@ import { isChatbotError } from "../errors.js";
 import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES } from "../limits.js";
 import { actionPayloadBytes, EventRecorder, LimitExceeded } from "./event-recorder.js";
 import { GuestRefusal } from "./guest-refusal.js";
-import { guestStringLength, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
+import { guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
 import { checkJsonText } from "./json-check.js";
 import type { Settlement } from "./guest-promises.js";
 import { parseAction } from "./parse-action.js";
@@ -189,7 +189,7 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
     },
     utf8Decode: (bytes) => {
       const data = bytesOf(bytes, UTF8_CONVERT_MAX_BYTES, tooLong("E_ARGUMENT", "the bytes to decode", UTF8_CONVERT_MAX_BYTES, "bytes"));
-      return ctx.newString(data === undefined ? "" : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
+      return newExactGuestString(ctx, data === undefined ? "" : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
     },
     fetch: (json, body) => {
       const request = parseFetchRequest(str(json, "request", FETCH_REQUEST_JSON_MAX_CHARS, tooLong("E_FETCH_REQUEST", "the request's JSON", FETCH_REQUEST_JSON_MAX_CHARS, "characters")));
