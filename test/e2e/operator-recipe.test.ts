@@ -24,7 +24,32 @@ import { until } from "../support/poll.js";
 import { userShellEnv } from "../support/user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
-const CLI = join(ROOT, "lib", "host", "cli", "main.js");
+/** Where the recipe's /opt/chatbot is: this checkout, or a readable copy of it (readableCheckout). */
+let CHECKOUT = ROOT;
+let CLI = join(ROOT, "lib", "host", "cli", "main.js");
+
+/** True when an unprivileged user can read `file` (every folder above it included). */
+function unprivilegedCanRead(file: string): boolean {
+  return spawnSync("runuser", ["-u", "nobody", "--", "test", "-r", file]).status === 0;
+}
+
+/**
+ * /opt/chatbot as the recipe has it: readable by the service's user. A checkout where that user
+ * cannot reach it (a clone under /root, 0700) is copied into `into` — hard links where the file
+ * system allows (instant), else a copy without the checkout's modes — with the parts the service runs.
+ */
+function readableCheckout(into: string): string {
+  if (unprivilegedCanRead(join(ROOT, "lib", "host", "cli", "main.js"))) return ROOT;
+  mkdirSync(into, { mode: 0o755 });
+  const parts = ["package.json", "lib", "node_modules", "std", "templates"];
+  const linked = parts.every((part) => spawnSync("cp", ["-al", join(ROOT, part), into]).status === 0);
+  if (!linked || !unprivilegedCanRead(join(into, "lib", "host", "cli", "main.js"))) {
+    rmSync(into, { recursive: true, force: true });
+    mkdirSync(into, { mode: 0o755 });
+    for (const part of parts) execFileSync("cp", ["-r", "--no-preserve=mode,ownership", join(ROOT, part), into]);
+  }
+  return into;
+}
 /** The README's bot and the relay's domain: the relay is started with the README's domain, so addresses stay as written. */
 const DOMAIN = "chat.example.org";
 const BOT = `echobot01@${DOMAIN}`;
@@ -46,7 +71,7 @@ function recipeText(): string {
 /** The recipe's blocks with the README's names and places replaced (the list is in the README). */
 function recipeBlocks(places: { dataDir: string; user: string; queueDir: string; configDir: string; smtpPort: number; imapPort: number }): Block[] {
   const replaced = recipeText()
-    .replaceAll("/opt/chatbot", ROOT)
+    .replaceAll("/opt/chatbot", CHECKOUT)
     .replaceAll("/usr/bin/node", process.execPath)
     .replaceAll("/var/lib/chatbot", places.dataDir)
     .replaceAll("/var/spool/postfix", places.queueDir)
@@ -179,6 +204,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
 
   beforeAll(async () => {
     chmodSync(root, 0o755); // the user must reach the data directory below it (adduser makes it)
+    CHECKOUT = readableCheckout(join(root, "opt-chatbot"));
+    CLI = join(CHECKOUT, "lib", "host", "cli", "main.js");
     [relay, dc] = await Promise.all([startRelay({ domain: DOMAIN }), startDeltaChat()]);
     // What the operator has before step 4: the bot's chatmail account and its built folder.
     await relay.addUser(BOT, BOT_PASSWORD);
@@ -216,7 +243,7 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     expect(commands.some((line) => line.includes("lmtp:unix:chatbot/lmtp.sock"))).toBe(true);
     expect(blocks.filter((block) => block.kind === "unit")).toHaveLength(1);
     // The checkout must be readable by an unprivileged user, as /opt/chatbot is (a checkout under /root is not).
-    expect(spawnSync("runuser", ["-u", "nobody", "--", "test", "-r", CLI]).status, `an unprivileged user cannot read ${CLI}: run the tests from a checkout outside /root`).toBe(0);
+    expect(unprivilegedCanRead(CLI), `an unprivileged user cannot read ${CLI}`).toBe(true);
 
     let invite = "";
     const env = userShellEnv({ MAIL_CONFIG: configDir });
