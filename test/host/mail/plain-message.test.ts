@@ -115,6 +115,8 @@ describe("plain message: the size cap is checked before parsing", () => {
   });
 });
 
+// No "within N ms" here (timing lives in make bench): a hang or a quadratic blow-up runs into the
+// test timeout (vitest.config.ts, 60 s) and fails the test.
 describe("plain message: hostile mail fails cleanly and fast", () => {
   it("attack: 10 000 nested multipart levels are refused as malformed within seconds", async () => {
     const depth = 10_000;
@@ -122,15 +124,11 @@ describe("plain message: hostile mail fails cleanly and fast", () => {
     for (let i = 0; i < depth; i++) lines.push(`Content-Type: multipart/mixed; boundary="b${i}"`, "", `--b${i}`);
     lines.push("Content-Type: text/plain", "", "deep");
     for (let i = depth - 1; i >= 0; i--) lines.push(`--b${i}--`);
-    const started = performance.now();
     expect(await errorCode(parsePlainMessage(crlf(...lines)))).toBe("E_MAIL_MALFORMED");
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it("attack: a 5 MB single header line is refused as malformed within seconds", async () => {
     const raw = crlf("From: mallory@example.org", `X-Padding: ${"a".repeat(5 * 1024 * 1024)}`, "Content-Type: text/plain", "", "body", "");
-    const started = performance.now();
     expect(await errorCode(parsePlainMessage(raw))).toBe("E_MAIL_MALFORMED");
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

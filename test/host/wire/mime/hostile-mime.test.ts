@@ -33,11 +33,11 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
   }
 }
 
+// No "within N ms" here (timing lives in make bench): a hang or a quadratic blow-up runs into the
+// test timeout (vitest.config.ts, 60 s) and fails the test.
 describe("hostile MIME: nesting and header bombs are refused or parsed in bounded time", () => {
   it("a 10 000-level nested multipart inner is refused by parseInner (over 1000 MIME nodes)", async () => {
-    const started = performance.now();
     expect(await outcome(() => parseInner(nestedMultipart(10_000), LIMITS))).toBe("E_MAIL_TOO_LARGE");
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it("a 10 000-level nested multipart is not encrypted for parseOuter and not a SecureJoin request", async () => {
@@ -55,11 +55,9 @@ describe("hostile MIME: nesting and header bombs are refused or parsed in bounde
     const bomb = Buffer.from("From: <a@x.example>\r\nX-Bomb: start\r\n" + " aaaaaaaaaaaaaa\r\n".repeat(300_000) + "\r\nhello");
     expect(bomb.byteLength).toBeGreaterThan(5_000_000);
     expect(await outcome(() => parseInner(bomb, LIMITS))).toBe("E_MAIL_TOO_LARGE");
-    const started = performance.now();
     const outer = parseOuter(bomb, LIMITS);
     expect(outer.from).toBe("a@x.example");
     expect(outer.encrypted).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it("a million empty parts in multipart/encrypted are not encrypted (parts are counted, not trusted)", () => {
