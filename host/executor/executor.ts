@@ -63,13 +63,15 @@ export class Executor {
   /**
    * Runners started and killed by the watchdog, for tests and metrics; sandboxResets counts events
    * after which a runner threw its QuickJS module away (a runtime that could not be freed, a trap),
-   * lastSandboxReset says why.
+   * lastSandboxReset says why. guestsStopped counts events whose guest went on running after it was
+   * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
    */
-  readonly stats: { runnersStarted: number; runnersKilled: number; runnersCrashed: number; sandboxResets: number; lastSandboxReset?: string } = {
+  readonly stats: { runnersStarted: number; runnersKilled: number; runnersCrashed: number; sandboxResets: number; lastSandboxReset?: string; guestsStopped: number } = {
     runnersStarted: 0,
     runnersKilled: 0,
     runnersCrashed: 0,
     sandboxResets: 0,
+    guestsStopped: 0,
   };
 
   constructor(options: ExecutorOptions = {}) {
@@ -199,6 +201,7 @@ export class Executor {
           this.stats.sandboxResets += 1;
           this.stats.lastSandboxReset = message.sandboxReset;
         }
+        if (message.guestStopped) this.stats.guestsStopped += 1;
         this.finish(runner, job, () => job.resolve(message.result));
       } else {
         this.stats.runnersCrashed += 1;

@@ -63,8 +63,10 @@ function interrupted(message: InterruptedMessage): void {
     send({
       type: "result",
       id: event.id,
+      // The limit the event hit, told why it ended the way it did.
       result: {
         ...message.ending,
+        ...(message.ending.error ? { error: { ...message.ending.error, message: `${message.ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later` } } : {}),
         actions: [],
         logs: [],
         state: null,
@@ -74,7 +76,7 @@ function interrupted(message: InterruptedMessage): void {
         memoryBytes: 0,
         fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
       },
-      sandboxReset: `the guest kept running ${INTERRUPTED_STOP_GRACE_MS} ms after it went over its budget (it caught the interruption); its sandbox thread was stopped`,
+      guestStopped: true,
     });
   }, INTERRUPTED_STOP_GRACE_MS);
 }

@@ -15,6 +15,8 @@ export interface ResultMessage {
   result: RunResult;
   /** Why the worker threw its QuickJS module away after this event (a leak or trap, not the bot's doing). */
   sandboxReset?: string;
+  /** The runner stopped the sandbox thread: the guest ran on after its interruption (INTERRUPTED_STOP_GRACE_MS). */
+  guestStopped?: true;
 }
 
 /** Runner → host: the worker died while running event `id` (it has been replaced). */

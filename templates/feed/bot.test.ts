@@ -238,9 +238,7 @@ describe("feed bot: the hourly tick", () => {
     expect(result.texts[0]).toMatch(/^Following Big/);
   });
 
-  // Two ticks that may each use the whole CPU budget, plus ten /sub events: several seconds on a
-  // loaded machine, over vitest's 5 s default.
-  it("ten hostile feeds in one tick: the tick ends ok inside the CPU budget and what it could not read goes first next time", { timeout: 60_000 }, async () => {
+  it("ten hostile feeds in one tick: the tick ends ok inside the CPU budget and what it could not read goes first next time", async () => {
     const hostile = [`<rss><channel>${"<a>".repeat(400_000)}`, `<rss><channel>${'<a b="1" c="2" d="3">'.repeat(50_000)}`, `<rss><channel>${"<item>".repeat(200_000)}`];
     for (let i = 1; i <= 10; i++) {
       bot.fetch.on(`https://hnrss.org/h${i}`, rss(`H${i}`, items(1)));

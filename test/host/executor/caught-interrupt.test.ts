@@ -45,7 +45,7 @@ describe("sandbox: a bot that catches its interruption", () => {
       expect(result.cpuMs).toBeLessThanOrEqual(result.wallMs);
       // The runner stopped only its sandbox thread; the watchdog never had to kill the runner.
       expect(executor.runnerPids()).toEqual([pid]);
-      expect(executor.stats.runnersKilled).toBe(0);
+      expect(executor.stats).toMatchObject({ runnersKilled: 0, runnersCrashed: 0, sandboxResets: 0 });
       const next = await executor.run(request(botWithMessageHandler(`await bot.reply("after: " + msg.text);`)));
       expect(next.status, next.error?.message).toBe("ok");
       expect(next.actions).toMatchObject([{ type: "reply", text: "after: hello" }]);
