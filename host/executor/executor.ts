@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ChatbotError } from "../errors.js";
 import { WATCHDOG_GRACE_MS } from "../limits.js";
-import type { RunRequest, RunResult } from "./run-types.js";
+import { stoppedResult, type RunRequest, type RunResult } from "./run-types.js";
 import type { RunnerToHost } from "./runner-protocol.js";
 
 export interface ExecutorOptions {
@@ -150,21 +150,13 @@ export class Executor {
     this.stats.runnersKilled += 1;
     this.replace(runner);
     const { wallMsPerEvent } = job.request.limits;
-    this.finish(runner, job, () =>
-      job.resolve({
-        status: "wall-limit",
-        actions: [],
-        logs: [],
-        state: null,
-        limit: { name: "wallMsPerEvent", value: wallMsPerEvent, unit: "ms" },
-        error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${wallMsPerEvent} ms used up inside a built-in; the runner was killed` },
-        // The runner was busy in guest code the whole time: count all of it as CPU.
-        cpuMs: Math.round(wallMs),
-        wallMs: Math.round(wallMs),
-        memoryBytes: 0,
-        fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
-      }),
-    );
+    const ending = {
+      status: "wall-limit",
+      limit: { name: "wallMsPerEvent", value: wallMsPerEvent, unit: "ms" },
+      error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${wallMsPerEvent} ms used up inside a built-in; the runner was killed` },
+    } as const;
+    // The runner was busy in guest code the whole time: count all of it as CPU.
+    this.finish(runner, job, () => job.resolve(stoppedResult(ending, Math.round(wallMs), Math.round(wallMs))));
   }
 
   private replace(runner: Runner): void {

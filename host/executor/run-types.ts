@@ -94,3 +94,11 @@ export interface RunResult {
   /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
   fetchedUrls?: string[];
 }
+
+/**
+ * The result of an event whose guest was stopped from outside (the watchdog killed its runner, or
+ * the runner stopped its sandbox thread): nothing it produced is kept, its memory is unknown (0).
+ */
+export function stoppedResult(ending: Pick<RunResult, "status" | "limit" | "error">, cpuMs: number, wallMs: number): RunResult {
+  return { ...ending, actions: [], logs: [], state: null, cpuMs, wallMs, memoryBytes: 0, fetch: { count: 0, bytesIn: 0, bytesOut: 0 } };
+}

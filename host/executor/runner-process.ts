@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../limits.js";
 import type { InterruptedMessage, RunMessage, RunnerToHost } from "./runner-protocol.js";
+import { stoppedResult } from "./run-types.js";
 
 const send = (message: RunnerToHost) => process.send?.(message);
 /** The event the worker is running: its id, when it was handed over, and the stop timer once interrupted. */
@@ -60,24 +61,12 @@ function interrupted(message: InterruptedMessage): void {
     replaceWorker();
     const now = performance.now();
     const wallMs = Math.round(now - event.startedAt);
-    send({
-      type: "result",
-      id: event.id,
-      // The limit the event hit, told why it ended the way it did.
-      result: {
-        ...message.ending,
-        ...(message.ending.error ? { error: { ...message.ending.error, message: `${message.ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later` } } : {}),
-        actions: [],
-        logs: [],
-        state: null,
-        // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
-        cpuMs: Math.min(wallMs, Math.round(message.cpuMs + (now - interruptedAt))),
-        wallMs,
-        memoryBytes: 0,
-        fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
-      },
-      guestStopped: true,
-    });
+    // The limit the event hit, told why it ended the way it did.
+    const { ending } = message;
+    const told = ending.error ? { ...ending, error: { ...ending.error, message: `${ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later` } } : ending;
+    // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
+    const cpuMs = Math.min(wallMs, Math.round(message.cpuMs + (now - interruptedAt)));
+    send({ type: "result", id: event.id, result: stoppedResult(told, cpuMs, wallMs), guestStopped: true });
   }, INTERRUPTED_STOP_GRACE_MS);
 }
 
