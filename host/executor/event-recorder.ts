@@ -162,11 +162,13 @@ export class EventRecorder {
   /**
    * Refuse (stateBytes) storing a value of at least `valueBytes` under `key` when the state would
    * then exceed its quota; the bridge asks with the value's length before it reads the value.
+   * Returns the state's size with that value, bytes.
    */
-  checkStateRoom(key: string, valueBytes: number): void {
+  checkStateRoom(key: string, valueBytes: number): number {
     const old = this.state.get(key);
     const next = this.stateBytes - (old === undefined ? 0 : stateEntryBytes(key, old)) + utf8Bytes(key) + valueBytes;
     if (next > this.limits.stateBytes) this.refuseStateBytes(next);
+    return next;
   }
 
   /** Refuse with stateBytes: the state would grow to at least `next` bytes. */
@@ -179,9 +181,7 @@ export class EventRecorder {
 
   /** Store a JSON value; the whole state must stay within `stateBytes`. */
   stateSet(key: string, json: string): void {
-    this.checkStateRoom(key, utf8Bytes(json));
-    const old = this.state.get(key);
-    const next = this.stateBytes - (old === undefined ? 0 : stateEntryBytes(key, old)) + stateEntryBytes(key, json);
+    const next = this.checkStateRoom(key, utf8Bytes(json));
     this.state.set(key, json);
     this.stateBytes = next;
     this.stateChanged = true;

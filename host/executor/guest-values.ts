@@ -36,7 +36,7 @@ export function readGuestString(ctx: QuickJSContext, handle: QuickJSHandle, maxU
  * (QTS_Dump, which the guest cannot replace), from a null-prototype wrapper (no toJSON to look up),
  * and the answer must have exactly `units` code units. Costs a second linear pass only for those strings.
  */
-function exactGuestString(ctx: QuickJSContext, handle: QuickJSHandle, units: number): string {
+export function exactGuestString(ctx: QuickJSContext, handle: QuickJSHandle, units: number): string {
   const text = ctx.getString(handle);
   if (text.length === units) return text;
   if (units > NUL_STRING_MAX_CHARS) throw nulStringRefusal(units);

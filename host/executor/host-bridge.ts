@@ -11,7 +11,7 @@ import { isChatbotError } from "../errors.js";
 import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES } from "../limits.js";
 import { actionPayloadBytes, EventRecorder, LimitExceeded } from "./event-recorder.js";
 import { GuestRefusal } from "./guest-refusal.js";
-import { guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
+import { exactGuestString, guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
 import { checkJsonText } from "./json-check.js";
 import type { Settlement } from "./guest-promises.js";
 import { parseAction } from "./parse-action.js";
@@ -118,7 +118,8 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
    */
   const stateKey = (handle: QuickJSHandle | undefined): string | undefined => {
     if (handle === undefined || ctx.typeof(handle) !== "string") throw new GuestRefusal("E_ARGUMENT", "key must be a string");
-    return guestStringLength(ctx, handle) > limits.stateBytes ? undefined : ctx.getString(handle);
+    const units = guestStringLength(ctx, handle);
+    return units > limits.stateBytes ? undefined : exactGuestString(ctx, handle, units);
   };
   // new Uint8Array(view) copies exactly the view's bytes; Buffer#slice would share Node's pool.
   const arrayBuffer = (bytes: Uint8Array) => ctx.newArrayBuffer(new Uint8Array(bytes).buffer);
@@ -160,8 +161,9 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       if (name === undefined) return recorder.refuseStateBytes(guestStringLength(ctx, key!));
       if (json === undefined || ctx.typeof(json) !== "string") throw new GuestRefusal("E_ARGUMENT", "value must be a string");
       // Quota first, by the value's length (its UTF-8 is at least that); only then read and check it.
-      recorder.checkStateRoom(name, guestStringLength(ctx, json));
-      const text = ctx.getString(json);
+      const units = guestStringLength(ctx, json);
+      recorder.checkStateRoom(name, units);
+      const text = exactGuestString(ctx, json, units);
       if (checkJsonText(text, Infinity) !== "ok") throw new GuestRefusal("E_STATE", "state values must be JSON text");
       recorder.stateSet(name, text);
       return undefined;

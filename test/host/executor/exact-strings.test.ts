@@ -73,3 +73,17 @@ it("NUL_STRING_MAX_CHARS: a text with NULs at the cap crosses whole, one over is
   expect(decodedOver.error?.message).toMatch(/a string with NUL characters .* up to 1048576 characters; this one has 1048577/);
   expect(executor.stats).toMatchObject({ runnersKilled: 0, runnersCrashed: 0, sandboxResets: 0 });
 });
+
+it("state keys and values with NUL characters are stored exactly: \"a\\0b\" and \"a\" are two keys", async () => {
+  const result = await executor.run(
+    request(
+      botWithMessageHandler(`
+        await bot.state.set("a\\u0000b", "x\\u0000y");
+        await bot.state.set("a", 1);
+        await bot.reply(JSON.stringify([await bot.state.get("a\\u0000b"), await bot.state.get("a")]));`),
+    ),
+  );
+  expect(result.status, result.error?.message).toBe("ok");
+  expect(result.state).toEqual({ "a\u0000b": JSON.stringify("x\u0000y"), a: "1" });
+  expect(result.actions).toMatchObject([{ type: "reply", text: JSON.stringify(["x\u0000y", 1]) }]);
+});
