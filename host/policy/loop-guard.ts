@@ -10,8 +10,8 @@
 // Exact sliding window: one timestamp per event, at most the bound per sender. `quietUntil` makes
 // the refusal logged once: the first mail refused is reported with `notify`, the next ones until
 // the window frees up are not.
-// File: <bot dir>/exchanges.json, written on each event from an automated sender (mail from
-// people never touches it). Bounded by BOT_EXCHANGE_MAX_SENDERS (the longest silent go first) and
+// File: <bot dir>/exchanges.json, read once and kept in memory, written on each event from an
+// automated sender (mail from people never touches it). Bounded by BOT_EXCHANGE_MAX_SENDERS (the longest silent go first) and
 // by age (a sender silent for an hour has nothing left to count).
 import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
@@ -52,6 +52,8 @@ export function admitExchange(record: ExchangeRecord | undefined, now: number, e
 /** The per-sender counts of one bot, in its account folder. */
 export class LoopGuard {
   private readonly serial = new Serial();
+  /** The file's content, read once (this guard is its only writer: one account object per bot). */
+  private senders: Record<string, ExchangeRecord> | undefined;
 
   constructor(
     private readonly file: string,
@@ -63,14 +65,16 @@ export class LoopGuard {
   admit(sender: string): Promise<ExchangeVerdict> {
     return this.serial.run(async () => {
       const now = this.now();
-      const all = await readJsonFile<Record<string, ExchangeRecord>>(this.file, {});
+      const all = (this.senders ??= await readJsonFile<Record<string, ExchangeRecord>>(this.file, {}));
       const key = sender.toLowerCase();
       const { verdict, record } = admitExchange(all[key], now, this.bound.eventsPerHour);
       // Only senders with something left to count are kept, the most recently active last.
       const kept = Object.entries(all).filter(([addr, r]) => addr !== key && r.events.some((at) => at > now - EXCHANGE_WINDOW_MS));
       kept.sort(([, a], [, b]) => (a.events.at(-1) ?? 0) - (b.events.at(-1) ?? 0));
       kept.push([key, record]);
-      await writeJsonFile(this.file, Object.fromEntries(kept.slice(-this.bound.maxSenders)));
+      const next = Object.fromEntries(kept.slice(-this.bound.maxSenders));
+      await writeJsonFile(this.file, next);
+      this.senders = next;
       return verdict;
     });
   }
