@@ -21,6 +21,7 @@ import { spawn } from "node:child_process";
 import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ChatbotError } from "../errors.js";
+import { parseJsonObject } from "../storage/json-object.js";
 
 /** The lock file's name inside the data directory. */
 export const LOCK_FILE_NAME = "serve.lock";
@@ -124,13 +125,15 @@ async function liveHolder(file: string): Promise<LockHolder | undefined> {
 
 /** The lock file's record, or undefined when it is empty or not one. */
 export function readHolder(file: string): LockHolder | undefined {
+  let text: string;
   try {
-    const value = JSON.parse(readFileSync(file, "utf8")) as Partial<LockHolder>;
-    if (!Number.isInteger(value.pid) || !Number.isInteger(value.startTicks) || typeof value.bootId !== "string") return undefined;
-    return { pid: value.pid!, startTicks: value.startTicks!, bootId: value.bootId, since: String(value.since ?? "?"), command: String(value.command ?? "?") };
+    text = readFileSync(file, "utf8");
   } catch {
     return undefined;
   }
+  const value = parseJsonObject(text) as Partial<LockHolder> | undefined;
+  if (!value || !Number.isInteger(value.pid) || !Number.isInteger(value.startTicks) || typeof value.bootId !== "string") return undefined;
+  return { pid: value.pid!, startTicks: value.startTicks!, bootId: value.bootId, since: String(value.since ?? "?"), command: String(value.command ?? "?") };
 }
 
 /** Start time of a running process in clock ticks since boot, or undefined when there is no such process. */

@@ -29,6 +29,8 @@ import { BotStateFile } from "./hosted-bot.js";
 import { hostPaths } from "./paths.js";
 import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../limits.js";
 import { stateEntryBytes } from "../executor/event-recorder.js";
+import { checkJsonText } from "../executor/json-check.js";
+import { parseJsonObject } from "../storage/json-object.js";
 
 /** The account folder of the state copy. */
 export const STATE_FOLDER = "ChatbotState";
@@ -103,27 +105,18 @@ export function parseStateMessage(raw: Uint8Array, maxStateBytes: number): { ver
   if (!marker) throw new ChatbotError("E_STATE_MIRROR", `state copy without a valid ${STATE_HEADER} header`);
   const json = Buffer.from(text.slice(split).replace(/\s+/g, ""), "base64").toString("utf8");
   if (createHash("sha256").update(json, "utf8").digest("hex") !== marker.sha256) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} does not match its sha256`);
-  const state = JSON.parse(json) as unknown;
-  if (typeof state !== "object" || state === null || Array.isArray(state) || !Object.values(state).every((v) => typeof v === "string")) {
+  const state = parseJsonObject(json);
+  if (!state || !Object.values(state).every((v) => typeof v === "string")) {
     throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} is not a state (key → JSON text)`);
   }
   let bytes = 0;
   for (const [key, value] of Object.entries(state as BotState)) {
     bytes += stateEntryBytes(key, value);
-    if (!isJsonText(value)) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version}: the value of key ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
+    // The rule bot.state.set applies (host-bridge.ts): JSON text, any depth.
+    if (checkJsonText(value, Infinity) !== "ok") throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version}: the value of key ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
   }
   if (bytes > maxStateBytes) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} holds ${bytes} bytes of state, over the ${maxStateBytes} bytes a bot may have`);
   return { version: marker.version, state: state as BotState };
-}
-
-/** True when `text` parses as JSON (a state value as bot.state.set stores it). */
-function isJsonText(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface StateMirrorDeps {
@@ -200,7 +193,7 @@ export class StateMirror {
           }
           return parseStateMessage(await mailbox.download(copy.uid), maxStateBytes);
         } catch (error) {
-          if (!isChatbotError(error, "E_STATE_MIRROR") && !(error instanceof SyntaxError)) throw error;
+          if (!isChatbotError(error, "E_STATE_MIRROR")) throw error;
           this.deps.log({ event: "state.mirror-error", bot: addr, op: "pull", uid: copy.uid, error: reasonOf(error) });
         }
       }
