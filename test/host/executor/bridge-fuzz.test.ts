@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import { HOST_GLOBAL } from "../../../std/contract.js";
+import { prng } from "../../support/prng.js";
 import { bundleSource, messageAt, messageEvent, request } from "../../support/sandbox.js";
 
 /** Events of random calls, and steps per event: ~10–20 s on this machine. */
@@ -22,22 +23,13 @@ const CPU_MS = 1000;
 const GRACE_MS = 1200;
 const FIRST_SEED = Number(process.env.FUZZ_SEED ?? 1);
 
-// The bot: a seeded PRNG (mulberry32) picks values and calls; every call's outcome is caught. A
+// The bot: a seeded PRNG (test/support/prng.ts, its source pasted in) picks values and calls; every call's outcome is caught. A
 // refusal code of E_HOST (the host failed in a way it did not foresee) is made fatal, so the test
 // sees it as a bot error naming the call.
 const fuzzBot = bundleSource(`
 import { defineBot, BotError } from "chatbot/std";
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+${prng}
 
 export default defineBot({
   async message(msg, bot) {

@@ -2,18 +2,8 @@
 // accepts, counts nesting, and never builds the value.
 import { describe, expect, it } from "vitest";
 import { checkJsonText } from "../../../host/executor/json-check.js";
+import { prng } from "../../support/prng.js";
 
-/** A small seeded PRNG (mulberry32), so a failing case can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const parses = (text: string) => {
   try {
