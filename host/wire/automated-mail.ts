@@ -15,6 +15,10 @@
 //   updates, location-only and sync messages of every client, people included, and decides "bot"
 //   only on other messages: so does this module for status updates. The outer copy of the header
 //   is ignored, like core does for signed mail (mimeparser.rs is_protected).
+// - Secure-Join handshake steps are protocol, not answers to a person: core up to 2.33 (and 1.x)
+//   marks every step after the first `Auto-Submitted: auto-replied` (mimefactory.rs), so on a
+//   handshake step that marker does not stop the host's protocol answer (inbound.ts). The bot's code
+//   never runs on a handshake, and each answer needs a valid invite token, so no loop can form.
 // Pure: headers in, a verdict out.
 import { bareAddress, parseParameterized } from "./mime/mime-entity.js";
 
@@ -26,15 +30,24 @@ export function autoSubmittedKeyword(value: string): string {
 /** Report types a bot may still run on: webxdc status updates (PROTOCOL §5) are multipart/report too. */
 const RUNNABLE_REPORTS = new Set(["status-update"]);
 
-/**
- * Why no bot may answer a mail with these headers (lowercased name → values, outer or inner), or
- * undefined when nothing marks it as an automatic response, a bounce or a receipt.
- */
-export function neverAnswerReason(headers: ReadonlyMap<string, readonly string[]>): string | undefined {
+/** Why the `Auto-Submitted` headers (lowercased name → values) mark an automatic response, or undefined. */
+export function autoResponseReason(headers: ReadonlyMap<string, readonly string[]>): string | undefined {
   for (const value of headers.get("auto-submitted") ?? []) {
     const keyword = autoSubmittedKeyword(value);
     if (keyword !== "no" && keyword !== "auto-generated") return `automatic response (Auto-Submitted: ${keyword || "(empty)"}): RFC 3834 forbids answering it`;
   }
+  return undefined;
+}
+
+/**
+ * Why no bot may answer a mail with these headers (lowercased name → values, outer or inner), or
+ * undefined when nothing marks it as an automatic response, a bounce or a receipt.
+ * `ignoreAutoSubmitted` leaves the `Auto-Submitted` check to the caller (a Secure-Join step may
+ * carry `auto-replied`; see the head of this file); bounce and receipt markers still count.
+ */
+export function neverAnswerReason(headers: ReadonlyMap<string, readonly string[]>, options: { ignoreAutoSubmitted?: boolean } = {}): string | undefined {
+  const autoResponse = options.ignoreAutoSubmitted ? undefined : autoResponseReason(headers);
+  if (autoResponse) return autoResponse;
   for (const value of headers.get("content-type") ?? []) {
     const type = parseParameterized(value);
     if (type.value !== "multipart/report") continue;

@@ -15,6 +15,8 @@ export interface Recipient {
   fingerprint: string;
   keydataBase64: string;
   key: openpgp.PublicKey;
+  /** True when SecureJoin verified this key for this address (peer-store.ts). */
+  verified: boolean;
 }
 
 /** The key the bot has for `addr`, or undefined. */
@@ -22,7 +24,7 @@ export async function peerRecipient(account: BotAccount, addr: string): Promise<
   const peer = await account.peers.get(addr);
   if (!peer) return undefined;
   const key = await account.peers.key(peer.keydataBase64);
-  return { addr: peer.addr, fingerprint: peer.fingerprint, keydataBase64: peer.keydataBase64, key };
+  return { addr: peer.addr, fingerprint: peer.fingerprint, keydataBase64: peer.keydataBase64, key, verified: peer.verified };
 }
 
 /** The group's members whose keys the bot knows (a member without a key cannot be written to). */

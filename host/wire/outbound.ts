@@ -6,6 +6,7 @@ import type { Action } from "../../std/contract.js";
 import type { InnerBody } from "./mime/compose.js";
 import { composeBotMessage, type OutgoingMail } from "./bot-message.js";
 import { composeMemberAdded, groupMessageHeaders, groupRecipients, peerRecipient, type Recipient } from "./group-message.js";
+import { VERIFIED_CHAT_HEADER } from "./verified-chat.js";
 import { stableMessageId } from "./message-id.js";
 import type { BotAccount } from "./bot-account.js";
 
@@ -70,7 +71,7 @@ async function routeOf(account: BotAccount, chatId: string, isStopped: StoppedCh
   }
   const peer = await peerRecipient(account, chatId);
   if (!peer) return { code: "E_NO_KEY", reason: `no key for ${chatId} (they have not written to the bot)` };
-  return { recipients: [peer], to: [peer.addr], subject: `Message from ${account.name}`, headers: [] };
+  return { recipients: [peer], to: [peer.addr], subject: `Message from ${account.name}`, headers: peer.verified ? [VERIFIED_CHAT_HEADER] : [] };
 }
 
 /**

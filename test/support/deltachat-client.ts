@@ -1,16 +1,18 @@
-// Test support: a real Delta Chat client for end-to-end tests — the core's deltachat-rpc-server
-// (npm @deltachat/stdio-rpc-server-linux-x64, 2.57.0) driven over stdio JSON-RPC with
-// @deltachat/jsonrpc-client. One server process holds any number of accounts; each test file
-// starts one and closes it. We spawn the binary ourselves instead of using the
-// @deltachat/stdio-rpc-server wrapper: its other platform packages are not on our registry.
+// Test support: a real Delta Chat client for end-to-end tests — a core's deltachat-rpc-server
+// (npm @deltachat/stdio-rpc-server-linux-x64; MAIN_CORE, 2.57, unless a test names another core
+// from dc-cores.ts) driven over stdio JSON-RPC with the @deltachat/jsonrpc-client of its version.
+// One server process holds any number of accounts; each test file starts one and closes it. We
+// spawn the binary ourselves instead of using the @deltachat/stdio-rpc-server wrapper: its other
+// platform packages are not on our registry. Types are 2.57's; older clients share the calls used.
 
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { StdioDeltaChat, type DcEvent, type DcEventType, type RawClient, type T } from "@deltachat/jsonrpc-client";
+import { join } from "node:path";
+import type { StdioDeltaChat, DcEvent, DcEventType, RawClient, T } from "@deltachat/jsonrpc-client";
+import { MAIN_CORE, rpcServerPath, type DeltaChatCore } from "./dc-cores.js";
+
 
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -26,6 +28,8 @@ export interface RelayEndpoint {
 
 /** A running deltachat-rpc-server with its accounts in a temp directory. */
 export interface DeltaChatDriver {
+  /** Which core this server is. */
+  readonly core: DeltaChatCore;
   /** The typed JSON-RPC client: every core API (`rpc.getMessage`, `rpc.secureJoin`, …). */
   readonly rpc: RawClient;
   /** Accounts directory; `rpc-server.log` (stderr + every event) is next to it. */
@@ -52,12 +56,6 @@ export function eventIs<K extends DcEvent["kind"]>(kind: K, test: (event: DcEven
   return (event: DcEvent): event is DcEventType<K> => event.kind === kind && test(event as DcEventType<K>);
 }
 
-/** Path of the deltachat-rpc-server binary inside its npm package. */
-export function rpcServerPath(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("@deltachat/stdio-rpc-server-linux-x64/package.json")), "deltachat-rpc-server");
-}
-
 interface Waiter {
   readonly accountId: number;
   onEvent(event: DcEvent): void;
@@ -66,13 +64,14 @@ interface Waiter {
   cancel(): void;
 }
 
-/** Start a deltachat-rpc-server with a fresh accounts directory. */
-export async function startDeltaChat(): Promise<DeltaChatDriver> {
+/** Start `core`'s deltachat-rpc-server with a fresh accounts directory. */
+export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<DeltaChatDriver> {
+  const { StdioDeltaChat: Client } = (await import(core.clientPackage)) as { StdioDeltaChat: typeof StdioDeltaChat };
   const root = await mkdtemp(join(tmpdir(), "chatbot-dc-"));
   const dir = join(root, "accounts");
   const logPath = join(root, "rpc-server.log");
   const log = createWriteStream(logPath);
-  const child: ChildProcessWithoutNullStreams = spawn(rpcServerPath(), [], {
+  const child: ChildProcessWithoutNullStreams = spawn(rpcServerPath(core), [], {
     env: { DC_ACCOUNTS_PATH: dir, RUST_LOG: "warn", PATH: process.env.PATH ?? "/usr/bin:/bin" },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -80,7 +79,7 @@ export async function startDeltaChat(): Promise<DeltaChatDriver> {
   // A write after the server died must surface as a failed call, not an unhandled EPIPE.
   child.stdin.on("error", () => {});
 
-  const dc = new StdioDeltaChat(child.stdin, child.stdout, true);
+  const dc = new Client(child.stdin, child.stdout, true);
   const waiters = new Set<Waiter>();
   let closing = false;
 
@@ -140,6 +139,7 @@ export async function startDeltaChat(): Promise<DeltaChatDriver> {
   }
 
   const driver: DeltaChatDriver = {
+    core,
     rpc: dc.rpc,
     dir,
     async createAccount(relay, name, addr, password) {

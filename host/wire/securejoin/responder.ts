@@ -12,6 +12,7 @@ import { secureJoinPassword } from "../pgp/securejoin-symmetric.js";
 import { composeBotMessage, type OutgoingMail } from "../bot-message.js";
 import type { BotAccount } from "../bot-account.js";
 import { composeMemberAdded } from "../group-message.js";
+import { VERIFIED_CHAT_HEADER } from "../verified-chat.js";
 
 /** A handshake step's outcome: mails to send, who joined, and a line for the log. */
 export interface HandshakeOutcome {
@@ -142,6 +143,8 @@ export async function answerRequestWithAuth(
           ["Secure-Join", "vc-contact-confirm"],
           // Without gossip of the joiner's own key their client never reaches progress 1000 (PROTOCOL §4).
           ["Autocrypt-Gossip", formatAutocryptHeader(from, keydataBase64)],
+          // Core 1.x marks the bot verified (backward verification) only on a Chat-Verified message.
+          ...(verified ? [VERIFIED_CHAT_HEADER] : []),
         ],
       },
       { keys: [senderKey] },
