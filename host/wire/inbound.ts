@@ -136,9 +136,9 @@ interface Verified {
 async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: number }): Promise<Inbound | Verified> {
   const outer = parseOuter(raw, limits);
   // The outer Auto-Submitted verdict waits for the protected headers: a Secure-Join step may carry it.
-  const marked = neverAnswerReason(outer.headers, { ignoreAutoSubmitted: true });
-  if (marked) return drop(marked);
   const outerAutoResponse = autoResponseReason(outer.headers);
+  const marked = neverAnswerReason(outer.headers, { ignoreAutoSubmitted: true });
+  if (marked) return drop(outerAutoResponse ?? marked);
   const sender = outer.from;
   if (!sender) return drop("no From address");
   if (sender === account.addr.toLowerCase()) return drop("sent by the bot itself");

@@ -177,6 +177,37 @@ describe("the bot never runs on mail no responder may answer (RFC 3834)", () => 
   });
 });
 
+describe("Secure-Join steps are protocol: Auto-Submitted: auto-replied does not stop them (issue 10)", () => {
+  // Core 1.x and 2.x up to 2.33 mark every handshake step after the first so (mimefactory.rs):
+  // dropping them left every join from those clients hanging at progress 400.
+  const step = (account: BotAccount, where: "inner" | "outer" | "both") =>
+    mail(account, {
+      headers: [["Secure-Join", "vc-request-with-auth"], ["Secure-Join-Auth", "no-such-auth-token"], ...(where !== "outer" ? ([["Auto-Submitted", "auto-replied"]] as Array<[string, string]>) : [])],
+      outerHeaders: where !== "inner" ? [["Auto-Submitted", "auto-replied"]] : [],
+    });
+
+  it("a vc-request-with-auth marked auto-replied (protected headers, outer headers, or both) reaches the SecureJoin responder", async () => {
+    for (const where of ["inner", "outer", "both"] as const) {
+      const { account } = await bot();
+      const result = await receiveMail(account, (await step(account, where)).raw, LIMITS);
+      // The responder got it: it answers nothing here only because the auth token is unknown.
+      expect(result, where).toMatchObject({ kind: "handshake", outcome: { replies: [] } });
+    }
+  });
+
+  it("the exemption is for handshake steps only: the same marker on chat text still drops it", async () => {
+    const { account } = await bot();
+    const m = await mail(account, { headers: [["Auto-Submitted", "auto-replied"]], outerHeaders: [["Auto-Submitted", "auto-replied"]] });
+    expect(reason(await receiveMail(account, m.raw, LIMITS))).toMatch(/^automatic response/);
+  });
+
+  it("a Secure-Join header does not excuse a bounce or a receipt: the report type still drops it", async () => {
+    const { account } = await bot();
+    const m = await mail(account, { headers: [["Secure-Join", "vc-request-with-auth"]], outerHeaders: [["Content-Type", "multipart/report; report-type=delivery-status"]] });
+    expect(reason(await receiveMail(account, m.raw, LIMITS))).toMatch(/delivery status notification/);
+  });
+});
+
 describe("bot-to-bot exchanges are bounded", () => {
   it(`bot ping-pong: at the bound (${BOT_EXCHANGE_EVENTS_PER_HOUR} mails an hour from an auto-generated sender) the bot runs; one over is dropped and logged once, later ones quietly`, async () => {
     const { account } = await bot();
