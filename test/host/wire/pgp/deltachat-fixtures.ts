@@ -1,4 +1,5 @@
-// Access to the Delta Chat core 2.57.0 wire captures in test/fixtures/deltachat (see INDEX.txt there).
+// Access to the Delta Chat wire captures in test/fixtures/deltachat (see INDEX.txt there): core 2.57.0
+// runs, and one legacy run between two core 1.160 clients.
 import { readdir, readFile } from "node:fs/promises";
 import * as openpgp from "openpgp";
 import { identityFromArmored, type BotIdentity } from "../../../../host/wire/pgp/identity.js";
@@ -7,8 +8,13 @@ const ROOT = new URL("../../../fixtures/deltachat/", import.meta.url);
 
 /** The runs with SecureJoin v3 captures 01-06 (encrypted, all of them). */
 export const V3_RUNS = ["plain", "starttls", "tls"] as const;
-/** Every run directory. */
+/** Every core 2.57 run directory. */
 export const RUNS = [...V3_RUNS, "plain-legacyqr"] as const;
+/**
+ * Core 1.160's legacy run, not in RUNS: those tests assert 2.57 habits (e.g. an outer Date days
+ * earlier than the protected one) that 1.160 does not have.
+ */
+export const CORE_1160_RUN = "core-1160-legacyqr";
 
 /** A fixture file's bytes. */
 export function fixtureBytes(path: string): Promise<Buffer> {
