@@ -47,9 +47,15 @@ function automationRefusal(inner: DeltaInner, outerAutoResponse: string | undefi
   return neverAnswerReason(inner.headers, { ignoreAutoSubmitted: handshake }) ?? (handshake ? undefined : outerAutoResponse);
 }
 
-/** The sender's key from this message's Autocrypt header, if it names the sender. */
-async function autocryptKey(account: BotAccount, inner: DeltaInner, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
-  const header = inner.autocrypt ? parseAutocryptHeader(inner.autocrypt) : undefined;
+/**
+ * The sender's key from this message's Autocrypt header, if it names the sender: the protected
+ * one, else the outer one — core 1.x puts it only outside the encryption (core reads both, inner
+ * first). Trusting the outer copy adds nothing an attacker lacks: the key only counts if the
+ * message's signature verifies with it, and a key SecureJoin verified is never replaced.
+ */
+async function autocryptKey(account: BotAccount, inner: DeltaInner, outerAutocrypt: string | undefined, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
+  const value = inner.autocrypt ?? outerAutocrypt;
+  const header = value ? parseAutocryptHeader(value) : undefined;
   if (!header || header.addr !== sender) return undefined;
   try {
     const keydataBase64 = Buffer.from(header.keydata).toString("base64");
@@ -176,7 +182,8 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
   let signer = decrypted.signerFingerprint;
   let signedAt = decrypted.signedAt;
   let senderKey = storedKey;
-  const announced = await autocryptKey(account, inner, sender);
+  const outerAutocrypt = outer.headers.get("autocrypt");
+  const announced = await autocryptKey(account, inner, outerAutocrypt?.length === 1 ? outerAutocrypt[0] : undefined, sender);
   if (announced && signer === undefined) {
     const again = await decryptAndVerify(outer.encrypted.armored, account.identity, [announced.key], limits);
     signer = again.signerFingerprint;

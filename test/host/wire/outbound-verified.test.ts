@@ -23,7 +23,8 @@ const EVENT = "<event1@example.org>";
 let alice: BotIdentity;
 let bob: BotIdentity;
 beforeAll(async () => {
-  [alice, bob] = await Promise.all([ALICE, BOB].map(async (addr) => identityFromArmored(await generateBotKeyArmored(addr), addr)));
+  const identity = async (addr: string) => identityFromArmored(await generateBotKeyArmored(addr), addr);
+  [alice, bob] = await Promise.all([identity(ALICE), identity(BOB)]);
 });
 
 async function botAccount(): Promise<BotAccount> {

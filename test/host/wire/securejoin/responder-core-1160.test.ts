@@ -138,4 +138,14 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
     expect((await inner("06")).headers.get("chat-verified")).toEqual(["1"]);
     expect(sent.headers.get("chat-verified")).toEqual(["1"]);
   });
+  it("a 1.160 peer the bot never met is known from the outer Autocrypt header: its chat text (05) verifies without the handshake", async () => {
+    // 1.160 puts Autocrypt outside the encryption only; a bot that reads only the protected header
+    // could never verify mail from a 1.x person whose key it did not learn in a handshake.
+    const { keys, secrets, mail, inner } = await recorded();
+    expect((await inner("05")).autocrypt).toBeUndefined();
+    const account = await inviterAccount(keys.B.identity, secrets);
+    const event = await receiveMail(account, await mail("05"), LIMITS);
+    expect(event).toMatchObject({ kind: "event", event: { kind: "message", message: { text: "hello from A" } } });
+    expect(await account.peers.get("alice@chat.test")).toMatchObject({ fingerprint: keys.A.fingerprint, verified: false });
+  });
 });
