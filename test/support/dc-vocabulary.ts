@@ -6,7 +6,10 @@
 // - encrypted chat: 2.x `isEncrypted` on the chat; 1.160 has none — its 1:1 chat after SecureJoin
 //   is `isProtected` (verified, hence encrypted).
 // - chat type: 1.160 numbers (100 single, 120 group), 2.x names ("Single", "Group").
+// - message: `showPadlock` (encrypted), `file` (path of the stored bytes) in every core; a message
+//   deleted for everyone leaves the chat's message list.
 // A test asks `clientShows(...)` what it means instead of reading one core's fields.
+import { readFile } from "node:fs/promises";
 import type { DeltaChatDriver } from "./deltachat-client.js";
 
 /** A contact as any core returns it: the fields the vocabulary reads. */
@@ -60,4 +63,30 @@ export async function contactIsVerified(dc: DeltaChatDriver, account: number, co
 /** True when the client shows `contactId` as a bot. */
 export async function contactIsBot(dc: DeltaChatDriver, account: number, contactId: number): Promise<boolean> {
   return ((await dc.rpc.getContact(account, contactId)) as unknown as AnyContact).isBot;
+}
+
+/** A message as any core returns it from getMessage: the fields the vocabulary reads. */
+interface AnyMessage {
+  showPadlock: boolean;
+  file: string | null;
+}
+
+/** True when the client shows the message with a padlock (end-to-end encrypted): every core says `showPadlock`. */
+export function messageIsEncrypted(message: AnyMessage): boolean {
+  return message.showPadlock;
+}
+
+/** The bytes of the file the client stored for a file message (`file` is a path in the account's blob dir in every core). */
+export async function messageFileBytes(message: AnyMessage): Promise<Buffer> {
+  if (!message.file) throw new Error("the message has no file");
+  return readFile(message.file);
+}
+
+/** True when the user no longer sees `msgId` in `chatId` (deleted for everyone: core trashes or removes it). */
+export async function messageIsGone(dc: DeltaChatDriver, account: number, chatId: number, msgId: number): Promise<boolean> {
+  if ((await dc.rpc.getMessageIds(account, chatId, false, false)).includes(msgId)) return false;
+  return dc.rpc.getMessage(account, msgId).then(
+    (message) => message.chatId !== chatId,
+    () => true,
+  );
 }
