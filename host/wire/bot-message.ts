@@ -66,7 +66,17 @@ export async function composeBotMessage(account: BotAccount, message: BotMessage
     "password" in encryption
       ? await encryptSymmetricSigned(inner, encryption.password, identity)
       : await signAndEncrypt(inner, encryption.keys, identity);
-  const raw = composeEncryptedOuter({ from: account.addr, date, messageId, armored });
+  // The outer To names the recipient of a mail to one person: their server has the address from
+  // the envelope anyway, and core up to 1.151 reads gossip only for addresses in the outer To
+  // (without it, their SecureJoin stops at "No self addr+pubkey gossip found"). Mail to several
+  // keeps "hidden-recipients", as core 2.x does: no server learns the other members from it.
+  const to = message.recipients.length === 1 ? message.recipients[0] : undefined;
+  // The bot's key outside too: core before ~1.140 reads Autocrypt only from the outer headers, to
+  // verify the signature before it opens the message (decrypt.rs prepare_decryption); without it
+  // the bot's SecureJoin reply shows as plain text and the join never completes. 1.x sends it
+  // only there; 2.x reads the protected copy first. The key is public, so nothing leaks.
+  const outerAutocrypt: Array<[string, string]> = "keys" in encryption ? [["Autocrypt", formatAutocryptHeader(account.addr, identity.keydataBase64)]] : [];
+  const raw = composeEncryptedOuter({ from: account.addr, date, messageId, armored, extraHeaders: outerAutocrypt, ...(to !== undefined ? { to } : {}) });
   // Never hand the relay a mail its filter would bounce with "523 Encryption Needed".
   assertEncryptedMime(raw);
   return { from: account.addr, recipients: message.recipients, raw, messageId };

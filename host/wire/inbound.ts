@@ -13,6 +13,7 @@ import { isChatbotError } from "../errors.js";
 import { parseCommand } from "../mail/command.js";
 import { parseOuter } from "./mime/parse-outer.js";
 import { parseInner, type DeltaInner } from "./mime/parse-inner.js";
+import { withOuterRecipients } from "./mime/outer-recipients.js";
 import { parsePlainSecureJoinRequest } from "./mime/parse-plain-securejoin.js";
 import { decryptAndVerify } from "./pgp/decrypt.js";
 import { decryptSymmetric } from "./pgp/securejoin-symmetric.js";
@@ -173,7 +174,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
     return { kind: "handshake", outcome: await answerRequestPubkey(account, inner, symmetric.password) };
   }
 
-  const inner = await parseInner(decrypted.inner, limits);
+  const inner = withOuterRecipients(await parseInner(decrypted.inner, limits), outer);
   if (inner.from?.addr.toLowerCase() !== sender) return drop("inner and outer From differ");
   const innerMarked = automationRefusal(inner, outerAutoResponse);
   if (innerMarked) return drop(innerMarked);

@@ -17,7 +17,7 @@ import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { ALL_CORES, DELTA_CHAT_CORES, MAIN_CORE, type CoreName, type DeltaChatCore } from "../support/dc-cores.js";
-import { chatIsEncrypted, chatIsGroup, contactIsBot, contactIsVerified, inviteFor, messageFileBytes, messageIsEncrypted, messageIsGone } from "../support/dc-vocabulary.js";
+import { chatIsEncrypted, chatIsGroup, contactIsBot, contactIsVerified, inviteFor, messageFileBytes, messageIsEncrypted, messageIsGone, personInvite } from "../support/dc-vocabulary.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { startHostOnRelay, type RunningHost } from "../support/host-on-relay.js";
 import { until } from "../support/poll.js";
@@ -160,7 +160,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
 
       it("group: a person creates a group with the bot and a second person; the bot's echo arrives there for both", async () => {
         const ben = await account(dc, "Ben");
-        await secureJoin(dc, ben, inviteFor(dc, await dc.rpc.getChatSecurejoinQrCode(ann, null)));
+        await secureJoin(dc, ben, inviteFor(dc, await personInvite(dc, ann)));
         const group = await dc.rpc.createGroupChat(ann, `Club ${core.name}`, false);
         await dc.rpc.addContactToChat(ann, group, botContact);
         await dc.rpc.addContactToChat(ann, group, await contactOf(dc, ann, `${tag(core)}ben@${relay.domain}`));
@@ -263,7 +263,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
       [otto, yara] = await Promise.all([account(old(), "Otto"), account(young(), "Yara")]);
       await secureJoin(old(), otto, inviteFor(old(), await bot.invite()));
       const yaraAddr = `${tag(young().core)}yara@${relay.domain}`;
-      await secureJoin(old(), otto, inviteFor(old(), await young().rpc.getChatSecurejoinQrCode(yara, null)));
+      await secureJoin(old(), otto, inviteFor(old(), await personInvite(young(), yara)));
       // Not asserted: that 1.160 shows Yara verified. Its green checkmark (isVerified) needs a
       // Chat-Verified header from her (backward verification), which 2.x cores send only in chats
       // protected before key-contacts: 1.160 shows her isProfileVerified, not isVerified. Between

@@ -1,13 +1,14 @@
 // Test support: the Delta Chat cores the end-to-end tests run as the user's client. Each is an npm
 // alias of @deltachat/stdio-rpc-server-linux-x64 at one version (package.json devDependencies),
 // driven with the @deltachat/jsonrpc-client of its own version where npm has one: an older server
-// lacks newer methods and a newer client would call them. 2.62 has no client on npm; 2.57's is the
+// lacks newer methods and a newer client would call them (deltachat-client.ts falls back to the
+// login settings where a core has no addOrUpdateTransport). 2.62 has no client on npm; 2.57's is the
 // nearest and speaks its protocol. MAIN_CORE is the one the whole e2e suite uses.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
 /** A core version the tests know, by its short name. */
-export type CoreName = "1.160" | "2.33" | "2.57" | "2.62";
+export type CoreName = "1.139" | "1.160" | "2.33" | "2.57" | "2.62";
 
 export interface DeltaChatCore {
   readonly name: CoreName;
@@ -22,6 +23,8 @@ export interface DeltaChatCore {
 }
 
 export const DELTA_CHAT_CORES: Readonly<Record<CoreName, DeltaChatCore>> = {
+  // The oldest core npm has (2024): no transports API, reads Autocrypt and To only outside the encryption.
+  "1.139": { name: "1.139", serverPackage: "dc-core-1139", clientPackage: "dc-client-1139", hasSecureJoinV3: false, hasKeyContacts: false },
   "1.160": { name: "1.160", serverPackage: "dc-core-1160", clientPackage: "dc-client-1160", hasSecureJoinV3: false, hasKeyContacts: false },
   "2.33": { name: "2.33", serverPackage: "dc-core-233", clientPackage: "dc-client-233", hasSecureJoinV3: true, hasKeyContacts: true },
   "2.57": { name: "2.57", serverPackage: "@deltachat/stdio-rpc-server-linux-x64", clientPackage: "@deltachat/jsonrpc-client", hasSecureJoinV3: true, hasKeyContacts: true },
@@ -32,7 +35,7 @@ export const DELTA_CHAT_CORES: Readonly<Record<CoreName, DeltaChatCore>> = {
 export const MAIN_CORE: DeltaChatCore = DELTA_CHAT_CORES["2.57"];
 
 /** Every core, oldest first: the client range the README promises. */
-export const ALL_CORES: readonly DeltaChatCore[] = [DELTA_CHAT_CORES["1.160"], DELTA_CHAT_CORES["2.33"], DELTA_CHAT_CORES["2.57"], DELTA_CHAT_CORES["2.62"]];
+export const ALL_CORES: readonly DeltaChatCore[] = [DELTA_CHAT_CORES["1.139"], DELTA_CHAT_CORES["1.160"], DELTA_CHAT_CORES["2.33"], DELTA_CHAT_CORES["2.57"], DELTA_CHAT_CORES["2.62"]];
 
 const require = createRequire(import.meta.url);
 

@@ -36,6 +36,13 @@ export function inviteFor(dc: DeltaChatDriver, invite: string): string {
   return dc.core.hasSecureJoinV3 ? invite : invite.replace(/&v=3(?=&|$)/, "");
 }
 
+/** A person's own invite link (1:1 when `chatId` is null); cores before 1.140 only return it with its SVG. */
+export async function personInvite(dc: DeltaChatDriver, account: number, chatId: number | null = null): Promise<string> {
+  if (typeof dc.rpc.getChatSecurejoinQrCode === "function") return dc.rpc.getChatSecurejoinQrCode(account, chatId);
+  const [link] = await dc.rpc.getChatSecurejoinQrCodeSvg(account, chatId);
+  return link;
+}
+
 /** True when the chat `chatId` is end-to-end encrypted, as `dc`'s core says it. */
 export async function chatIsEncrypted(dc: DeltaChatDriver, account: number, chatId: number): Promise<boolean> {
   const chat = (await dc.rpc.getBasicChatInfo(account, chatId)) as unknown as AnyChat;

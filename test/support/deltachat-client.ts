@@ -56,6 +56,27 @@ export function eventIs<K extends DcEvent["kind"]>(kind: K, test: (event: DcEven
   return (event: DcEvent): event is DcEventType<K> => event.kind === kind && test(event as DcEventType<K>);
 }
 
+/**
+ * Log in the way cores before the transports API (~1.155) take it: the login settings, then
+ * configure(). Security 3 = plain (core's Socket enum); certificate checks 2 = accept invalid.
+ */
+async function configureWithoutTransports(rpc: RawClient, accountId: number, relay: RelayEndpoint, addr: string, password: string): Promise<void> {
+  await rpc.batchSetConfig(accountId, {
+    addr,
+    mail_pw: password,
+    mail_server: "127.0.0.1",
+    mail_port: String(relay.imapPort),
+    mail_security: "3",
+    mail_user: addr,
+    send_server: "127.0.0.1",
+    send_port: String(relay.submissionPort),
+    send_security: "3",
+    send_user: addr,
+    imap_certificate_checks: "2",
+  });
+  await rpc.configure(accountId);
+}
+
 interface Waiter {
   readonly accountId: number;
   onEvent(event: DcEvent): void;
@@ -153,7 +174,8 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
       dc.on("ConfigureProgress", onProgress);
       try {
         // "plain": no TLS at all on loopback; the relay's certificate is self-signed anyway.
-        await dc.rpc.addOrUpdateTransport(accountId, {
+        if (typeof dc.rpc.addOrUpdateTransport !== "function") await configureWithoutTransports(dc.rpc, accountId, relay, addr, password);
+        else await dc.rpc.addOrUpdateTransport(accountId, {
           addr,
           password,
           imapServer: "127.0.0.1",

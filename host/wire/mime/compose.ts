@@ -151,7 +151,7 @@ export function composeInner(message: InnerMessage): string {
  * with exactly two leaf parts, the second carrying `armored` byte for byte (it must be CRLF text
  * starting "-----BEGIN PGP MESSAGE-----\r\n").
  */
-export function composeEncryptedOuter(o: { from: string; date: Date; messageId: string; armored: string; extraHeaders?: Array<[string, string]> }): string {
+export function composeEncryptedOuter(o: { from: string; date: Date; messageId: string; armored: string; to?: string; extraHeaders?: Array<[string, string]> }): string {
   if (!o.armored.startsWith(ARMOR_BEGIN)) throw composeError('armored text must start with "-----BEGIN PGP MESSAGE-----" and CRLF');
   if (/\r(?!\n)|(?<!\r)\n/.test(o.armored)) throw composeError("armored text must use CRLF line breaks only (filtermail checks CRLF)");
   if (!/^[\x20-\x7e\r\n]*$/.test(o.armored)) throw composeError("armored text must be printable ASCII");
@@ -163,7 +163,7 @@ export function composeEncryptedOuter(o: { from: string; date: Date; messageId: 
   ];
   const encrypted = multipart('multipart/encrypted; protocol="application/pgp-encrypted"', parts);
   let head = foldHeader("From", formatAddress({ addr: o.from }));
-  head += foldHeader("To", '"hidden-recipients": ;');
+  head += foldHeader("To", o.to !== undefined ? formatAddress({ addr: o.to }) : '"hidden-recipients": ;');
   head += foldHeader("Date", formatDate(o.date));
   head += foldHeader("Message-ID", checkMessageId(o.messageId));
   // Relays replace the subject anyway (PROTOCOL §1); the real one is inside.
