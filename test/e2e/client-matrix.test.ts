@@ -15,6 +15,7 @@ import type { T } from "@deltachat/jsonrpc-client";
 import { Executor } from "../../host/executor/executor.js";
 import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
+import { newGroupId } from "../../host/wire/group-store.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { ALL_CORES, DELTA_CHAT_CORES, MAIN_CORE, type CoreName, type DeltaChatCore } from "../support/dc-cores.js";
 import { chatIsEncrypted, chatIsGroup, contactIsBot, contactIsVerified, inviteFor, messageFileBytes, messageIsEncrypted, messageIsGone, personInvite } from "../support/dc-vocabulary.js";
@@ -174,6 +175,19 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect(messageIsEncrypted(onBen!)).toBe(true);
         expect(await chatIsGroup(dc, ben, onBen!.chatId)).toBe(true);
         expect((await dc.rpc.getBasicChatInfo(ben, onBen!.chatId)).name).toBe(`Club ${core.name}`);
+      });
+
+      it("the bot's own group invite: the person joins the group by its QR, sees its name, and the bot's echo arrives there", async () => {
+        const groupId = newGroupId();
+        await bot.account.groups.update(groupId, (g) => ({ ...g, name: `Lounge ${core.name}` }));
+        const gus = await account(dc, "Gus");
+        const chatId = await secureJoin(dc, gus, inviteFor(dc, await bot.groupInvite(groupId)));
+        expect(await chatIsGroup(dc, gus, chatId)).toBe(true);
+        expect((await dc.rpc.getBasicChatInfo(gus, chatId)).name).toBe(`Lounge ${core.name}`);
+        expect((await bot.account.groups.get(groupId))?.members).toEqual([`${tag(core)}gus@${relay.domain}`]);
+        const [echo] = await sendAndReceive({ dc, account: gus, chatId }, "hi lounge", "echo: hi lounge", [{ dc, account: gus }]);
+        expect(echo!.chatId).toBe(chatId);
+        expect(messageIsEncrypted(echo!)).toBe(true);
       });
 
       if (core !== MAIN_CORE) return;
