@@ -1,9 +1,9 @@
 // The client-version matrix (issue 10): every Delta Chat core the README promises (dc-cores.ts)
 // joins a hosted bot by QR, sees it verified, as a bot, in an encrypted chat, gets its echo with a
-// padlock, and gets it in a group a person on that core made with the bot and a second person.
-// MAIN_CORE (2.57) additionally runs the full set: legacy QR, file echo, webxdc, delete for
-// everyone, /stop and /start. Last, a group that mixes the oldest and newest core: each human's
-// message gets the bot's echo on both clients. One relay for the file, one driver and one bot per
+// padlock, and gets it in a group a person on that core made with the bot and a second person, and
+// in a group joined by the bot's own group invite. MAIN_CORE (2.57) additionally runs the full set:
+// legacy QR, file echo, webxdc, delete for everyone, /stop and /start. Last, a group that mixes
+// the last 1.x core and the newest: each human's message gets the bot's echo on both clients. One relay for the file, one driver and one bot per
 // core; within a core the tests run in order and reuse its accounts.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
