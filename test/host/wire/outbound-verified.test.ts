@@ -12,7 +12,8 @@ import { mailsForActions, type ActionMail } from "../../../host/wire/outbound.js
 import { parseOuter } from "../../../host/wire/mime/parse-outer.js";
 import { parseInner, type DeltaInner } from "../../../host/wire/mime/parse-inner.js";
 import { decryptAndVerify } from "../../../host/wire/pgp/decrypt.js";
-import { generateBotKeyArmored, identityFromArmored, type BotIdentity } from "../../../host/wire/pgp/identity.js";
+import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
+import { newIdentity } from "../../support/user-mail.js";
 import { newGroupId } from "../../../host/wire/group-store.js";
 
 const LIMITS = { maxBytes: 10_000_000 };
@@ -23,8 +24,7 @@ const EVENT = "<event1@example.org>";
 let alice: BotIdentity;
 let bob: BotIdentity;
 beforeAll(async () => {
-  const identity = async (addr: string) => identityFromArmored(await generateBotKeyArmored(addr), addr);
-  [alice, bob] = await Promise.all([identity(ALICE), identity(BOB)]);
+  [alice, bob] = await Promise.all([newIdentity(ALICE), newIdentity(BOB)]);
 });
 
 async function botAccount(): Promise<BotAccount> {

@@ -12,7 +12,8 @@ import { mailsForActions } from "../../../host/wire/outbound.js";
 import { composeBotMessage } from "../../../host/wire/bot-message.js";
 import { parseOuter } from "../../../host/wire/mime/parse-outer.js";
 import { fingerprintOf, parseAutocryptHeader, publicKeyFromKeydata } from "../../../host/wire/pgp/autocrypt.js";
-import { generateBotKeyArmored, identityFromArmored, type BotIdentity } from "../../../host/wire/pgp/identity.js";
+import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
+import { newIdentity } from "../../support/user-mail.js";
 import { newGroupId } from "../../../host/wire/group-store.js";
 import { checkEncryptedMime } from "../../../host/wire/filtermail-check.js";
 
@@ -23,8 +24,7 @@ const BOB = "bob@example.org";
 let alice: BotIdentity;
 let bob: BotIdentity;
 beforeAll(async () => {
-  const identity = async (addr: string) => identityFromArmored(await generateBotKeyArmored(addr), addr);
-  [alice, bob] = await Promise.all([identity(ALICE), identity(BOB)]);
+  [alice, bob] = await Promise.all([newIdentity(ALICE), newIdentity(BOB)]);
 });
 
 async function botAccount(): Promise<BotAccount> {

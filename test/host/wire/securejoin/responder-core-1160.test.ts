@@ -4,21 +4,9 @@
 // 1.160's own inviter sent in the same steps — the headers a 1.160 joiner needs to show the bot
 // verified (issue 10): Secure-Join, Chat-Verified: 1, gossip of the joiner's key, the bot's
 // Autocrypt key, a signature by the bot.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { receiveMail } from "../../../../host/wire/inbound.js";
-import type { BotAccount } from "../../../../host/wire/bot-account.js";
-import type { BotIdentity } from "../../../../host/wire/pgp/identity.js";
-import { TokenStore } from "../../../../host/wire/securejoin/token-store.js";
-import { PeerStore } from "../../../../host/wire/peer-store.js";
-import { GroupStore } from "../../../../host/wire/group-store.js";
-import { SeenStore } from "../../../../host/wire/seen-store.js";
-import { LoopGuard } from "../../../../host/policy/loop-guard.js";
-import { SentStore } from "../../../../host/wire/sent-store.js";
-import { PendingStore } from "../../../../host/wire/pending-store.js";
-import { writeJsonFile } from "../../../../host/storage/json-file.js";
+import { recordedInviterAccount } from "./recorded-inviter.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { parseInner, type DeltaInner } from "../../../../host/wire/mime/parse-inner.js";
 import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
@@ -29,27 +17,6 @@ import { CORE_1160_RUN, fixtureText, runKeys, type Party } from "../pgp/deltacha
 
 const LIMITS = { maxBytes: 1024 * 1024 };
 const RUN = CORE_1160_RUN;
-
-/** A bot account for the recorded inviter (Bob), holding the recorded invite's tokens. */
-async function inviterAccount(identity: BotIdentity, tokens: { invitenumber: string; auth: string }): Promise<BotAccount> {
-  const dir = mkdtempSync(join(tmpdir(), "responder-1160-"));
-  const now = () => Date.now();
-  await writeJsonFile(join(dir, "securejoin.json"), [{ ...tokens, createdAt: now() }]);
-  return {
-    addr: "bob@chat.test",
-    name: "Bob Bot",
-    identity,
-    tokens: new TokenStore(join(dir, "securejoin.json"), now),
-    peers: new PeerStore(join(dir, "peers.json"), now),
-    groups: new GroupStore(join(dir, "groups.json"), "bob@chat.test", now),
-    seen: new SeenStore(join(dir, "seen.json"), now),
-    sent: new SentStore(dir, now),
-    pending: new PendingStore(join(dir, "pending"), now),
-    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
-    isHostBot: () => false,
-    now,
-  };
-}
 
 async function recorded() {
   const keys = await runKeys(RUN);
@@ -93,7 +60,7 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
 
   it("the plaintext vc-request (01) is answered with vc-auth-required, encrypted to Alice and signed by the bot, gossiping her key", async () => {
     const { keys, secrets, mail } = await recorded();
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     const result = await receiveMail(account, await mail("01"), LIMITS);
     expect(result.kind).toBe("handshake");
     if (result.kind !== "handshake") return;
@@ -105,7 +72,7 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
 
   it("01 then 03 complete the join: Alice verified, and the bot's vc-contact-confirm carries what 1.160's own (04) carries for verification", async () => {
     const { keys, secrets, mail, inner } = await recorded();
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     expect((await receiveMail(account, await mail("01"), LIMITS)).kind).toBe("handshake");
     const result = await receiveMail(account, await mail("03"), LIMITS);
     expect(result.kind).toBe("handshake");
@@ -126,7 +93,7 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
 
   it("after the join, the bot's reply to Alice's recorded text (05) carries Chat-Verified: 1, as the 1.160 human's reply (06) does", async () => {
     const { keys, secrets, mail, inner } = await recorded();
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     await receiveMail(account, await mail("01"), LIMITS);
     await receiveMail(account, await mail("03"), LIMITS);
     const event = await receiveMail(account, await mail("05"), LIMITS);
@@ -143,7 +110,7 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
     // could never verify mail from a 1.x person whose key it did not learn in a handshake.
     const { keys, secrets, mail, inner } = await recorded();
     expect((await inner("05")).autocrypt).toBeUndefined();
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     const event = await receiveMail(account, await mail("05"), LIMITS);
     expect(event).toMatchObject({ kind: "event", event: { kind: "message", message: { text: "hello from A" } } });
     expect(await account.peers.get("alice@chat.test")).toMatchObject({ fingerprint: keys.A.fingerprint, verified: false });

@@ -1,22 +1,11 @@
 // The host as SecureJoin inviter, fed with Delta Chat core 2.57's own recorded handshake messages
 // (test/fixtures/deltachat): the bot account is built from the recorded inviter's key and tokens,
 // so every step must be answered exactly as core's inviter did.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
 import { receiveMail } from "../../../../host/wire/inbound.js";
-import type { BotAccount } from "../../../../host/wire/bot-account.js";
+import { recordedInviterAccount } from "./recorded-inviter.js";
 import type { BotIdentity } from "../../../../host/wire/pgp/identity.js";
-import { TokenStore } from "../../../../host/wire/securejoin/token-store.js";
-import { PeerStore } from "../../../../host/wire/peer-store.js";
-import { GroupStore } from "../../../../host/wire/group-store.js";
-import { SeenStore } from "../../../../host/wire/seen-store.js";
-import { LoopGuard } from "../../../../host/policy/loop-guard.js";
-import { SentStore } from "../../../../host/wire/sent-store.js";
-import { PendingStore } from "../../../../host/wire/pending-store.js";
-import { writeJsonFile } from "../../../../host/storage/json-file.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
 import { decryptSymmetric, secureJoinPassword } from "../../../../host/wire/pgp/securejoin-symmetric.js";
@@ -26,27 +15,6 @@ import { parseAutocryptHeader } from "../../../../host/wire/pgp/autocrypt.js";
 import { fixtureText, runKeys } from "../pgp/deltachat-fixtures.js";
 
 const LIMITS = { maxBytes: 1024 * 1024 };
-
-/** A bot account for the recorded inviter (Bob), holding the recorded invite's tokens. */
-async function inviterAccount(identity: BotIdentity, tokens: { invitenumber: string; auth: string } | undefined): Promise<BotAccount> {
-  const dir = mkdtempSync(join(tmpdir(), "responder-"));
-  const now = () => Date.now();
-  if (tokens) await writeJsonFile(join(dir, "securejoin.json"), [{ ...tokens, createdAt: now() }]);
-  return {
-    addr: "bob@chat.test",
-    name: "Bob Bot",
-    identity,
-    tokens: new TokenStore(join(dir, "securejoin.json"), now),
-    peers: new PeerStore(join(dir, "peers.json"), now),
-    groups: new GroupStore(join(dir, "groups.json"), "bob@chat.test", now),
-    seen: new SeenStore(join(dir, "seen.json"), now),
-    sent: new SentStore(dir, now),
-    pending: new PendingStore(join(dir, "pending"), now),
-    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
-    isHostBot: () => false,
-    now,
-  };
-}
 
 async function recordedRun(run: "plain" | "plain-legacyqr") {
   const keys = await runKeys(run);
@@ -66,7 +34,7 @@ async function openReply(raw: string, alice: BotIdentity, bob: openpgp.PublicKey
 describe("SecureJoin responder on core's recorded messages", () => {
   it("v3: vc-request-pubkey is answered with vc-pubkey, encrypted with the same password, signed, with the bot's key", async () => {
     const { keys, secrets, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     const result = await receiveMail(account, await mail("01"), LIMITS);
     expect(result.kind).toBe("handshake");
     if (result.kind !== "handshake") return;
@@ -83,7 +51,7 @@ describe("SecureJoin responder on core's recorded messages", () => {
 
   it("v3: vc-request-with-auth makes Alice a verified contact and is answered with vc-contact-confirm gossiping her key", async () => {
     const { keys, secrets, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     const result = await receiveMail(account, await mail("03"), LIMITS);
     expect(result.kind).toBe("handshake");
     if (result.kind !== "handshake") return;
@@ -98,14 +66,14 @@ describe("SecureJoin responder on core's recorded messages", () => {
 
   it("the same vc-request-with-auth replayed is dropped as a duplicate", async () => {
     const { keys, secrets, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     await receiveMail(account, await mail("03"), LIMITS);
     expect(await receiveMail(account, await mail("03"), LIMITS)).toMatchObject({ kind: "drop", reason: expect.stringMatching(/duplicate/) });
   });
 
   it("a vc-request-with-auth with an auth token the bot never issued gets no answer", async () => {
     const { keys, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, { invitenumber: "other", auth: "other-auth-token-xyz" });
+    const account = await recordedInviterAccount(keys.B.identity, { invitenumber: "other", auth: "other-auth-token-xyz" });
     const result = await receiveMail(account, await mail("03"), LIMITS);
     expect(result).toMatchObject({ kind: "handshake", outcome: { replies: [] } });
     expect(await account.peers.get("alice@chat.test").then((p) => p?.verified)).not.toBe(true);
@@ -113,13 +81,13 @@ describe("SecureJoin responder on core's recorded messages", () => {
 
   it("a v3 request for a bot without that invite cannot even be decrypted and is dropped", async () => {
     const { keys, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, undefined);
+    const account = await recordedInviterAccount(keys.B.identity, undefined);
     expect(await receiveMail(account, await mail("01"), LIMITS)).toMatchObject({ kind: "drop" });
   });
 
   it("legacy: the plaintext vc-request is answered with vc-auth-required, encrypted to Alice's key", async () => {
     const { keys, secrets, mail } = await recordedRun("plain-legacyqr");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     const result = await receiveMail(account, await mail("01"), LIMITS);
     expect(result.kind).toBe("handshake");
     if (result.kind !== "handshake") return;
@@ -132,7 +100,7 @@ describe("SecureJoin responder on core's recorded messages", () => {
 
   it("legacy: the recorded vc-request-with-auth then completes the join", async () => {
     const { keys, secrets, mail } = await recordedRun("plain-legacyqr");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     await receiveMail(account, await mail("01"), LIMITS);
     const result = await receiveMail(account, await mail("03"), LIMITS);
     expect(result).toMatchObject({ kind: "handshake", outcome: { joined: { addr: "alice@chat.test" } } });
@@ -140,7 +108,7 @@ describe("SecureJoin responder on core's recorded messages", () => {
 
   it("the recorded chat text from Alice becomes a message event for the bot once she is known", async () => {
     const { keys, secrets, mail } = await recordedRun("plain");
-    const account = await inviterAccount(keys.B.identity, secrets);
+    const account = await recordedInviterAccount(keys.B.identity, secrets);
     await receiveMail(account, await mail("03"), LIMITS);
     const result = await receiveMail(account, await mail("05"), LIMITS);
     expect(result.kind).toBe("event");
