@@ -70,6 +70,13 @@ export const NUL_STRING_MAX_CHARS = 1024 * 1024;
 export const BUNDLE_MAX_BYTES = 5 * MiB;
 /** Largest plaintext mail the host parses; larger input is refused before parsing, bytes. */
 export const MAIL_MAX_BYTES = 31_457_280; // relay's message_size_limit (30 MiB)
+/**
+ * Longest outer `To` the host parses when the protected headers carry none (core 1.139 sends it
+ * outside only; mime/outer-recipients.ts), bytes summed over its values: room for ~1 500 members.
+ * Parsing costs ~5 µs per address on this machine, so an unbounded one (30 MiB) would hold the
+ * host for ~20 s; a longer one counts as no recipients.
+ */
+export const OUTER_TO_MAX_BYTES = 64 * KiB;
 
 /** Largest JSON of one outgoing webxdc status update as sent (`{"updates":[update]}`, UTF-8), bytes (PROTOCOL §5). */
 export const WEBXDC_UPDATE_MAX_BYTES = 100 * KiB;

@@ -8,12 +8,15 @@ import addressparser from "nodemailer/lib/addressparser/index.js";
 import type { DeltaInner } from "./parse-inner.js";
 import type { OuterMail } from "./parse-outer.js";
 import { bareAddress } from "./mime-entity.js";
+import { OUTER_TO_MAX_BYTES } from "../../limits.js";
 
 /** `inner` with the outer To's addresses when the protected headers carry no To at all. */
 export function withOuterRecipients(inner: DeltaInner, outer: OuterMail): DeltaInner {
   if (inner.headers.has("to")) return inner;
+  const values = outer.headers.get("to") ?? [];
+  if (values.reduce((bytes, value) => bytes + value.length, 0) > OUTER_TO_MAX_BYTES) return inner;
   const to: DeltaInner["to"] = [];
-  for (const value of outer.headers.get("to") ?? []) {
+  for (const value of values) {
     for (const entry of addressparser(value, { flatten: true })) {
       const addr = bareAddress(entry.address);
       if (addr) to.push({ addr, name: entry.name });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { withOuterRecipients } from "../../../../host/wire/mime/outer-recipients.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
+import { OUTER_TO_MAX_BYTES } from "../../../../host/limits.js";
 
 const LIMITS = { maxBytes: 1024 * 1024 };
 const crlf = (lines: string[]) => new Uint8Array(Buffer.from(lines.join("\r\n")));
@@ -32,5 +33,18 @@ describe("withOuterRecipients", () => {
     for (const to of ['"hidden-recipients": ;', "not an address", "<>"]) {
       expect(withOuterRecipients(await innerWith([]), outerWithTo(to)).to).toEqual([]);
     }
+  });
+  it(`an outer To of OUTER_TO_MAX_BYTES (${OUTER_TO_MAX_BYTES}) bytes is read; one byte more counts as no recipients (parsing is not free)`, async () => {
+    // n short addresses, then one whose local part fills the header to exactly `bytes`.
+    const list = (bytes: number) => {
+      const short = Array.from({ length: 3000 }, (_, i) => `<m${String(i).padStart(6, "0")}@chat.test>`).join(", ");
+      const filler = bytes - short.length - ", ".length - "<@chat.test>".length;
+      return `${short}, <${"x".repeat(filler)}@chat.test>`;
+    };
+    expect(list(OUTER_TO_MAX_BYTES).length).toBe(OUTER_TO_MAX_BYTES);
+    const atCap = withOuterRecipients(await innerWith([]), outerWithTo(list(OUTER_TO_MAX_BYTES)));
+    expect(atCap.to.length).toBe(3001);
+    const over = withOuterRecipients(await innerWith([]), outerWithTo(list(OUTER_TO_MAX_BYTES + 1)));
+    expect(over.to).toEqual([]);
   });
 });
