@@ -77,6 +77,13 @@ export const MAIL_MAX_BYTES = 31_457_280; // relay's message_size_limit (30 MiB)
  * host for ~20 s; a longer one counts as no recipients.
  */
 export const OUTER_TO_MAX_BYTES = 64 * KiB;
+/**
+ * Longest `Autocrypt` or `Autocrypt-Gossip` value the host parses, characters: a core key is ~0.6 KB
+ * of base64, an RSA-4096 key with its signatures a few KB. The outer headers are bounded only by
+ * the mail's size, and core 1.x sends its key there (inbound.ts), so a 30 MiB key is refused
+ * before base64 decoding and OpenPGP parsing.
+ */
+export const AUTOCRYPT_HEADER_MAX_CHARS = 64 * KiB;
 
 /** Largest JSON of one outgoing webxdc status update as sent (`{"updates":[update]}`, UTF-8), bytes (PROTOCOL §5). */
 export const WEBXDC_UPDATE_MAX_BYTES = 100 * KiB;

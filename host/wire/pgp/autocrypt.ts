@@ -2,6 +2,7 @@
 // encrypted part on every message (PROTOCOL §2); its keydata is the binary transferable public key.
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../errors.js";
+import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../limits.js";
 
 /** A parsed Autocrypt header. */
 export interface AutocryptHeader {
@@ -26,9 +27,11 @@ function strictBase64(text: string): Uint8Array | undefined {
 /**
  * Parse an Autocrypt header value; undefined when it must be ignored: `addr` or `keydata` missing,
  * an attribute twice, keydata not base64, or an unknown attribute without a leading "_" (critical,
- * Autocrypt Level 1 §2.1). Whitespace inside keydata (header folding) is removed first.
+ * Autocrypt Level 1 §2.1), or longer than AUTOCRYPT_HEADER_MAX_CHARS. Whitespace inside keydata
+ * (header folding) is removed first.
  */
 export function parseAutocryptHeader(value: string): AutocryptHeader | undefined {
+  if (value.length > AUTOCRYPT_HEADER_MAX_CHARS) return undefined;
   const attributes = new Map<string, string>();
   for (const segment of value.split(";")) {
     if (segment.trim() === "") continue;

@@ -1,4 +1,5 @@
 import * as openpgp from "openpgp";
+import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../../../host/limits.js";
 import { describe, expect, it } from "vitest";
 import {
   fingerprintOf,
@@ -86,5 +87,16 @@ describe("publicKeyFromKeydata", () => {
     const key = await publicKeyFromKeydata(privateKey.write());
     expect(key.isPrivate()).toBe(false);
     expect(fingerprintOf(key)).toBe(privateKey.getFingerprint().toUpperCase());
+  });
+  it(`a value of AUTOCRYPT_HEADER_MAX_CHARS (${AUTOCRYPT_HEADER_MAX_CHARS}) is parsed; one character more is ignored before decoding`, () => {
+    // Valid base64 of the right length (not a key: the cap comes before any OpenPGP parsing).
+    const value = (chars: number) => {
+      const head = "addr=a@chat.test; keydata=";
+      const pad = chars - head.length;
+      return head + "A".repeat(pad - (pad % 4)) + " ".repeat(pad % 4);
+    };
+    expect(value(AUTOCRYPT_HEADER_MAX_CHARS)).toHaveLength(AUTOCRYPT_HEADER_MAX_CHARS);
+    expect(parseAutocryptHeader(value(AUTOCRYPT_HEADER_MAX_CHARS))?.addr).toBe("a@chat.test");
+    expect(parseAutocryptHeader(value(AUTOCRYPT_HEADER_MAX_CHARS + 1))).toBeUndefined();
   });
 });
