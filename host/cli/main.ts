@@ -3,7 +3,7 @@
 // The command registry is imported lazily: it pulls in esbuild, QuickJS, openpgp and the mail
 // stack. `host deliver` runs once per incoming mail, so it is dispatched first, loading only its own
 // module (node: built-ins and the spool; DESIGN §2), and never pays for the rest. Quicker still is
-// lib/deliver.mjs (deliver-entry.ts bundled into one file by `make build`), which the Postfix pipe
+// lib/deliver.cjs (deliver-entry.ts bundled into one file by `make build`), which the Postfix pipe
 // command should name.
 import { EXIT, type CliIo, type Command } from "./command.js";
 import { runCommand } from "./run-command.js";

@@ -1,5 +1,6 @@
-// A plaintext RFC 5322 mail → the `msg` a bot sees (DESIGN §3.1). The encrypted path (issue 3)
-// decrypts first and then uses this same mapping on the inner MIME entity.
+// A plaintext RFC 5322 mail → the `msg` a bot sees (DESIGN §3.1), for `chatbot run --mail` and the
+// local tools. The relay path does not come through here: wire/inbound.ts builds the same shape
+// from the decrypted inner message (wire/mime/parse-inner.ts).
 import { createHash } from "node:crypto";
 import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import type { AttachmentInfo, IncomingMessageData } from "../../std/contract.js";
