@@ -22,6 +22,8 @@ build: deps
 	npx tsc -p host/testing/tsconfig.json
 	npx tsc -p std/tsconfig.json
 	npx tsc -p tsconfig.test.json
+	@# Each template as its author gets it: bot code without Node types, its tests with them.
+	@for t in templates/*/; do node_modules/.bin/tsc -p $${t}tsconfig.json && node_modules/.bin/tsc -p $${t}tsconfig.test.json || { echo "template $$t does not type-check" >&2; exit 1; }; done
 
 typecheck: build
 
