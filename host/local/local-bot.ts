@@ -8,6 +8,7 @@ import type { GuestEvent } from "../../std/contract.js";
 import { DEFAULT_EVENT_LIMITS, effectiveEventLimits, type EventLimits } from "../limits.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunRequest, RunResult } from "../executor/run-types.js";
+import { runRequest } from "../executor/run-request.js";
 
 /** A built bot ready to run. */
 export interface LocalBot {
@@ -53,19 +54,21 @@ export function localEventKey(event: GuestEvent, nowMs: number): string {
 /** Run one event of a local bot in the sandbox. */
 export async function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<RunResult> {
   const nowMs = (options.now ?? Date.now)();
-  const result = await executor.run({
-    bundle: bot.bundle,
-    event,
-    attachments: options.attachments ?? [],
-    state: options.state,
-    limits: { ...bot.limits },
-    nowMs,
-    messageIds: { botAddr: LOCAL_BOT_ADDR, eventKey: localEventKey(event, nowMs) },
-    fetch: {
-      allowOrigins: [...new Set([...bot.manifest.origins, ...(options.extraOrigins ?? [])])],
-      allowHttpLoopback: options.allowHttpLoopback ?? false,
-    },
-  });
+  const result = await executor.run(
+    runRequest(
+      { bundle: bot.bundle, limits: bot.limits, origins: bot.manifest.origins },
+      {
+        event,
+        ...(options.attachments ? { attachments: options.attachments } : {}),
+        state: options.state,
+        nowMs,
+        botAddr: LOCAL_BOT_ADDR,
+        eventKey: localEventKey(event, nowMs),
+        ...(options.extraOrigins ? { extraOrigins: options.extraOrigins } : {}),
+        fetch: { allowHttpLoopback: options.allowHttpLoopback ?? false },
+      },
+    ),
+  );
   if (result.error?.stack) result.error = { ...result.error, stack: bot.mapStack(result.error.stack) };
   return result;
 }

@@ -16,6 +16,7 @@ import { messageEvent, webxdcEvent } from "./test-events.js";
 import { createTestFetch } from "./test-fetch.js";
 import { toTestResult } from "./test-result.js";
 import { createTestState } from "./test-state.js";
+import { runRequest } from "../executor/run-request.js";
 
 /** The bot's own address when the test names none. */
 export const DEFAULT_BOT_ADDR = "bot@example.org";
@@ -45,21 +46,22 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     return next;
   };
   const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[]): Promise<TestEventResult> => {
-    const result = await executor.run({
-      bundle: local.bundle,
-      event,
-      attachments,
-      state: state.snapshot(),
-      limits: { ...local.limits },
-      nowMs: clock.now(),
-      freezeClock: true,
-      messageIds: { botAddr, eventKey },
-      fetch: {
-        allowOrigins: [...new Set([...local.manifest.origins, ...(options.allowOrigins ?? [])])],
-        allowHttpLoopback: false,
-        recorded: fetch.recordings(),
-      },
-    });
+    const result = await executor.run(
+      runRequest(
+        { bundle: local.bundle, limits: local.limits, origins: local.manifest.origins },
+        {
+          event,
+          attachments,
+          state: state.snapshot(),
+          nowMs: clock.now(),
+          freezeClock: true,
+          botAddr,
+          eventKey,
+          ...(options.allowOrigins ? { extraOrigins: options.allowOrigins } : {}),
+          fetch: { recorded: fetch.recordings() },
+        },
+      ),
+    );
     // Like the host: a failed event's state changes are thrown away.
     if (result.status === "ok" && result.state !== null) state.replace(result.state);
     return toTestResult(result, { botAddr, eventKey, mapStack: local.mapStack });

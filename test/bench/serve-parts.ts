@@ -18,6 +18,7 @@ import { receiveMail } from "../../host/wire/inbound.js";
 import { mailsForActions } from "../../host/wire/outbound.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
+import { runRequest } from "../../host/executor/run-request.js";
 
 const profileOf = process.env.PARTS_PROFILE; // "LABEL-PREFIX=FILE": a CPU profile of that part
 async function measure(label: string, n: number, step: (i: number) => Promise<unknown>): Promise<void> {
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     if (inbound.kind !== "event") throw new Error(`not an event: ${inbound.kind}`);
     await measure("receiveMail (parse, decrypt, verify, parse inner)", n, (i) => receiveMail(account, mails[i]!, limits, { deferSeen: true }));
     await measure("executor.run (echo)", n, () =>
-      executor.run({ bundle: bot.bundle, event: inbound.event, attachments: [], state: {}, limits: { ...bot.limits }, nowMs: Date.now(), fetch: { allowOrigins: [], allowHttpLoopback: false }, messageIds: { botAddr: addr, eventKey: inbound.key } }),
+      executor.run(runRequest({ bundle: bot.bundle, limits: bot.limits, origins: [] }, { event: inbound.event, state: {}, nowMs: Date.now(), botAddr: addr, eventKey: inbound.key })),
     );
     await measure("mailsForActions (compose, sign, encrypt)", n, (i) => mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: `echo: bench ${i}` }], `k${i}`));
     const entries: SpoolEntry[] = [];
