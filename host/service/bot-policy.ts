@@ -36,11 +36,14 @@ export async function flushBotPolicy(policy: BotPolicy): Promise<void> {
   await Promise.all([policy.usage.flush(), policy.cpu.flush()]);
 }
 
+/** Why the host answered instead of the bot, as data (metrics count it; `reason` says it in words). */
+export type Refusal = { kind: "consent"; command: "stop" | "start" } | { kind: "per-user-limit"; limit: keyof PerUserLimits };
+
 /** What the gate decided for an incoming event. */
 export type GateDecision =
   | { kind: "run" }
   /** The host answers instead of the bot (consent command, or a limit notice); `text` may be empty (silent). */
-  | { kind: "answer"; text: string; reason: string }
+  | { kind: "answer"; text: string; reason: string; refusal: Refusal }
   /** Not now: keep the mail in the spool until `until` (ms since epoch). */
   | { kind: "defer"; until: number; reason: string };
 
@@ -57,7 +60,7 @@ export async function gateEvent(policy: BotPolicy, sender: string, chatId: strin
   if (command) {
     const changed = command === "stop" ? await policy.consent.stop(sender) : await policy.consent.start(sender);
     if (command === "start") await policy.consent.noteIncoming(chatId, sender);
-    return { kind: "answer", text: consentReply(command, changed), reason: `consent: /${command}` };
+    return { kind: "answer", text: consentReply(command, changed), reason: `consent: /${command}`, refusal: { kind: "consent", command } };
   }
   const cpu = await policy.cpu.check();
   if (!cpu.allowed) return { kind: "defer", until: cpu.resumesAt, reason: `bot CPU budget ${cpu.limit} used up` };
@@ -65,7 +68,7 @@ export async function gateEvent(policy: BotPolicy, sender: string, chatId: strin
   if (!verdict.allowed) {
     const when = Number.isFinite(verdict.resetsAt) ? `It answers again after ${new Date(verdict.resetsAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "This message is too large for it.";
     const text = verdict.notify ? `You reached this bot's limit of ${verdict.value} ${LIMIT_WORDS[verdict.limit]}. ${when}` : "";
-    return { kind: "answer", text, reason: `per-user limit ${verdict.limit} (${verdict.used}/${verdict.value})` };
+    return { kind: "answer", text, reason: `per-user limit ${verdict.limit} (${verdict.used}/${verdict.value})`, refusal: { kind: "per-user-limit", limit: verdict.limit } };
   }
   await policy.consent.noteIncoming(chatId, sender);
   return { kind: "run" };

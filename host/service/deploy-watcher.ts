@@ -20,7 +20,7 @@ import { ACCOUNT_REFRESH_MS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { DEPLOY_PARTS, parseDeployMessage, samePassword, type ParsedDeploy } from "../deploy/deploy-message.js";
 import type { DeployMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
-import type { LogLine } from "./handle-mail.js";
+import type { HostLog } from "./host-event.js";
 import type { HostConfig } from "./host-config.js";
 import { installBundle } from "./install-bot.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
@@ -46,7 +46,7 @@ export interface DeployWatcherDeps {
   dataDir: string;
   config: Readonly<Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins">>;
   clock: { now(): number };
-  log: (line: LogLine) => void;
+  log: HostLog;
   /** Log in as a bot account (imap-mailbox.ts; tests may pass a fake). */
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<DeployMailbox>;
 }

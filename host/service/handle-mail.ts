@@ -17,15 +17,14 @@ import { gateEvent, permittedActions, recordEvent, type BotPolicy } from "./bot-
 import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
-
-/** A structured log line (JSON lines in `chatbot host logs`). */
-export type LogLine = Record<string, unknown> & { event: string };
+import { runRequest } from "../executor/run-request.js";
+import type { HostLog } from "./host-event.js";
 
 /** What the handler needs from the host. */
 export interface MailHandlerDeps {
   executor: Executor;
   submitter: SmtpSubmitter;
-  log: (line: LogLine) => void;
+  log: HostLog;
   /** Largest mail parsed, bytes. */
   maxMailBytes: number;
   /** The host's rules (limits, CPU budget, consent); absent in tests of the wire path alone. */
@@ -105,7 +104,7 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
           return { report: { outcome: "deferred", sent: 0, reason: gate.reason }, mails: [], submitted: 0, state: null, deferUntil: gate.until };
         }
         if (gate.kind === "answer") {
-          deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: gate.reason, notified: gate.text !== "" });
+          deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: gate.reason, notified: gate.text !== "", refusal: gate.refusal });
           const notice = gate.text ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: gate.text }], `host-notice:${inbound.key}`) : { mails: [], skipped: [] };
           return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: gate.reason }, mails: notice.mails.map(stripAction) };
         }
@@ -113,16 +112,7 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
       const state = await bot.state.load();
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
       const eventKey = inbound.key;
-      const result = await deps.executor.run({
-        bundle: bot.bundle,
-        event: inbound.event,
-        attachments: inbound.attachments,
-        state,
-        limits: { ...bot.limits },
-        nowMs: account.now(),
-        fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
-        messageIds: { botAddr: account.addr, eventKey },
-      });
+      const result = await deps.executor.run(runRequest(bot, { event: inbound.event, attachments: inbound.attachments, state, nowMs: account.now(), botAddr: account.addr, eventKey }));
       const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
       await settleBeforeReferences(deps, permitted.allowed);
       const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
@@ -169,16 +159,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   // remembers may have run, like an old mail (replay-window.ts).
   const stale = replayRefusal(at, await account.seen.completeSince());
   if (stale) return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
-  const result = await deps.executor.run({
-    bundle: bot.bundle,
-    event: { kind: "tick", at },
-    attachments: [],
-    state: await bot.state.load(),
-    limits: { ...bot.limits },
-    nowMs: account.now(),
-    fetch: { allowOrigins: [...bot.origins], allowHttpLoopback: false },
-    messageIds: { botAddr: account.addr, eventKey },
-  });
+  const result = await deps.executor.run(runRequest(bot, { event: { kind: "tick", at }, state: await bot.state.load(), nowMs: account.now(), botAddr: account.addr, eventKey }));
   const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
   await settleBeforeReferences(deps, permitted.allowed);
   const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(deps.policy)) : { mails: [], skipped: [] };

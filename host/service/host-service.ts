@@ -19,7 +19,8 @@ import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
-import { applyPlan, planMail, planTick, type LogLine, type MailPlan } from "./handle-mail.js";
+import { applyPlan, planMail, planTick, type MailPlan } from "./handle-mail.js";
+import type { HostLog } from "./host-event.js";
 import { flushBotPolicy, openBotPolicy, type BotPolicy } from "./bot-policy.js";
 import { SendPacer, paced } from "../policy/send-pacer.js";
 import { nextTick, tickOffsetMs } from "../policy/schedule.js";
@@ -79,7 +80,7 @@ export interface HostServiceDeps {
   /** An SMTP submitter logged in as the bot (the host keeps one per bot). */
   submitterFor: (bot: InstalledBot) => SmtpSubmitter;
   clock: { now(): number };
-  log: (line: LogLine) => void;
+  log: HostLog;
   /** Waits `ms` (the pacer's delays); real time by default, instant in tests with a fake clock. */
   sleep?: (ms: number) => Promise<void>;
   /** The bots' state copies in their accounts (state-mirror.ts): restored before a bot's first event, told of every save. */

@@ -24,7 +24,7 @@ import { ChatbotError, isChatbotError } from "../errors.js";
 import { unlinkIfPresent } from "../spool/durable-fs.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import { groupName } from "./unix-groups.js";
-import type { LogLine } from "./handle-mail.js";
+import type { HostLog } from "./host-event.js";
 
 /** Mode of the socket file: the host user and its group (Postfix) may connect, nobody else. */
 export const LMTP_SOCKET_MODE = 0o660;
@@ -40,7 +40,9 @@ export interface LmtpServerOptions {
   isBot: (addr: string) => boolean;
   /** Largest mail accepted, bytes: advertised as SIZE (RFC 1870), larger mail gets 552. */
   maxBytes: number;
-  log: (line: LogLine) => void;
+  log: HostLog;
+  /** Told of each entry once it is durably spooled (and logged `lmtp.spooled`): how `host serve` wakes its drain loop. Must not throw. */
+  onSpooled?: (entry: SpoolEntry) => void;
   /** Group id the socket must have (so Postfix can connect); unchecked when absent. */
   socketGroup?: number;
 }
@@ -118,6 +120,7 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
       try {
         const entry = index === 0 ? first : await spool.write(rcpt, spool.stream(first), maxBytes);
         log({ event: "lmtp.spooled", bot: rcpt, entry: entry.id, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "" });
+        options.onSpooled?.(entry);
         results.push(`${entry.id} spooled`);
       } catch (error) {
         log({ event: "lmtp.spool-failed", bot: rcpt, error: String(error) });

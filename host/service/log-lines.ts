@@ -47,9 +47,11 @@ export function lineBot(line: LogRecord): string | undefined {
 const PER_USER_KEYS = new Set(Object.keys(DEFAULT_PER_USER_LIMITS));
 
 /**
- * What a `bot.refused` line's reason is, as a short fixed word: the per-user limit that was hit
- * (`mailsPerHour`, …; bot-policy.ts writes "per-user limit mailsPerHour (60/60)"), `consent` for
- * /stop and /start, which the host answers itself, or `other`. Fixed words keep metric labels few.
+ * What a `bot.refused` line read back from the log is about, as a short fixed word: the per-user
+ * limit that was hit (`mailsPerHour`, …; bot-policy.ts writes "per-user limit mailsPerHour (60/60)"),
+ * `consent` for /stop and /start, which the host answers itself, or `other`. Only for lines on
+ * disk (`host bots`): the line carries the sentence alone, while the live event also carries it as
+ * data (`refusal`, host-event.ts), which the metrics read.
  */
 export function refusalKind(reason: unknown): string {
   if (typeof reason !== "string") return "other";

@@ -1,13 +1,13 @@
-// Prometheus metrics of the host, counted from its own log lines: `host serve` feeds every line
-// it logs to `HostMetrics.observe` and writes `render()` to <data>/metrics.prom every
-// METRICS_INTERVAL_MS (for node_exporter's textfile collector). Counting from the log keeps one
-// source of truth: a number in the metrics is a line in logs/host.jsonl. Counters start at 0 when
-// the service starts (Prometheus' rate() handles the reset).
+// Prometheus metrics of the host, counted from the events it logs: `host serve` hands every event
+// it logs to `HostMetrics.observe` (typed, host-event.ts) and writes `render()` to
+// <data>/metrics.prom every METRICS_INTERVAL_MS (for node_exporter's textfile collector). Counting
+// what is logged keeps one source of truth: a number in the metrics is a line in logs/host.jsonl.
+// Counters start at 0 when the service starts (Prometheus' rate() handles the reset).
 // Text format: https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
 import { open, unlink } from "node:fs/promises";
 import { renameUnsynced } from "../spool/durable-fs.js";
 import type { Spool } from "../spool/spool.js";
-import { lineBot, numberField, refusalKind, stringField, type LogRecord } from "./log-lines.js";
+import type { HostEvent } from "./host-event.js";
 
 /** How often `host serve` rewrites the metrics file, ms. */
 export const METRICS_INTERVAL_MS = 10_000;
@@ -64,24 +64,26 @@ export class HostMetrics {
     }
   }
 
-  /** Count one log line (lines of other events are ignored). */
-  observe(line: LogRecord): void {
-    const bot = lineBot(line) ?? "";
-    switch (line.event) {
+  /** Count one logged event (other events are ignored). */
+  observe(event: HostEvent): void {
+    switch (event.event) {
       case "bot.event":
-      case "bot.tick":
-        this.#add("events", { bot, status: stringField(line, "status") ?? "unknown" }, 1);
-        this.#add("cpuMs", { bot }, numberField(line, "cpuMs") ?? 0);
-        this.#add("sent", { bot }, numberField(line, "sent") ?? 0);
+      case "bot.tick": {
+        const bot = event.bot.toLowerCase();
+        this.#add("events", { bot, status: event.status }, 1);
+        this.#add("cpuMs", { bot }, finite(event.cpuMs));
+        this.#add("sent", { bot }, finite(event.sent));
         break;
+      }
       case "mail.dropped":
-        this.#add("dropped", { bot }, 1);
+        this.#add("dropped", { bot: event.bot.toLowerCase() }, 1);
         break;
       case "bot.refused":
-        this.#add("refused", { bot, reason: refusalKind(line.reason) }, 1);
+        // The label is a fixed word (the limit's name, or consent), so labels stay few.
+        this.#add("refused", { bot: event.bot.toLowerCase(), reason: event.refusal.kind === "consent" ? "consent" : event.refusal.limit }, 1);
         break;
       case "bot.deferred":
-        this.#add("deferred", { bot }, 1);
+        this.#add("deferred", { bot: event.bot.toLowerCase() }, 1);
         break;
       case "spool.retry":
         this.#add("retries", {}, 1);
@@ -119,6 +121,11 @@ export class HostMetrics {
 
 function gauge(name: string, help: string, value: number): Family {
   return { name, help, type: "gauge", samples: new Map([["{}", { labels: {}, value }]]) };
+}
+
+/** A count to add: a number that is not finite adds 0, so one bad measurement never breaks a counter. */
+function finite(value: number): number {
+  return Number.isFinite(value) ? value : 0;
 }
 
 /** A sample value: integers as they are, fractions rounded to microseconds (float sums drift). */

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { ChatbotError, isChatbotError } from "../errors.js";
 import type { FolderMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
-import type { LogLine } from "./handle-mail.js";
+import type { HostLog } from "./host-event.js";
 import { BotStateFile } from "./hosted-bot.js";
 import { hostPaths } from "./paths.js";
 import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../limits.js";
@@ -124,7 +124,7 @@ export interface StateMirrorDeps {
   /** `ceilings.event.stateBytes` bounds what a restore may bring in (the most any bot may hold). */
   config: { imap: Readonly<ImapSettings>; ceilings: { event: Pick<EventLimits, "stateBytes"> } };
   clock: { now(): number };
-  log: (line: LogLine) => void;
+  log: HostLog;
   /** Log in as a bot account on its ChatbotState folder (imap-mailbox.ts openFolderMailbox; tests pass a fake). */
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<FolderMailbox>;
 }

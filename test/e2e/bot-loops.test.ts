@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTransport } from "nodemailer";
 import { Executor } from "../../host/executor/executor.js";
 import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../host/limits.js";
-import type { LogLine } from "../../host/service/handle-mail.js";
+import type { LogRecord } from "../../host/service/log-lines.js";
 import { composeBotMessage } from "../../host/wire/bot-message.js";
 import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { HOST_BOT_PASSWORD, startHostOnRelay, type RunningHost } from "../support/host-on-relay.js";
@@ -38,7 +38,7 @@ describe.skipIf(!relayAvailable())("mail loops on a real relay (two bots of one 
     await relay?.stop();
   });
 
-  const lines = (bot: string, event: string, from?: string) => host.logs.filter((l: LogLine) => l.bot === bot && l.event === event && (from === undefined || l.from === from));
+  const lines = (bot: string, event: string, from?: string) => host.logs.filter((l: LogRecord) => l.bot === bot && l.event === event && (from === undefined || l.from === from));
 
   /** Wait until the spool is empty and nothing new was logged for a while (a mail in flight would show up). */
   async function quiet(): Promise<void> {

@@ -8,7 +8,7 @@ import type { T } from "@deltachat/jsonrpc-client";
 import { Executor } from "../../host/executor/executor.js";
 import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
 import { nextTick, tickOffsetMs } from "../../host/policy/schedule.js";
-import type { LogLine } from "../../host/service/handle-mail.js";
+import type { LogRecord } from "../../host/service/log-lines.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { SUBSCRIBER_BOT, cpuBurnerBot } from "../support/host-fixture.js";
@@ -78,10 +78,10 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
   }
 
   /** Send `text` and wait until the host has handled it (a new log line `event` for `bot`) and its spool is empty. */
-  async function sayAndWaitForHost(on: RunningHost, chat: Chat, bot: string, text: string, event: (line: LogLine) => boolean): Promise<LogLine> {
+  async function sayAndWaitForHost(on: RunningHost, chat: Chat, bot: string, text: string, event: (line: LogRecord) => boolean): Promise<LogRecord> {
     const from = on.logs.length;
     await dc.rpc.miscSendTextMessage(chat.account, chat.chatId, text);
-    let found: LogLine | undefined;
+    let found: LogRecord | undefined;
     await until(() => (found = on.logs.slice(from).find((l) => l.bot === bot && event(l))) !== undefined, `the host to handle "${text}" for ${bot}`);
     return found!;
   }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openFolderMailbox } from "../../host/deploy/imap-mailbox.js";
 import { Executor } from "../../host/executor/executor.js";
-import type { LogLine } from "../../host/service/handle-mail.js";
+import type { HostEvent } from "../../host/service/host-event.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { HostService } from "../../host/service/host-service.js";
 import { hostPaths } from "../../host/service/paths.js";
@@ -57,8 +57,8 @@ describe.skipIf(!relayAvailable())("bot state mirrored into the bot's account on
     await relay.addUser(bot, PASSWORD);
     const config = await loadHostConfig(hostPaths(data).config, data);
     const clock = new FakeClock((await botSettings(data, bot)).installedAt);
-    const logs: LogLine[] = [];
-    const log = (line: LogLine) => logs.push(line);
+    const logs: HostEvent[] = [];
+    const log = (line: HostEvent) => logs.push(line);
     const openMailbox = (settings: Parameters<typeof openFolderMailbox>[0], user: string, password: string) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER);
     /** A host as `host serve` builds it; a second one is the host after a restart (or on a new machine). */
     const start = () => {

@@ -13,7 +13,9 @@ import { openBotAccount, type BotAccount } from "../../host/wire/bot-account.js"
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { createSmtpSubmitter, type SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { BotStateFile, type HostedBot } from "../../host/service/hosted-bot.js";
-import { applyPlan, handleMail, planTick, type LogLine, type MailReport } from "../../host/service/handle-mail.js";
+import { applyPlan, handleMail, planTick, type MailReport } from "../../host/service/handle-mail.js";
+import type { HostEvent } from "../../host/service/host-event.js";
+import type { LogRecord } from "../../host/service/log-lines.js";
 import { MAIL_MAX_BYTES } from "../../host/limits.js";
 import type { TestRelay } from "./relay.js";
 
@@ -25,7 +27,8 @@ export interface BotOnRelay {
   account: BotAccount;
   bot: HostedBot;
   /** Every structured log line the host wrote. */
-  logs: LogLine[];
+  /** The events the host logged, and the harness's own `harness.error` lines, read like log lines. */
+  logs: LogRecord[];
   /** Every handled mail's report, in order. */
   reports: MailReport[];
   /** The bot's contact invite link (v3 with i= kept). */
@@ -90,7 +93,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
   const executor = options.fetchPolicy ? new TestFetchExecutor(options.fetchPolicy) : new Executor();
   await executor.warmUp();
   const submitter: SmtpSubmitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: options.addr, password, allowSelfSigned: true });
-  const logs: LogLine[] = [];
+  const logs: LogRecord[] = [];
   const reports: MailReport[] = [];
   const done = new Set<string>();
   let stopped = false;
@@ -140,7 +143,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
     },
     tick: (at) =>
       inTurn(async () => {
-        const deps = { executor, submitter, log: (line: LogLine) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES };
+        const deps = { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES };
         const plan = await planTick(bot, at, deps);
         await applyPlan(bot, plan, deps);
         return plan.report;

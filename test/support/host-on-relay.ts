@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Executor } from "../../host/executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../host/limits.js";
-import type { LogLine } from "../../host/service/handle-mail.js";
+import type { HostEvent } from "../../host/service/host-event.js";
+import type { LogRecord } from "../../host/service/log-lines.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { HostService } from "../../host/service/host-service.js";
 import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
@@ -33,7 +34,8 @@ export interface RunningHost {
   clock: FakeClock;
   spool: Spool;
   service: HostService;
-  logs: LogLine[];
+  /** Every event the host logged, read like lines of its log (any field by name). */
+  logs: LogRecord[];
   stop(): Promise<void>;
 }
 
@@ -50,13 +52,9 @@ export async function startHostOnRelay(relay: TestRelay, executor: Executor, con
   const clock = new FakeClock(Math.max(...installed));
   const hostConfig = await loadHostConfig(hostPaths(data).config, data);
   const spool = new Spool(hostPaths(data).spool, clock);
-  const logs: LogLine[] = [];
-  let service: HostService | undefined;
-  const log = (line: LogLine) => {
-    logs.push(line);
-    if (line.event === "lmtp.spooled") service?.poke();
-  };
-  service = new HostService({
+  const logs: LogRecord[] = [];
+  const log = (event: HostEvent) => void logs.push(event);
+  const service = new HostService({
     sleep: async () => {}, // fake clock: the pacer must not wait in real time
     dataDir: data,
     config: hostConfig,
@@ -67,19 +65,18 @@ export async function startHostOnRelay(relay: TestRelay, executor: Executor, con
     submitterFor: (bot) => createSmtpSubmitter({ ...hostConfig.smtp, user: bot.account.addr, password: bot.password }),
   });
   const socketPath = join(work, "lmtp.sock");
-  const lmtp: LmtpServer = await startLmtpServer({ socketPath, spool, isBot: (addr) => isInstalledBot(data, addr), maxBytes: MAIL_MAX_BYTES, log, socketGroup: gid("postfix") });
+  const lmtp: LmtpServer = await startLmtpServer({ socketPath, spool, isBot: (addr) => isInstalledBot(data, addr), maxBytes: MAIL_MAX_BYTES, log, onSpooled: () => service.poke(), socketGroup: gid("postfix") });
   for (const bot of bots) await relay.routeToLmtp(bot.addr, socketPath);
   service.start(50);
-  const running = service;
   return {
     data,
     clock,
     spool,
-    service: running,
+    service,
     logs,
     async stop() {
       await lmtp.close();
-      await running.stop();
+      await service.stop();
     },
   };
 }

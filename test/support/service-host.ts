@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Executor } from "../../host/executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../host/limits.js";
-import type { LogLine } from "../../host/service/handle-mail.js";
+import type { HostEvent } from "../../host/service/host-event.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { HostService } from "../../host/service/host-service.js";
 import { hostPaths } from "../../host/service/paths.js";
@@ -35,7 +35,7 @@ export async function serviceHost(options: ServiceHostOptions) {
   await installBot(work, data, { addr, ...(options.source ? { source: options.source } : {}), ...(options.manifest ? { manifest: options.manifest } : {}) });
   const clock = new FakeClock((await botSettings(data, addr)).installedAt);
   const config = await loadHostConfig(hostPaths(data).config, data);
-  const logs: LogLine[] = [];
+  const logs: HostEvent[] = [];
   const smtp = new FakeSmtp();
   const spool = new Spool(hostPaths(data).spool, clock);
   // sleep: a fake clock must not make the pacer wait in real time.

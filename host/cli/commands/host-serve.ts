@@ -17,7 +17,7 @@ import { boundLogLine } from "../../service/bound-log-line.js";
 import { lockDataDir } from "../../service/data-dir-lock.js";
 import { StopStack } from "../../service/stop-stack.js";
 import { groupId } from "../../service/unix-groups.js";
-import type { LogLine } from "../../service/handle-mail.js";
+import { logLine, type HostEvent } from "../../service/host-event.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
@@ -63,14 +63,13 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
   // Open for the life of the process (closed by its exit): late lines (metrics, stop) still land.
   const logFile = openLogAppender(join(paths.logs, "host.jsonl"));
-  let service: HostService | undefined;
   const metrics = new HostMetrics();
-  const log = (line: LogLine) => {
-    const text = `${JSON.stringify({ at: new Date().toISOString(), ...boundLogLine(line) })}\n`;
+  // The one logger: every part writes its events through it, and the metrics count them.
+  const log = (event: HostEvent) => {
+    const text = `${JSON.stringify({ at: new Date().toISOString(), ...boundLogLine(logLine(event)) })}\n`;
     io.stdout(text);
     logFile.append(text);
-    metrics.observe(line);
-    if (line.event === "lmtp.spooled") service?.poke();
+    metrics.observe(event);
   };
   const clock = { now: () => Date.now() };
   // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
@@ -107,7 +106,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
     const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
     stops.push("state mirror", () => mirror.stop());
-    service = new HostService({
+    const service = new HostService({
       mirror,
       dataDir,
       config,
@@ -117,8 +116,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       log,
       submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
     });
-    const started = service;
-    stops.push("service", () => started.stop());
+    stops.push("service", () => service.stop());
 
     if (values.once) {
       const handled = await service.drainOnce();
@@ -128,7 +126,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
 
     if (!values["no-lmtp"]) {
       const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
-      const lmtp = await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, ...(socketGroup === undefined ? {} : { socketGroup }) });
+      const lmtp = await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, onSpooled: () => service.poke(), ...(socketGroup === undefined ? {} : { socketGroup }) });
       stops.push("lmtp", () => lmtp.close());
     }
     await executor.warmUp();

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Action } from "../../../std/contract.js";
-import { gateEvent, openBotPolicy, permittedActions, type BotPolicy } from "../../../host/service/bot-policy.js";
+import { gateEvent, openBotPolicy, permittedActions, recordEvent, type BotPolicy } from "../../../host/service/bot-policy.js";
 import { DEFAULT_BOT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
 import { FakeClock, T0 } from "../../support/fake-clock.js";
 
@@ -58,5 +58,15 @@ describe("permittedActions: add-member", () => {
     expect(allowed).toEqual([actions[1], actions[2]]);
     expect(indices).toEqual([1, 2]);
     expect(refused).toEqual([{ chatId: GROUP, type: "add-member", addr: "stranger@example.org" }]);
+  });
+});
+
+describe("gateEvent: refusals", () => {
+  it("gateEvent: a refusal carries what refused as data beside its sentence — the consent command, or the per-user limit's name", async () => {
+    const p = openBotPolicy(mkdtempSync(join(tmpdir(), "bot-policy-")), { ...DEFAULT_PER_USER_LIMITS, mailsPerHour: 1 }, DEFAULT_BOT_LIMITS, new FakeClock(T0));
+    expect(await gateEvent(p, ERIN, ERIN, "/stop", 100)).toMatchObject({ kind: "answer", reason: "consent: /stop", refusal: { kind: "consent", command: "stop" } });
+    expect(await gateEvent(p, CAROL, CAROL, "hi bot", 100)).toEqual({ kind: "run" });
+    await recordEvent(p, CAROL, 100, 1);
+    expect(await gateEvent(p, CAROL, CAROL, "again", 100)).toMatchObject({ kind: "answer", reason: "per-user limit mailsPerHour (1/1)", refusal: { kind: "per-user-limit", limit: "mailsPerHour" } });
   });
 });

@@ -7,7 +7,7 @@ import { runCli } from "../../../host/cli/main.js";
 import { composeDeployMessage } from "../../../host/deploy/deploy-message.js";
 import type { DeployMailbox } from "../../../host/deploy/imap-mailbox.js";
 import { checkDue, DeployWatcher } from "../../../host/service/deploy-watcher.js";
-import type { LogLine } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { readBundleFolder } from "../../../host/service/installed-bots.js";
 import { ACCOUNT_REFRESH_MS } from "../../../host/limits.js";
@@ -56,7 +56,7 @@ async function setup(hostConfig: Record<string, unknown> = {}) {
   expect(await runCli(["host", "install", BOT, "echo", "--password-file", "pw", "--data-dir", data], io)).toBe(0);
   const config = await loadHostConfig(configFile, data);
   const account = fakeAccount();
-  const lines: LogLine[] = [];
+  const lines: HostEvent[] = [];
   let now = 1_000_000;
   const clock = { now: () => now };
   const watcher = new DeployWatcher({ dataDir: data, config, clock, log: (line) => lines.push(line), openMailbox: account.open });

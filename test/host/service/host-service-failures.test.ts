@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../../host/cli/main.js";
 import { Executor } from "../../../host/executor/executor.js";
-import type { LogLine } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { backoffMs } from "../../../host/service/host-service.js";
 import { createSmtpSubmitter } from "../../../host/wire/smtp-submit.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
@@ -39,7 +39,7 @@ function executor(runnerPath?: string): Executor {
 }
 
 /** Write the service's log lines where `host serve` writes them, stamped `atMs`. */
-function writeLog(data: string, lines: readonly LogLine[], atMs: number): void {
+function writeLog(data: string, lines: readonly HostEvent[], atMs: number): void {
   mkdirSync(join(data, "logs"), { recursive: true });
   writeFileSync(join(data, "logs", "host.jsonl"), lines.map((line) => `${JSON.stringify({ at: new Date(atMs).toISOString(), ...line })}\n`).join(""));
 }

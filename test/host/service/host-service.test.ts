@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../../host/limits.js";
 import { nextTick, tickOffsetMs } from "../../../host/policy/schedule.js";
-import type { LogLine, MailPlan } from "../../../host/service/handle-mail.js";
+import type { MailPlan } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { HostService, TICK_MARKER, backoffMs, loadTickSecret, tickEntry } from "../../../host/service/host-service.js";
 import { hostPaths } from "../../../host/service/paths.js";
@@ -47,7 +48,7 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
   await installBot(work, data, { addr, ...(spec.source ? { source: spec.source } : {}), ...(spec.manifest ? { manifest: spec.manifest } : {}) });
   const clock = new FakeClock((await botSettings(data, addr)).installedAt);
   const config = await loadHostConfig(hostPaths(data).config, data);
-  const logs: LogLine[] = [];
+  const logs: HostEvent[] = [];
   /** A service as `host serve` builds it; a second one on the same data dir is the host after a restart. */
   const start = (smtp: FakeSmtp) => {
     const spool = new Spool(hostPaths(data).spool, clock);

@@ -4,7 +4,7 @@ import { readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LogLine } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { startLmtpServer, type LmtpServer } from "../../../host/service/lmtp-server.js";
 import { Spool, type MailSource, type SpoolEntry } from "../../../host/spool/spool.js";
 import { errorCode } from "../../support/errors.js";
@@ -33,10 +33,11 @@ async function start(options: { maxBytes?: number; spool?: (dir: string) => Spoo
   const dir = mkdtempSync(join(tmpdir(), "lmtp-"));
   const socketPath = join(dir, "lmtp.sock");
   const spool = options.spool?.(join(dir, "spool")) ?? new Spool(join(dir, "spool"), { now: () => Date.now() });
-  const log: LogLine[] = [];
-  const server = await startLmtpServer({ socketPath, spool, isBot: (addr) => BOTS.has(addr), maxBytes: options.maxBytes ?? 1_000_000, log: (line) => log.push(line) });
+  const log: HostEvent[] = [];
+  const spooled: SpoolEntry[] = [];
+  const server = await startLmtpServer({ socketPath, spool, isBot: (addr) => BOTS.has(addr), maxBytes: options.maxBytes ?? 1_000_000, log: (line) => log.push(line), onSpooled: (entry) => spooled.push(entry) });
   servers.push(server);
-  return { dir, socketPath, spool, log, server };
+  return { dir, socketPath, spool, log, spooled, server };
 }
 
 describe("lmtp door", () => {
@@ -51,6 +52,15 @@ describe("lmtp door", () => {
     expect(entries.map((e) => e.recipient).sort()).toEqual(["a@chat.test", "b@chat.test"]);
     // Stored as received: CRLF line ends, the dot-stuffing of the transfer removed.
     for (const entry of entries) expect(new TextDecoder().decode(await spool.read(entry))).toBe(MAIL);
+  });
+
+  it("lmtp: each spooled entry is handed to onSpooled (how host serve wakes its drain loop) right after its lmtp.spooled line; a failed one is not", async () => {
+    const { socketPath, spool, log, spooled } = await start({ spool: (dir) => new FlakySpool(dir, "b@chat.test") });
+    const t = await lmtpSend(socketPath, { from: "alice@chat.test", to: ["a@chat.test", "b@chat.test"], data: MAIL });
+    expect(t.data.map((line) => line.slice(0, 3))).toEqual(["250", "451"]);
+    expect(spooled.map((entry) => entry.id)).toEqual((await spool.all()).map((entry) => entry.id));
+    expect(spooled.map((entry) => entry.recipient)).toEqual(["a@chat.test"]);
+    expect(log.filter((line) => line.event === "lmtp.spooled")).toEqual([{ event: "lmtp.spooled", bot: "a@chat.test", entry: spooled[0]!.id, from: "alice@chat.test" }]);
   });
 
   it("lmtp: RCPT for an address that is not a bot is refused with 550 5.1.1, and the bot in the same transaction still gets the mail", async () => {

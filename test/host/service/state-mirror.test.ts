@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FolderMailbox } from "../../../host/deploy/imap-mailbox.js";
 import { STATE_MIRROR_MIN_GAP_MS } from "../../../host/limits.js";
 import { Executor } from "../../../host/executor/executor.js";
-import type { LogLine } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { HostService, loadTickSecret, tickEntry } from "../../../host/service/host-service.js";
 import { BotStateFile } from "../../../host/service/hosted-bot.js";
@@ -64,7 +64,7 @@ function setupMirror() {
   writeFileSync(hostPaths(data).bot(BOT).config, "{}");
   const fake = fakeAccount();
   const clock = new FakeClock(1_000_000);
-  const logs: LogLine[] = [];
+  const logs: HostEvent[] = [];
   const config = { imap: { host: "127.0.0.1", port: 143, security: "starttls" as const, allowSelfSigned: true }, ceilings: { event: { stateBytes: STATE_BYTES } } };
   const mirror = new StateMirror({ dataDir: data, config, clock, log: (line) => logs.push(line), openMailbox: fake.open });
   const state = new BotStateFile(join(hostPaths(data).bot(BOT).dir, "state.json"));
@@ -266,8 +266,8 @@ export default defineBot({
     const clock = new FakeClock((await botSettings(data, BOT)).installedAt);
     const config = await loadHostConfig(hostPaths(data).config, data);
     const fake = fakeAccount();
-    const logs: LogLine[] = [];
-    const log = (line: LogLine) => logs.push(line);
+    const logs: HostEvent[] = [];
+    const log = (line: HostEvent) => logs.push(line);
     const start = () => {
       const mirror = new StateMirror({ dataDir: data, config, clock, log, openMailbox: fake.open });
       const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool: new Spool(hostPaths(data).spool, clock), executor, clock, log, submitterFor: () => new FakeSmtp(), mirror });
@@ -304,7 +304,7 @@ export default defineBot({
     const config = await loadHostConfig(hostPaths(data).config, data);
     const fake = fakeAccount();
     fake.account.down = true;
-    const logs: LogLine[] = [];
+    const logs: HostEvent[] = [];
     const mirror = new StateMirror({ dataDir: data, config, clock, log: (line) => logs.push(line), openMailbox: fake.open });
     const spool = new Spool(hostPaths(data).spool, clock);
     const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor, clock, log: (line) => logs.push(line), submitterFor: () => new FakeSmtp(), mirror });
@@ -325,7 +325,7 @@ export default defineBot({
     await installBot(work, data, { addr: BOT, source: TICK_COUNTER, manifest: { schedule: "hourly" } }, PASSWORD);
     const clock = new FakeClock((await botSettings(data, BOT)).installedAt + 1);
     const config = await loadHostConfig(hostPaths(data).config, data);
-    const logs: LogLine[] = [];
+    const logs: HostEvent[] = [];
     const spool = new Spool(hostPaths(data).spool, clock);
     const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor, clock, log: (line) => logs.push(line), submitterFor: () => new FakeSmtp(), stateIoLimits: { stateWriteBytesPerSecond: 1_000_000, stateWriteOpsPerSecond: 1 } });
     const secret = await loadTickSecret(data);

@@ -13,7 +13,8 @@ import { newMessageId } from "../../../host/wire/mime/compose.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { formatAutocryptHeader } from "../../../host/wire/pgp/autocrypt.js";
 import { newIdentity, userMail, userMailFromInner, type UserMail } from "../../support/user-mail.js";
-import { planMail, type LogLine } from "../../../host/service/handle-mail.js";
+import { planMail } from "../../../host/service/handle-mail.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
 import { BotStateFile } from "../../../host/service/hosted-bot.js";
 import type { Executor } from "../../../host/executor/executor.js";
 
@@ -262,10 +263,10 @@ describe("the service logs the bound's refusal once", () => {
   it("planMail: the first mail over the bound is logged as mail.dropped, the next one is dropped without a log line", async () => {
     const { account } = await bot();
     for (let i = 0; i < BOT_EXCHANGE_EVENTS_PER_HOUR; i++) await account.exchanges.admit(OTHER_BOT); // the bound is used up
-    const logs: LogLine[] = [];
+    const logs: HostEvent[] = [];
     const unused = {} as Executor; // drops never reach the sandbox
     const hosted = { account, bundle: { id: "x", code: "", filename: "bot.js" }, limits: {} as never, origins: [], state: new BotStateFile(join(tmpdir(), "unused-state.json")) };
-    const deps = { executor: unused, submitter: { submit: async () => {}, close: () => {} }, log: (line: LogLine) => logs.push(line), maxMailBytes: LIMITS.maxBytes };
+    const deps = { executor: unused, submitter: { submit: async () => {}, close: () => {} }, log: (line: HostEvent) => logs.push(line), maxMailBytes: LIMITS.maxBytes };
     const first = await planMail(hosted, (await fromOtherBot(account, "over")).raw, deps);
     const second = await planMail(hosted, (await fromOtherBot(account, "over again")).raw, deps);
     expect(first.report).toMatchObject({ outcome: "dropped", reason: expect.stringMatching(/^bot-to-bot bound/) });

@@ -1,0 +1,118 @@
+// Every event the host logs, with its fields typed: the one vocabulary of `host serve`'s log
+// (logs/host.jsonl and stdout, one JSON object per line), its metrics (metrics.ts) and the tests.
+// Producers get one injected `HostLog`; `host serve` writes `logLine(event)` and hands the event
+// itself to the metrics. Field names and values are exactly what the lines on disk have carried
+// (operators and `chatbot host logs/bots` read them), in the order each producer writes them.
+// Control never rides on a log line: the LMTP door wakes the drain loop through its own callback
+// (lmtp-server.ts `onSpooled`).
+//
+// Each member is a type alias (not an interface) so an event is also a plain
+// `Record<string, unknown>`, which is what the line writer (bound-log-line.ts) takes.
+import type { RunStatus } from "../executor/run-types.js";
+import type { SkipCode } from "../wire/outbound.js";
+import type { DeadLetterCode, FailureKind } from "./failure-class.js";
+import type { Refusal, RefusedAction } from "./bot-policy.js";
+
+/** A bot's failed run, as `bot.event` / `bot.tick` carry it: the error's code and its message. */
+type RunFailure = { error?: string; message?: string };
+
+/** One incoming mail or tick ran in the sandbox (handle-mail.ts). */
+export type BotRunEvent =
+  | ({
+      event: "bot.event";
+      bot: string;
+      from: string;
+      status: RunStatus;
+      cpuMs: number;
+      wallMs: number;
+      memoryBytes: number;
+      sent: number;
+      /** Actions that could not become mail, with why (outbound.ts). */
+      skipped?: Array<{ index: number; code: SkipCode; reason: string }>;
+      /** Actions consent held back (bot-policy.ts permittedActions). */
+      noConsent?: RefusedAction[];
+    } & RunFailure)
+  | ({
+      event: "bot.tick";
+      bot: string;
+      /** The tick's time, ms since the epoch (it replaces the line's ISO `at`, log-lines.ts lineTime). */
+      at: number;
+      status: RunStatus;
+      cpuMs: number;
+      sent: number;
+      noConsent?: RefusedAction[];
+    } & RunFailure);
+
+/** What became of a mail before or instead of a run (handle-mail.ts, host-service.ts). */
+export type MailEvent =
+  | { event: "mail.dropped"; bot: string; reason: string }
+  | { event: "mail.held"; bot: string; reason: string }
+  | { event: "group.update"; bot: string; detail: string }
+  | { event: "securejoin"; bot: string; detail: string }
+  /** Not now: the entry waits in the spool until `until` (ms since epoch). `from` when an incoming mail waits (not for state writes). */
+  | { event: "bot.deferred"; bot: string; from?: string; reason: string; until: number }
+  /**
+   * The host answered instead of the bot. `reason` is the sentence on the line; `refusal` says the
+   * same as data for the metrics and is not written (the line stays as it always was, see logLine).
+   */
+  | { event: "bot.refused"; bot: string; from: string; reason: string; notified: boolean; refusal: Refusal };
+
+/** The spool and the drain loop (host-service.ts, host-serve.ts). */
+export type SpoolEvent =
+  | { event: "tick.queued"; bot: string; at: number }
+  | { event: "spool.resume"; bot: string; entry: string; submitted: number; of: number }
+  | { event: "spool.retry"; bot: string; entry: string; code: FailureKind; attempts: number; nextAttemptAt: number; error: string }
+  | { event: "spool.dead"; bot: string; entry: string; code: DeadLetterCode; attempts: number; reason: string; why?: string }
+  | { event: "spool.recovered"; files: number };
+
+/** The LMTP door (lmtp-server.ts). */
+export type LmtpEvent =
+  | { event: "lmtp.listening"; socket: string }
+  | { event: "lmtp.rcpt-refused"; rcpt: string }
+  /** `from`: the envelope sender, "" for a null sender. */
+  | { event: "lmtp.spooled"; bot: string; entry: string; from: string }
+  /** `bot` is absent only for a transaction without recipients (smtp-server never hands one over). */
+  | { event: "lmtp.spool-failed"; bot: string | undefined; error: string }
+  | { event: "lmtp.error"; error: string };
+
+/** Deploys and account logins (deploy-watcher.ts). */
+export type DeployEvent =
+  | { event: "account.error"; bot: string; error: string; lastLoginAt: number | null }
+  | { event: "account.refreshed"; bot: string; previousLoginAt: number | null }
+  | { event: "install.refused"; bot: string; uid: number; reason: string }
+  | { event: "install.deployed"; bot: string; name: string; version: string; author: string; upgrade: boolean }
+  | { event: "install.unchanged"; bot: string; version: string }
+  | { event: "install.error"; bot: string; error: string };
+
+/** The bots' state copies in their accounts (state-mirror.ts). */
+export type StateMirrorEvent =
+  /** A pull of copy `uid` failed (uid set), or a push or pull failed and waits until `retryAt` (attempts and retryAt set). */
+  | { event: "state.mirror-error"; bot: string; op: "push" | "pull"; uid?: number; attempts?: number; retryAt?: number; error: string }
+  | { event: "state.restored"; bot: string; version: number; keys: number }
+  | { event: "state.mirrored"; bot: string; version: number; bytes: number };
+
+/** The service's life and its own failures (host-serve.ts, and any part that catches an unexpected error). */
+export type ServiceEvent =
+  | { event: "service.started"; dataDir: string; lmtp: string | null }
+  | { event: "service.drained"; entries: number }
+  | { event: "service.stopping" }
+  | { event: "service.failed"; error: string }
+  | { event: "service.stop-error"; part: string; error: string }
+  | { event: "service.error"; bot?: string; entry?: string; message: string }
+  | { event: "metrics.error"; file: string; error: string };
+
+/** Everything the host logs. */
+export type HostEvent = BotRunEvent | MailEvent | SpoolEvent | LmtpEvent | DeployEvent | StateMirrorEvent | ServiceEvent;
+
+/** The one logger every part of the host is given. */
+export type HostLog = (event: HostEvent) => void;
+
+/** The event named `name`. */
+export type HostEventOf<Name extends HostEvent["event"]> = Extract<HostEvent, { event: Name }>;
+
+/** What is written for an event: the event without its data-only fields (bot.refused's `refusal`), so the line on disk is what it always was. */
+export function logLine(event: HostEvent): Record<string, unknown> & { event: string } {
+  if (event.event !== "bot.refused") return event;
+  const { refusal: _refusal, ...line } = event;
+  return line;
+}
