@@ -17,8 +17,11 @@ const TEMPLATES = readdirSync(join(ROOT, "templates"), { withFileTypes: true })
   .filter((e) => e.isDirectory() && existsSync(join(ROOT, "templates", e.name, "chatbot.json")))
   .map((e) => e.name)
   .sort();
-// npm install of a template's few dev dependencies: ~10 s from the cache, more on a cold one.
+// One template's own steps (npm install of its few dev dependencies: ~10 s from the cache, more on
+// a cold one): counted from when it starts, not from when it was queued behind the others.
 const TEMPLATE_TIMEOUT_MS = 300_000;
+// vitest's clock starts when a concurrent test is queued: room for the rounds before it, too.
+const QUEUED_TIMEOUT_MS = TEMPLATE_TIMEOUT_MS * Math.ceil(TEMPLATES.length / 2);
 const work = mkdtempSync(join(tmpdir(), "templates-new-user-"));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -35,22 +38,27 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   });
 }
 
-/** At most `n` of the returned function's tasks run at once. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+/** At most `n` of the returned function's tasks run at once; each fails after `timeoutMs` of its own running. */
+function limiter(n: number, timeoutMs: number): <T>(what: string, task: () => Promise<T>) => Promise<T> {
   let active = 0;
   const waiting: Array<() => void> = [];
-  return async (task) => {
+  return async (what, task) => {
     if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
     active += 1;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not done after ${timeoutMs} ms of its own running`)), timeoutMs);
+    });
     try {
-      return await task();
+      return await Promise.race([task(), deadline]);
     } finally {
+      clearTimeout(timer);
       active -= 1;
       waiting.shift()?.();
     }
   };
 }
-const twoAtATime = limiter(2);
+const twoAtATime = limiter(2, TEMPLATE_TIMEOUT_MS);
 
 describe("templates: a new user's first steps pass", () => {
   it("finds the templates", () => {
@@ -61,7 +69,7 @@ describe("templates: a new user's first steps pass", () => {
     it.concurrent(
       `${template}: chatbot new, npm install, npm test, chatbot build`,
       () =>
-        twoAtATime(async () => {
+        twoAtATime(template, async () => {
           const dir = join(work, template, "my-bot");
           const step = async (command: string, args: string[], cwd = dir) => {
             const { code, output } = await run(command, args, cwd);
@@ -76,7 +84,7 @@ describe("templates: a new user's first steps pass", () => {
           expect(await step("npx", ["chatbot", "build"])).toMatch(/^built my-bot /m);
           if (scripts["typecheck"]) await step("npm", ["run", "typecheck"]);
         }),
-      TEMPLATE_TIMEOUT_MS,
+      QUEUED_TIMEOUT_MS,
     );
   }
 });
