@@ -1,5 +1,6 @@
 // Every limit lives here (STYLE principle 5): the unit is in the name, each has a default,
-// and each has two tests (at the cap passes, one over fails) in test/host/limits*.test.ts.
+// and each has two tests (at the cap passes, one over fails) beside the tests of the module that
+// enforces it.
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -46,6 +47,11 @@ export const MODULE_BASE_MEMORY_BYTES = 16 * MiB;
 export const QUICKJS_STACK_BYTES = 256 * KiB;
 /** Node stack of the Worker thread that runs QuickJS: WASM recursion uses it (DESIGN §2). */
 export const STACK_WORKER_MB = 16;
+/**
+ * V8 old space of a runner process (`--max-old-space-size`), MB: the host-side copies of what a
+ * guest hands over (each bounded by the event caps) live there; the WASM memory does not count.
+ */
+export const RUNNER_OLD_SPACE_MB = 256;
 /** Grace the parent allows past the wall budget before it kills a runner (its watchdog), ms. */
 export const WATCHDOG_GRACE_MS = 1000;
 /**
@@ -84,6 +90,29 @@ export const OUTER_TO_MAX_BYTES = 64 * KiB;
  * before base64 decoding and OpenPGP parsing.
  */
 export const AUTOCRYPT_HEADER_MAX_CHARS = 64 * KiB;
+/**
+ * How far into a mail `host deliver` (host/service/mail-shape.ts) looks for the empty line that
+ * ends the header (RFC 5322 §2.1), bytes from the mail's first byte up to and including that
+ * line's LF. A mail without one there can never be parsed and is refused for good (exit 65).
+ */
+export const MAIL_SHAPE_SCAN_BYTES = 1 * MiB;
+/**
+ * Bytes of a mail's first line `host deliver` keeps to check that it is a header field (a name,
+ * then ":"); no ":" in them and the mail is refused (exit 65). RFC 5322 §2.1.1 allows 998 per line.
+ */
+export const MAIL_SHAPE_FIRST_LINE_BYTES = 1000;
+/**
+ * MIME entities in one decrypted inner message, the root included (host/wire/mime/parse-inner.ts,
+ * mailparser's splitter): more is refused (E_MAIL_TOO_LARGE). A 10 000-level nest would cost the
+ * parser a deep stack; a Delta Chat message has a handful of entities.
+ */
+export const INNER_MAX_MIME_NODES = 1000;
+/**
+ * Bytes of one inner entity's header section as mailparser's splitter counts them (every line at
+ * least 64, the ending empty line its own size); more is refused (E_MAIL_TOO_LARGE). 1 MiB is the
+ * splitter's own default.
+ */
+export const INNER_MAX_HEADER_BYTES = 1 * MiB;
 
 /** Largest JSON of one outgoing webxdc status update as sent (`{"updates":[update]}`, UTF-8), bytes (PROTOCOL §5). */
 export const WEBXDC_UPDATE_MAX_BYTES = 100 * KiB;
@@ -167,6 +196,27 @@ export const SEEN_CLOCK_SKEW_MS = 10 * 60_000;
 export const BOT_EXCHANGE_EVENTS_PER_HOUR = 10;
 /** Automated senders one bot counts events for; beyond it the longest silent are forgotten first. */
 export const BOT_EXCHANGE_MAX_SENDERS = 1000;
+
+/*
+ * Halves of split messages one bot holds until their other half comes (host/wire/pending-store.ts):
+ * a half past any of these is forgotten, the oldest first.
+ */
+/** Halves one bot holds. */
+export const PENDING_MAX_ENTRIES = 64;
+/** Raw bytes of all held halves of one bot together (two post-messages of the relay's 30 MiB fit); one larger half is not held. */
+export const PENDING_MAX_BYTES = 64 * MiB;
+/**
+ * How long a half waits for the other one, ms. The sending core sends both right after each other;
+ * the relay deletes large mail after 7 days, so after that the other half cannot come any more.
+ */
+export const PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * Parsed peer keys one bot keeps (host/wire/peer-store.ts); beyond it the oldest parsed are
+ * dropped: openpgp's readKey and self-signature checks cost ~1 ms a key, on every mail otherwise.
+ */
+export const PARSED_KEYS_MAX = 256;
+/** Age after which a parsed key is parsed and checked again (expiry, revocation), ms. */
+export const PARSED_KEY_TTL_MS = 10 * 60 * 1000;
 
 /** Defaults: the relay operator's ceilings from the seed. A manifest may only lower them. */
 export const DEFAULT_EVENT_LIMITS: Readonly<EventLimits> = Object.freeze({
@@ -266,6 +316,25 @@ export function wasmPagesFor(memoryBytes: number): number {
   return Math.ceil(memoryBytes / (64 * KiB));
 }
 
+/*
+ * A bot's fetches (host/fetch/), besides fetchResponseBytes, fetchTimeoutMs and fetchesPerEvent.
+ */
+/** Redirects one fetch follows; one more fails the fetch (E_FETCH_FAILED). Browsers allow 20; an API needs one or two. */
+export const FETCH_MAX_REDIRECTS = 5;
+/**
+ * A redirect's body is thrown away; up to this many bytes of it are read so the connection can be
+ * reused, past it the connection is closed instead (the bytes read count as the bot's bandwidth).
+ */
+export const REDIRECT_DRAIN_BYTES = 64 * KiB;
+/**
+ * Largest body of one fetch request, bytes: the event's response cap (fetchResponseBytes), so an
+ * operator who lowers one lowers both. Over it the fetch fails (E_FETCH_TOO_LARGE) before the body
+ * is copied out of the sandbox.
+ */
+export function fetchRequestBodyMaxBytes(limits: Pick<EventLimits, "fetchResponseBytes">): number {
+  return limits.fetchResponseBytes;
+}
+
 /**
  * Bytes at the end of logs/host.jsonl that `chatbot host bots` and `chatbot host logs` read (about
  * 60 000 events); an older part of the file is not looked at, and the report says from when on it counts.
@@ -290,6 +359,16 @@ export const DEPLOY_PASSWORD_MAX_BYTES = 256;
 export const DEPLOY_MESSAGE_MAX_BYTES = MAIL_MAX_BYTES;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
+/**
+ * The host's IMAP sessions as a bot (host/deploy/imap-mailbox.ts: deploys, state copies, the login
+ * refresh): a relay that does not answer must not hold up the host's other bots for long.
+ */
+/** Time to connect and to get the server's greeting, ms. */
+export const IMAP_CONNECT_TIMEOUT_MS = 15_000;
+/** Time the connection may stay silent while the host waits for an answer, ms. */
+export const IMAP_SOCKET_TIMEOUT_MS = 60_000;
+/** Largest IMAP response the host reads, bytes: nothing it reads is larger than a deploy message (plus 1 MiB for the response around it); more ends the session. */
+export const IMAP_RESPONSE_MAX_BYTES = DEPLOY_MESSAGE_MAX_BYTES + 1 * MiB;
 /**
  * Longest time between two IMAP logins of the host as a bot, ms. chatmail deletes an account after
  * 90 days without an IMAP login (PROTOCOL §1); a daily login leaves 89 days for outages.
@@ -336,3 +415,5 @@ export const POLICY_FLUSH_MS = 1_000;
  * are planned (decrypted, run, journaled): the pipeline's depth. Each holds its plan in memory.
  */
 export const SUBMITS_IN_FLIGHT_MAX = 16;
+/** How long the LMTP door, when the host stops, lets a connection finish its transaction before it cuts it off with 421, ms. */
+export const LMTP_CLOSE_GRACE_MS = 5_000;

@@ -4,7 +4,7 @@
 // after 90 days without an IMAP login, PROTOCOL §1).
 import { ImapFlow } from "imapflow";
 import { ChatbotError } from "../errors.js";
-import { DEPLOY_MESSAGE_MAX_BYTES } from "../limits.js";
+import { DEPLOY_MESSAGE_MAX_BYTES, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../limits.js";
 import { DEPLOY_FOLDER, DEPLOY_HEADER, REFUSED_FOLDER } from "./deploy-message.js";
 import type { ImapSettings } from "./imap-settings.js";
 
@@ -34,10 +34,6 @@ export interface DeployMailbox {
   close(): Promise<void>;
 }
 
-/** Timeouts, ms: a relay that does not answer must not hold up the host's other bots for long. */
-const CONNECT_TIMEOUT_MS = 15_000;
-const SOCKET_TIMEOUT_MS = 60_000;
-
 function imapError(error: unknown, what: string): ChatbotError {
   const e = error as { authenticationFailed?: boolean; responseText?: string; message?: string };
   const detail = e.responseText ?? e.message ?? String(error);
@@ -64,12 +60,12 @@ async function connect(settings: Readonly<ImapSettings>, user: string, password:
     logger: false,
     clientInfo: { name: "chatbot" },
     disableAutoIdle: true,
-    connectionTimeout: CONNECT_TIMEOUT_MS,
-    greetingTimeout: CONNECT_TIMEOUT_MS,
-    socketTimeout: SOCKET_TIMEOUT_MS,
+    connectionTimeout: IMAP_CONNECT_TIMEOUT_MS,
+    greetingTimeout: IMAP_CONNECT_TIMEOUT_MS,
+    socketTimeout: IMAP_SOCKET_TIMEOUT_MS,
     // Nothing the host reads is larger than a deploy; a server sending more ends the session.
     maxLiteralSize: DEPLOY_MESSAGE_MAX_BYTES,
-    maxResponseSize: DEPLOY_MESSAGE_MAX_BYTES + 1024 * 1024,
+    maxResponseSize: IMAP_RESPONSE_MAX_BYTES,
   });
   // imapflow emits 'error' on a dropped connection; unhandled it would end the process.
   client.on("error", () => {});

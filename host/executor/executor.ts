@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ChatbotError } from "../errors.js";
-import { WATCHDOG_GRACE_MS } from "../limits.js";
+import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../limits.js";
 import { stoppedResult, type RunRequest, type RunResult } from "./run-types.js";
 import type { RunnerToHost } from "./runner-protocol.js";
 
@@ -173,7 +173,7 @@ export class Executor {
       stdio: ["ignore", "inherit", this.onRunnerStderr ? "pipe" : "inherit", "ipc"],
       // Only what Node needs: the runner has no business with the host's environment.
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      execArgv: ["--max-old-space-size=256"],
+      execArgv: [`--max-old-space-size=${RUNNER_OLD_SPACE_MB}`],
     });
     if (this.onRunnerStderr) child.stderr?.setEncoding("utf8").on("data", this.onRunnerStderr);
     let markReady!: () => void;

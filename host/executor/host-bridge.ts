@@ -8,7 +8,7 @@
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
 import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/contract.js";
 import { isChatbotError } from "../errors.js";
-import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES } from "../limits.js";
+import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES, fetchRequestBodyMaxBytes } from "../limits.js";
 import { actionPayloadBytes, EventRecorder, LimitExceeded } from "./event-recorder.js";
 import { GuestRefusal } from "./guest-refusal.js";
 import { exactGuestString, guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
@@ -195,8 +195,9 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
     },
     fetch: (json, body) => {
       const request = parseFetchRequest(str(json, "request", FETCH_REQUEST_JSON_MAX_CHARS, tooLong("E_FETCH_REQUEST", "the request's JSON", FETCH_REQUEST_JSON_MAX_CHARS, "characters")));
-      const requestBody = bytesOf(body, limits.fetchResponseBytes, (size) => {
-        throw new GuestRefusal("E_FETCH_TOO_LARGE", `the request body of ${size} bytes is larger than the ${limits.fetchResponseBytes}-byte limit`);
+      const maxBodyBytes = fetchRequestBodyMaxBytes(limits);
+      const requestBody = bytesOf(body, maxBodyBytes, (size) => {
+        throw new GuestRefusal("E_FETCH_TOO_LARGE", `the request body of ${size} bytes is larger than the ${maxBodyBytes}-byte limit`);
       });
       recorder.startFetch();
       // The settlements touch the VM only when the driver runs them, inside the event, metered.

@@ -11,6 +11,7 @@ import { createReplayFetch } from "../fetch/replay-fetch.js";
 import { systemLookup, type Lookup } from "../fetch/guarded-connector.js";
 import type { InterruptedMessage, RunMessage, ResultMessage } from "./runner-protocol.js";
 import type { RunRequest } from "./run-types.js";
+import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../limits.js";
 
 const port = parentPort;
 if (!port) throw new Error("sandbox-worker must run as a worker thread");
@@ -39,8 +40,8 @@ function eventFetch(request: RunRequest): { fetch: IsolateFetch; close: () => Pr
       allowHttpLoopback: request.fetch.allowHttpLoopback,
       recorded,
       maxResponseBytes: request.limits.fetchResponseBytes,
-      maxRequestBytes: request.limits.fetchResponseBytes,
-      maxRedirects: 5,
+      maxRequestBytes: fetchRequestBodyMaxBytes(request.limits),
+      maxRedirects: FETCH_MAX_REDIRECTS,
     });
     return { fetch: (req, body) => replay.fetch(req, body), close: replay.close, urls: replay.urls };
   }
@@ -50,9 +51,9 @@ function eventFetch(request: RunRequest): { fetch: IsolateFetch; close: () => Pr
       allowOrigins: request.fetch.allowOrigins,
       allowHttpLoopback: request.fetch.allowHttpLoopback,
       maxResponseBytes: request.limits.fetchResponseBytes,
-      maxRequestBytes: request.limits.fetchResponseBytes,
+      maxRequestBytes: fetchRequestBodyMaxBytes(request.limits),
       timeoutMs: request.limits.fetchTimeoutMs,
-      maxRedirects: 5,
+      maxRedirects: FETCH_MAX_REDIRECTS,
       ...(request.fetch.caPem ? { tls: { ca: request.fetch.caPem } } : {}),
       ...(request.fetch.hosts ? { lookup: staticLookup(request.fetch.hosts) } : {}),
     });

@@ -7,11 +7,12 @@ import { rootCertificates } from "node:tls";
 import { Agent, buildConnector } from "undici";
 import type { FetchRequestData, FetchResponseData } from "../../std/contract.js";
 import { ChatbotError } from "../errors.js";
+import { REDIRECT_DRAIN_BYTES } from "../limits.js";
 import { startFetchDeadline } from "./deadline.js";
 import { toFetchError } from "./fetch-failure.js";
 import { createGuardedConnector, systemLookup, type Lookup } from "./guarded-connector.js";
 import { checkFetchUrl, createOriginPolicy, type OriginPolicy } from "./origin-policy.js";
-import { REDIRECT_DRAIN_BYTES, abandonBody, discardBody, readCappedBody, tooLarge } from "./read-body.js";
+import { abandonBody, discardBody, readCappedBody, tooLarge } from "./read-body.js";
 import { checkRequest, isRedirectStatus, redirectHeaders, redirectMethod, resolveLocation } from "./request-policy.js";
 
 /** How the host fetches for one bot; checked once by `createGuestFetch`. */

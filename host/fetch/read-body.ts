@@ -9,12 +9,6 @@ export interface BodyStream extends AsyncIterable<Uint8Array> {
   on(event: "error", listener: (error: Error) => void): unknown;
 }
 
-/**
- * A redirect's body is thrown away; up to this many bytes are read so the connection can be reused,
- * past it the connection is closed instead. Not a bot-visible limit, so it is not in limits.ts.
- */
-export const REDIRECT_DRAIN_BYTES = 64 * 1024;
-
 /** Read the whole body into one buffer; E_FETCH_TOO_LARGE (stream destroyed) once it exceeds `maxBytes`. */
 export async function readCappedBody(body: BodyStream, maxBytes: number, origin: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];

@@ -21,6 +21,7 @@ import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { SMTPServer, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { ChatbotError, isChatbotError } from "../errors.js";
+import { LMTP_CLOSE_GRACE_MS } from "../limits.js";
 import { unlinkIfPresent } from "../spool/durable-fs.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import { groupName } from "./unix-groups.js";
@@ -28,8 +29,6 @@ import type { HostLog } from "./host-event.js";
 
 /** Mode of the socket file: the host user and its group (Postfix) may connect, nobody else. */
 export const LMTP_SOCKET_MODE = 0o660;
-/** How long `close` lets a connection finish its transaction before it is cut off with 421, ms. */
-export const LMTP_CLOSE_GRACE_MS = 5_000;
 
 /** What the LMTP door needs. */
 export interface LmtpServerOptions {

@@ -2,9 +2,7 @@
 // never succeed, so `host deliver` refuses it for good (exit 65) instead of letting Postfix retry.
 // Only the first MAIL_SHAPE_SCAN_BYTES are looked at; the rest passes through untouched.
 import { ChatbotError } from "../errors.js";
-
-/** How far into a mail the header/body separator (an empty line, RFC 5322 §2.1) must appear, bytes. */
-export const MAIL_SHAPE_SCAN_BYTES = 1024 * 1024;
+import { MAIL_SHAPE_FIRST_LINE_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../limits.js";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -33,8 +31,8 @@ export async function* checkMailShape(source: AsyncIterable<Uint8Array>): AsyncG
           if (byte === LF) {
             checkFirstLine(firstLine);
             firstLine = undefined;
-          } else if (firstLine.length < 1000) {
-            firstLine.push(byte); // RFC 5322 §2.1.1: 998 octets per line; enough to judge the name
+          } else if (firstLine.length < MAIL_SHAPE_FIRST_LINE_BYTES) {
+            firstLine.push(byte); // enough to judge the name
           }
         }
         // An empty line: LF LF or LF CR LF.

@@ -3,6 +3,7 @@
 // and kept in memory (this store must be the only writer of its file); a key seen again unchanged
 // is written at most once a day (PEER_REFRESH_MS), not on every mail that carries it.
 import type * as openpgp from "openpgp";
+import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "../policy/serial.js";
 import { publicKeyFromKeydata } from "./pgp/autocrypt.js";
@@ -22,10 +23,6 @@ export interface Peer {
 
 /** An unchanged key is rewritten (updatedAt) at most this often, ms. */
 export const PEER_REFRESH_MS = 24 * 60 * 60 * 1000;
-/** Parsed keys kept (openpgp's readKey and self-signature checks cost ~1 ms a key, on every mail otherwise). */
-export const PARSED_KEYS_MAX = 256;
-/** A parsed key is checked again (expiry, revocation) after this long, ms. */
-export const PARSED_KEY_TTL_MS = 10 * 60 * 1000;
 
 /** The peers of one bot, keyed by lowercased address. */
 export class PeerStore {

@@ -7,10 +7,12 @@
 // What is held is the mail exactly as it arrived — still encrypted — so no plaintext is written to
 // disk and the held half is decrypted and verified again when it is used. One index file
 // (index.json) plus one file per held mail, under <account dir>/pending/ (folders 0700, files
-// 0600). Bounded by count, by bytes and by age: the oldest halves are forgotten first.
+// 0600). Bounded by count, by bytes and by age (PENDING_MAX_* in limits.ts): the oldest halves are
+// forgotten first.
 import { createHash } from "node:crypto";
 import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../limits.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 
 /** Which half of a split message. */
@@ -30,16 +32,6 @@ export interface PendingHalf {
   /** Size of the held raw mail. */
   bytes: number;
 }
-
-/** How many halves a bot holds at most. */
-export const PENDING_MAX_ENTRIES = 64;
-/** How many raw bytes a bot holds at most (two post-messages of the relay's 30 MiB limit fit). */
-export const PENDING_MAX_BYTES = 64 * 1024 * 1024;
-/**
- * How long a half waits for the other one. The sending core sends both right after each other;
- * the relay deletes large mail after 7 days, so after that the other half cannot come any more.
- */
-export const PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The halves one bot holds. Not safe for concurrent use: a bot's mail is handled one at a time. */
 export class PendingStore {

@@ -6,8 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
-import { MAIL_SHAPE_SCAN_BYTES } from "../../host/service/mail-shape.js";
+import { MAIL_MAX_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../host/limits.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "lib/host/cli/main.js");

@@ -7,7 +7,7 @@ import { ChatbotError } from "../../errors.js";
 import { simplifyChatText } from "./chat-text.js";
 import type { MailAddress } from "./compose.js";
 import { decodeEncodedWords } from "./encoded-words.js";
-import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "./mime-limits.js";
+import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../limits.js";
 
 /** What the host reads from a decrypted inner message. */
 export interface DeltaInner {

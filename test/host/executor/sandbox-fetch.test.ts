@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import type { FetchPolicy } from "../../../host/executor/run-types.js";
+import { FETCH_MAX_REDIRECTS } from "../../../host/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../../support/test-servers.js";
 
@@ -24,6 +25,14 @@ beforeAll(async () => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       return req.on("end", () => res.end(`got ${Buffer.concat(chunks).toString()}`));
+    }
+    if (req.url?.startsWith("/chain/")) {
+      // /chain/n redirects to /chain/n-1; /chain/0 answers.
+      const left = Number(req.url.slice("/chain/".length));
+      if (left === 0) return res.end("end of chain");
+      res.statusCode = 302;
+      res.setHeader("location", `/chain/${left - 1}`);
+      return res.end();
     }
     if (req.url === "/to-internal") {
       res.statusCode = 302;
@@ -99,6 +108,13 @@ describe("sandbox fetch", () => {
     const { reply } = await fetchFromBot(`https://127.0.0.1:${internal.port}/`);
     expect(reply.code).toBe("E_FETCH_ORIGIN");
     expect(internal.connections).toBe(before);
+  });
+
+  it(`a chain of exactly FETCH_MAX_REDIRECTS (${FETCH_MAX_REDIRECTS}) redirects is followed; one more fails`, async () => {
+    const { reply } = await fetchFromBot(`https://127.0.0.1:${api.port}/chain/${FETCH_MAX_REDIRECTS}`);
+    expect(reply).toMatchObject({ status: 200, body: "end of chain" });
+    const { reply: refused } = await fetchFromBot(`https://127.0.0.1:${api.port}/chain/${FETCH_MAX_REDIRECTS + 1}`);
+    expect(refused).toEqual({ code: "E_FETCH_FAILED", message: `fetch from https://127.0.0.1:${api.port} failed: more than ${FETCH_MAX_REDIRECTS} redirects` });
   });
 
   it("an allowed origin that redirects to 127.0.0.1 is refused at the redirect", async () => {

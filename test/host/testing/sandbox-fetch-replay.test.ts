@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import type { FetchPolicy, RecordedFetch } from "../../../host/executor/run-types.js";
+import { FETCH_MAX_REDIRECTS } from "../../../host/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../../support/test-servers.js";
 
@@ -79,6 +80,18 @@ describe("sandbox fetch replay", () => {
     expect(followed.reply).toMatchObject({ status: 200, url: `${origin}/new`, redirected: true, body: "moved here" });
     const refused = await fetchInReplay(`${origin}/old`, [redirect("https://evil.example/"), recording("https://evil.example/", "x")]);
     expect(refused.reply.code).toBe("E_FETCH_ORIGIN");
+  });
+
+  it(`a chain of exactly FETCH_MAX_REDIRECTS (${FETCH_MAX_REDIRECTS}) recorded redirects is followed; one more fails`, async () => {
+    // /chain/n redirects to /chain/n-1; /chain/0 answers.
+    const chain = (hops: number) => [
+      ...Array.from({ length: hops }, (_, i) => recording(`${origin}/chain/${i + 1}`, "", { status: 302, headers: { location: `/chain/${i}` } })),
+      recording(`${origin}/chain/0`, "end of chain"),
+    ];
+    const followed = await fetchInReplay(`${origin}/chain/${FETCH_MAX_REDIRECTS}`, chain(FETCH_MAX_REDIRECTS));
+    expect(followed.reply).toMatchObject({ status: 200, url: `${origin}/chain/0`, redirected: true, body: "end of chain" });
+    const refused = await fetchInReplay(`${origin}/chain/${FETCH_MAX_REDIRECTS + 1}`, chain(FETCH_MAX_REDIRECTS + 1));
+    expect(refused.reply).toEqual({ code: "E_FETCH_FAILED", message: `fetch from ${origin} failed: more than ${FETCH_MAX_REDIRECTS} redirects` });
   });
 
   it("a recorded body over fetchResponseBytes fails with E_FETCH_TOO_LARGE; exactly at the cap passes", async () => {

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { receiveMail, type Inbound } from "../../../host/wire/inbound.js";
 import { openBotAccount, type BotAccount } from "../../../host/wire/bot-account.js";
-import { PENDING_MAX_AGE_MS, PENDING_MAX_ENTRIES, PendingStore } from "../../../host/wire/pending-store.js";
+import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../../host/limits.js";
+import { PendingStore } from "../../../host/wire/pending-store.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { newIdentity, splitMail, userMail } from "../../support/user-mail.js";
 
@@ -173,5 +174,46 @@ describe("pending store", () => {
     expect(held).toHaveLength(PENDING_MAX_ENTRIES);
     expect(held[0]?.postId).toBe("<5@x>");
     expect(readdirSync(dir)).toHaveLength(PENDING_MAX_ENTRIES + 1);
+  });
+
+  const half = (i: number) => ({ postId: `<${i}@x>`, half: "post" as const, sender: "a@x", signer: "F".repeat(40) });
+  const pendingDir = () => join(mkdtempSync(join(tmpdir(), "pending-")), "pending");
+
+  it("PENDING_MAX_ENTRIES: exactly that many halves are all held; one more forgets the oldest", async () => {
+    let now = 0;
+    const store = new PendingStore(pendingDir(), () => ++now);
+    for (let i = 0; i < PENDING_MAX_ENTRIES; i++) await store.hold(half(i), new Uint8Array([i]));
+    expect((await store.list()).map((e) => e.postId)).toEqual(Array.from({ length: PENDING_MAX_ENTRIES }, (_, i) => `<${i}@x>`));
+    await store.hold(half(PENDING_MAX_ENTRIES), new Uint8Array([0]));
+    const held = (await store.list()).map((e) => e.postId);
+    expect(held).toHaveLength(PENDING_MAX_ENTRIES);
+    expect([held[0], held.at(-1)]).toEqual(["<1@x>", `<${PENDING_MAX_ENTRIES}@x>`]);
+  });
+
+  it("PENDING_MAX_BYTES: one half of exactly that size is held; one byte more is not held at all", async () => {
+    const store = new PendingStore(pendingDir(), () => 1);
+    expect(await store.hold(half(0), new Uint8Array(PENDING_MAX_BYTES))).toBe(true);
+    expect(await store.hold(half(1), new Uint8Array(PENDING_MAX_BYTES + 1))).toBe(false);
+    expect((await store.list()).map((e) => [e.postId, e.bytes])).toEqual([["<0@x>", PENDING_MAX_BYTES]]);
+  });
+
+  it("PENDING_MAX_BYTES: halves of exactly that size together are all held; one byte more forgets the oldest", async () => {
+    let now = 0;
+    const store = new PendingStore(pendingDir(), () => ++now);
+    await store.hold(half(0), new Uint8Array(PENDING_MAX_BYTES - 1));
+    await store.hold(half(1), new Uint8Array(1));
+    expect((await store.list()).map((e) => e.postId)).toEqual(["<0@x>", "<1@x>"]);
+    await store.hold(half(2), new Uint8Array(1));
+    expect((await store.list()).map((e) => e.postId)).toEqual(["<1@x>", "<2@x>"]);
+  });
+
+  it("PENDING_MAX_AGE_MS: a half exactly that old is still held; one ms older it is forgotten", async () => {
+    const clock = { now: 1_000_000 };
+    const store = new PendingStore(pendingDir(), () => clock.now);
+    await store.hold(half(0), new Uint8Array([1]));
+    clock.now += PENDING_MAX_AGE_MS;
+    expect((await store.find("a@x", "<0@x>", "post"))?.heldAt).toBe(1_000_000);
+    clock.now += 1;
+    expect(await store.find("a@x", "<0@x>", "post")).toBeUndefined();
   });
 });

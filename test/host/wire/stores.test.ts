@@ -2,8 +2,10 @@ import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../host/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
+import { newIdentity } from "../../support/user-mail.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "stores-"));
 
@@ -29,6 +31,32 @@ describe("peer store", () => {
     await peers.remember("a@x.org", "A".repeat(40), "k1", { verified: true });
     expect((await peers.remember("a@x.org", "A".repeat(40), "k1")).verified).toBe(true);
     expect((await peers.remember("a@x.org", "B".repeat(40), "k2", { verified: true })).fingerprint).toBe("B".repeat(40));
+  });
+
+  // A cached key resolves to the very same object; a key parsed again to a new one. The keydata
+  // variants differ only in leading spaces, which base64 decoding skips: one key, many cache entries.
+  it("PARSED_KEYS_MAX: exactly that many parsed keys stay cached; one more drops the oldest", async () => {
+    const alice = await newIdentity("alice@x.org");
+    const keydata = Array.from({ length: PARSED_KEYS_MAX + 1 }, (_, i) => " ".repeat(i) + alice.keydataBase64);
+    const peers = new PeerStore(join(dir(), "peers.json"), () => 0);
+    const first = await peers.key(keydata[0]!);
+    for (const variant of keydata.slice(1, PARSED_KEYS_MAX)) await peers.key(variant);
+    expect(await peers.key(keydata[0]!)).toBe(first);
+    await peers.key(keydata[PARSED_KEYS_MAX]!);
+    const again = await peers.key(keydata[0]!);
+    expect(again).not.toBe(first);
+    expect(again.getFingerprint().toUpperCase()).toBe(alice.fingerprint);
+  });
+
+  it("PARSED_KEY_TTL_MS: a key parsed exactly that long ago is still cached; one ms later it is parsed again", async () => {
+    const alice = await newIdentity("alice@x.org");
+    const clock = { now: 1_000_000 };
+    const peers = new PeerStore(join(dir(), "peers.json"), () => clock.now);
+    const first = await peers.key(alice.keydataBase64);
+    clock.now += PARSED_KEY_TTL_MS;
+    expect(await peers.key(alice.keydataBase64)).toBe(first);
+    clock.now += 1;
+    expect(await peers.key(alice.keydataBase64)).not.toBe(first);
   });
 });
 

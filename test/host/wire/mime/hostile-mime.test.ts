@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { isChatbotError } from "../../../../host/errors.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
-import { INNER_MAX_MIME_NODES } from "../../../../host/wire/mime/mime-limits.js";
+import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../../../host/limits.js";
 import { parsePlainSecureJoinRequest } from "../../../../host/wire/mime/parse-plain-securejoin.js";
 
 const LIMITS = { maxBytes: 31_457_280 };
@@ -66,7 +66,7 @@ describe("hostile MIME: nesting and header bombs are refused or parsed in bounde
   });
 });
 
-describe("mime-limits: the inner MIME node cap at and over the boundary", () => {
+describe("inner MIME caps (limits.ts) at and over the boundary", () => {
   /** A multipart/mixed with `leaves` text parts: leaves + 1 MIME nodes. */
   const wide = (leaves: number) =>
     Buffer.from(['Content-Type: multipart/mixed; boundary="b"', "", ...Array.from({ length: leaves }, () => "--b\r\nContent-Type: text/plain\r\n\r\nx"), "--b--", ""].join("\r\n"));
@@ -74,5 +74,16 @@ describe("mime-limits: the inner MIME node cap at and over the boundary", () => 
   it(`exactly INNER_MAX_MIME_NODES (${INNER_MAX_MIME_NODES}) nodes are parsed, one more is refused`, async () => {
     expect(await outcome(() => parseInner(wide(INNER_MAX_MIME_NODES - 1), LIMITS))).toBe("parsed");
     expect(await outcome(() => parseInner(wide(INNER_MAX_MIME_NODES), LIMITS))).toBe("E_MAIL_TOO_LARGE");
+  });
+
+  /** A text/plain whose header section (one long field and the empty line) is `bytes` long. */
+  const header = (bytes: number) => {
+    const name = "X-Pad: ";
+    return Buffer.from(`${name}${"a".repeat(bytes - name.length - 4)}\r\n\r\nhello`);
+  };
+
+  it(`a header section of exactly INNER_MAX_HEADER_BYTES (${INNER_MAX_HEADER_BYTES}) is parsed, one byte more is refused`, async () => {
+    expect(await outcome(() => parseInner(header(INNER_MAX_HEADER_BYTES), LIMITS))).toBe("parsed");
+    expect(await outcome(() => parseInner(header(INNER_MAX_HEADER_BYTES + 1), LIMITS))).toBe("E_MAIL_TOO_LARGE");
   });
 });
