@@ -1,7 +1,7 @@
 // Which failed attempts of a spool entry are worth another try: ONE table, read by
-// HostService.failed() and nothing else (STYLE principle 4). A failure is named by its codes only —
-// a ChatbotError's `code`, nodemailer's SMTP `responseCode` and `code`, Node's errno `code` — never
-// by its message. Pure: no I/O.
+// retry-policy.ts decideRetry() and nothing else (STYLE principle 4). A failure is named by its
+// codes only — a ChatbotError's `code`, nodemailer's SMTP `responseCode` and `code`, Node's errno
+// `code` — never by its message. Pure: no I/O.
 //
 // The rule behind every row: settle (dead-letter now, with the reason) when trying the same entry
 // again cannot succeed unless someone changes the bot or the mail; retry with backoff when the fix

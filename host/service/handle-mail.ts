@@ -1,12 +1,15 @@
-// One incoming mail for a hosted bot, in two phases so a crash anywhere loses nothing and sends
-// nothing twice under a new Message-ID:
+// One incoming mail (or tick) for a hosted bot, in three steps so a crash anywhere loses nothing
+// and sends nothing twice under a new Message-ID:
 //   planMail  — receive (decrypt, verify, parse) → SecureJoin reply, group update, or an event in
-//               the sandbox → every mail to send, the new state and the Message-ID to mark seen.
-//               A plan is plain JSON: the service journals it in the spool entry before applying.
-//   applyPlan — submit the mails from where it stopped, remember the bot's own mails, save the
-//               state, then mark the incoming Message-ID seen. Re-applying a journaled plan after a
-//               crash resends at most the mails already accepted, with the same Message-IDs, which
-//               clients drop as duplicates (PROTOCOL §6).
+//   planTick    the sandbox → every mail to send, the new state and the Message-ID to mark seen.
+//               A plan is plain JSON: the service journals it in the spool entry before committing.
+//               Planning writes the conversation's stores on the way (MailPlan lists them and says
+//               why that is safe when an entry is planned again), never the bot's state, a seen
+//               mark (except a held half's, which receiveMail records at once) or a mail.
+//   commitPlan — save the new state, mark the Message-ID seen: the one commit point (commit-plan.ts).
+//   applyPlan — submit the mails from where it stopped and remember the bot's own mails.
+//               Re-applying a journaled plan after a crash resends at most the mails already
+//               accepted, with the same Message-IDs, which clients drop as duplicates (PROTOCOL §6).
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import type { Action } from "../../std/contract.js";
@@ -19,6 +22,7 @@ import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
 import { runRequest } from "../executor/run-request.js";
 import type { HostLog } from "./host-event.js";
+import { commitPlan, type CommittedPlan } from "./commit-plan.js";
 
 /** What the handler needs from the host. */
 export interface MailHandlerDeps {
@@ -31,7 +35,7 @@ export interface MailHandlerDeps {
   policy?: BotPolicy;
   /**
    * Resolves once the bot's earlier mails that are still being submitted are recorded as sent
-   * (host-service.ts submits while it plans the next mail): awaited before a delete or resend,
+   * (entry-pipeline.ts submits while it plans the next mail): awaited before a delete or resend,
    * which may name one of them.
    */
   sentSettled?: () => Promise<void>;
@@ -56,7 +60,20 @@ export interface PlannedMail extends OutgoingMail {
   remember?: { chatId: string };
 }
 
-/** Everything a mail leads to, computed before any of it is done. JSON-safe. */
+/**
+ * What an event still has to do: the mails to send, the bot's new state and the mark to record as
+ * seen (commitPlan saves the last two, applyPlan sends the mails). JSON-safe.
+ *
+ * Computing it (planMail, planTick) has already written the stores that follow the conversation
+ * rather than the bot's run: peers (Autocrypt and Gossip keys, SecureJoin), pending (a held half of
+ * a split message, with that half's seen mark), groups (group updates, SecureJoin joins, an add
+ * action), the bot-to-bot bound's counts (exchanges), and with a policy: consent (/stop, /start,
+ * who wrote in which chat) and the usage and CPU counters. Safe when the same entry is planned
+ * again (it was deferred, or its attempt failed before the journal write): each of those writes is
+ * keyed (a peer by address, a half by post id, a group's members as a set, consent by address) and
+ * stores the same again; the counters count the attempt again, whose run did happen. (An add action
+ * planned again finds its member already added and skips that mail: E_ALREADY_MEMBER.)
+ */
 export interface MailPlan {
   report: MailReport;
   mails: PlannedMail[];
@@ -74,7 +91,10 @@ function stoppedCheck(policy: BotPolicy | undefined): (addr: string) => Promise<
   return policy ? (addr) => policy.consent.isStopped(addr) : async () => false;
 }
 
-/** Receive one raw mail and work out what to send; runs the bot when the mail is an event. */
+/**
+ * Receive one raw mail and work out what to send; runs the bot when the mail is an event. Writes
+ * the conversation's stores on the way (MailPlan), not the bot's state or the mail's seen mark.
+ */
 export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailPlan> {
   const { account } = bot;
   const inbound = await receiveMail(account, raw, { maxBytes: deps.maxMailBytes }, { deferSeen: true });
@@ -141,7 +161,11 @@ function stripAction({ index: _index, chatId, fresh, ...mail }: ActionMail): Pla
   return { ...mail, ...(fresh ? { remember: { chatId } } : {}) };
 }
 
-/** A scheduled tick for `bot` at `at`: run its tick handler and work out what to send (no incoming mail). */
+/**
+ * A scheduled tick for `bot` at `at`: run its tick handler and work out what to send (no incoming
+ * mail). Writes the policy's CPU counter and, for an add action, the group on the way (MailPlan);
+ * the tick's seen mark is in the plan.
+ */
 export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps): Promise<MailPlan> {
   const { account } = bot;
   if (deps.policy) {
@@ -173,8 +197,11 @@ export function tickSeenKey(at: number): SeenKey {
   return { sender: "host:tick", messageId: `<tick-${at}@chatbot.host>` };
 }
 
-/** Carry out a plan from where it stopped; `progress` is told after each accepted mail (to journal it). */
-export async function applyPlan(bot: HostedBot, plan: MailPlan, deps: Pick<MailHandlerDeps, "submitter">, progress: (submitted: number) => Promise<void> = async () => {}): Promise<void> {
+/**
+ * Submit a committed plan's mails from where it stopped, remembering the bot's own; `progress` is
+ * told after each accepted mail (to journal it). Saves no state and no seen mark: commitPlan did.
+ */
+export async function applyPlan(bot: HostedBot, plan: CommittedPlan, deps: Pick<MailHandlerDeps, "submitter">, progress: (submitted: number) => Promise<void> = async () => {}): Promise<void> {
   const { account } = bot;
   for (let i = plan.submitted; i < plan.mails.length; i++) {
     const mail = plan.mails[i]!;
@@ -183,13 +210,18 @@ export async function applyPlan(bot: HostedBot, plan: MailPlan, deps: Pick<MailH
     if (mail.remember) await account.sent.record({ messageId: mail.messageId, chatId: mail.remember.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
     await progress(i + 1);
   }
-  if (plan.state) await bot.state.save(plan.state);
-  if (plan.seen) await account.seen.add(plan.seen.sender, plan.seen.messageId);
 }
 
-/** Plan and apply one mail at once (no journal): for tests and single-shot tools. */
+/** Plan, commit and apply one mail at once (no journal): for tests and single-shot tools. */
 export async function handleMail(bot: HostedBot, raw: Uint8Array, deps: MailHandlerDeps): Promise<MailReport> {
   const plan = await planMail(bot, raw, deps);
-  await applyPlan(bot, plan, deps);
+  await applyPlan(bot, await commitPlan(bot, plan), deps);
+  return plan.report;
+}
+
+/** Plan, commit and apply one tick at once (no journal): for tests and single-shot tools. */
+export async function handleTick(bot: HostedBot, at: number, deps: MailHandlerDeps): Promise<MailReport> {
+  const plan = await planTick(bot, at, deps);
+  await applyPlan(bot, await commitPlan(bot, plan), deps);
   return plan.report;
 }

@@ -43,7 +43,7 @@ export type BotRunEvent =
       noConsent?: RefusedAction[];
     } & RunFailure);
 
-/** What became of a mail before or instead of a run (handle-mail.ts, host-service.ts). */
+/** What became of a mail before or instead of a run (handle-mail.ts, entry-pipeline.ts). */
 export type MailEvent =
   | { event: "mail.dropped"; bot: string; reason: string }
   | { event: "mail.held"; bot: string; reason: string }
@@ -57,7 +57,7 @@ export type MailEvent =
    */
   | { event: "bot.refused"; bot: string; from: string; reason: string; notified: boolean; refusal: Refusal };
 
-/** The spool and the drain loop (host-service.ts, host-serve.ts). */
+/** The spool and the drain loop (entry-pipeline.ts, tick-scheduler.ts, host-service.ts, host-serve.ts). */
 export type SpoolEvent =
   | { event: "tick.queued"; bot: string; at: number }
   | { event: "spool.resume"; bot: string; entry: string; submitted: number; of: number }

@@ -13,7 +13,7 @@ import { openBotAccount, type BotAccount } from "../../host/wire/bot-account.js"
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { createSmtpSubmitter, type SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { BotStateFile, type HostedBot } from "../../host/service/hosted-bot.js";
-import { applyPlan, handleMail, planTick, type MailReport } from "../../host/service/handle-mail.js";
+import { handleMail, handleTick, type MailReport } from "../../host/service/handle-mail.js";
 import type { HostEvent } from "../../host/service/host-event.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { MAIL_MAX_BYTES } from "../../host/limits.js";
@@ -37,8 +37,8 @@ export interface BotOnRelay {
   groupInvite(groupId: string): Promise<string>;
   /**
    * Run the bot's tick handler as the host's scheduler would for the slot `at` (ms since the
-   * epoch): planTick then applyPlan, in turn with the mails (never two events at once). Resolves
-   * when every mail it sent was accepted by SMTP. `bot.now()` stays the real clock.
+   * epoch): handleTick (plan, commit, apply), in turn with the mails (never two events at once).
+   * Resolves when every mail it sent was accepted by SMTP. `bot.now()` stays the real clock.
    */
   tick(at: number): Promise<MailReport>;
   stop(): Promise<void>;
@@ -142,12 +142,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
       return linkFor({ id: group.id, name: group.name });
     },
     tick: (at) =>
-      inTurn(async () => {
-        const deps = { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES };
-        const plan = await planTick(bot, at, deps);
-        await applyPlan(bot, plan, deps);
-        return plan.report;
-      }),
+      inTurn(() => handleTick(bot, at, { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES })),
     async stop() {
       stopped = true;
       await loop;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatbotError, isChatbotError, type ErrorCode } from "../../../host/errors.js";
 import { Executor } from "../../../host/executor/executor.js";
 import { FAILURE_TABLE, attemptsAllowed, classifyFailure, deadLetterReason, failureKind, type FailureKind, type FailureRule } from "../../../host/service/failure-class.js";
-import { backoffMs } from "../../../host/service/host-service.js";
+import { backoffMs } from "../../../host/service/retry-policy.js";
 import { assertEncryptedMime } from "../../../host/wire/filtermail-check.js";
 import { checkMimeType } from "../../../host/wire/mime/header-format.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";

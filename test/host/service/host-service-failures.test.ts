@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../../host/cli/main.js";
 import { Executor } from "../../../host/executor/executor.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
-import { backoffMs } from "../../../host/service/host-service.js";
+import { backoffMs } from "../../../host/service/retry-policy.js";
 import { createSmtpSubmitter } from "../../../host/wire/smtp-submit.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { captureIo } from "../../support/cli-io.js";

@@ -1,0 +1,93 @@
+// Hourly and daily ticks: a due tick is queued in the spool like a mail, and the drain runs it like
+// one (entry-pipeline.ts tells the two apart by the tick secret). Each bot's last queued tick is
+// noted in <bot>/ticks.json after its entry is written, so a crash in between queues it twice at
+// worst, and the second one does not run (its seen mark, handle-mail.ts planTick).
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { nextTick, tickOffsetMs } from "../policy/schedule.js";
+import type { Spool } from "../spool/spool.js";
+import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
+import type { BotRegistry } from "./bot-registry.js";
+import type { HostLog } from "./host-event.js";
+import { hostPaths } from "./paths.js";
+
+/**
+ * A queued tick is a spool entry whose content is this line plus the host's tick secret (random,
+ * <data>/tick.key, 0600) and the tick's time. Nothing from outside knows the secret, so no mail can
+ * pose as a tick, whatever door it came through.
+ */
+export const TICK_MARKER = "X-Chatbot-Tick: ";
+
+/** The host's tick secret, created on first use. */
+export async function loadTickSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, "tick.key");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = randomBytes(16).toString("hex");
+    await writePrivateFile(file, secret);
+    return secret;
+  }
+}
+
+/** The content of a queued tick entry. */
+export function tickEntry(secret: string, at: number): Uint8Array {
+  return new TextEncoder().encode(`${TICK_MARKER}${secret} ${at}\r\n`);
+}
+
+/** The tick time of a queued tick entry carrying `secret`, or undefined for a mail. */
+export function tickTime(raw: Uint8Array, secret: string): number | undefined {
+  const head = Buffer.from(raw.subarray(0, 128)).toString("latin1");
+  const prefix = `${TICK_MARKER}${secret} `;
+  if (!head.startsWith(prefix)) return undefined;
+  const at = Number(head.slice(prefix.length).split("\r")[0]);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** What the scheduler reads and writes. */
+export interface TickSchedulerDeps {
+  dataDir: string;
+  spool: Spool;
+  registry: Pick<BotRegistry, "addrs" | "bot">;
+  clock: { now(): number };
+  log: HostLog;
+}
+
+/** Queues the bots' due ticks and recognises queued ones. */
+export class TickScheduler {
+  private secret: Promise<string> | undefined;
+
+  constructor(private readonly deps: TickSchedulerDeps) {}
+
+  /** The host's tick secret (loadTickSecret), read once. */
+  tickSecret(): Promise<string> {
+    this.secret ??= loadTickSecret(this.deps.dataDir);
+    return this.secret;
+  }
+
+  /** The tick time of a spool entry's content, or undefined for a mail. */
+  async tickTimeOf(raw: Uint8Array): Promise<number | undefined> {
+    return tickTime(raw, await this.tickSecret());
+  }
+
+  /** Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once. */
+  async queueDueTicks(): Promise<number> {
+    let queued = 0;
+    for (const addr of await this.deps.registry.addrs()) {
+      const loaded = await this.deps.registry.bot(addr).catch(() => undefined);
+      if (!loaded || !loaded.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
+      const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
+      const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
+      const schedule = loaded.bot.manifest.schedule;
+      // A new bot starts counting from its installation, not from the epoch.
+      const plan = nextTick(schedule, last.lastTickAt ?? loaded.bot.settings.installedAt, this.deps.clock.now(), tickOffsetMs(addr, schedule));
+      if (!plan.due) continue;
+      await this.deps.spool.write(addr, tickEntry(await this.tickSecret(), plan.at), 1024);
+      await writeJsonFile(file, { lastTickAt: plan.at });
+      this.deps.log({ event: "tick.queued", bot: addr, at: plan.at });
+      queued += 1;
+    }
+    return queued;
+  }
+}

@@ -1,0 +1,118 @@
+// The entry pipeline (host/service/entry-pipeline.ts) alone, one entry at a time: a real spool in a
+// temp dir, a real sandbox, bots installed like an operator does, the real registry, submitter pool
+// and tick scheduler, a fake clock and a fake SMTP (as host-service.test.ts).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Executor } from "../../../host/executor/executor.js";
+import { MAIL_MAX_BYTES } from "../../../host/limits.js";
+import { BotRegistry } from "../../../host/service/bot-registry.js";
+import { EntryPipeline } from "../../../host/service/entry-pipeline.js";
+import type { MailPlan } from "../../../host/service/handle-mail.js";
+import { loadHostConfig } from "../../../host/service/host-config.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
+import { hostPaths } from "../../../host/service/paths.js";
+import { backoffMs } from "../../../host/service/retry-policy.js";
+import { SubmitterPool } from "../../../host/service/submitter-pool.js";
+import { TickScheduler, tickEntry } from "../../../host/service/tick-scheduler.js";
+import { Spool } from "../../../host/spool/spool.js";
+import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
+import { FakeClock, FakeSmtp, SUBSCRIBER_BOT, botSettings, botState, initHost, installBot } from "../../support/host-fixture.js";
+import { newIdentity, userMail } from "../../support/user-mail.js";
+
+const USER = "alice@chat.test";
+const ADDR = "bot@chat.test";
+let executor: Executor;
+let alice: BotIdentity;
+
+beforeAll(async () => {
+  executor = new Executor();
+  [alice] = await Promise.all([newIdentity(USER), executor.warmUp()]);
+});
+
+afterAll(async () => {
+  await executor?.close();
+});
+
+/** A host with the subscriber bot, and the pipeline composed as host-service.ts does. */
+async function setup(stateIoLimits?: { stateWriteBytesPerSecond: number; stateWriteOpsPerSecond: number }) {
+  const work = mkdtempSync(join(tmpdir(), "entry-pipeline-"));
+  const data = await initHost(work);
+  await installBot(work, data, { addr: ADDR, source: SUBSCRIBER_BOT, manifest: { schedule: "hourly" } });
+  const clock = new FakeClock((await botSettings(data, ADDR)).installedAt);
+  const config = await loadHostConfig(hostPaths(data).config, data);
+  const logs: HostEvent[] = [];
+  const log = (event: HostEvent) => logs.push(event);
+  const smtp = new FakeSmtp();
+  const spool = new Spool(hostPaths(data).spool, clock);
+  const registry = new BotRegistry({ dataDir: data, config, clock, log, ...(stateIoLimits ? { stateIoLimits } : {}) });
+  const submitters = new SubmitterPool({ submitterFor: () => smtp, clock, pacing: config.pacing, sleep: async () => {} });
+  const ticks = new TickScheduler({ dataDir: data, spool, registry, clock, log });
+  const pipeline = new EntryPipeline({ config, spool, executor, registry, submitters, ticks, clock, log });
+  const botKey = (await registry.bot(ADDR))!.bot.account.identity.publicKey;
+  const deliver = async (text: string, to = ADDR) => {
+    const mail = await userMail({ from: USER, to, recipientKey: botKey, signer: alice, body: { kind: "text", text } });
+    return spool.write(to, mail.raw, MAIL_MAX_BYTES);
+  };
+  const settled = async () => {};
+  return { data, clock, logs, smtp, spool, ticks, pipeline, deliver, settled };
+}
+
+describe("entry pipeline", () => {
+  it("a mail: the plan is journaled and its state and seen mark committed before any mail goes out; the submit step then sends and completes the entry", async () => {
+    const host = await setup();
+    const entry = await host.deliver("/sub");
+    const submit = await host.pipeline.prepare(entry, host.settled);
+    expect(submit).toBeDefined();
+    expect(host.smtp.submits).toBe(0);
+    expect(await botState(host.data, ADDR)).toMatchObject({ subscribers: [USER] });
+    const [journaled] = await host.spool.all();
+    expect(journaled!.journal as MailPlan).toMatchObject({ submitted: 0, state: null, mails: [expect.objectContaining({ recipients: [USER] })] });
+    expect((journaled!.journal as MailPlan).seen).toBeUndefined();
+    await submit!();
+    expect(host.smtp.accepted).toHaveLength(1);
+    expect(await host.spool.all()).toEqual([]);
+  });
+
+  it("a tick goes through the same pipeline: recognised by the tick secret, run by the tick handler", async () => {
+    const host = await setup();
+    const at = host.clock.now();
+    const entry = await host.spool.write(ADDR, tickEntry(await host.ticks.tickSecret(), at), 1024);
+    const submit = await host.pipeline.prepare(entry, host.settled);
+    await submit!();
+    expect(host.logs.filter((l) => l.event === "bot.tick")).toEqual([expect.objectContaining({ at, status: "ok", sent: 0 })]);
+    expect(await botState(host.data, ADDR)).toMatchObject({ ticks: 1 });
+    expect(await host.spool.all()).toEqual([]);
+  });
+
+  it("an entry for an address that is not an installed bot is dead-lettered at once, with its code", async () => {
+    const host = await setup();
+    const entry = await host.deliver("hello", "nobody@chat.test");
+    expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+    expect(await host.spool.all()).toEqual([]);
+    expect(host.logs).toEqual([expect.objectContaining({ event: "spool.dead", code: "BOT_NOT_INSTALLED", reason: "[BOT_NOT_INSTALLED] nobody@chat.test is not an installed bot" })]);
+  });
+
+  it("SMTP failing: the entry stays journaled with attempts 1 and the backoff, and a spool.retry line says why", async () => {
+    const host = await setup();
+    host.smtp.plan(1, { fail: Object.assign(new Error("451 4.7.1 try again later"), { responseCode: 451 }) });
+    const entry = await host.deliver("hello");
+    await (await host.pipeline.prepare(entry, host.settled))!();
+    const [waiting] = await host.spool.all();
+    expect(waiting).toMatchObject({ id: entry.id, attempts: 1, nextAttemptAt: host.clock.now() + backoffMs(1), lastError: "451 4.7.1 try again later" });
+    expect((waiting!.journal as MailPlan).mails).toHaveLength(1);
+    expect(host.logs.filter((l) => l.event === "spool.retry")).toEqual([expect.objectContaining({ code: "SMTP_4XX", attempts: 1 })]);
+  });
+
+  it("over the state-IO limit, a new entry waits in the spool without running the bot", async () => {
+    const host = await setup({ stateWriteBytesPerSecond: 1_000_000, stateWriteOpsPerSecond: 1 });
+    await (await host.pipeline.prepare(await host.deliver("/sub"), host.settled))!();
+    const second = await host.deliver("again");
+    expect(await host.pipeline.prepare(second, host.settled)).toBeUndefined();
+    const [waiting] = await host.spool.all();
+    expect(waiting).toMatchObject({ id: second.id, nextAttemptAt: host.clock.now() + 1_000 });
+    expect(waiting!.journal).toBeUndefined();
+    expect(host.logs.filter((l) => l.event === "bot.deferred")).toEqual([expect.objectContaining({ reason: "bot state writes stateWriteOpsPerSecond used up" })]);
+  });
+});

@@ -1,0 +1,85 @@
+// The tick scheduler (host/service/tick-scheduler.ts) alone: the tick secret, the tick entry's
+// format, and queueing due ticks into a real spool for bots installed like an operator does.
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { nextTick, tickOffsetMs } from "../../../host/policy/schedule.js";
+import { BotRegistry } from "../../../host/service/bot-registry.js";
+import { loadHostConfig } from "../../../host/service/host-config.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
+import { hostPaths } from "../../../host/service/paths.js";
+import { TICK_MARKER, TickScheduler, loadTickSecret, tickEntry, tickTime } from "../../../host/service/tick-scheduler.js";
+import { Spool } from "../../../host/spool/spool.js";
+import { FakeClock, botSettings, editBotSettings, initHost, installBot } from "../../support/host-fixture.js";
+
+const HOURLY = "hourly@chat.test";
+const QUIET = "quiet@chat.test";
+
+describe("tick entries", () => {
+  it("a tick entry carries the secret and the time; anything else is a mail", () => {
+    const entry = tickEntry("s3cret", 1_700_000_000_000);
+    expect(new TextDecoder().decode(entry)).toBe(`${TICK_MARKER}s3cret 1700000000000\r\n`);
+    expect(tickTime(entry, "s3cret")).toBe(1_700_000_000_000);
+    expect(tickTime(entry, "other")).toBeUndefined();
+    expect(tickTime(new TextEncoder().encode(`${TICK_MARKER}s3cret soon\r\n`), "s3cret")).toBeUndefined();
+    expect(tickTime(new TextEncoder().encode("From: a@chat.test\r\n\r\nhi"), "s3cret")).toBeUndefined();
+  });
+
+  it("the tick secret is created once, private, and read back the same", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tick-secret-"));
+    const secret = await loadTickSecret(dir);
+    expect(secret).toMatch(/^[0-9a-f]{32}$/);
+    expect(statSync(join(dir, "tick.key")).mode & 0o777).toBe(0o600);
+    expect(await loadTickSecret(dir)).toBe(secret);
+  });
+});
+
+describe("tick scheduler", () => {
+  let data: string;
+  beforeAll(async () => {
+    const work = mkdtempSync(join(tmpdir(), "tick-scheduler-"));
+    data = await initHost(work);
+    await installBot(work, data, { addr: HOURLY, manifest: { schedule: "hourly" } });
+    await installBot(work, data, { addr: QUIET });
+  });
+
+  async function scheduler() {
+    const installedAt = (await botSettings(data, HOURLY)).installedAt;
+    const clock = new FakeClock(installedAt);
+    const logs: HostEvent[] = [];
+    const log = (event: HostEvent) => logs.push(event);
+    const config = await loadHostConfig(hostPaths(data).config, data);
+    const spool = new Spool(hostPaths(data).spool, clock);
+    const registry = new BotRegistry({ dataDir: data, config, clock, log });
+    const ticks = new TickScheduler({ dataDir: data, spool, registry, clock, log });
+    // The first slot after the install (a new bot waits for it).
+    const slot = nextTick("hourly", undefined, installedAt, tickOffsetMs(HOURLY, "hourly")).next;
+    return { clock, logs, spool, ticks, slot };
+  }
+
+  it("queues a scheduled bot's tick once its slot has come, notes it, and not again for that slot", async () => {
+    const { clock, logs, spool, ticks, slot } = await scheduler();
+    expect(await ticks.queueDueTicks()).toBe(0);
+    clock.set(slot);
+    expect(await ticks.queueDueTicks()).toBe(1);
+    expect(await ticks.queueDueTicks()).toBe(0);
+    const [entry, ...rest] = await spool.all();
+    expect(rest).toEqual([]);
+    expect(entry!.recipient).toBe(HOURLY);
+    expect(await ticks.tickTimeOf(await spool.read(entry!))).toBe(slot);
+    expect(await ticks.tickSecret()).toBe(await loadTickSecret(data));
+    expect(JSON.parse(readFileSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), "utf8"))).toEqual({ lastTickAt: slot });
+    expect(logs).toEqual([{ event: "tick.queued", bot: HOURLY, at: slot }]);
+    await spool.complete(entry!);
+  });
+
+  it("queues nothing for a disabled bot; enabled again, its latest slot is queued", async () => {
+    const { clock, ticks, slot } = await scheduler();
+    await editBotSettings(data, HOURLY, { enabled: false });
+    clock.set(slot + 10 * 60 * 60 * 1000);
+    expect(await ticks.queueDueTicks()).toBe(0);
+    await editBotSettings(data, HOURLY, { enabled: true });
+    expect(await ticks.queueDueTicks()).toBe(1);
+  });
+});
