@@ -127,6 +127,10 @@ export interface TestBot {
   };
   fetch: TestFetch;
   clock: TestClock;
-  /** Stop the sandbox's runner process. Call it in afterAll. */
+  /**
+   * Done with this bot: call it in afterAll (or afterEach). Every test bot of a test process shares
+   * one sandbox runner process (each event still gets a fresh isolate); it stops a second after the
+   * last test bot closes.
+   */
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statSync } from "node:fs";
 import type { GuestEvent } from "../../std/contract.js";
-import { Executor } from "../executor/executor.js";
+import { acquireExecutor } from "./shared-executor.js";
 import { buildLocalBot, type LocalBot } from "../local/local-bot.js";
 import { nextTick } from "../policy/schedule.js";
 import type { TestBot, TestBotOptions, TestEventResult } from "./api.js";
@@ -35,7 +35,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
   const clock = createTestClock(options.now);
   const state = createTestState(options.state ?? {});
   const fetch = createTestFetch();
-  const executor = new Executor();
+  const { executor, release } = acquireExecutor();
   let messages = 0;
 
   // One event at a time, like the host's per-bot queue: an event sees the state the previous one left.
@@ -98,7 +98,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     state: state.view,
     fetch: { on: fetch.on, clear: fetch.clear },
     clock,
-    close: () => executor.close(),
+    close: release,
   };
 }
 
