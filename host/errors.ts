@@ -75,3 +75,13 @@ export class ChatbotError extends Error {
 export function isChatbotError(value: unknown, code?: ErrorCode): value is ChatbotError {
   return value instanceof ChatbotError && (code === undefined || value.code === code);
 }
+
+/** An error's message (a thrown non-Error as text): for log lines and wrapped errors. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** An error as one line for an operator: a ChatbotError with its code first, else its message. */
+export function describeError(error: unknown): string {
+  return isChatbotError(error) ? `${error.code}: ${error.message}` : errorMessage(error);
+}

@@ -1,7 +1,7 @@
 // Argument parsing for commands: node:util parseArgs in strict mode, with errors that name
 // the argument at fault and point to --help.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError, errorMessage } from "../errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -23,7 +23,7 @@ export function parseCommandArgs<O extends Options>(
     return parsed;
   } catch (error) {
     if (error instanceof ChatbotError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new ChatbotError("E_USAGE", `chatbot ${commandName}: ${message}. See 'chatbot ${commandName} --help'.`);
   }
 }

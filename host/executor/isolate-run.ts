@@ -16,6 +16,7 @@ import { pinJobContext } from "./job-context.js";
 import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import type { LimitHit, RunError, RunRequest, RunResult, RunStatus } from "./run-types.js";
 import type { CpuClock } from "./thread-cpu-clock.js";
+import { errorMessage } from "../errors.js";
 
 /** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
 export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;
@@ -73,7 +74,7 @@ export async function runInIsolate(
   /** Never reuse this slot: the worker builds a fresh one for the next event. */
   const dropSlot = (why: string, error: unknown) => {
     slotHealthy = false;
-    resetReason ??= `${why} (${(error instanceof Error ? error.message : String(error)).slice(0, 200)})`;
+    resetReason ??= `${why} (${errorMessage(error).slice(0, 200)})`;
   };
   // Set when the event is over: a host operation that finishes later must not touch the VM.
   let ended = false;
@@ -140,7 +141,7 @@ export async function runInIsolate(
       return fn();
     } catch (error) {
       dropSlot("a host exception inside guest code", error);
-      throw new SandboxFault(error instanceof Error ? error.message : String(error));
+      throw new SandboxFault(errorMessage(error));
     } finally {
       cpuMs += sliceCpu(performance.now() - sliceWallStart);
       sliceWallStart = -1;

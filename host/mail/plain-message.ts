@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import type { AttachmentInfo, IncomingMessageData } from "../../std/contract.js";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError, errorMessage } from "../errors.js";
 import { MAIL_MAX_BYTES } from "../limits.js";
 import { decodeEncodedWords } from "../wire/mime/encoded-words.js";
 import { parseCommand } from "./command.js";
@@ -40,7 +40,7 @@ export async function parsePlainMessage(raw: Uint8Array, options: { maxBytes?: n
   try {
     parsed = await simpleParser(Buffer.from(raw), { skipHtmlToText: false, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   } catch (error) {
-    throw new ChatbotError("E_MAIL_MALFORMED", `mail could not be parsed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ChatbotError("E_MAIL_MALFORMED", `mail could not be parsed: ${errorMessage(error)}`);
   }
   const from = firstAddress(parsed.from);
   if (!from) throw new ChatbotError("E_MAIL_MALFORMED", "mail has no From address");

@@ -11,6 +11,8 @@ import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { loadInstalledBot, type InstalledBot } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
+import { errorMessage } from "../errors.js";
+import type { Clock } from "../policy/clock.js";
 
 /** An installed bot and the policy its events go through. */
 export interface LoadedBot {
@@ -22,7 +24,7 @@ export interface LoadedBot {
 export interface BotRegistryDeps {
   dataDir: string;
   config: Readonly<HostConfig>;
-  clock: { now(): number };
+  clock: Clock;
   log: HostLog;
   /** State IO per bot; DEFAULT_STATE_IO_LIMITS when absent. */
   stateIoLimits?: Readonly<StateIoLimits>;
@@ -69,7 +71,7 @@ export class BotRegistry {
   /** Write the usage counters the loaded bots hold back (POLICY_FLUSH_MS); a failure is logged and retried next time. */
   async flushPolicies(): Promise<void> {
     for (const [addr, { policy }] of this.bots) {
-      await flushBotPolicy(policy).catch((error: unknown) => this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${error instanceof Error ? error.message : String(error)}` }));
+      await flushBotPolicy(policy).catch((error: unknown) => this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }));
     }
   }
 }

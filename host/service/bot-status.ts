@@ -15,6 +15,7 @@ import { readLogTail } from "./log-file.js";
 import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
 import { hostPaths } from "./paths.js";
 import type { AccountCheck } from "./deploy-watcher.js";
+import { errorMessage } from "../errors.js";
 
 /** An origin the bot asks for or was approved for, and who approved it. */
 export interface OriginStatus {
@@ -106,7 +107,7 @@ export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "
     try {
       ({ manifest } = await readBundleFolder(bot.current, config));
     } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+      problem = errorMessage(error);
     }
     bots.push({
       address,

@@ -4,10 +4,11 @@
 // modules, the spool, paths, limits and errors — never QuickJS, openpgp, mailparser or undici
 // (test/cli/host-deliver.test.ts walks the compiled import graph to hold that).
 import { accessSync, constants } from "node:fs";
-import { isChatbotError } from "../errors.js";
+import { isChatbotError, errorMessage } from "../errors.js";
 import { Spool, type MailSource, type SpoolEntry } from "../spool/spool.js";
 import { checkMailShape } from "./mail-shape.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
+import type { Clock } from "../policy/clock.js";
 
 /** The exit codes of `host deliver` (sysexits.h; DESIGN §3.4). */
 export const DELIVER_EXIT = Object.freeze({
@@ -31,7 +32,7 @@ export interface DeliverRequest {
   /** The raw mail (stdin). */
   input: AsyncIterable<Uint8Array>;
   maxBytes: number;
-  clock: { now(): number };
+  clock: Clock;
 }
 
 /** Spool one mail for one bot; never throws — every failure becomes an outcome with a reason. */
@@ -57,7 +58,7 @@ export async function deliverMail(request: DeliverRequest): Promise<DeliverOutco
     if (isChatbotError(error, "E_MAIL_TOO_LARGE") || isChatbotError(error, "E_MAIL_MALFORMED")) {
       return { code: DELIVER_EXIT.malformed, reason: error.message };
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return { code: DELIVER_EXIT.tempFail, reason: `cannot spool the mail, try again later: ${message.split("\n")[0]}` };
   }
 }

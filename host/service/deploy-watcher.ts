@@ -15,7 +15,7 @@
 // ACCOUNT_REFRESH_MS even when polling is off.
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isChatbotError } from "../errors.js";
+import { isChatbotError, describeError } from "../errors.js";
 import { ACCOUNT_REFRESH_MS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { DEPLOY_PARTS, parseDeployMessage, samePassword, type ParsedDeploy } from "../deploy/deploy-message.js";
@@ -25,6 +25,7 @@ import type { HostConfig } from "./host-config.js";
 import { installBundle } from "./install-bot.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
+import type { Clock } from "../policy/clock.js";
 
 /** <data>/bots/<addr>/account.json: when the host last logged in as the bot. */
 export interface AccountCheck {
@@ -45,7 +46,7 @@ export type DeployOutcome =
 export interface DeployWatcherDeps {
   dataDir: string;
   config: Readonly<Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins">>;
-  clock: { now(): number };
+  clock: Clock;
   log: HostLog;
   /** Log in as a bot account (imap-mailbox.ts; tests may pass a fake). */
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<DeployMailbox>;
@@ -59,10 +60,6 @@ export function checkIntervalMs(pollSeconds: number): number {
 /** True when the bot whose last check is `state` is due at `now` (pure). */
 export function checkDue(state: AccountCheck, now: number, pollSeconds: number): boolean {
   return state.lastCheckAt === undefined || now - state.lastCheckAt >= checkIntervalMs(pollSeconds);
-}
-
-function reasonOf(error: unknown): string {
-  return isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
 }
 
 /** Checks the bots' ChatbotInstall folders and keeps their accounts alive. */
@@ -103,7 +100,7 @@ export class DeployWatcher {
       mailbox = await this.deps.openMailbox(this.deps.config.imap, addr, password);
     } catch (error) {
       if ((await readJsonFile(paths.config, undefined)) !== undefined) await writeJsonFile(stateFile, { ...state, lastCheckAt: now });
-      log({ event: "account.error", bot: addr, error: reasonOf(error), lastLoginAt: state.lastLoginAt ?? null });
+      log({ event: "account.error", bot: addr, error: describeError(error), lastLoginAt: state.lastLoginAt ?? null });
       throw error;
     }
     const outcomes: DeployOutcome[] = [];
@@ -127,7 +124,7 @@ export class DeployWatcher {
       // A bot installed just now by --from-account gets its state file too.
       if (options.password !== undefined && (await readJsonFile(paths.config, undefined)) !== undefined) await writeJsonFile(stateFile, next);
     } catch (error) {
-      log({ event: "install.error", bot: addr, error: reasonOf(error) });
+      log({ event: "install.error", bot: addr, error: describeError(error) });
       throw error;
     } finally {
       await mailbox.close();
@@ -143,7 +140,7 @@ export class DeployWatcher {
     try {
       deploy = await parseDeployMessage(raw);
     } catch (error) {
-      if (isChatbotError(error, "E_DEPLOY")) return { uid, status: "refused", reason: reasonOf(error) };
+      if (isChatbotError(error, "E_DEPLOY")) return { uid, status: "refused", reason: describeError(error) };
       throw error;
     }
     if (!samePassword(deploy.password, password)) {
@@ -172,7 +169,7 @@ export class DeployWatcher {
       const author = `${result.manifest.author.name} <${result.manifest.author.contact}>`;
       return { uid, status: "installed", name: result.manifest.name, version: result.manifest.version, author, upgrade: result.upgrade };
     } catch (error) {
-      if (isChatbotError(error) && (error.who === "author" || error.code === "E_USAGE")) return { uid, status: "refused", reason: reasonOf(error) };
+      if (isChatbotError(error) && (error.who === "author" || error.code === "E_USAGE")) return { uid, status: "refused", reason: describeError(error) };
       throw error;
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -184,7 +181,7 @@ export class DeployWatcher {
     if (this.timer || this.stopped) return;
     const tick = () => {
       this.running ??= this.checkDue()
-        .catch((error) => this.deps.log({ event: "service.error", message: reasonOf(error) }))
+        .catch((error) => this.deps.log({ event: "service.error", message: describeError(error) }))
         .finally(() => {
           this.running = undefined;
         });

@@ -26,6 +26,8 @@ import { decideRetry } from "./retry-policy.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { SubmitterPool } from "./submitter-pool.js";
 import type { TickScheduler } from "./tick-scheduler.js";
+import { errorMessage } from "../errors.js";
+import type { Clock } from "../policy/clock.js";
 
 /** What the pipeline needs: the spool, the sandbox, the parts it composes, a clock and the log. */
 export interface EntryPipelineDeps {
@@ -35,7 +37,7 @@ export interface EntryPipelineDeps {
   registry: Pick<BotRegistry, "bot" | "stateIo">;
   submitters: Pick<SubmitterPool, "for">;
   ticks: Pick<TickScheduler, "tickTimeOf">;
-  clock: { now(): number };
+  clock: Clock;
   log: HostLog;
   /** The bots' state copies in their accounts (state-mirror.ts): restored before a bot's first event, told of every save. */
   mirror?: Pick<StateMirror, "ensureRestored" | "markDirty">;
@@ -137,7 +139,7 @@ export class EntryPipeline {
       this.deps.log({ event: "spool.retry", bot: current.recipient, entry: current.id, code: decision.kind, attempts, nextAttemptAt: decision.nextAttemptAt, error: reason });
     } catch (failure) {
       // The spool itself fails (disk full?): the entry stays as it is and is tried again next pass.
-      this.deps.log({ event: "service.error", bot: current.recipient, entry: current.id, message: failure instanceof Error ? failure.message : String(failure) });
+      this.deps.log({ event: "service.error", bot: current.recipient, entry: current.id, message: errorMessage(failure) });
     }
   }
 

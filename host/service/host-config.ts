@@ -1,7 +1,7 @@
 // The host's config, <data>/host.json, parsed once at the edge (STYLE principle 8): unknown keys
 // are errors with their path, defaults are filled in, the result is frozen.
 import { readFile } from "node:fs/promises";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError, errorMessage } from "../errors.js";
 import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../deploy/imap-settings.js";
@@ -133,7 +133,7 @@ export async function loadHostConfig(file: string, dataDir: string): Promise<Rea
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ChatbotError("E_CONFIG", `${file}: not valid JSON (${error instanceof Error ? error.message : error})`);
+    throw new ChatbotError("E_CONFIG", `${file}: not valid JSON (${errorMessage(error)})`);
   }
   return parseHostConfig(raw, file);
 }

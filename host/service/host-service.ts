@@ -17,6 +17,8 @@ import { BotRegistry, type LoadedBot } from "./bot-registry.js";
 import { SubmitterPool } from "./submitter-pool.js";
 import { TickScheduler } from "./tick-scheduler.js";
 import { EntryPipeline } from "./entry-pipeline.js";
+import { errorMessage } from "../errors.js";
+import type { Clock } from "../policy/clock.js";
 
 /** What the service needs; everything with an outside effect is injected (tests use fakes). */
 export interface HostServiceDeps {
@@ -26,7 +28,7 @@ export interface HostServiceDeps {
   executor: Executor;
   /** An SMTP submitter logged in as the bot (the host keeps one per bot). */
   submitterFor: (bot: InstalledBot) => SmtpSubmitter;
-  clock: { now(): number };
+  clock: Clock;
   log: HostLog;
   /** Waits `ms` (the pacer's delays); real time by default, instant in tests with a fake clock. */
   sleep?: (ms: number) => Promise<void>;
@@ -132,7 +134,7 @@ export class HostService {
         try {
           await this.drainOnce();
         } catch (error) {
-          this.deps.log({ event: "service.error", message: error instanceof Error ? error.message : String(error) });
+          this.deps.log({ event: "service.error", message: errorMessage(error) });
         }
         if (!this.running) break;
         // Mail spooled during the pass is not in it: go again instead of sleeping up to idleMs.

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseManifest, type Manifest } from "../../bundler/manifest.js";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError, errorMessage } from "../errors.js";
 import { BUNDLE_MAX_BYTES, effectiveEventLimits, type PerUserLimits } from "../limits.js";
 import { readJsonFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
@@ -38,7 +38,7 @@ export async function readBundleFolder(dir: string, config: Pick<HostConfig, "ce
   try {
     raw = JSON.parse(await readFile(manifestFile, "utf8"));
   } catch (error) {
-    throw new ChatbotError("E_MANIFEST", `${manifestFile}: cannot read it (${error instanceof Error ? error.message : error}); run 'chatbot build' first`);
+    throw new ChatbotError("E_MANIFEST", `${manifestFile}: cannot read it (${errorMessage(error)}); run 'chatbot build' first`);
   }
   const manifest = parseManifest(raw, manifestFile, config.ceilings);
   if (!manifest.bundle) throw new ChatbotError("E_BUNDLE", `${manifestFile} has no "bundle" record: it is not the output of 'chatbot build'`);

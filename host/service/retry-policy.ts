@@ -1,7 +1,7 @@
 // What becomes of a spool entry whose attempt failed: another try after a backoff, or the
 // dead-letter folder — decided from the failure table (failure-class.ts) and the attempts so far.
 // Pure: no I/O, no clock of its own (the entry pipeline carries the decision out).
-import { isChatbotError } from "../errors.js";
+import { describeError } from "../errors.js";
 import { attemptsAllowed, classifyFailure, type FailureKind } from "./failure-class.js";
 
 /** Delay before retry `attempt` (1-based), ms: 1 s, 5 s, 30 s, 2 min, 10 min, then hourly. */
@@ -16,10 +16,6 @@ export type RetryDecision =
   /** `text` is the dead letter's text after its code; `why` the table's reason for the code. */
   | { action: "dead-letter"; kind: FailureKind; attempts: number; reason: string; text: string; why: string };
 
-/** The error as one line: a ChatbotError with its code first. */
-export function failureReason(error: unknown): string {
-  return isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-}
 
 /**
  * After an attempt failed with `error` (`attemptsBefore`: the entry's earlier failed attempts):
@@ -28,7 +24,7 @@ export function failureReason(error: unknown): string {
  */
 export function decideRetry(error: unknown, attemptsBefore: number, maxAttempts: number, now: number): RetryDecision {
   const attempts = attemptsBefore + 1;
-  const reason = failureReason(error);
+  const reason = describeError(error);
   const failure = classifyFailure(error);
   if (attempts >= attemptsAllowed(failure.action, maxAttempts)) {
     return { action: "dead-letter", kind: failure.kind, attempts, reason, text: `after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`, why: failure.why };

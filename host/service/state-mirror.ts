@@ -21,7 +21,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ChatbotError, isChatbotError } from "../errors.js";
+import { ChatbotError, isChatbotError, describeError } from "../errors.js";
 import type { FolderMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { HostLog } from "./host-event.js";
@@ -31,6 +31,7 @@ import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../limits.js";
 import { stateEntryBytes } from "../executor/event-recorder.js";
 import { checkJsonText } from "../executor/json-check.js";
 import { parseJsonObject } from "../storage/json-object.js";
+import type { Clock } from "../policy/clock.js";
 
 /** The account folder of the state copy. */
 export const STATE_FOLDER = "ChatbotState";
@@ -123,14 +124,10 @@ export interface StateMirrorDeps {
   dataDir: string;
   /** `ceilings.event.stateBytes` bounds what a restore may bring in (the most any bot may hold). */
   config: { imap: Readonly<ImapSettings>; ceilings: { event: Pick<EventLimits, "stateBytes"> } };
-  clock: { now(): number };
+  clock: Clock;
   log: HostLog;
   /** Log in as a bot account on its ChatbotState folder (imap-mailbox.ts openFolderMailbox; tests pass a fake). */
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<FolderMailbox>;
-}
-
-function reasonOf(error: unknown): string {
-  return isChatbotError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
 }
 
 /** Delay before retry `failures` (1-based) of a push or pull, ms: 5 s doubling up to 10 min. */
@@ -194,7 +191,7 @@ export class StateMirror {
           return parseStateMessage(await mailbox.download(copy.uid), maxStateBytes);
         } catch (error) {
           if (!isChatbotError(error, "E_STATE_MIRROR")) throw error;
-          this.deps.log({ event: "state.mirror-error", bot: addr, op: "pull", uid: copy.uid, error: reasonOf(error) });
+          this.deps.log({ event: "state.mirror-error", bot: addr, op: "pull", uid: copy.uid, error: describeError(error) });
         }
       }
       return undefined;
@@ -246,7 +243,7 @@ export class StateMirror {
     const count = (this.failures.get(addr)?.count ?? 0) + 1;
     const retryAt = this.deps.clock.now() + mirrorBackoffMs(count);
     this.failures.set(addr, { count, retryAt });
-    this.deps.log({ event: "state.mirror-error", bot: addr, op, attempts: count, retryAt, error: reasonOf(error) });
+    this.deps.log({ event: "state.mirror-error", bot: addr, op, attempts: count, retryAt, error: describeError(error) });
     return retryAt;
   }
 
@@ -303,7 +300,7 @@ export class StateMirror {
   /** One flush, or the one already running; failures are logged per bot. */
   flushOnce(final = false): Promise<void> {
     this.running ??= this.flush(final)
-      .catch((error) => this.deps.log({ event: "service.error", message: reasonOf(error) }))
+      .catch((error) => this.deps.log({ event: "service.error", message: describeError(error) }))
       .finally(() => {
         this.running = undefined;
       });

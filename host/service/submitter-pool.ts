@@ -4,12 +4,13 @@ import type { SendPacing } from "../limits.js";
 import { SendPacer, paced } from "../policy/send-pacer.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { InstalledBot } from "./installed-bots.js";
+import type { Clock } from "../policy/clock.js";
 
 /** What the pool needs; the submitter itself is injected (tests use fakes). */
 export interface SubmitterPoolDeps {
   /** An SMTP submitter logged in as the bot. */
   submitterFor: (bot: InstalledBot) => SmtpSubmitter;
-  clock: { now(): number };
+  clock: Clock;
   pacing: Readonly<SendPacing>;
   /** Waits `ms` (the pacer's delays); real time by default, instant in tests with a fake clock. */
   sleep?: (ms: number) => Promise<void>;

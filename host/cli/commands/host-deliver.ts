@@ -6,6 +6,7 @@ import { EXIT, type CliIo, type Command } from "../command.js";
 import { MAIL_MAX_BYTES } from "../../limits.js";
 import { deliverMail, DELIVER_EXIT } from "../../service/deliver.js";
 import { DEFAULT_DATA_DIR, dataDirFrom } from "../../service/paths.js";
+import { errorMessage } from "../../errors.js";
 
 const HELP = `Usage: chatbot host deliver ADDR [--data-dir DIR] < mail.eml
 
@@ -74,7 +75,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     dataFlag = values["data-dir"];
   } catch (error) {
     // A broken command line is the operator's to fix: the mail waits in Postfix's queue meanwhile.
-    say(io, error instanceof Error ? error.message : String(error));
+    say(io, errorMessage(error));
     return DELIVER_EXIT.tempFail;
   }
   if (addr === undefined || addr === "") {

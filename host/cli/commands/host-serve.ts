@@ -21,6 +21,7 @@ import { logLine, type HostEvent } from "../../service/host-event.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
+import { errorMessage } from "../../errors.js";
 
 const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [--metrics-file FILE]
 
@@ -87,7 +88,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         try {
           await writeMetricsFile(metricsFile, metrics.render(await spoolGauges(spool)));
         } catch (error) {
-          log({ event: "metrics.error", file: metricsFile, error: error instanceof Error ? error.message : String(error) });
+          log({ event: "metrics.error", file: metricsFile, error: errorMessage(error) });
         } finally {
           writing = undefined;
         }
@@ -147,10 +148,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     // A service that cannot start exits with the reason (on stderr, from the CLI) after closing
     // all it opened: a supervisor (systemd Restart=) sees the failure instead of a half-started host.
-    log({ event: "service.failed", error: error instanceof Error ? error.message : String(error) });
+    log({ event: "service.failed", error: errorMessage(error) });
     throw error;
   } finally {
-    await stops.unwind((name, error) => log({ event: "service.stop-error", part: name, error: error instanceof Error ? error.message : String(error) }));
+    await stops.unwind((name, error) => log({ event: "service.stop-error", part: name, error: errorMessage(error) }));
   }
 }
 

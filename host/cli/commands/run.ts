@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError, errorMessage } from "../../errors.js";
 import { Executor } from "../../executor/executor.js";
 import { parsePlainMessage } from "../../mail/plain-message.js";
 import { buildLocalBot, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
@@ -93,12 +93,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     try {
       json = JSON.parse(await readFile(statePath, "utf8"));
     } catch (error) {
-      throw new ChatbotError("E_USAGE", `chatbot run: --state ${values.state} is not valid JSON (${error instanceof Error ? error.message : error})`);
+      throw new ChatbotError("E_USAGE", `chatbot run: --state ${values.state} is not valid JSON (${errorMessage(error)})`);
     }
     try {
       state = stateFromJson(json, values.state!);
     } catch (error) {
-      throw new ChatbotError("E_USAGE", `chatbot run: ${error instanceof Error ? error.message : error}`);
+      throw new ChatbotError("E_USAGE", `chatbot run: ${errorMessage(error)}`);
     }
   }
 

@@ -3,7 +3,7 @@
 // the outer ones are ignored, so this reads only the inner entity's own top-level headers — never
 // headers of nested parts and never the informational HP-Outer copies.
 import { simpleParser, type AddressObject, type Attachment, type HeaderLines, type ParsedMail } from "mailparser";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError, errorMessage } from "../../errors.js";
 import { simplifyChatText } from "./chat-text.js";
 import type { MailAddress } from "./compose.js";
 import { decodeEncodedWords } from "./encoded-words.js";
@@ -117,7 +117,7 @@ export async function parseInner(inner: Uint8Array, limits: { maxBytes: number }
     });
   } catch (error) {
     const tooLarge = (error as { code?: unknown } | undefined)?.code === "EMAXLEN";
-    throw new ChatbotError(tooLarge ? "E_MAIL_TOO_LARGE" : "E_MAIL_MALFORMED", `inner message could not be parsed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ChatbotError(tooLarge ? "E_MAIL_TOO_LARGE" : "E_MAIL_MALFORMED", `inner message could not be parsed: ${errorMessage(error)}`, { cause: error });
   }
   const headers = rawHeaders(parsed.headerLines);
   const header = (name: string) => first(headers, name);

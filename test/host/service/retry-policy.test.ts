@@ -1,8 +1,8 @@
 // The retry policy (host/service/retry-policy.ts) alone: backoff steps and the retry-or-dead-letter
 // decision for each failure action of the table, as pure functions.
 import { describe, expect, it } from "vitest";
-import { ChatbotError } from "../../../host/errors.js";
-import { backoffMs, decideRetry, failureReason } from "../../../host/service/retry-policy.js";
+import { ChatbotError, describeError } from "../../../host/errors.js";
+import { backoffMs, decideRetry } from "../../../host/service/retry-policy.js";
 
 const NOW = 1_700_000_000_000;
 /** An SMTP reply error as nodemailer throws it. */
@@ -35,8 +35,8 @@ describe("retry policy", () => {
   });
 
   it("names a failure by its code first, or by its message, or as a string", () => {
-    expect(failureReason(new ChatbotError("E_IMAP", "no answer"))).toBe("E_IMAP: no answer");
-    expect(failureReason(new Error("boom"))).toBe("boom");
-    expect(failureReason("plain")).toBe("plain");
+    expect(describeError(new ChatbotError("E_IMAP", "no answer"))).toBe("E_IMAP: no answer");
+    expect(describeError(new Error("boom"))).toBe("boom");
+    expect(describeError("plain")).toBe("plain");
   });
 });
