@@ -16,11 +16,11 @@ import type { Action } from "../../std/contract.js";
 import { receiveMail, type SeenKey } from "../wire/inbound.js";
 import { replayRefusal } from "../wire/replay-window.js";
 import { mailsForActions, type ActionMail, type OutboundResult } from "../wire/outbound.js";
-import { gateEvent, permittedActions, recordEvent, type BotPolicy } from "./bot-policy.js";
+import { gateEvent, permittedActions, recordEvent, type BotPolicy, type RefusedAction } from "./bot-policy.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
-import { runRequest } from "../executor/run-request.js";
+import { runRequest, type EventInput } from "../executor/run-request.js";
 import type { HostLog } from "./host-event.js";
 import { commitPlan, type CommittedPlan } from "./commit-plan.js";
 
@@ -129,14 +129,8 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
           return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: gate.reason }, mails: notice.mails.map(stripAction) };
         }
       }
-      const state = await bot.state.load();
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
-      const eventKey = inbound.key;
-      const result = await deps.executor.run(runRequest(bot, { event: inbound.event, attachments: inbound.attachments, state, nowMs: account.now(), botAddr: account.addr, eventKey }));
-      const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
-      await settleBeforeReferences(deps, permitted.allowed);
-      const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
-      if (policy) await recordEvent(policy, inbound.sender, raw.byteLength, result.cpuMs);
+      const { result, refused, outbound } = await runEvent(bot, deps, { event: inbound.event, attachments: inbound.attachments, eventKey: inbound.key }, { sender: inbound.sender, bytes: raw.byteLength });
       deps.log({
         event: "bot.event",
         bot: account.addr,
@@ -147,13 +141,34 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         memoryBytes: result.memoryBytes,
         sent: outbound.mails.length,
         ...(outbound.skipped.length ? { skipped: outbound.skipped } : {}),
-        ...(permitted.refused.length ? { noConsent: permitted.refused } : {}),
+        ...(refused.length ? { noConsent: refused } : {}),
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
       const mails = outbound.mails.map(stripAction);
       return { ...base, state: result.state, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
+}
+
+/**
+ * Run one event (a mail's or a tick's) in the sandbox on the bot's saved state, keep the actions
+ * consent permits, compose their mails, and count the event against the policy (`counted`: the
+ * sender, none for a tick, and the mail's size). Shared by planMail and planTick.
+ */
+async function runEvent(
+  bot: HostedBot,
+  deps: MailHandlerDeps,
+  input: Pick<EventInput, "event" | "attachments" | "eventKey">,
+  counted: { sender?: string; bytes: number },
+): Promise<{ result: RunResult; refused: RefusedAction[]; outbound: OutboundResult }> {
+  const { account } = bot;
+  const { policy } = deps;
+  const result = await deps.executor.run(runRequest(bot, { ...input, state: await bot.state.load(), nowMs: account.now(), botAddr: account.addr }));
+  const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
+  await settleBeforeReferences(deps, permitted.allowed);
+  const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, input.eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
+  if (policy) await recordEvent(policy, counted.sender, counted.bytes, result.cpuMs);
+  return { result, refused: permitted.refused, outbound };
 }
 
 /** An action's mail as a plan mail: the bot's own new messages are remembered for delete/resend. */
@@ -183,12 +198,8 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   // remembers may have run, like an old mail (replay-window.ts).
   const stale = replayRefusal(at, await account.seen.completeSince());
   if (stale) return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
-  const result = await deps.executor.run(runRequest(bot, { event: { kind: "tick", at }, state: await bot.state.load(), nowMs: account.now(), botAddr: account.addr, eventKey }));
-  const permitted = deps.policy && result.status === "ok" ? await permittedActions(deps.policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
-  await settleBeforeReferences(deps, permitted.allowed);
-  const outbound = result.status === "ok" ? await mailsForActions(account, permitted.allowed, eventKey, permitted.indices, stoppedCheck(deps.policy)) : { mails: [], skipped: [] };
-  if (deps.policy) await recordEvent(deps.policy, undefined, 0, result.cpuMs);
-  deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(permitted.refused.length ? { noConsent: permitted.refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
+  const { result, refused, outbound } = await runEvent(bot, deps, { event: { kind: "tick", at }, eventKey }, { bytes: 0 });
+  deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(refused.length ? { noConsent: refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
   return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state, seen };
 }
 
