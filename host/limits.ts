@@ -78,7 +78,7 @@ export const BUNDLE_MAX_BYTES = 5 * MiB;
 export const MAIL_MAX_BYTES = 31_457_280; // relay's message_size_limit (30 MiB)
 /**
  * Longest outer `To` the host parses when the protected headers carry none (core 1.139 sends it
- * outside only; mime/outer-recipients.ts), bytes summed over its values: room for ~1 500 members.
+ * outside only; mime/outer-fallbacks.ts), bytes summed over its values: room for ~1 500 members.
  * Parsing costs ~5 µs per address on this machine, so an unbounded one (30 MiB) would hold the
  * host for ~20 s; a longer one counts as no recipients.
  */

@@ -13,7 +13,7 @@ import { isChatbotError } from "../errors.js";
 import { parseCommand } from "../mail/command.js";
 import { parseOuter } from "./mime/parse-outer.js";
 import { parseInner, type DeltaInner } from "./mime/parse-inner.js";
-import { withOuterRecipients } from "./mime/outer-recipients.js";
+import { withOuterFallbacks } from "./mime/outer-fallbacks.js";
 import { parsePlainSecureJoinRequest } from "./mime/parse-plain-securejoin.js";
 import { decryptAndVerify } from "./pgp/decrypt.js";
 import { decryptSymmetric } from "./pgp/securejoin-symmetric.js";
@@ -50,13 +50,12 @@ function automationRefusal(inner: DeltaInner, outerAutoResponse: string | undefi
 
 /**
  * The sender's key from this message's Autocrypt header, if it names the sender: the protected
- * one, else the outer one — core 1.x puts it only outside the encryption (core reads both, inner
- * first). Trusting the outer copy adds nothing an attacker lacks: the key only counts if the
- * message's signature verifies with it, and a key SecureJoin verified is never replaced.
+ * one, else the outer one (core 1.x puts it only outside; mime/outer-fallbacks.ts). Trusting the
+ * outer copy adds nothing an attacker lacks: the key only counts if the message's signature
+ * verifies with it, and a key SecureJoin verified is never replaced.
  */
-async function autocryptKey(account: BotAccount, inner: DeltaInner, outerAutocrypt: string | undefined, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
-  const value = inner.autocrypt ?? outerAutocrypt;
-  const header = value ? parseAutocryptHeader(value) : undefined;
+async function autocryptKey(account: BotAccount, inner: DeltaInner, sender: string): Promise<{ key: openpgp.PublicKey; keydataBase64: string } | undefined> {
+  const header = inner.autocrypt ? parseAutocryptHeader(inner.autocrypt) : undefined;
   if (!header || header.addr !== sender) return undefined;
   try {
     const keydataBase64 = Buffer.from(header.keydata).toString("base64");
@@ -174,7 +173,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
     return { kind: "handshake", outcome: await answerRequestPubkey(account, inner, symmetric.password) };
   }
 
-  const inner = withOuterRecipients(await parseInner(decrypted.inner, limits), outer);
+  const inner = withOuterFallbacks(await parseInner(decrypted.inner, limits), outer);
   if (inner.from?.addr.toLowerCase() !== sender) return drop("inner and outer From differ");
   const innerMarked = automationRefusal(inner, outerAutoResponse);
   if (innerMarked) return drop(innerMarked);
@@ -183,8 +182,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
   let signer = decrypted.signerFingerprint;
   let signedAt = decrypted.signedAt;
   let senderKey = storedKey;
-  const outerAutocrypt = outer.headers.get("autocrypt");
-  const announced = await autocryptKey(account, inner, outerAutocrypt?.length === 1 ? outerAutocrypt[0] : undefined, sender);
+  const announced = await autocryptKey(account, inner, sender);
   if (announced && signer === undefined) {
     const again = await decryptAndVerify(outer.encrypted.armored, account.identity, [announced.key], limits);
     signer = again.signerFingerprint;

@@ -1,7 +1,7 @@
 // The outer mail as it lies in the maildir: a few headers and, when it is what filtermail calls
 // encrypted (PROTOCOL §1; RFC 3156 §4), the armored OpenPGP text of its second part. Everything
 // the bot may trust is inside the encrypted part; the outer headers are for routing and logs, and
-// for what older cores write only there (outer-recipients.ts; inbound.ts's Autocrypt fallback).
+// for what older cores write only there (outer-fallbacks.ts: To and Autocrypt).
 import { ChatbotError } from "../../errors.js";
 import { bareAddress, binaryString, contentType, decodeTransfer, singleHeader, splitEntity, splitMultipart, type Entity } from "./mime-entity.js";
 
