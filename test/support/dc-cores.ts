@@ -1,5 +1,5 @@
 // Test support: the Delta Chat cores the end-to-end tests run as the user's client. Each is an npm
-// alias of @deltachat/stdio-rpc-server-linux-x64 at one version (package.json devDependencies),
+// alias of @deltachat/stdio-rpc-server-linux-x64 at one version (optional dependencies of test/cores/package.json),
 // driven with the @deltachat/jsonrpc-client of its own version where npm has one: an older server
 // lacks newer methods and a newer client would call them (deltachat-client.ts falls back to the
 // login settings where a core has no addOrUpdateTransport). 2.62 has no client on npm; 2.57's is the
