@@ -7,9 +7,9 @@ import { mkdir, realpath, writeFile } from "node:fs/promises";
 import { basename, dirname, join, posix, relative, resolve, sep } from "node:path";
 import { build, type BuildFailure, type Message, type OutputFile } from "esbuild";
 import { BUNDLE_GLOBAL } from "../std/contract.js";
-import { ChatbotError } from "../host/errors.js";
-import { BUNDLE_MAX_BYTES } from "../host/limits.js";
-import { MANIFEST_FILE, parseManifest, readManifest, type Manifest } from "./manifest.js";
+import { ChatbotError } from "../core/errors.js";
+import { BUNDLE_MAX_BYTES } from "../core/limits.js";
+import { MANIFEST_FILE, parseManifest, readManifest, type Manifest } from "../core/manifest.js";
 import { guardPlugin, isInside, STD_SPECIFIER } from "./guard-plugin.js";
 import { stdEntryPath } from "./package-root.js";
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ChatbotError } from "../host/errors.js";
+import { ChatbotError } from "../core/errors.js";
 
 /** The package's own name in package.json; the walk stops at the first package.json that has it. */
 const PACKAGE_NAME = "chatbot";

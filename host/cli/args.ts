@@ -1,7 +1,7 @@
 // Argument parsing for commands: node:util parseArgs in strict mode, with errors that name
 // the argument at fault and point to --help.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ChatbotError, errorMessage } from "../errors.js";
+import { ChatbotError, errorMessage } from "../../core/errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

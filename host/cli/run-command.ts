@@ -1,7 +1,7 @@
 // Running one command: `--help` prints its help; errors map to exit codes. Shared by the `chatbot`
 // binary (main.ts) and the bundled pipe door (deliver-entry.ts).
 import { EXIT, type CliIo, type Command } from "./command.js";
-import { isChatbotError } from "../errors.js";
+import { isChatbotError } from "../../core/errors.js";
 
 /** Run `command` with its arguments (the words after the command's path) and return the exit code. */
 export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {

@@ -15,8 +15,8 @@
 // leaves the host, which makes its own (host/wire/pgp/identity.ts).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { simpleParser } from "mailparser";
-import { ChatbotError } from "../errors.js";
-import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../limits.js";
+import { ChatbotError } from "../../core/errors.js";
+import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../core/limits.js";
 import { formatDate } from "../wire/mime/header-format.js";
 import { newMessageId } from "../wire/mime/compose.js";
 
@@ -120,7 +120,7 @@ export function composeDeployMessage(addr: string, content: DeployContent, date:
   if (/[\r\n]/.test(content.password)) throw deployError("the password must be one line");
   const summary = manifestSummary(content.manifest);
   if (summary.sha256 !== sha256Hex(content.bundle)) throw deployError(`${DEPLOY_PARTS.bundle} does not match the sha256 in ${DEPLOY_PARTS.manifest}: run 'chatbot build' again`);
-  // Name and version are [a-z0-9.-_] and semver (bundler/manifest.ts), but the manifest is only
+  // Name and version are [a-z0-9.-_] and semver (core/manifest.ts), but the manifest is only
   // parsed by the host: keep the subject to printable ASCII whatever it holds.
   const label = `${summary.name} ${summary.version}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
   const boundary = `chatbot-deploy-${sha256Hex(content.bundle).slice(0, 24)}`;

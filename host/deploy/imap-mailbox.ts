@@ -3,8 +3,8 @@
 // one, move a refused one aside. Every login also refreshes the account (chatmail deletes accounts
 // after 90 days without an IMAP login, PROTOCOL §1).
 import { ImapFlow } from "imapflow";
-import { ChatbotError } from "../errors.js";
-import { DEPLOY_MESSAGE_MAX_BYTES, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../limits.js";
+import { ChatbotError } from "../../core/errors.js";
+import { DEPLOY_MESSAGE_MAX_BYTES, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../../core/limits.js";
 import { DEPLOY_FOLDER, DEPLOY_HEADER, REFUSED_FOLDER } from "./deploy-message.js";
 import type { ImapSettings } from "./imap-settings.js";
 

@@ -1,7 +1,7 @@
 // Pure accounting of what one event produces: actions, logs, state, fetches, each under its cap.
 // The bridge calls it; a refusal is a LimitExceeded that ends the event with output-limit.
 import type { Action, LogLevel, OutgoingFile } from "../../std/contract.js";
-import { LOG_ENTRY_OVERHEAD_BYTES, type EventLimits } from "../limits.js";
+import { LOG_ENTRY_OVERHEAD_BYTES, type EventLimits } from "../../core/limits.js";
 import type { LimitHit, LogEntry } from "./run-types.js";
 
 /** Thrown when an event goes over one of its output caps. */

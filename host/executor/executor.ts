@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { ChatbotError } from "../errors.js";
-import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../limits.js";
+import { ChatbotError } from "../../core/errors.js";
+import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../../core/limits.js";
 import { stoppedResult, type RunRequest, type RunResult } from "./run-types.js";
 import type { RunnerToHost } from "./runner-protocol.js";
 

@@ -1,8 +1,8 @@
 // What the host reports of a value a guest threw: a name, a message and a stack, each cut to its
-// cap (GUEST_ERROR_*_MAX_CHARS in host/limits.ts) by its length before it is copied out of the
+// cap (GUEST_ERROR_*_MAX_CHARS in core/limits.ts) by its length before it is copied out of the
 // sandbox. A 30 MB `name` must not become a 30 MB RunError and a 30 MB line in the host's log.
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
-import { GUEST_ERROR_MESSAGE_MAX_CHARS, GUEST_ERROR_NAME_MAX_CHARS, GUEST_ERROR_STACK_MAX_CHARS } from "../limits.js";
+import { GUEST_ERROR_MESSAGE_MAX_CHARS, GUEST_ERROR_NAME_MAX_CHARS, GUEST_ERROR_STACK_MAX_CHARS } from "../../core/limits.js";
 import { guestStringPreview } from "./guest-values.js";
 
 /** A thrown value as text, each part bounded. */

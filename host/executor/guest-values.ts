@@ -3,7 +3,7 @@
 // anything is copied to the host: copying is the expensive part (~5 ns per ASCII character and
 // ~20 ns per "é" here for getString) and cannot be interrupted.
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
-import { NUL_STRING_MAX_CHARS } from "../limits.js";
+import { NUL_STRING_MAX_CHARS } from "../../core/limits.js";
 import { GuestRefusal } from "./guest-refusal.js";
 
 /**

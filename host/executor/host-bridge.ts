@@ -7,8 +7,8 @@
 // otherwise run on long past the CPU budget.
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
 import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/contract.js";
-import { isChatbotError } from "../errors.js";
-import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES, fetchRequestBodyMaxBytes } from "../limits.js";
+import { isChatbotError } from "../../core/errors.js";
+import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES, fetchRequestBodyMaxBytes } from "../../core/limits.js";
 import { actionPayloadBytes, EventRecorder, LimitExceeded } from "./event-recorder.js";
 import { GuestRefusal } from "./guest-refusal.js";
 import { exactGuestString, guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";

@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { BOT_MARKER, BUNDLE_GLOBAL, type FetchRequestData } from "../../std/contract.js";
-import { JOBS_PER_SLICE, QUICKJS_STACK_BYTES } from "../limits.js";
+import { JOBS_PER_SLICE, QUICKJS_STACK_BYTES } from "../../core/limits.js";
 import { stableMessageId } from "../wire/message-id.js";
 import { EventRecorder } from "./event-recorder.js";
 import { readGuestError, type GuestErrorText } from "./guest-error.js";
@@ -16,7 +16,7 @@ import { pinJobContext } from "./job-context.js";
 import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import type { LimitHit, RunError, RunRequest, RunResult, RunStatus } from "./run-types.js";
 import type { CpuClock } from "./thread-cpu-clock.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage } from "../../core/errors.js";
 
 /** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
 export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import * as releaseSyncModule from "@jitl/quickjs-wasmfile-release-sync";
 import type { EmscriptenModuleLoaderOptions, QuickJSSyncVariant } from "quickjs-emscripten-core";
-import { MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../limits.js";
+import { MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../core/limits.js";
 
 // The package is ESM with a default export at run time; its CJS typings differ, so unwrap either way.
 const releaseSync = ((releaseSyncModule as unknown as { default?: QuickJSSyncVariant }).default ??

@@ -12,7 +12,7 @@ import {
   REACTION_MAX_BYTES,
   WEBXDC_FIELD_MAX_CHARS,
   WEBXDC_UPDATE_MAX_BYTES,
-} from "../limits.js";
+} from "../../core/limits.js";
 import { checkMimeType } from "../wire/mime/header-format.js";
 import { GuestRefusal } from "./guest-refusal.js";
 import { checkJsonText } from "./json-check.js";

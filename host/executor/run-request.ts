@@ -3,7 +3,7 @@
 // (testing/test-bot.ts) all describe an event the same way, so a bot meets the same request —
 // limits copied, origins de-duplicated, Message-ID seed — wherever it runs.
 import type { GuestEvent } from "../../std/contract.js";
-import type { EventLimits } from "../limits.js";
+import type { EventLimits } from "../../core/limits.js";
 import type { FetchPolicy, RunRequest } from "./run-types.js";
 
 /** What every event of one bot shares: its code, its limits and the origins approved for its fetches. */

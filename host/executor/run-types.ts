@@ -1,6 +1,6 @@
 // What the host sends to a runner for one event, and the typed result it gets back.
 import type { Action, GuestEvent, LogLevel } from "../../std/contract.js";
-import type { EventLimits } from "../limits.js";
+import type { EventLimits } from "../../core/limits.js";
 
 /** Fetch settings for one event; plain data so they cross the process boundary. */
 export interface FetchPolicy {

@@ -8,7 +8,7 @@
 // reports the limit the event hit, instead of letting it run to the watchdog at wall + 1 s.
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
-import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../limits.js";
+import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../../core/limits.js";
 import type { InterruptedMessage, RunMessage, RunnerToHost } from "./runner-protocol.js";
 import { stoppedResult } from "./run-types.js";
 

@@ -11,7 +11,7 @@ import { createReplayFetch } from "../fetch/replay-fetch.js";
 import { systemLookup, type Lookup } from "../fetch/guarded-connector.js";
 import type { InterruptedMessage, RunMessage, ResultMessage } from "./runner-protocol.js";
 import type { RunRequest } from "./run-types.js";
-import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../limits.js";
+import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../../core/limits.js";
 
 const port = parentPort;
 if (!port) throw new Error("sandbox-worker must run as a worker thread");

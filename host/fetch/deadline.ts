@@ -1,7 +1,7 @@
 // One fetch's deadline: its own timeout, or the event's wall deadline (the executor's signal),
 // whichever comes first. The abort reason is the error the bot will see.
 
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 /** An abort signal for one fetch, and the function that releases its timer and listener. */
 export interface FetchDeadline {

@@ -2,7 +2,7 @@
 // stable code, never a host stack, path or the resolved IP of a name. The original stays as `cause`
 // for the host's own log.
 
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 // Short, bot-facing descriptions of the network errors node and undici report by code.
 const DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({

@@ -5,7 +5,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { Socket } from "node:net";
 import type { buildConnector } from "undici";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import { checkAddress, isRefusedPort, parseIp } from "./address-policy.js";
 
 /** DNS as the connector needs it: every address for a name, in the order to try them. */

@@ -6,8 +6,8 @@
 import { rootCertificates } from "node:tls";
 import { Agent, buildConnector } from "undici";
 import type { FetchRequestData, FetchResponseData } from "../../std/contract.js";
-import { ChatbotError } from "../errors.js";
-import { REDIRECT_DRAIN_BYTES } from "../limits.js";
+import { ChatbotError } from "../../core/errors.js";
+import { REDIRECT_DRAIN_BYTES } from "../../core/limits.js";
 import { startFetchDeadline } from "./deadline.js";
 import { toFetchError } from "./fetch-failure.js";
 import { createGuardedConnector, systemLookup, type Lookup } from "./guarded-connector.js";

@@ -1,7 +1,7 @@
 // Which URLs a bot may fetch (pure): the operator's allowlist of origins, https only, and never the
 // relay's mail ports. Checked before every request and again for every redirect's Location.
 
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import { classifyAddress, isRefusedPort, parseIp } from "./address-policy.js";
 
 /** The parsed allowlist; build it once with `createOriginPolicy`. */

@@ -1,7 +1,7 @@
 // Reading a response body without ever holding more than the cap: the stream is destroyed (which
 // closes the connection) the moment it goes over, so a 100 MB answer costs at most cap + one chunk.
 
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 /** The part of undici's body stream this module uses. */
 export interface BodyStream extends AsyncIterable<Uint8Array> {

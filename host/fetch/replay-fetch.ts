@@ -4,7 +4,7 @@
 // allowlist on every hop — with the same codes, so a test fails where production would.
 import { STATUS_CODES } from "node:http";
 import type { FetchRequestData } from "../../std/contract.js";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import type { RecordedFetch } from "../executor/run-types.js";
 import type { GuestFetch, GuestFetchResult } from "./guest-fetch.js";
 import { checkFetchUrl, createOriginPolicy, type OriginPolicy } from "./origin-policy.js";

@@ -1,7 +1,7 @@
 // What a bot may put in a request (pure): the method and its headers, and how both change on a
 // redirect (WHATWG Fetch §4.4 "HTTP-redirect fetch").
 
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 /** Methods a bot may use; CONNECT and TRACE are not among them (tunnels, header echo). */
 export const ALLOWED_METHODS: readonly string[] = Object.freeze(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -3,9 +3,9 @@
 import { readFile } from "node:fs/promises";
 import { buildBot } from "../../bundler/build.js";
 import { stackMapper } from "./stack-mapper.js";
-import type { Manifest } from "../../bundler/manifest.js";
+import type { Manifest } from "../../core/manifest.js";
 import type { GuestEvent } from "../../std/contract.js";
-import { DEFAULT_EVENT_LIMITS, effectiveEventLimits, type EventLimits } from "../limits.js";
+import { DEFAULT_EVENT_LIMITS, effectiveEventLimits, type EventLimits } from "../../core/limits.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunRequest, RunResult } from "../executor/run-types.js";
 import { runRequest } from "../executor/run-request.js";

@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import type { AttachmentInfo, IncomingMessageData } from "../../std/contract.js";
-import { ChatbotError, errorMessage } from "../errors.js";
-import { MAIL_MAX_BYTES } from "../limits.js";
+import { ChatbotError, errorMessage } from "../../core/errors.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { decodeEncodedWords } from "../wire/mime/encoded-words.js";
 import { parseCommand } from "./command.js";
 

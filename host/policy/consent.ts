@@ -12,9 +12,9 @@
 // File: <bot dir>/consent.json. Bounded by CONSENT_MAX_CONTACTS and CONSENT_MAX_GROUPS, the
 // longest silent forgotten first. A /stop lives on the contact's own entry, so forgetting can
 // only turn someone into a stranger (whom the bot may not write to) — never undo a /stop.
-import { CONSENT_MAX_CONTACTS, CONSENT_MAX_GROUPS } from "../limits.js";
+import { CONSENT_MAX_CONTACTS, CONSENT_MAX_GROUPS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../core/clock.js";
 import { Serial } from "./serial.js";
 
 /** The reply to /stop that stopped the sender. */

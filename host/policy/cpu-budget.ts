@@ -9,9 +9,9 @@
 // itself is the operator's: host.json `ceilings.bot` (defaults DEFAULT_BOT_LIMITS).
 // Read once and kept in memory (this object must be the only writer of the file); with
 // `deferWrites` a change is written by `flush()`, as in user-limits.ts.
-import { DEFAULT_BOT_LIMITS, type BotLimits } from "../limits.js";
+import { DEFAULT_BOT_LIMITS, type BotLimits } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../core/clock.js";
 import { DAY_WINDOW, HOUR_WINDOW, add, fitsAt, type Buckets, type WindowSpec } from "./rolling-window.js";
 import { Serial } from "./serial.js";
 

@@ -13,7 +13,7 @@
 // File: <bot dir>/exchanges.json, read once and kept in memory, written on each event from an
 // automated sender (mail from people never touches it). Bounded by BOT_EXCHANGE_MAX_SENDERS (the longest silent go first) and
 // by age (a sender silent for an hour has nothing left to count).
-import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../limits.js";
+import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "./serial.js";
 

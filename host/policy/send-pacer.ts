@@ -1,6 +1,6 @@
 // Outbound pacing of one bot account. The relay limits each sender with a GCRA, 60 mails per
 // minute with a burst of 10 (PROTOCOL §1), and answers `450 4.7.1 Too much mail` beyond it; the
-// pacer runs the same algorithm with our lower numbers (host/limits.ts DEFAULT_SEND_PACING), so
+// pacer runs the same algorithm with our lower numbers (core/limits.ts DEFAULT_SEND_PACING), so
 // mail leaves just slowly enough never to meet that answer.
 //
 // GCRA (virtual scheduling): a mail every T = 60 000 / sendsPerMinute ms, with a tolerance of
@@ -8,8 +8,8 @@
 // t ≥ tat − τ, and moves tat to max(t, tat) + T. Pure: reserve() says how long to wait and the
 // shell sleeps (`paced`, with an injected sleep). Kept in memory: after a restart the bucket is
 // full while the relay may still remember our last burst; the spare burst slots cover that.
-import { DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
-import type { Clock } from "./clock.js";
+import { DEFAULT_SEND_PACING, type SendPacing } from "../../core/limits.js";
+import type { Clock } from "../../core/clock.js";
 
 /** The pacing of one bot account's outgoing mail. */
 export class SendPacer {

@@ -1,5 +1,5 @@
 // The state IO of one bot (issue 4 item 5): bytes and saves of bot.state over a sliding second,
-// against host/limits.ts StateIoLimits (the seed's 1 MB/s and 100 IOPS).
+// against core/limits.ts StateIoLimits (the seed's 1 MB/s and 100 IOPS).
 //
 // Like the CPU budget, the size of an event's state is known only after the bot ran, so the check
 // comes before the run and the count after it: an event is admitted while the bytes written in the
@@ -7,8 +7,8 @@
 // stateBytes) and while one more save keeps the saves at most stateWriteOpsPerSecond. Over either,
 // the service leaves the mail in the spool until `resumesAt`. In memory: a second is short, and a
 // restart costs at most one second's worth of extra writes.
-import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../limits.js";
-import type { Clock } from "./clock.js";
+import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../../core/limits.js";
+import type { Clock } from "../../core/clock.js";
 
 /** How long a write counts, ms. */
 export const STATE_IO_WINDOW_MS = 1000;

@@ -19,9 +19,9 @@
 // `deferWrites` (the service) a change is written by `flush()` — the service flushes after each
 // batch of events and at least every POLICY_FLUSH_MS — not once per mail: a crash loses at most
 // the counts since the last flush (a user may then get that many mails more), never an event.
-import { USER_USAGE_MAX_USERS, type PerUserLimits } from "../limits.js";
+import { USER_USAGE_MAX_USERS, type PerUserLimits } from "../../core/limits.js";
 import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../core/clock.js";
 import { DAY_WINDOW, HOUR_WINDOW, add, fitsAt, live, total, type Buckets, type WindowSpec } from "./rolling-window.js";
 import { Serial } from "./serial.js";
 

@@ -3,11 +3,11 @@
 // answered by the host, and the bot writes only to people and groups that wrote to it.
 import { join } from "node:path";
 import type { Action } from "../../std/contract.js";
-import type { BotLimits, PerUserLimits } from "../limits.js";
+import type { BotLimits, PerUserLimits } from "../../core/limits.js";
 import { UserUsage } from "../policy/user-limits.js";
 import { CpuBudget } from "../policy/cpu-budget.js";
 import { Consent, consentCommand, consentReply } from "../policy/consent.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** One bot's policy state (files in its account folder) and its per-user limits. */
 export interface BotPolicy {

@@ -4,15 +4,15 @@
 // usage counters reach disk on flushPolicies (the drainer calls it every POLICY_FLUSH_MS) and when
 // a reload replaces them.
 import { readdir, stat } from "node:fs/promises";
-import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../limits.js";
+import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../../core/limits.js";
 import { StateIo } from "../policy/state-io.js";
 import { flushBotPolicy, openBotPolicy, type BotPolicy } from "./bot-policy.js";
 import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { loadInstalledBot, type InstalledBot } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
-import { errorMessage } from "../errors.js";
-import type { Clock } from "../policy/clock.js";
+import { errorMessage } from "../../core/errors.js";
+import type { Clock } from "../../core/clock.js";
 
 /** An installed bot and the policy its events go through. */
 export interface LoadedBot {

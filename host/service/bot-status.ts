@@ -4,8 +4,8 @@
 import { readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Manifest } from "../../bundler/manifest.js";
-import { LOG_TAIL_BYTES } from "../limits.js";
+import type { Manifest } from "../../core/manifest.js";
+import { LOG_TAIL_BYTES } from "../../core/limits.js";
 import { Spool } from "../spool/spool.js";
 import { readJsonFile } from "../storage/json-file.js";
 import { emptyUsage, usageFromLog, type BotUsage } from "./bot-usage.js";
@@ -15,7 +15,7 @@ import { readLogTail } from "./log-file.js";
 import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
 import { hostPaths } from "./paths.js";
 import type { AccountCheck } from "./deploy-watcher.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage } from "../../core/errors.js";
 
 /** An origin the bot asks for or was approved for, and who approved it. */
 export interface OriginStatus {

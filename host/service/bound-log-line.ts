@@ -1,7 +1,7 @@
 // The one bound at the host's logging edge: whatever a field carries (a bot's error message, an
 // address from a mail, a path), no line of the host's log is longer than LOG_LINE_MAX_BYTES. Caps
 // upstream (guest errors, mail fields) keep lines short; this holds even where one was missed.
-import { LOG_FIELD_MAX_CHARS, LOG_LINE_MAX_BYTES } from "../limits.js";
+import { LOG_FIELD_MAX_CHARS, LOG_LINE_MAX_BYTES } from "../../core/limits.js";
 
 /** A host log line: at least an event name. */
 export type BoundableLine = Record<string, unknown> & { event: string };

@@ -20,7 +20,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import { parseJsonObject } from "../storage/json-object.js";
 
 /** The lock file's name inside the data directory. */

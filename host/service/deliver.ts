@@ -4,11 +4,11 @@
 // modules, the spool, paths, limits and errors — never QuickJS, openpgp, mailparser or undici
 // (test/cli/host-deliver.test.ts walks the compiled import graph to hold that).
 import { accessSync, constants } from "node:fs";
-import { isChatbotError, errorMessage } from "../errors.js";
+import { isChatbotError, errorMessage } from "../../core/errors.js";
 import { Spool, type MailSource, type SpoolEntry } from "../spool/spool.js";
 import { checkMailShape } from "./mail-shape.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** The exit codes of `host deliver` (sysexits.h; DESIGN §3.4). */
 export const DELIVER_EXIT = Object.freeze({

@@ -15,8 +15,8 @@
 // ACCOUNT_REFRESH_MS even when polling is off.
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isChatbotError, describeError } from "../errors.js";
-import { ACCOUNT_REFRESH_MS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../limits.js";
+import { isChatbotError, describeError } from "../../core/errors.js";
+import { ACCOUNT_REFRESH_MS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { DEPLOY_PARTS, parseDeployMessage, samePassword, type ParsedDeploy } from "../deploy/deploy-message.js";
 import type { DeployMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
@@ -25,7 +25,7 @@ import type { HostConfig } from "./host-config.js";
 import { installBundle } from "./install-bot.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** <data>/bots/<addr>/account.json: when the host last logged in as the bot. */
 export interface AccountCheck {

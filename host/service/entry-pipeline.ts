@@ -14,7 +14,7 @@
 // state writes under StateIoLimits (host/policy/state-io.ts; over them, the entry waits like over
 // the CPU budget). Each committed state is counted there and marks the bot dirty for the mirror.
 import type { Executor } from "../executor/executor.js";
-import { MAIL_MAX_BYTES } from "../limits.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { BotRegistry } from "./bot-registry.js";
 import { commitPlan } from "./commit-plan.js";
@@ -26,8 +26,8 @@ import { decideRetry } from "./retry-policy.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { SubmitterPool } from "./submitter-pool.js";
 import type { TickScheduler } from "./tick-scheduler.js";
-import { errorMessage } from "../errors.js";
-import type { Clock } from "../policy/clock.js";
+import { errorMessage } from "../../core/errors.js";
+import type { Clock } from "../../core/clock.js";
 
 /** What the pipeline needs: the spool, the sandbox, the parts it composes, a clock and the log. */
 export interface EntryPipelineDeps {

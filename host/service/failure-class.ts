@@ -7,7 +7,7 @@
 // again cannot succeed unless someone changes the bot or the mail; retry with backoff when the fix
 // is in the environment (network, relay, disk, the operator's configuration), so the mail goes out
 // once it is fixed; after the host's maxAttempts it is dead-lettered all the same.
-import { isChatbotError, type ErrorCode } from "../errors.js";
+import { isChatbotError, type ErrorCode } from "../../core/errors.js";
 
 /** What the spool does after a failed attempt. */
 export type FailureAction =
@@ -34,9 +34,9 @@ const SAME_AGAIN = "the installed bot must be fixed and deployed again; this mai
 const SENDER = "the sender's mail can never succeed";
 const FETCH_REFUSED = "a fetch refusal the bot gets again (answered to the bot inside its event; listed for completeness)";
 
-/** The table. `satisfies Record<FailureKind, …>`: a new code in host/errors.ts does not compile without its row. */
+/** The table. `satisfies Record<FailureKind, …>`: a new code in core/errors.ts does not compile without its row. */
 export const FAILURE_TABLE = {
-  // Our own errors, by code (host/errors.ts).
+  // Our own errors, by code (core/errors.ts).
   E_MANIFEST: { action: "settle", why: SAME_AGAIN },
   E_BUILD: { action: "settle", why: SAME_AGAIN },
   E_BUNDLE: { action: "settle", why: SAME_AGAIN },

@@ -1,8 +1,8 @@
 // The host's config, <data>/host.json, parsed once at the edge (STYLE principle 8): unknown keys
 // are errors with their path, defaults are filled in, the result is frozen.
 import { readFile } from "node:fs/promises";
-import { ChatbotError, errorMessage } from "../errors.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../limits.js";
+import { ChatbotError, errorMessage } from "../../core/errors.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, type BotLimits, type EventLimits, type PerUserLimits, DEFAULT_SEND_PACING, type SendPacing } from "../../core/limits.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../deploy/imap-settings.js";
 import { DEFAULT_LMTP_SOCKET } from "./paths.js";

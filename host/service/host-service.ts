@@ -5,7 +5,7 @@
 // The parts it composes, one job each: bot-registry.ts (installed bots, policies, state IO),
 // submitter-pool.ts (one paced SMTP submitter per bot), tick-scheduler.ts (due ticks into the
 // spool), retry-policy.ts (backoff or dead letter), commit-plan.ts (the one commit point).
-import { POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../limits.js";
+import { POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
@@ -17,8 +17,8 @@ import { BotRegistry, type LoadedBot } from "./bot-registry.js";
 import { SubmitterPool } from "./submitter-pool.js";
 import { TickScheduler } from "./tick-scheduler.js";
 import { EntryPipeline } from "./entry-pipeline.js";
-import { errorMessage } from "../errors.js";
-import type { Clock } from "../policy/clock.js";
+import { errorMessage } from "../../core/errors.js";
+import type { Clock } from "../../core/clock.js";
 
 /** What the service needs; everything with an outside effect is injected (tests use fakes). */
 export interface HostServiceDeps {

@@ -2,7 +2,7 @@
 // operator approved, and its state file.
 import { join } from "node:path";
 import type { BotAccount } from "../wire/bot-account.js";
-import type { EventLimits } from "../limits.js";
+import type { EventLimits } from "../../core/limits.js";
 import type { RunRequest } from "../executor/run-types.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 

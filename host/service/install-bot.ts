@@ -4,8 +4,8 @@
 // bot.json changes).
 import { cp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import type { Manifest } from "../../bundler/manifest.js";
-import { ChatbotError } from "../errors.js";
+import type { Manifest } from "../../core/manifest.js";
+import { ChatbotError } from "../../core/errors.js";
 import { renameDurable, syncTree } from "../spool/durable-fs.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";

@@ -4,9 +4,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseManifest, type Manifest } from "../../bundler/manifest.js";
-import { ChatbotError, errorMessage } from "../errors.js";
-import { BUNDLE_MAX_BYTES, effectiveEventLimits, type PerUserLimits } from "../limits.js";
+import { parseManifest, type Manifest } from "../../core/manifest.js";
+import { ChatbotError, errorMessage } from "../../core/errors.js";
+import { BUNDLE_MAX_BYTES, effectiveEventLimits, type PerUserLimits } from "../../core/limits.js";
 import { readJsonFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
 import { BotStateFile, type HostedBot } from "./hosted-bot.js";

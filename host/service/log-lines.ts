@@ -3,7 +3,7 @@
 // defensively: a line from another version of the host, or a hand-edited file, must not break a
 // report, so a field of the wrong type reads as absent.
 import { parseJsonObject } from "../storage/json-object.js";
-import { DEFAULT_PER_USER_LIMITS } from "../limits.js";
+import { DEFAULT_PER_USER_LIMITS } from "../../core/limits.js";
 
 /** One parsed log line: at least an event name. */
 export type LogRecord = Readonly<Record<string, unknown>> & { readonly event: string };

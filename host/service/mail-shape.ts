@@ -1,8 +1,8 @@
 // The cheap shape checks a door makes before acknowledging a mail: a mail that fails them can
 // never succeed, so `host deliver` refuses it for good (exit 65) instead of letting Postfix retry.
 // Only the first MAIL_SHAPE_SCAN_BYTES are looked at; the rest passes through untouched.
-import { ChatbotError } from "../errors.js";
-import { MAIL_SHAPE_FIRST_LINE_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../limits.js";
+import { ChatbotError } from "../../core/errors.js";
+import { MAIL_SHAPE_FIRST_LINE_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../core/limits.js";
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -1,7 +1,7 @@
 // What becomes of a spool entry whose attempt failed: another try after a backoff, or the
 // dead-letter folder — decided from the failure table (failure-class.ts) and the attempts so far.
 // Pure: no I/O, no clock of its own (the entry pipeline carries the decision out).
-import { describeError } from "../errors.js";
+import { describeError } from "../../core/errors.js";
 import { attemptsAllowed, classifyFailure, type FailureKind } from "./failure-class.js";
 
 /** Delay before retry `attempt` (1-based), ms: 1 s, 5 s, 30 s, 2 min, 10 min, then hourly. */

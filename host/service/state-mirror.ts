@@ -21,17 +21,17 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ChatbotError, isChatbotError, describeError } from "../errors.js";
+import { ChatbotError, isChatbotError, describeError } from "../../core/errors.js";
 import type { FolderMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { HostLog } from "./host-event.js";
 import { BotStateFile } from "./hosted-bot.js";
 import { hostPaths } from "./paths.js";
-import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../limits.js";
+import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../../core/limits.js";
 import { stateEntryBytes } from "../executor/event-recorder.js";
 import { checkJsonText } from "../executor/json-check.js";
 import { parseJsonObject } from "../storage/json-object.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** The account folder of the state copy. */
 export const STATE_FOLDER = "ChatbotState";

@@ -1,10 +1,10 @@
 // One SMTP submitter per bot, logged in as the bot and paced under the relay's per-account send
 // rate (host.json `pacing`, policy/send-pacer.ts); opened on the bot's first mail, closed on stop.
-import type { SendPacing } from "../limits.js";
+import type { SendPacing } from "../../core/limits.js";
 import { SendPacer, paced } from "../policy/send-pacer.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { InstalledBot } from "./installed-bots.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** What the pool needs; the submitter itself is injected (tests use fakes). */
 export interface SubmitterPoolDeps {

@@ -11,7 +11,7 @@ import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-f
 import type { BotRegistry } from "./bot-registry.js";
 import type { HostLog } from "./host-event.js";
 import { hostPaths } from "./paths.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /**
  * A queued tick is a spool entry whose content is this line plus the host's tick secret (random,

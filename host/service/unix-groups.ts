@@ -1,6 +1,6 @@
 // Unix group names and ids from /etc/group, for the LMTP socket's group (`lmtpSocketGroup`).
 import { readFileSync } from "node:fs";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 /** The [name, gid] pairs of /etc/group. */
 function groups(): Array<[string, number]> {

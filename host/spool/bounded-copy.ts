@@ -1,7 +1,7 @@
 // Copy a mail into an open file while counting: the cap is checked before each chunk is written,
 // so an oversized mail is refused having written at most `maxBytes` bytes (which the caller deletes).
 import type { FileHandle } from "node:fs/promises";
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 
 /** Bytes or a stream of byte chunks (process.stdin, an LMTP DATA stream, a file stream). */
 export type MailSource = Uint8Array | AsyncIterable<Uint8Array>;

@@ -14,13 +14,13 @@ import { dirname, join } from "node:path";
 import { copyBounded, type MailSource } from "./bounded-copy.js";
 import { DIR_MODE, FILE_MODE, renameDurable, syncDir, unlinkIfPresent, writeNewFileSynced } from "./durable-fs.js";
 import { encodeMeta, isEntryId, newEntryId, parseMeta, writerPid, type DeadLetter, type SpoolEntry } from "./entry.js";
-import type { Clock } from "../policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 export type { DeadLetter, SpoolEntry } from "./entry.js";
 export type { MailSource } from "./bounded-copy.js";
 
 /** The spool's notion of now (injected: tests use a fake clock). */
-export type { Clock } from "../policy/clock.js";
+export type { Clock } from "../../core/clock.js";
 
 /** A leftover older than this is removed by `recover` even if a process with its writer's pid exists (pid reuse), ms. */
 export const SPOOL_STALE_MS = 60 * 60 * 1000;

@@ -1,5 +1,5 @@
 // Durations and instants as a test writes them: `advance("1h30m")`, `now: "2025-01-01T10:00:00Z"`.
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import type { Duration } from "./api.js";
 
 const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({

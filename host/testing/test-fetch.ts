@@ -1,6 +1,6 @@
 // The test side of fetch replay: what `bot.fetch.on(url, …)` records, in the shape the sandbox
 // answers from (FetchPolicy.recorded). The sandbox never reaches the network in a test.
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import type { RecordedFetch } from "../executor/run-types.js";
 import { recordingKey } from "../fetch/replay-fetch.js";
 import type { RecordedResponse, TestFetch } from "./api.js";

@@ -1,6 +1,6 @@
 // The in-memory bot.state of a test bot: JSON values by key, stored as the JSON text the sandbox
 // reads and writes (RunRequest.state), so a test sees exactly what the bot would.
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import type { TestBot } from "./api.js";
 
 /** The test's view of the state, plus what the runner needs. */

@@ -5,7 +5,7 @@
 // pass on every relay: exactly two parts (filtermail also lets a lone first part through), no
 // "Version:" armor header (refused in outgoing mail), and OpenPGP-format packet headers only (legacy
 // format is accepted only since filtermail 0.3.0).
-import { ChatbotError } from "../errors.js";
+import { ChatbotError } from "../../core/errors.js";
 import { isEncryptedMessageShape, readPacketFrames } from "./pgp/packets.js";
 
 /** The verdict, with a reason a person can act on when it fails. */

@@ -9,7 +9,7 @@
 // the event.
 import type * as openpgp from "openpgp";
 import type { GuestEvent, IncomingMessageData } from "../../std/contract.js";
-import { isChatbotError } from "../errors.js";
+import { isChatbotError } from "../../core/errors.js";
 import { parseCommand } from "../mail/command.js";
 import { parseOuter } from "./mime/parse-outer.js";
 import { parseInner, type DeltaInner } from "./mime/parse-inner.js";

@@ -3,7 +3,7 @@
 // and kept in memory (this store must be the only writer of its file); a key seen again unchanged
 // is written at most once a day (PEER_REFRESH_MS), not on every mail that carries it.
 import type * as openpgp from "openpgp";
-import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../limits.js";
+import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "../policy/serial.js";
 import { publicKeyFromKeydata } from "./pgp/autocrypt.js";

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../limits.js";
+import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 
 /** Which half of a split message. */

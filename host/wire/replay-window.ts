@@ -10,7 +10,7 @@
 // refused only when it was signed that long before the store's horizon, and the horizon of a bot
 // with SEEN_MAX_IDS ids trails the present by days for any ordinary bot.
 // Pure: callers pass the times.
-import { SEEN_CLOCK_SKEW_MS } from "../limits.js";
+import { SEEN_CLOCK_SKEW_MS } from "../../core/limits.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

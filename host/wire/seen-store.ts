@@ -12,7 +12,7 @@
 // rewrite of up to SEEN_MAX_IDS ids. An id a log line pushes out is forgotten again, in the same
 // order, when the files are read, so `completeSince` needs persisting only in the snapshot. This
 // store must be the only writer of its files (the service's one account object per bot).
-import { SEEN_MAX_IDS } from "../limits.js";
+import { SEEN_MAX_IDS } from "../../core/limits.js";
 import { JsonLog } from "../storage/json-log.js";
 import { Serial } from "../policy/serial.js";
 

@@ -2,7 +2,7 @@
 // messages (PROTOCOL §6: core honours a deletion only from the original sender, and a resend
 // must be the same bytes with the same Message-ID). An index <account>/sent.json plus one raw
 // file per mail under <account>/sent/ (folders 0700, files 0600). Bounded by count, age and bytes
-// (host/limits.ts); the oldest mails are forgotten first. The index is read once and kept in
+// (core/limits.ts); the oldest mails are forgotten first. The index is read once and kept in
 // memory; on disk it is sent.json (a snapshot) plus sent.json.log, one appended line per mail
 // (storage/json-log.ts), so a mail does not rewrite an index of up to SENT_MAX_MESSAGES entries.
 // This store must be the only writer of its files (the service's one account object per bot).
@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../limits.js";
+import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../../core/limits.js";
 import { Serial } from "../policy/serial.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
 import { JsonLog } from "../storage/json-log.js";
@@ -32,7 +32,7 @@ export interface SentEntry {
   bytes: number;
 }
 
-/** How much the store keeps; the defaults come from host/limits.ts. */
+/** How much the store keeps; the defaults come from core/limits.ts. */
 export interface SentBounds {
   maxMessages: number;
   maxAgeMs: number;

@@ -7,7 +7,7 @@ import { runInIsolate, type IsolateFetch } from "../../host/executor/isolate-run
 import { compileQuickJSWasm, createModuleSlot, type ModuleSlot } from "../../host/executor/module-slot.js";
 import { threadCpuClock } from "../../host/executor/thread-cpu-clock.js";
 import type { RunRequest } from "../../host/executor/run-types.js";
-import { QUICKJS_STACK_BYTES } from "../../host/limits.js";
+import { QUICKJS_STACK_BYTES } from "../../core/limits.js";
 import { expectEcho } from "./executor-bench.js";
 import { sampleMs, summarize, type SampleBudget, type Summary } from "./stats.js";
 

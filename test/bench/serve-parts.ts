@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import { Executor } from "../../host/executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { HostService } from "../../host/service/host-service.js";
 import { hostPaths } from "../../host/service/paths.js";

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { createTransport } from "nodemailer";
 import type * as openpgp from "openpgp";
 import { runCli } from "../../host/cli/main.js";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { hostPaths } from "../../host/service/paths.js";
 import { openBotAccount } from "../../host/wire/bot-account.js";
 import { parseInner } from "../../host/wire/mime/parse-inner.js";

@@ -7,11 +7,11 @@ import { dirname, join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildBot, checkBundleSize } from "../../bundler/build.js";
-import { parseManifest } from "../../bundler/manifest.js";
+import { parseManifest } from "../../core/manifest.js";
 import { stdEntryPath } from "../../bundler/package-root.js";
 import { BOT_MARKER, BUNDLE_GLOBAL } from "../../std/contract.js";
-import { isChatbotError } from "../../host/errors.js";
-import { BUNDLE_MAX_BYTES } from "../../host/limits.js";
+import { isChatbotError } from "../../core/errors.js";
+import { BUNDLE_MAX_BYTES } from "../../core/limits.js";
 
 const MANIFEST = { name: "test-bot", version: "1.0.0", author: { name: "Ada", contact: "ada@example.org" } };
 

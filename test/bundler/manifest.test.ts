@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseManifest, readManifest, DEFAULT_CEILINGS, type ManifestCeilings } from "../../bundler/manifest.js";
-import { isChatbotError } from "../../host/errors.js";
-import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, EVENT_LIMIT_FLOORS, MANIFEST_EVENT_LIMIT_KEYS } from "../../host/limits.js";
+import { parseManifest, readManifest, DEFAULT_CEILINGS, type ManifestCeilings } from "../../core/manifest.js";
+import { isChatbotError } from "../../core/errors.js";
+import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, EVENT_LIMIT_FLOORS, MANIFEST_EVENT_LIMIT_KEYS } from "../../core/limits.js";
 
 const FILE = "chatbot.json";
 

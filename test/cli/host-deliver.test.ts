@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { MAIL_MAX_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../host/limits.js";
+import { MAIL_MAX_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../core/limits.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = join(ROOT, "lib/host/cli/main.js");
@@ -181,13 +181,13 @@ describe("cli host deliver", () => {
     expect(run.code).toBe(0);
     const files = urls.filter((url) => !url.startsWith("node:")).map((url) => url.slice(`file://${ROOT}lib/`.length)).sort();
     expect(files).toEqual([
+      "core/errors.js",
+      "core/limits.js",
       "host/cli/args.js",
       "host/cli/command.js",
       "host/cli/commands/host-deliver.js",
       "host/cli/main.js",
       "host/cli/run-command.js",
-      "host/errors.js",
-      "host/limits.js",
       "host/service/deliver.js",
       "host/service/mail-shape.js",
       "host/service/paths.js",

@@ -7,7 +7,7 @@ import { runCli } from "../../host/cli/main.js";
 import { runCommand } from "../../host/cli/run-command.js";
 import { Executor } from "../../host/executor/executor.js";
 import type { RunRequest } from "../../host/executor/run-types.js";
-import { DEFAULT_EVENT_LIMITS } from "../../host/limits.js";
+import { DEFAULT_EVENT_LIMITS } from "../../core/limits.js";
 import { captureIo } from "../support/cli-io.js";
 
 const runner = (name: string) => fileURLToPath(new URL(`../fixtures/runners/${name}`, import.meta.url));

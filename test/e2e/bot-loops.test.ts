@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTransport } from "nodemailer";
 import { Executor } from "../../host/executor/executor.js";
-import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../host/limits.js";
+import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../core/limits.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { composeBotMessage } from "../../host/wire/bot-message.js";
 import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GuestEvent } from "../../std/contract.js";
 import { Executor } from "../../host/executor/executor.js";
 import { stableMessageId } from "../../host/wire/message-id.js";
-import { WEBXDC_UPDATE_MAX_BYTES } from "../../host/limits.js";
+import { WEBXDC_UPDATE_MAX_BYTES } from "../../core/limits.js";
 import { bundleSource, botWithMessageHandler, messageAt, request } from "../support/sandbox.js";
 
 let executor: Executor;

@@ -16,7 +16,7 @@ import { BotStateFile, type HostedBot } from "../../host/service/hosted-bot.js";
 import { handleMail, handleTick, type MailReport } from "../../host/service/handle-mail.js";
 import type { HostEvent } from "../../host/service/host-event.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { TestRelay } from "./relay.js";
 
 const TEMPLATES = fileURLToPath(new URL("../../templates/", import.meta.url));

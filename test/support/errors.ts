@@ -1,5 +1,5 @@
 // The ChatbotError code a failing call produces, for tests that assert on codes.
-import { isChatbotError } from "../../host/errors.js";
+import { isChatbotError } from "../../core/errors.js";
 
 /** The ChatbotError code a promise rejects with (fails the test if it resolves or throws something else). */
 export async function errorCode(promise: Promise<unknown>): Promise<string> {

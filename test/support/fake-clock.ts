@@ -1,5 +1,5 @@
 // A clock the test moves by hand (STYLE principle 6): policy tests never sleep.
-import type { Clock } from "../../host/policy/clock.js";
+import type { Clock } from "../../core/clock.js";
 
 /** A Clock at a fixed time until the test moves it. */
 export class FakeClock implements Clock {

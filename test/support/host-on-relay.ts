@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Executor } from "../../host/executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { HostEvent } from "../../host/service/host-event.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { loadHostConfig } from "../../host/service/host-config.js";

@@ -4,7 +4,7 @@ import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BUNDLE_GLOBAL, type Action, type AttachmentInfo, type GuestEvent } from "../../std/contract.js";
-import { DEFAULT_EVENT_LIMITS, type EventLimits } from "../../host/limits.js";
+import { DEFAULT_EVENT_LIMITS, type EventLimits } from "../../core/limits.js";
 import type { RunRequest, RunResult } from "../../host/executor/run-types.js";
 
 const STD_ENTRY = fileURLToPath(new URL("../../std/index.ts", import.meta.url));

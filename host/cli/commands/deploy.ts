@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { DEFAULT_CEILINGS } from "../../../bundler/manifest.js";
-import { ChatbotError } from "../../errors.js";
-import { DEFAULT_BOT_LIMITS } from "../../limits.js";
+import { DEFAULT_CEILINGS } from "../../../core/manifest.js";
+import { ChatbotError } from "../../../core/errors.js";
+import { DEFAULT_BOT_LIMITS } from "../../../core/limits.js";
 import { composeDeployMessage, DEPLOY_FOLDER, DEPLOY_PARTS } from "../../deploy/deploy-message.js";
 import { IMAP_SECURITIES, type ImapSecurity, type ImapSettings } from "../../deploy/imap-settings.js";
 import { readBundleFolder } from "../../service/installed-bots.js";

@@ -11,7 +11,7 @@ import { toChat } from "../../testing/test-events.js";
 import { LOCAL_BOT_ADDR, buildLocalBot, localEventKey, runLocalEvent, type LocalBot } from "../../local/local-bot.js";
 import { costLine } from "../../local/run-output.js";
 import { stableMessageId } from "../../wire/message-id.js";
-import { isChatbotError } from "../../errors.js";
+import { isChatbotError } from "../../../core/errors.js";
 import type { GuestEvent } from "../../../std/contract.js";
 import type { RunResult } from "../../executor/run-types.js";
 import { parseCommandArgs } from "../args.js";

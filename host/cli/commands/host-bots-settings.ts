@@ -4,8 +4,8 @@
 // live in host.json, which the service reads when it starts.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { checkOrigin } from "../../../bundler/manifest-values.js";
-import { ChatbotError } from "../../errors.js";
+import { checkOrigin } from "../../../core/manifest-values.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
 import { readBundleFolder } from "../../service/installed-bots.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";

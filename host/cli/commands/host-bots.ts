@@ -1,7 +1,7 @@
 // `chatbot host bots`: the installed bots, their settings and what they did lately (from the log).
 // Its subcommands that change settings are in host-bots-settings.ts.
-import { ChatbotError } from "../../errors.js";
-import { LOG_TAIL_BYTES } from "../../limits.js";
+import { ChatbotError } from "../../../core/errors.js";
+import { LOG_TAIL_BYTES } from "../../../core/limits.js";
 import { readHostStatus, type BotStatus, type HostStatus } from "../../service/bot-status.js";
 import type { UsageWindow } from "../../service/bot-usage.js";
 import { loadHostConfig } from "../../service/host-config.js";

@@ -3,10 +3,10 @@
 import { read } from "node:fs";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
-import { MAIL_MAX_BYTES } from "../../limits.js";
+import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { deliverMail, DELIVER_EXIT } from "../../service/deliver.js";
 import { DEFAULT_DATA_DIR, dataDirFrom } from "../../service/paths.js";
-import { errorMessage } from "../../errors.js";
+import { errorMessage } from "../../../core/errors.js";
 
 const HELP = `Usage: chatbot host deliver ADDR [--data-dir DIR] < mail.eml
 

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
 import { DEFAULT_LMTP_SOCKET, dataDirFrom, hostPaths } from "../../service/paths.js";
 import { DIR_MODE, mkdirDurable } from "../../spool/durable-fs.js";

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { renameDurable } from "../../spool/durable-fs.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { readBundleFolder } from "../../service/installed-bots.js";
 import { installBundle } from "../../service/install-bot.js";

@@ -1,6 +1,6 @@
 // `chatbot host logs [BOT]`: the last lines of the host's log, for one bot or all, and --follow.
-import { ChatbotError } from "../../errors.js";
-import { LOG_TAIL_BYTES } from "../../limits.js";
+import { ChatbotError } from "../../../core/errors.js";
+import { LOG_TAIL_BYTES } from "../../../core/limits.js";
 import { followLog, readLogTail } from "../../service/log-file.js";
 import { lineBot, lineTime, numberField, parseLogLine, stringField, type LogRecord } from "../../service/log-lines.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";

@@ -2,7 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readJsonFile, writeJsonFile } from "../../storage/json-file.js";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { openBotAccount } from "../../wire/bot-account.js";
 import { newGroupId } from "../../wire/group-store.js";
 import { inviteLink } from "../../wire/securejoin/invite-link.js";

@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Executor } from "../../executor/executor.js";
-import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../limits.js";
+import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../../core/limits.js";
 import { Spool } from "../../spool/spool.js";
 import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
 import { loadHostConfig } from "../../service/host-config.js";
@@ -21,7 +21,7 @@ import { logLine, type HostEvent } from "../../service/host-event.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
-import { errorMessage } from "../../errors.js";
+import { errorMessage } from "../../../core/errors.js";
 
 const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [--metrics-file FILE]
 

@@ -2,10 +2,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
-import { MANIFEST_FILE, parseManifest } from "../../../bundler/manifest.js";
+import { MANIFEST_FILE, parseManifest } from "../../../core/manifest.js";
 import { packageRoot, templatesDir } from "../../../bundler/package-root.js";
 
 const DEFAULT_TEMPLATE = "echo";

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ChatbotError, errorMessage } from "../../errors.js";
+import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { Executor } from "../../executor/executor.js";
 import { parsePlainMessage } from "../../mail/plain-message.js";
 import { buildLocalBot, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";

@@ -2,7 +2,7 @@
 // signed and encrypted, and the outer multipart/encrypted wrapper around the armored result.
 // CRLF everywhere, header values folded/encoded, bodies 7bit when they can be and base64 otherwise.
 import { randomBytes } from "node:crypto";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { escapeChatText } from "./chat-text.js";
 import { checkMessageId, checkMimeType, foldHeader, formatAddress, formatDate, formatParameter, LINE_MAX_BYTES, spreadKeydata, unstructured, type MailAddress } from "./header-format.js";
 

@@ -1,7 +1,7 @@
 // Writing header fields: RFC 5322 folding, RFC 2047 words for non-ASCII text, RFC 2231 parameters,
 // addresses and dates. Every function returns ASCII only and never a CR or LF the caller did not
 // ask for, so nothing a bot supplies can start a new header line.
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { encodeWords } from "./encoded-words.js";
 
 /** An address as the composer writes it. */

@@ -8,7 +8,7 @@ import addressparser from "nodemailer/lib/addressparser/index.js";
 import type { DeltaInner } from "./parse-inner.js";
 import type { OuterMail } from "./parse-outer.js";
 import { bareAddress } from "./mime-entity.js";
-import { OUTER_TO_MAX_BYTES } from "../../limits.js";
+import { OUTER_TO_MAX_BYTES } from "../../../core/limits.js";
 
 /**
  * `inner` with what older cores write outside only: the outer To's addresses when the protected

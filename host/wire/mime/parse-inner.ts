@@ -3,11 +3,11 @@
 // the outer ones are ignored, so this reads only the inner entity's own top-level headers — never
 // headers of nested parts and never the informational HP-Outer copies.
 import { simpleParser, type AddressObject, type Attachment, type HeaderLines, type ParsedMail } from "mailparser";
-import { ChatbotError, errorMessage } from "../../errors.js";
+import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { simplifyChatText } from "./chat-text.js";
 import type { MailAddress } from "./compose.js";
 import { decodeEncodedWords } from "./encoded-words.js";
-import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../limits.js";
+import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../../core/limits.js";
 
 /** What the host reads from a decrypted inner message. */
 export interface DeltaInner {

@@ -2,7 +2,7 @@
 // encrypted (PROTOCOL §1; RFC 3156 §4), the armored OpenPGP text of its second part. Everything
 // the bot may trust is inside the encrypted part; the outer headers are for routing and logs, and
 // for what older cores write only there (outer-fallbacks.ts: To and Autocrypt).
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { bareAddress, binaryString, contentType, decodeTransfer, singleHeader, splitEntity, splitMultipart, type Entity } from "./mime-entity.js";
 
 /** The outer mail: raw headers and, when the mail has the encrypted shape, its armored payload. */

@@ -2,8 +2,8 @@
 // It is accepted in exactly the shape filtermail lets through unencrypted (filtermail
 // message.rs is_securejoin), read byte-exactly so a nested or extra part cannot hide behind
 // a tolerant parser.
-import { MAIL_MAX_BYTES } from "../../limits.js";
-import { ChatbotError } from "../../errors.js";
+import { MAIL_MAX_BYTES } from "../../../core/limits.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { bareAddress, binaryString, contentType, decodeTransfer, singleHeader, splitEntity, splitMultipart } from "./mime-entity.js";
 
 /** A legacy vc-request/vg-request: who asks, with which invite number and (optionally) their key. */

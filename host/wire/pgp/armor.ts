@@ -3,7 +3,7 @@
 // so a block without the "=XXXX" line is rejected whenever its base64 ends in padding. openpgp.js
 // omits that line for SEIPDv2 messages; we always ask for it. §0.2: CRLF lines, no Comment/Version.
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 
 const ARMOR_CONFIG: Readonly<openpgp.Config> = Object.freeze({ ...openpgp.config, showComment: false, showVersion: false });
 

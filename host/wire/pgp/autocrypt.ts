@@ -1,8 +1,8 @@
 // The Autocrypt header (Autocrypt Level 1 §2.1) and the key it carries. Delta Chat puts it inside the
 // encrypted part on every message (PROTOCOL §2); its keydata is the binary transferable public key.
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
-import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../limits.js";
+import { ChatbotError } from "../../../core/errors.js";
+import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../../core/limits.js";
 
 /** A parsed Autocrypt header. */
 export interface AutocryptHeader {

@@ -2,7 +2,7 @@
 // before openpgp.js sees it, and a bad or missing signature is a result, not an error: the caller
 // decides what an unsigned message may do.
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";

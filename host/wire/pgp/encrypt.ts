@@ -1,7 +1,7 @@
 // Outgoing encryption (PROTOCOL §2): sign then encrypt in one pass (OnePassSig, Literal, Signature
 // inside one SEIPD), to every recipient and to the bot itself, signed by the bot's PRIMARY key.
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { armorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";

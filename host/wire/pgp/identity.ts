@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, link, open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { mkdirDurable, syncDir } from "../../spool/durable-fs.js";
 import { fingerprintOf } from "./autocrypt.js";
 

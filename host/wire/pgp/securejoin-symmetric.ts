@@ -4,7 +4,7 @@
 // built by hand (§4 construction (b), VERIFIED against core 2.57.0) and openpgp.js makes the SEIPD.
 import { createHash, randomBytes } from "node:crypto";
 import * as openpgp from "openpgp";
-import { ChatbotError } from "../../errors.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { armorMessage } from "./armor.js";
 import { encryptedMessageBytes } from "./decrypt.js";
 import type { BotIdentity } from "./identity.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { checkPartSize, composeDeployMessage, parseDeployMessage, samePassword, DEPLOY_PARTS } from "../../../host/deploy/deploy-message.js";
-import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../../host/limits.js";
+import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../../core/limits.js";
 import { errorCode } from "../../support/errors.js";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

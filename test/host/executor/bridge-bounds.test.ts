@@ -16,7 +16,7 @@ import {
   GUEST_ERROR_STACK_MAX_CHARS,
   LOG_ENTRY_OVERHEAD_BYTES,
   UTF8_CONVERT_MAX_BYTES,
-} from "../../../host/limits.js";
+} from "../../../core/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@
 // INTERRUPTED_STOP_GRACE_MS after its interruption has its sandbox thread stopped by the runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import { INTERRUPTED_STOP_GRACE_MS } from "../../../host/limits.js";
+import { INTERRUPTED_STOP_GRACE_MS } from "../../../core/limits.js";
 import { botWithMessageHandler, request } from "../../support/sandbox.js";
 
 const CPU_BUDGET_MS = 200;

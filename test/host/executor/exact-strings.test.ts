@@ -3,7 +3,7 @@
 // lone surrogates came out changed; the host now reads and makes such strings another way.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import { NUL_STRING_MAX_CHARS } from "../../../host/limits.js";
+import { NUL_STRING_MAX_CHARS } from "../../../core/limits.js";
 import { botWithMessageHandler, request } from "../../support/sandbox.js";
 
 let executor: Executor;

@@ -1,7 +1,7 @@
 // Limit boundaries (STYLE principle 5): exactly at the cap passes, one over fails.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../host/limits.js";
+import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../core/limits.js";
 import { actionPayloadBytes, logEntryBytes, stateEntryBytes } from "../../../host/executor/event-recorder.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 

@@ -5,7 +5,7 @@
 // fetches in flight, each ending followed by a normal event on the same runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import type { EventLimits } from "../../../host/limits.js";
+import type { EventLimits } from "../../../core/limits.js";
 import type { RunResult } from "../../../host/executor/run-types.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { startHttpServer, type TestServer } from "../../support/test-servers.js";

@@ -2,7 +2,7 @@
 // run`/`dev` and the test kit get the same shape from the same bot and event.
 import { describe, expect, it } from "vitest";
 import { runRequest, type RunnableBot } from "../../../host/executor/run-request.js";
-import { DEFAULT_EVENT_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_EVENT_LIMITS } from "../../../core/limits.js";
 
 const BOT: RunnableBot = { bundle: { id: "b1", code: "export default {}", filename: "bot.js" }, limits: DEFAULT_EVENT_LIMITS, origins: ["https://a.example", "https://b.example"] };
 const TICK = { event: { kind: "tick" as const, at: 1_700_000_000_000 }, state: { k: '"v"' }, nowMs: 1_700_000_000_000, botAddr: "bot@chat.test", eventKey: "tick:1" };

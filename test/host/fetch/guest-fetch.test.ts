@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { buildConnector } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FetchRequestData } from "../../../std/contract.js";
-import { isChatbotError } from "../../../host/errors.js";
+import { isChatbotError } from "../../../core/errors.js";
 import { createGuestFetch, type GuestFetchOptions } from "../../../host/fetch/guest-fetch.js";
 import type { Lookup } from "../../../host/fetch/guarded-connector.js";
 import { TEST_TLS, startHttpServer, startHttpsServer, unusedPort, type TestServer } from "../../support/test-servers.js";

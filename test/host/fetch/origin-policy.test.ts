@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isChatbotError, type ErrorCode } from "../../../host/errors.js";
+import { isChatbotError, type ErrorCode } from "../../../core/errors.js";
 import { checkFetchUrl, createOriginPolicy, normalizeOrigin } from "../../../host/fetch/origin-policy.js";
 
 const codeOf = (run: () => unknown): ErrorCode | "none" => {

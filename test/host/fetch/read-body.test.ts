@@ -2,7 +2,7 @@
 // cap is read to its end, so undici can reuse the connection; a longer one is cut off, which closes it.
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { REDIRECT_DRAIN_BYTES } from "../../../host/limits.js";
+import { REDIRECT_DRAIN_BYTES } from "../../../core/limits.js";
 import { discardBody } from "../../../host/fetch/read-body.js";
 
 /** A body of `bytes`, in 16 KiB chunks, and how much of it was pulled from its source. */

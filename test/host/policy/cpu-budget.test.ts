@@ -2,7 +2,7 @@ import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_BOT_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_BOT_LIMITS } from "../../../core/limits.js";
 import { CpuBudget } from "../../../host/policy/cpu-budget.js";
 import { DAY, FakeClock, HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../../../host/limits.js";
+import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../../../core/limits.js";
 import { EXCHANGE_WINDOW_MS, LoopGuard, admitExchange } from "../../../host/policy/loop-guard.js";
 import { FakeClock, MINUTE, T0 } from "../../support/fake-clock.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SEND_PACING } from "../../../host/limits.js";
+import { DEFAULT_SEND_PACING } from "../../../core/limits.js";
 import { SendPacer, paced } from "../../../host/policy/send-pacer.js";
 import { FakeClock, T0 } from "../../support/fake-clock.js";
 

@@ -1,7 +1,7 @@
 // State IO per bot (host/policy/state-io.ts) at the cap and one over, with a fake clock; and the
 // host service deferring a bot's mail when its state writes are over.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_STATE_IO_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_STATE_IO_LIMITS } from "../../../core/limits.js";
 import { StateIo } from "../../../host/policy/state-io.js";
 import { FakeClock } from "../../support/fake-clock.js";
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PER_USER_LIMITS, type PerUserLimits } from "../../../host/limits.js";
+import { DEFAULT_PER_USER_LIMITS, type PerUserLimits } from "../../../core/limits.js";
 import { UserUsage } from "../../../host/policy/user-limits.js";
 import { DAY, FakeClock, HOUR, MINUTE, T0 } from "../../support/fake-clock.js";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Action } from "../../../std/contract.js";
 import { gateEvent, openBotPolicy, permittedActions, recordEvent, type BotPolicy } from "../../../host/service/bot-policy.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../core/limits.js";
 import { FakeClock, T0 } from "../../support/fake-clock.js";
 
 const CAROL = "carol@example.org";

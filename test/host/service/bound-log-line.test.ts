@@ -2,7 +2,7 @@
 // whatever a field carries, and a cut field says it was cut.
 import { describe, expect, it } from "vitest";
 import { boundLogLine } from "../../../host/service/bound-log-line.js";
-import { LOG_FIELD_MAX_CHARS, LOG_LINE_MAX_BYTES } from "../../../host/limits.js";
+import { LOG_FIELD_MAX_CHARS, LOG_LINE_MAX_BYTES } from "../../../core/limits.js";
 
 /** The line as host serve writes it. */
 const written = (line: Record<string, unknown> & { event: string }) => `${JSON.stringify({ at: new Date().toISOString(), ...boundLogLine(line) })}\n`;

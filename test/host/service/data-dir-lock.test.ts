@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { LOCK_FILE_NAME, lockDataDir, readHolder, startTicksOf, type DataDirLock } from "../../../host/service/data-dir-lock.js";
-import { isChatbotError } from "../../../host/errors.js";
+import { isChatbotError } from "../../../core/errors.js";
 
 /** The compiled module (lib/), for a holder in another process. */
 const LOCK_MODULE = fileURLToPath(new URL("../../../lib/host/service/data-dir-lock.js", import.meta.url));

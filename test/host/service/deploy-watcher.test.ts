@@ -10,7 +10,7 @@ import { checkDue, DeployWatcher } from "../../../host/service/deploy-watcher.js
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { readBundleFolder } from "../../../host/service/installed-bots.js";
-import { ACCOUNT_REFRESH_MS } from "../../../host/limits.js";
+import { ACCOUNT_REFRESH_MS } from "../../../core/limits.js";
 import { captureIo } from "../../support/cli-io.js";
 
 const BOT = "echobot01@chat.test";

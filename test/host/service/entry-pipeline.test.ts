@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { BotRegistry } from "../../../host/service/bot-registry.js";
 import { EntryPipeline } from "../../../host/service/entry-pipeline.js";
 import type { MailPlan } from "../../../host/service/handle-mail.js";

@@ -6,7 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatbotError, isChatbotError, type ErrorCode } from "../../../host/errors.js";
+import { ChatbotError, isChatbotError, type ErrorCode } from "../../../core/errors.js";
 import { Executor } from "../../../host/executor/executor.js";
 import { FAILURE_TABLE, attemptsAllowed, classifyFailure, deadLetterReason, failureKind, type FailureKind, type FailureRule } from "../../../host/service/failure-class.js";
 import { backoffMs } from "../../../host/service/retry-policy.js";

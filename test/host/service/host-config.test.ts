@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseHostConfig } from "../../../host/service/host-config.js";
-import { DEFAULT_SEND_PACING, DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
-import { isChatbotError } from "../../../host/errors.js";
+import { DEFAULT_SEND_PACING, DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../core/limits.js";
+import { isChatbotError } from "../../../core/errors.js";
 
 function error(raw: unknown): string {
   try {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import { MAIL_MAX_BYTES } from "../../../host/limits.js";
+import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { nextTick, tickOffsetMs } from "../../../host/policy/schedule.js";
 import type { MailPlan } from "../../../host/service/handle-mail.js";
 import type { HostEvent } from "../../../host/service/host-event.js";

@@ -2,8 +2,8 @@
 // of the header, and how much of the first line it judges. The mail streams in 64 KiB chunks, as
 // from a pipe.
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../host/errors.js";
-import { MAIL_SHAPE_FIRST_LINE_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../../host/limits.js";
+import { isChatbotError } from "../../../core/errors.js";
+import { MAIL_SHAPE_FIRST_LINE_BYTES, MAIL_SHAPE_SCAN_BYTES } from "../../../core/limits.js";
 import { checkMailShape } from "../../../host/service/mail-shape.js";
 
 async function* chunks(mail: Buffer): AsyncGenerator<Uint8Array> {

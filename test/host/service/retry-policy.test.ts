@@ -1,7 +1,7 @@
 // The retry policy (host/service/retry-policy.ts) alone: backoff steps and the retry-or-dead-letter
 // decision for each failure action of the table, as pure functions.
 import { describe, expect, it } from "vitest";
-import { ChatbotError, describeError } from "../../../host/errors.js";
+import { ChatbotError, describeError } from "../../../core/errors.js";
 import { backoffMs, decideRetry } from "../../../host/service/retry-policy.js";
 
 const NOW = 1_700_000_000_000;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FolderMailbox } from "../../../host/deploy/imap-mailbox.js";
-import { STATE_MIRROR_MIN_GAP_MS } from "../../../host/limits.js";
+import { STATE_MIRROR_MIN_GAP_MS } from "../../../core/limits.js";
 import { Executor } from "../../../host/executor/executor.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";

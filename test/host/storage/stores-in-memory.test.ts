@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CpuBudget } from "../../../host/policy/cpu-budget.js";
 import { UserUsage } from "../../../host/policy/user-limits.js";
 import { JsonLog } from "../../../host/storage/json-log.js";
-import { DEFAULT_PER_USER_LIMITS } from "../../../host/limits.js";
+import { DEFAULT_PER_USER_LIMITS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { SeenStore } from "../../../host/wire/seen-store.js";
 import { SentStore } from "../../../host/wire/sent-store.js";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import type { FetchPolicy, RecordedFetch } from "../../../host/executor/run-types.js";
-import { FETCH_MAX_REDIRECTS } from "../../../host/limits.js";
+import { FETCH_MAX_REDIRECTS } from "../../../core/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../../support/test-servers.js";
 

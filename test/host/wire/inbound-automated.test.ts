@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../../host/limits.js";
+import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../../core/limits.js";
 import { receiveMail, type Inbound } from "../../../host/wire/inbound.js";
 import { openBotAccount, type BotAccount } from "../../../host/wire/bot-account.js";
 import { newMessageId } from "../../../host/wire/mime/compose.js";

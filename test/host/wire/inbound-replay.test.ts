@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SEEN_CLOCK_SKEW_MS, SEEN_MAX_IDS } from "../../../host/limits.js";
+import { SEEN_CLOCK_SKEW_MS, SEEN_MAX_IDS } from "../../../core/limits.js";
 import { receiveMail } from "../../../host/wire/inbound.js";
 import { openBotAccount, type BotAccount } from "../../../host/wire/bot-account.js";
 import { SeenStore } from "../../../host/wire/seen-store.js";

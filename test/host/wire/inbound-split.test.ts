@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { receiveMail, type Inbound } from "../../../host/wire/inbound.js";
 import { openBotAccount, type BotAccount } from "../../../host/wire/bot-account.js";
-import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../../host/limits.js";
+import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../../core/limits.js";
 import { PendingStore } from "../../../host/wire/pending-store.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { newIdentity, splitMail, userMail } from "../../support/user-mail.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../host/limits.js";
+import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
 import { newIdentity } from "../../support/user-mail.js";

@@ -1,6 +1,6 @@
 // The recorded Delta Chat 2.57.0 captures (test/fixtures/deltachat/INDEX.txt) and small helpers.
 import { readdirSync, readFileSync } from "node:fs";
-import { isChatbotError } from "../../../../host/errors.js";
+import { isChatbotError } from "../../../../core/errors.js";
 
 const ROOT = new URL("../../../fixtures/deltachat/", import.meta.url);
 

@@ -1,10 +1,10 @@
 // Attacks on the MIME layer, performed for real: each must be refused or parsed quickly, never crash
 // the host (stack overflow, runaway memory) or hang it.
 import { describe, expect, it } from "vitest";
-import { isChatbotError } from "../../../../host/errors.js";
+import { isChatbotError } from "../../../../core/errors.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
-import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../../../host/limits.js";
+import { INNER_MAX_HEADER_BYTES, INNER_MAX_MIME_NODES } from "../../../../core/limits.js";
 import { parsePlainSecureJoinRequest } from "../../../../host/wire/mime/parse-plain-securejoin.js";
 
 const LIMITS = { maxBytes: 31_457_280 };

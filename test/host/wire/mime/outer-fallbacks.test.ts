@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { withOuterFallbacks } from "../../../../host/wire/mime/outer-fallbacks.js";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { parseInner } from "../../../../host/wire/mime/parse-inner.js";
-import { OUTER_TO_MAX_BYTES } from "../../../../host/limits.js";
+import { OUTER_TO_MAX_BYTES } from "../../../../core/limits.js";
 
 const LIMITS = { maxBytes: 1024 * 1024 };
 const crlf = (lines: string[]) => new Uint8Array(Buffer.from(lines.join("\r\n")));

@@ -1,5 +1,5 @@
 import * as openpgp from "openpgp";
-import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../../../host/limits.js";
+import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../../../core/limits.js";
 import { describe, expect, it } from "vitest";
 import {
   fingerprintOf,

@@ -3,7 +3,7 @@
 // every problem is reported at once so an author fixes the file in one pass.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ChatbotError } from "../host/errors.js";
+import { ChatbotError } from "./errors.js";
 import {
   DEFAULT_EVENT_LIMITS,
   DEFAULT_PER_USER_LIMITS,
@@ -11,7 +11,7 @@ import {
   MANIFEST_EVENT_LIMIT_KEYS,
   type EventLimits,
   type PerUserLimits,
-} from "../host/limits.js";
+} from "./limits.js";
 import { checkOrigin, checkContact, checkEntry } from "./manifest-values.js";
 
 /** File name of the manifest inside a bot folder (and inside its dist/). */
