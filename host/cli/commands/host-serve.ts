@@ -1,27 +1,14 @@
 // `chatbot host serve`: the host service — LMTP door, spool drain into the sandbox, SMTP out.
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { Executor } from "../../executor/executor.js";
-import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../../core/limits.js";
-import { Spool } from "../../spool/spool.js";
-import { createSmtpSubmitter } from "../../wire/smtp-submit.js";
+import { resolve } from "node:path";
+import { errorMessage } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
-import { HostMetrics, METRICS_INTERVAL_MS, spoolGauges, writeMetricsFile } from "../../service/metrics.js";
-import { HostService } from "../../service/host-service.js";
-import { DeployWatcher } from "../../service/deploy-watcher.js";
-import { openDeployMailbox, openFolderMailbox } from "../../deploy/imap-mailbox.js";
-import { STATE_FOLDER, STATE_HEADER, StateMirror } from "../../service/state-mirror.js";
-import { startLmtpServer } from "../../service/lmtp-server.js";
-import { openLogAppender } from "../../service/log-appender.js";
-import { boundLogLine } from "../../service/bound-log-line.js";
-import { lockDataDir } from "../../service/data-dir-lock.js";
+import { openHost, serveHost } from "../../service/host-assembly.js";
+import { hostLogger } from "../../service/host-logger.js";
+import { HostMetrics } from "../../service/metrics.js";
 import { StopStack } from "../../service/stop-stack.js";
-import { groupId } from "../../service/unix-groups.js";
-import { logLine, type HostEvent } from "../../service/host-event.js";
-import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
+import { dataDirFrom, hostPaths } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
-import { errorMessage } from "../../../core/errors.js";
 
 const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [--metrics-file FILE]
 
@@ -61,84 +48,19 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
-  mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
-  // Open for the life of the process (closed by its exit): late lines (metrics, stop) still land.
-  const logFile = openLogAppender(join(paths.logs, "host.jsonl"));
   const metrics = new HostMetrics();
-  // The one logger: every part writes its events through it, and the metrics count them.
-  const log = (event: HostEvent) => {
-    const text = `${JSON.stringify({ at: new Date().toISOString(), ...boundLogLine(logLine(event)) })}\n`;
-    io.stdout(text);
-    logFile.append(text);
-    metrics.observe(event);
-  };
-  const clock = { now: () => Date.now() };
+  const log = hostLogger(paths.logs, io.stdout, metrics);
+  const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
   // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
   const stops = new StopStack();
   try {
-    // Before anything reads the spool: one host serve per data directory (service/data-dir-lock.ts).
-    const lock = await lockDataDir(dataDir);
-    stops.push("data directory lock", () => lock.release());
-    const spool = new Spool(paths.spool, clock);
-    // The metrics file: rewritten every METRICS_INTERVAL_MS and once more on stop; a write never overlaps the last.
-    const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
-    let writing: Promise<void> | undefined;
-    const writeMetrics = () =>
-      (writing ??= (async () => {
-        try {
-          await writeMetricsFile(metricsFile, metrics.render(await spoolGauges(spool)));
-        } catch (error) {
-          log({ event: "metrics.error", file: metricsFile, error: errorMessage(error) });
-        } finally {
-          writing = undefined;
-        }
-      })());
-    stops.push("metrics", async () => {
-      await writing;
-      await writeMetrics();
-    });
-    const metricsTimer = setInterval(() => void writeMetrics(), METRICS_INTERVAL_MS);
-    metricsTimer.unref();
-    stops.push("metrics timer", () => clearInterval(metricsTimer));
-    const recovered = await spool.recover();
-    if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
-    const executor = new Executor({ concurrency: config.concurrency });
-    stops.push("executor", () => executor.close());
-    // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
-    const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
-    stops.push("state mirror", () => mirror.stop());
-    const service = new HostService({
-      mirror,
-      dataDir,
-      config,
-      spool,
-      executor,
-      clock,
-      log,
-      submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
-    });
-    stops.push("service", () => service.stop());
-
+    const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock: { now: () => Date.now() }, log, metrics, metricsFile }, stops);
     if (values.once) {
-      const handled = await service.drainOnce();
+      const handled = await host.service.drainOnce();
       log({ event: "service.drained", entries: handled });
       return EXIT.ok;
     }
-
-    if (!values["no-lmtp"]) {
-      const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
-      const lmtp = await startLmtpServer({ socketPath: config.lmtpSocket, spool, isBot: (addr) => isInstalledBot(dataDir, addr), maxBytes: MAIL_MAX_BYTES, log, onSpooled: () => service.poke(), ...(socketGroup === undefined ? {} : { socketGroup }) });
-      stops.push("lmtp", () => lmtp.close());
-    }
-    await executor.warmUp();
-    service.start();
-    mirror.start(STATE_MIRROR_INTERVAL_MS);
-    // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
-    const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
-    watcher.start();
-    stops.push("deploy watcher", () => watcher.stop());
-    log({ event: "service.started", dataDir, lmtp: values["no-lmtp"] ? null : config.lmtpSocket });
-    void writeMetrics();
+    await serveHost(host, !values["no-lmtp"], stops);
     await new Promise<void>((resolve) => {
       process.once("SIGTERM", resolve);
       process.once("SIGINT", resolve);

@@ -1,0 +1,99 @@
+// `host serve` put together from its parts, in the order they must start and (reversed, through
+// the StopStack) stop. Two steps because `--once` needs only the first:
+//   openHost:  data-dir lock → spool (+ recovery) → metrics file → sandbox runner → state mirror → HostService
+//   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
+import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import type { Clock } from "../../core/clock.js";
+import { openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
+import { Executor } from "../executor/executor.js";
+import { Spool } from "../spool/spool.js";
+import { createSmtpSubmitter } from "../wire/smtp-submit.js";
+import { lockDataDir } from "./data-dir-lock.js";
+import { DeployWatcher } from "./deploy-watcher.js";
+import type { HostConfig } from "./host-config.js";
+import type { HostLog } from "./host-event.js";
+import { HostService } from "./host-service.js";
+import { startLmtpServer } from "./lmtp-server.js";
+import type { HostMetrics } from "./metrics.js";
+import { startMetricsWriter, type MetricsWriter } from "./metrics-writer.js";
+import { isInstalledBot } from "./paths.js";
+import { STATE_FOLDER, STATE_HEADER, StateMirror } from "./state-mirror.js";
+import type { StopStack } from "./stop-stack.js";
+import { groupId } from "./unix-groups.js";
+
+export interface HostAssemblyOptions {
+  dataDir: string;
+  spoolDir: string;
+  config: HostConfig;
+  clock: Clock;
+  log: HostLog;
+  metrics: HostMetrics;
+  metricsFile: string;
+}
+
+/** The opened host: what serveHost starts, and what `--once` drains. */
+export interface OpenHost {
+  options: HostAssemblyOptions;
+  spool: Spool;
+  executor: Executor;
+  mirror: StateMirror;
+  service: HostService;
+  metricsWriter: MetricsWriter;
+}
+
+/** Open everything that holds the data directory; each part's stop goes onto `stops` as it opens. */
+export async function openHost(options: HostAssemblyOptions, stops: StopStack): Promise<OpenHost> {
+  const { dataDir, config, clock, log } = options;
+  // Before anything reads the spool: one host serve per data directory (data-dir-lock.ts).
+  const lock = await lockDataDir(dataDir);
+  stops.push("data directory lock", () => lock.release());
+  const spool = new Spool(options.spoolDir, clock);
+  const metricsWriter = startMetricsWriter(options.metricsFile, options.metrics, spool, log);
+  stops.push("metrics", () => metricsWriter.stop());
+  const recovered = await spool.recover();
+  if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
+  const executor = new Executor({ concurrency: config.concurrency });
+  stops.push("executor", () => executor.close());
+  // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
+  const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
+  stops.push("state mirror", () => mirror.stop());
+  const service = new HostService({
+    mirror,
+    dataDir,
+    config,
+    spool,
+    executor,
+    clock,
+    log,
+    submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
+  });
+  stops.push("service", () => service.stop());
+  return { options, spool, executor, mirror, service, metricsWriter };
+}
+
+/** Start serving: the LMTP door (unless `lmtp` is false), the drain loop, the timers. */
+export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack): Promise<void> {
+  const { dataDir, config, clock, log } = host.options;
+  if (lmtp) {
+    const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
+    const door = await startLmtpServer({
+      socketPath: config.lmtpSocket,
+      spool: host.spool,
+      isBot: (addr) => isInstalledBot(dataDir, addr),
+      maxBytes: MAIL_MAX_BYTES,
+      log,
+      onSpooled: () => host.service.poke(),
+      ...(socketGroup === undefined ? {} : { socketGroup }),
+    });
+    stops.push("lmtp", () => door.close());
+  }
+  await host.executor.warmUp();
+  host.service.start();
+  host.mirror.start(STATE_MIRROR_INTERVAL_MS);
+  // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
+  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
+  watcher.start();
+  stops.push("deploy watcher", () => watcher.stop());
+  log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
+  void host.metricsWriter.write();
+}
