@@ -1,11 +1,10 @@
 // Checks of single manifest values that need more than a pattern: origins, contacts, entry paths.
 // Each returns what is wrong in words (the caller adds the key path and the value), or nothing.
 import { posix, win32 } from "node:path";
+import { isContactAddress } from "./address.js";
 
 // http is only for a developer's own machine: `chatbot run` against a local test server.
 const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
-// A pragmatic address check (not RFC 5322's full grammar): something@domain.tld, no spaces or brackets.
-const EMAIL = /^[^\s@<>()[\]",;:]+@[^\s@<>()[\]",;:]+\.[^\s@<>()[\]",;:.]+$/;
 const ENTRY_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
 
 /** What is wrong with an origin entry (`https://host[:port]`, http only for loopback), or undefined. */
@@ -31,7 +30,7 @@ export function checkOrigin(text: string): string | undefined {
 
 /** What is wrong with `author.contact` (an email address or an https URL), or undefined. */
 export function checkContact(text: string): string | undefined {
-  if (EMAIL.test(text)) return undefined;
+  if (isContactAddress(text)) return undefined;
   try {
     const url = new URL(text);
     if (url.protocol === "https:" && url.hostname !== "") return undefined;

@@ -15,6 +15,7 @@
 // leaves the host, which makes its own (host/wire/pgp/identity.ts).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { simpleParser } from "mailparser";
+import { domainOf, isAccountAddress } from "../../core/address.js";
 import { ChatbotError } from "../../core/errors.js";
 import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../core/limits.js";
 import { formatDate } from "../wire/mime/header-format.js";
@@ -116,7 +117,7 @@ export function composeDeployMessage(addr: string, content: DeployContent, date:
     [DEPLOY_PARTS.password, Buffer.from(content.password, "utf8")],
   ];
   for (const [name, bytes] of parts) checkPartSize(name, bytes.byteLength);
-  if (!/^[^\s@<>"]+@[A-Za-z0-9.-]+$/.test(addr)) throw deployError(`not an address: ${JSON.stringify(addr)}`);
+  if (!isAccountAddress(addr)) throw deployError(`not an address: ${JSON.stringify(addr)}`);
   if (/[\r\n]/.test(content.password)) throw deployError("the password must be one line");
   const summary = manifestSummary(content.manifest);
   if (summary.sha256 !== sha256Hex(content.bundle)) throw deployError(`${DEPLOY_PARTS.bundle} does not match the sha256 in ${DEPLOY_PARTS.manifest}: run 'chatbot build' again`);
@@ -125,7 +126,7 @@ export function composeDeployMessage(addr: string, content: DeployContent, date:
   const label = `${summary.name} ${summary.version}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
   const boundary = `chatbot-deploy-${sha256Hex(content.bundle).slice(0, 24)}`;
   let mail =
-    `From: <${addr}>\r\nTo: <${addr}>\r\nDate: ${formatDate(date)}\r\nMessage-ID: ${newMessageId(addr.slice(addr.lastIndexOf("@") + 1))}\r\n` +
+    `From: <${addr}>\r\nTo: <${addr}>\r\nDate: ${formatDate(date)}\r\nMessage-ID: ${newMessageId(domainOf(addr))}\r\n` +
     `Subject: chatbot deploy ${label} sha256=${summary.sha256}\r\n${DEPLOY_HEADER}: ${DEPLOY_FORMAT}\r\n` +
     `MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n` +
     `--${boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n` +

@@ -2,6 +2,7 @@
 // so nothing is trusted because std would not send it: every field is type- and size-checked, no
 // unknown key passes, and the result is a fresh object holding only the checked fields.
 import type { Action, OutgoingFile, WebxdcUpdateOut } from "../../std/contract.js";
+import { isCanonicalAddress } from "../../core/address.js";
 import {
   ACTION_JSON_MAX_DEPTH,
   ADDR_MAX_CHARS,
@@ -26,9 +27,6 @@ const MESSAGE_ID = /^<[!-;=?-~]+>$/;
 const CHAT_ID = /^[!-~]+$/;
 // Group chat ids as host/wire/inbound.ts makes them: "group:" and core's group id alphabet.
 const GROUP_CHAT_ID = /^group:[A-Za-z0-9_-]+$/;
-// An address as it may stand in a header: dot-atom local part (RFC 5322 §3.4.1), a domain of
-// letters, digits, hyphens and dots. Deliberately narrow: it lands in Chat-Group-Member-Added and To.
-const ADDR = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 // A reaction is the body of a text part: no control characters (no line breaks).
 const NO_CONTROLS = /^[^\x00-\x1f\x7f]*$/;
 
@@ -132,7 +130,7 @@ function emojiOf(value: unknown): string {
 
 function addrOf(value: unknown): string {
   const addr = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-  if (addr === undefined || addr.length > ADDR_MAX_CHARS || !ADDR.test(addr)) {
+  if (addr === undefined || addr.length > ADDR_MAX_CHARS || !isCanonicalAddress(addr)) {
     throw refuse(`action.addr must be an email address "name@domain" of at most ${ADDR_MAX_CHARS} characters`);
   }
   return addr;

@@ -14,6 +14,7 @@
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isAccountAddress } from "../../core/address.js";
 
 /** The data directory when neither --data-dir nor CHATBOT_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = "/var/lib/chatbot";
@@ -50,6 +51,6 @@ export function hostPaths(dataDir: string) {
 
 /** True when `addr` is an installed bot of this host (a cheap check for the delivery doors). */
 export function isInstalledBot(dataDir: string, addr: string): boolean {
-  if (!/^[^\s/\\]+@[^\s/\\]+$/.test(addr) || addr.includes("..")) return false;
+  if (!isAccountAddress(addr)) return false;
   return existsSync(hostPaths(dataDir).bot(addr).config);
 }

@@ -21,6 +21,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { domainOf } from "../../core/address.js";
 import { ChatbotError, isChatbotError, describeError } from "../../core/errors.js";
 import type { FolderMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
@@ -62,7 +63,7 @@ export function parseMarker(marker: string | undefined): { version: number; sha2
 /** The state copy as a message to append to the bot's own account. */
 export function composeStateMessage(addr: string, state: BotState, version: number, now: number): Uint8Array {
   const { json, sha256 } = stateDigest(state);
-  const domain = addr.split("@")[1] ?? "localhost";
+  const domain = addr.includes("@") ? domainOf(addr) : "localhost";
   const body = Buffer.from(json, "utf8").toString("base64").replace(/.{1,76}/g, "$&\r\n");
   const head = [
     `From: <${addr}>`,

@@ -20,6 +20,7 @@
 //   handshake step that marker does not stop the host's protocol answer (inbound.ts). The bot's code
 //   never runs on a handshake, and each answer needs a valid invite token, so no loop can form.
 // Pure: headers in, a verdict out.
+import { localPartOf } from "../../core/address.js";
 import { bareAddress, parseParameterized } from "./mime/mime-entity.js";
 
 /** The keyword of an `Auto-Submitted` value: comments and parameters removed, lowercased (RFC 3834 §5). */
@@ -59,7 +60,7 @@ export function neverAnswerReason(headers: ReadonlyMap<string, readonly string[]
   }
   for (const value of headers.get("from") ?? []) {
     // Postfix writes `MAILER-DAEMON@host (Mail Delivery System)`: drop the comment first.
-    const local = (bareAddress(value.replace(/\([^)]*\)/g, "")) ?? "").split("@")[0]!;
+    const local = localPartOf(bareAddress(value.replace(/\([^)]*\)/g, "")) ?? "");
     if (local === "mailer-daemon" || local === "mail-daemon") return `bounce from ${local}`;
   }
   for (const value of headers.get("return-path") ?? []) {

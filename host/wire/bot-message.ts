@@ -3,6 +3,7 @@
 // flag off — and the bot's Autocrypt key), signed and encrypted, wrapped in the outer
 // multipart/encrypted, and checked like filtermail would before it is handed to SMTP.
 import type * as openpgp from "openpgp";
+import { domainOf } from "../../core/address.js";
 import { composeEncryptedOuter, composeInner, newMessageId, type InnerBody, type MailAddress } from "./mime/compose.js";
 import { formatAutocryptHeader } from "./pgp/autocrypt.js";
 import { signAndEncrypt } from "./pgp/encrypt.js";
@@ -36,10 +37,6 @@ export interface BotMessage {
 
 /** How the message is encrypted: to keys (and the bot), or with a SecureJoin v3 password. */
 export type Encryption = { keys: openpgp.PublicKey[] } | { password: string };
-
-function domainOf(addr: string): string {
-  return addr.slice(addr.lastIndexOf("@") + 1);
-}
 
 /** Compose, sign, encrypt and self-check one bot message. */
 export async function composeBotMessage(account: BotAccount, message: BotMessage, encryption: Encryption): Promise<OutgoingMail> {

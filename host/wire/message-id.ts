@@ -4,9 +4,10 @@
 // into the mail): both derive it from the same (bot address, event key, action index), so they
 // cannot disagree, and a host that retries an event sends the same ids (PROTOCOL §6).
 import { createHash } from "node:crypto";
+import { domainOf } from "../../core/address.js";
 
 /** The Message-ID "<32 base64url chars@bot domain>" of action `index` of the event `eventKey`. */
 export function stableMessageId(botAddr: string, eventKey: string, index: number): string {
   const digest = createHash("sha256").update(`${botAddr}\n${eventKey}\n${index}`).digest("base64url").slice(0, 32);
-  return `<${digest}@${botAddr.slice(botAddr.lastIndexOf("@") + 1)}>`;
+  return `<${digest}@${domainOf(botAddr)}>`;
 }

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { domainOf, isAccountAddress } from "../../../core/address.js";
 import { DEFAULT_CEILINGS } from "../../../core/manifest.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { DEFAULT_BOT_LIMITS } from "../../../core/limits.js";
@@ -67,7 +68,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     1,
   );
   const addr = values.addr?.toLowerCase();
-  if (!addr || !/^[^\s@/\\<>"]+@[A-Za-z0-9.-]+$/.test(addr)) throw new ChatbotError("E_USAGE", "chatbot deploy: give the bot's account with --addr, e.g. --addr echobot01@chat.example.org");
+  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", "chatbot deploy: give the bot's account with --addr, e.g. --addr echobot01@chat.example.org");
   const security = (values["imap-security"] ?? "tls") as ImapSecurity;
   if (!IMAP_SECURITIES.includes(security)) throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-security must be one of ${IMAP_SECURITIES.join(", ")}, not "${values["imap-security"]}"`);
   const port = values["imap-port"] === undefined ? (security === "tls" ? 993 : 143) : Number(values["imap-port"]);
@@ -93,7 +94,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   };
   progress(`deploying ${manifest.name} ${manifest.version} (sha256 ${sha256.slice(0, 12)}…, ${raw.length} bytes) to ${addr}`);
 
-  const imap: ImapSettings = { host: values["imap-host"] ?? addr.slice(addr.lastIndexOf("@") + 1), port, security, allowSelfSigned: false };
+  const imap: ImapSettings = { host: values["imap-host"] ?? domainOf(addr), port, security, allowSelfSigned: false };
   progress(`  logging in to ${imap.host}:${imap.port} (${security})`);
   const { openDeployMailbox } = await import("../../deploy/imap-mailbox.js");
   const mailbox = await openDeployMailbox(imap, addr, password);

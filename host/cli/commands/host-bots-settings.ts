@@ -4,6 +4,7 @@
 // live in host.json, which the service reads when it starts.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { isAccountAddress } from "../../../core/address.js";
 import { checkOrigin } from "../../../core/manifest-values.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
@@ -18,7 +19,7 @@ const DATA_DIR_OPTION = "  --data-dir DIR  the host's data directory (default: $
 /** The address argument, lower case, of a bot installed here; E_USAGE / E_NOT_FOUND otherwise. */
 function installedAddress(name: string, dataDir: string, text: string | undefined): string {
   const addr = text?.toLowerCase();
-  if (!addr || !/^[^\s@/\\]+@[^\s@/\\]+$/.test(addr) || addr.includes("..")) throw new ChatbotError("E_USAGE", `chatbot ${name}: give the bot's address, e.g. chatbot ${name} echobot01@chat.example.org`);
+  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", `chatbot ${name}: give the bot's address, e.g. chatbot ${name} echobot01@chat.example.org`);
   if (!existsSync(hostPaths(dataDir).bot(addr).config)) throw new ChatbotError("E_NOT_FOUND", `chatbot ${name}: no bot is installed at ${addr} (see 'chatbot host bots')`);
   return addr;
 }

@@ -1,6 +1,7 @@
 // `chatbot host install ADDR DIR`: install (or upgrade, or roll back) a built bot for an account;
 // `--from-account`: install what its author deployed into the account (`chatbot deploy`).
 import { readFile } from "node:fs/promises";
+import { isAccountAddress } from "../../../core/address.js";
 import { renameDurable } from "../../spool/durable-fs.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -46,7 +47,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     2,
   );
   const addr = positionals[0]?.toLowerCase();
-  if (!addr || !/^[^\s@/\\]+@[^\s@/\\]+$/.test(addr)) throw new ChatbotError("E_USAGE", "chatbot host install: give the bot account's address first, e.g. chatbot host install echobot01@chat.example.org ./echo --password-file echo.pw");
+  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", "chatbot host install: give the bot account's address first, e.g. chatbot host install echobot01@chat.example.org ./echo --password-file echo.pw");
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const config = await loadHostConfig(hostPaths(dataDir).config, dataDir);
   const paths = hostPaths(dataDir).bot(addr);

@@ -1,6 +1,7 @@
 // `chatbot host qr ADDR`: the bot's invite link and QR code, for people to scan with Delta Chat.
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { isCanonicalAddress, localPartOf } from "../../../core/address.js";
 import { readJsonFile, writeJsonFile } from "../../storage/json-file.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { openBotAccount } from "../../wire/bot-account.js";
@@ -34,8 +35,6 @@ Example:
   chatbot host qr echobot01@chat.example.org --name "Echo Bot" --png echo.png
 `;
 
-const ADDR = /^[a-z0-9._+-]+@[a-z0-9.-]+\.[a-z]{2,}$|^[a-z0-9._+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$/;
-
 async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     "host qr",
@@ -45,12 +44,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   );
   const addr = positionals[0]?.toLowerCase();
   if (!addr) throw new ChatbotError("E_USAGE", "chatbot host qr: give the bot's address, e.g. chatbot host qr echobot01@chat.example.org");
-  if (!ADDR.test(addr)) throw new ChatbotError("E_USAGE", `chatbot host qr: "${positionals[0]}" is not an email address`);
+  if (!isCanonicalAddress(addr)) throw new ChatbotError("E_USAGE", `chatbot host qr: "${positionals[0]}" is not an email address`);
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   // The name is remembered: an invite printed later must show the same bot name.
   const profileFile = join(dataDir, "bots", addr, "profile.json");
   const saved = await readJsonFile<{ name?: string }>(profileFile, {});
-  const name = values.name ?? saved.name ?? addr.slice(0, addr.indexOf("@"));
+  const name = values.name ?? saved.name ?? localPartOf(addr);
   const account = await openBotAccount(dataDir, addr, name);
   if (saved.name !== name) await writeJsonFile(profileFile, { ...saved, name });
 

@@ -1,6 +1,7 @@
 // Writing header fields: RFC 5322 folding, RFC 2047 words for non-ASCII text, RFC 2231 parameters,
 // addresses and dates. Every function returns ASCII only and never a CR or LF the caller did not
 // ask for, so nothing a bot supplies can start a new header line.
+import { isHeaderAddress } from "../../../core/address.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { encodeWords } from "./encoded-words.js";
 
@@ -17,7 +18,6 @@ export const LINE_MAX_BYTES = 998;
 
 // RFC 5322 §3.6.8: printable US-ASCII except ":".
 const FIELD_NAME = /^[!-9;-~]+$/;
-const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$/;
 const MESSAGE_ID = /^<[!-;=?-~]+>$/;
 // RFC 2045 §5.1 token characters (no tspecials).
 const TOKEN = /^[!#$%&'*+.^_`{|}~0-9A-Za-z-]+$/;
@@ -44,7 +44,7 @@ export function unstructured(text: string): string {
 
 /** `"Name" <addr>`, `=?utf-8?B?…?= <addr>` or `<addr>` (RFC 5322 §3.4); refuses a malformed address. */
 export function formatAddress(address: MailAddress): string {
-  if (!ADDRESS.test(address.addr)) throw composeError(`not a mail address: ${JSON.stringify(address.addr)}`);
+  if (!isHeaderAddress(address.addr)) throw composeError(`not a mail address: ${JSON.stringify(address.addr)}`);
   const name = address.name ?? "";
   if (name === "") return `<${address.addr}>`;
   const display = isPlainHeaderText(name) ? `"${name.replace(/["\\]/g, "\\$&")}"` : encodeWords(name);

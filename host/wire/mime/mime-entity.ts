@@ -5,6 +5,7 @@
 //
 // Input is a "binary string" (latin1: one char per byte) so offsets are byte offsets and nothing is
 // altered by a charset decoder; header values are turned into UTF-8 text only when read out.
+import { isReceivedAddress } from "../../../core/address.js";
 import { decodeHexEscapes } from "./hex-escapes.js";
 
 /** A header section and the body after it, both as binary strings. */
@@ -169,5 +170,5 @@ export function bareAddress(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const angle = /<([^<>\s]*)>\s*$/.exec(value);
   const candidate = (angle ? angle[1]! : value).trim();
-  return /^[^\s<>@",;]+@[^\s<>@",;]+$/.test(candidate) ? candidate.toLowerCase() : undefined;
+  return isReceivedAddress(candidate) ? candidate.toLowerCase() : undefined;
 }

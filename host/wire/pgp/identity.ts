@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, link, open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
+import { isAccountAddress } from "../../../core/address.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { mkdirDurable, syncDir } from "../../spool/durable-fs.js";
 import { fingerprintOf } from "./autocrypt.js";
@@ -21,11 +22,8 @@ export interface BotIdentity {
   keydataBase64: string;
 }
 
-// A bot address is also a folder name: no separators, no whitespace, exactly one "@".
-const ADDR = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.[\]:-]+$/;
-
 function checkAddr(addr: string): void {
-  if (!ADDR.test(addr)) throw new ChatbotError("E_CONFIG", `"${addr}" is not a usable bot address.`);
+  if (!isAccountAddress(addr)) throw new ChatbotError("E_CONFIG", `"${addr}" is not a usable bot address.`);
 }
 
 /**
