@@ -311,6 +311,16 @@ export function effectiveEventLimits(
   return Object.freeze(result);
 }
 
+/** Per-user limits a manifest asks for, each capped by the operator's ceiling; the rest are the ceilings. */
+export function effectivePerUserLimits(ceilings: Readonly<PerUserLimits>, requested: Readonly<Partial<PerUserLimits>>): Readonly<PerUserLimits> {
+  const result = { ...ceilings };
+  for (const key of Object.keys(requested) as Array<keyof PerUserLimits>) {
+    const value = requested[key];
+    if (value !== undefined) result[key] = Math.min(value, ceilings[key]);
+  }
+  return Object.freeze(result);
+}
+
 /** The WASM memory maximum in 64 KiB pages for a memory limit in bytes (rounded up). */
 export function wasmPagesFor(memoryBytes: number): number {
   return Math.ceil(memoryBytes / (64 * KiB));

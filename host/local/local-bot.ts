@@ -1,20 +1,24 @@
-// A bot on the author's machine: build it, load its bundle, run events through the real sandbox
-// with the limits its manifest asks for. Shared by `chatbot run` and `chatbot dev`.
+// A bot on the author's machine: build it, load its bundle, run events through the relay's event
+// pipeline and the real sandbox with the limits its manifest asks for. Shared by `chatbot run`,
+// `chatbot dev` and the test kit.
 import { readFile } from "node:fs/promises";
 import { buildBot } from "../../bundler/build.js";
 import { stackMapper } from "./stack-mapper.js";
 import type { Manifest } from "../../core/manifest.js";
 import type { GuestEvent } from "../../std/contract.js";
-import { DEFAULT_EVENT_LIMITS, effectiveEventLimits, type EventLimits } from "../../core/limits.js";
+import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, effectiveEventLimits, effectivePerUserLimits, type EventLimits, type PerUserLimits } from "../../core/limits.js";
 import type { Executor } from "../executor/executor.js";
-import type { RunRequest, RunResult } from "../executor/run-types.js";
-import { runRequest } from "../executor/run-request.js";
+import type { RunRequest } from "../executor/run-types.js";
+import { eventOrigin, processEvent, type EventOutcome, type PipelineBot, type PipelineEvent } from "../service/event-pipeline.js";
+import type { EventPolicy } from "../service/bot-policy.js";
 
 /** A built bot ready to run. */
 export interface LocalBot {
   manifest: Manifest;
   bundle: RunRequest["bundle"];
   limits: Readonly<EventLimits>;
+  /** The manifest's per-user limits under the default ceilings, as a relay with default host.json resolves them. */
+  perUser: Readonly<PerUserLimits>;
   /** Rewrites bundle positions in a guest stack to the author's files. */
   mapStack: (stack: string) => string;
 }
@@ -24,23 +28,37 @@ export async function buildLocalBot(dir: string): Promise<LocalBot> {
   const built = await buildBot(dir);
   const code = await readFile(built.bundlePath, "utf8");
   const mapStack = stackMapper(await readFile(built.sourceMapPath, "utf8"));
-  const { perUser: _perUser, ...eventLimits } = built.manifest.limits;
+  const { perUser, ...eventLimits } = built.manifest.limits;
   return {
     manifest: built.manifest,
     bundle: { id: built.sha256, code, filename: "bot.js" },
     limits: effectiveEventLimits(DEFAULT_EVENT_LIMITS, eventLimits),
+    perUser: effectivePerUserLimits(DEFAULT_PER_USER_LIMITS, perUser),
     mapStack,
   };
 }
 
 /** Options of one local event. */
 export interface LocalEventOptions {
+  /** The bot's state before the event: key → JSON text. */
   state: Record<string, string>;
+  /** The session's consent and per-user usage (openLocalPolicy): kept across its events. */
+  policy: EventPolicy;
+  /** The clock at the start of the event, ms since the epoch. */
+  nowMs: number;
+  /** Seed of the event's Message-IDs with `botAddr` (localEventKey). */
+  eventKey: string;
+  /** Default LOCAL_BOT_ADDR. */
+  botAddr?: string;
   attachments?: Uint8Array[];
+  /** Size of the incoming mail, bytes (default localMailBytes: its text's and files' bytes). */
+  bytes?: number;
   /** Origins allowed on top of the manifest's (which a local run treats as approved). */
   extraOrigins?: readonly string[];
-  allowHttpLoopback?: boolean;
-  now?: () => number;
+  /** Local and test settings of the fetch policy. */
+  fetch?: PipelineEvent["fetch"];
+  /** Test kit: `bot.now()` stays at `nowMs`. */
+  freezeClock?: boolean;
 }
 
 /** The address a local run pretends the bot has (only used to derive the Message-IDs it shows). */
@@ -51,26 +69,44 @@ export function localEventKey(event: GuestEvent, nowMs: number): string {
   return event.kind === "message" ? event.message.id : `${event.kind}:${nowMs}`;
 }
 
-/** Run one event of a local bot in the sandbox. */
-export async function runLocalEvent(executor: Executor, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<RunResult> {
-  const nowMs = (options.now ?? Date.now)();
-  const result = await executor.run(
-    runRequest(
-      { bundle: bot.bundle, limits: bot.limits, origins: bot.manifest.origins },
-      {
-        event,
-        ...(options.attachments ? { attachments: options.attachments } : {}),
-        state: options.state,
-        nowMs,
-        botAddr: LOCAL_BOT_ADDR,
-        eventKey: localEventKey(event, nowMs),
-        ...(options.extraOrigins ? { extraOrigins: options.extraOrigins } : {}),
-        fetch: { allowHttpLoopback: options.allowHttpLoopback ?? false },
-      },
-    ),
-  );
-  if (result.error?.stack) result.error = { ...result.error, stack: bot.mapStack(result.error.stack) };
-  return result;
+/**
+ * The bytes a local message counts against limits.perUser.bytesPerHour: its text's (UTF-8) and its
+ * files', or a webxdc update's JSON. The relay counts the whole encrypted mail, a little more.
+ */
+export function localMailBytes(event: GuestEvent, attachments: readonly Uint8Array[] = []): number {
+  const files = attachments.reduce((sum, bytes) => sum + bytes.byteLength, 0);
+  if (event.kind === "message") return Buffer.byteLength(event.message.text, "utf8") + files;
+  if (event.kind === "webxdc") return Buffer.byteLength(JSON.stringify([event.update, ...(event.more ?? [])]), "utf8");
+  return 0;
+}
+
+/**
+ * Run one event of a local bot through the relay's event pipeline (service/event-pipeline.ts):
+ * consent and the per-user limits admit it, the sandbox runs it, consent keeps its actions, the
+ * event is counted and its state settled — `chatbot run`, `chatbot dev` and the test kit. A guest
+ * stack in the outcome points into the author's files.
+ */
+export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<EventOutcome> {
+  const pipelineBot: PipelineBot = {
+    bundle: bot.bundle,
+    limits: bot.limits,
+    origins: bot.manifest.origins,
+    addr: options.botAddr ?? LOCAL_BOT_ADDR,
+    now: () => options.nowMs,
+    loadState: async () => options.state,
+  };
+  const input: PipelineEvent = {
+    event,
+    ...(options.attachments ? { attachments: options.attachments } : {}),
+    eventKey: options.eventKey,
+    ...(options.freezeClock ? { freezeClock: true } : {}),
+    ...(options.extraOrigins ? { extraOrigins: options.extraOrigins } : {}),
+    fetch: { allowHttpLoopback: false, ...options.fetch },
+  };
+  const origin = eventOrigin(event, options.bytes ?? localMailBytes(event, options.attachments));
+  const outcome = await processEvent(pipelineBot, input, { executor, policy: options.policy }, origin);
+  if (outcome.kind === "ran" && outcome.result.error?.stack) outcome.result.error = { ...outcome.result.error, stack: bot.mapStack(outcome.result.error.stack) };
+  return outcome;
 }
 
 /** State file contents ({ key: any JSON }) → the executor's key → JSON text map. */

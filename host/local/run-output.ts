@@ -1,8 +1,8 @@
-// How a RunResult is shown to an author: JSON for scripts, files summarized (or saved), and
-// the exit code that tells ok, bot error and limit hit apart.
+// How an event's outcome (service/event-pipeline.ts) is shown to an author: JSON for scripts, files
+// summarized (or saved), and the exit code that tells ok, bot error and limit hit apart.
 import { createHash } from "node:crypto";
 import type { Action } from "../../std/contract.js";
-import type { RunResult } from "../executor/run-types.js";
+import type { EventOutcome } from "../service/event-pipeline.js";
 import { EXIT } from "../cli/command.js";
 
 /** An action as printed: file bytes replaced by their size and sha256 (use --files DIR to keep them). */
@@ -13,11 +13,19 @@ export function printableAction(action: Action): unknown {
   return { ...action, file: { ...file, sha256 } };
 }
 
-/** The JSON `chatbot run` prints. */
-export function printableResult(result: RunResult): unknown {
+/**
+ * The JSON `chatbot run` prints. `actions` are those the relay would carry out; `refused` those
+ * consent holds back (the chat never wrote to the bot, or sent /stop). When the host answers
+ * instead of the bot (/stop, /start, a per-user limit), `status` is "answered" with its reply.
+ */
+export function printableResult(outcome: EventOutcome): unknown {
+  if (outcome.kind === "answer") return { status: "answered", reply: outcome.text, reason: outcome.reason, refusal: outcome.refusal };
+  if (outcome.kind === "defer") return { status: "deferred", reason: outcome.reason, until: outcome.until };
+  const { result } = outcome;
   return {
     status: result.status,
-    actions: result.actions.map(printableAction),
+    actions: outcome.kept.map(printableAction),
+    ...(outcome.refused.length ? { refused: outcome.refused } : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(result.limit ? { limit: result.limit } : {}),
     logs: result.logs,
@@ -25,19 +33,21 @@ export function printableResult(result: RunResult): unknown {
     wallMs: result.wallMs,
     memoryBytes: result.memoryBytes,
     fetch: result.fetch,
-    stateChanged: result.state !== null,
+    stateChanged: outcome.state !== null,
   };
 }
 
-/** Exit code for a result: 0 ok, 1 bot error, 2 any limit hit. */
-export function exitCodeFor(result: RunResult): number {
-  if (result.status === "ok") return EXIT.ok;
-  if (result.status === "bot-error") return EXIT.botError;
+/** Exit code for an outcome: 0 ok (or the host answered), 1 bot error, 2 any limit hit. */
+export function exitCodeFor(outcome: EventOutcome): number {
+  if (outcome.kind !== "ran" || outcome.result.status === "ok") return EXIT.ok;
+  if (outcome.result.status === "bot-error") return EXIT.botError;
   return EXIT.limitHit;
 }
 
-/** One line on the event's cost and outcome, for people. */
-export function costLine(result: RunResult): string {
+/** One line on the event's cost and outcome, for people (or why the bot did not run). */
+export function costLine(outcome: EventOutcome): string {
+  if (outcome.kind !== "ran") return `[${outcome.kind === "answer" ? "answered" : "deferred"}] the bot did not run: ${outcome.reason}`;
+  const { result } = outcome;
   const memory = result.memoryBytes >= 1024 * 1024 ? `${(result.memoryBytes / 1024 / 1024).toFixed(1)} MiB` : `${(result.memoryBytes / 1024).toFixed(0)} KiB`;
   const limit = result.limit ? ` — limit ${result.limit.name} = ${result.limit.value} ${result.limit.unit}` : "";
   return `[${result.status}] cpu ${result.cpuMs.toFixed(1)} ms · wall ${result.wallMs.toFixed(1)} ms · memory ${memory}${limit}`;

@@ -12,6 +12,7 @@
 // File: <bot dir>/consent.json. Bounded by CONSENT_MAX_CONTACTS and CONSENT_MAX_GROUPS, the
 // longest silent forgotten first. A /stop lives on the contact's own entry, so forgetting can
 // only turn someone into a stranger (whom the bot may not write to) — never undo a /stop.
+// With no file (null: `chatbot run`/`dev` and the test kit) the records live in memory only.
 import { CONSENT_MAX_CONTACTS, CONSENT_MAX_GROUPS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { Clock } from "../../core/clock.js";
@@ -66,7 +67,8 @@ export class Consent {
   private data: { contacts: Map<string, ContactEntry>; groups: Map<string, number> } | undefined;
 
   constructor(
-    private readonly file: string,
+    /** The consent file; null keeps the records in memory only. */
+    private readonly file: string | null,
     private readonly clock: Clock,
     private readonly bounds: { maxContacts: number; maxGroups: number } = { maxContacts: CONSENT_MAX_CONTACTS, maxGroups: CONSENT_MAX_GROUPS },
   ) {}
@@ -140,7 +142,7 @@ export class Consent {
 
   private async load(): Promise<{ contacts: Map<string, ContactEntry>; groups: Map<string, number> }> {
     if (this.data) return this.data;
-    const data = await readJsonFile<ConsentFile>(this.file, { contacts: {}, groups: {} });
+    const data = this.file === null ? { contacts: {}, groups: {} } : await readJsonFile<ConsentFile>(this.file, { contacts: {}, groups: {} });
     this.data = { contacts: new Map(Object.entries(data.contacts)), groups: new Map(Object.entries(data.groups)) };
     return this.data;
   }
@@ -151,7 +153,7 @@ export class Consent {
     const groups = [...data.groups].sort((a, b) => b[1] - a[1]).slice(0, this.bounds.maxGroups);
     const file: ConsentFile = { contacts: Object.fromEntries(contacts), groups: Object.fromEntries(groups) };
     try {
-      await writeJsonFile(this.file, file);
+      if (this.file !== null) await writeJsonFile(this.file, file);
       this.data = { contacts: new Map(contacts), groups: new Map(groups) };
     } catch (error) {
       this.data = undefined;

@@ -15,6 +15,7 @@
 // expired (a day — plus at most one 15-minute bucket — after their last mail) and at most
 // USER_USAGE_MAX_USERS are kept (the least recently active go first; that only forgets their counts,
 // and the per-bot CPU budget still bounds the whole bot).
+// With no file (null: `chatbot run`/`dev` and the test kit) the counts live in memory only.
 // Read once and kept in memory (this object must be the only writer of the file). With
 // `deferWrites` (the service) a change is written by `flush()` — the service flushes after each
 // batch of events and at least every POLICY_FLUSH_MS — not once per mail: a crash loses at most
@@ -82,7 +83,8 @@ export class UserUsage {
   private dirty = false;
 
   constructor(
-    private readonly file: string,
+    /** The usage file; null keeps the counts in memory only. */
+    private readonly file: string | null,
     private readonly clock: Clock,
     private readonly maxUsers: number = USER_USAGE_MAX_USERS,
     private readonly options: { deferWrites?: boolean } = {},
@@ -156,7 +158,7 @@ export class UserUsage {
 
   private async load(): Promise<Map<string, UserRecord>> {
     if (this.users) return this.users;
-    const data = await readJsonFile<UsageFile>(this.file, { users: {} });
+    const data = this.file === null ? { users: {} } : await readJsonFile<UsageFile>(this.file, { users: {} });
     this.users = new Map(Object.entries(data.users));
     return this.users;
   }
@@ -190,7 +192,7 @@ export class UserUsage {
     }
     kept.sort((a, b) => b[1].lastAt - a[1].lastAt);
     const file: UsageFile = { users: Object.fromEntries(kept.slice(0, this.maxUsers)) };
-    await writePrivateFile(this.file, JSON.stringify(file));
+    if (this.file !== null) await writePrivateFile(this.file, JSON.stringify(file));
     this.users = new Map(Object.entries(file.users));
   }
 }

@@ -31,6 +31,20 @@ export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, bot
   };
 }
 
+/**
+ * The rules the event pipeline (event-pipeline.ts) applies: a BotPolicy, whose CPU budget is the
+ * relay operator's alone — a bot run on the author's machine has per-user limits and consent but none.
+ */
+export type EventPolicy = Omit<BotPolicy, "cpu"> & { cpu?: CpuBudget };
+
+/**
+ * The policy of a bot run on the author's machine (`chatbot run`/`dev`, the test kit): the manifest's
+ * per-user limits and consent as on the relay, kept in memory (nothing written), no CPU budget.
+ */
+export function openLocalPolicy(perUser: Readonly<PerUserLimits>, clock: Clock): EventPolicy {
+  return { usage: new UserUsage(null, clock), consent: new Consent(null, clock), perUser };
+}
+
 /** Write the usage counters a policy opened with `deferWrites` holds back. */
 export async function flushBotPolicy(policy: BotPolicy): Promise<void> {
   await Promise.all([policy.usage.flush(), policy.cpu.flush()]);
@@ -55,15 +69,15 @@ const LIMIT_WORDS: Record<keyof PerUserLimits, string> = {
 };
 
 /** Decide whether the bot may handle a message from `sender` in `chatId` (1:1 when chatId is the sender). */
-export async function gateEvent(policy: BotPolicy, sender: string, chatId: string, text: string, bytes: number): Promise<GateDecision> {
+export async function gateEvent(policy: EventPolicy, sender: string, chatId: string, text: string, bytes: number): Promise<GateDecision> {
   const command = chatId === sender ? consentCommand(text) : undefined;
   if (command) {
     const changed = command === "stop" ? await policy.consent.stop(sender) : await policy.consent.start(sender);
     if (command === "start") await policy.consent.noteIncoming(chatId, sender);
     return { kind: "answer", text: consentReply(command, changed), reason: `consent: /${command}`, refusal: { kind: "consent", command } };
   }
-  const cpu = await policy.cpu.check();
-  if (!cpu.allowed) return { kind: "defer", until: cpu.resumesAt, reason: `bot CPU budget ${cpu.limit} used up` };
+  const cpu = await policy.cpu?.check();
+  if (cpu && !cpu.allowed) return { kind: "defer", until: cpu.resumesAt, reason: `bot CPU budget ${cpu.limit} used up` };
   const verdict = await policy.usage.check(sender, policy.perUser, { bytes });
   if (!verdict.allowed) {
     const when = Number.isFinite(verdict.resetsAt) ? `It answers again after ${new Date(verdict.resetsAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "This message is too large for it.";
@@ -75,9 +89,9 @@ export async function gateEvent(policy: BotPolicy, sender: string, chatId: strin
 }
 
 /** Count a finished event against the user's limits and the bot's CPU budget. */
-export async function recordEvent(policy: BotPolicy, sender: string | undefined, bytes: number, cpuMs: number): Promise<void> {
+export async function recordEvent(policy: EventPolicy, sender: string | undefined, bytes: number, cpuMs: number): Promise<void> {
   if (sender) await policy.usage.record(sender, { mails: 1, bytes, cpuMs });
-  await policy.cpu.record(cpuMs);
+  await policy.cpu?.record(cpuMs);
 }
 
 /** An action the consent rules hold back: its chat and type, and for add-member the person. */
@@ -95,7 +109,7 @@ export interface RefusedAction {
  * `indices` are the run's indices of the allowed actions (their Message-IDs, see mailsForActions).
  */
 export async function permittedActions(
-  policy: BotPolicy,
+  policy: Pick<EventPolicy, "consent">,
   actions: readonly Action[],
 ): Promise<{ allowed: Action[]; indices: number[]; refused: RefusedAction[] }> {
   const allowed: Action[] = [];

@@ -1,7 +1,9 @@
 // One incoming mail (or tick) for a hosted bot, in three steps so a crash anywhere loses nothing
 // and sends nothing twice under a new Message-ID:
 //   planMail  — receive (decrypt, verify, parse) → SecureJoin reply, group update, or an event in
-//   planTick    the sandbox → every mail to send, the new state and the Message-ID to mark seen.
+//   planTick    the sandbox (event-pipeline.ts: admit, run, keep what consent permits, count,
+//               settle — the steps `chatbot run`/`dev` and the test kit take too) → every mail to
+//               send, the new state and the Message-ID to mark seen.
 //               A plan is plain JSON: the service journals it in the spool entry before committing.
 //               Planning writes the conversation's stores on the way (MailPlan lists them and says
 //               why that is safe when an entry is planned again), never the bot's state, a seen
@@ -16,11 +18,11 @@ import type { Action } from "../../std/contract.js";
 import { receiveMail, type SeenKey } from "../wire/inbound.js";
 import { replayRefusal } from "../wire/replay-window.js";
 import { mailsForActions, type ActionMail, type OutboundResult } from "../wire/outbound.js";
-import { gateEvent, permittedActions, recordEvent, type BotPolicy, type RefusedAction } from "./bot-policy.js";
+import type { BotPolicy } from "./bot-policy.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
-import { runRequest, type EventInput } from "../executor/run-request.js";
+import { admitEvent, eventOrigin, processEvent, runAdmitted, type DeliverStep, type PipelineBot } from "./event-pipeline.js";
 import type { HostLog } from "./host-event.js";
 import { commitPlan, type CommittedPlan } from "./commit-plan.js";
 
@@ -114,23 +116,22 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
       deps.log({ event: "securejoin", bot: account.addr, detail: inbound.outcome.log });
       return { ...base, report: { outcome: "handshake", sent: inbound.outcome.replies.length }, mails: inbound.outcome.replies };
     case "event": {
-      const policy = deps.policy;
-      const chatId = inbound.event.kind === "message" ? inbound.event.message.chat.id : inbound.event.kind === "webxdc" ? inbound.event.update.chat.id : inbound.sender;
-      const text = inbound.event.kind === "message" ? inbound.event.message.text : "";
-      if (policy) {
-        const gate = await gateEvent(policy, inbound.sender, chatId, text, raw.byteLength);
-        if (gate.kind === "defer") {
-          deps.log({ event: "bot.deferred", bot: account.addr, from: inbound.sender, reason: gate.reason, until: gate.until });
-          return { report: { outcome: "deferred", sent: 0, reason: gate.reason }, mails: [], submitted: 0, state: null, deferUntil: gate.until };
-        }
-        if (gate.kind === "answer") {
-          deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: gate.reason, notified: gate.text !== "", refusal: gate.refusal });
-          const notice = gate.text ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: gate.text }], `host-notice:${inbound.key}`) : { mails: [], skipped: [] };
-          return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: gate.reason }, mails: notice.mails.map(stripAction) };
-        }
-      }
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
-      const { result, refused, outbound } = await runEvent(bot, deps, { event: inbound.event, attachments: inbound.attachments, eventKey: inbound.key }, { sender: inbound.sender, bytes: raw.byteLength });
+      const origin = eventOrigin(inbound.event, raw.byteLength, inbound.sender)!;
+      let outbound: OutboundResult = { mails: [], skipped: [] };
+      const outcome = await processEvent(pipelineBot(bot), { event: inbound.event, attachments: inbound.attachments, eventKey: inbound.key }, deps, origin, async (ran) => {
+        outbound = await composeKept(bot, deps, inbound.key, ran);
+      });
+      if (outcome.kind === "defer") {
+        deps.log({ event: "bot.deferred", bot: account.addr, from: inbound.sender, reason: outcome.reason, until: outcome.until });
+        return { report: { outcome: "deferred", sent: 0, reason: outcome.reason }, mails: [], submitted: 0, state: null, deferUntil: outcome.until };
+      }
+      if (outcome.kind === "answer") {
+        deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: outcome.reason, notified: outcome.text !== "", refusal: outcome.refusal });
+        const notice = outcome.text ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: outcome.text }], `host-notice:${inbound.key}`) : { mails: [], skipped: [] };
+        return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: outcome.reason }, mails: notice.mails.map(stripAction) };
+      }
+      const { result, refused } = outcome;
       deps.log({
         event: "bot.event",
         bot: account.addr,
@@ -145,30 +146,24 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
       const mails = outbound.mails.map(stripAction);
-      return { ...base, state: result.state, report: { outcome: "ran", sent: mails.length, result }, mails };
+      return { ...base, state: outcome.state, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
 }
 
+/** A hosted bot as the event pipeline runs it: its account's address and clock, its state file. */
+function pipelineBot(bot: HostedBot): PipelineBot {
+  return { bundle: bot.bundle, limits: bot.limits, origins: bot.origins, addr: bot.account.addr, now: () => bot.account.now(), loadState: () => bot.state.load() };
+}
+
 /**
- * Run one event (a mail's or a tick's) in the sandbox on the bot's saved state, keep the actions
- * consent permits, compose their mails, and count the event against the policy (`counted`: the
- * sender, none for a tick, and the mail's size). Shared by planMail and planTick.
+ * The relay's deliver step (event-pipeline.ts): the encrypted mails of the kept actions of an ok
+ * run, after the bot's earlier mails a delete or resend may name are recorded as sent.
  */
-async function runEvent(
-  bot: HostedBot,
-  deps: MailHandlerDeps,
-  input: Pick<EventInput, "event" | "attachments" | "eventKey">,
-  counted: { sender?: string; bytes: number },
-): Promise<{ result: RunResult; refused: RefusedAction[]; outbound: OutboundResult }> {
-  const { account } = bot;
-  const { policy } = deps;
-  const result = await deps.executor.run(runRequest(bot, { ...input, state: await bot.state.load(), nowMs: account.now(), botAddr: account.addr }));
-  const permitted = policy && result.status === "ok" ? await permittedActions(policy, result.actions) : { allowed: result.actions, indices: undefined, refused: [] };
-  await settleBeforeReferences(deps, permitted.allowed);
-  const outbound: OutboundResult = result.status === "ok" ? await mailsForActions(account, permitted.allowed, input.eventKey, permitted.indices, stoppedCheck(policy)) : { mails: [], skipped: [] };
-  if (policy) await recordEvent(policy, counted.sender, counted.bytes, result.cpuMs);
-  return { result, refused: permitted.refused, outbound };
+async function composeKept(bot: HostedBot, deps: MailHandlerDeps, eventKey: string, ran: Parameters<DeliverStep>[0]): Promise<OutboundResult> {
+  await settleBeforeReferences(deps, ran.kept);
+  if (ran.result.status !== "ok") return { mails: [], skipped: [] };
+  return mailsForActions(bot.account, ran.kept, eventKey, ran.indices, stoppedCheck(deps.policy));
 }
 
 /** An action's mail as a plan mail: the bot's own new messages are remembered for delete/resend. */
@@ -183,10 +178,9 @@ function stripAction({ index: _index, chatId, fresh, ...mail }: ActionMail): Pla
  */
 export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps): Promise<MailPlan> {
   const { account } = bot;
-  if (deps.policy) {
-    const cpu = await deps.policy.cpu.check();
-    if (!cpu.allowed) return { report: { outcome: "deferred", sent: 0, reason: `bot CPU budget ${cpu.limit} used up` }, mails: [], submitted: 0, state: null, deferUntil: cpu.resumesAt };
-  }
+  // Admitted before the seen checks below, as always: a tick over the CPU budget waits even when it already ran.
+  const admission = await admitEvent(deps.policy, undefined);
+  if (admission.kind === "defer") return { report: { outcome: "deferred", sent: 0, reason: admission.reason }, mails: [], submitted: 0, state: null, deferUntil: admission.until };
   const eventKey = `tick:${at}`;
   // A crash between queueing a tick and noting it can queue the same tick twice: like a mail's
   // Message-ID, the tick's time is marked seen with its plan, and a second entry does not run.
@@ -198,9 +192,12 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   // remembers may have run, like an old mail (replay-window.ts).
   const stale = replayRefusal(at, await account.seen.completeSince());
   if (stale) return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
-  const { result, refused, outbound } = await runEvent(bot, deps, { event: { kind: "tick", at }, eventKey }, { bytes: 0 });
+  let outbound: OutboundResult = { mails: [], skipped: [] };
+  const { result, refused, state } = await runAdmitted(pipelineBot(bot), { event: { kind: "tick", at }, eventKey }, deps, undefined, async (ran) => {
+    outbound = await composeKept(bot, deps, eventKey, ran);
+  });
   deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(refused.length ? { noConsent: refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
-  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state: result.state, seen };
+  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state, seen };
 }
 
 /** The seen mark of the tick at `at`: a sender no mail can have (no "@"), so it never meets a real Message-ID. */

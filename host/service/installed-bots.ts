@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseManifest, type Manifest } from "../../core/manifest.js";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
-import { BUNDLE_MAX_BYTES, effectiveEventLimits, type PerUserLimits } from "../../core/limits.js";
+import { BUNDLE_MAX_BYTES, effectiveEventLimits, effectivePerUserLimits, type PerUserLimits } from "../../core/limits.js";
 import { readJsonFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
 import { BotStateFile, type HostedBot } from "./hosted-bot.js";
@@ -69,7 +69,7 @@ export async function loadInstalledBot(dataDir: string, addr: string, config: Ho
     origins: manifest.origins.filter((origin) => approved.has(origin)),
     state: BotStateFile.forAccount(dataDir, addr),
     manifest,
-    perUser: Object.freeze({ ...config.ceilings.perUser, ...Object.fromEntries(Object.entries(perUser).map(([k, v]) => [k, Math.min(v as number, config.ceilings.perUser[k as keyof PerUserLimits])])) }),
+    perUser: effectivePerUserLimits(config.ceilings.perUser, perUser),
     settings,
     password,
   };

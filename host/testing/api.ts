@@ -1,9 +1,11 @@
 // The public shape of `chatbot/testing`: the test kit a bot author imports from vitest (or any
 // test runner) in the bot's own repository. Types only; host/testing/test-bot.ts implements them.
-// It runs the bot in the real sandbox (same executor and limits as the host), with a fake clock,
-// recorded fetch responses and in-memory state, and hands back the actions the bot produced.
+// It runs the bot in the real sandbox (same executor and limits as the host) through the relay's
+// rules (consent, per-user limits), with a fake clock, recorded fetch responses and in-memory
+// state, and hands back the actions a relay would carry out.
 import type { Action, Address, ChatRef } from "../../std/contract.js";
 import type { LimitHit, LogEntry, RunError, RunStatus } from "../executor/run-types.js";
+import type { RefusedAction, Refusal } from "../service/bot-policy.js";
 
 /** A duration: ms as a number, or text such as "90s", "15m", "2h", "1d", "1h30m". */
 export type Duration = number | string;
@@ -28,6 +30,12 @@ export interface TestBotOptions {
   allowOrigins?: string[];
   /** The bot's own address (used in Message-IDs and as the group member it is). Default "bot@example.org". */
   botAddr?: string;
+  /**
+   * Chats that wrote to the bot before the test (an address for a 1:1 chat; a group as in
+   * MessageOptions.chat), as a relay's consent records would hold them: the bot may write to them
+   * from the first event. Any other chat must write first, as on the relay.
+   */
+  knownChats?: Array<string | ChatRef>;
 }
 
 /** Who a simulated message comes from and where. */
@@ -64,11 +72,22 @@ export interface SentMessage {
   file?: { name: string; type: string; bytes: Uint8Array };
 }
 
-/** What one simulated event produced. */
+/**
+ * What one simulated event produced, after the relay's rules (consent, the manifest's per-user
+ * limits): the actions are those a relay would carry out.
+ */
 export interface TestEventResult {
-  status: RunStatus;
-  /** Every action in order, as the host would get them. */
+  /** How the run ended, or "answered" when the host answered instead of running the bot (see `answer`). */
+  status: RunStatus | "answered";
+  /** The actions a relay would carry out, in order: those consent permits. */
   actions: Action[];
+  /** The actions a relay would refuse: to a chat that never wrote to the bot, or sent /stop (see knownChats). */
+  refused: RefusedAction[];
+  /**
+   * When the bot did not run: /stop and /start are the host's, and over a per-user limit of the
+   * manifest the host answers with one notice per window (`text` is "" after the first).
+   */
+  answer?: { text: string; reason: string; refusal: Refusal };
   /** The reply/send actions, file bytes decoded. */
   messages: SentMessage[];
   /** Just the texts of `messages`, in order: what most assertions need. */

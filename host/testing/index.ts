@@ -16,3 +16,4 @@ export type {
 } from "./api.js";
 export type { Action, Address, ChatRef } from "../../std/contract.js";
 export type { LimitHit, LogEntry, RunError, RunStatus } from "../executor/run-types.js";
+export type { RefusedAction, Refusal } from "../service/bot-policy.js";

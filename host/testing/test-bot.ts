@@ -1,22 +1,23 @@
-// createTestBot: a bot under test. It is built like `chatbot build` does, and every event runs in
-// the real sandbox (host/executor) with the limits its manifest asks for, so what passes here
-// passes on a relay. Only the world around it is fake: the clock, fetch (recorded responses, no
-// network) and the state store (in memory, changed only by events that end ok, like the host's).
+// createTestBot: a bot under test. It is built like `chatbot build` does, and every event goes
+// through the relay's event pipeline (service/event-pipeline.ts: consent, the manifest's per-user
+// limits, the real sandbox with its limits, state kept only from events that end ok), so what
+// passes here passes on a relay. Only the world around it is fake: the clock, fetch (recorded
+// responses, no network), and the state, consent and usage stores (in memory).
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statSync } from "node:fs";
 import type { GuestEvent } from "../../std/contract.js";
 import { acquireExecutor } from "./shared-executor.js";
-import { buildLocalBot, type LocalBot } from "../local/local-bot.js";
+import { buildLocalBot, runLocalEvent, type LocalBot } from "../local/local-bot.js";
+import { openLocalPolicy } from "../service/bot-policy.js";
 import { nextTick } from "../policy/schedule.js";
 import type { TestBot, TestBotOptions, TestEventResult } from "./api.js";
 import { parseDuration } from "./duration.js";
 import { createTestClock } from "./test-clock.js";
-import { messageEvent, webxdcEvent } from "./test-events.js";
+import { DEFAULT_SENDER, messageEvent, toChat, webxdcEvent } from "./test-events.js";
 import { createTestFetch } from "./test-fetch.js";
 import { toTestResult } from "./test-result.js";
 import { createTestState } from "./test-state.js";
-import { runRequest } from "../executor/run-request.js";
 
 /** The bot's own address when the test names none. */
 export const DEFAULT_BOT_ADDR = "bot@example.org";
@@ -36,6 +37,12 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
   const state = createTestState(options.state ?? {});
   const fetch = createTestFetch();
   const { executor, release } = acquireExecutor();
+  // Consent and per-user usage live as long as the test bot, like a relay's files for one bot.
+  const policy = openLocalPolicy(local.perUser, clock);
+  for (const chat of options.knownChats ?? []) {
+    const { id } = toChat(chat, DEFAULT_SENDER);
+    await policy.consent.noteIncoming(id, id);
+  }
   let messages = 0;
 
   // One event at a time, like the host's per-bot queue: an event sees the state the previous one left.
@@ -46,25 +53,21 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     return next;
   };
   const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[]): Promise<TestEventResult> => {
-    const result = await executor.run(
-      runRequest(
-        { bundle: local.bundle, limits: local.limits, origins: local.manifest.origins },
-        {
-          event,
-          attachments,
-          state: state.snapshot(),
-          nowMs: clock.now(),
-          freezeClock: true,
-          botAddr,
-          eventKey,
-          ...(options.allowOrigins ? { extraOrigins: options.allowOrigins } : {}),
-          fetch: { recorded: fetch.recordings() },
-        },
-      ),
-    );
-    // Like the host: a failed event's state changes are thrown away.
-    if (result.status === "ok" && result.state !== null) state.replace(result.state);
-    return toTestResult(result, { botAddr, eventKey, mapStack: local.mapStack });
+    // The relay's pipeline: consent and the manifest's per-user limits on the fake clock, then the sandbox.
+    const outcome = await runLocalEvent(executor, local, event, {
+      state: state.snapshot(),
+      policy,
+      nowMs: clock.now(),
+      eventKey,
+      botAddr,
+      attachments,
+      freezeClock: true,
+      ...(options.allowOrigins ? { extraOrigins: options.allowOrigins } : {}),
+      fetch: { recorded: fetch.recordings() },
+    });
+    // Like the host: a failed event's state changes are thrown away (the outcome's state is null then).
+    if (outcome.kind === "ran" && outcome.state !== null) state.replace(outcome.state);
+    return toTestResult(outcome, { botAddr, eventKey });
   };
 
   const tickAt = (at: number): Promise<TestEventResult> => run({ kind: "tick", at }, `tick:${at}`);

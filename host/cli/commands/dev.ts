@@ -12,17 +12,21 @@ import { LOCAL_BOT_ADDR, buildLocalBot, localEventKey, runLocalEvent, type Local
 import { costLine } from "../../local/run-output.js";
 import { stableMessageId } from "../../wire/message-id.js";
 import { isChatbotError } from "../../../core/errors.js";
-import type { GuestEvent } from "../../../std/contract.js";
-import type { RunResult } from "../../executor/run-types.js";
+import type { Action, GuestEvent } from "../../../std/contract.js";
+import { openLocalPolicy } from "../../service/bot-policy.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
 const HELP = `Usage: chatbot dev [dir] [--allow-origin URL]... [--allow-http-loopback]
 
 Chat with the bot in [dir] (default: the current folder) in the terminal. Each line you type is
-a message to the bot, run in the real sandbox with the limits of its manifest; the bot's replies
-are printed with each event's cpu/wall/memory and any limit hit. The bot is rebuilt when a file
-in the folder changes; bot.state lives in memory for the session.
+a message to the bot, run in the real sandbox with the limits of its manifest and through the
+relay's rules; the bot's replies are printed with each event's cpu/wall/memory and any limit hit.
+The bot is rebuilt when a file in the folder changes; bot.state lives in memory for the session.
+
+As on a relay: /stop and /start are answered by the host, the manifest's per-user limits count
+your messages (a refusal is printed as the host's notice), and the bot may write only to chats
+that wrote to it (you, and each /group you spoke in) — other actions are printed as refused.
 
 Lines dev handles itself (everything else, including other /commands, goes to the bot):
   /tick              run the bot's tick handler now
@@ -49,8 +53,8 @@ export interface DevInput {
   watch: boolean;
 }
 
-function describeActions(result: RunResult): string[] {
-  return result.actions.map((action) => {
+function describeActions(actions: readonly Action[]): string[] {
+  return actions.map((action) => {
     switch (action.type) {
       case "reply":
       case "send": {
@@ -92,6 +96,8 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     await executor.close();
     return EXIT.dataError;
   }
+  // The session's consent and per-user usage, in memory like bot.state: "you" write first, as on a relay.
+  const policy = openLocalPolicy(bot.perUser, { now: () => Date.now() });
   io.stdout(`chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /webxdc JSON, /state or /quit\n`);
   // The webxdc apps the bot sent, newest last: what /webxdc answers.
   const apps: string[] = [];
@@ -114,19 +120,27 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
   const runEvent = async (event: GuestEvent, attachments: Uint8Array[] = []) => {
     if (buildError || !bot) return io.stdout(`(not run: the last build failed: ${buildError})\n`);
     const nowMs = Date.now();
-    const result = await runLocalEvent(executor, bot, event, { state, attachments, extraOrigins: origins.extra, allowHttpLoopback: origins.httpLoopback, now: () => nowMs });
     const eventKey = localEventKey(event, nowMs);
-    for (const [index, line] of describeActions(result).entries()) {
-      const action = result.actions[index]!;
+    // The relay's rules with the session's consent and usage (in memory); a rebuilt manifest's limits apply at once.
+    const outcome = await runLocalEvent(executor, bot, event, { state, policy: { ...policy, perUser: bot.perUser }, nowMs, eventKey, attachments, extraOrigins: origins.extra, fetch: { allowHttpLoopback: origins.httpLoopback } });
+    if (outcome.kind !== "ran") {
+      if (outcome.kind === "answer") io.stdout(outcome.text ? `host: ${outcome.text}\n` : "(no answer)\n");
+      io.stdout(`  ${costLine(outcome)}\n`);
+      return;
+    }
+    const { result, kept, indices, refused } = outcome;
+    for (const [position, line] of describeActions(kept).entries()) {
+      const action = kept[position]!;
       const app = (action.type === "reply" || action.type === "send") && action.file?.name.toLowerCase().endsWith(".xdc");
-      const id = app ? stableMessageId(LOCAL_BOT_ADDR, eventKey, index) : undefined;
-      if (id && result.status === "ok") apps.push(id);
+      const id = app ? stableMessageId(LOCAL_BOT_ADDR, eventKey, indices[position]!) : undefined;
+      if (id) apps.push(id);
       io.stdout(`${line}${id ? ` — webxdc app ${id}` : ""}\n`);
     }
+    for (const action of refused) io.stdout(`  refused ${action.type} to ${action.addr ?? action.chatId}: that chat has not written to the bot (or sent /stop)\n`);
     for (const log of result.logs) io.stdout(`  log ${log.level}: ${log.text}\n`);
     if (result.error) io.stdout(`  error ${result.error.code}: ${result.error.message}\n${result.error.stack ? `${result.error.stack}\n` : ""}`);
-    if (result.state) state = result.state;
-    io.stdout(`  ${costLine(result)}\n`);
+    if (outcome.state) state = outcome.state;
+    io.stdout(`  ${costLine(outcome)}\n`);
   };
 
   const lines = createInterface({ input: input.input, terminal: false });

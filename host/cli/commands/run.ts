@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { Executor } from "../../executor/executor.js";
 import { parsePlainMessage } from "../../mail/plain-message.js";
-import { buildLocalBot, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
+import { buildLocalBot, localEventKey, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
+import { openLocalPolicy } from "../../service/bot-policy.js";
 import { costLine, exitCodeFor, printableResult } from "../../local/run-output.js";
 import type { GuestEvent } from "../../../std/contract.js";
 import { writePrivateFile } from "../../storage/json-file.js";
@@ -14,10 +15,17 @@ import type { CliIo, Command } from "../command.js";
 
 const HELP = `Usage: chatbot run [dir] (--mail FILE.eml | --tick) [options]
 
-Build the bot in [dir] (default: the current folder) and run it once, in the same sandbox and
-with the same limits as on the relay, on a plaintext mail (or a schedule tick). Prints the
-result as JSON on stdout: {status, actions, error?, limit?, logs, cpuMs, wallMs, memoryBytes, fetch}.
-Files the bot sends are shown as {name, type, size, sha256}; --files DIR saves them.
+Build the bot in [dir] (default: the current folder) and run it once, in the same sandbox, with
+the same limits and through the same rules as on the relay, on a plaintext mail (or a schedule
+tick). Prints the result as JSON on stdout: {status, actions, refused?, error?, limit?, logs,
+cpuMs, wallMs, memoryBytes, fetch, stateChanged}. Files the bot sends are shown as
+{name, type, size, sha256}; --files DIR saves them.
+
+The relay's rules, as for a freshly installed bot: /stop and /start are answered by the host
+(status "answered", with its reply); the manifest's per-user limits apply to this one mail
+(counted by the mail file's bytes); the bot may write only to chats that wrote to it — the
+mail's own chat, and those given with --known-chat — and its other actions are listed under
+"refused" instead of "actions". The relay operator's CPU budget for the whole bot is not applied.
 
 Options:
   --mail FILE          the incoming mail (RFC 5322, plaintext; see sample.eml)
@@ -27,6 +35,8 @@ Options:
                        are allowed in local runs)
   --allow-http-loopback  let fetch use http:// to allowed loopback origins (for tests)
   --files DIR          save files the bot sends into DIR
+  --known-chat CHAT    a chat that wrote to the bot before (an address, or group:<id>), so the
+                       bot may write to it (repeatable; e.g. for a --tick run)
   -h, --help           show this help
 
 Exit codes: 0 ok · 1 the bot threw · 2 a limit was hit (cpu, wall, memory, output) · 3 the
@@ -64,6 +74,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "allow-origin": { type: "string", multiple: true },
       "allow-http-loopback": { type: "boolean" },
       files: { type: "string" },
+      "known-chat": { type: "string", multiple: true },
     },
     1,
   );
@@ -78,8 +89,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
 
   let event: GuestEvent;
   let attachments: Uint8Array[] = [];
+  let mailBytes: number | undefined;
   if (values.mail !== undefined) {
-    const parsed = await parsePlainMessage(await readInput(resolve(io.cwd, values.mail), "mail file"));
+    const raw = await readInput(resolve(io.cwd, values.mail), "mail file");
+    mailBytes = raw.byteLength;
+    const parsed = await parsePlainMessage(raw);
     event = { kind: "message", message: parsed.message };
     attachments = parsed.attachments;
   } else {
@@ -102,30 +116,41 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     }
   }
 
+  // A fresh bot's consent and usage, as on a relay that just installed it: the mail's sender and
+  // chat are noted when it is admitted; --known-chat adds chats that wrote before.
+  const nowMs = Date.now();
+  const policy = openLocalPolicy(bot.perUser, { now: () => nowMs });
+  for (const chat of values["known-chat"] ?? []) await policy.consent.noteIncoming(chat, chat);
   const executor = new Executor();
   try {
     // A crashed runner rejects with E_RUNNER: exit 3 (run-command.ts), the bot's failure like 1 and 2.
-    const result = await runLocalEvent(executor, bot, event, {
+    const outcome = await runLocalEvent(executor, bot, event, {
       state,
+      policy,
+      nowMs,
+      eventKey: localEventKey(event, nowMs),
       attachments,
+      // The relay counts the mail's bytes against limits.perUser.bytesPerHour: here, the file's.
+      ...(mailBytes !== undefined ? { bytes: mailBytes } : {}),
       extraOrigins: values["allow-origin"] ?? [],
-      allowHttpLoopback: values["allow-http-loopback"] ?? false,
+      fetch: { allowHttpLoopback: values["allow-http-loopback"] ?? false },
     });
-    if (statePath && result.state) {
+    if (statePath && outcome.kind === "ran" && outcome.state) {
       // A fresh file renamed over the old (durably): an existing state file becomes private too
       // (writeFile's mode applies only to a new file), and a crash never leaves half a file.
-      await writePrivateFile(statePath, `${JSON.stringify(stateToJson(result.state), null, 2)}\n`);
+      await writePrivateFile(statePath, `${JSON.stringify(stateToJson(outcome.state), null, 2)}\n`);
     }
-    if (values.files !== undefined) {
+    if (values.files !== undefined && outcome.kind === "ran") {
       const filesDir = resolve(io.cwd, values.files);
       await mkdir(filesDir, { recursive: true });
-      for (const [index, action] of result.actions.entries()) {
+      for (const [position, action] of outcome.kept.entries()) {
+        const index = outcome.indices[position]!;
         if ((action.type === "reply" || action.type === "send") && action.file) await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
       }
     }
-    io.stdout(`${JSON.stringify(printableResult(result), null, 2)}\n`);
-    io.stderr(`${costLine(result)}\n`);
-    return exitCodeFor(result);
+    io.stdout(`${JSON.stringify(printableResult(outcome), null, 2)}\n`);
+    io.stderr(`${costLine(outcome)}\n`);
+    return exitCodeFor(outcome);
   } finally {
     await executor.close();
   }
