@@ -1,0 +1,96 @@
+// `chatbot run` and `chatbot dev` go through the relay's event pipeline (host/service/event-pipeline.ts):
+// consent keeps only actions into chats that wrote to the bot (--known-chat for earlier ones),
+// /stop is the host's, and the manifest's per-user limits refuse as a relay would.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../../host/cli/main.js";
+import { EXIT } from "../../host/cli/command.js";
+import { devLoop } from "../../host/cli/commands/dev.js";
+import { STOP_TEXT } from "../../host/policy/consent.js";
+import { captureIo } from "../support/cli-io.js";
+
+const SOURCE = `import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    await bot.reply("hi");
+    await bot.send("bob@example.org", "tell Bob");
+  },
+  async tick(bot) {
+    await bot.send("bob@example.org", "tick for Bob");
+  },
+});
+`;
+
+const mail = (text: string) =>
+  ["From: Alice <alice@example.org>", "To: bot@example.net", "Date: Sun, 23 Nov 2025 10:00:00 +0000", "Message-ID: <rules-1@example.org>", "Content-Type: text/plain; charset=utf-8", "", text, ""].join("\r\n");
+
+let cwd: string;
+let bot: string;
+
+beforeEach(async () => {
+  cwd = await mkdtemp(join(tmpdir(), "chatbot-rules-"));
+  bot = join(cwd, "bot");
+  expect(await runCli(["new", "bot"], captureIo(cwd))).toBe(EXIT.ok);
+  await writeFile(join(bot, "bot.ts"), SOURCE);
+});
+
+afterEach(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+async function run(...args: string[]): Promise<{ code: number; result: Record<string, unknown> }> {
+  const io = captureIo(cwd);
+  const code = await runCli(["run", "bot", ...args], io);
+  return { code, result: JSON.parse(io.out) as Record<string, unknown> };
+}
+
+describe("cli run: the relay's rules", () => {
+  it("the reply to the mail's sender is kept; a send to someone who never wrote is listed as refused", async () => {
+    await writeFile(join(cwd, "hello.eml"), mail("hello"));
+    const { code, result } = await run("--mail", "hello.eml");
+    expect(code).toBe(EXIT.ok);
+    expect(result.actions).toEqual([expect.objectContaining({ type: "reply", text: "hi" })]);
+    expect(result.refused).toEqual([{ chatId: "bob@example.org", type: "send" }]);
+  });
+
+  it("--tick: nobody wrote, so the send is refused; with --known-chat it is kept", async () => {
+    expect((await run("--tick")).result).toMatchObject({ status: "ok", actions: [], refused: [{ chatId: "bob@example.org", type: "send" }] });
+    const known = await run("--tick", "--known-chat", "bob@example.org");
+    expect(known.result.actions).toEqual([expect.objectContaining({ type: "send", chatId: "bob@example.org", text: "tick for Bob" })]);
+    expect(known.result.refused).toBeUndefined();
+  });
+
+  it("/stop is answered by the host: status answered, exit 0, the bot did not run and the state file is untouched", async () => {
+    await writeFile(join(cwd, "stop.eml"), mail("/stop"));
+    await writeFile(join(cwd, "state.json"), "{}\n");
+    const { code, result } = await run("--mail", "stop.eml", "--state", "state.json");
+    expect(code).toBe(EXIT.ok);
+    expect(result).toMatchObject({ status: "answered", reply: STOP_TEXT, refusal: { kind: "consent", command: "stop" } });
+    expect(await readFile(join(cwd, "state.json"), "utf8")).toBe("{}\n");
+  });
+
+  it("a mail larger than the manifest's bytesPerHour is refused like on the relay (counted by the file's bytes)", async () => {
+    const file = join(bot, "chatbot.json");
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), limits: { perUser: { bytesPerHour: 100 } } }));
+    await writeFile(join(cwd, "big.eml"), mail("x".repeat(200)));
+    const { code, result } = await run("--mail", "big.eml");
+    expect(code).toBe(EXIT.ok);
+    expect(result).toMatchObject({ status: "answered", refusal: { kind: "per-user-limit", limit: "bytesPerHour" } });
+    expect(result.reply).toContain("too large");
+  });
+});
+
+describe("cli dev: the relay's rules", () => {
+  it("prints refused actions and the host's answer to /stop (the bot does not run)", async () => {
+    const io = captureIo(cwd);
+    const input = Readable.from(["hello\n", "/stop\n", "/start\n", "/quit\n"]);
+    expect(await devLoop(bot, io, { input, watch: false }, { extra: [], httpLoopback: false })).toBe(EXIT.ok);
+    expect(io.out).toContain("bot: hi\n");
+    expect(io.out).toContain("  refused send to bob@example.org");
+    expect(io.out).toContain(`host: ${STOP_TEXT}\n`);
+    expect(io.out).toContain("[answered] the bot did not run: consent: /stop");
+  });
+});
