@@ -1,0 +1,60 @@
+// Schema problems as our error lines (issue 11 part 6). A file's shape is one valibot schema whose
+// messages say what is wrong with a value; this module adds where: the key path of each problem
+// ("limits.perUser.mailsPerDay", "origins[1]"), and the lines for the problems only an object knows
+// (an unknown key, a missing key).
+import type * as v from "valibot";
+
+/** Options of a strict object: what each required key holds, said when it is missing. */
+export interface KeyHints {
+  readonly [key: string]: string;
+}
+
+/** One problem: the key path ("" for the whole value) and what is wrong, or a line of its own. */
+export type Problem = { path: string; text: string } | { line: string };
+
+type AnyIssue = v.BaseIssue<unknown>;
+
+/** The dotted key path of an issue ("a.b[2].c"), up to `end` path items. */
+export function issuePath(issue: AnyIssue, end = issue.path?.length ?? 0): string {
+  let text = "";
+  for (const item of (issue.path ?? []).slice(0, end)) {
+    const key = (item as { key?: unknown }).key;
+    text += typeof key === "number" ? `[${key}]` : text === "" ? String(key) : `.${String(key)}`;
+  }
+  return text;
+}
+
+/**
+ * The problems of a failed parse, one per issue, in the schema's order. A strict object's issues
+ * become "unknown key" lines (with the keys it allows) and "is required" problems (with the key's
+ * hint); every other issue is its message at its key path.
+ */
+export function problemsOf(issues: readonly AnyIssue[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    if (issue.type === "strict_object" && issue.expected === "never") {
+      // The unknown key is the last path item; the strict object's message is its allowed keys.
+      const prefix = issuePath(issue, issue.path!.length - 1);
+      problems.push({ line: `unknown key "${issuePath(issue)}" (allowed${prefix ? ` in "${prefix}"` : ""}: ${issue.message})` });
+      continue;
+    }
+    problems.push({ path: issuePath(issue), text: issue.message });
+  }
+  return problems;
+}
+
+/**
+ * The message of a strict object's own issues: its allowed keys for an unknown key, the key's hint
+ * for a missing one ("is required (…)"), and "must be an object" for any other value.
+ */
+export function strictObjectMessage(keys: readonly string[], hints: KeyHints, describe: (value: unknown) => string): (issue: AnyIssue) => string {
+  return (issue) => {
+    if (issue.expected === "never") return keys.join(", ");
+    const missing = issue.path?.at(-1) as { origin?: string; key?: unknown } | undefined;
+    if (missing?.origin === "key" && issue.input === undefined) {
+      const hint = hints[String(missing.key)];
+      return hint === undefined ? "is required" : hint;
+    }
+    return `must be an object, got ${describe(issue.input)}`;
+  };
+}
