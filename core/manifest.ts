@@ -3,10 +3,9 @@
 // every problem is reported at once so an author fixes the file in one pass.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import * as v from "valibot";
 import { ChatbotError } from "./errors.js";
 import { DEFAULT_CEILINGS, describeValue, manifestSchema, type Manifest, type ManifestCeilings } from "./manifest-schema.js";
-import { problemsOf } from "./schema-issues.js";
+import { parseOrThrow } from "./schema-issues.js";
 
 export { DEFAULT_CEILINGS, describeValue, SCHEDULES } from "./manifest-schema.js";
 export type { BundleInfo, Manifest, ManifestCeilings, ManifestEventLimitKey, ManifestLimits, Schedule } from "./manifest-schema.js";
@@ -40,13 +39,7 @@ export function parseManifest(raw: unknown, file: string, ceilings: ManifestCeil
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ChatbotError("E_MANIFEST", `${file}: must be a JSON object like {"name": "echo", ...}, got ${describeValue(raw)}`);
   }
-  // One problem per key (abortPipeEarly), every key checked (no abortEarly): the author fixes the file in one pass.
-  const result = v.safeParse(schemaFor(ceilings), raw, { abortPipeEarly: true });
-  if (!result.success) {
-    const lines = problemsOf(result.issues).map((problem) => ("line" in problem ? `${file}: ${problem.line}` : `${file}: "${problem.path}" ${problem.text}`));
-    throw new ChatbotError("E_MANIFEST", lines.join("\n"));
-  }
-  return deepFreeze(result.output);
+  return deepFreeze(parseOrThrow(schemaFor(ceilings), raw, file, "E_MANIFEST"));
 }
 
 /** The 1-based line and column of a character offset in a text. */

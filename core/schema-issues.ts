@@ -2,7 +2,8 @@
 // messages say what is wrong with a value; this module adds where: the key path of each problem
 // ("limits.perUser.mailsPerDay", "origins[1]"), and the lines for the problems only an object knows
 // (an unknown key, a missing key).
-import type * as v from "valibot";
+import * as v from "valibot";
+import { ChatbotError, type ErrorCode } from "./errors.js";
 
 /** Options of a strict object: what each required key holds, said when it is missing. */
 export interface KeyHints {
@@ -57,4 +58,16 @@ export function strictObjectMessage(keys: readonly string[], hints: KeyHints, de
     }
     return `must be an object, got ${describe(issue.input)}`;
   };
+}
+
+/**
+ * `raw` as `schema`'s output, or a ChatbotError `code` whose message has one line per problem,
+ * each starting with `file` and naming the key path. One problem per key (abortPipeEarly), every
+ * key checked: whoever fixes the file fixes it in one pass.
+ */
+export function parseOrThrow<S extends v.GenericSchema>(schema: S, raw: unknown, file: string, code: ErrorCode): v.InferOutput<S> {
+  const result = v.safeParse(schema, raw, { abortPipeEarly: true });
+  if (result.success) return result.output;
+  const lines = problemsOf(result.issues).map((problem) => ("line" in problem ? `${file}: ${problem.line}` : problem.path === "" ? `${file}: ${problem.text}` : `${file}: "${problem.path}" ${problem.text}`));
+  throw new ChatbotError(code, lines.join("\n"));
 }

@@ -7,20 +7,13 @@ import { join } from "node:path";
 import { parseManifest, type Manifest } from "../../core/manifest.js";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
 import { BUNDLE_MAX_BYTES, effectiveEventLimits, effectivePerUserLimits, type PerUserLimits } from "../../core/limits.js";
-import { readJsonFile } from "../storage/json-file.js";
 import { openBotAccount } from "../wire/bot-account.js";
+import { readBotSettings, type BotSettings } from "./bot-settings.js";
 import { BotStateFile, type HostedBot } from "./hosted-bot.js";
 import type { HostConfig } from "./host-config.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
 
-/** <data>/bots/<addr>/bot.json: the operator's settings for one bot. */
-export interface BotSettings {
-  name: string;
-  enabled: boolean;
-  /** Fetch origins the operator approved for this bot (only those its manifest asks for count). */
-  approvedOrigins: string[];
-  installedAt: number;
-}
+export type { BotSettings } from "./bot-settings.js";
 
 /** A bot ready for the service: the hosted bot plus its manifest, per-user limits and settings. */
 export interface InstalledBot extends HostedBot {
@@ -54,7 +47,7 @@ export async function readBundleFolder(dir: string, config: Pick<HostConfig, "ce
 /** Load the installed bot `addr`; undefined when no bot is installed at that address. */
 export async function loadInstalledBot(dataDir: string, addr: string, config: HostConfig, now: () => number): Promise<InstalledBot | undefined> {
   const paths = hostPaths(dataDir).bot(addr);
-  const settings = await readJsonFile<BotSettings | undefined>(paths.config, undefined);
+  const settings = await readBotSettings(paths.config);
   if (!settings) return undefined;
   const { manifest, code, sha256 } = await readBundleFolder(paths.current, config);
   const password = (await readFile(paths.password, "utf8")).trim();
