@@ -12,7 +12,9 @@ import {
   type PerUserLimits,
 } from "./limits.js";
 import { checkContact, checkEntry, checkOrigin } from "./manifest-values.js";
-import { strictObjectMessage, type KeyHints } from "./schema-issues.js";
+import { describeValue, got, strict } from "./schema-issues.js";
+
+export { describeValue } from "./schema-issues.js";
 
 /** When the host wakes the bot without a mail. */
 export const SCHEDULES = ["none", "hourly", "daily"] as const;
@@ -40,31 +42,6 @@ const VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const PER_USER_KEYS = Object.keys(DEFAULT_PER_USER_LIMITS) as Array<keyof PerUserLimits>;
 const ORIGIN_EXAMPLE = '"https://api.example.org"';
-
-/** A short, safe rendering of an offending value and its JSON type for error messages. */
-export function describeValue(value: unknown): string {
-  const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
-  let text = JSON.stringify(value) ?? String(value);
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return type === "null" ? "null" : `${text} (${type})`;
-}
-
-/** "…, got <value>" after `text`: every problem names the value it found. */
-function got(text: string): (issue: v.BaseIssue<unknown>) => string {
-  return (issue) => `${text}, got ${describeValue(issue.input)}`;
-}
-
-/**
- * A strict object: unknown keys are problems with their path, a missing key says what it holds.
- * A list is refused first: valibot's objects would take one as an object with keys "0", "1", ….
- */
-function strict<const E extends v.ObjectEntries>(entries: E, hints: KeyHints = {}) {
-  return v.pipe(
-    v.unknown(),
-    v.check((value) => !Array.isArray(value), got("must be an object")),
-    v.strictObject(entries, strictObjectMessage(Object.keys(entries), hints, describeValue)),
-  );
-}
 
 /** A string; `hint` says what a valid one looks like. */
 function text(hint: string) {

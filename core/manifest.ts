@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ChatbotError } from "./errors.js";
 import { DEFAULT_CEILINGS, describeValue, manifestSchema, type Manifest, type ManifestCeilings } from "./manifest-schema.js";
-import { parseOrThrow } from "./schema-issues.js";
+import { deepFreeze, parseOrThrow } from "./schema-issues.js";
 
 export { DEFAULT_CEILINGS, describeValue, SCHEDULES } from "./manifest-schema.js";
 export type { BundleInfo, Manifest, ManifestCeilings, ManifestEventLimitKey, ManifestLimits, Schedule } from "./manifest-schema.js";
@@ -20,15 +20,6 @@ function schemaFor(ceilings: ManifestCeilings): ReturnType<typeof manifestSchema
   let schema = schemas.get(ceilings);
   if (schema === undefined) schemas.set(ceilings, (schema = manifestSchema(ceilings)));
   return schema;
-}
-
-/** Freeze `value` and everything in it (a parsed manifest is read-only all the way down). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /**

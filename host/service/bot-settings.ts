@@ -2,14 +2,8 @@
 // type and its checks). Read where the service loads a bot, so a hand-edited file with a wrong
 // type is refused with its path and value instead of running a bot on a cast it does not match.
 import * as v from "valibot";
-import { describeValue } from "../../core/manifest.js";
-import { parseOrThrow, strictObjectMessage } from "../../core/schema-issues.js";
+import { got, parseOrThrow, strictObjectMessage } from "../../core/schema-issues.js";
 import { readJsonFile } from "../storage/json-file.js";
-
-/** "…, got <value>": the words a problem with `bot.json` ends with. */
-function got(text: string): (issue: v.BaseIssue<unknown>) => string {
-  return (issue) => `${text}, got ${describeValue(issue.input)}`;
-}
 
 const entries = {
   /** The name people see. */
@@ -25,7 +19,7 @@ const REQUIRED = "is required (chatbot host install writes it)";
 // Unknown keys are kept (looseObject): `chatbot host bots …` edits the file in place and keeps them.
 const botSettingsSchema = v.looseObject(
   entries,
-  strictObjectMessage(Object.keys(entries), Object.fromEntries(Object.keys(entries).map((key) => [key, REQUIRED])), describeValue),
+  strictObjectMessage(Object.keys(entries), Object.fromEntries(Object.keys(entries).map((key) => [key, REQUIRED]))),
 );
 
 /** <data>/bots/<addr>/bot.json: the operator's settings for one bot. */

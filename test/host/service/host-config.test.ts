@@ -61,4 +61,12 @@ describe("host config", () => {
     expect(error({ approvedOrigins: "https://x" })).toMatch(/"approvedOrigins" must be a list/);
     expect(error([])).toMatch(/must be an object/);
   });
+
+  it("every problem is named at once, one line each with its path, so the operator fixes host.json in one pass", () => {
+    expect(error({ smtp: { port: "587" }, imap: { security: "ssl" }, concurrency: 0 }).split("\n")).toEqual([
+      'host.json: "smtp.port" must be a whole number ≥ 0, not "587"',
+      'host.json: "imap.security" must be one of plain, starttls, tls',
+      'host.json: "concurrency" must be at least 1',
+    ]);
+  });
 });
