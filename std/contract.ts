@@ -149,8 +149,15 @@ export interface GuestErrorData {
 }
 
 /**
+ * The property of an Error thrown by a host function that holds its GuestErrorData: the refusal
+ * crosses as data, and std reads it from here, never by parsing the Error's message.
+ */
+export const REFUSAL_PROPERTY = "refusal";
+
+/**
  * The functions behind `globalThis[HOST_GLOBAL]`. Strings are JSON text where noted.
- * Sync calls throw a guest Error whose message is `CODE: text` on refusal.
+ * On refusal, sync calls throw a guest Error whose `[REFUSAL_PROPERTY]` is the GuestErrorData
+ * `{ code, message }`; its own message is `CODE: text`, for code that reads only messages.
  */
 export interface HostFunctions {
   /** The event, as JSON text of `GuestEvent`. */
@@ -182,6 +189,6 @@ export interface HostFunctions {
   utf8Encode(text: string): ArrayBuffer;
   /** A string from UTF-8 bytes; invalid sequences become U+FFFD. */
   utf8Decode(bytes: ArrayBuffer): string;
-  /** Start a fetch; resolves to [FetchResponseData JSON, body] or rejects with a GuestErrorData-shaped Error. */
+  /** Start a fetch; resolves to [FetchResponseData JSON, body] or rejects with an Error carrying its GuestErrorData, as sync calls throw. */
   fetch(requestJson: string, body?: ArrayBuffer): Promise<[string, ArrayBuffer]>;
 }

@@ -1,5 +1,5 @@
 // Access to the functions the host installed in this isolate.
-import { HOST_GLOBAL, type HostFunctions } from "./contract.js";
+import { HOST_GLOBAL, REFUSAL_PROPERTY, type GuestErrorData, type HostFunctions } from "./contract.js";
 
 /** The host's functions; throws a clear error when the bot runs outside chatbot's sandbox. */
 export function host(): HostFunctions {
@@ -10,7 +10,7 @@ export function host(): HostFunctions {
   return found as HostFunctions;
 }
 
-/** An Error carrying the host's stable code (the host's messages look like `E_CODE: text`). */
+/** An Error carrying the host's stable code and its message (GuestErrorData). */
 export class BotError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -20,11 +20,17 @@ export class BotError extends Error {
   }
 }
 
-/** Turn an error thrown by a host function into a BotError with its code. */
+/** The `{ code, message }` a host function's Error carries, or undefined for any other value. */
+function refusalOf(error: unknown): GuestErrorData | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const data: unknown = (error as Error & { [REFUSAL_PROPERTY]?: unknown })[REFUSAL_PROPERTY];
+  if (typeof data !== "object" || data === null) return undefined;
+  const { code, message } = data as Partial<Record<keyof GuestErrorData, unknown>>;
+  return typeof code === "string" && typeof message === "string" ? { code, message } : undefined;
+}
+
+/** Turn an error thrown by a host function into a BotError with its code; any other value is returned as it is. */
 export function asBotError(error: unknown): unknown {
-  if (error instanceof Error) {
-    const match = /^(E_[A-Z0-9_]+): (.*)$/s.exec(error.message);
-    if (match) return new BotError(match[1] ?? "E_HOST", match[2] ?? "");
-  }
-  return error;
+  const refusal = refusalOf(error);
+  return refusal ? new BotError(refusal.code, refusal.message) : error;
 }

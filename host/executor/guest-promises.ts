@@ -7,7 +7,7 @@
 // ctx.newPromise(): quickjs-emscripten 0.32's newPromise reads the two function pointers through a
 // view of WASM memory taken before the call, so a call that grows the memory loses them and they
 // leak (quickjs-emscripten#240; the fix, #248, is unreleased).
-import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { UsingDisposable, type QuickJSContext, type QuickJSHandle } from "quickjs-emscripten-core";
 
 /** What settles a guest promise: builds, inside the VM, the value to resolve with or the error to reject with. */
 export type Settlement = () => { value: QuickJSHandle } | { error: QuickJSHandle };
@@ -18,13 +18,14 @@ interface Resolvers {
 }
 
 /** The guest promises of one event that the host has not settled yet. */
-export class GuestPromises {
+export class GuestPromises extends UsingDisposable {
   private readonly open = new Set<Resolvers>();
   private readonly promiseClass: QuickJSHandle;
   private readonly withResolvers: QuickJSHandle;
 
   /** Call before any guest code runs, so the guest cannot have replaced Promise.withResolvers. */
   constructor(private readonly ctx: QuickJSContext) {
+    super();
     this.promiseClass = ctx.getProp(ctx.global, "Promise");
     this.withResolvers = ctx.getProp(this.promiseClass, "withResolvers");
   }
@@ -72,6 +73,10 @@ export class GuestPromises {
     this.open.delete(resolvers);
     resolvers.resolve.dispose();
     resolvers.reject.dispose();
+  }
+
+  get alive(): boolean {
+    return this.promiseClass.alive;
   }
 
   /** Free every promise's resolvers still held (its guest promise stays pending forever) and the captured functions. */

@@ -1,16 +1,16 @@
 // The host side of std/contract.ts HostFunctions: installs globalThis.__chatbotHost in one context.
 // Guest input is untrusted even when it comes through std (a bot can call these directly), so
-// every argument is type-checked here and every refusal is a guest Error "E_CODE: message".
+// every argument is type-checked here and every refusal is a guest Error carrying `{ code, message }`
+// (guest-refusal.ts).
 // Every string and ArrayBuffer argument is measured on its handle and refused over its cap before
 // it is copied to the host (guest-values.ts), and no call starts once the event is over a budget:
 // QuickJS polls its interrupt handler only every ~10 000 jumps, so a loop of host calls would
 // otherwise run on long past the CPU budget.
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
 import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/contract.js";
-import { isChatbotError } from "../../core/errors.js";
 import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES, fetchRequestBodyMaxBytes } from "../../core/limits.js";
-import { actionPayloadBytes, EventRecorder, LimitExceeded } from "./event-recorder.js";
-import { GuestRefusal } from "./guest-refusal.js";
+import { actionPayloadBytes, EventRecorder } from "./event-recorder.js";
+import { GuestRefusal, newGuestRefusal, refusalOf } from "./guest-refusal.js";
 import { exactGuestString, guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
 import { checkJsonText } from "./json-check.js";
 import type { Settlement } from "./guest-promises.js";
@@ -48,13 +48,6 @@ export interface BridgeDeps {
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
-function refusalOf(error: unknown): GuestRefusal {
-  if (error instanceof GuestRefusal) return error;
-  if (error instanceof LimitExceeded) return new GuestRefusal(`E_LIMIT_${error.limit.name}`, error.message);
-  if (isChatbotError(error)) return new GuestRefusal(error.code, error.message);
-  return new GuestRefusal("E_HOST", "the host could not complete this call");
-}
-
 function parseFetchRequest(json: string): FetchRequestData {
   // { headers: [[name, value]] } is three levels deep: anything deeper is not a request, and is not parsed.
   if (checkJsonText(json, 3) !== "ok") throw new GuestRefusal("E_FETCH_REQUEST", "request must be JSON of { url, method, headers: [name, value][] }");
@@ -73,10 +66,7 @@ function parseFetchRequest(json: string): FetchRequestData {
 
 /** Install the host functions for one event into `ctx`. */
 export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
-  const fail = (error: unknown): VmCallResult<QuickJSHandle> => {
-    const refusal = refusalOf(error);
-    return { error: ctx.newError({ name: "Error", message: `${refusal.code}: ${refusal.message}` }) };
-  };
+  const fail = (error: unknown): VmCallResult<QuickJSHandle> => ({ error: newGuestRefusal(ctx, refusalOf(error)) });
   const { recorder } = deps;
   const { limits } = recorder;
   /** Refuse every call once the event is over a budget: it ends at the interrupt handler's next poll. */
@@ -215,7 +205,7 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
           },
           (error: unknown): Settlement => {
             const refusal = refusalOf(error);
-            return () => ({ error: ctx.newError({ name: "Error", message: `${refusal.code}: ${refusal.message}` }) });
+            return () => ({ error: newGuestRefusal(ctx, refusal) });
           },
         ),
       );

@@ -21,7 +21,8 @@ export function compileQuickJSWasm(): WebAssembly.Module {
 
 /** A module instance plus the memory it may not grow beyond. */
 export interface ModuleSlot {
-  readonly module: QuickJSWASMModule;
+  /** Only runtimes are made from it (isolate-run.ts): a test may pass another build, or a wrapper that watches them. */
+  readonly module: Pick<QuickJSWASMModule, "newRuntime">;
   readonly memory: WebAssembly.Memory;
   /** The cap this slot was built for, bytes. */
   readonly memoryBytes: number;
