@@ -31,7 +31,7 @@ const fakeFetch: IsolateFetch = (req, _body, signal) => {
   const path = new URL(req.url).pathname;
   if (path === "/json") return Promise.resolve(answer('{"n":1}'));
   if (path === "/late") return new Promise((resolve) => setTimeout(() => resolve(answer('"late"')), 20));
-  if (path === "/refused") return Promise.reject(new ChatbotError("E_FETCH_DENIED", "not on the allowlist"));
+  if (path === "/refused") return Promise.reject(new ChatbotError("E_FETCH_ORIGIN", "not on the allowlist"));
   return new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(new ChatbotError("E_FETCH_FAILED", "the event is over"))));
 };
 
@@ -113,7 +113,7 @@ describe("isolate-run on the QuickJS debug build", () => {
 
   it("the guest sees a refusal as data: a BotError through std, an Error with its { code, message } when it calls the host directly", async () => {
     const { result: refused } = await run(slot, KINDS.find((k) => k.name === "catches a refused fetch")!.bundle);
-    expect(messageAt(refused)?.text).toBe("E_FETCH_DENIED");
+    expect(messageAt(refused)?.text).toBe("E_FETCH_ORIGIN");
     const { result: direct } = await run(slot, bundleSource(`import { defineBot } from "chatbot/std";
 export default defineBot({ async message(msg, bot) {
   try { globalThis.__chatbotHost.emit("{"); } catch (e) { await bot.reply(JSON.stringify([e.message, e.refusal])); }
