@@ -1,7 +1,8 @@
 // Validation of the actions a guest emits. A hostile bot calls the bridge directly with any JSON,
 // so nothing is trusted because std would not send it: every field is type- and size-checked, no
 // unknown key passes, and the result is a fresh object holding only the checked fields.
-import type { Action, OutgoingFile, WebxdcUpdateOut } from "../../std/contract.js";
+import * as v from "valibot";
+import type { Action, OutgoingFile } from "../../std/contract.js";
 import { isCanonicalAddress } from "../../core/address.js";
 import {
   ACTION_JSON_MAX_DEPTH,
@@ -30,46 +31,23 @@ const GROUP_CHAT_ID = /^group:[A-Za-z0-9_-]+$/;
 // A reaction is the body of a text part: no control characters (no line breaks).
 const NO_CONTROLS = /^[^\x00-\x1f\x7f]*$/;
 
-const KEYS: Record<Action["type"], readonly string[]> = {
-  reply: ["type", "chatId", "inReplyTo", "text", "file"],
-  send: ["type", "chatId", "text", "file"],
-  "webxdc-status": ["type", "chatId", "instanceId", "update"],
-  delete: ["type", "chatId", "messageId"],
-  resend: ["type", "chatId", "messageId"],
-  react: ["type", "chatId", "messageId", "emoji"],
-  "add-member": ["type", "chatId", "addr"],
-};
-const UPDATE_KEYS = ["payload", "info", "summary", "document", "href"] as const;
-
 const refuse = (message: string) => new GuestRefusal("E_ACTION", message);
 
-function objectOf(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw refuse(`${what} must be an object`);
-  return value as Record<string, unknown>;
-}
+const CHAT_ID_MESSAGE = `action.chatId must be a non-empty chat id (no spaces) of at most ${CHAT_ID_MAX_CHARS} characters`;
+const TEXT_MESSAGE = "action.text must be a string";
+const BOTH_TEXTS_MESSAGE = "action.text was given both in the JSON and as the text argument";
+const FILE_MESSAGE = "action.file must be { name, type }";
+const FILE_NAME_MESSAGE = `action.file.name must be a non-empty file name of at most ${FILE_NAME_MAX_BYTES} bytes (UTF-8)`;
+const FILE_TYPE_MESSAGE = `action.file.type must be a MIME type "type/subtype" of at most ${FILE_TYPE_MAX_CHARS} characters`;
+const UPDATE_MESSAGE = "action.update must be an object";
+const PAYLOAD_MESSAGE = "action.update.payload is required (any JSON value, null included)";
+const EMOJI_MESSAGE = `action.emoji must be a string without control characters of at most ${REACTION_MAX_BYTES} bytes ("" removes the reaction)`;
+const ADDR_MESSAGE = `action.addr must be an email address "name@domain" of at most ${ADDR_MAX_CHARS} characters`;
 
-function onlyKeys(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
-  const extra = Object.keys(object).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw refuse(`${what} has an unknown field "${extra.slice(0, 40)}" (allowed: ${allowed.join(", ")})`);
-}
-
-function messageIdOf(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length > MESSAGE_ID_MAX_CHARS || !MESSAGE_ID.test(value)) {
-    throw refuse(`${what} must be a Message-ID "<id@domain>" of at most ${MESSAGE_ID_MAX_CHARS} characters`);
-  }
-  return value;
-}
-
-function chatIdOf(value: unknown): string {
-  if (typeof value !== "string" || value === "" || value.length > CHAT_ID_MAX_CHARS || !CHAT_ID.test(value)) {
-    throw refuse(`action.chatId must be a non-empty chat id (no spaces) of at most ${CHAT_ID_MAX_CHARS} characters`);
-  }
-  return value;
-}
-
-function textOf(value: unknown): string {
-  if (typeof value !== "string") throw refuse("action.text must be a string");
-  return value;
+/** A Message-ID field; `what` names it in the refusal. */
+function messageId(what: string) {
+  const message = messageIdMessage(what);
+  return v.pipe(v.string(message), v.maxLength(MESSAGE_ID_MAX_CHARS, message), v.regex(MESSAGE_ID, message));
 }
 
 /** A MIME type "type/subtype" the composer can write (RFC 6838 §4.2 caps each name at 127 characters). */
@@ -82,101 +60,146 @@ function isMimeType(type: string): boolean {
   }
 }
 
+/** Refuse a key outside `keys` (before any field is checked), naming the first one. */
+function knownKeysOnly(keys: readonly string[], what: string) {
+  return v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const extra = Object.keys(dataset.value).find((key) => !keys.includes(key));
+    if (extra !== undefined) addIssue({ message: `${what} has an unknown field "${extra.slice(0, 40)}" (allowed: ${keys.join(", ")})` });
+  });
+}
+
+/** An object whose missing keys are refused with their field's own message. */
+function fields<const E extends v.ObjectEntries>(entries: E, messages: Readonly<Record<string, string>>, notObject: string) {
+  return v.object(entries, (issue) => {
+    const missing = issue.path?.at(-1) as { origin?: string; key?: unknown } | undefined;
+    return missing?.origin === "key" ? (messages[String(missing.key)] ?? notObject) : notObject;
+  });
+}
+
+const chatIdSchema = v.pipe(v.string(CHAT_ID_MESSAGE), v.nonEmpty(CHAT_ID_MESSAGE), v.maxLength(CHAT_ID_MAX_CHARS, CHAT_ID_MESSAGE), v.regex(CHAT_ID, CHAT_ID_MESSAGE));
+
 // Only name and type cross as JSON; size and data are filled in from the bytes by the recorder.
-function fileOf(value: unknown): OutgoingFile | undefined {
-  if (value === undefined) return undefined;
-  const file = value as Record<string, unknown>;
-  if (typeof file !== "object" || file === null || typeof file.name !== "string" || typeof file.type !== "string") {
-    throw refuse("action.file must be { name, type }");
-  }
-  if (file.name === "" || Buffer.byteLength(file.name, "utf8") > FILE_NAME_MAX_BYTES) {
-    throw refuse(`action.file.name must be a non-empty file name of at most ${FILE_NAME_MAX_BYTES} bytes (UTF-8)`);
-  }
-  if (file.type.length > FILE_TYPE_MAX_CHARS || !isMimeType(file.type)) {
-    throw refuse(`action.file.type must be a MIME type "type/subtype" of at most ${FILE_TYPE_MAX_CHARS} characters`);
-  }
+// Both must be strings before either is checked further.
+const fileSchema = v.pipe(
+  fields({ name: v.string(FILE_MESSAGE), type: v.string(FILE_MESSAGE) }, {}, FILE_MESSAGE),
+  v.check(({ name }) => name !== "" && Buffer.byteLength(name, "utf8") <= FILE_NAME_MAX_BYTES, FILE_NAME_MESSAGE),
+  v.check(({ type }) => type.length <= FILE_TYPE_MAX_CHARS && isMimeType(type), FILE_TYPE_MESSAGE),
   // core decides "webxdc app" by the .xdc name and the zip's index.html; the type must match (PROTOCOL §5).
-  const type = /\.xdc$/i.test(file.name) ? WEBXDC_MIME_TYPE : file.type;
-  return { name: file.name, type, size: 0, dataBase64: "" };
+  v.transform(({ name, type }): OutgoingFile => ({ name, type: /\.xdc$/i.test(name) ? WEBXDC_MIME_TYPE : type, size: 0, dataBase64: "" })),
+);
+
+/** An optional webxdc update text field of at most WEBXDC_FIELD_MAX_CHARS. */
+function updateText(key: string) {
+  const message = `action.update.${key} must be a string of at most ${WEBXDC_FIELD_MAX_CHARS} characters`;
+  return v.optional(v.pipe(v.string(message), v.maxLength(WEBXDC_FIELD_MAX_CHARS, message)));
 }
 
-function updateOf(value: unknown): WebxdcUpdateOut {
-  const update = objectOf(value, "action.update");
-  onlyKeys(update, UPDATE_KEYS, "action.update");
-  if (!("payload" in update)) throw refuse("action.update.payload is required (any JSON value, null included)");
-  const out: WebxdcUpdateOut = { payload: update.payload };
-  for (const key of UPDATE_KEYS) {
-    if (key === "payload" || update[key] === undefined) continue;
-    const text = update[key];
-    if (typeof text !== "string" || text.length > WEBXDC_FIELD_MAX_CHARS) {
-      throw refuse(`action.update.${key} must be a string of at most ${WEBXDC_FIELD_MAX_CHARS} characters`);
-    }
-    out[key] = text;
-  }
-  // The exact JSON the composer sends as status-update.json.
-  const bytes = Buffer.byteLength(JSON.stringify({ updates: [out] }), "utf8");
-  if (bytes > WEBXDC_UPDATE_MAX_BYTES) {
-    throw new GuestRefusal("E_WEBXDC_TOO_LARGE", `a webxdc update is at most ${WEBXDC_UPDATE_MAX_BYTES} bytes of JSON; this one is ${bytes}`);
-  }
-  return out;
+const updateEntries = { payload: v.unknown(), info: updateText("info"), summary: updateText("summary"), document: updateText("document"), href: updateText("href") };
+const updateSchema = v.pipe(
+  v.custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), UPDATE_MESSAGE),
+  knownKeysOnly(Object.keys(updateEntries), "action.update"),
+  fields(updateEntries, { payload: PAYLOAD_MESSAGE }, UPDATE_MESSAGE),
+);
+
+const emojiSchema = v.pipe(
+  v.string(EMOJI_MESSAGE),
+  v.regex(NO_CONTROLS, EMOJI_MESSAGE),
+  v.check((emoji) => Buffer.byteLength(emoji, "utf8") <= REACTION_MAX_BYTES, EMOJI_MESSAGE),
+);
+
+const addrSchema = v.pipe(
+  v.string(ADDR_MESSAGE),
+  v.transform((addr) => addr.trim().toLowerCase()),
+  v.maxLength(ADDR_MAX_CHARS, ADDR_MESSAGE),
+  v.check(isCanonicalAddress, ADDR_MESSAGE),
+);
+
+/**
+ * Each action's fields, in the order of the allowed-fields list a refusal shows. chatId is checked
+ * before this (chatIdSchema) for every type; `text` depends on whether the emit call gave a text
+ * argument (then the JSON must not hold one too).
+ */
+function actionSchemas(textArgument: boolean) {
+  const text = textArgument ? v.optional(v.never(BOTH_TEXTS_MESSAGE)) : v.string(TEXT_MESSAGE);
+  // A missing field is refused with the words of a wrong one.
+  const missing = {
+    text: TEXT_MESSAGE,
+    inReplyTo: messageIdMessage("action.inReplyTo"),
+    instanceId: messageIdMessage("action.instanceId"),
+    messageId: messageIdMessage("action.messageId"),
+    emoji: EMOJI_MESSAGE,
+    addr: ADDR_MESSAGE,
+    update: UPDATE_MESSAGE,
+  };
+  const reply = messageId("action.inReplyTo");
+  const instance = messageId("action.instanceId");
+  const message = messageId("action.messageId");
+  return {
+    reply: fields({ type: v.literal("reply"), chatId: v.string(), inReplyTo: reply, text, file: v.optional(fileSchema) }, missing, "action must be an object"),
+    send: fields({ type: v.literal("send"), chatId: v.string(), text, file: v.optional(fileSchema) }, missing, "action must be an object"),
+    "webxdc-status": fields({ type: v.literal("webxdc-status"), chatId: v.string(), instanceId: instance, update: updateSchema }, missing, "action must be an object"),
+    delete: fields({ type: v.literal("delete"), chatId: v.string(), messageId: message }, missing, "action must be an object"),
+    resend: fields({ type: v.literal("resend"), chatId: v.string(), messageId: message }, missing, "action must be an object"),
+    react: fields({ type: v.literal("react"), chatId: v.string(), messageId: message, emoji: emojiSchema }, missing, "action must be an object"),
+    "add-member": fields(
+      { type: v.literal("add-member"), chatId: v.pipe(v.string(), v.regex(GROUP_CHAT_ID, 'action.chatId of add-member must be a group chat id "group:<id>"')), addr: addrSchema },
+      missing,
+      "action must be an object",
+    ),
+  } as const satisfies Record<Action["type"], v.GenericSchema>;
 }
 
-function emojiOf(value: unknown): string {
-  if (typeof value !== "string" || !NO_CONTROLS.test(value) || Buffer.byteLength(value, "utf8") > REACTION_MAX_BYTES) {
-    throw refuse(`action.emoji must be a string without control characters of at most ${REACTION_MAX_BYTES} bytes ("" removes the reaction)`);
-  }
-  return value;
+/** The refusal message of a Message-ID field (also when it is missing). */
+function messageIdMessage(what: string): string {
+  return `${what} must be a Message-ID "<id@domain>" of at most ${MESSAGE_ID_MAX_CHARS} characters`;
 }
 
-function addrOf(value: unknown): string {
-  const addr = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-  if (addr === undefined || addr.length > ADDR_MAX_CHARS || !isCanonicalAddress(addr)) {
-    throw refuse(`action.addr must be an email address "name@domain" of at most ${ADDR_MAX_CHARS} characters`);
-  }
-  return addr;
-}
-
-/** A reply's or send's text: from the `text` argument (std), or from the JSON (bundles of older std). */
-function messageTextOf(action: Record<string, unknown>, text: string | undefined): string {
-  if (text === undefined) return textOf(action.text);
-  if (action.text !== undefined) throw refuse("action.text was given both in the JSON and as the text argument");
-  return text;
-}
+// Built once: a text argument or not, per action type.
+const SCHEMAS = { withText: actionSchemas(true), withoutText: actionSchemas(false) };
+/** The fields each action type allows, in the order a refusal lists them. */
+const KEYS = {} as Record<Action["type"], readonly string[]>;
+for (const [type, schema] of Object.entries(SCHEMAS.withoutText)) KEYS[type as Action["type"]] = Object.freeze(Object.keys(schema.entries));
+const FIRST_PROBLEM = { abortEarly: true } as const;
 
 /**
  * The action in `json`, checked, with `text` (the emit call's text argument, if any) as a
  * message's text; refuses (E_ACTION, E_WEBXDC_TOO_LARGE) anything else. The JSON is checked in one
- * linear pass before JSON.parse builds it: V8 takes ~0.6 µs per nesting level.
+ * linear pass before JSON.parse builds it: V8 takes ~0.6 µs per nesting level. The checks stop at
+ * the first problem, in this order: the type, unknown fields, chatId, a text argument where none
+ * belongs, a message's file, then each field in the order of KEYS.
  */
 export function parseAction(json: string, text?: string): Action {
   const shape = checkJsonText(json, ACTION_JSON_MAX_DEPTH);
   if (shape === "depth") throw refuse(`action JSON is nested more than ${ACTION_JSON_MAX_DEPTH} levels deep`);
   if (shape === "syntax") throw refuse("action is not valid JSON");
-  const action = objectOf(JSON.parse(json), "action");
-  const type = action.type;
+  const action: unknown = JSON.parse(json);
+  if (typeof action !== "object" || action === null || Array.isArray(action)) throw refuse("action must be an object");
+  const type = (action as Record<string, unknown>).type;
   if (typeof type !== "string" || !Object.hasOwn(KEYS, type)) throw refuse(`action.type must be one of ${Object.keys(KEYS).join(", ")}`);
-  onlyKeys(action, KEYS[type as Action["type"]]!, `a ${type} action`);
-  const chatId = chatIdOf(action.chatId);
+  const allowed = KEYS[type as Action["type"]];
+  const extra = Object.keys(action).find((key) => !allowed.includes(key));
+  if (extra !== undefined) throw refuse(`a ${type} action has an unknown field "${extra.slice(0, 40)}" (allowed: ${allowed.join(", ")})`);
+  const chatId = v.safeParse(chatIdSchema, (action as Record<string, unknown>).chatId, FIRST_PROBLEM);
+  if (!chatId.success) throw refuse(CHAT_ID_MESSAGE);
   if (text !== undefined && type !== "reply" && type !== "send") throw refuse(`a ${type} action takes no text argument`);
-  switch (type as Action["type"]) {
-    case "reply": {
-      const file = fileOf(action.file);
-      return { type: "reply", chatId, inReplyTo: messageIdOf(action.inReplyTo, "action.inReplyTo"), text: messageTextOf(action, text), ...(file ? { file } : {}) };
-    }
-    case "send": {
-      const file = fileOf(action.file);
-      return { type: "send", chatId, text: messageTextOf(action, text), ...(file ? { file } : {}) };
-    }
-    case "webxdc-status":
-      return { type: "webxdc-status", chatId, instanceId: messageIdOf(action.instanceId, "action.instanceId"), update: updateOf(action.update) };
-    case "delete":
-      return { type: "delete", chatId, messageId: messageIdOf(action.messageId, "action.messageId") };
-    case "resend":
-      return { type: "resend", chatId, messageId: messageIdOf(action.messageId, "action.messageId") };
-    case "react":
-      return { type: "react", chatId, messageId: messageIdOf(action.messageId, "action.messageId"), emoji: emojiOf(action.emoji) };
-    case "add-member":
-      if (!GROUP_CHAT_ID.test(chatId)) throw refuse('action.chatId of add-member must be a group chat id "group:<id>"');
-      return { type: "add-member", chatId, addr: addrOf(action.addr) };
+  // A message's file is checked before its other fields, as it always was (the schema checks it again, in KEYS order).
+  const file = (action as Record<string, unknown>).file;
+  if (file !== undefined && (type === "reply" || type === "send")) {
+    const checkedFile = v.safeParse(fileSchema, file, FIRST_PROBLEM);
+    if (!checkedFile.success) throw refuse(checkedFile.issues[0].message);
   }
+  const schemas = text === undefined ? SCHEMAS.withoutText : SCHEMAS.withText;
+  const parsed = v.safeParse(schemas[type as Action["type"]], action, FIRST_PROBLEM);
+  if (!parsed.success) throw refuse(parsed.issues[0].message);
+  const checked = parsed.output;
+  if (checked.type === "webxdc-status") {
+    // The exact JSON the composer sends as status-update.json.
+    const bytes = Buffer.byteLength(JSON.stringify({ updates: [checked.update] }), "utf8");
+    if (bytes > WEBXDC_UPDATE_MAX_BYTES) {
+      throw new GuestRefusal("E_WEBXDC_TOO_LARGE", `a webxdc update is at most ${WEBXDC_UPDATE_MAX_BYTES} bytes of JSON; this one is ${bytes}`);
+    }
+  }
+  if ((checked.type === "reply" || checked.type === "send") && text !== undefined) return { ...checked, text };
+  return checked as Action;
 }
