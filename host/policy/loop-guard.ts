@@ -16,6 +16,7 @@
 import { BOT_EXCHANGE_EVENTS_PER_HOUR, BOT_EXCHANGE_MAX_SENDERS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "./serial.js";
+import type { Clock } from "../../core/clock.js";
 
 /** The window the bound counts over, ms. */
 export const EXCHANGE_WINDOW_MS = 60 * 60_000;
@@ -57,14 +58,14 @@ export class LoopGuard {
 
   constructor(
     private readonly file: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly bound: ExchangeBound = { eventsPerHour: BOT_EXCHANGE_EVENTS_PER_HOUR, maxSenders: BOT_EXCHANGE_MAX_SENDERS },
   ) {}
 
   /** Count one event from the automated sender `sender`, or refuse it over the bound; durable when it resolves. */
   admit(sender: string): Promise<ExchangeVerdict> {
     return this.serial.run(async () => {
-      const now = this.now();
+      const now = this.clock.now();
       const all = (this.senders ??= await readJsonFile<Record<string, ExchangeRecord>>(this.file, {}));
       const key = sender.toLowerCase();
       const { verdict, record } = admitExchange(all[key], now, this.bound.eventsPerHour);

@@ -11,9 +11,10 @@ import { SeenStore } from "./seen-store.js";
 import { SentStore } from "./sent-store.js";
 import { PendingStore } from "./pending-store.js";
 import { LoopGuard } from "../policy/loop-guard.js";
+import type { Clock } from "../../core/clock.js";
 
-/** One bot account's identity and stores. */
-export interface BotAccount {
+/** One bot account's identity and stores; it is also their clock (`now()`, ms since the epoch). */
+export interface BotAccount extends Clock {
   addr: string;
   /** The display name peers see (From name, invite link `n=`). */
   name: string;
@@ -29,7 +30,6 @@ export interface BotAccount {
   exchanges: LoopGuard;
   /** True when `addr` (lowercased) is another bot this host runs: its mail counts as automated whatever its headers say. */
   isHostBot: (addr: string) => boolean;
-  now: () => number;
 }
 
 /** Options of openBotAccount. */
@@ -43,17 +43,19 @@ export async function openBotAccount(dataDir: string, addr: string, name: string
   const bots = join(dataDir, "bots");
   const identity = await loadOrCreateIdentity(bots, addr);
   const dir = join(bots, addr);
+  // One clock for the account and every store it owns.
+  const clock: Clock = { now };
   return {
     addr,
     name,
     identity,
-    tokens: new TokenStore(join(dir, "securejoin.json"), now),
-    peers: new PeerStore(join(dir, "peers.json"), now),
-    groups: new GroupStore(join(dir, "groups.json"), addr, now),
-    seen: new SeenStore(join(dir, "seen.json"), now),
-    sent: new SentStore(dir, now),
-    pending: new PendingStore(join(dir, "pending"), now),
-    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
+    tokens: new TokenStore(join(dir, "securejoin.json"), clock),
+    peers: new PeerStore(join(dir, "peers.json"), clock),
+    groups: new GroupStore(join(dir, "groups.json"), addr, clock),
+    seen: new SeenStore(join(dir, "seen.json"), clock),
+    sent: new SentStore(dir, clock),
+    pending: new PendingStore(join(dir, "pending"), clock),
+    exchanges: new LoopGuard(join(dir, "exchanges.json"), clock),
     isHostBot: options.isHostBot ?? (() => false),
     now,
   };

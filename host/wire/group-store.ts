@@ -2,6 +2,7 @@
 // (PROTOCOL §3). One JSON file per bot.
 import { randomBytes } from "node:crypto";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import type { Clock } from "../../core/clock.js";
 
 /** A group as the bot knows it. Members never include the bot itself. */
 export interface Group {
@@ -29,7 +30,7 @@ export class GroupStore {
   constructor(
     private readonly file: string,
     private readonly botAddr: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {}
 
   private load(): Promise<Record<string, Group>> {
@@ -50,11 +51,11 @@ export class GroupStore {
   async update(id: string, change: (group: Group) => Group): Promise<Group> {
     if (!isValidGroupId(id)) throw new Error(`"${id}" is not a valid group id`);
     const all = await this.load();
-    const current: Group = all[id] ?? { id, name: "", members: [], left: false, updatedAt: this.now() };
+    const current: Group = all[id] ?? { id, name: "", members: [], left: false, updatedAt: this.clock.now() };
     const next = change({ ...current, members: [...current.members] });
     const self = this.botAddr.toLowerCase();
     const members = [...new Set(next.members.map((m) => m.toLowerCase()))].filter((m) => m !== self).sort();
-    const stored: Group = { ...next, id, members, updatedAt: this.now() };
+    const stored: Group = { ...next, id, members, updatedAt: this.clock.now() };
     all[id] = stored;
     await writeJsonFile(this.file, all);
     return stored;

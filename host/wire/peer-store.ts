@@ -7,6 +7,7 @@ import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "../policy/serial.js";
 import { publicKeyFromKeydata } from "./pgp/autocrypt.js";
+import type { Clock } from "../../core/clock.js";
 
 /** A peer's current key. */
 export interface Peer {
@@ -33,7 +34,7 @@ export class PeerStore {
 
   constructor(
     private readonly file: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {}
 
   private async load(): Promise<Record<string, Peer>> {
@@ -54,7 +55,7 @@ export class PeerStore {
    * PARSED_KEY_TTL_MS for the last PARSED_KEYS_MAX keys. Rejects like publicKeyFromKeydata.
    */
   async key(keydataBase64: string): Promise<openpgp.PublicKey> {
-    const now = this.now();
+    const now = this.clock.now();
     const hit = this.parsed.get(keydataBase64);
     if (hit && now - hit.at <= PARSED_KEY_TTL_MS) return hit.key;
     this.parsed.delete(keydataBase64);
@@ -80,7 +81,7 @@ export class PeerStore {
       const old = all[key];
       const sameKey = old?.fingerprint === fingerprint;
       if (old?.verified && !sameKey && !options.verified) return { ...old };
-      const now = this.now();
+      const now = this.clock.now();
       const verified = (options.verified ?? false) || (sameKey && (old?.verified ?? false));
       if (old && sameKey && old.keydataBase64 === keydataBase64 && old.verified === verified && now - old.updatedAt < PEER_REFRESH_MS) return { ...old };
       const peer: Peer = { addr: key, fingerprint, keydataBase64, verified, updatedAt: now };

@@ -14,6 +14,7 @@ import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
+import type { Clock } from "../../core/clock.js";
 
 /** Which half of a split message. */
 export type Half = "pre" | "post";
@@ -39,7 +40,7 @@ export class PendingStore {
 
   constructor(
     private readonly dir: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {
     this.index = join(dir, "index.json");
   }
@@ -58,7 +59,7 @@ export class PendingStore {
   /** The held halves that have not expired, oldest first. */
   private async live(): Promise<{ entries: PendingHalf[]; expired: PendingHalf[] }> {
     const all = await readJsonFile<PendingHalf[]>(this.index, []);
-    const cutoff = this.now() - PENDING_MAX_AGE_MS;
+    const cutoff = this.clock.now() - PENDING_MAX_AGE_MS;
     return { entries: all.filter((e) => e.heldAt >= cutoff), expired: all.filter((e) => e.heldAt < cutoff) };
   }
 
@@ -79,7 +80,7 @@ export class PendingStore {
    */
   async hold(half: Omit<PendingHalf, "heldAt" | "bytes">, raw: Uint8Array): Promise<boolean> {
     if (raw.byteLength > PENDING_MAX_BYTES) return false;
-    const entry: PendingHalf = { ...half, heldAt: this.now(), bytes: raw.byteLength };
+    const entry: PendingHalf = { ...half, heldAt: this.clock.now(), bytes: raw.byteLength };
     const { entries, expired } = await this.live();
     const kept = entries.filter((e) => !PendingStore.same(e, entry));
     const evicted = [...expired];

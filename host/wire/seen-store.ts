@@ -15,6 +15,7 @@
 import { SEEN_MAX_IDS } from "../../core/limits.js";
 import { JsonLog } from "../storage/json-log.js";
 import { Serial } from "../policy/serial.js";
+import type { Clock } from "../../core/clock.js";
 
 type SeenPair = [key: string, at: number];
 /** The snapshot; a bare array is the format of hosts before completeSince existed (nothing forgotten known). */
@@ -39,7 +40,7 @@ export class SeenStore {
 
   constructor(
     file: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     options: SeenStoreOptions = {},
   ) {
     this.log = new JsonLog(file);
@@ -95,7 +96,7 @@ export class SeenStore {
       const ids = await this.loaded();
       const key = this.key(sender, messageId);
       if (ids.has(key)) return;
-      const pair: SeenPair = [key, this.now()];
+      const pair: SeenPair = [key, this.clock.now()];
       ids.set(key, pair[1]);
       this.trim();
       try {

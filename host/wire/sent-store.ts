@@ -16,6 +16,7 @@ import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../../core/l
 import { Serial } from "../policy/serial.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
 import { JsonLog } from "../storage/json-log.js";
+import type { Clock } from "../../core/clock.js";
 
 /** What the store keeps about one sent mail (its raw bytes are in a file beside the index). */
 export interface SentEntry {
@@ -53,7 +54,7 @@ export class SentStore {
 
   constructor(
     dir: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly bounds: Readonly<SentBounds> = DEFAULT_BOUNDS,
   ) {
     this.index = new JsonLog(join(dir, "sent.json"), { durable: false });
@@ -66,7 +67,7 @@ export class SentStore {
   }
 
   private fresh(entry: SentEntry): boolean {
-    return this.now() - entry.sentAt <= this.bounds.maxAgeMs;
+    return this.clock.now() - entry.sentAt <= this.bounds.maxAgeMs;
   }
 
   /** The index (snapshot, then the log's lines; a later line for an id replaces an earlier one), within the bounds. */
@@ -113,7 +114,7 @@ export class SentStore {
     return this.serial.run(async () => {
       const bytes = Buffer.byteLength(mail.raw, "utf8");
       await this.writeRaw(mail.messageId, mail.raw);
-      const entry: SentEntry = { messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: [...mail.recipients], sentAt: this.now(), bytes };
+      const entry: SentEntry = { messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: [...mail.recipients], sentAt: this.clock.now(), bytes };
       const all = (await this.loaded()).filter((e) => e.messageId !== mail.messageId);
       all.push(entry);
       const forgotten = this.forgetBeyondBounds(all);

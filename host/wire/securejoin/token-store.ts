@@ -3,6 +3,7 @@
 // readable only by the host user, written atomically.
 import { randomBytes } from "node:crypto";
 import { readJsonFile, writeJsonFile } from "../../storage/json-file.js";
+import type { Clock } from "../../../core/clock.js";
 
 /** A token pair; `groupId` is set for group invites. */
 export interface InviteTokens {
@@ -22,7 +23,7 @@ export function newToken(): string {
 export class TokenStore {
   constructor(
     private readonly file: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {}
 
   private readAll(): Promise<InviteTokens[]> {
@@ -38,7 +39,7 @@ export class TokenStore {
     const all = await this.readAll();
     const found = all.find((t) => t.groupId === groupId);
     if (found) return found;
-    const created: InviteTokens = { invitenumber: newToken(), auth: newToken(), createdAt: this.now(), ...(groupId ? { groupId } : {}) };
+    const created: InviteTokens = { invitenumber: newToken(), auth: newToken(), createdAt: this.clock.now(), ...(groupId ? { groupId } : {}) };
     await this.writeAll([...all, created]);
     return created;
   }

@@ -45,18 +45,18 @@ describe("LoopGuard", () => {
   it("a restarted host (a new guard on the same file) keeps counting: the bound holds across restarts", async () => {
     const f = file();
     const clock = new FakeClock(T0);
-    const first = new LoopGuard(f, () => clock.now(), { eventsPerHour: 2, maxSenders: 10 });
+    const first = new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 });
     expect(await first.admit("Bot@x.org")).toEqual({ allowed: true });
     expect(await first.admit("bot@x.org")).toEqual({ allowed: true });
-    const second = new LoopGuard(f, () => clock.now(), { eventsPerHour: 2, maxSenders: 10 });
+    const second = new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 });
     expect(await second.admit("bot@x.org")).toMatchObject({ allowed: false, notify: true });
-    expect(await new LoopGuard(f, () => clock.now(), { eventsPerHour: 2, maxSenders: 10 }).admit("bot@x.org")).toMatchObject({ allowed: false, notify: false });
+    expect(await new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 }).admit("bot@x.org")).toMatchObject({ allowed: false, notify: false });
   });
 
   it("is bounded: at most maxSenders senders are kept, the longest silent forgotten first; senders silent for the window are dropped", async () => {
     const f = file();
     const clock = new FakeClock(T0);
-    const guard = new LoopGuard(f, () => clock.now(), { eventsPerHour: 5, maxSenders: 3 });
+    const guard = new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 5, maxSenders: 3 });
     for (const sender of ["a@x", "b@x", "c@x", "d@x"]) {
       await guard.admit(sender);
       clock.advance(MINUTE);
@@ -68,7 +68,7 @@ describe("LoopGuard", () => {
   });
 
   it("concurrent admits of one sender are counted one by one (none lost to a read-modify-write race)", async () => {
-    const guard = new LoopGuard(file(), () => T0, { eventsPerHour: 3, maxSenders: 10 });
+    const guard = new LoopGuard(file(), { now: () => T0 }, { eventsPerHour: 3, maxSenders: 10 });
     const verdicts = await Promise.all(Array.from({ length: 5 }, () => guard.admit("bot@x")));
     expect(verdicts.filter((v) => v.allowed)).toHaveLength(3);
   });

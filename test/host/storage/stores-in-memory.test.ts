@@ -45,10 +45,10 @@ describe("json log", () => {
 describe("seen store", () => {
   it("seen store: a restarted host knows every id the old one recorded, across snapshots and log lines", async () => {
     const file = join(dir(), "seen.json");
-    const first = new SeenStore(file, () => 7);
+    const first = new SeenStore(file, { now: () => 7 });
     for (let i = 0; i < 1200; i++) await first.add("Alice@x.org", `<m${i}@x>`);
     await first.add("alice@x.org", "<m5@x>"); // already there: nothing written
-    const second = new SeenStore(file, () => 8);
+    const second = new SeenStore(file, { now: () => 8 });
     expect(await second.has("alice@x.org", "<m0@x>")).toBe(true);
     expect(await second.has("alice@x.org", "<m1199@x>")).toBe(true);
     expect(await second.has("bob@x.org", "<m1@x>")).toBe(false);
@@ -58,7 +58,7 @@ describe("seen store", () => {
   it("seen store: reads the seen.json an older host wrote (a plain array of [key, ms] pairs)", async () => {
     const file = join(dir(), "seen.json");
     appendFileSync(file, JSON.stringify([["alice@x.org <old@x>", 1]]));
-    expect(await new SeenStore(file, () => 2).has("alice@x.org", "<old@x>")).toBe(true);
+    expect(await new SeenStore(file, { now: () => 2 }).has("alice@x.org", "<old@x>")).toBe(true);
   });
 });
 
@@ -67,9 +67,9 @@ describe("sent store", () => {
     const d = dir();
     const bounds = { maxMessages: 3, maxAgeMs: 1000, maxBytes: 1000 };
     const mail = (n: number) => ({ messageId: `<m${n}@x>`, chatId: "alice@x.org", from: "bot@x.org", recipients: ["alice@x.org"], raw: `raw ${n}` });
-    const first = new SentStore(d, () => 5, bounds);
+    const first = new SentStore(d, { now: () => 5 }, bounds);
     for (const n of [1, 2, 3, 4]) await first.record(mail(n));
-    const second = new SentStore(d, () => 6, bounds);
+    const second = new SentStore(d, { now: () => 6 }, bounds);
     expect(await second.get("<m1@x>")).toBeUndefined();
     expect((await second.get("<m4@x>"))?.raw).toBe("raw 4");
     expect((await second.get("<m2@x>"))?.entry.sentAt).toBe(5);
@@ -80,14 +80,14 @@ describe("peer store", () => {
   it("peer store: the same key seen again within a day is not rewritten; a new key is, at once", async () => {
     const file = join(dir(), "peers.json");
     let now = 1000;
-    const peers = new PeerStore(file, () => now);
+    const peers = new PeerStore(file, { now: () => now });
     await peers.remember("a@x.org", "A".repeat(40), "k1");
     const written = statSync(file).mtimeMs;
     now += 60_000;
     expect((await peers.remember("a@x.org", "A".repeat(40), "k1")).updatedAt).toBe(1000);
     expect(statSync(file).mtimeMs).toBe(written);
     await peers.remember("a@x.org", "B".repeat(40), "k2");
-    expect((await new PeerStore(file, () => now).get("a@x.org"))?.fingerprint).toBe("B".repeat(40));
+    expect((await new PeerStore(file, { now: () => now }).get("a@x.org"))?.fingerprint).toBe("B".repeat(40));
   });
 });
 

@@ -38,7 +38,7 @@ async function bot(start: number): Promise<{ account: BotAccount; clock: { now: 
   const clock = { now: start };
   const account = await openBotAccount(dir, BOT, "Echo Bot", () => clock.now);
   const seenFile = join(dir, "bots", BOT, "seen.json");
-  account.seen = new SeenStore(seenFile, () => clock.now, { maxIds: CAP });
+  account.seen = new SeenStore(seenFile, { now: () => clock.now }, { maxIds: CAP });
   return { account, clock, seenFile };
 }
 
@@ -86,7 +86,7 @@ describe("replay after eviction", () => {
     expect(horizon).toBe(now - 20 * DAY); // the recorded-at time of the captured mail, the one forgotten
 
     clock.now = now;
-    account.seen = new SeenStore(seenFile, () => clock.now, { maxIds: CAP });
+    account.seen = new SeenStore(seenFile, { now: () => clock.now }, { maxIds: CAP });
     expect(await account.seen.completeSince()).toBe(horizon);
     const replay = await receiveMail(account, captured.raw, LIMITS);
     expect(replay.kind === "drop" && replay.reason).toMatch(/^possible replay/);
@@ -149,7 +149,7 @@ describe("seen store horizon", () => {
 
   it("at the cap nothing is forgotten; one over forgets the oldest and the horizon is its recorded-at time", async () => {
     let t = 1000;
-    const store = new SeenStore(file(), () => t, { maxIds: CAP });
+    const store = new SeenStore(file(), { now: () => t }, { maxIds: CAP });
     for (let i = 0; i < CAP; i++) {
       await store.add("a@x", `<${i}@x>`);
       t += 10;
@@ -164,7 +164,7 @@ describe("seen store horizon", () => {
   it("the horizon is in the snapshot: after a compaction the forgotten ids are in no file, and a restarted store still knows it", async () => {
     const f = file();
     let t = 0;
-    const first = new SeenStore(f, () => t, { maxIds: CAP });
+    const first = new SeenStore(f, { now: () => t }, { maxIds: CAP });
     // JSON_LOG_COMPACT_LINES (500) appended lines, then the next add writes a snapshot of CAP ids.
     for (let i = 0; i < 503; i++) {
       t += 1;
@@ -174,7 +174,7 @@ describe("seen store horizon", () => {
     const snapshot = JSON.parse(readFileSync(f, "utf8")) as { completeSince: number; ids: unknown[] };
     expect(snapshot.ids).toHaveLength(CAP);
     expect(readFileSync(`${f}.log`, "utf8").split("\n").length).toBeLessThan(5);
-    const second = new SeenStore(f, () => t, { maxIds: CAP });
+    const second = new SeenStore(f, { now: () => t }, { maxIds: CAP });
     expect(await second.completeSince()).toBe(await first.completeSince());
     expect(await second.completeSince()).toBe(503 - CAP);
   });
@@ -183,7 +183,7 @@ describe("seen store horizon", () => {
     const f = file();
     const { writeFileSync } = await import("node:fs");
     writeFileSync(f, JSON.stringify([["a@x <0@x>", 5], ["a@x <1@x>", 6], ["a@x <2@x>", 7], ["a@x <3@x>", 8]]));
-    const store = new SeenStore(f, () => 9, { maxIds: CAP });
+    const store = new SeenStore(f, { now: () => 9 }, { maxIds: CAP });
     expect(await store.has("a@x", "<0@x>")).toBe(false);
     expect(await store.completeSince()).toBe(5);
   });

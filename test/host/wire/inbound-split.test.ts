@@ -152,7 +152,7 @@ describe("pre-/post-message joining", () => {
 describe("pending store", () => {
   it("holds the raw (encrypted) mail in files only the host user can read, and gives it back once", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pending-")), "pending");
-    const store = new PendingStore(dir, () => 1000);
+    const store = new PendingStore(dir, { now: () => 1000 });
     const raw = new TextEncoder().encode("encrypted mail");
     expect(await store.hold({ postId: "<p@x>", half: "pre", sender: "a@x", signer: "F".repeat(40) }, raw)).toBe(true);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
@@ -168,7 +168,7 @@ describe("pending store", () => {
   it("is bounded: beyond PENDING_MAX_ENTRIES the oldest halves (and their files) are forgotten", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pending-")), "pending");
     let now = 0;
-    const store = new PendingStore(dir, () => ++now);
+    const store = new PendingStore(dir, { now: () => ++now });
     for (let i = 0; i < PENDING_MAX_ENTRIES + 5; i++) await store.hold({ postId: `<${i}@x>`, half: "post", sender: "a@x", signer: "F".repeat(40) }, new Uint8Array([i]));
     const held = await store.list();
     expect(held).toHaveLength(PENDING_MAX_ENTRIES);
@@ -181,7 +181,7 @@ describe("pending store", () => {
 
   it("PENDING_MAX_ENTRIES: exactly that many halves are all held; one more forgets the oldest", async () => {
     let now = 0;
-    const store = new PendingStore(pendingDir(), () => ++now);
+    const store = new PendingStore(pendingDir(), { now: () => ++now });
     for (let i = 0; i < PENDING_MAX_ENTRIES; i++) await store.hold(half(i), new Uint8Array([i]));
     expect((await store.list()).map((e) => e.postId)).toEqual(Array.from({ length: PENDING_MAX_ENTRIES }, (_, i) => `<${i}@x>`));
     await store.hold(half(PENDING_MAX_ENTRIES), new Uint8Array([0]));
@@ -191,7 +191,7 @@ describe("pending store", () => {
   });
 
   it("PENDING_MAX_BYTES: one half of exactly that size is held; one byte more is not held at all", async () => {
-    const store = new PendingStore(pendingDir(), () => 1);
+    const store = new PendingStore(pendingDir(), { now: () => 1 });
     expect(await store.hold(half(0), new Uint8Array(PENDING_MAX_BYTES))).toBe(true);
     expect(await store.hold(half(1), new Uint8Array(PENDING_MAX_BYTES + 1))).toBe(false);
     expect((await store.list()).map((e) => [e.postId, e.bytes])).toEqual([["<0@x>", PENDING_MAX_BYTES]]);
@@ -199,7 +199,7 @@ describe("pending store", () => {
 
   it("PENDING_MAX_BYTES: halves of exactly that size together are all held; one byte more forgets the oldest", async () => {
     let now = 0;
-    const store = new PendingStore(pendingDir(), () => ++now);
+    const store = new PendingStore(pendingDir(), { now: () => ++now });
     await store.hold(half(0), new Uint8Array(PENDING_MAX_BYTES - 1));
     await store.hold(half(1), new Uint8Array(1));
     expect((await store.list()).map((e) => e.postId)).toEqual(["<0@x>", "<1@x>"]);
@@ -209,7 +209,7 @@ describe("pending store", () => {
 
   it("PENDING_MAX_AGE_MS: a half exactly that old is still held; one ms older it is forgotten", async () => {
     const clock = { now: 1_000_000 };
-    const store = new PendingStore(pendingDir(), () => clock.now);
+    const store = new PendingStore(pendingDir(), { now: () => clock.now });
     await store.hold(half(0), new Uint8Array([1]));
     clock.now += PENDING_MAX_AGE_MS;
     expect((await store.find("a@x", "<0@x>", "post"))?.heldAt).toBe(1_000_000);

@@ -135,7 +135,7 @@ describe("sent store", () => {
 
   it("keeps mails in files only the host user can read, and forgets one it never saw", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sent-"));
-    const store = new SentStore(dir, () => 5);
+    const store = new SentStore(dir, { now: () => 5 });
     await store.record(mail(1));
     expect(await store.get("<m1@x>")).toEqual({ entry: { messageId: "<m1@x>", chatId: ALICE, from: "bot@example.org", recipients: [ALICE], sentAt: 5, bytes: 5 }, raw: "raw 1" });
     expect(await store.get("<m2@x>")).toBeUndefined();
@@ -144,7 +144,7 @@ describe("sent store", () => {
   });
 
   it("at the message cap every mail is kept; one over forgets the oldest", async () => {
-    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), () => 5, { maxMessages: 3, maxAgeMs: 1000, maxBytes: 1000 });
+    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), { now: () => 5 }, { maxMessages: 3, maxAgeMs: 1000, maxBytes: 1000 });
     for (const n of [1, 2, 3]) await store.record(mail(n));
     expect(await store.get("<m1@x>")).toBeDefined();
     await store.record(mail(4));
@@ -154,7 +154,7 @@ describe("sent store", () => {
 
   it("a mail exactly at the age bound is kept; 1 ms older it is forgotten", async () => {
     let now = 0;
-    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), () => now, { maxMessages: 10, maxAgeMs: 1000, maxBytes: 1000 });
+    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), { now: () => now }, { maxMessages: 10, maxAgeMs: 1000, maxBytes: 1000 });
     await store.record(mail(1));
     now = 1000;
     expect(await store.get("<m1@x>")).toBeDefined();
@@ -163,7 +163,7 @@ describe("sent store", () => {
   });
 
   it("the byte bound forgets the oldest mails first", async () => {
-    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), () => 5, { maxMessages: 10, maxAgeMs: 1000, maxBytes: 10 });
+    const store = new SentStore(mkdtempSync(join(tmpdir(), "sent-")), { now: () => 5 }, { maxMessages: 10, maxAgeMs: 1000, maxBytes: 10 });
     await store.record(mail(1, "12345"));
     await store.record(mail(2, "12345"));
     expect(await store.get("<m1@x>")).toBeDefined();

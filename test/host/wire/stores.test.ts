@@ -6,20 +6,21 @@ import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
 import { newIdentity } from "../../support/user-mail.js";
+import { systemClock } from "../../../core/clock.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "stores-"));
 
 describe("peer store", () => {
   it("remembers a key per address, case-insensitively, in a file only the host user can read", async () => {
     const file = join(dir(), "peers.json");
-    const peers = new PeerStore(file, () => 5);
+    const peers = new PeerStore(file, { now: () => 5 });
     await peers.remember("Alice@Example.org", "A".repeat(40), "a2V5");
     expect(await peers.get("alice@example.org")).toEqual({ addr: "alice@example.org", fingerprint: "A".repeat(40), keydataBase64: "a2V5", verified: false, updatedAt: 5 });
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it("an attacker's unverified key never replaces a verified one", async () => {
-    const peers = new PeerStore(join(dir(), "peers.json"), Date.now);
+    const peers = new PeerStore(join(dir(), "peers.json"), systemClock);
     await peers.remember("alice@example.org", "A".repeat(40), "good", { verified: true });
     const after = await peers.remember("alice@example.org", "E".repeat(40), "evil");
     expect(after.fingerprint).toBe("A".repeat(40));
@@ -27,7 +28,7 @@ describe("peer store", () => {
   });
 
   it("the same key seen again unverified stays verified; a new verified key replaces the old", async () => {
-    const peers = new PeerStore(join(dir(), "peers.json"), Date.now);
+    const peers = new PeerStore(join(dir(), "peers.json"), systemClock);
     await peers.remember("a@x.org", "A".repeat(40), "k1", { verified: true });
     expect((await peers.remember("a@x.org", "A".repeat(40), "k1")).verified).toBe(true);
     expect((await peers.remember("a@x.org", "B".repeat(40), "k2", { verified: true })).fingerprint).toBe("B".repeat(40));
@@ -38,7 +39,7 @@ describe("peer store", () => {
   it("PARSED_KEYS_MAX: exactly that many parsed keys stay cached; one more drops the oldest", async () => {
     const alice = await newIdentity("alice@x.org");
     const keydata = Array.from({ length: PARSED_KEYS_MAX + 1 }, (_, i) => " ".repeat(i) + alice.keydataBase64);
-    const peers = new PeerStore(join(dir(), "peers.json"), () => 0);
+    const peers = new PeerStore(join(dir(), "peers.json"), { now: () => 0 });
     const first = await peers.key(keydata[0]!);
     for (const variant of keydata.slice(1, PARSED_KEYS_MAX)) await peers.key(variant);
     expect(await peers.key(keydata[0]!)).toBe(first);
@@ -51,7 +52,7 @@ describe("peer store", () => {
   it("PARSED_KEY_TTL_MS: a key parsed exactly that long ago is still cached; one ms later it is parsed again", async () => {
     const alice = await newIdentity("alice@x.org");
     const clock = { now: 1_000_000 };
-    const peers = new PeerStore(join(dir(), "peers.json"), () => clock.now);
+    const peers = new PeerStore(join(dir(), "peers.json"), { now: () => clock.now });
     const first = await peers.key(alice.keydataBase64);
     clock.now += PARSED_KEY_TTL_MS;
     expect(await peers.key(alice.keydataBase64)).toBe(first);
@@ -68,7 +69,7 @@ describe("group store", () => {
   });
 
   it("keeps name and members, never lists the bot itself, and deduplicates addresses", async () => {
-    const groups = new GroupStore(join(dir(), "groups.json"), "Bot@x.org", () => 9);
+    const groups = new GroupStore(join(dir(), "groups.json"), "Bot@x.org", { now: () => 9 });
     const id = newGroupId();
     const group = await groups.update(id, (g) => ({ ...g, name: "Club", members: ["b@x.org", "A@x.org", "bot@x.org", "a@x.org"] }));
     expect(group).toEqual({ id, name: "Club", members: ["a@x.org", "b@x.org"], left: false, updatedAt: 9 });
@@ -76,7 +77,7 @@ describe("group store", () => {
   });
 
   it("refuses an invalid group id", async () => {
-    const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", Date.now);
+    const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", systemClock);
     await expect(groups.update("../../etc", (g) => g)).rejects.toThrow(/not a valid group id/);
   });
 });

@@ -19,18 +19,19 @@ import { writeJsonFile } from "../../../../host/storage/json-file.js";
 export async function recordedInviterAccount(identity: BotIdentity, tokens: { invitenumber: string; auth: string } | undefined): Promise<BotAccount> {
   const dir = mkdtempSync(join(tmpdir(), "recorded-inviter-"));
   const now = () => Date.now();
+  const clock = { now };
   if (tokens) await writeJsonFile(join(dir, "securejoin.json"), [{ ...tokens, createdAt: now() }]);
   return {
     addr: "bob@chat.test",
     name: "Bob Bot",
     identity,
-    tokens: new TokenStore(join(dir, "securejoin.json"), now),
-    peers: new PeerStore(join(dir, "peers.json"), now),
-    groups: new GroupStore(join(dir, "groups.json"), "bob@chat.test", now),
-    seen: new SeenStore(join(dir, "seen.json"), now),
-    sent: new SentStore(dir, now),
-    pending: new PendingStore(join(dir, "pending"), now),
-    exchanges: new LoopGuard(join(dir, "exchanges.json"), now),
+    tokens: new TokenStore(join(dir, "securejoin.json"), clock),
+    peers: new PeerStore(join(dir, "peers.json"), clock),
+    groups: new GroupStore(join(dir, "groups.json"), "bob@chat.test", clock),
+    seen: new SeenStore(join(dir, "seen.json"), clock),
+    sent: new SentStore(dir, clock),
+    pending: new PendingStore(join(dir, "pending"), clock),
+    exchanges: new LoopGuard(join(dir, "exchanges.json"), clock),
     isHostBot: () => false,
     now,
   };

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TokenStore, newToken } from "../../../../host/wire/securejoin/token-store.js";
+import { systemClock } from "../../../../core/clock.js";
 
-const store = () => new TokenStore(join(mkdtempSync(join(tmpdir(), "tokens-")), "bot", "securejoin.json"), () => 1234);
+const store = () => new TokenStore(join(mkdtempSync(join(tmpdir(), "tokens-")), "bot", "securejoin.json"), { now: () => 1234 });
 
 describe("securejoin tokens", () => {
   it("tokens are 18 random bytes in URL-safe base64, like core's", () => {
@@ -33,7 +34,7 @@ describe("securejoin tokens", () => {
 
   it("the token file is readable only by the host user", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "tokens-")), "bot", "securejoin.json");
-    await new TokenStore(file, Date.now).forInvite();
+    await new TokenStore(file, systemClock).forInvite();
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
