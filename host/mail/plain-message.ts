@@ -8,6 +8,7 @@ import { ChatbotError, errorMessage } from "../../core/errors.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { decodeEncodedWords } from "../wire/mime/encoded-words.js";
 import { parseCommand } from "./command.js";
+import { systemClock, type Clock } from "../../core/clock.js";
 
 /** A parsed message and the bytes of its attachments (handed to the isolate on demand). */
 export interface ParsedMessage {
@@ -31,7 +32,7 @@ function header(parsed: ParsedMail, name: string): string | undefined {
 }
 
 /** Parse a plaintext mail; refuses input over `maxBytes` before the parser sees it. */
-export async function parsePlainMessage(raw: Uint8Array, options: { maxBytes?: number; now?: () => number } = {}): Promise<ParsedMessage> {
+export async function parsePlainMessage(raw: Uint8Array, options: { maxBytes?: number; clock?: Clock } = {}): Promise<ParsedMessage> {
   const maxBytes = options.maxBytes ?? MAIL_MAX_BYTES;
   if (raw.byteLength > maxBytes) {
     throw new ChatbotError("E_MAIL_TOO_LARGE", `mail is ${raw.byteLength} bytes, over the limit of ${maxBytes} bytes`);
@@ -67,7 +68,7 @@ export async function parsePlainMessage(raw: Uint8Array, options: { maxBytes?: n
       chat,
       attachments: infos,
       ...(command ? { command } : {}),
-      date: parsed.date?.getTime() ?? (options.now ?? Date.now)(),
+      date: parsed.date?.getTime() ?? (options.clock ?? systemClock).now(),
     },
     attachments,
   };

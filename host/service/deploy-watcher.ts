@@ -164,7 +164,7 @@ export class DeployWatcher {
       const result = await installBundle(this.deps.dataDir, this.deps.config, addr, staging, {
         ...(isNew ? { password } : {}),
         ...(name === undefined ? {} : { name }),
-        now: () => this.deps.clock.now(),
+        clock: this.deps.clock,
       });
       const author = `${result.manifest.author.name} <${result.manifest.author.contact}>`;
       return { uid, status: "installed", name: result.manifest.name, version: result.manifest.version, author, upgrade: result.upgrade };

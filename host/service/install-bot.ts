@@ -12,6 +12,7 @@ import { openBotAccount } from "../wire/bot-account.js";
 import type { HostConfig } from "./host-config.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
+import { systemClock, type Clock } from "../../core/clock.js";
 
 /** chatmail's rule for account passwords, characters. */
 export const PASSWORD_MIN_CHARS = 9;
@@ -35,7 +36,7 @@ export async function installBundle(
   config: Pick<HostConfig, "ceilings" | "approvedOrigins">,
   addr: string,
   dist: string,
-  options: { password?: string; name?: string; now?: () => number } = {},
+  options: { password?: string; name?: string; clock?: Clock } = {},
 ): Promise<InstallResult> {
   const paths = hostPaths(dataDir).bot(addr);
   const { manifest } = await readBundleFolder(dist, config);
@@ -59,7 +60,7 @@ export async function installBundle(
   } else {
     await renameDurable([[staging, paths.current]]);
   }
-  const settings: BotSettings = { name, enabled: old?.enabled ?? true, approvedOrigins: old?.approvedOrigins ?? [], installedAt: (options.now ?? Date.now)() };
+  const settings: BotSettings = { name, enabled: old?.enabled ?? true, approvedOrigins: old?.approvedOrigins ?? [], installedAt: (options.clock ?? systemClock).now() };
   await writeJsonFile(paths.config, settings);
   const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));
   return { manifest, upgrade: old !== undefined, settings, pendingOrigins };

@@ -3,6 +3,7 @@
 // every LOG_REOPEN_CHECK_MS. Writes are synchronous and unbuffered, like the appendFileSync they
 // replace: a line is in the file (page cache) when `append` returns, and lines never interleave.
 import { closeSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
+import { systemClock, type Clock } from "../../core/clock.js";
 
 /** How often the appender checks whether its file was rotated away, ms. */
 export const LOG_REOPEN_CHECK_MS = 1_000;
@@ -13,10 +14,10 @@ export interface LogAppender {
   close(): void;
 }
 
-/** Open `file` for appending (0600, created when missing). `now` is a clock in ms. */
-export function openLogAppender(file: string, now: () => number = Date.now): LogAppender {
+/** Open `file` for appending (0600, created when missing); `clock` times the re-open checks. */
+export function openLogAppender(file: string, clock: Clock = systemClock): LogAppender {
   let fd = openSync(file, "a", 0o600);
-  let checkedAt = now();
+  let checkedAt = clock.now();
   const rotated = (): boolean => {
     try {
       const onDisk = statSync(file);
@@ -28,8 +29,8 @@ export function openLogAppender(file: string, now: () => number = Date.now): Log
   };
   return {
     append(text) {
-      if (now() - checkedAt >= LOG_REOPEN_CHECK_MS) {
-        checkedAt = now();
+      if (clock.now() - checkedAt >= LOG_REOPEN_CHECK_MS) {
+        checkedAt = clock.now();
         if (rotated()) {
           closeSync(fd);
           fd = openSync(file, "a", 0o600);

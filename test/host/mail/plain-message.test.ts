@@ -86,7 +86,7 @@ describe("plain message: a mail becomes the msg a bot sees", () => {
 
   it("takes the date from the injected clock when the mail has no Date header", async () => {
     const raw = crlf("From: a@example.org", "Message-ID: <d@example.org>", "", "no date");
-    const { message } = await parsePlainMessage(raw, { now: () => 1_700_000_000_000 });
+    const { message } = await parsePlainMessage(raw, { clock: { now: () => 1_700_000_000_000 } });
     expect(message.date).toBe(1_700_000_000_000);
   });
 

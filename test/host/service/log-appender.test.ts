@@ -9,7 +9,7 @@ describe("log appender", () => {
     const dir = mkdtempSync(join(tmpdir(), "log-appender-"));
     const file = join(dir, "host.jsonl");
     let now = 0;
-    const log = openLogAppender(file, () => now);
+    const log = openLogAppender(file, { now: () => now });
     log.append("a\n");
     log.append("b\n");
     expect(readFileSync(file, "utf8")).toBe("a\nb\n");
