@@ -51,7 +51,7 @@ export class BotRegistry {
     if (cached && cached.loadedFrom === mtime) return cached;
     // The old policy's held-back counters go to disk before the new one reads them.
     if (cached) await flushBotPolicy(cached.policy);
-    const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, () => this.deps.clock.now());
+    const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, this.deps.clock);
     if (!bot) return undefined;
     const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock, { deferWrites: true }), loadedFrom: mtime };
     this.bots.set(addr, loaded);

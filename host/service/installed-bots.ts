@@ -12,6 +12,7 @@ import { readBotSettings, type BotSettings } from "./bot-settings.js";
 import { BotStateFile, type HostedBot } from "./hosted-bot.js";
 import type { HostConfig } from "./host-config.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
+import type { Clock } from "../../core/clock.js";
 
 export type { BotSettings } from "./bot-settings.js";
 
@@ -45,14 +46,14 @@ export async function readBundleFolder(dir: string, config: Pick<HostConfig, "ce
 }
 
 /** Load the installed bot `addr`; undefined when no bot is installed at that address. */
-export async function loadInstalledBot(dataDir: string, addr: string, config: HostConfig, now: () => number): Promise<InstalledBot | undefined> {
+export async function loadInstalledBot(dataDir: string, addr: string, config: HostConfig, clock: Clock): Promise<InstalledBot | undefined> {
   const paths = hostPaths(dataDir).bot(addr);
   const settings = await readBotSettings(paths.config);
   if (!settings) return undefined;
   const { manifest, code, sha256 } = await readBundleFolder(paths.current, config);
   const password = (await readFile(paths.password, "utf8")).trim();
   // Mail from another bot of this host counts as automated whatever its headers say (loop-guard.ts).
-  const account = await openBotAccount(dataDir, addr, settings.name, now, { isHostBot: (other) => isInstalledBot(dataDir, other) });
+  const account = await openBotAccount(dataDir, addr, settings.name, clock, { isHostBot: (other) => isInstalledBot(dataDir, other) });
   const { perUser, ...eventLimits } = manifest.limits;
   const approved = new Set([...config.approvedOrigins, ...settings.approvedOrigins]);
   return {

@@ -11,7 +11,7 @@ import { SeenStore } from "./seen-store.js";
 import { SentStore } from "./sent-store.js";
 import { PendingStore } from "./pending-store.js";
 import { LoopGuard } from "../policy/loop-guard.js";
-import type { Clock } from "../../core/clock.js";
+import { systemClock, type Clock } from "../../core/clock.js";
 
 /** One bot account's identity and stores; it is also their clock (`now()`, ms since the epoch). */
 export interface BotAccount extends Clock {
@@ -39,12 +39,10 @@ export interface BotAccountOptions {
 }
 
 /** Open (and on first use create) the bot account `addr` in `dataDir`. */
-export async function openBotAccount(dataDir: string, addr: string, name: string, now: () => number = Date.now, options: BotAccountOptions = {}): Promise<BotAccount> {
+export async function openBotAccount(dataDir: string, addr: string, name: string, clock: Clock = systemClock, options: BotAccountOptions = {}): Promise<BotAccount> {
   const bots = join(dataDir, "bots");
   const identity = await loadOrCreateIdentity(bots, addr);
   const dir = join(bots, addr);
-  // One clock for the account and every store it owns.
-  const clock: Clock = { now };
   return {
     addr,
     name,
@@ -57,6 +55,7 @@ export async function openBotAccount(dataDir: string, addr: string, name: string
     pending: new PendingStore(join(dir, "pending"), clock),
     exchanges: new LoopGuard(join(dir, "exchanges.json"), clock),
     isHostBot: options.isHostBot ?? (() => false),
-    now,
+    // One clock for the account and every store it owns.
+    now: () => clock.now(),
   };
 }

@@ -6,6 +6,7 @@ import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { loadInstalledBot } from "../../host/service/installed-bots.js";
+import { systemClock } from "../../core/clock.js";
 
 async function setup() {
   const work = mkdtempSync(join(tmpdir(), "host-install-"));
@@ -39,7 +40,7 @@ describe("cli host init / install", () => {
     expect(statSync(join(bot, "password")).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(bot, "password"), "utf8")).toBe("a-good-password");
     const config = await loadHostConfig(join(data, "host.json"), data);
-    const loaded = await loadInstalledBot(data, "echobot01@chat.test", config, Date.now);
+    const loaded = await loadInstalledBot(data, "echobot01@chat.test", config, systemClock);
     expect(loaded?.settings).toMatchObject({ name: "Echo Bot", enabled: true });
     expect(loaded?.bundle.code.length).toBeGreaterThan(1000);
     expect(loaded?.limits.cpuMsPerEvent).toBe(config.ceilings.event.cpuMsPerEvent);

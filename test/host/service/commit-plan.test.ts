@@ -22,7 +22,7 @@ beforeAll(async () => {
   const work = mkdtempSync(join(tmpdir(), "commit-plan-"));
   data = await initHost(work);
   await installBot(work, data, { addr: ADDR });
-  bot = (await loadInstalledBot(data, ADDR, await loadHostConfig(hostPaths(data).config, data), () => T0))!;
+  bot = (await loadInstalledBot(data, ADDR, await loadHostConfig(hostPaths(data).config, data), { now: () => T0 }))!;
 });
 
 const stateFile = () => JSON.parse(readFileSync(join(hostPaths(data).bot(ADDR).dir, "state.json"), "utf8")) as Record<string, string>;

@@ -92,7 +92,7 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
     await installBot(work, data, { addr: ADDR, source: SOURCE, manifest: { limits: { perUser: { mailsPerHour: 3 } } } });
     clock = new FakeClock((await botSettings(data, ADDR)).installedAt);
     const config = await loadHostConfig(hostPaths(data).config, data);
-    relayBot = (await loadInstalledBot(data, ADDR, config, () => clock.now()))!;
+    relayBot = (await loadInstalledBot(data, ADDR, config, { now: () => clock.now() }))!;
     const policy = openBotPolicy(hostPaths(data).bot(ADDR).dir, relayBot.perUser, config.ceilings.bot, clock);
     deps = { executor, submitter: new FakeSmtp(), log: (event) => logs.push(event), maxMailBytes: MAIL_MAX_BYTES, policy };
     // The folder installBot built the bot from: the test kit builds the same bot.ts and manifest.

@@ -34,7 +34,7 @@ beforeAll(async () => {
 async function bot(options: { hostBots?: string[] } = {}): Promise<{ account: BotAccount; clock: { now: number } }> {
   const clock = { now: Date.now() };
   const hostBots = new Set(options.hostBots ?? []);
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "inbound-automated-")), BOT, "Echo Bot", () => clock.now, { isHostBot: (addr) => hostBots.has(addr) });
+  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "inbound-automated-")), BOT, "Echo Bot", { now: () => clock.now }, { isHostBot: (addr) => hostBots.has(addr) });
   return { account, clock };
 }
 

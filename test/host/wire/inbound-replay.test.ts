@@ -36,7 +36,7 @@ beforeAll(async () => {
 async function bot(start: number): Promise<{ account: BotAccount; clock: { now: number }; seenFile: string }> {
   const dir = mkdtempSync(join(tmpdir(), "inbound-replay-"));
   const clock = { now: start };
-  const account = await openBotAccount(dir, BOT, "Echo Bot", () => clock.now);
+  const account = await openBotAccount(dir, BOT, "Echo Bot", { now: () => clock.now });
   const seenFile = join(dir, "bots", BOT, "seen.json");
   account.seen = new SeenStore(seenFile, { now: () => clock.now }, { maxIds: CAP });
   return { account, clock, seenFile };

@@ -28,7 +28,7 @@ beforeAll(async () => {
 async function bot(options: { aliceVerified?: boolean } = {}): Promise<{ account: BotAccount; dir: string; clock: { now: number } }> {
   const dir = mkdtempSync(join(tmpdir(), "inbound-split-"));
   const clock = { now: Date.now() };
-  const account = await openBotAccount(dir, BOT, "Echo Bot", () => clock.now);
+  const account = await openBotAccount(dir, BOT, "Echo Bot", { now: () => clock.now });
   if (options.aliceVerified) await account.peers.remember(ALICE, alice.fingerprint, alice.keydataBase64, { verified: true });
   return { account, dir, clock };
 }

@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 /** A bot account that knows Alice's key, in a fresh directory. */
 async function botAccount(now = () => 1_700_000_000_000): Promise<BotAccount> {
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "outbound-")), "bot@example.org", "Test Bot", now);
+  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "outbound-")), "bot@example.org", "Test Bot", { now });
   await account.peers.remember(ALICE, alice.fingerprint, alice.keydataBase64);
   return account;
 }

@@ -33,7 +33,7 @@ beforeAll(async () => {
 
 /** A bot in group "Club" with Alice and Bob, that knows Alice's, Bob's and (unless `erinKey` is false) Erin's key. */
 async function botInGroup(options: { erinKey?: boolean } = {}): Promise<BotAccount> {
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "add-member-")), "bot@example.org", "Test Bot", () => 1_700_000_000_000);
+  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "add-member-")), "bot@example.org", "Test Bot", { now: () => 1_700_000_000_000 });
   for (const who of options.erinKey === false ? [alice, bob] : [alice, bob, erin]) await account.peers.remember(who.addr, who.fingerprint, who.keydataBase64);
   await account.groups.update(GROUP_ID, (g) => ({ ...g, name: "Club", members: [ALICE, BOB] }));
   return account;

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 async function botInGroup(): Promise<BotAccount> {
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "stopped-")), "bot@example.org", "Test Bot", () => 1_700_000_000_000);
+  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "stopped-")), "bot@example.org", "Test Bot", { now: () => 1_700_000_000_000 });
   for (const who of [alice, bob]) await account.peers.remember(who.addr, who.fingerprint, who.keydataBase64);
   await account.groups.update(GROUP_ID, (g) => ({ ...g, name: "Club", members: [ALICE, BOB] }));
   return account;

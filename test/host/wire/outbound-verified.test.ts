@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 async function botAccount(): Promise<BotAccount> {
-  return openBotAccount(mkdtempSync(join(tmpdir(), "outbound-verified-")), "bot@example.org", "Test Bot", () => 1_700_000_000_000);
+  return openBotAccount(mkdtempSync(join(tmpdir(), "outbound-verified-")), "bot@example.org", "Test Bot", { now: () => 1_700_000_000_000 });
 }
 
 async function openAs(reader: BotIdentity, account: BotAccount, mail: ActionMail): Promise<DeltaInner> {

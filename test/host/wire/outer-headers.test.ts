@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 async function botAccount(): Promise<BotAccount> {
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "outer-headers-")), "bot@example.org", "Test Bot", () => 1_700_000_000_000);
+  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "outer-headers-")), "bot@example.org", "Test Bot", { now: () => 1_700_000_000_000 });
   await account.peers.remember(ALICE, alice.fingerprint, alice.keydataBase64);
   await account.peers.remember(BOB, bob.fingerprint, bob.keydataBase64);
   return account;
