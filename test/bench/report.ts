@@ -4,6 +4,7 @@ import type { BaselineResult } from "./baseline.js";
 import type { DeliverResult } from "./deliver-bench.js";
 import type { ExecutorResult, RssPoint } from "./executor-bench.js";
 import type { IsolateResult } from "./isolate-bench.js";
+import type { RssSoakResult } from "./rss-soak.js";
 import type { ServiceResult, ServiceRound } from "./service-bench.js";
 import type { TemplateResult } from "./template-bench.js";
 import type { Summary } from "./stats.js";
@@ -31,6 +32,7 @@ export interface BenchReport {
   deliver: DeliverResult;
   service: ServiceResult;
   templates: TemplateResult;
+  rssSoak: RssSoakResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -92,6 +94,7 @@ export function formatReport(r: BenchReport): string {
     ...deliverLines(deliver),
     ...serviceLines(r.service),
     ...templateLines(r.templates),
+    ...rssSoakLines(r.rssSoak),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -116,6 +119,15 @@ export function templateLines(t: TemplateResult): string[] {
     row("10. Poll template: /poll with 12 options (builds the app), CPU", t.pollCpuMs),
     row("    the same, wall time (via chatbot/testing: IPC, worker, isolate)", t.pollWallMs),
     `    CPU target ≤ ${TARGETS.pollEventCpuMs} ms median: ${met(t.pollCpuMs.median <= TARGETS.pollEventCpuMs)}`,
+  ];
+}
+
+/** Section 11: the runner's RSS over the soak, as growth per 1 000 events and as a ratio of the halves' peaks. */
+export function rssSoakLines(soak: RssSoakResult): string[] {
+  const growthKiB = soak.growthBytesPer1000Events / 1024;
+  return [
+    `11. RSS soak: ${soak.events} events on one runner in ${soak.seconds.toFixed(1)} s (after the untimed warm-up): runner ${mib(soak.warmedBytes)} → ${mib(soak.endBytes)}`,
+    `    peak of the first half ${mib(soak.firstHalfPeakBytes)}, of the second ${mib(soak.secondHalfPeakBytes)}: ${growthKiB >= 0 ? "+" : ""}${growthKiB.toFixed(0)} KiB per 1 000 events, second/first ${soak.peakRatio.toFixed(2)}× (1.00 = flat; V8's GC moves RSS by ±20 MiB)`,
   ];
 }
 
