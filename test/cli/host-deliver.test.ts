@@ -181,6 +181,7 @@ describe("cli host deliver", () => {
     expect(run.code).toBe(0);
     const files = urls.filter((url) => !url.startsWith("node:")).map((url) => url.slice(`file://${ROOT}lib/`.length)).sort();
     expect(files).toEqual([
+      "core/address.js",
       "core/errors.js",
       "core/limits.js",
       "host/cli/args.js",
