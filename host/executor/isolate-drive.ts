@@ -7,7 +7,7 @@ import { BOT_MARKER, BUNDLE_GLOBAL } from "../../std/contract.js";
 import { JOBS_PER_SLICE } from "../../core/limits.js";
 import type { HostOperations } from "./host-operations.js";
 import type { IsolateMeter } from "./isolate-meter.js";
-import { NO_BOT_EXPORT, STALLED, type Ending } from "./isolate-outcome.js";
+import { noBotExportEnding, stalledEnding, type Ending } from "./isolate-outcome.js";
 import type { RunRequest } from "./run-types.js";
 
 /** What driving one event needs. */
@@ -31,7 +31,7 @@ export async function driveEvent(parts: DriveParts): Promise<Ending> {
   evaluated.value.dispose();
 
   const dispatched = meter.slice(() => callDispatch(parts.ctx));
-  if (!dispatched) return NO_BOT_EXPORT;
+  if (!dispatched) return noBotExportEnding();
   if (dispatched.error) return dispatched.error.consume(endingFor);
   // Not `consume`: the wait is async and the handle must live until it ends.
   const promise = dispatched.value;
@@ -72,7 +72,7 @@ async function settle(parts: DriveParts, promise: QuickJSHandle): Promise<Ending
       return { status: "ok" };
     }
     if (state.type === "rejected") return state.error.consume(endingFor);
-    if (!operations.pending) return STALLED;
+    if (!operations.pending) return stalledEnding();
     const remaining = meter.wallDeadline - performance.now();
     if (remaining <= 0) return parts.wallEnding();
     const timedOut = await operations.waitForOne(remaining);

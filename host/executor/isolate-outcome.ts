@@ -13,10 +13,14 @@ export type Ending = { status: RunStatus; error?: RunError; limit?: LimitHit };
 export const UNKNOWN_ERROR: GuestErrorText = { name: "Error", message: "unknown error" };
 
 /** The bundle has no `defineBot({...})` default export to call. */
-export const NO_BOT_EXPORT: Ending = { status: "bot-error", error: { code: "E_NO_BOT_EXPORT", message: "the bundle's default export is not defineBot({...}) from chatbot/std" } };
+export function noBotExportEnding(): Ending {
+  return { status: "bot-error", error: { code: "E_NO_BOT_EXPORT", message: "the bundle's default export is not defineBot({...}) from chatbot/std" } };
+}
 
 /** The handler waits for a promise nothing can settle. */
-export const STALLED: Ending = { status: "bot-error", error: { code: "E_STALLED", message: "the handler awaited something that can never complete (no host operation is pending)" } };
+export function stalledEnding(): Ending {
+  return { status: "bot-error", error: { code: "E_STALLED", message: "the handler awaited something that can never complete (no host operation is pending)" } };
+}
 
 /** The ending of an event that went over a budget: an output cap first, then CPU, then wall time; else undefined. */
 export function budgetEnding(limits: EventLimits, outputLimit: LimitHit | undefined, overrun: Overrun | undefined): Ending | undefined {

@@ -2,9 +2,10 @@
 // disposes them before returning (STYLE principle 1). The parts, one job each: the meter
 // (isolate-meter.ts) runs guest code in metered slices and decides when a budget stops it, the
 // driver (isolate-drive.ts) evaluates the bundle and runs the bot until it settles, and the
-// outcome (isolate-outcome.ts) classifies how it ended and builds the RunResult. Every handle the
-// host holds lives in one Scope and is freed before the runtime, in reverse order of creation: one
-// alive at JS_FreeRuntime aborts the WASM module.
+// outcome (isolate-outcome.ts) classifies how it ended and builds the RunResult. The runtime, the
+// context and the owners of the host's handles (guest promises, host operations) live in one Scope,
+// freed in reverse order of creation, so every handle goes before the runtime: one alive at
+// JS_FreeRuntime aborts the WASM module. (The driver frees the dispatch promise it holds itself.)
 import { performance } from "node:perf_hooks";
 import { Scope, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import type { FetchRequestData } from "../../std/contract.js";
@@ -23,8 +24,6 @@ import { pinJobContext } from "./job-context.js";
 import { slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import type { RunRequest, RunResult } from "./run-types.js";
 import type { CpuClock } from "./thread-cpu-clock.js";
-
-export type { Ending } from "./isolate-outcome.js";
 
 /** Performs a fetch for the guest under the event's policy; `signal` fires at the wall deadline. */
 export type IsolateFetch = (request: FetchRequestData, body: Uint8Array | undefined, signal: AbortSignal) => Promise<BridgeFetchResult>;
@@ -95,7 +94,8 @@ export async function runInIsolate(
   runtime.setInterruptHandler(meter.interrupt);
   const ctx = scope.manage(runtime.newContext());
   pinJobContext(runtime, ctx);
-  const operations = scope.manage(new HostOperations(ctx, scope.manage(new GuestPromises(ctx)), (fn) => meter.slice(fn)));
+  const promises = scope.manage(new GuestPromises(ctx));
+  const operations = scope.manage(new HostOperations(ctx, promises, (fn) => meter.slice(fn)));
 
   /** The ending when guest code stopped with `error` (a thrown value), or was stopped by a budget. */
   const endingFor = (error: QuickJSHandle | undefined): Ending =>
