@@ -81,6 +81,26 @@ describe("std: state", () => {
   });
 });
 
+describe("std: host refusals cross as data", () => {
+  it("a refused call is a BotError with the host's code and message; called directly, an Error carrying { code, message } whose message is \"CODE: message\"", async () => {
+    const result = await executor.run(
+      request(
+        botWithMessageHandler(`
+          const caught = (fn) => { try { fn(); } catch (e) { return e; } };
+          const viaStd = await bot.fetch("https://not-allowed.example/").then(() => undefined, (e) => e);
+          const direct = caught(() => globalThis.__chatbotHost.stateSet("k", "not json"));
+          await bot.reply(JSON.stringify({ std: [viaStd.name, viaStd.code, viaStd.message], direct: [direct.name, direct.message, direct.refusal] }));`),
+      ),
+    );
+    const { std, direct } = JSON.parse(messageAt(result)!.text) as { std: string[]; direct: [string, string, { code: string; message: string }] };
+    expect(std).toEqual(["BotError", "E_FETCH_ORIGIN", expect.stringContaining("not-allowed.example")]);
+    const [name, message, refusal] = direct;
+    expect(name).toBe("Error");
+    expect(refusal).toEqual({ code: "E_STATE", message: "state values must be JSON text" });
+    expect(message).toBe("E_STATE: state values must be JSON text");
+  });
+});
+
 describe("std: logging, time and ticks", () => {
   it("bot.log and console.log write log lines; objects appear as JSON", async () => {
     const result = await executor.run(request(botWithMessageHandler(`bot.log("a", { b: 1 }); console.warn("careful"); console.log(new Error("boom"));`)));
