@@ -4,7 +4,7 @@
 import { UsingDisposable, type QuickJSContext, type QuickJSHandle } from "quickjs-emscripten-core";
 import type { GuestPromises, Settlement } from "./guest-promises.js";
 import { newGuestRefusal } from "./guest-refusal.js";
-import { SandboxFault } from "./isolate-meter.js";
+import type { SandboxFault } from "./isolate-meter.js";
 
 /** Runs guest work metered (IsolateMeter.slice). */
 type Slice = <T>(fn: () => T) => T;

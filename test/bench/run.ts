@@ -1,6 +1,7 @@
 // `make bench`: the echo bot per mail as a fresh `node` process (the baseline) against the same
 // bot in the sandbox, and the whole host service under a burst through a real relay (when root
-// with Postfix and Dovecot; else that phase says it skipped), all measured in this one run. Prints a readable report, or JSON with --json.
+// with Postfix and Dovecot; else that phase says it skipped), then the runner's RSS over a soak of
+// 10 000 events, all measured in this one run. Prints a readable report, or JSON with --json.
 // Timing never fails the bench (2 cores, noisy); a bot that does not echo correctly does (exit 1).
 // Run with: npx vite-node test/bench/run.ts [--json]   (after `make build`: the runner is lib/…)
 import { readFileSync } from "node:fs";
