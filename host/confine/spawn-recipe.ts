@@ -1,0 +1,158 @@
+// The one place that builds the command line starting a confined runner (issue 12). Tests run
+// their probe under exactly this recipe, so what they show holds for runners.
+//
+//   setpriv --pdeathsig KILL                      lifetime: unshare dies with the host
+//   unshare --net --mount --pid --fork --kill-child --ipc --uts [--user --map-root-user]
+//     sh -c MOUNT_SCRIPT                          filesystem: tmpfs root, read-only binds, pivot_root
+//       prlimit --as --nofile --nproc --fsize --core=0      resources (inside the user namespace,
+//                                                           so the task count is the runner's own)
+//         setpriv [--reuid --regid --clear-groups] --no-new-privs --inh-caps=-all --bounding-set=-all
+//                 --pdeathsig KILL                identity; caps and no_new_privs
+//           node NODE_ARGS SCRIPT ARGS
+//
+// Every step execs the next, so the IPC channel of node:child_process (an inherited descriptor)
+// reaches node. Layers that detectWalls found down are left out, never faked.
+import { viewEntries, type ViewEntry } from "./runner-view.js";
+import type { RunnerWallLimits } from "./walls-limits.js";
+
+/** The util-linux tools the recipe runs, by absolute path (they must also be in the view). */
+export interface WallTools {
+  unshare: string;
+  setpriv: string;
+  prlimit: string;
+  umount: string;
+  sh: string;
+}
+
+/** What detectWalls found usable; a layer left false is not applied. */
+export interface WallSetup {
+  tools: WallTools;
+  /** A network namespace with only lo (down). */
+  network: boolean;
+  /** A mount namespace with a tmpfs root; needs `network`'s unshare and a pid namespace for /proc. */
+  filesystem: boolean;
+  /** As root: run as this uid/gid. Otherwise "userns": root of a user namespace with no capabilities. */
+  identity: { kind: "uid"; uid: number; gid: number } | { kind: "userns" } | { kind: "none" };
+  /** rlimits via prlimit. */
+  resources: boolean;
+  /** PR_SET_PDEATHSIG via setpriv. */
+  lifetime: boolean;
+  /** System files the view needs: node, the tools run inside it, and their shared libraries. */
+  systemFiles: readonly string[];
+}
+
+/** One runner (or probe) to start. */
+export interface ConfinePlan {
+  walls: WallSetup;
+  limits: RunnerWallLimits;
+  /** The node binary (process.execPath). */
+  node: string;
+  nodeArgs: readonly string[];
+  /** The script node runs, visible read-only at its own path; null when nodeArgs say it all (-e CODE). */
+  script: string | null;
+  scriptArgs: readonly string[];
+  /** Project files and folders the script needs, read-only at their own paths (runnerProjectPaths). */
+  readOnly: readonly string[];
+  /** The only writable folder, at its own path; the runner starts in it. It must exist. */
+  scratchDir: string;
+  /** An empty folder the runner's tmpfs root is mounted on (in its own mount namespace; one folder serves all). */
+  rootDir: string;
+  /** A cgroup v2 directory made for this runner (runner-cgroup.ts); the runner joins it first. */
+  cgroupDir?: string;
+}
+
+/** What to pass to child_process.spawn (with stdio [..., "ipc"] for a runner). */
+export interface SpawnRecipe {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/**
+ * The mount script, run by sh as root of the new mount namespace. Positional arguments: root,
+ * scratch, cgroup ("" for none), the view entries (link PATH TARGET | file PATH | dir PATH), "--",
+ * then the command to exec. Paths arrive as arguments, never inside the script text.
+ * pivot_root(".", ".") then a lazy umount of "/" drops the whole old tree from the namespace, so
+ * nothing outside the view is left to reach, not even with capabilities.
+ */
+export const MOUNT_SCRIPT = `set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+root=$1 scratch=$2 cgroup=$3
+shift 3
+if [ -n "$cgroup" ]; then echo 0 > "$cgroup/cgroup.procs"; fi
+mount -t tmpfs -o "size=$1,mode=0755,nosuid,nodev" chatbot-runner "$root"
+shift
+while [ "$1" != "--" ]; do
+  case $1 in
+    link) mkdir -p "$root\${2%/*}"; ln -s "$3" "$root$2"; shift 3 ;;
+    file) mkdir -p "$root\${2%/*}"; : > "$root$2"; mount --bind -o ro,nosuid,nodev "$2" "$root$2"; shift 2 ;;
+    dir) mkdir -p "$root$2"; mount --bind -o ro,nosuid,nodev "$2" "$root$2"; shift 2 ;;
+    *) echo "chatbot runner view: unknown entry $1" >&2; exit 70 ;;
+  esac
+done
+shift
+mkdir -p "$root$scratch" "$root/proc" "$root/dev"
+mount --bind -o nosuid,nodev "$scratch" "$root$scratch"
+for dev in null zero urandom; do : > "$root/dev/$dev"; mount --bind "/dev/$dev" "$root/dev/$dev"; done
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount -o remount,ro,bind "$root"
+cd "$root"
+pivot_root . .
+umount -l /
+cd "$scratch"
+exec "$@"
+`;
+
+/** The prlimit arguments for `limits` (soft = hard: the runner cannot raise them back). */
+export function prlimitArgs(limits: RunnerWallLimits): string[] {
+  return [
+    `--as=${limits.addressSpaceBytes}`,
+    `--nofile=${limits.openFiles}`,
+    `--nproc=${limits.tasks}`,
+    `--fsize=${limits.fileSizeBytes}`,
+    "--core=0",
+  ];
+}
+
+/** The view's entries as the mount script's arguments. */
+function viewArgs(entries: readonly ViewEntry[]): string[] {
+  return entries.flatMap((e) => (e.kind === "link" ? ["link", e.path, e.target] : [e.kind, e.path]));
+}
+
+/** The command line that starts `plan`'s script under every wall that is up. */
+export function confinedSpawn(plan: ConfinePlan): SpawnRecipe {
+  const { walls, limits } = plan;
+  const { tools } = walls;
+  const node = [plan.node, ...plan.nodeArgs, ...(plan.script === null ? [] : [plan.script]), ...plan.scriptArgs];
+
+  const setpriv = [tools.setpriv];
+  if (walls.identity.kind === "uid") setpriv.push(`--reuid=${walls.identity.uid}`, `--regid=${walls.identity.gid}`, "--clear-groups");
+  setpriv.push("--no-new-privs");
+  // Dropping capabilities needs CAP_SETPCAP: as root, or as root of the user namespace.
+  if (walls.identity.kind !== "none") setpriv.push("--inh-caps=-all", "--bounding-set=-all");
+  // After --reuid: a change of credentials clears the parent-death signal.
+  if (walls.lifetime) setpriv.push("--pdeathsig=KILL");
+  let inner = [...setpriv, "--", ...node];
+  if (walls.resources) inner = [tools.prlimit, ...prlimitArgs(limits), "--", ...inner];
+
+  const unshare = [tools.unshare];
+  if (walls.identity.kind === "userns") unshare.push("--user", "--map-root-user");
+  if (walls.network) unshare.push("--net");
+  if (walls.filesystem) unshare.push("--mount", "--propagation=private", "--pid", "--fork", "--kill-child=SIGKILL", "--ipc", "--uts");
+  let argv = inner;
+  if (unshare.length > 1) {
+    argv = walls.filesystem
+      ? [...unshare, "--", tools.sh, "-c", MOUNT_SCRIPT, "chatbot-runner-view", plan.rootDir, plan.scratchDir, plan.cgroupDir ?? "", String(limits.rootTmpfsBytes), ...viewArgs(runnerView(plan)), "--", ...inner]
+      : [...unshare, "--", ...inner];
+  }
+  // unshare --fork waits for the runner: it must die with the host too.
+  if (walls.lifetime && walls.filesystem) argv = [tools.setpriv, "--pdeathsig=KILL", "--", ...argv];
+  const [command, ...args] = argv;
+  // Only what Node needs: nothing of the host's environment (secrets, NODE_OPTIONS, CA paths).
+  return { command: command!, args, env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", TZ: "UTC" } };
+}
+
+/** Everything the runner sees besides its scratch dir, /proc and /dev/{null,zero,urandom}: system files, project files, its script. */
+export function runnerView(plan: Pick<ConfinePlan, "walls" | "readOnly" | "script">): ViewEntry[] {
+  return viewEntries([...plan.walls.systemFiles, ...plan.readOnly, ...(plan.script === null ? [] : [plan.script])]);
+}
