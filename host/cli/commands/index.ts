@@ -13,6 +13,7 @@ import { hostServeCommand } from "./host-serve.js";
 import { hostBotsCommand } from "./host-bots.js";
 import { hostBotsApproveOriginCommand, hostBotsDisableCommand, hostBotsEnableCommand, hostBotsRevokeOriginCommand } from "./host-bots-settings.js";
 import { hostLogsCommand } from "./host-logs.js";
+import { hostDoctorCommand } from "./host-doctor.js";
 
 export const COMMANDS: readonly Command[] = [
   newCommand,
@@ -31,4 +32,5 @@ export const COMMANDS: readonly Command[] = [
   hostBotsRevokeOriginCommand,
   hostLogsCommand,
   hostQrCommand,
+  hostDoctorCommand,
 ];

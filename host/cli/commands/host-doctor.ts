@@ -1,0 +1,58 @@
+// `chatbot host doctor`: which of the runner's walls (issue 12) work on this machine, each tried
+// for real, with why and the fix for each one that does not.
+import { detectWalls, type WallDetection } from "../../confine/detect-walls.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CliIo, type Command } from "../command.js";
+
+/** Exit code of --require-all when a wall is down: a failed check, like test(1) and grep. */
+const WALLS_DOWN_EXIT = 1;
+
+const HELP = `Usage: chatbot host doctor [--json] [--require-all]
+
+Try each wall that confines a bot's runner process and print it up or down, with why and, for
+each one that is down, the fix. Each layer is tried for real by starting a program under it:
+  network     a network namespace with only lo: no socket to the relay or the world
+  filesystem  a tmpfs root with node, its libraries and the runner's files read-only and a
+              scratch dir: not the data dir, /etc or home dirs
+  identity    as root: a uid of its own (user chatbot-runner, else nobody); otherwise the root
+              of a user namespace; no capabilities, no_new_privs either way
+  resources   rlimits: address space, open files, tasks (no fork), file size, no core dumps
+  cgroup      a cgroup v2 per runner (memory.max, pids.max, cpu.max) where the host owns a
+              delegated subtree (systemd Delegate=yes)
+  lifetime    runners die with the host (PR_SET_PDEATHSIG) and with them all they started
+Not yet applied to runners: 'host serve' will use these walls once issue 12 is finished.
+
+Options:
+  --json         print the report as one JSON object
+  --require-all  exit 1 when any layer is down, or the walls fail together (for scripts and CI)
+  -h, --help     show this help
+
+Example:
+  sudo chatbot host doctor --require-all
+`;
+
+/** The report for a person: one line per layer, then why and the fix. */
+export function formatWalls(detection: WallDetection): string {
+  const out: string[] = [];
+  for (const report of detection.reports) {
+    out.push(`${report.up ? "up  " : "DOWN"}  ${report.layer.padEnd(10)}  ${report.why}`);
+    if (report.fix) out.push(`${" ".repeat(18)}${report.up ? "better" : "fix"}: ${report.fix}`);
+  }
+  out.push(`together: ${detection.combined.why}`);
+  const down = detection.reports.filter((r) => !r.up).map((r) => r.layer);
+  out.push(down.length === 0 ? "all walls are up" : `down: ${down.join(", ")}`);
+  return `${out.join("\n")}\n`;
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs("host doctor", args, { json: { type: "boolean" }, "require-all": { type: "boolean" } }, 0);
+  const detection = await detectWalls();
+  if (values.json) {
+    const { reports, combined } = detection;
+    io.stdout(`${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok }, null, 2)}\n`);
+  } else io.stdout(formatWalls(detection));
+  const allUp = detection.reports.every((r) => r.up) && detection.combined.ok;
+  return values["require-all"] && !allUp ? WALLS_DOWN_EXIT : EXIT.ok;
+}
+
+export const hostDoctorCommand: Command = { path: ["host", "doctor"], summary: "check the walls around bot runners (namespaces, uid, rlimits, cgroup)", help: HELP, run };
