@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { SlowFirstSequencer } from "./test/support/slow-first-sequencer.js";
 
 export default defineConfig({
   resolve: {
@@ -14,5 +15,7 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // The longest files first, so none of them is left to run alone at the end (see the sequencer).
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });

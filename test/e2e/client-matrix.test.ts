@@ -4,7 +4,7 @@
 // in a group joined by the bot's own group invite. MAIN_CORE (2.57) additionally runs the full set:
 // legacy QR, file echo, webxdc, delete for everyone, /stop and /start. Last, a group that mixes
 // the last 1.x core and the newest: each human's message gets the bot's echo on both clients. One relay for the file, one driver and one bot per
-// core; within a core the tests run in order and reuse its accounts.
+// core; the cores run side by side, and within a core the tests run in order and reuse its accounts.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -84,17 +84,21 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
     const started = await Promise.all([startRelay({ domain: "chat.test" }), executor.warmUp(), ...ALL_CORES.map((core) => startDeltaChat(core))]);
     relay = started[0];
     for (const dc of started.slice(2) as DeltaChatDriver[]) drivers.set(dc.core.name, dc);
-    // One after the other: each route rewrites the relay's transport table.
-    for (const core of ALL_CORES) bots.set(core.name, await startBotOnRelay(relay, { addr: `${tag(core)}bot@${relay.domain}`, name: `Echo Bot ${core.name}`, botSource: MATRIX_BOT }));
+    // All at once: the relay changes its transport table for one route at a time.
     // /stop and /start are the host policy's: only the host service (not the bare harness) has it.
-    host = await startHostOnRelay(relay, executor, {}, [{ addr: stopBot }]);
+    const [hosted, service] = await Promise.all([
+      Promise.all(ALL_CORES.map((core) => startBotOnRelay(relay, { addr: `${tag(core)}bot@${relay.domain}`, name: `Echo Bot ${core.name}`, botSource: MATRIX_BOT }))),
+      startHostOnRelay(relay, executor, {}, [{ addr: stopBot }]),
+    ]);
+    ALL_CORES.forEach((core, i) => bots.set(core.name, hosted[i]!));
+    host = service;
   });
 
   afterAll(async () => {
     await host?.stop();
     await executor?.close();
-    for (const bot of bots.values()) await bot.stop();
-    for (const dc of drivers.values()) await dc.close();
+    await Promise.all([...bots.values()].map((bot) => bot.stop()));
+    await Promise.all([...drivers.values()].map((dc) => dc.close()));
     await relay?.stop();
   });
 
@@ -128,8 +132,10 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
     return Promise.all(arrivals);
   }
 
+  // The cores at the same time (each has its own server process, bot and accounts; most of a
+  // test is waiting for mail), each core's tests in order: they build on each other's accounts.
   for (const core of ALL_CORES) {
-    describe(`core ${core.name}`, () => {
+    describe.concurrent(`core ${core.name}`, () => {
       let dc: DeltaChatDriver;
       let bot: BotOnRelay;
       let ann: number;
@@ -141,7 +147,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         bot = bots.get(core.name)!;
       });
 
-      it(`QR join (${core.hasSecureJoinV3 ? "v3" : "legacy"} link): the bot is shown verified, as a bot, in an encrypted 1:1 chat`, async () => {
+      it.sequential(`QR join (${core.hasSecureJoinV3 ? "v3" : "legacy"} link): the bot is shown verified, as a bot, in an encrypted 1:1 chat`, async () => {
         ann = await account(dc, "Ann");
         annBotChat = await secureJoin(dc, ann, inviteFor(dc, await bot.invite()));
         botContact = await contactOf(dc, ann, bot.addr);
@@ -152,14 +158,14 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect(await chatIsGroup(dc, ann, annBotChat)).toBe(false);
       });
 
-      it("text echo: the bot's reply arrives in the 1:1 chat with a padlock", async () => {
+      it.sequential("text echo: the bot's reply arrives in the 1:1 chat with a padlock", async () => {
         const [reply] = await sendAndReceive({ dc, account: ann, chatId: annBotChat }, `hello from ${core.name}`, `echo: hello from ${core.name}`, [{ dc, account: ann }]);
         expect(reply!.chatId).toBe(annBotChat);
         expect(reply!.fromId).toBe(botContact);
         expect(messageIsEncrypted(reply!)).toBe(true);
       });
 
-      it("group: a person creates a group with the bot and a second person; the bot's echo arrives there for both", async () => {
+      it.sequential("group: a person creates a group with the bot and a second person; the bot's echo arrives there for both", async () => {
         const ben = await account(dc, "Ben");
         await secureJoin(dc, ben, inviteFor(dc, await personInvite(dc, ann)));
         const group = await dc.rpc.createGroupChat(ann, `Club ${core.name}`, false);
@@ -177,7 +183,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect((await dc.rpc.getBasicChatInfo(ben, onBen!.chatId)).name).toBe(`Club ${core.name}`);
       });
 
-      it("the bot's own group invite: the person joins the group by its QR, sees its name, and the bot's echo arrives there", async () => {
+      it.sequential("the bot's own group invite: the person joins the group by its QR, sees its name, and the bot's echo arrives there", async () => {
         const groupId = newGroupId();
         await bot.account.groups.update(groupId, (g) => ({ ...g, name: `Lounge ${core.name}` }));
         const gus = await account(dc, "Gus");
@@ -192,7 +198,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
 
       if (core !== MAIN_CORE) return;
 
-      it("legacy QR join (no v=3) on a v3 core: the old handshake completes, the bot is verified and echoes with a padlock", async () => {
+      it.sequential("legacy QR join (no v=3) on a v3 core: the old handshake completes, the bot is verified and echoes with a padlock", async () => {
         const cleo = await account(dc, "Cleo");
         const chatId = await secureJoin(dc, cleo, (await bot.invite()).replace(/&v=3(?=&|$)/, ""));
         expect(await contactIsVerified(dc, cleo, await contactOf(dc, cleo, bot.addr), chatId)).toBe(true);
@@ -201,7 +207,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect(messageIsEncrypted(reply!)).toBe(true);
       });
 
-      it("file echo: a file comes back byte for byte, with a padlock", async () => {
+      it.sequential("file echo: a file comes back byte for byte, with a padlock", async () => {
         const data = randomBytes(FILE_BYTES);
         const path = join(mkdtempSync(join(tmpdir(), "matrix-file-")), "blob.bin");
         await writeFile(path, data);
@@ -213,7 +219,7 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect((await messageFileBytes(message)).equals(data)).toBe(true);
       });
 
-      it("webxdc: the bot's app arrives as an app, and the bot answers a status update with its own", async () => {
+      it.sequential("webxdc: the bot's app arrives as an app, and the bot answers a status update with its own", async () => {
         const app = dc.waitForIncomingMessage(ann, (m) => m.viewType === "Webxdc", WAIT_MS);
         await dc.rpc.miscSendTextMessage(ann, annBotChat, "/app");
         const instance = await app;
@@ -228,14 +234,14 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         expect(payloads).toEqual([{ ping: 1 }, "pong"]);
       });
 
-      it("delete: the bot deletes its own message for everyone and it disappears from the chat", async () => {
+      it.sequential("delete: the bot deletes its own message for everyone and it disappears from the chat", async () => {
         const [victim] = await sendAndReceive({ dc, account: ann, chatId: annBotChat }, "/keep", "to be deleted", [{ dc, account: ann }]);
         expect(await messageIsGone(dc, ann, annBotChat, victim!.id)).toBe(false);
         await dc.rpc.miscSendTextMessage(ann, annBotChat, "/delete");
         await until(() => messageIsGone(dc, ann, annBotChat, victim!.id), "the deleted message to leave the chat");
       });
 
-      it("/stop on the host: confirmed; no echo while stopped; /start confirms and the echo resumes", async () => {
+      it.sequential("/stop on the host: confirmed; no echo while stopped; /start confirms and the echo resumes", async () => {
         const dora = await account(dc, "Dora");
         const { account: botAccount } = (await host.service.bot(stopBot))!.bot;
         const tokens = await botAccount.tokens.forInvite();

@@ -101,7 +101,9 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     const flusher = setInterval(() => void relay.flushQueue(), 3000);
 
     try {
-      await until(async () => (await echoes()).length >= BURST, `${BURST} echoes`, 120_000);
+      // Every 500 ms, not 50: each look loads the whole chat (up to 400 messages) from the core,
+      // which at 50 ms kept the core busy reading while it should be receiving.
+      await until(async () => (await echoes()).length >= BURST, `${BURST} echoes`, 120_000, 500);
     } catch (error) {
       const { readdirSync } = await import("node:fs");
       const log = readFileSync(join(data, "logs", "host.jsonl"), "utf8").trim().split("\n");

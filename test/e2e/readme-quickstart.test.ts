@@ -1,7 +1,9 @@
 // The README's quick start, run verbatim as a new user would type it: every line of its code block
 // in one shell, with a fresh HOME (so `~/mybot` is new) and this checkout as the working folder.
 // Only `make build` is left out: `make test` has just run it, and rebuilding lib/ here would race
-// the other end-to-end tests that run from it.
+// the other end-to-end tests that run from it. After the block, `npx chatbot build` (the README's
+// next step): with it this is the echo template's whole new-user path, so templates-new-user
+// leaves echo to this test instead of installing it a second time.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -27,10 +29,12 @@ function quickStartCommands(): string[] {
 }
 
 describe("README quick start", () => {
-  it("works verbatim: new bot, install, its tests, typecheck, a run and a dev session", async () => {
+  it("works verbatim: new bot, install, its tests, typecheck, a run and a dev session; then chatbot build", async () => {
     const commands = quickStartCommands();
     expect(commands[0]).toBe("make build");
-    const script = ["set -euo pipefail", ...commands.slice(1).map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
+    // templates-new-user.test.ts counts on this block for the echo template.
+    expect(commands.find((command) => command.includes("chatbot new"))).toMatch(/--template echo$/);
+    const script = ["set -euo pipefail", ...[...commands.slice(1), "npx chatbot build"].map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn("bash", ["-c", script], { cwd: ROOT, env: userShellEnv({ HOME: home, npm_config_cache: join(homedir(), ".npm") }), stdio: ["pipe", "pipe", "pipe"] });
       let output = "";
@@ -44,5 +48,6 @@ describe("README quick start", () => {
     expect(code, output.slice(-4000)).toBe(0);
     expect(output).toMatch(/Tests\s+\d+ passed/);
     expect(output).toContain("echo: hello from the quick start");
+    expect(output).toMatch(/^built mybot /m);
   }, 300_000);
 });

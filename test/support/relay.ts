@@ -33,7 +33,8 @@ export interface TestRelay {
   /**
    * Route `addr` to Postfix pipe(8) instead of Dovecot: `command` (absolute path + args; Postfix
    * appends the recipient) or, by default, test/relay/capture-deliver.sh into capturedMails(addr).
-   * Resolves once Postfix has reloaded, so the next mail takes the route.
+   * Resolves once Postfix has reloaded, so the next mail takes the route. Calls made at once run
+   * one after the other.
    */
   routeToHost(addr: string, command?: string[]): Promise<void>;
   /**
@@ -85,6 +86,14 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     IMAP_PORT: String(imapPort),
   };
   const script = (name: string, args: string[] = []): Promise<string> => runScript(base, env, name, args);
+  // route.sh rewrites the transport table and reloads Postfix: one at a time, so callers may start
+  // several bots at once.
+  let routing: Promise<unknown> = Promise.resolve();
+  const route = (args: string[]): Promise<void> => {
+    const done = routing.then(() => script("route.sh", args));
+    routing = done.catch(() => undefined);
+    return done.then(() => undefined);
+  };
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -110,12 +119,8 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     addUser: async (addr, password) => {
       await script("adduser.sh", [addr, password]);
     },
-    routeToHost: async (addr, command = []) => {
-      await script("route.sh", [addr, ...command]);
-    },
-    routeToLmtp: async (addr, socketPath) => {
-      await script("route.sh", [addr, `lmtp:unix:${socketPath}`]);
-    },
+    routeToHost: (addr, command = []) => route([addr, ...command]),
+    routeToLmtp: (addr, socketPath) => route([addr, `lmtp:unix:${socketPath}`]),
     flushQueue: async () => {
       await run("postqueue", ["-c", join(base, "server", "postfix"), "-f"]);
     },
