@@ -113,7 +113,7 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   else {
     const tried = await attempt(tools.prlimit, [...prlimitArgs(limits), "--", "true"]);
     resources = tried.ok;
-    if (tried.ok) set("resources", true, `rlimits: address space ${limits.addressSpaceBytes / 2 ** 30} GiB, ${limits.openFiles} open files, ${limits.tasks} tasks (no fork), files up to ${limits.fileSizeBytes / 2 ** 20} MiB, no core dumps`);
+    if (tried.ok) set("resources", true, `rlimits: address space ${limits.addressSpaceBytes / 2 ** 30} GiB, ${limits.openFiles} open files, ${limits.tasks} tasks (threads count; forks past it fail), files up to ${limits.fileSizeBytes / 2 ** 20} MiB, no core dumps`);
     else set("resources", false, `prlimit failed: ${tried.detail}`, "check that the host's own hard limits are not below these caps (ulimit -H -a)");
   }
 

@@ -3,13 +3,13 @@
 // The view is a list of entries for the mount script in spawn-recipe.ts: a symlink on the way to
 // a file is recreated as a symlink, the file or directory itself is bind-mounted read-only.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 
 /** One entry of the runner's view. */
 export type ViewEntry =
   | { kind: "link"; path: string; target: string }
-  | { kind: "file"; path: string }
+  | { kind: "file"; path: string; /** What is bound there when not the path itself (a symlink's file). */ source?: string }
   | { kind: "dir"; path: string };
 
 /** The shared libraries a binary loads (its ELF interpreter included), from `ldd`. */
@@ -77,8 +77,8 @@ export function runnerProjectPaths(projectRoot: string, entry = join(projectRoot
 }
 
 /**
- * View entries that make each path visible at its own name: every symlink met on the way is
- * recreated (so /lib -> usr/lib still works), and the real file or directory is bound read-only.
+ * View entries that make each path visible at its own name: every symlink to a directory met on the
+ * way is recreated (so /lib -> usr/lib still works), and the real file or directory is bound read-only.
  */
 export function viewEntries(paths: readonly string[]): ViewEntry[] {
   const entries = new Map<string, ViewEntry>();
@@ -89,6 +89,12 @@ export function viewEntries(paths: readonly string[]): ViewEntry[] {
     for (let i = 0; i < parts.length; i++) {
       current += `/${parts[i]}`;
       const stat = lstatSync(current);
+      // A symlink to a file at the end (libc.so.6 -> libc-2.36.so): its file is bound at its name,
+      // which costs a line of the fstab instead of a fork of ln.
+      if (stat.isSymbolicLink() && i === parts.length - 1 && !statSync(current).isDirectory()) {
+        if (!entries.has(current)) entries.set(current, { kind: "file", path: current, source: realpathSync(current) });
+        return;
+      }
       if (stat.isSymbolicLink()) {
         const target = readlinkSync(current);
         if (!entries.has(current)) entries.set(current, { kind: "link", path: current, target });

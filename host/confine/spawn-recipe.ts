@@ -70,38 +70,74 @@ export interface SpawnRecipe {
 
 /**
  * The mount script, run by sh as root of the new mount namespace. Positional arguments: root,
- * scratch, cgroup ("" for none), the view entries (link PATH TARGET | file PATH | dir PATH), "--",
- * then the command to exec. Paths arrive as arguments, never inside the script text.
+ * scratch, cgroup ("" for none), tmpfs size, then newline-separated lists (dirs to make, files to
+ * make as mount points, symlinks as path/target pairs; all relative to the root) and the fstab of
+ * the binds, then the command to exec. Paths arrive as arguments, never inside the script text.
+ * One `mkdir` and one `mount -a` do all of it (libmount cannot parse an fstab from a pipe, so it is
+ * written under proc/, which the proc mount then covers): a mkdir and a mount per entry cost ~9 ms each, ~270 ms per runner start.
  * pivot_root(".", ".") then a lazy umount of "/" drops the whole old tree from the namespace, so
  * nothing outside the view is left to reach, not even with capabilities.
  */
-export const MOUNT_SCRIPT = `set -eu
+export const MOUNT_SCRIPT = `set -euf
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
-root=$1 scratch=$2 cgroup=$3
-shift 3
+root=$1 scratch=$2 cgroup=$3 size=$4 dirs=$5 files=$6 links=$7 fstab=$8
+shift 8
 if [ -n "$cgroup" ]; then echo 0 > "$cgroup/cgroup.procs"; fi
-mount -t tmpfs -o "size=$1,mode=0755,nosuid,nodev" chatbot-runner "$root"
-shift
-while [ "$1" != "--" ]; do
-  case $1 in
-    link) mkdir -p "$root\${2%/*}"; ln -s "$3" "$root$2"; shift 3 ;;
-    file) mkdir -p "$root\${2%/*}"; : > "$root$2"; mount --bind -o ro,nosuid,nodev "$2" "$root$2"; shift 2 ;;
-    dir) mkdir -p "$root$2"; mount --bind -o ro,nosuid,nodev "$2" "$root$2"; shift 2 ;;
-    *) echo "chatbot runner view: unknown entry $1" >&2; exit 70 ;;
-  esac
-done
-shift
-mkdir -p "$root$scratch" "$root/proc" "$root/dev"
-mount --bind -o nosuid,nodev "$scratch" "$root$scratch"
-for dev in null zero urandom; do : > "$root/dev/$dev"; mount --bind "/dev/$dev" "$root/dev/$dev"; done
-mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
-mount -o remount,ro,bind "$root"
+mount -t tmpfs -o "size=$size,mode=0755,nosuid,nodev" chatbot-runner "$root"
 cd "$root"
+IFS='
+'
+mkdir -p -- $dirs
+for file in $files; do : > "$file"; done
+link() { while [ $# -gt 1 ]; do ln -s -- "$2" "$1"; shift 2; done; }
+link $links
+printf '%s' "$fstab" > proc/fstab
+mount -a --fstab proc/fstab --target-prefix "$root"
+mount -t proc -o nosuid,nodev,noexec proc proc
+mount -o remount,ro,bind "$root"
 pivot_root . .
 umount -l /
 cd "$scratch"
 exec "$@"
 `;
+
+/** A path as fstab(5) writes it: blanks and backslashes as octal escapes. */
+function fstabPath(path: string): string {
+  return path.replace(/[\\ \t]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+}
+
+/** The mount script's arguments after root and scratch: what to make and what to bind. */
+export function mountScriptArgs(view: readonly ViewEntry[], scratchDir: string): { dirs: string; files: string; links: string; fstab: string } {
+  const all = [...view.map((e) => e.path), scratchDir];
+  const bad = all.find((path) => path.includes("\n") || !path.startsWith("/"));
+  if (bad !== undefined) throw new Error(`runner view: path must be absolute and without newlines: ${JSON.stringify(bad)}`);
+  const rel = (path: string) => path.slice(1);
+  const parent = (path: string) => path.slice(0, path.lastIndexOf("/"));
+  const dirs = new Set<string>(["proc", "dev", rel(scratchDir)]);
+  const files: string[] = [];
+  const links: string[] = [];
+  const fstab: string[] = [];
+  const bind = (path: string, options: string, source = path) => fstab.push(`${fstabPath(source)} ${fstabPath(path)} none bind,${options} 0 0`);
+  for (const entry of view) {
+    if (entry.kind === "link") {
+      if (parent(entry.path)) dirs.add(rel(parent(entry.path)));
+      links.push(rel(entry.path), entry.target);
+      continue;
+    }
+    if (entry.kind === "dir") dirs.add(rel(entry.path));
+    else {
+      if (parent(entry.path)) dirs.add(rel(parent(entry.path)));
+      files.push(rel(entry.path));
+    }
+    bind(entry.path, "ro,nosuid,nodev", entry.kind === "file" ? entry.source : undefined);
+  }
+  for (const dev of ["/dev/null", "/dev/zero", "/dev/urandom"]) {
+    files.push(rel(dev));
+    bind(dev, "ro,nosuid");
+  }
+  bind(scratchDir, "nosuid,nodev");
+  return { dirs: [...dirs].join("\n"), files: files.join("\n"), links: links.join("\n"), fstab: `${fstab.join("\n")}\n` };
+}
 
 /** The prlimit arguments for `limits` (soft = hard: the runner cannot raise them back). */
 export function prlimitArgs(limits: RunnerWallLimits): string[] {
@@ -112,11 +148,6 @@ export function prlimitArgs(limits: RunnerWallLimits): string[] {
     `--fsize=${limits.fileSizeBytes}`,
     "--core=0",
   ];
-}
-
-/** The view's entries as the mount script's arguments. */
-function viewArgs(entries: readonly ViewEntry[]): string[] {
-  return entries.flatMap((e) => (e.kind === "link" ? ["link", e.path, e.target] : [e.kind, e.path]));
 }
 
 /** The command line that starts `plan`'s script under every wall that is up. */
@@ -142,7 +173,7 @@ export function confinedSpawn(plan: ConfinePlan): SpawnRecipe {
   let argv = inner;
   if (unshare.length > 1) {
     argv = walls.filesystem
-      ? [...unshare, "--", tools.sh, "-c", MOUNT_SCRIPT, "chatbot-runner-view", plan.rootDir, plan.scratchDir, plan.cgroupDir ?? "", String(limits.rootTmpfsBytes), ...viewArgs(runnerView(plan)), "--", ...inner]
+      ? [...unshare, "--", tools.sh, "-c", MOUNT_SCRIPT, "chatbot-runner-view", plan.rootDir, plan.scratchDir, plan.cgroupDir ?? "", String(limits.rootTmpfsBytes), ...Object.values(mountScriptArgs(runnerView(plan), plan.scratchDir)), ...inner]
       : [...unshare, "--", ...inner];
   }
   // unshare --fork waits for the runner: it must die with the host too.
