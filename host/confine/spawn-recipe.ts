@@ -57,6 +57,11 @@ export interface ConfinePlan {
   scratchDir: string;
   /** An empty folder the runner's tmpfs root is mounted on (in its own mount namespace; one folder serves all). */
   rootDir: string;
+  /**
+   * When the host is root: the uid/gid this runner runs as, instead of walls.identity's. RLIMIT_NPROC
+   * counts every task of a uid, so runners that run at once need a uid each (any unused number works).
+   */
+  runAs?: { uid: number; gid: number };
   /** A cgroup v2 directory made for this runner (runner-cgroup.ts); the runner joins it first. */
   cgroupDir?: string;
 }
@@ -157,7 +162,10 @@ export function confinedSpawn(plan: ConfinePlan): SpawnRecipe {
   const node = [plan.node, ...plan.nodeArgs, ...(plan.script === null ? [] : [plan.script]), ...plan.scriptArgs];
 
   const setpriv = [tools.setpriv];
-  if (walls.identity.kind === "uid") setpriv.push(`--reuid=${walls.identity.uid}`, `--regid=${walls.identity.gid}`, "--clear-groups");
+  if (walls.identity.kind === "uid") {
+    const { uid, gid } = plan.runAs ?? walls.identity;
+    setpriv.push(`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups");
+  }
   setpriv.push("--no-new-privs");
   // Dropping capabilities needs CAP_SETPCAP: as root, or as root of the user namespace.
   if (walls.identity.kind !== "none") setpriv.push("--inh-caps=-all", "--bounding-set=-all");

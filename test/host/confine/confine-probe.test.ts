@@ -3,7 +3,7 @@
 // port, fork, allocate past the address-space cap, write outside its scratch dir and look at the
 // data dir. The same probe without the recipe must succeed at each, or the test proves nothing.
 // A layer that detectWalls reports down here is skipped (and named), never faked.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,6 +18,11 @@ import { DEFAULT_RUNNER_WALL_LIMITS as LIMITS } from "../../../host/confine/wall
 const PROBE = fileURLToPath(new URL("./probe.cjs", import.meta.url));
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const GiB = 2 ** 30;
+/**
+ * As root, this file's runners run as a uid of their own (unused, like a runner slot's), so the
+ * task cap counts only them and not host doctor's tries running as the runner user at the same time.
+ */
+const RUN_AS = { uid: 64_000 + (process.pid % 1000), gid: 64_000 + (process.pid % 1000) };
 /** A file in the real /tmp (writable by everyone) the probe tries to create. */
 const TMP_FILE = `/tmp/chatbot-probe-escaped-${process.pid}`;
 
@@ -74,8 +79,8 @@ function plan(script: string | null, nodeArgs: string[], scriptArgs: string[], r
   const rootDir = join(dir, "root");
   mkdirSync(scratchDir);
   mkdirSync(rootDir);
-  if (detection.setup.identity.kind === "uid") chownSync(scratchDir, detection.setup.identity.uid, detection.setup.identity.gid);
-  return { walls: detection.setup, limits: LIMITS, node: process.execPath, nodeArgs, script, scriptArgs, readOnly, scratchDir, rootDir };
+  if (detection.setup.identity.kind === "uid") chownSync(scratchDir, RUN_AS.uid, RUN_AS.gid);
+  return { walls: detection.setup, limits: LIMITS, node: process.execPath, nodeArgs, script, scriptArgs, readOnly, scratchDir, rootDir, runAs: RUN_AS };
 }
 
 beforeAll(async () => {
@@ -149,7 +154,7 @@ describe("runner walls: a probe under the runner's spawn recipe", () => {
     } else if (up("identity")) {
       expect(report.readSecret.ok).toBe(false);
     }
-    if (up("identity") && detection.setup.identity.kind === "uid") expect(report.uid).toBe(detection.setup.identity.uid);
+    if (up("identity") && detection.setup.identity.kind === "uid") expect(report.uid).toBe(RUN_AS.uid);
     if (up("network")) {
       expect(report.connect.map((c) => c.port)).toEqual([25, 587, 143, listenPort]);
       for (const attempt of report.connect) expect(attempt).toMatchObject({ ok: false, error: "ENETUNREACH" });
@@ -160,6 +165,18 @@ describe("runner walls: a probe under the runner's spawn recipe", () => {
       expect(report.allocate.bytes).toBeLessThan(LIMITS.addressSpaceBytes);
       expect(report.allocate.error).toMatch(/allocation failed/i);
     }
+  });
+
+  it("a scratch dir with a space in its name works under the recipe (the fstab escapes it)", () => {
+    if (!up("filesystem")) return;
+    const confined = plan(null, ["-e", "require('fs').writeFileSync('out', process.cwd())"], []);
+    const scratchDir = join(confined.scratchDir, "..", "scratch dir");
+    mkdirSync(scratchDir);
+    if (detection.setup.identity.kind === "uid") chownSync(scratchDir, RUN_AS.uid, RUN_AS.gid);
+    const recipe = confinedSpawn({ ...confined, scratchDir });
+    const result = spawnSync(recipe.command, recipe.args, { env: recipe.env, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(readFileSync(join(scratchDir, "out"), "utf8")).toBe(scratchDir);
   });
 
   it("the runner itself (lib/host/executor/runner-process.js) starts under the recipe and says ready over IPC", async (context) => {
