@@ -14,8 +14,8 @@ import { guardPlugin, isInside, STD_SPECIFIER } from "./guard-plugin.js";
 import { stdEntryPath } from "./package-root.js";
 
 /** File names inside the output folder. */
-export const BUNDLE_FILE = "bot.js";
-export const SOURCE_MAP_FILE = "bot.js.map";
+const BUNDLE_FILE = "bot.js";
+const SOURCE_MAP_FILE = "bot.js.map";
 
 export interface BuildOptions {
   /** Output folder; relative paths are resolved against the bot folder. Default "dist". */
@@ -47,7 +47,7 @@ export function checkBundleSize(bytes: number, what: string, maxBytes: number = 
 }
 
 /** One esbuild message as `file:line:col: text`, with a 1-based column counted in characters. */
-export function formatMessage(message: Message): string {
+function formatMessage(message: Message): string {
   const loc = message.location;
   const notes = message.notes.map((n) => n.text).filter((t) => t !== "");
   const text = notes.length > 0 ? `${message.text} (${notes.join("; ")})` : message.text;

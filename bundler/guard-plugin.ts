@@ -21,7 +21,7 @@ export function isInside(dir: string, path: string): boolean {
 }
 
 /** True for `node:*` and for every name Node ships as a built-in (`fs`, `fs/promises`, …). */
-export function isNodeBuiltin(specifier: string): boolean {
+function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || builtinModules.includes(specifier);
 }
 

@@ -16,7 +16,7 @@ export type Problem = { path: string; text: string } | { line: string };
 type AnyIssue = v.BaseIssue<unknown>;
 
 /** The dotted key path of an issue ("a.b[2].c"), up to `end` path items. */
-export function issuePath(issue: AnyIssue, end = issue.path?.length ?? 0): string {
+function issuePath(issue: AnyIssue, end = issue.path?.length ?? 0): string {
   let text = "";
   for (const item of (issue.path ?? []).slice(0, end)) {
     const key = (item as { key?: unknown }).key;

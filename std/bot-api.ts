@@ -6,7 +6,7 @@ import { asBotError } from "./host.js";
 import { makeFetch } from "./fetch.js";
 
 /** Render log arguments the way console.log would, objects as JSON. */
-export function formatLogValues(values: unknown[]): string {
+function formatLogValues(values: unknown[]): string {
   return values
     .map((value) => {
       if (typeof value === "string") return value;

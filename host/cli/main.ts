@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
 
 /** The top-level help: every command with its one-line summary. */
-export function topLevelHelp(commands: readonly Command[]): string {
+function topLevelHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
   return [

@@ -28,7 +28,7 @@ export const REFUSED_FOLDER: readonly string[] = [DEPLOY_FOLDER, "Refused"];
 /** The header that marks a deploy message; its value is the format version. */
 export const DEPLOY_HEADER = "X-Chatbot-Deploy";
 /** The only format version so far. */
-export const DEPLOY_FORMAT = "1";
+const DEPLOY_FORMAT = "1";
 
 /** Attachment names, and the file names they get in a bundle folder. */
 export const DEPLOY_PARTS = Object.freeze({ manifest: "chatbot.json", bundle: "bot.js", sourceMap: "bot.js.map", password: "password" });
@@ -70,7 +70,7 @@ function deployError(message: string): ChatbotError {
 }
 
 /** Lowercase hex SHA-256 of some bytes. */
-export function sha256Hex(bytes: Uint8Array): string {
+function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 

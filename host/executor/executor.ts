@@ -41,7 +41,7 @@ interface Runner {
 }
 
 /** Where the compiled runner entry is: beside this module when compiled, else under lib/. */
-export function defaultRunnerPath(): string {
+function defaultRunnerPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, "runner-process.js");
   if (existsSync(beside)) return beside;

@@ -20,7 +20,7 @@ import { GuestRefusal } from "./guest-refusal.js";
 import { checkJsonText } from "./json-check.js";
 
 /** The MIME type of a webxdc app (PROTOCOL §5); every `*.xdc` file is sent with it. */
-export const WEBXDC_MIME_TYPE = "application/webxdc+zip";
+const WEBXDC_MIME_TYPE = "application/webxdc+zip";
 
 // RFC 5322 §3.6.4 msg-id as the composer writes it: printable ASCII without spaces or "<" ">" inside.
 const MESSAGE_ID = /^<[!-;=?-~]+>$/;

@@ -22,7 +22,7 @@ const NAMEABLE_KINDS: ReadonlySet<AddressKind> = new Set(["loopback", "private",
  * Ports no bot may reach on any address, whatever the allowlist says: the relay's SMTP submission
  * and relay ports (25, 465, 587) and its filtermail/postfix re-injection ports (10025, 10026, 10080, 10081).
  */
-export const REFUSED_PORTS: readonly number[] = Object.freeze([25, 465, 587, 10025, 10026, 10080, 10081]);
+const REFUSED_PORTS: readonly number[] = Object.freeze([25, 465, 587, 10025, 10026, 10080, 10081]);
 
 /** True for a port a bot may never connect to (the relay's mail ports). */
 export function isRefusedPort(port: number): boolean {

@@ -15,13 +15,13 @@ export interface OriginPolicy {
 }
 
 /** The URL's hostname without IPv6 brackets, as a socket would be given it. */
-export function bareHostname(url: URL): string {
+function bareHostname(url: URL): string {
   const host = url.hostname;
   return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
 /** True for `localhost` and loopback IP literals (127.0.0.0/8, ::1): the only hosts plain http may reach. */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   if (hostname === "localhost") return true;
   const bytes = parseIp(hostname);
   return bytes !== undefined && classifyAddress(bytes) === "loopback";
@@ -60,7 +60,7 @@ export function createOriginPolicy(entries: readonly string[], allowHttpLoopback
 }
 
 /** The port a URL connects to, with the scheme's default filled in. */
-export function effectivePort(url: URL): number {
+function effectivePort(url: URL): number {
   if (url.port !== "") return Number(url.port);
   return url.protocol === "http:" ? 80 : 443;
 }

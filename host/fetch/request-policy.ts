@@ -4,7 +4,7 @@
 import { ChatbotError } from "../../core/errors.js";
 
 /** Methods a bot may use; CONNECT and TRACE are not among them (tunnels, header echo). */
-export const ALLOWED_METHODS: readonly string[] = Object.freeze(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const ALLOWED_METHODS: readonly string[] = Object.freeze(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
  * Headers the host owns: framing and connection management (RFC 9110 §7.6.1, RFC 9112) that a bot

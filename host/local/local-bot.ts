@@ -73,7 +73,7 @@ export function localEventKey(event: GuestEvent, nowMs: number): string {
  * The bytes a local message counts against limits.perUser.bytesPerHour: its text's (UTF-8) and its
  * files', or a webxdc update's JSON. The relay counts the whole encrypted mail, a little more.
  */
-export function localMailBytes(event: GuestEvent, attachments: readonly Uint8Array[] = []): number {
+function localMailBytes(event: GuestEvent, attachments: readonly Uint8Array[] = []): number {
   const files = attachments.reduce((sum, bytes) => sum + bytes.byteLength, 0);
   if (event.kind === "message") return Buffer.byteLength(event.message.text, "utf8") + files;
   if (event.kind === "webxdc") return Buffer.byteLength(JSON.stringify([event.update, ...(event.more ?? [])]), "utf8");

@@ -6,7 +6,7 @@ import type { EventOutcome } from "../service/event-pipeline.js";
 import { EXIT } from "../cli/command.js";
 
 /** An action as printed: file bytes replaced by their size and sha256 (use --files DIR to keep them). */
-export function printableAction(action: Action): unknown {
+function printableAction(action: Action): unknown {
   if ((action.type !== "reply" && action.type !== "send") || !action.file) return action;
   const { dataBase64, ...file } = action.file;
   const sha256 = createHash("sha256").update(Buffer.from(dataBase64, "base64")).digest("hex");

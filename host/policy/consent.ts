@@ -28,7 +28,7 @@ export const START_TEXT = "You will get messages from this bot again. Send /stop
 export const ALREADY_STARTED_TEXT = "You already get messages from this bot. Send /stop to end them.";
 
 /** The group chat ids of the host start with this (host/wire/inbound.ts: "group:<id>"); any other chat id is a 1:1 chat. */
-export const GROUP_CHAT_PREFIX = "group:";
+const GROUP_CHAT_PREFIX = "group:";
 
 // A contact's entry is only rewritten when something changes or it is this old: one write a day per contact at most.
 const REFRESH_MS = 24 * 60 * 60 * 1000;

@@ -11,7 +11,7 @@ import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../../core/limits.j
 import type { Clock } from "../../core/clock.js";
 
 /** How long a write counts, ms. */
-export const STATE_IO_WINDOW_MS = 1000;
+const STATE_IO_WINDOW_MS = 1000;
 
 /** The answer of StateIo.check. */
 export type StateIoVerdict = { allowed: true } | { allowed: false; resumesAt: number; limit: keyof StateIoLimits };

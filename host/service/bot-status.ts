@@ -61,7 +61,7 @@ export interface HostStatus {
 }
 
 /** The addresses of the installed bots (folders with a bot.json), sorted. */
-export async function installedAddresses(dataDir: string): Promise<string[]> {
+async function installedAddresses(dataDir: string): Promise<string[]> {
   const paths = hostPaths(dataDir);
   const names = await readdir(paths.bots).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [] as string[];
@@ -71,7 +71,7 @@ export async function installedAddresses(dataDir: string): Promise<string[]> {
 }
 
 /** The origins a bot asks for and has approved, each with its state. */
-export function originStatuses(requested: readonly string[], botApproved: readonly string[], globalApproved: readonly string[]): OriginStatus[] {
+function originStatuses(requested: readonly string[], botApproved: readonly string[], globalApproved: readonly string[]): OriginStatus[] {
   const all = [...new Set([...requested, ...botApproved])];
   return all.map((origin) => ({
     origin,

@@ -42,7 +42,7 @@ export interface BotUsage {
 }
 
 /** Zero counts. */
-export function emptyWindow(): UsageWindow {
+function emptyWindow(): UsageWindow {
   return { events: 0, failed: 0, cpuMs: 0, sent: 0, dropped: 0, refused: 0, deferred: 0 };
 }
 

@@ -53,7 +53,7 @@ export interface DeployWatcherDeps {
 }
 
 /** How long after its last check a bot is checked again, ms (pure). */
-export function checkIntervalMs(pollSeconds: number): number {
+function checkIntervalMs(pollSeconds: number): number {
   return pollSeconds > 0 ? Math.min(pollSeconds * 1000, ACCOUNT_REFRESH_MS) : ACCOUNT_REFRESH_MS;
 }
 

@@ -28,7 +28,7 @@ import { groupName } from "./unix-groups.js";
 import type { HostLog } from "./host-event.js";
 
 /** Mode of the socket file: the host user and its group (Postfix) may connect, nobody else. */
-export const LMTP_SOCKET_MODE = 0o660;
+const LMTP_SOCKET_MODE = 0o660;
 
 /** What the LMTP door needs. */
 export interface LmtpServerOptions {

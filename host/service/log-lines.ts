@@ -53,7 +53,7 @@ const PER_USER_KEYS = new Set(Object.keys(DEFAULT_PER_USER_LIMITS));
  * disk (`host bots`): the line carries the sentence alone, while the live event also carries it as
  * data (`refusal`, host-event.ts), which the metrics read.
  */
-export function refusalKind(reason: unknown): string {
+function refusalKind(reason: unknown): string {
   if (typeof reason !== "string") return "other";
   const limit = /^per-user limit (\w+)/.exec(reason)?.[1];
   if (limit !== undefined) return PER_USER_KEYS.has(limit) ? limit : "other";

@@ -49,7 +49,7 @@ export interface MirrorRecord {
 }
 
 /** The JSON text of a state as it is mirrored, and its sha256. */
-export function stateDigest(state: BotState): { json: string; sha256: string } {
+function stateDigest(state: BotState): { json: string; sha256: string } {
   const json = JSON.stringify(state);
   return { json, sha256: createHash("sha256").update(json, "utf8").digest("hex") };
 }
@@ -86,7 +86,7 @@ export function composeStateMessage(addr: string, state: BotState, version: numb
  * headers. The account belongs to the bot's author, who can put anything in ChatbotState: a copy
  * over this is refused before it is downloaded or parsed.
  */
-export function stateCopyMaxBytes(stateBytes: number): number {
+function stateCopyMaxBytes(stateBytes: number): number {
   const json = 6 * stateBytes + 64 * 1024;
   return Math.ceil((json * 4) / 3 / 76) * 78 + 4096;
 }
@@ -132,7 +132,7 @@ export interface StateMirrorDeps {
 }
 
 /** Delay before retry `failures` (1-based) of a push or pull, ms: 5 s doubling up to 10 min. */
-export function mirrorBackoffMs(failures: number): number {
+function mirrorBackoffMs(failures: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, failures - 1), 600_000);
 }
 

@@ -7,7 +7,7 @@ import { ChatbotError } from "../../core/errors.js";
 export type MailSource = Uint8Array | AsyncIterable<Uint8Array>;
 
 /** The error for a mail over `maxBytes` (the door maps it to exit 65 / LMTP 552). */
-export function mailTooLarge(maxBytes: number): ChatbotError {
+function mailTooLarge(maxBytes: number): ChatbotError {
   return new ChatbotError("E_MAIL_TOO_LARGE", `the mail is larger than ${maxBytes} bytes`);
 }
 

@@ -23,7 +23,7 @@ export type { MailSource } from "./bounded-copy.js";
 export type { Clock } from "../../core/clock.js";
 
 /** A leftover older than this is removed by `recover` even if a process with its writer's pid exists (pid reuse), ms. */
-export const SPOOL_STALE_MS = 60 * 60 * 1000;
+const SPOOL_STALE_MS = 60 * 60 * 1000;
 
 /** A durable, multi-process mail queue in one folder (see the top of this file). */
 export class Spool {

@@ -20,7 +20,7 @@ import { toTestResult } from "./test-result.js";
 import { createTestState } from "./test-state.js";
 
 /** The bot's own address when the test names none. */
-export const DEFAULT_BOT_ADDR = "bot@example.org";
+const DEFAULT_BOT_ADDR = "bot@example.org";
 
 /** The bot folder from `dir`: a path, or a file: URL of the folder or of a file in it (`import.meta.url`). */
 export function botFolder(dir: string | URL | undefined): string {

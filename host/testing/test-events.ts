@@ -8,7 +8,7 @@ import type { MessageOptions, WebxdcUpdateOptions } from "./api.js";
 export const DEFAULT_SENDER: Readonly<Address> = Object.freeze({ addr: "alice@example.org", name: "Alice" });
 
 /** An address from "bob@example.org" (name "Bob", from the local part) or { addr, name }. */
-export function toAddress(from: string | Address | undefined): Address {
+function toAddress(from: string | Address | undefined): Address {
   if (from === undefined) return { ...DEFAULT_SENDER };
   if (typeof from !== "string") return { addr: from.addr.trim().toLowerCase(), name: from.name };
   const addr = from.trim().toLowerCase();
@@ -51,7 +51,7 @@ const TYPES_BY_EXTENSION: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** A file's MIME type from its name's extension; application/octet-stream when unknown. */
-export function guessType(name: string): string {
+function guessType(name: string): string {
   const dot = name.lastIndexOf(".");
   return (dot >= 0 ? TYPES_BY_EXTENSION[name.slice(dot + 1).toLowerCase()] : undefined) ?? "application/octet-stream";
 }

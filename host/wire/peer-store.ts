@@ -23,7 +23,7 @@ export interface Peer {
 }
 
 /** An unchanged key is rewritten (updatedAt) at most this often, ms. */
-export const PEER_REFRESH_MS = 24 * 60 * 60 * 1000;
+const PEER_REFRESH_MS = 24 * 60 * 60 * 1000;
 
 /** The peers of one bot, keyed by lowercased address. */
 export class PeerStore {

@@ -68,7 +68,7 @@ function accountLine(bot: BotStatus, nowMs: number): string {
 }
 
 /** The human-readable report. */
-export function formatHostStatus(status: HostStatus): string {
+function formatHostStatus(status: HostStatus): string {
   if (status.bots.length === 0) return "no bots installed; install one with 'chatbot host install ADDR DIR --password-file FILE'\n";
   const out: string[] = [];
   for (const bot of status.bots) {

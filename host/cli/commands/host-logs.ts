@@ -28,7 +28,7 @@ Example:
 `;
 
 /** One log line for a person: time, bot, event, then what is known of status, cost, sender, error. */
-export function formatLogRecord(line: LogRecord): string {
+function formatLogRecord(line: LogRecord): string {
   const at = lineTime(line);
   const status = stringField(line, "status") ?? stringField(line, "reason");
   const cpuMs = numberField(line, "cpuMs");

@@ -53,7 +53,7 @@ Example:
  * where on the author's disk a file lands. "", "." and ".." would name DIR or its parent, so they
  * (and any all-dots name) become file-<n>; NUL, which no file name may hold, becomes "_".
  */
-export function savedFileName(name: string, index: number): string {
+function savedFileName(name: string, index: number): string {
   const base = name.replace(/[/\\\0]/g, "_");
   return /^\.*$/.test(base) ? `file-${index + 1}` : base;
 }

@@ -12,7 +12,7 @@ export interface MailAddress {
 }
 
 /** RFC 5322 §2.1.1: lines SHOULD stay within 78 characters… */
-export const FOLD_COLUMNS = 78;
+const FOLD_COLUMNS = 78;
 /** …and MUST stay within 998 (excluding CRLF). */
 export const LINE_MAX_BYTES = 998;
 
@@ -33,7 +33,7 @@ function composeError(message: string): ChatbotError {
 }
 
 /** True when `text` is printable ASCII (tab allowed), i.e. may appear in a header as it is. */
-export function isPlainHeaderText(text: string): boolean {
+function isPlainHeaderText(text: string): boolean {
   return /^[\t\x20-\x7e]*$/.test(text);
 }
 

@@ -23,7 +23,7 @@ export interface HandshakeOutcome {
 }
 
 /** Auth tokens count as proof of a verified contact for this long (core: 7 days). */
-export const VERIFICATION_WINDOW_MS = 7 * 24 * 3600 * 1000;
+const VERIFICATION_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
 const ignored = (log: string): HandshakeOutcome => ({ replies: [], log });
 
