@@ -38,16 +38,17 @@ describe("platform-specific packages", () => {
     for (const [, entry] of cores) expect(entry).toMatchObject({ dev: true, optional: true });
   });
 
-  // npm's own check: install the lock as a macOS arm64 machine would (npm's --os/--cpu), offline
-  // from the cache this machine's `npm ci` filled. The linux-x64 cores are skipped (a required one
-  // would be installed regardless under --os, so their absence shows npm saw them as optional).
+  // npm's own check: install the lock as a macOS arm64 machine would (npm's --os/--cpu), from the
+  // cache this machine's `npm ci` filled where it can (the registry for darwin's own binaries).
+  // The linux-x64 cores are skipped (a required one would be installed regardless under --os, so
+  // their absence shows npm saw them as optional).
   it("npm ci as darwin-arm64 succeeds and leaves the linux cores out", () => {
     const dir = mkdtempSync(join(tmpdir(), "chatbot-platform-"));
     try {
       cpSync(join(root, "package.json"), join(dir, "package.json"));
       cpSync(join(root, "package-lock.json"), join(dir, "package-lock.json"));
       cpSync(join(root, "test", "cores", "package.json"), join(dir, "test", "cores", "package.json"));
-      execFileSync("npm", ["ci", "--os=darwin", "--cpu=arm64", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      execFileSync("npm", ["ci", "--os=darwin", "--cpu=arm64", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund"], {
         cwd: dir,
         stdio: "pipe",
         timeout: 120_000,
