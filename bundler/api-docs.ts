@@ -30,7 +30,13 @@ const DECLARATION = /^(?:export )?(?:declare )?(interface|type|function|class|co
 /** The text of a doc comment without its `/**`, `*` and `*\/` markers; lines joined with spaces. */
 function docText(lines: string[]): string {
   return lines
-    .map((line) => line.trim().replace(/^\/\*\*\s?/, "").replace(/\s?\*\/$/, "").replace(/^\*\s?/, ""))
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^\/\*\*\s?/, "")
+        .replace(/\s?\*\/$/, "")
+        .replace(/^\*\s?/, ""),
+    )
     .filter((line, index, all) => line !== "" || (index > 0 && index < all.length - 1))
     .join("\n")
     .replace(/([^\n])\n(?=[^\n-])/g, "$1 ")
@@ -214,7 +220,11 @@ const run = promisify(execFile);
 async function declarationsOf(root: string, args: string[]): Promise<{ symbols: Map<string, DeclaredSymbol>; files: Map<string, string> }> {
   const out = await mkdtemp(join(tmpdir(), "api-docs-"));
   try {
-    await run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), ...args, "--declaration", "--emitDeclarationOnly", "--noEmit", "false", "--outDir", out], { cwd: root });
+    await run(
+      process.execPath,
+      [join(root, "node_modules/typescript/bin/tsc"), ...args, "--declaration", "--emitDeclarationOnly", "--noEmit", "false", "--outDir", out],
+      { cwd: root },
+    );
     const files = new Map<string, string>();
     const symbols = new Map<string, DeclaredSymbol>();
     for (const entry of await readdir(out, { recursive: true })) {
@@ -232,7 +242,22 @@ async function declarationsOf(root: string, args: string[]): Promise<{ symbols: 
 /** The whole of docs/API.md for the checkout at `root`. */
 export async function generateApiDocs(root: string): Promise<string> {
   const std = await declarationsOf(root, ["-p", "std/tsconfig.json"]);
-  const kit = await declarationsOf(root, ["host/testing/api.ts", "--ignoreConfig", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node", "--rootDir", "."]);
+  const kit = await declarationsOf(root, [
+    "host/testing/api.ts",
+    "--ignoreConfig",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--strict",
+    "--skipLibCheck",
+    "--types",
+    "node",
+    "--rootDir",
+    ".",
+  ]);
   const stdNames = reexportedNames(std.files.get("index.d.ts") ?? "");
   const kitFile = [...kit.files].find(([name]) => name.endsWith("testing/api.d.ts"))?.[1] ?? "";
   const kitNames = [...scanDeclarations(kitFile).keys()];
@@ -241,7 +266,11 @@ export async function generateApiDocs(root: string): Promise<string> {
     PREAMBLE,
     [
       { title: "chatbot/std", intro: "What a bot imports. Everything runs inside the sandbox; every `bot` method is one call into the host.", names: stdNames },
-      { title: "chatbot/testing", intro: "The test kit: run the bot in the real sandbox with a fake clock, recorded fetch responses and in-memory state (README \"Testing your bot\").", names: kitNames },
+      {
+        title: "chatbot/testing",
+        intro: 'The test kit: run the bot in the real sandbox with a fake clock, recorded fetch responses and in-memory state (README "Testing your bot").',
+        names: kitNames,
+      },
     ],
     symbols,
   );

@@ -101,6 +101,7 @@ export async function buildBot(dir: string, options: BuildOptions = {}): Promise
   const stdEntry = await realpath(stdEntryPath());
   const outDir = resolve(botDir, options.outDir ?? "dist");
 
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by the assignment below, as esbuild infers it from these options (outputFiles present with write: false)
   let result;
   try {
     result = await build({

@@ -5,8 +5,7 @@
 
 // RFC 5321 §4.1.2 Dot-string local part and a hostname domain (RFC 1035 §2.3.1 labels), lower case:
 // the host lowercases before it checks, so one spelling of an address is one peer.
-const CANONICAL =
-  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const CANONICAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 // One "@"; no whitespace (no CR/LF in a From: line), no path separator, quote or angle bracket.
 const ACCOUNT = /^[^\s@/\\<>"]+@[^\s@/\\<>"]+$/;
 // RFC 5322 §3.2.3 atext local part and a hostname domain: safe to write bare inside <…>.

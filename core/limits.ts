@@ -299,10 +299,7 @@ export const EVENT_LIMIT_FLOORS: Readonly<EventLimits> = Object.freeze({
 export const MANIFEST_EVENT_LIMIT_KEYS = ["cpuMsPerEvent", "wallMsPerEvent", "memoryBytes"] as const;
 
 /** Resolve an event's limits: start from the ceilings, apply lower values; never exceed a ceiling. */
-export function effectiveEventLimits(
-  ceilings: Readonly<EventLimits>,
-  requested: Partial<EventLimits>,
-): Readonly<EventLimits> {
+export function effectiveEventLimits(ceilings: Readonly<EventLimits>, requested: Partial<EventLimits>): Readonly<EventLimits> {
   const result = { ...ceilings };
   for (const key of Object.keys(requested) as Array<keyof EventLimits>) {
     const value = requested[key];

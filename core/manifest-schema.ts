@@ -79,7 +79,10 @@ const origins = v.pipe(
   v.array(
     v.pipe(
       v.string(got(`must be a string like ${ORIGIN_EXAMPLE}`)),
-      v.check((item) => checkOrigin(item) === undefined, (issue) => `${checkOrigin(issue.input as string)}, got ${describeValue(issue.input)}`),
+      v.check(
+        (item) => checkOrigin(item) === undefined,
+        (issue) => `${checkOrigin(issue.input as string)}, got ${describeValue(issue.input)}`,
+      ),
     ),
     got(`must be an array of origins like ${ORIGIN_EXAMPLE}`),
   ),
@@ -97,10 +100,23 @@ const origins = v.pipe(
 const bundle = strict(
   {
     file: text("the bundle's file name"),
-    sha256: v.pipe(text("64 lowercase hex digits"), v.regex(SHA256_PATTERN, got("must be 64 lowercase hex digits")), v.description("Lowercase hex SHA-256 of the bundle's bytes.")),
-    bytes: v.pipe(v.number(got("must be a non-negative integer")), v.safeInteger(got("must be a non-negative integer")), v.minValue(0, got("must be a non-negative integer")), v.description("Size of the bundle in bytes.")),
+    sha256: v.pipe(
+      text("64 lowercase hex digits"),
+      v.regex(SHA256_PATTERN, got("must be 64 lowercase hex digits")),
+      v.description("Lowercase hex SHA-256 of the bundle's bytes."),
+    ),
+    bytes: v.pipe(
+      v.number(got("must be a non-negative integer")),
+      v.safeInteger(got("must be a non-negative integer")),
+      v.minValue(0, got("must be a non-negative integer")),
+      v.description("Size of the bundle in bytes."),
+    ),
   },
-  { file: "is required (the bundle's file name)", sha256: "is required (64 lowercase hex digits)", bytes: "must be a non-negative integer, got undefined (undefined)" },
+  {
+    file: "is required (the bundle's file name)",
+    sha256: "is required (64 lowercase hex digits)",
+    bytes: "must be a non-negative integer, got undefined (undefined)",
+  },
 );
 
 /** The manifest's schema against the operator's `ceilings`. */
@@ -119,10 +135,16 @@ export function manifestSchema(ceilings: ManifestCeilings) {
       ),
       author: strict(
         {
-          name: v.pipe(text("who wrote the bot"), v.check((name) => name.trim() !== "", "must not be empty")),
+          name: v.pipe(
+            text("who wrote the bot"),
+            v.check((name) => name.trim() !== "", "must not be empty"),
+          ),
           contact: v.pipe(
             text("an email address or https URL where the relay operator can reach you"),
-            v.check((contact) => checkContact(contact) === undefined, (issue) => `${checkContact(issue.input as string)}, got ${describeValue(issue.input)}`),
+            v.check(
+              (contact) => checkContact(contact) === undefined,
+              (issue) => `${checkContact(issue.input as string)}, got ${describeValue(issue.input)}`,
+            ),
             v.description("An email address or https URL where the relay operator can reach you."),
           ),
         },
@@ -131,10 +153,13 @@ export function manifestSchema(ceilings: ManifestCeilings) {
       entry: v.optional(
         v.pipe(
           text('a relative path like "bot.ts"'),
-          v.check((entry) => checkEntry(entry).ok, (issue) => {
-            const entry = checkEntry(issue.input as string);
-            return `${entry.ok ? "" : entry.fault}, got ${describeValue(issue.input)}`;
-          }),
+          v.check(
+            (entry) => checkEntry(entry).ok,
+            (issue) => {
+              const entry = checkEntry(issue.input as string);
+              return `${entry.ok ? "" : entry.fault}, got ${describeValue(issue.input)}`;
+            },
+          ),
           // Normalized to POSIX form (checked just above, so never the fallback).
           v.transform((entry) => {
             const checked = checkEntry(entry);
@@ -154,7 +179,10 @@ export function manifestSchema(ceilings: ManifestCeilings) {
       ),
       // `null` is "none" too, as it always was (the old parser read `schedule ?? "none"`).
       schedule: v.nullish(
-        v.pipe(v.picklist(SCHEDULES, got(`must be one of ${SCHEDULES.map((s) => `"${s}"`).join(", ")}`)), v.description("When the host wakes the bot without a mail.")),
+        v.pipe(
+          v.picklist(SCHEDULES, got(`must be one of ${SCHEDULES.map((s) => `"${s}"`).join(", ")}`)),
+          v.description("When the host wakes the bot without a mail."),
+        ),
         "none",
       ),
       origins: v.optional(origins, []),

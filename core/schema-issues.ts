@@ -104,9 +104,17 @@ export function deepFreeze<T>(value: T): T {
  * each starting with `file` and naming the key path. One problem per key (abortPipeEarly), every
  * key checked: whoever fixes the file fixes it in one pass.
  */
-export function parseOrThrow<S extends v.GenericSchema>(schema: S, raw: unknown, file: string, code: ErrorCode, unknownKeys: UnknownKeyStyle = "allowed-keys"): v.InferOutput<S> {
+export function parseOrThrow<S extends v.GenericSchema>(
+  schema: S,
+  raw: unknown,
+  file: string,
+  code: ErrorCode,
+  unknownKeys: UnknownKeyStyle = "allowed-keys",
+): v.InferOutput<S> {
   const result = v.safeParse(schema, raw, { abortPipeEarly: true });
   if (result.success) return result.output;
-  const lines = problemsOf(result.issues, unknownKeys).map((problem) => ("line" in problem ? `${file}: ${problem.line}` : problem.path === "" ? `${file}: ${problem.text}` : `${file}: "${problem.path}" ${problem.text}`));
+  const lines = problemsOf(result.issues, unknownKeys).map((problem) =>
+    "line" in problem ? `${file}: ${problem.line}` : problem.path === "" ? `${file}: ${problem.text}` : `${file}: "${problem.path}" ${problem.text}`,
+  );
   throw new ChatbotError(code, lines.join("\n"));
 }

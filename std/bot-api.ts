@@ -141,6 +141,9 @@ export function makeBot(host: HostFunctions, event: GuestEvent): Bot {
 
 /** A `console` that writes to the bot's log, so familiar code works inside the sandbox. */
 export function makeConsole(host: HostFunctions) {
-  const to = (level: LogLevel) => (...values: unknown[]) => call(() => host.log(level, formatLogValues(values)));
+  const to =
+    (level: LogLevel) =>
+    (...values: unknown[]) =>
+      call(() => host.log(level, formatLogValues(values)));
   return { log: to("info"), info: to("info"), debug: to("debug"), warn: to("warn"), error: to("error") };
 }

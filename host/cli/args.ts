@@ -6,12 +6,7 @@ import { ChatbotError, errorMessage } from "../../core/errors.js";
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** Parse a command's arguments; unknown options and missing values become E_USAGE errors. */
-export function parseCommandArgs<O extends Options>(
-  commandName: string,
-  args: readonly string[],
-  options: O,
-  maxPositionals: number,
-) {
+export function parseCommandArgs<O extends Options>(commandName: string, args: readonly string[], options: O, maxPositionals: number) {
   try {
     const parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
     if (parsed.positionals.length > maxPositionals) {

@@ -14,15 +14,7 @@ import { realpathSync } from "node:fs";
 function topLevelHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
-  return [
-    "Usage: chatbot <command> [options]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Run 'chatbot <command> --help' for a command's options.",
-    "",
-  ].join("\n");
+  return ["Usage: chatbot <command> [options]", "", "Commands:", ...lines, "", "Run 'chatbot <command> --help' for a command's options.", ""].join("\n");
 }
 
 /** Find the longest command path that prefixes argv. */

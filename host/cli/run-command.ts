@@ -6,7 +6,7 @@ import { isChatbotError } from "../../core/errors.js";
 /** Run `command` with its arguments (the words after the command's path) and return the exit code. */
 export async function runCommand(command: Command, rest: readonly string[], io: CliIo): Promise<number> {
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout(command.help.endsWith("\n") ? command.help : command.help + "\n");
+    io.stdout(command.help.endsWith("\n") ? command.help : `${command.help}\n`);
     return EXIT.ok;
   }
   try {

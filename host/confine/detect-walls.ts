@@ -15,7 +15,8 @@ export const RUNNER_USER = "chatbot-runner";
 /** How long one try may take before it counts as failed, ms (a loaded machine starts node in ~1 s). */
 const TRY_TIMEOUT_MS = 20_000;
 const INSTALL_UTIL_LINUX = "apt-get install util-linux (Debian ships it; unshare, setpriv and prlimit are part of it)";
-const USERNS_FIX = "allow user namespaces (sysctl user.max_user_namespaces=15000; on older Debian kernels also kernel.unprivileged_userns_clone=1) or start the host as root so runners get a uid of their own";
+const USERNS_FIX =
+  "allow user namespaces (sysctl user.max_user_namespaces=15000; on older Debian kernels also kernel.unprivileged_userns_clone=1) or start the host as root so runners get a uid of their own";
 
 export interface DetectOptions {
   limits?: RunnerWallLimits;
@@ -54,7 +55,9 @@ function attempt(command: string, args: readonly string[]): Promise<{ ok: boolea
 
 /** uid and gid of a user in passwd, or null. */
 function lookupUser(passwdFile: string, name: string): { uid: number; gid: number } | null {
-  const line = readFileSync(passwdFile, "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync(passwdFile, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
   const fields = line?.split(":");
   if (!fields || fields.length < 4) return null;
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
@@ -65,7 +68,9 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   const limits = options.limits ?? DEFAULT_RUNNER_WALL_LIMITS;
   const isRoot = process.getuid?.() === 0;
   const found = { unshare: findTool("unshare"), setpriv: findTool("setpriv"), prlimit: findTool("prlimit"), umount: findTool("umount"), sh: findTool("sh") };
-  const missing = Object.entries(found).filter(([, path]) => path === null).map(([name]) => name);
+  const missing = Object.entries(found)
+    .filter(([, path]) => path === null)
+    .map(([name]) => name);
   const tools = Object.fromEntries(Object.entries(found).map(([name, path]) => [name, path ?? `/usr/bin/${name}`])) as unknown as WallTools;
   const report = new Map<WallLayer, WallReport>();
   const set = (layer: WallLayer, up: boolean, why: string, fix = "") => report.set(layer, { layer, up, why, fix });
@@ -80,26 +85,46 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
     const named = lookupUser(options.passwdFile ?? "/etc/passwd", RUNNER_USER);
     const user = named ?? lookupUser(options.passwdFile ?? "/etc/passwd", "nobody");
     if (user === null) {
-      set("identity", false, `the host is root but neither ${RUNNER_USER} nor nobody exists`, `useradd --system --no-create-home --shell /usr/sbin/nologin ${RUNNER_USER}`);
+      set(
+        "identity",
+        false,
+        `the host is root but neither ${RUNNER_USER} nor nobody exists`,
+        `useradd --system --no-create-home --shell /usr/sbin/nologin ${RUNNER_USER}`,
+      );
     } else {
       const tried = await attempt(tools.setpriv, [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", ...dropCaps]);
       if (tried.ok) {
         identity = { kind: "uid", ...user };
-        set("identity", true, `runners run as uid ${user.uid} (${named ? RUNNER_USER : "nobody"}) with no groups, no capabilities and no_new_privs`, named ? "" : `nobody is shared with other daemons: useradd --system --no-create-home --shell /usr/sbin/nologin ${RUNNER_USER}`);
+        set(
+          "identity",
+          true,
+          `runners run as uid ${user.uid} (${named ? RUNNER_USER : "nobody"}) with no groups, no capabilities and no_new_privs`,
+          named ? "" : `nobody is shared with other daemons: useradd --system --no-create-home --shell /usr/sbin/nologin ${RUNNER_USER}`,
+        );
       } else set("identity", false, `setpriv --reuid=${user.uid} failed: ${tried.detail}`, "start the host as root (or with CAP_SETUID and CAP_SETGID)");
     }
   } else {
     const tried = await attempt(userns[0]!, [...userns.slice(1), "--", tools.setpriv, ...dropCaps]);
     if (tried.ok) {
       identity = { kind: "userns" };
-      set("identity", true, "the host is not root: runners are root of a user namespace of their own (the host's uid outside) with no capabilities and no_new_privs");
+      set(
+        "identity",
+        true,
+        "the host is not root: runners are root of a user namespace of their own (the host's uid outside) with no capabilities and no_new_privs",
+      );
     } else set("identity", false, `the host is not root and a user namespace failed (${tried.detail}): runners only get no_new_privs`, USERNS_FIX);
   }
   const canUnshare = !missing.includes("unshare") && (isRoot || identity.kind === "userns");
 
   // network
   let network = false;
-  if (!canUnshare) set("network", false, missing.includes("unshare") ? "unshare not found" : "a network namespace needs root or a user namespace", missing.includes("unshare") ? INSTALL_UTIL_LINUX : USERNS_FIX);
+  if (!canUnshare)
+    set(
+      "network",
+      false,
+      missing.includes("unshare") ? "unshare not found" : "a network namespace needs root or a user namespace",
+      missing.includes("unshare") ? INSTALL_UTIL_LINUX : USERNS_FIX,
+    );
   else {
     const tried = await attempt(tools.unshare, [...userns.slice(1), "--net", "--", "true"]);
     network = tried.ok;
@@ -113,7 +138,12 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   else {
     const tried = await attempt(tools.prlimit, [...prlimitArgs(limits), "--", "true"]);
     resources = tried.ok;
-    if (tried.ok) set("resources", true, `rlimits: address space ${limits.addressSpaceBytes / 2 ** 30} GiB, ${limits.openFiles} open files, ${limits.tasks} tasks (threads count; forks past it fail), files up to ${limits.fileSizeBytes / 2 ** 20} MiB, no core dumps`);
+    if (tried.ok)
+      set(
+        "resources",
+        true,
+        `rlimits: address space ${limits.addressSpaceBytes / 2 ** 30} GiB, ${limits.openFiles} open files, ${limits.tasks} tasks (threads count; forks past it fail), files up to ${limits.fileSizeBytes / 2 ** 20} MiB, no core dumps`,
+      );
     else set("resources", false, `prlimit failed: ${tried.detail}`, "check that the host's own hard limits are not below these caps (ulimit -H -a)");
   }
 
@@ -123,7 +153,12 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   else {
     const tried = await attempt(tools.setpriv, ["--pdeathsig=KILL", "--", "true"]);
     lifetime = tried.ok;
-    if (tried.ok) set("lifetime", true, "runners get SIGKILL when the host dies (PR_SET_PDEATHSIG); with the filesystem wall they are pid 1 of their own pid namespace, so nothing they start outlives them");
+    if (tried.ok)
+      set(
+        "lifetime",
+        true,
+        "runners get SIGKILL when the host dies (PR_SET_PDEATHSIG); with the filesystem wall they are pid 1 of their own pid namespace, so nothing they start outlives them",
+      );
     else set("lifetime", false, `setpriv --pdeathsig failed: ${tried.detail}`, INSTALL_UTIL_LINUX);
   }
 
@@ -135,20 +170,39 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   try {
     // filesystem: node starts in the view, cannot see /etc/passwd, can write only its scratch dir
     if (!canUnshare || missing.includes("umount") || missing.includes("sh")) {
-      set("filesystem", false, canUnshare ? `${missing.join(", ")} not found` : "a mount namespace needs root or a user namespace", canUnshare ? INSTALL_UTIL_LINUX : USERNS_FIX);
+      set(
+        "filesystem",
+        false,
+        canUnshare ? `${missing.join(", ")} not found` : "a mount namespace needs root or a user namespace",
+        canUnshare ? INSTALL_UTIL_LINUX : USERNS_FIX,
+      );
     } else {
       const check = "const fs=require('fs');if(fs.existsSync('/etc/passwd'))process.exit(3);fs.writeFileSync('written','1')";
       const plan = probePlan(work, { ...base, filesystem: true }, limits, ["-e", check]);
       const recipe = confinedSpawn(plan);
       const tried = await attempt(recipe.command, recipe.args);
       const wrote = existsSync(join(plan.scratchDir, "written"));
-      if (tried.ok && wrote) set("filesystem", true, "runners see only node, its libraries and the runner's files, read-only, and a scratch dir (tmpfs root, pivot_root): not the data dir, /etc or home dirs");
-      else set("filesystem", false, `the mount recipe failed: ${tried.detail || "the probe could not write its scratch dir"}`, "allow mount namespaces (a container may need CAP_SYS_ADMIN); bubblewrap is not needed");
+      if (tried.ok && wrote)
+        set(
+          "filesystem",
+          true,
+          "runners see only node, its libraries and the runner's files, read-only, and a scratch dir (tmpfs root, pivot_root): not the data dir, /etc or home dirs",
+        );
+      else
+        set(
+          "filesystem",
+          false,
+          `the mount recipe failed: ${tried.detail || "the probe could not write its scratch dir"}`,
+          "allow mount namespaces (a container may need CAP_SYS_ADMIN); bubblewrap is not needed",
+        );
     }
     const setup: WallSetup = { ...base, network, filesystem: report.get("filesystem")?.up === true, resources, lifetime };
     const recipe = confinedSpawn(probePlan(work, setup, limits, ["-e", "0"]));
     const tried = await attempt(recipe.command, recipe.args);
-    const combined = { ok: tried.ok, why: tried.ok ? "node starts under every wall that is up" : `node does not start under all walls together: ${tried.detail}` };
+    const combined = {
+      ok: tried.ok,
+      why: tried.ok ? "node starts under every wall that is up" : `node does not start under all walls together: ${tried.detail}`,
+    };
     const cgroup = findDelegatedCgroup(options.cgroupPaths ?? SYSTEM_CGROUP_PATHS);
     if (cgroup.usable) set("cgroup", true, `runners get a cgroup each under ${cgroup.dir} with memory.max, pids.max and cpu.max`);
     else set("cgroup", false, cgroup.why, cgroup.fix);

@@ -24,7 +24,9 @@ export type CgroupFinding = { usable: true; dir: string } | { usable: false; why
 /** This process's cgroup v2 directory, if cgroup v2 is mounted as the unified hierarchy. */
 function ownCgroupDir(paths: CgroupPaths): string | { why: string } {
   if (!existsSync(join(paths.mount, "cgroup.controllers"))) return { why: `cgroup v2 is not mounted at ${paths.mount} (a cgroup v1 or hybrid layout)` };
-  const line = readFileSync(paths.selfFile, "utf8").split("\n").find((l) => l.startsWith("0::"));
+  const line = readFileSync(paths.selfFile, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("0::"));
   if (line === undefined) return { why: `${paths.selfFile} has no cgroup v2 line (0::…)` };
   return join(paths.mount, line.slice(3));
 }

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 /** One entry of the runner's view. */
 export type ViewEntry =
   | { kind: "link"; path: string; target: string }
-  | { kind: "file"; path: string; /** What is bound there when not the path itself (a symlink's file). */ source?: string }
+  | { kind: "file"; path: string /** What is bound there when not the path itself (a symlink's file). */; source?: string }
   | { kind: "dir"; path: string };
 
 /** The shared libraries a binary loads (its ELF interpreter included), from `ldd`. */

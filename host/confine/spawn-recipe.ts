@@ -146,13 +146,7 @@ export function mountScriptArgs(view: readonly ViewEntry[], scratchDir: string):
 
 /** The prlimit arguments for `limits` (soft = hard: the runner cannot raise them back). */
 export function prlimitArgs(limits: RunnerWallLimits): string[] {
-  return [
-    `--as=${limits.addressSpaceBytes}`,
-    `--nofile=${limits.openFiles}`,
-    `--nproc=${limits.tasks}`,
-    `--fsize=${limits.fileSizeBytes}`,
-    "--core=0",
-  ];
+  return [`--as=${limits.addressSpaceBytes}`, `--nofile=${limits.openFiles}`, `--nproc=${limits.tasks}`, `--fsize=${limits.fileSizeBytes}`, "--core=0"];
 }
 
 /** The command line that starts `plan`'s script under every wall that is up. */
@@ -181,7 +175,20 @@ export function confinedSpawn(plan: ConfinePlan): SpawnRecipe {
   let argv = inner;
   if (unshare.length > 1) {
     argv = walls.filesystem
-      ? [...unshare, "--", tools.sh, "-c", MOUNT_SCRIPT, "chatbot-runner-view", plan.rootDir, plan.scratchDir, plan.cgroupDir ?? "", String(limits.rootTmpfsBytes), ...Object.values(mountScriptArgs(runnerView(plan), plan.scratchDir)), ...inner]
+      ? [
+          ...unshare,
+          "--",
+          tools.sh,
+          "-c",
+          MOUNT_SCRIPT,
+          "chatbot-runner-view",
+          plan.rootDir,
+          plan.scratchDir,
+          plan.cgroupDir ?? "",
+          String(limits.rootTmpfsBytes),
+          ...Object.values(mountScriptArgs(runnerView(plan), plan.scratchDir)),
+          ...inner,
+        ]
       : [...unshare, "--", ...inner];
   }
   // unshare --fork waits for the runner: it must die with the host too.

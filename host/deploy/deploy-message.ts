@@ -17,7 +17,13 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { simpleParser } from "mailparser";
 import { domainOf, isAccountAddress } from "../../core/address.js";
 import { ChatbotError } from "../../core/errors.js";
-import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../core/limits.js";
+import {
+  BUNDLE_MAX_BYTES,
+  DEPLOY_MANIFEST_MAX_BYTES,
+  DEPLOY_MESSAGE_MAX_BYTES,
+  DEPLOY_PASSWORD_MAX_BYTES,
+  DEPLOY_SOURCE_MAP_MAX_BYTES,
+} from "../../core/limits.js";
 import { formatDate } from "../wire/mime/header-format.js";
 import { newMessageId } from "../wire/mime/compose.js";
 
@@ -120,7 +126,8 @@ export function composeDeployMessage(addr: string, content: DeployContent, date:
   if (!isAccountAddress(addr)) throw deployError(`not an address: ${JSON.stringify(addr)}`);
   if (/[\r\n]/.test(content.password)) throw deployError("the password must be one line");
   const summary = manifestSummary(content.manifest);
-  if (summary.sha256 !== sha256Hex(content.bundle)) throw deployError(`${DEPLOY_PARTS.bundle} does not match the sha256 in ${DEPLOY_PARTS.manifest}: run 'chatbot build' again`);
+  if (summary.sha256 !== sha256Hex(content.bundle))
+    throw deployError(`${DEPLOY_PARTS.bundle} does not match the sha256 in ${DEPLOY_PARTS.manifest}: run 'chatbot build' again`);
   // Name and version are [a-z0-9.-_] and semver (core/manifest.ts), but the manifest is only
   // parsed by the host: keep the subject to printable ASCII whatever it holds.
   const label = `${summary.name} ${summary.version}`.replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
@@ -154,7 +161,12 @@ export function samePassword(a: string, b: string): boolean {
  */
 export async function parseDeployMessage(raw: Uint8Array): Promise<ParsedDeploy> {
   if (raw.byteLength > DEPLOY_MESSAGE_MAX_BYTES) throw deployError(`${raw.byteLength} bytes, over the host's cap of ${DEPLOY_MESSAGE_MAX_BYTES}`);
-  const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+  const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), {
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+  });
   const marker = parsed.headers.get(DEPLOY_HEADER.toLowerCase());
   if (marker !== DEPLOY_FORMAT) throw deployError(`no "${DEPLOY_HEADER}: ${DEPLOY_FORMAT}" header (found ${JSON.stringify(marker ?? null)})`);
   const files = new Map<string, Buffer>();

@@ -10,7 +10,6 @@ import type { ImapSettings } from "./imap-settings.js";
 
 export type { ImapSecurity, ImapSettings } from "./imap-settings.js";
 
-
 /** A deploy message waiting in the folder. */
 export interface WaitingDeploy {
   uid: number;
@@ -37,7 +36,8 @@ export interface DeployMailbox {
 function imapError(error: unknown, what: string): ChatbotError {
   const e = error as { authenticationFailed?: boolean; responseText?: string; message?: string };
   const detail = e.responseText ?? e.message ?? String(error);
-  if (e.authenticationFailed) return new ChatbotError("E_IMAP_AUTH", `${what}: the server refused the login (${detail}); check the account's password`, { cause: error });
+  if (e.authenticationFailed)
+    return new ChatbotError("E_IMAP_AUTH", `${what}: the server refused the login (${detail}); check the account's password`, { cause: error });
   return new ChatbotError("E_IMAP", `${what}: ${detail}`, { cause: error });
 }
 
@@ -76,13 +76,15 @@ async function connect(settings: Readonly<ImapSettings>, user: string, password:
     client.close();
     throw imapError(error, where);
   }
-  const guard = <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) => async (...args: A): Promise<T> => {
-    try {
-      return await fn(...args);
-    } catch (error) {
-      throw error instanceof ChatbotError ? error : imapError(error, `${where}: ${what}`);
-    }
-  };
+  const guard =
+    <A extends unknown[], T>(what: string, fn: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        throw error instanceof ChatbotError ? error : imapError(error, `${where}: ${what}`);
+      }
+    };
   const close = async () => {
     try {
       await client.logout();
@@ -126,7 +128,7 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
     download: guard("download", async (uid) => {
       await open(false);
       const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
-      if (!message || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${DEPLOY_FOLDER} is gone`);
+      if (message === false || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${DEPLOY_FOLDER} is gone`);
       return message.source;
     }),
     remove: guard("delete", async (uid) => {
@@ -165,7 +167,13 @@ export interface FolderMailbox {
 }
 
 /** Log in as `user` and work on `folder`, whose messages carry the header `header` ("Name", no colon). */
-export async function openFolderMailbox(settings: Readonly<ImapSettings>, user: string, password: string, folder: string, header: string): Promise<FolderMailbox> {
+export async function openFolderMailbox(
+  settings: Readonly<ImapSettings>,
+  user: string,
+  password: string,
+  folder: string,
+  header: string,
+): Promise<FolderMailbox> {
   const { client, where, guard, close } = await connect(settings, user, password);
   const markerLine = new RegExp(`^${header}:[ \\t]*(.*)$`, "im");
   const open = async (): Promise<boolean> => {
@@ -180,7 +188,11 @@ export async function openFolderMailbox(settings: Readonly<ImapSettings>, user: 
       if (client.mailbox && client.mailbox.exists === 0) return [];
       const messages = await client.fetchAll("1:*", { uid: true, size: true, headers: [header] });
       return messages
-        .map((m) => ({ uid: m.uid, size: m.size, marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim() }))
+        .map((m) => ({
+          uid: m.uid,
+          size: m.size,
+          marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim(),
+        }))
         .sort((a, b) => a.uid - b.uid);
     }),
     append: guard(`append to ${folder}`, async (raw) => {
@@ -192,7 +204,7 @@ export async function openFolderMailbox(settings: Readonly<ImapSettings>, user: 
     download: guard(`download from ${folder}`, async (uid) => {
       if (!(await open())) throw new ChatbotError("E_IMAP", `${where}: ${folder} is gone`);
       const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
-      if (!message || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${folder} is gone`);
+      if (message === false || !message.source) throw new ChatbotError("E_IMAP", `${where}: message ${uid} of ${folder} is gone`);
       return message.source;
     }),
     remove: guard(`delete from ${folder}`, async (uids) => {

@@ -66,7 +66,14 @@ export class Executor {
    * lastSandboxReset says why. guestsStopped counts events whose guest went on running after it was
    * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
    */
-  readonly stats: { runnersStarted: number; runnersKilled: number; runnersCrashed: number; sandboxResets: number; lastSandboxReset?: string; guestsStopped: number } = {
+  readonly stats: {
+    runnersStarted: number;
+    runnersKilled: number;
+    runnersCrashed: number;
+    sandboxResets: number;
+    lastSandboxReset?: string;
+    guestsStopped: number;
+  } = {
     runnersStarted: 0,
     runnersKilled: 0,
     runnersCrashed: 0,
@@ -126,13 +133,16 @@ export class Executor {
 
   private dispatch(runner: Runner, job: Pending): void {
     runner.job = job;
-    runner.ready.then(() => {
-      if (runner.job !== job) return;
-      runner.startedAt = performance.now();
-      runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
-      job.sent = true;
-      runner.child.send({ type: "run", id: job.id, request: job.request });
-    }, (error: Error) => this.finish(runner, job, () => job.reject(error)));
+    runner.ready.then(
+      () => {
+        if (runner.job !== job) return;
+        runner.startedAt = performance.now();
+        runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
+        job.sent = true;
+        runner.child.send({ type: "run", id: job.id, request: job.request });
+      },
+      (error: Error) => this.finish(runner, job, () => job.reject(error)),
+    );
   }
 
   private finish(runner: Runner, job: Pending, settle: () => void): void {

@@ -8,7 +8,10 @@ import { LimitExceeded } from "./event-recorder.js";
 
 /** Thrown by bridge code; the bridge turns it into a guest Error carrying `{ code, message }` (newGuestRefusal). */
 export class GuestRefusal extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -52,7 +52,10 @@ export function exactGuestString(ctx: QuickJSContext, handle: QuickJSHandle, uni
 }
 
 function nulStringRefusal(units: number): GuestRefusal {
-  return new GuestRefusal("E_ARGUMENT", `a string with NUL characters or lone surrogates crosses to or from the host only up to ${NUL_STRING_MAX_CHARS} characters; this one has ${units}`);
+  return new GuestRefusal(
+    "E_ARGUMENT",
+    `a string with NUL characters or lone surrogates crosses to or from the host only up to ${NUL_STRING_MAX_CHARS} characters; this one has ${units}`,
+  );
 }
 
 /**
@@ -65,7 +68,7 @@ export function readGuestBytes(ctx: QuickJSContext, handle: QuickJSHandle, maxBy
   const claimed = ctx.getProp(handle, "byteLength").consume((h) => (ctx.typeof(h) === "number" ? ctx.getNumber(h) : undefined));
   if (claimed === undefined) return undefined;
   if (claimed > maxBytes) over(claimed);
-  let view;
+  let view: ReturnType<typeof ctx.getArrayBuffer>;
   try {
     // QuickJS copies the real buffer inside the sandbox's own memory (bounded by memoryBytes);
     // the host sees a view of that copy and checks its real size before copying it out.

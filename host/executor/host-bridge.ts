@@ -9,7 +9,7 @@
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten-core";
 import { HOST_GLOBAL, type FetchRequestData, type LogLevel } from "../../std/contract.js";
 import { ACTION_JSON_MAX_CHARS, FETCH_REQUEST_JSON_MAX_CHARS, UTF8_CONVERT_MAX_BYTES, fetchRequestBodyMaxBytes } from "../../core/limits.js";
-import { actionPayloadBytes, EventRecorder } from "./event-recorder.js";
+import { actionPayloadBytes, type EventRecorder } from "./event-recorder.js";
 import { GuestRefusal, newGuestRefusal, refusalOf } from "./guest-refusal.js";
 import { exactGuestString, guestStringLength, newExactGuestString, readGuestBytes, readGuestString, type OverCap } from "./guest-values.js";
 import { checkJsonText } from "./json-check.js";
@@ -76,7 +76,8 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
     if (over === "wall") throw new GuestRefusal("E_LIMIT_wallMsPerEvent", `wall time budget of ${limits.wallMsPerEvent} ms per event used up`);
     if (over === "output" && recorder.limitHit) throw new GuestRefusal(`E_LIMIT_${recorder.limitHit.name}`, `output limit ${recorder.limitHit.name} reached`);
   };
-  const guard = (fn: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) =>
+  const guard =
+    (fn: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) =>
     (...args: QuickJSHandle[]): QuickJSHandle | VmCallResult<QuickJSHandle> | undefined => {
       try {
         checkBudget();
@@ -86,11 +87,18 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       }
     };
   /** A refusal for an argument longer than its cap, naming the cap. */
-  const tooLong = (code: string, what: string, max: number, unit: string): OverCap => (size) => {
-    throw new GuestRefusal(code, `${what} is ${size} ${unit}; at most ${max} ${unit} are accepted`);
-  };
+  const tooLong =
+    (code: string, what: string, max: number, unit: string): OverCap =>
+    (size) => {
+      throw new GuestRefusal(code, `${what} is ${size} ${unit}; at most ${max} ${unit} are accepted`);
+    };
   /** A string argument; one over `maxUnits` UTF-16 code units goes to `over` before it is read. */
-  const str = (handle: QuickJSHandle | undefined, what: string, maxUnits: number, over: OverCap = tooLong("E_ARGUMENT", what, maxUnits, "characters")): string => {
+  const str = (
+    handle: QuickJSHandle | undefined,
+    what: string,
+    maxUnits: number,
+    over: OverCap = tooLong("E_ARGUMENT", what, maxUnits, "characters"),
+  ): string => {
     const text = handle === undefined ? undefined : readGuestString(ctx, handle, maxUnits, over);
     if (text === undefined) throw new GuestRefusal("E_ARGUMENT", `${what} must be a string`);
     return text;
@@ -138,7 +146,10 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       const name = str(level, "level", Math.max(...LOG_LEVELS.map((l) => l.length)), unknownLevel) as LogLevel;
       if (!LOG_LEVELS.includes(name)) unknownLevel(0);
       // The text is read only when it fits in what is left of logBytesPerEvent.
-      recorder.addLog(name, str(text, "text", Math.max(0, recorder.logTextBytesLeft()), () => recorder.refuseLogBytes()));
+      recorder.addLog(
+        name,
+        str(text, "text", Math.max(0, recorder.logTextBytesLeft()), () => recorder.refuseLogBytes()),
+      );
       return undefined;
     },
     stateGet: (key) => {
@@ -184,7 +195,9 @@ export function installHostBridge(ctx: QuickJSContext, deps: BridgeDeps): void {
       return newExactGuestString(ctx, data === undefined ? "" : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
     },
     fetch: (json, body) => {
-      const request = parseFetchRequest(str(json, "request", FETCH_REQUEST_JSON_MAX_CHARS, tooLong("E_FETCH_REQUEST", "the request's JSON", FETCH_REQUEST_JSON_MAX_CHARS, "characters")));
+      const request = parseFetchRequest(
+        str(json, "request", FETCH_REQUEST_JSON_MAX_CHARS, tooLong("E_FETCH_REQUEST", "the request's JSON", FETCH_REQUEST_JSON_MAX_CHARS, "characters")),
+      );
       const maxBodyBytes = fetchRequestBodyMaxBytes(limits);
       const requestBody = bytesOf(body, maxBodyBytes, (size) => {
         throw new GuestRefusal("E_FETCH_TOO_LARGE", `the request body of ${size} bytes is larger than the ${maxBodyBytes}-byte limit`);

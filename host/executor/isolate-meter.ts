@@ -113,7 +113,11 @@ export class IsolateMeter {
     const { cpuMsPerEvent } = this.options.limits;
     if (now > this.wallDeadline) this.overrun ??= "wall";
     // Read the CPU clock (~2 µs) only once the slice's wall time alone could exceed the budget.
-    else if (this.sliceWallStart >= 0 && this.cpuMs + (now - this.sliceWallStart) > cpuMsPerEvent && this.cpuMs + this.sliceCpu(now - this.sliceWallStart) > cpuMsPerEvent) {
+    else if (
+      this.sliceWallStart >= 0 &&
+      this.cpuMs + (now - this.sliceWallStart) > cpuMsPerEvent &&
+      this.cpuMs + this.sliceCpu(now - this.sliceWallStart) > cpuMsPerEvent
+    ) {
       this.overrun ??= "cpu";
     }
   }

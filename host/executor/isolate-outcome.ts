@@ -25,10 +25,18 @@ export function stalledEnding(): Ending {
 /** The ending of an event that went over a budget: an output cap first, then CPU, then wall time; else undefined. */
 export function budgetEnding(limits: EventLimits, outputLimit: LimitHit | undefined, overrun: Overrun | undefined): Ending | undefined {
   if (outputLimit) {
-    return { status: "output-limit", limit: outputLimit, error: { code: `E_LIMIT_${outputLimit.name}`, message: `output limit ${outputLimit.name} (${outputLimit.value} ${outputLimit.unit}) reached` } };
+    return {
+      status: "output-limit",
+      limit: outputLimit,
+      error: { code: `E_LIMIT_${outputLimit.name}`, message: `output limit ${outputLimit.name} (${outputLimit.value} ${outputLimit.unit}) reached` },
+    };
   }
   if (overrun === "cpu") {
-    return { status: "cpu-limit", limit: { name: "cpuMsPerEvent", value: limits.cpuMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_cpuMsPerEvent", message: `CPU budget of ${limits.cpuMsPerEvent} ms per event used up` } };
+    return {
+      status: "cpu-limit",
+      limit: { name: "cpuMsPerEvent", value: limits.cpuMsPerEvent, unit: "ms" },
+      error: { code: "E_LIMIT_cpuMsPerEvent", message: `CPU budget of ${limits.cpuMsPerEvent} ms per event used up` },
+    };
   }
   if (overrun === "wall") return wallEnding(limits);
   return undefined;
@@ -36,7 +44,11 @@ export function budgetEnding(limits: EventLimits, outputLimit: LimitHit | undefi
 
 /** The wall-time budget ran out (guest code, or the host operations it waited for). */
 export function wallEnding(limits: EventLimits): Ending {
-  return { status: "wall-limit", limit: { name: "wallMsPerEvent", value: limits.wallMsPerEvent, unit: "ms" }, error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${limits.wallMsPerEvent} ms per event used up` } };
+  return {
+    status: "wall-limit",
+    limit: { name: "wallMsPerEvent", value: limits.wallMsPerEvent, unit: "ms" },
+    error: { code: "E_LIMIT_wallMsPerEvent", message: `wall time budget of ${limits.wallMsPerEvent} ms per event used up` },
+  };
 }
 
 /**
@@ -46,7 +58,11 @@ export function wallEnding(limits: EventLimits): Ending {
 export function thrownEnding(limits: EventLimits, error: GuestErrorText, memoryExhausted: boolean): Ending {
   const blank = error.message === "" && (error.name === "Error" || error.name === "");
   if ((error.name === "InternalError" && error.message === "out of memory") || (blank && memoryExhausted)) {
-    return { status: "memory-limit", limit: memoryLimit(limits), error: { code: "E_LIMIT_memoryBytes", message: `out of memory (limit ${limits.memoryBytes} bytes)` } };
+    return {
+      status: "memory-limit",
+      limit: memoryLimit(limits),
+      error: { code: "E_LIMIT_memoryBytes", message: `out of memory (limit ${limits.memoryBytes} bytes)` },
+    };
   }
   const code = error.message === "stack overflow" ? "E_STACK_OVERFLOW" : "E_BOT_EXCEPTION";
   return { status: "bot-error", error: { code, message: `${error.name}: ${error.message}`, ...(error.stack ? { stack: error.stack } : {}) } };

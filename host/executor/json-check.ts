@@ -7,9 +7,26 @@
 export type JsonCheck = "ok" | "syntax" | "depth";
 
 // Character codes the grammar names (RFC 8259 §2).
-const TAB = 0x09, LF = 0x0a, CR = 0x0d, SPACE = 0x20, QUOTE = 0x22, PLUS = 0x2b, COMMA = 0x2c, MINUS = 0x2d, DOT = 0x2e;
-const ZERO = 0x30, NINE = 0x39, COLON = 0x3a, OPEN_ARRAY = 0x5b, BACKSLASH = 0x5c, CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b, CLOSE_OBJECT = 0x7d, LOWER_U = 0x75, LOWER_E = 0x65, UPPER_E = 0x45;
+const TAB = 0x09,
+  LF = 0x0a,
+  CR = 0x0d,
+  SPACE = 0x20,
+  QUOTE = 0x22,
+  PLUS = 0x2b,
+  COMMA = 0x2c,
+  MINUS = 0x2d,
+  DOT = 0x2e;
+const ZERO = 0x30,
+  NINE = 0x39,
+  COLON = 0x3a,
+  OPEN_ARRAY = 0x5b,
+  BACKSLASH = 0x5c,
+  CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b,
+  CLOSE_OBJECT = 0x7d,
+  LOWER_U = 0x75,
+  LOWER_E = 0x65,
+  UPPER_E = 0x45;
 /** The characters after a backslash other than "u" (RFC 8259 §7). */
 const SIMPLE_ESCAPES: ReadonlySet<number> = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
 const LITERALS = ["true", "false", "null"] as const;

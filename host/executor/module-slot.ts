@@ -9,8 +9,7 @@ import type { EmscriptenModuleLoaderOptions, QuickJSSyncVariant } from "quickjs-
 import { MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../core/limits.js";
 
 // The package is ESM with a default export at run time; its CJS typings differ, so unwrap either way.
-const releaseSync = ((releaseSyncModule as unknown as { default?: QuickJSSyncVariant }).default ??
-  releaseSyncModule) as unknown as QuickJSSyncVariant;
+const releaseSync = ((releaseSyncModule as unknown as { default?: QuickJSSyncVariant }).default ?? releaseSyncModule) as unknown as QuickJSSyncVariant;
 
 /** The compiled WebAssembly of the bellard release-sync build (compile once, instantiate per slot). */
 export function compileQuickJSWasm(): WebAssembly.Module {

@@ -77,7 +77,12 @@ function fields<const E extends v.ObjectEntries>(entries: E, messages: Readonly<
   });
 }
 
-const chatIdSchema = v.pipe(v.string(CHAT_ID_MESSAGE), v.nonEmpty(CHAT_ID_MESSAGE), v.maxLength(CHAT_ID_MAX_CHARS, CHAT_ID_MESSAGE), v.regex(CHAT_ID, CHAT_ID_MESSAGE));
+const chatIdSchema = v.pipe(
+  v.string(CHAT_ID_MESSAGE),
+  v.nonEmpty(CHAT_ID_MESSAGE),
+  v.maxLength(CHAT_ID_MAX_CHARS, CHAT_ID_MESSAGE),
+  v.regex(CHAT_ID, CHAT_ID_MESSAGE),
+);
 
 // Only name and type cross as JSON; size and data are filled in from the bytes by the recorder.
 // Both must be strings before either is checked further.
@@ -95,7 +100,13 @@ function updateText(key: string) {
   return v.optional(v.pipe(v.string(message), v.maxLength(WEBXDC_FIELD_MAX_CHARS, message)));
 }
 
-const updateEntries = { payload: v.unknown(), info: updateText("info"), summary: updateText("summary"), document: updateText("document"), href: updateText("href") };
+const updateEntries = {
+  payload: v.unknown(),
+  info: updateText("info"),
+  summary: updateText("summary"),
+  document: updateText("document"),
+  href: updateText("href"),
+};
 const updateSchema = v.pipe(
   v.custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), UPDATE_MESSAGE),
   knownKeysOnly(Object.keys(updateEntries), "action.update"),
@@ -138,12 +149,20 @@ function actionSchemas(textArgument: boolean) {
   return {
     reply: fields({ type: v.literal("reply"), chatId: v.string(), inReplyTo: reply, text, file: v.optional(fileSchema) }, missing, "action must be an object"),
     send: fields({ type: v.literal("send"), chatId: v.string(), text, file: v.optional(fileSchema) }, missing, "action must be an object"),
-    "webxdc-status": fields({ type: v.literal("webxdc-status"), chatId: v.string(), instanceId: instance, update: updateSchema }, missing, "action must be an object"),
+    "webxdc-status": fields(
+      { type: v.literal("webxdc-status"), chatId: v.string(), instanceId: instance, update: updateSchema },
+      missing,
+      "action must be an object",
+    ),
     delete: fields({ type: v.literal("delete"), chatId: v.string(), messageId: message }, missing, "action must be an object"),
     resend: fields({ type: v.literal("resend"), chatId: v.string(), messageId: message }, missing, "action must be an object"),
     react: fields({ type: v.literal("react"), chatId: v.string(), messageId: message, emoji: emojiSchema }, missing, "action must be an object"),
     "add-member": fields(
-      { type: v.literal("add-member"), chatId: v.pipe(v.string(), v.regex(GROUP_CHAT_ID, 'action.chatId of add-member must be a group chat id "group:<id>"')), addr: addrSchema },
+      {
+        type: v.literal("add-member"),
+        chatId: v.pipe(v.string(), v.regex(GROUP_CHAT_ID, 'action.chatId of add-member must be a group chat id "group:<id>"')),
+        addr: addrSchema,
+      },
       missing,
       "action must be an object",
     ),

@@ -63,7 +63,15 @@ function interrupted(message: InterruptedMessage): void {
     const wallMs = Math.round(now - event.startedAt);
     // The limit the event hit, told why it ended the way it did.
     const { ending } = message;
-    const told = ending.error ? { ...ending, error: { ...ending.error, message: `${ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later` } } : ending;
+    const told = ending.error
+      ? {
+          ...ending,
+          error: {
+            ...ending.error,
+            message: `${ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later`,
+          },
+        }
+      : ending;
     // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
     const cpuMs = Math.min(wallMs, Math.round(message.cpuMs + (now - interruptedAt)));
     send({ type: "result", id: event.id, result: stoppedResult(told, cpuMs, wallMs), guestStopped: true });

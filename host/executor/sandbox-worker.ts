@@ -73,7 +73,8 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
   try {
     // Posted from inside the interrupt handler, while the guest may still be running: the runner's
     // own thread is free to act on it (runner-process.ts stops a guest that does not end).
-    const onInterrupted = (ending: InterruptedMessage["ending"], cpuMs: number) => port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
+    const onInterrupted = (ending: InterruptedMessage["ending"], cpuMs: number) =>
+      port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
     const outcome = await runInIsolate(slot, request, fetcher.fetch, cpuClock, onInterrupted);
     if (!outcome.slotHealthy) slot = undefined;
     const result = fetcher.urls ? { ...outcome.result, fetchedUrls: [...fetcher.urls] } : outcome.result;

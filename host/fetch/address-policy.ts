@@ -4,16 +4,7 @@
 import { isIP } from "node:net";
 
 /** What an address is, as far as a bot's reach is concerned. */
-export type AddressKind =
-  | "public"
-  | "loopback"
-  | "private"
-  | "shared"
-  | "link-local"
-  | "unspecified"
-  | "multicast"
-  | "broadcast"
-  | "reserved";
+export type AddressKind = "public" | "loopback" | "private" | "shared" | "link-local" | "unspecified" | "multicast" | "broadcast" | "reserved";
 
 /** Kinds that an operator may open by naming the IP literally in the allowlist (a test server, a LAN API). */
 const NAMEABLE_KINDS: ReadonlySet<AddressKind> = new Set(["loopback", "private", "shared", "link-local"]);
@@ -52,7 +43,7 @@ function parseIpv6(text: string): Uint8Array {
   if (text.includes(".")) {
     const cut = text.lastIndexOf(":");
     tail = parseIpv4(text.slice(cut + 1));
-    groups = text.slice(0, cut + 1) + "0:0"; // placeholder groups, overwritten by the v4 tail below
+    groups = `${text.slice(0, cut + 1)}0:0`; // placeholder groups, overwritten by the v4 tail below
   }
   const [head = "", rest] = groups.split("::");
   const headGroups = head === "" ? [] : head.split(":");

@@ -12,12 +12,8 @@ export interface FetchDeadline {
 /** A signal that aborts with E_FETCH_TIMEOUT after `timeoutMs` ms or as soon as `outer` aborts. */
 export function startFetchDeadline(timeoutMs: number, origin: string, outer?: AbortSignal): FetchDeadline {
   const controller = new AbortController();
-  const onOuterAbort = (): void =>
-    controller.abort(new ChatbotError("E_FETCH_TIMEOUT", `fetch from ${origin} stopped: the event's wall-time budget ran out`));
-  const timer = setTimeout(
-    () => controller.abort(new ChatbotError("E_FETCH_TIMEOUT", `fetch from ${origin} took longer than ${timeoutMs} ms`)),
-    timeoutMs,
-  );
+  const onOuterAbort = (): void => controller.abort(new ChatbotError("E_FETCH_TIMEOUT", `fetch from ${origin} stopped: the event's wall-time budget ran out`));
+  const timer = setTimeout(() => controller.abort(new ChatbotError("E_FETCH_TIMEOUT", `fetch from ${origin} took longer than ${timeoutMs} ms`)), timeoutMs);
   if (outer?.aborted) onOuterAbort();
   else outer?.addEventListener("abort", onOuterAbort, { once: true });
   return {

@@ -43,11 +43,7 @@ export function createGuardedConnector(options: GuardedConnectorOptions): buildC
   };
 }
 
-async function approvedAddresses(
-  { hostname, protocol, port }: buildConnector.Options,
-  lookup: Lookup,
-  namedHosts: ReadonlySet<string>,
-): Promise<string[]> {
+async function approvedAddresses({ hostname, protocol, port }: buildConnector.Options, lookup: Lookup, namedHosts: ReadonlySet<string>): Promise<string[]> {
   const portNumber = port === "" || port === undefined ? (protocol === "http:" ? 80 : 443) : Number(port);
   if (isRefusedPort(portNumber)) {
     throw new ChatbotError("E_FETCH_ADDRESS", `port ${portNumber} is a mail port of the relay, which bots may never reach`);

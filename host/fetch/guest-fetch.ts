@@ -64,8 +64,7 @@ export function createGuestFetch(options: GuestFetchOptions): GuestFetch {
   }
   const policy = createOriginPolicy(options.allowOrigins, options.allowHttpLoopback);
   const extraCa = options.tls?.ca;
-  const connectSocket =
-    options.connectSocket ?? buildConnector({ allowH2: false, ...(extraCa === undefined ? {} : { ca: [...rootCertificates, extraCa] }) });
+  const connectSocket = options.connectSocket ?? buildConnector({ allowH2: false, ...(extraCa === undefined ? {} : { ca: [...rootCertificates, extraCa] }) });
   // One pool per bot: sockets are reused per origin, and each new one passes the guard.
   const agent = new Agent({
     allowH2: false,

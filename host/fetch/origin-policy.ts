@@ -29,8 +29,7 @@ function isLoopbackHost(hostname: string): boolean {
 
 /** Normalize one allowlist entry to its origin ("https://host[:port]", default port folded); E_CONFIG if bad. */
 export function normalizeOrigin(entry: string): string {
-  const bad = (why: string): ChatbotError =>
-    new ChatbotError("E_CONFIG", `allowed origin ${JSON.stringify(entry)} is invalid: ${why}`);
+  const bad = (why: string): ChatbotError => new ChatbotError("E_CONFIG", `allowed origin ${JSON.stringify(entry)} is invalid: ${why}`);
   let url: URL;
   try {
     url = new URL(entry);

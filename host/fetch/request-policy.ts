@@ -74,11 +74,7 @@ export function redirectMethod(status: number, method: string): { method: string
 }
 
 /** The next hop's headers: body headers dropped without a body, credentials dropped across origins. */
-export function redirectHeaders(
-  headers: ReadonlyArray<readonly [string, string]>,
-  keepBody: boolean,
-  crossOrigin: boolean,
-): Array<[string, string]> {
+export function redirectHeaders(headers: ReadonlyArray<readonly [string, string]>, keepBody: boolean, crossOrigin: boolean): Array<[string, string]> {
   return headers
     .filter(([name]) => keepBody || !BODY_HEADERS.has(name))
     .filter(([name]) => !crossOrigin || !CREDENTIAL_HEADERS.has(name))
@@ -89,7 +85,11 @@ export function redirectHeaders(
  * The checks every fetch makes before anything else (the network one and the test kit's replay):
  * an allowed method, the headers a bot may set, no body on GET/HEAD, a request body within the cap.
  */
-export function checkRequest(request: { method: string; headers: ReadonlyArray<readonly [string, string]> }, body: Uint8Array | undefined, maxRequestBytes: number): { method: string; headers: Array<[string, string]> } {
+export function checkRequest(
+  request: { method: string; headers: ReadonlyArray<readonly [string, string]> },
+  body: Uint8Array | undefined,
+  maxRequestBytes: number,
+): { method: string; headers: Array<[string, string]> } {
   const method = checkMethod(request.method);
   const headers = sanitizeHeaders(request.headers);
   if (body !== undefined && (method === "GET" || method === "HEAD")) {

@@ -6,7 +6,14 @@ import { buildBot } from "../../bundler/build.js";
 import { stackMapper } from "./stack-mapper.js";
 import type { Manifest } from "../../core/manifest.js";
 import type { GuestEvent } from "../../std/contract.js";
-import { DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, effectiveEventLimits, effectivePerUserLimits, type EventLimits, type PerUserLimits } from "../../core/limits.js";
+import {
+  DEFAULT_EVENT_LIMITS,
+  DEFAULT_PER_USER_LIMITS,
+  effectiveEventLimits,
+  effectivePerUserLimits,
+  type EventLimits,
+  type PerUserLimits,
+} from "../../core/limits.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunRequest } from "../executor/run-types.js";
 import { eventOrigin, processEvent, type EventOutcome, type PipelineBot, type PipelineEvent } from "../service/event-pipeline.js";
@@ -105,7 +112,8 @@ export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalB
   };
   const origin = eventOrigin(event, options.bytes ?? localMailBytes(event, options.attachments));
   const outcome = await processEvent(pipelineBot, input, { executor, policy: options.policy }, origin);
-  if (outcome.kind === "ran" && outcome.result.error?.stack) outcome.result.error = { ...outcome.result.error, stack: bot.mapStack(outcome.result.error.stack) };
+  if (outcome.kind === "ran" && outcome.result.error?.stack)
+    outcome.result.error = { ...outcome.result.error, stack: bot.mapStack(outcome.result.error.stack) };
   return outcome;
 }
 

@@ -22,7 +22,13 @@ export interface BotPolicy {
  * (host.json `ceilings.bot`). With `deferWrites` the usage counters (per user, CPU) are written by
  * `flushBotPolicy`, not per event (user-limits.ts says what a crash can lose then).
  */
-export function openBotPolicy(dir: string, perUser: Readonly<PerUserLimits>, botLimits: Readonly<BotLimits>, clock: Clock, options: { deferWrites?: boolean } = {}): BotPolicy {
+export function openBotPolicy(
+  dir: string,
+  perUser: Readonly<PerUserLimits>,
+  botLimits: Readonly<BotLimits>,
+  clock: Clock,
+  options: { deferWrites?: boolean } = {},
+): BotPolicy {
   return {
     usage: new UserUsage(join(dir, "usage.json"), clock, undefined, options),
     cpu: new CpuBudget(join(dir, "cpu-budget.json"), clock, botLimits, options),
@@ -80,9 +86,16 @@ export async function gateEvent(policy: EventPolicy, sender: string, chatId: str
   if (cpu && !cpu.allowed) return { kind: "defer", until: cpu.resumesAt, reason: `bot CPU budget ${cpu.limit} used up` };
   const verdict = await policy.usage.check(sender, policy.perUser, { bytes });
   if (!verdict.allowed) {
-    const when = Number.isFinite(verdict.resetsAt) ? `It answers again after ${new Date(verdict.resetsAt).toISOString().slice(0, 16).replace("T", " ")} UTC.` : "This message is too large for it.";
+    const when = Number.isFinite(verdict.resetsAt)
+      ? `It answers again after ${new Date(verdict.resetsAt).toISOString().slice(0, 16).replace("T", " ")} UTC.`
+      : "This message is too large for it.";
     const text = verdict.notify ? `You reached this bot's limit of ${verdict.value} ${LIMIT_WORDS[verdict.limit]}. ${when}` : "";
-    return { kind: "answer", text, reason: `per-user limit ${verdict.limit} (${verdict.used}/${verdict.value})`, refusal: { kind: "per-user-limit", limit: verdict.limit } };
+    return {
+      kind: "answer",
+      text,
+      reason: `per-user limit ${verdict.limit} (${verdict.used}/${verdict.value})`,
+      refusal: { kind: "per-user-limit", limit: verdict.limit },
+    };
   }
   await policy.consent.noteIncoming(chatId, sender);
   return { kind: "run" };

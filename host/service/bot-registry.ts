@@ -45,7 +45,10 @@ export class BotRegistry {
   /** The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade, rollback, enable). */
   async bot(addr: string): Promise<LoadedBot | undefined> {
     const file = hostPaths(this.deps.dataDir).bot(addr).config;
-    const mtime = await stat(file).then((s) => s.mtimeMs, () => undefined);
+    const mtime = await stat(file).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
     if (mtime === undefined) return undefined;
     const cached = this.bots.get(addr);
     if (cached && cached.loadedFrom === mtime) return cached;
@@ -53,7 +56,11 @@ export class BotRegistry {
     if (cached) await flushBotPolicy(cached.policy);
     const bot = await loadInstalledBot(this.deps.dataDir, addr, this.deps.config, this.deps.clock);
     if (!bot) return undefined;
-    const loaded = { bot, policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock, { deferWrites: true }), loadedFrom: mtime };
+    const loaded = {
+      bot,
+      policy: openBotPolicy(hostPaths(this.deps.dataDir).bot(addr).dir, bot.perUser, this.deps.config.ceilings.bot, this.deps.clock, { deferWrites: true }),
+      loadedFrom: mtime,
+    };
     this.bots.set(addr, loaded);
     return loaded;
   }
@@ -71,7 +78,9 @@ export class BotRegistry {
   /** Write the usage counters the loaded bots hold back (POLICY_FLUSH_MS); a failure is logged and retried next time. */
   async flushPolicies(): Promise<void> {
     for (const [addr, { policy }] of this.bots) {
-      await flushBotPolicy(policy).catch((error: unknown) => this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }));
+      await flushBotPolicy(policy).catch((error: unknown) =>
+        this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }),
+      );
     }
   }
 }

@@ -89,10 +89,20 @@ async function readRecords(file: string, maxBytes: number): Promise<{ records: L
 }
 
 /** Collect the report for every installed bot, counting usage back from `nowMs`. */
-export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "ceilings" | "approvedOrigins">, nowMs: number, logTailBytes: number = LOG_TAIL_BYTES): Promise<HostStatus> {
+export async function readHostStatus(
+  dataDir: string,
+  config: Pick<HostConfig, "ceilings" | "approvedOrigins">,
+  nowMs: number,
+  logTailBytes: number = LOG_TAIL_BYTES,
+): Promise<HostStatus> {
   const paths = hostPaths(dataDir);
   const spool = new Spool(paths.spool, { now: () => nowMs });
-  const [addresses, log, waiting, dead] = await Promise.all([installedAddresses(dataDir), readRecords(paths.logFile, logTailBytes), spool.all(), spool.deadLetters()]);
+  const [addresses, log, waiting, dead] = await Promise.all([
+    installedAddresses(dataDir),
+    readRecords(paths.logFile, logTailBytes),
+    spool.all(),
+    spool.deadLetters(),
+  ]);
   const usage = usageFromLog(log.records, nowMs);
   const perBot = (list: ReadonlyArray<{ recipient: string }>, addr: string) => list.filter((entry) => entry.recipient === addr).length;
   const bots: BotStatus[] = [];
@@ -121,7 +131,11 @@ export async function readHostStatus(dataDir: string, config: Pick<HostConfig, "
       problem,
       origins: originStatuses(manifest?.origins ?? [], approved, config.approvedOrigins),
       usage: usage.get(address) ?? emptyUsage(),
-      spool: { waiting: perBot(waiting, address), dead: perBot(dead, address), lastDeadReason: dead.filter((entry) => entry.recipient === address).at(-1)?.reason ?? null },
+      spool: {
+        waiting: perBot(waiting, address),
+        dead: perBot(dead, address),
+        lastDeadReason: dead.filter((entry) => entry.recipient === address).at(-1)?.reason ?? null,
+      },
       account: { lastLoginAt: iso(logins.lastLoginAt), lastCheckAt: iso(logins.lastCheckAt) },
     });
   }

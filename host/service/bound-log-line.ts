@@ -48,5 +48,11 @@ export function boundLogLine(line: BoundableLine): BoundableLine {
   // The caller adds `"at":"<ISO time>",` (36 bytes) and a newline; keys and short fields can still add up.
   const size = Buffer.byteLength(jsonOf(bounded) ?? "", "utf8") + 64;
   if (size <= LOG_LINE_MAX_BYTES) return bounded;
-  return { event: String(line.event).slice(0, 200), truncated: Object.keys(line).slice(0, 50).map((key) => key.slice(0, 100)), bytes: size };
+  return {
+    event: String(line.event).slice(0, 200),
+    truncated: Object.keys(line)
+      .slice(0, 50)
+      .map((key) => key.slice(0, 100)),
+    bytes: size,
+  };
 }

@@ -57,7 +57,11 @@ export async function lockDataDir(dataDir: string, options: { flock?: string } =
     fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EACCES") throw error;
-    throw new ChatbotError("E_CONFIG", `cannot open ${file}: it belongs to another user (was 'host serve' run as root on this data directory?); give it back to the host user, e.g. chown chatbot: ${file}`, { cause: error });
+    throw new ChatbotError(
+      "E_CONFIG",
+      `cannot open ${file}: it belongs to another user (was 'host serve' run as root on this data directory?); give it back to the host user, e.g. chown chatbot: ${file}`,
+      { cause: error },
+    );
   }
   try {
     if (!(await flockNonBlocking(fd, options.flock ?? "flock"))) {
@@ -96,7 +100,8 @@ function flockNonBlocking(fd: number, flock: string): Promise<boolean> {
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") reject(new ChatbotError("E_CONFIG", `'chatbot host serve' locks its data directory with flock(1), which is not installed: install util-linux`));
+      if (error.code === "ENOENT")
+        reject(new ChatbotError("E_CONFIG", `'chatbot host serve' locks its data directory with flock(1), which is not installed: install util-linux`));
       else reject(new ChatbotError("E_CONFIG", `cannot lock the data directory: ${flock} failed to start (${error.message})`));
     });
     child.once("close", (code) => {
@@ -110,7 +115,13 @@ function flockNonBlocking(fd: number, flock: string): Promise<boolean> {
 
 /** This process as the lock file records it. */
 function selfRecord(): LockHolder {
-  return { pid: process.pid, startTicks: startTicksOf(process.pid) ?? 0, bootId: bootId(), since: new Date().toISOString(), command: process.argv.slice(1).join(" ") };
+  return {
+    pid: process.pid,
+    startTicks: startTicksOf(process.pid) ?? 0,
+    bootId: bootId(),
+    since: new Date().toISOString(),
+    command: process.argv.slice(1).join(" "),
+  };
 }
 
 /** The holder the lock file names, if that process still runs (same pid, same start time, same boot); waits briefly for a holder that has just locked. */

@@ -46,7 +46,10 @@ export async function deliverMail(request: DeliverRequest): Promise<DeliverOutco
       try {
         accessSync(bots, constants.R_OK | constants.X_OK);
       } catch (error) {
-        return { code: DELIVER_EXIT.tempFail, reason: `cannot read the bots folder ${bots} (${(error as NodeJS.ErrnoException).code ?? "error"}); is --data-dir right?` };
+        return {
+          code: DELIVER_EXIT.tempFail,
+          reason: `cannot read the bots folder ${bots} (${(error as NodeJS.ErrnoException).code ?? "error"}); is --data-dir right?`,
+        };
       }
       return { code: DELIVER_EXIT.noSuchBot, reason: `${addr} is not a bot of this host` };
     }

@@ -116,7 +116,8 @@ export class DeployWatcher {
           log({ event: "install.refused", bot: addr, uid: outcome.uid, reason: outcome.reason });
           await mailbox.refuse(outcome.uid);
         } else {
-          if (outcome.status === "installed") log({ event: "install.deployed", bot: addr, name: outcome.name, version: outcome.version, author: outcome.author, upgrade: outcome.upgrade });
+          if (outcome.status === "installed")
+            log({ event: "install.deployed", bot: addr, name: outcome.name, version: outcome.version, author: outcome.author, upgrade: outcome.upgrade });
           else log({ event: "install.unchanged", bot: addr, version: outcome.version });
           await mailbox.remove(outcome.uid);
         }
@@ -134,7 +135,8 @@ export class DeployWatcher {
 
   /** Check and install one deploy message; a refusal is an outcome, an IMAP failure throws. */
   private async install(addr: string, mailbox: DeployMailbox, uid: number, size: number, password: string, name: string | undefined): Promise<DeployOutcome> {
-    if (size > DEPLOY_MESSAGE_MAX_BYTES) return { uid, status: "refused", reason: `E_DEPLOY: ${size} bytes, over the host's cap of ${DEPLOY_MESSAGE_MAX_BYTES}` };
+    if (size > DEPLOY_MESSAGE_MAX_BYTES)
+      return { uid, status: "refused", reason: `E_DEPLOY: ${size} bytes, over the host's cap of ${DEPLOY_MESSAGE_MAX_BYTES}` };
     const raw = await mailbox.download(uid);
     let deploy: ParsedDeploy;
     try {
@@ -151,7 +153,8 @@ export class DeployWatcher {
     // installing it would push the real previous version out of previous/.
     const current = await readBundleFolder(paths.current, this.deps.config).catch(() => undefined);
     const currentManifest = await readFile(join(paths.current, DEPLOY_PARTS.manifest)).catch(() => undefined);
-    if (current && current.sha256 === deploy.sha256 && currentManifest?.equals(deploy.manifest)) return { uid, status: "unchanged", version: current.manifest.version };
+    if (current && current.sha256 === deploy.sha256 && currentManifest?.equals(deploy.manifest))
+      return { uid, status: "unchanged", version: current.manifest.version };
     // Staging: the bundle folder as 'chatbot build' wrote it; the password is not part of it.
     const staging = join(paths.dir, "deploy.incoming");
     await rm(staging, { recursive: true, force: true });

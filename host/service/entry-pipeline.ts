@@ -87,7 +87,10 @@ export class EntryPipeline {
       // Fresh or resumed after a crash before this step: the state and seen mark are committed
       // here, before the bot's next entry is planned — never later by the submission running
       // beside it, which would overwrite that entry's state.
-      const journaled = await commitPlan(bot, plan, { stateIo: this.deps.registry.stateIo(bot.account.addr), markDirty: (addr) => this.deps.mirror?.markDirty(addr) });
+      const journaled = await commitPlan(bot, plan, {
+        stateIo: this.deps.registry.stateIo(bot.account.addr),
+        markDirty: (addr) => this.deps.mirror?.markDirty(addr),
+      });
       // Only a journaled state must leave the journal before the bot's next entry runs (see
       // commitPlan); a seen mark left in it is harmless — recording it again on resume is a no-op.
       if (plan.state) current = await spool.update(current, { journal: journaled });
@@ -136,7 +139,15 @@ export class EntryPipeline {
         return await this.deadLetter({ ...current, attempts, lastError: reason }, decision.kind, decision.text, decision.why);
       }
       await this.deps.spool.update(current, { attempts, nextAttemptAt: decision.nextAttemptAt, lastError: reason });
-      this.deps.log({ event: "spool.retry", bot: current.recipient, entry: current.id, code: decision.kind, attempts, nextAttemptAt: decision.nextAttemptAt, error: reason });
+      this.deps.log({
+        event: "spool.retry",
+        bot: current.recipient,
+        entry: current.id,
+        code: decision.kind,
+        attempts,
+        nextAttemptAt: decision.nextAttemptAt,
+        error: reason,
+      });
     } catch (failure) {
       // The spool itself fails (disk full?): the entry stays as it is and is tried again next pass.
       this.deps.log({ event: "service.error", bot: current.recipient, entry: current.id, message: errorMessage(failure) });

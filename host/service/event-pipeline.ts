@@ -92,7 +92,13 @@ export async function admitEvent(policy: EventPolicy | undefined, origin: EventO
 }
 
 /** Run an admitted event, keep what consent permits, let `deliver` use it, count it, settle the state. */
-export async function runAdmitted(bot: PipelineBot, input: PipelineEvent, deps: PipelineDeps, origin: EventOrigin | undefined, deliver?: DeliverStep): Promise<RanEvent> {
+export async function runAdmitted(
+  bot: PipelineBot,
+  input: PipelineEvent,
+  deps: PipelineDeps,
+  origin: EventOrigin | undefined,
+  deliver?: DeliverStep,
+): Promise<RanEvent> {
   const { policy } = deps;
   const result = await deps.executor.run(runRequest(bot, { ...input, state: await bot.loadState(), nowMs: bot.now(), botAddr: bot.addr }));
   const ok = result.status === "ok";
@@ -108,7 +114,13 @@ export async function runAdmitted(bot: PipelineBot, input: PipelineEvent, deps: 
 }
 
 /** One event through every step (admit, run, keep, deliver, count, settle). */
-export async function processEvent(bot: PipelineBot, input: PipelineEvent, deps: PipelineDeps, origin: EventOrigin | undefined, deliver?: DeliverStep): Promise<EventOutcome> {
+export async function processEvent(
+  bot: PipelineBot,
+  input: PipelineEvent,
+  deps: PipelineDeps,
+  origin: EventOrigin | undefined,
+  deliver?: DeliverStep,
+): Promise<EventOutcome> {
   const admission = await admitEvent(deps.policy, origin);
   if (admission.kind !== "run") return admission;
   return { kind: "ran", ...(await runAdmitted(bot, input, deps, origin, deliver)) };

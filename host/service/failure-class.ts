@@ -47,9 +47,15 @@ export const FAILURE_TABLE = {
   E_MAIL_MALFORMED: { action: "settle", why: SENDER },
   E_PGP_MALFORMED: { action: "settle", why: SENDER },
   E_PGP_DECRYPT: { action: "settle", why: SENDER },
-  E_PGP_ENCRYPT: { action: "settle", why: "the recipient's key cannot be encrypted to (expired, revoked, no encryption subkey); encrypting again fails the same way" },
+  E_PGP_ENCRYPT: {
+    action: "settle",
+    why: "the recipient's key cannot be encrypted to (expired, revoked, no encryption subkey); encrypting again fails the same way",
+  },
   E_MAIL_COMPOSE: { action: "settle", why: "the host cannot compose this mail from what it was given; it would compose the same one again" },
-  E_FILTERMAIL_CHECK: { action: "settle", why: 'the host composed a mail the relay would refuse ("523 Encryption Needed"); composing again gives the same mail' },
+  E_FILTERMAIL_CHECK: {
+    action: "settle",
+    why: 'the host composed a mail the relay would refuse ("523 Encryption Needed"); composing again gives the same mail',
+  },
   E_FETCH_ORIGIN: { action: "settle", why: FETCH_REFUSED },
   E_FETCH_ADDRESS: { action: "settle", why: FETCH_REFUSED },
   E_FETCH_SCHEME: { action: "settle", why: FETCH_REFUSED },
@@ -64,10 +70,19 @@ export const FAILURE_TABLE = {
   E_IMAP_AUTH: { action: "retry", why: "the relay refused the bot's password, not the mail; the operator installs the right one" },
   E_STATE_MIRROR: { action: "retry", why: "the operator looks at the bot's account; the mail is fine" },
   // SMTP (nodemailer). A reply decides by its class (RFC 5321 §4.2.1: 4yz transient, 5yz permanent).
-  SMTP_4XX: { action: "retry", why: "a transient reply: chatmail's 450 4.7.1 send-rate limit, 451 local error, 421 busy, 454 temporary authentication failure" },
+  SMTP_4XX: {
+    action: "retry",
+    why: "a transient reply: chatmail's 450 4.7.1 send-rate limit, 451 local error, 421 busy, 454 temporary authentication failure",
+  },
   SMTP_503: { action: "retry", why: "bad sequence of commands: the session's state, not the mail (as nodemailer's isPermanentResponseCode says)" },
-  SMTP_AUTH: { action: "retry", why: "the relay refused the bot's login (535 5.7.8), not the mail: once the operator installs the right password (host install --password-file) it goes out" },
-  SMTP_5XX: { action: "settle", why: "a permanent reply to this mail: chatmail's 523 Encryption Needed, 500 Invalid FROM, 552 too large, 553 5.7.1 sender not owned, 554 malformed; sending it again gets the same answer" },
+  SMTP_AUTH: {
+    action: "retry",
+    why: "the relay refused the bot's login (535 5.7.8), not the mail: once the operator installs the right password (host install --password-file) it goes out",
+  },
+  SMTP_5XX: {
+    action: "settle",
+    why: "a permanent reply to this mail: chatmail's 523 Encryption Needed, 500 Invalid FROM, 552 too large, 553 5.7.1 sender not owned, 554 malformed; sending it again gets the same answer",
+  },
   SMTP_CONNECTION: { action: "retry", why: "no answer from the relay (connection refused or closed, timeout, TLS, DNS, a garbled reply)" },
   SMTP_ENVELOPE: { action: "settle", why: "nodemailer refused the envelope before sending it (no recipient, an invalid address)" },
   // Node's own errors.
@@ -87,10 +102,29 @@ const CODE_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind
   ...["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ETLS", "EPROXY", "EPROTOCOL", "EMAXLIMIT"].map((code) => [code, "SMTP_CONNECTION"] as const),
   ...["EAUTH", "ENOAUTH"].map((code) => [code, "SMTP_AUTH"] as const),
   ["EENVELOPE", "SMTP_ENVELOPE"],
-  ...["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "ENOTFOUND", "EAI_AGAIN"].map((code) => [code, "NETWORK"] as const),
-  ...["ENOSPC", "EDQUOT", "EIO", "EMFILE", "ENFILE", "EAGAIN", "EBUSY", "ENOMEM", "EACCES", "EPERM", "EROFS", "ENOENT", "ENOTDIR", "EISDIR", "ENOTEMPTY", "EEXIST", "EXDEV", "ESTALE"].map(
-    (code) => [code, "FS"] as const,
+  ...["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "ENOTFOUND", "EAI_AGAIN"].map(
+    (code) => [code, "NETWORK"] as const,
   ),
+  ...[
+    "ENOSPC",
+    "EDQUOT",
+    "EIO",
+    "EMFILE",
+    "ENFILE",
+    "EAGAIN",
+    "EBUSY",
+    "ENOMEM",
+    "EACCES",
+    "EPERM",
+    "EROFS",
+    "ENOENT",
+    "ENOTDIR",
+    "EISDIR",
+    "ENOTEMPTY",
+    "EEXIST",
+    "EXDEV",
+    "ESTALE",
+  ].map((code) => [code, "FS"] as const),
 ]);
 
 /** An own property of `error` (codes are own properties on nodemailer's and Node's errors). */

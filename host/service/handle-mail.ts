@@ -119,16 +119,31 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
       // Known before the run: the sandbox hands the bot the Message-IDs its mails will carry.
       const origin = eventOrigin(inbound.event, raw.byteLength, inbound.sender)!;
       let outbound: OutboundResult = { mails: [], skipped: [] };
-      const outcome = await processEvent(pipelineBot(bot), { event: inbound.event, attachments: inbound.attachments, eventKey: inbound.key }, deps, origin, async (ran) => {
-        outbound = await composeKept(bot, deps, inbound.key, ran);
-      });
+      const outcome = await processEvent(
+        pipelineBot(bot),
+        { event: inbound.event, attachments: inbound.attachments, eventKey: inbound.key },
+        deps,
+        origin,
+        async (ran) => {
+          outbound = await composeKept(bot, deps, inbound.key, ran);
+        },
+      );
       if (outcome.kind === "defer") {
         deps.log({ event: "bot.deferred", bot: account.addr, from: inbound.sender, reason: outcome.reason, until: outcome.until });
         return { report: { outcome: "deferred", sent: 0, reason: outcome.reason }, mails: [], submitted: 0, state: null, deferUntil: outcome.until };
       }
       if (outcome.kind === "answer") {
-        deps.log({ event: "bot.refused", bot: account.addr, from: inbound.sender, reason: outcome.reason, notified: outcome.text !== "", refusal: outcome.refusal });
-        const notice = outcome.text ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: outcome.text }], `host-notice:${inbound.key}`) : { mails: [], skipped: [] };
+        deps.log({
+          event: "bot.refused",
+          bot: account.addr,
+          from: inbound.sender,
+          reason: outcome.reason,
+          notified: outcome.text !== "",
+          refusal: outcome.refusal,
+        });
+        const notice = outcome.text
+          ? await mailsForActions(account, [{ type: "send", chatId: inbound.sender, text: outcome.text }], `host-notice:${inbound.key}`)
+          : { mails: [], skipped: [] };
         return { ...base, report: { outcome: "answered", sent: notice.mails.length, reason: outcome.reason }, mails: notice.mails.map(stripAction) };
       }
       const { result, refused } = outcome;
@@ -153,7 +168,14 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
 
 /** A hosted bot as the event pipeline runs it: its account's address and clock, its state file. */
 function pipelineBot(bot: HostedBot): PipelineBot {
-  return { bundle: bot.bundle, limits: bot.limits, origins: bot.origins, addr: bot.account.addr, now: () => bot.account.now(), loadState: () => bot.state.load() };
+  return {
+    bundle: bot.bundle,
+    limits: bot.limits,
+    origins: bot.origins,
+    addr: bot.account.addr,
+    now: () => bot.account.now(),
+    loadState: () => bot.state.load(),
+  };
 }
 
 /**
@@ -180,7 +202,8 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   const { account } = bot;
   // Admitted before the seen checks below, as always: a tick over the CPU budget waits even when it already ran.
   const admission = await admitEvent(deps.policy, undefined);
-  if (admission.kind === "defer") return { report: { outcome: "deferred", sent: 0, reason: admission.reason }, mails: [], submitted: 0, state: null, deferUntil: admission.until };
+  if (admission.kind === "defer")
+    return { report: { outcome: "deferred", sent: 0, reason: admission.reason }, mails: [], submitted: 0, state: null, deferUntil: admission.until };
   const eventKey = `tick:${at}`;
   // A crash between queueing a tick and noting it can queue the same tick twice: like a mail's
   // Message-ID, the tick's time is marked seen with its plan, and a second entry does not run.
@@ -191,12 +214,22 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   // Its mark may have been forgotten (the seen store is bounded): a tick older than what it
   // remembers may have run, like an old mail (replay-window.ts).
   const stale = replayRefusal(at, await account.seen.completeSince());
-  if (stale) return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
+  if (stale)
+    return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
   let outbound: OutboundResult = { mails: [], skipped: [] };
   const { result, refused, state } = await runAdmitted(pipelineBot(bot), { event: { kind: "tick", at }, eventKey }, deps, undefined, async (ran) => {
     outbound = await composeKept(bot, deps, eventKey, ran);
   });
-  deps.log({ event: "bot.tick", bot: account.addr, at, status: result.status, cpuMs: result.cpuMs, sent: outbound.mails.length, ...(refused.length ? { noConsent: refused } : {}), ...(result.error ? { error: result.error.code, message: result.error.message } : {}) });
+  deps.log({
+    event: "bot.tick",
+    bot: account.addr,
+    at,
+    status: result.status,
+    cpuMs: result.cpuMs,
+    sent: outbound.mails.length,
+    ...(refused.length ? { noConsent: refused } : {}),
+    ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
+  });
   return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state, seen };
 }
 
@@ -209,13 +242,19 @@ export function tickSeenKey(at: number): SeenKey {
  * Submit a committed plan's mails from where it stopped, remembering the bot's own; `progress` is
  * told after each accepted mail (to journal it). Saves no state and no seen mark: commitPlan did.
  */
-export async function applyPlan(bot: HostedBot, plan: CommittedPlan, deps: Pick<MailHandlerDeps, "submitter">, progress: (submitted: number) => Promise<void> = async () => {}): Promise<void> {
+export async function applyPlan(
+  bot: HostedBot,
+  plan: CommittedPlan,
+  deps: Pick<MailHandlerDeps, "submitter">,
+  progress: (submitted: number) => Promise<void> = async () => {},
+): Promise<void> {
   const { account } = bot;
   for (let i = plan.submitted; i < plan.mails.length; i++) {
     const mail = plan.mails[i]!;
     await deps.submitter.submit(mail);
     // Only what SMTP accepted may later be deleted or resent.
-    if (mail.remember) await account.sent.record({ messageId: mail.messageId, chatId: mail.remember.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
+    if (mail.remember)
+      await account.sent.record({ messageId: mail.messageId, chatId: mail.remember.chatId, from: mail.from, recipients: mail.recipients, raw: mail.raw });
     await progress(i + 1);
   }
 }

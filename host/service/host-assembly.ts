@@ -55,7 +55,13 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
   const executor = new Executor({ concurrency: config.concurrency });
   stops.push("executor", () => executor.close());
   // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
-  const mirror = new StateMirror({ dataDir, config, clock, log, openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER) });
+  const mirror = new StateMirror({
+    dataDir,
+    config,
+    clock,
+    log,
+    openMailbox: (settings, user, password) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER),
+  });
   stops.push("state mirror", () => mirror.stop());
   const service = new HostService({
     mirror,

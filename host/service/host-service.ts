@@ -57,7 +57,17 @@ export class HostService {
     this.registry = new BotRegistry({ dataDir, config, clock, log, ...(deps.stateIoLimits ? { stateIoLimits: deps.stateIoLimits } : {}) });
     this.submitters = new SubmitterPool({ submitterFor: deps.submitterFor, clock, pacing: config.pacing, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
     this.ticks = new TickScheduler({ dataDir, spool, registry: this.registry, clock, log });
-    this.pipeline = new EntryPipeline({ config, spool, executor, registry: this.registry, submitters: this.submitters, ticks: this.ticks, clock, log, ...(mirror ? { mirror } : {}) });
+    this.pipeline = new EntryPipeline({
+      config,
+      spool,
+      executor,
+      registry: this.registry,
+      submitters: this.submitters,
+      ticks: this.ticks,
+      clock,
+      log,
+      ...(mirror ? { mirror } : {}),
+    });
   }
 
   /** The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade, rollback, enable). */

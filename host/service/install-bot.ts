@@ -56,11 +56,19 @@ export async function installBundle(
   const upgrade = existsSync(paths.current);
   if (upgrade) {
     await rm(paths.previous, { recursive: true, force: true });
-    await renameDurable([[paths.current, paths.previous], [staging, paths.current]]);
+    await renameDurable([
+      [paths.current, paths.previous],
+      [staging, paths.current],
+    ]);
   } else {
     await renameDurable([[staging, paths.current]]);
   }
-  const settings: BotSettings = { name, enabled: old?.enabled ?? true, approvedOrigins: old?.approvedOrigins ?? [], installedAt: (options.clock ?? systemClock).now() };
+  const settings: BotSettings = {
+    name,
+    enabled: old?.enabled ?? true,
+    approvedOrigins: old?.approvedOrigins ?? [],
+    installedAt: (options.clock ?? systemClock).now(),
+  };
   await writeJsonFile(paths.config, settings);
   const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));
   return { manifest, upgrade: old !== undefined, settings, pendingOrigins };

@@ -37,11 +37,14 @@ export async function readBundleFolder(dir: string, config: Pick<HostConfig, "ce
   const manifest = parseManifest(raw, manifestFile, config.ceilings);
   if (!manifest.bundle) throw new ChatbotError("E_BUNDLE", `${manifestFile} has no "bundle" record: it is not the output of 'chatbot build'`);
   // A file name inside the folder, never a path out of it (a deployed manifest comes from outside).
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(manifest.bundle.file)) throw new ChatbotError("E_BUNDLE", `${manifestFile}: "bundle.file" must be a file name inside the folder, not ${JSON.stringify(manifest.bundle.file)}`);
-  if (manifest.bundle.bytes > BUNDLE_MAX_BYTES) throw new ChatbotError("E_BUNDLE", `${manifestFile}: the bundle is ${manifest.bundle.bytes} bytes, over the host's cap of ${BUNDLE_MAX_BYTES}`);
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(manifest.bundle.file))
+    throw new ChatbotError("E_BUNDLE", `${manifestFile}: "bundle.file" must be a file name inside the folder, not ${JSON.stringify(manifest.bundle.file)}`);
+  if (manifest.bundle.bytes > BUNDLE_MAX_BYTES)
+    throw new ChatbotError("E_BUNDLE", `${manifestFile}: the bundle is ${manifest.bundle.bytes} bytes, over the host's cap of ${BUNDLE_MAX_BYTES}`);
   const code = await readFile(join(dir, manifest.bundle.file), "utf8");
   const sha256 = createHash("sha256").update(code).digest("hex");
-  if (sha256 !== manifest.bundle.sha256) throw new ChatbotError("E_BUNDLE", `${join(dir, manifest.bundle.file)} does not match the sha256 in its manifest: rebuild and reinstall`);
+  if (sha256 !== manifest.bundle.sha256)
+    throw new ChatbotError("E_BUNDLE", `${join(dir, manifest.bundle.file)} does not match the sha256 in its manifest: rebuild and reinstall`);
   return { manifest, code, sha256 };
 }
 

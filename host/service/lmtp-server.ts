@@ -191,8 +191,12 @@ function listenError(socketPath: string, error: NodeJS.ErrnoException): Error {
   const folder = dirname(socketPath);
   const fix = `as root: install -d -o ${currentUser()} -g postfix -m 2750 ${folder} (README "Install"), or set lmtpSocket in host.json`;
   // Node reports a missing folder as EACCES when it binds a unix socket: look for the folder first.
-  if (error.code === "ENOENT" || !existsSync(folder)) return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: the folder ${folder} does not exist; ${fix}`, { cause: error });
-  if (error.code === "EACCES") return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: ${currentUser()} may not create files in ${folder}; ${fix}`, { cause: error });
+  if (error.code === "ENOENT" || !existsSync(folder))
+    return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: the folder ${folder} does not exist; ${fix}`, { cause: error });
+  if (error.code === "EACCES")
+    return new ChatbotError("E_CONFIG", `cannot listen for LMTP on ${socketPath}: ${currentUser()} may not create files in ${folder}; ${fix}`, {
+      cause: error,
+    });
   return error;
 }
 

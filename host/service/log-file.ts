@@ -20,10 +20,13 @@ export interface LogTail {
  * of exactly `maxBytes` is read whole, one byte more drops its first line). A missing file is empty.
  */
 export async function readLogTail(file: string, maxBytes: number): Promise<LogTail> {
-  const size = await stat(file).then((s) => s.size, (error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return 0;
-    throw error;
-  });
+  const size = await stat(file).then(
+    (s) => s.size,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return 0;
+      throw error;
+    },
+  );
   const start = Math.max(0, size - maxBytes);
   // From one byte before the bound: if that byte is a newline, the first line in the bound is whole.
   const readFrom = start === 0 ? 0 : start - 1;

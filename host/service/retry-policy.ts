@@ -16,7 +16,6 @@ export type RetryDecision =
   /** `text` is the dead letter's text after its code; `why` the table's reason for the code. */
   | { action: "dead-letter"; kind: FailureKind; attempts: number; reason: string; text: string; why: string };
 
-
 /**
  * After an attempt failed with `error` (`attemptsBefore`: the entry's earlier failed attempts):
  * back off and retry, or dead-letter — what the failure table says for the error's code (settle
@@ -27,7 +26,14 @@ export function decideRetry(error: unknown, attemptsBefore: number, maxAttempts:
   const reason = describeError(error);
   const failure = classifyFailure(error);
   if (attempts >= attemptsAllowed(failure.action, maxAttempts)) {
-    return { action: "dead-letter", kind: failure.kind, attempts, reason, text: `after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`, why: failure.why };
+    return {
+      action: "dead-letter",
+      kind: failure.kind,
+      attempts,
+      reason,
+      text: `after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${reason}`,
+      why: failure.why,
+    };
   }
   return { action: "retry", kind: failure.kind, attempts, reason, nextAttemptAt: now + backoffMs(attempts) };
 }

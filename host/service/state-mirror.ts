@@ -64,7 +64,9 @@ export function parseMarker(marker: string | undefined): { version: number; sha2
 export function composeStateMessage(addr: string, state: BotState, version: number, now: number): Uint8Array {
   const { json, sha256 } = stateDigest(state);
   const domain = addr.includes("@") ? domainOf(addr) : "localhost";
-  const body = Buffer.from(json, "utf8").toString("base64").replace(/.{1,76}/g, "$&\r\n");
+  const body = Buffer.from(json, "utf8")
+    .toString("base64")
+    .replace(/.{1,76}/g, "$&\r\n");
   const head = [
     `From: <${addr}>`,
     `To: <${addr}>`,
@@ -98,7 +100,11 @@ function stateCopyMaxBytes(stateBytes: number): number {
  */
 export function parseStateMessage(raw: Uint8Array, maxStateBytes: number): { version: number; state: BotState } {
   const maxRaw = stateCopyMaxBytes(maxStateBytes);
-  if (raw.byteLength > maxRaw) throw new ChatbotError("E_STATE_MIRROR", `state copy of ${raw.byteLength} bytes is larger than any state of at most ${maxStateBytes} bytes can be (${maxRaw})`);
+  if (raw.byteLength > maxRaw)
+    throw new ChatbotError(
+      "E_STATE_MIRROR",
+      `state copy of ${raw.byteLength} bytes is larger than any state of at most ${maxStateBytes} bytes can be (${maxRaw})`,
+    );
   const text = Buffer.from(raw).toString("latin1");
   const split = text.search(/\r?\n\r?\n/);
   if (split < 0) throw new ChatbotError("E_STATE_MIRROR", "state copy without a body");
@@ -106,7 +112,8 @@ export function parseStateMessage(raw: Uint8Array, maxStateBytes: number): { ver
   const marker = parseMarker(new RegExp(`^${STATE_HEADER}:(.*)$`, "im").exec(head)?.[1]);
   if (!marker) throw new ChatbotError("E_STATE_MIRROR", `state copy without a valid ${STATE_HEADER} header`);
   const json = Buffer.from(text.slice(split).replace(/\s+/g, ""), "base64").toString("utf8");
-  if (createHash("sha256").update(json, "utf8").digest("hex") !== marker.sha256) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} does not match its sha256`);
+  if (createHash("sha256").update(json, "utf8").digest("hex") !== marker.sha256)
+    throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} does not match its sha256`);
   const state = parseJsonObject(json);
   if (!state || !Object.values(state).every((v) => typeof v === "string")) {
     throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} is not a state (key → JSON text)`);
@@ -115,9 +122,11 @@ export function parseStateMessage(raw: Uint8Array, maxStateBytes: number): { ver
   for (const [key, value] of Object.entries(state as BotState)) {
     bytes += stateEntryBytes(key, value);
     // The rule bot.state.set applies (host-bridge.ts): JSON text, any depth.
-    if (checkJsonText(value, Infinity) !== "ok") throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version}: the value of key ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
+    if (checkJsonText(value, Infinity) !== "ok")
+      throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version}: the value of key ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
   }
-  if (bytes > maxStateBytes) throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} holds ${bytes} bytes of state, over the ${maxStateBytes} bytes a bot may have`);
+  if (bytes > maxStateBytes)
+    throw new ChatbotError("E_STATE_MIRROR", `state copy v${marker.version} holds ${bytes} bytes of state, over the ${maxStateBytes} bytes a bot may have`);
   return { version: marker.version, state: state as BotState };
 }
 
@@ -187,7 +196,10 @@ export class StateMirror {
         try {
           // Listed sizes are the server's word; the downloaded bytes are checked again in parseStateMessage.
           if (copy.size !== undefined && copy.size > stateCopyMaxBytes(maxStateBytes)) {
-            throw new ChatbotError("E_STATE_MIRROR", `state copy v${copy.version} of ${copy.size} bytes is larger than any state of at most ${maxStateBytes} bytes can be; not downloaded`);
+            throw new ChatbotError(
+              "E_STATE_MIRROR",
+              `state copy v${copy.version} of ${copy.size} bytes is larger than any state of at most ${maxStateBytes} bytes can be; not downloaded`,
+            );
           }
           return parseStateMessage(await mailbox.download(copy.uid), maxStateBytes);
         } catch (error) {
@@ -219,7 +231,12 @@ export class StateMirror {
   async ensureRestored(addr: string): Promise<number | undefined> {
     if (this.restored.has(addr)) return undefined;
     const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "state.json");
-    if (await stat(file).then(() => true, () => false)) {
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    ) {
       this.restored.add(addr);
       return undefined;
     }
@@ -253,7 +270,13 @@ export class StateMirror {
     if (this.scanned) return;
     this.scanned = true;
     for (const addr of await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[])) {
-      if (!(await stat(hostPaths(this.deps.dataDir).bot(addr).config).then(() => true, () => false))) continue; // not an installed bot
+      if (
+        !(await stat(hostPaths(this.deps.dataDir).bot(addr).config).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue; // not an installed bot
       const state = await readJsonFile<BotState | undefined>(join(hostPaths(this.deps.dataDir).bot(addr).dir, "state.json"), undefined).catch(() => undefined);
       if (!state) continue;
       const record = await readJsonFile<MirrorRecord | undefined>(this.recordFile(addr), undefined).catch(() => undefined);

@@ -77,7 +77,7 @@ export class TickScheduler {
     let queued = 0;
     for (const addr of await this.deps.registry.addrs()) {
       const loaded = await this.deps.registry.bot(addr).catch(() => undefined);
-      if (!loaded || !loaded.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
+      if (!loaded?.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
       const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
       const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
       const schedule = loaded.bot.manifest.schedule;

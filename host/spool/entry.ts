@@ -33,7 +33,9 @@ const ID = /^(\d{1,16})-(\d{1,10})-([0-9a-f]{12})$/;
  * load) stays out of `host deliver`'s start-up.
  */
 export function newEntryId(nowMs: number, pid: number = process.pid): string {
-  const random = Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0");
+  const random = Math.floor(Math.random() * 2 ** 48)
+    .toString(16)
+    .padStart(12, "0");
   return `${Math.trunc(nowMs)}-${pid}-${random}`;
 }
 

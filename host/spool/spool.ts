@@ -30,7 +30,10 @@ export class Spool {
   readonly dirs: { readonly root: string; readonly tmp: string; readonly new: string; readonly dead: string };
   #ready: Promise<void> | undefined;
 
-  constructor(dir: string, private readonly clock: Clock) {
+  constructor(
+    dir: string,
+    private readonly clock: Clock,
+  ) {
     this.dirs = Object.freeze({ root: dir, tmp: join(dir, "tmp"), new: join(dir, "new"), dead: join(dir, "dead") });
   }
 
@@ -43,7 +46,10 @@ export class Spool {
     const { mail, meta } = this.#paths(this.dirs.new, entry);
     try {
       await writeMailAndMeta(await this.#createInTmp(tmpMail), data, maxBytes, tmpMeta, encodeMeta(entry));
-      await renameDurable([[tmpMail, mail], [tmpMeta, meta]]);
+      await renameDurable([
+        [tmpMail, mail],
+        [tmpMeta, meta],
+      ]);
       return entry;
     } catch (error) {
       // Nothing was acknowledged: leave nothing behind (best effort; `recover` catches the rest).
@@ -182,7 +188,10 @@ export class Spool {
       throw error;
     }
     const present = new Set(names);
-    const ids = names.filter((name) => name.endsWith(".json")).map((name) => name.slice(0, -".json".length)).filter((id) => isEntryId(id) && present.has(id));
+    const ids = names
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => name.slice(0, -".json".length))
+      .filter((id) => isEntryId(id) && present.has(id));
     const entries = await Promise.all(
       ids.map(async (id) => {
         const text = await readFile(join(dir, `${id}.json`), "utf8").catch((error: NodeJS.ErrnoException) => {
@@ -192,9 +201,7 @@ export class Spool {
         return text === undefined ? undefined : parseMeta(id, text);
       }),
     );
-    return entries
-      .filter((entry) => entry !== undefined)
-      .sort((a, b) => a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return entries.filter((entry) => entry !== undefined).sort((a, b) => a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Create tmp/, new/ and dead/ once per Spool (0700); a folder created now is made durable in its parent. */

@@ -89,9 +89,10 @@ export class JsonLog<Snapshot, Line> {
   /** Replace the snapshot atomically, then empty the log (its lines are in the snapshot now). */
   async snapshot(value: Snapshot): Promise<void> {
     await writePrivateFile(this.file, JSON.stringify(value));
-    if (this.lines > 0) await truncate(this.logFile, 0).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error;
-    });
+    if (this.lines > 0)
+      await truncate(this.logFile, 0).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
     this.lines = 0;
   }
 }

@@ -36,10 +36,17 @@ export function parseDuration(duration: Duration): number {
 /** An instant in ms since the epoch: a number as is, or a date string Date.parse understands (ISO 8601). */
 export function parseInstant(at: number | string): number {
   const ms = typeof at === "number" ? at : Date.parse(at);
-  if (!Number.isFinite(ms)) throw new ChatbotError("E_USAGE", `chatbot/testing: ${JSON.stringify(at)} is not a time; use ms since the epoch or an ISO date such as "2025-01-01T10:00:00Z"`);
+  if (!Number.isFinite(ms))
+    throw new ChatbotError(
+      "E_USAGE",
+      `chatbot/testing: ${JSON.stringify(at)} is not a time; use ms since the epoch or an ISO date such as "2025-01-01T10:00:00Z"`,
+    );
   return ms;
 }
 
 function bad(duration: Duration, why: string): ChatbotError {
-  return new ChatbotError("E_USAGE", `chatbot/testing: duration ${JSON.stringify(duration)} is invalid (${why}); write e.g. 90000, "90s", "15m", "1h30m" or "1d"`);
+  return new ChatbotError(
+    "E_USAGE",
+    `chatbot/testing: duration ${JSON.stringify(duration)} is invalid (${why}); write e.g. 90000, "90s", "15m", "1h30m" or "1d"`,
+  );
 }

@@ -29,7 +29,11 @@ export function toChat(chat: string | ChatRef | undefined, from: Address): ChatR
     const addr = chat.trim().toLowerCase();
     return { id: addr, type: "single", name: addr === from.addr ? from.name || addr : addr };
   }
-  const slug = chat.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "group";
+  const slug =
+    chat
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "group";
   return { id: `group:${slug}`, type: "group", name: chat };
 }
 

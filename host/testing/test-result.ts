@@ -16,7 +16,20 @@ export function toTestResult(outcome: EventOutcome, context: ResultContext): Tes
   if (outcome.kind !== "ran") {
     // The test kit has no CPU budget (it is the relay operator's), so a "defer" never comes here.
     const answer = outcome.kind === "answer" ? { answer: { text: outcome.text, reason: outcome.reason, refusal: outcome.refusal } } : {};
-    return { status: "answered", ...answer, actions: [], refused: [], messages: [], texts: [], webxdc: [], logs: [], cpuMs: 0, wallMs: 0, memoryBytes: 0, fetched: [] };
+    return {
+      status: "answered",
+      ...answer,
+      actions: [],
+      refused: [],
+      messages: [],
+      texts: [],
+      webxdc: [],
+      logs: [],
+      cpuMs: 0,
+      wallMs: 0,
+      memoryBytes: 0,
+      fetched: [],
+    };
   }
   const { result, kept, indices } = outcome;
   const messages: SentMessage[] = [];

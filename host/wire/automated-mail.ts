@@ -25,7 +25,11 @@ import { bareAddress, parseParameterized } from "./mime/mime-entity.js";
 
 /** The keyword of an `Auto-Submitted` value: comments and parameters removed, lowercased (RFC 3834 §5). */
 export function autoSubmittedKeyword(value: string): string {
-  return value.replace(/\([^)]*\)/g, "").split(";")[0]!.trim().toLowerCase();
+  return value
+    .replace(/\([^)]*\)/g, "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
 }
 
 /** Report types a bot may still run on: webxdc status updates (PROTOCOL §5) are multipart/report too. */
@@ -55,7 +59,8 @@ export function neverAnswerReason(headers: ReadonlyMap<string, readonly string[]
     const report = type.params.get("report-type")?.toLowerCase();
     if (report !== undefined && RUNNABLE_REPORTS.has(report)) continue;
     if (report === "disposition-notification") return "read receipt (multipart/report; report-type=disposition-notification)";
-    if (report === undefined || report === "delivery-status" || report === "global-delivery-status") return `delivery status notification, a bounce (multipart/report; report-type=${report ?? "missing"})`;
+    if (report === undefined || report === "delivery-status" || report === "global-delivery-status")
+      return `delivery status notification, a bounce (multipart/report; report-type=${report ?? "missing"})`;
     return `machine-generated report (multipart/report; report-type=${report})`;
   }
   for (const value of headers.get("from") ?? []) {

@@ -39,7 +39,13 @@ export interface BotAccountOptions {
 }
 
 /** Open (and on first use create) the bot account `addr` in `dataDir`. */
-export async function openBotAccount(dataDir: string, addr: string, name: string, clock: Clock = systemClock, options: BotAccountOptions = {}): Promise<BotAccount> {
+export async function openBotAccount(
+  dataDir: string,
+  addr: string,
+  name: string,
+  clock: Clock = systemClock,
+  options: BotAccountOptions = {},
+): Promise<BotAccount> {
   const bots = join(dataDir, "bots");
   const identity = await loadOrCreateIdentity(bots, addr);
   const dir = join(bots, addr);

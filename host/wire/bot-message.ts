@@ -60,9 +60,7 @@ export async function composeBotMessage(account: BotAccount, message: BotMessage
     body: message.body,
   });
   const armored =
-    "password" in encryption
-      ? await encryptSymmetricSigned(inner, encryption.password, identity)
-      : await signAndEncrypt(inner, encryption.keys, identity);
+    "password" in encryption ? await encryptSymmetricSigned(inner, encryption.password, identity) : await signAndEncrypt(inner, encryption.keys, identity);
   // The outer To names the recipient of a mail to one person: their server has the address from
   // the envelope anyway, and core up to 1.151 reads gossip only for addresses in the outer To
   // (without it, their SecureJoin stops at "No self addr+pubkey gossip found"). Mail to several

@@ -32,7 +32,7 @@ function parseEntity(raw: string): Entity {
   };
   for (const line of head.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && current) {
-      current.value += " " + line.trim();
+      current.value += ` ${line.trim()}`;
       continue;
     }
     flush();
@@ -98,9 +98,7 @@ function decodedBody(entity: Entity): string {
   const encoding = (entity.headers.get("content-transfer-encoding") ?? "").toLowerCase();
   if (encoding === "base64") return Buffer.from(entity.body.replace(/[^A-Za-z0-9+/=]/g, ""), "base64").toString("latin1");
   if (encoding === "quoted-printable") {
-    return entity.body
-      .replace(/=\r?\n/g, "")
-      .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    return entity.body.replace(/=\r?\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   }
   return entity.body;
 }

@@ -6,10 +6,7 @@ import { isValidGroupId, type Group } from "./group-store.js";
 import type { BotAccount } from "./bot-account.js";
 
 /** What a group header set means for the bot. */
-export type GroupOutcome =
-  | { kind: "ignore"; reason: string }
-  | { kind: "update-only"; log: string }
-  | { kind: "message"; group: Group };
+export type GroupOutcome = { kind: "ignore"; reason: string } | { kind: "update-only"; log: string } | { kind: "message"; group: Group };
 
 /** Apply the group headers of `inner` (sent by `sender`) to the bot's group store. */
 export async function applyGroupHeaders(account: BotAccount, inner: DeltaInner, sender: string): Promise<GroupOutcome> {
@@ -29,7 +26,12 @@ export async function applyGroupHeaders(account: BotAccount, inner: DeltaInner, 
   // first message lists the bot in To (core creates the group on the same rule).
   const inTo = inner.to.some((t) => t.addr.toLowerCase() === self);
   if (!existing && inTo) {
-    const group = await account.groups.update(header.id, (g) => ({ ...g, name: header.name ?? "", members: [sender, ...inner.to.map((t) => t.addr)], left: false }));
+    const group = await account.groups.update(header.id, (g) => ({
+      ...g,
+      name: header.name ?? "",
+      members: [sender, ...inner.to.map((t) => t.addr)],
+      left: false,
+    }));
     return { kind: "message", group };
   }
   if (!existing || existing.left) return { kind: "ignore", reason: `message for group ${header.id}, which the bot is not in` };

@@ -158,7 +158,7 @@ async function verify(account: BotAccount, raw: Uint8Array, limits: { maxBytes: 
 
   const stored = await account.peers.get(sender);
   const storedKey = stored ? await account.peers.key(stored.keydataBase64) : undefined;
-  let decrypted;
+  let decrypted: Awaited<ReturnType<typeof decryptAndVerify>>;
   try {
     decrypted = await decryptAndVerify(outer.encrypted.armored, account.identity, storedKey ? [storedKey] : [], limits);
   } catch (error) {
@@ -213,7 +213,8 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
   // counts as seen and without using the held half, so the real one still joins.
   if (split) {
     const held = await account.pending.find(sender, split.postId, split.half === "pre" ? "post" : "pre");
-    if (held && held.signer !== signer) return drop(`${split.half}-message of ${split.postId} is signed by ${signer}, its ${held.half}-message by ${held.signer}`);
+    if (held && held.signer !== signer)
+      return drop(`${split.half}-message of ${split.postId} is signed by ${signer}, its ${held.half}-message by ${held.signer}`);
   }
   if (await account.seen.has(sender, messageId)) return drop(`duplicate Message-ID ${messageId}`);
   // Not a duplicate of what the store remembers; it may still be one of what it forgot. The signed
@@ -262,7 +263,10 @@ async function classify(account: BotAccount, raw: Uint8Array, limits: { maxBytes
   if (bound) return bound;
 
   const from = { addr: sender, name: inner.from?.name ?? "" };
-  const chat = group?.kind === "message" ? { id: `group:${group.group.id}`, type: "group" as const, name: group.group.name } : { id: sender, type: "single" as const, name: from.name || sender };
+  const chat =
+    group?.kind === "message"
+      ? { id: `group:${group.group.id}`, type: "group" as const, name: group.group.name }
+      : { id: sender, type: "single" as const, name: from.name || sender };
   if (inner.webxdcStatus) {
     const instanceId = inner.inReplyTo;
     if (!instanceId) return drop("webxdc status update without In-Reply-To");
@@ -316,12 +320,16 @@ async function exchangeBound(account: BotAccount, sender: string, inner: DeltaIn
  * Which half of a split message (PROTOCOL §2) `inner` is: the pre-message names its post-message
  * in Chat-Post-Message-ID, the post-message has Chat-Is-Post-Message: 1 and is itself the id.
  */
-function splitMessage(inner: DeltaInner, messageId: string): { kind: "half"; half: "pre" | "post"; postId: string } | { kind: "invalid"; reason: string } | undefined {
+function splitMessage(
+  inner: DeltaInner,
+  messageId: string,
+): { kind: "half"; half: "pre" | "post"; postId: string } | { kind: "invalid"; reason: string } | undefined {
   const { isPost, preFor } = inner.postMessage;
   if (isPost && preFor !== undefined) return { kind: "invalid", reason: "both a pre-message and a post-message" };
   if (preFor !== undefined) {
     if (preFor === messageId) return { kind: "invalid", reason: "pre-message that names itself as its post-message" };
-    if (inner.secureJoin || inner.webxdcStatus || inner.reaction) return { kind: "invalid", reason: "pre-message of a SecureJoin step, status update or reaction" };
+    if (inner.secureJoin || inner.webxdcStatus || inner.reaction)
+      return { kind: "invalid", reason: "pre-message of a SecureJoin step, status update or reaction" };
     return { kind: "half", half: "pre", postId: preFor };
   }
   if (isPost) {

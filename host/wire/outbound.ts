@@ -121,7 +121,13 @@ function contentOf(action: Exclude<Action, { type: "resend" | "add-member" }>): 
  * policy held some actions back, the others keep the Message-IDs the sandbox already told the bot.
  * `isStopped` (the bot's consent records) leaves people who sent /stop out of group mail.
  */
-export async function mailsForActions(account: BotAccount, actions: readonly Action[], eventKey: string, indices?: readonly number[], isStopped: StoppedCheck = async () => false): Promise<OutboundResult> {
+export async function mailsForActions(
+  account: BotAccount,
+  actions: readonly Action[],
+  eventKey: string,
+  indices?: readonly number[],
+  isStopped: StoppedCheck = async () => false,
+): Promise<OutboundResult> {
   const result: OutboundResult = { mails: [], skipped: [] };
   // This event's own new mails count as sent: a bot may delete or resend what it sends in the same event.
   const own = new Map<string, ActionMail>();
@@ -129,7 +135,9 @@ export async function mailsForActions(account: BotAccount, actions: readonly Act
     const mail = own.get(messageId);
     if (mail) return { chatId: mail.chatId, mail };
     const stored = await account.sent.get(messageId);
-    return stored ? { chatId: stored.entry.chatId, mail: { from: stored.entry.from, recipients: stored.entry.recipients, raw: stored.raw, messageId } } : undefined;
+    return stored
+      ? { chatId: stored.entry.chatId, mail: { from: stored.entry.from, recipients: stored.entry.recipients, raw: stored.raw, messageId } }
+      : undefined;
   };
 
   for (const [position, action] of actions.entries()) {

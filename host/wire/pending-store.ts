@@ -104,10 +104,16 @@ export class PendingStore {
       raw = new Uint8Array(await readFile(this.fileFor(entry)));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await writeJsonFile(this.index, entries.filter((e) => e !== entry));
+      await writeJsonFile(
+        this.index,
+        entries.filter((e) => e !== entry),
+      );
       return undefined;
     }
-    await writeJsonFile(this.index, entries.filter((e) => e !== entry));
+    await writeJsonFile(
+      this.index,
+      entries.filter((e) => e !== entry),
+    );
     await this.forget([entry, ...expired]);
     return { entry, raw };
   }

@@ -114,7 +114,14 @@ export class SentStore {
     return this.serial.run(async () => {
       const bytes = Buffer.byteLength(mail.raw, "utf8");
       await this.writeRaw(mail.messageId, mail.raw);
-      const entry: SentEntry = { messageId: mail.messageId, chatId: mail.chatId, from: mail.from, recipients: [...mail.recipients], sentAt: this.clock.now(), bytes };
+      const entry: SentEntry = {
+        messageId: mail.messageId,
+        chatId: mail.chatId,
+        from: mail.from,
+        recipients: [...mail.recipients],
+        sentAt: this.clock.now(),
+        bytes,
+      };
       const all = (await this.loaded()).filter((e) => e.messageId !== mail.messageId);
       all.push(entry);
       const forgotten = this.forgetBeyondBounds(all);

@@ -3,12 +3,7 @@
 // between messages except what you store with `bot.state`.
 import { defineBot } from "chatbot/std";
 
-const HELP = [
-  "I am an echo bot. I answer every message with its text.",
-  "",
-  "/help — this text",
-  "Send me a file and I send it back.",
-].join("\n");
+const HELP = ["I am an echo bot. I answer every message with its text.", "", "/help — this text", "Send me a file and I send it back."].join("\n");
 
 export default defineBot({
   async message(msg, bot) {

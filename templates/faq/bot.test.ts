@@ -101,11 +101,11 @@ describe("faq bot", () => {
       expect(await ask("parking")).toEqual(["My own note."]);
       expect(await ask("parking", { chat: "group:other" })).toEqual([]);
       expect(await ask("parking", { from: "carol@example.org" })).toEqual(["I have no answer for that. Send /help to see what I know."]);
-      expect(Object.keys(bot.state.all()).filter((k) => k.startsWith("chat:")).sort()).toEqual([
-        "chat:alice@example.org",
-        `chat:${CHESS}`,
-        `chat:${CLUB}`,
-      ]);
+      expect(
+        Object.keys(bot.state.all())
+          .filter((k) => k.startsWith("chat:"))
+          .sort(),
+      ).toEqual(["chat:alice@example.org", `chat:${CHESS}`, `chat:${CLUB}`]);
     });
 
     it("a chat's own answer wins over a configured one for the same words", async () => {
@@ -149,10 +149,10 @@ describe("faq bot", () => {
       await ask("/add parking = Behind the hall.", { chat: CLUB });
       expect((await ask("/admin add Bob@Example.org", { chat: CLUB }))[0]).toContain("bob@example.org may now change this group's answers.");
       expect((await ask("/add parking = In the yard.", { chat: CLUB, from: "bob@example.org" }))[0]).toContain('Changed "parking"');
-      expect(await ask("/admin", { chat: CLUB, from: "carol@example.org" })).toEqual([
-        "Admins of this group's answers: alice@example.org, bob@example.org",
-      ]);
-      expect((await ask("/admin remove alice@example.org", { chat: CLUB, from: "bob@example.org" }))[0]).toContain("alice@example.org is no longer an admin here.");
+      expect(await ask("/admin", { chat: CLUB, from: "carol@example.org" })).toEqual(["Admins of this group's answers: alice@example.org, bob@example.org"]);
+      expect((await ask("/admin remove alice@example.org", { chat: CLUB, from: "bob@example.org" }))[0]).toContain(
+        "alice@example.org is no longer an admin here.",
+      );
       expect((await ask("/add x = y", { chat: CLUB }))[0]).toContain("Only this group's admins");
       expect((await ask("/admin add carol", { chat: CLUB, from: "bob@example.org" }))[0]).toContain("Usage: /admin");
     });

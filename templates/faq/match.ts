@@ -25,7 +25,11 @@ export interface Found {
  * form, so case, punctuation and spacing never matter.
  */
 export function normalize(text: string): string {
-  return text.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  return text
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
 }
 
 /** Does the normalized `text` contain the normalized `phrase` as whole words? */

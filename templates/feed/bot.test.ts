@@ -21,7 +21,10 @@ function rss(title: string, items: Item[]): string {
 
 function atom(title: string, items: Item[]): string {
   const entries = items
-    .map((item) => `<entry><title>${item.title}</title><link href="https://github.com/r/${item.id}"/><id>${item.id}</id><updated>2025-01-01T00:00:00Z</updated></entry>`)
+    .map(
+      (item) =>
+        `<entry><title>${item.title}</title><link href="https://github.com/r/${item.id}"/><id>${item.id}</id><updated>2025-01-01T00:00:00Z</updated></entry>`,
+    )
     .join("\n");
   return `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>${title}</title>${entries}</feed>`;
 }
@@ -239,7 +242,11 @@ describe("feed bot: the hourly tick", () => {
   });
 
   it("ten hostile feeds in one tick: the tick ends ok inside the CPU budget and what it could not read goes first next time", async () => {
-    const hostile = [`<rss><channel>${"<a>".repeat(400_000)}`, `<rss><channel>${'<a b="1" c="2" d="3">'.repeat(50_000)}`, `<rss><channel>${"<item>".repeat(200_000)}`];
+    const hostile = [
+      `<rss><channel>${"<a>".repeat(400_000)}`,
+      `<rss><channel>${'<a b="1" c="2" d="3">'.repeat(50_000)}`,
+      `<rss><channel>${"<item>".repeat(200_000)}`,
+    ];
     for (let i = 1; i <= 10; i++) {
       bot.fetch.on(`https://hnrss.org/h${i}`, rss(`H${i}`, items(1)));
       await bot.message(`/sub https://hnrss.org/h${i}`);

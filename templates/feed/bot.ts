@@ -34,12 +34,14 @@ async function subscribe(msg: Message, bot: Bot): Promise<void> {
   }
   if (existing) {
     // Already checked hourly for other chats: nothing to fetch; this chat gets items new from now on.
-    if (existing.chats.length >= FEED_CAPS.chatsPerFeed) return void (await bot.reply(`${feedName(existing)} is followed by as many chats as I can post to; I can't add this one.`));
+    if (existing.chats.length >= FEED_CAPS.chatsPerFeed)
+      return void (await bot.reply(`${feedName(existing)} is followed by as many chats as I can post to; I can't add this one.`));
     existing.chats.push(chatId);
     await saveFeed(bot, existing);
     return void (await bot.reply(`Following ${feedName(existing)}. I check it once an hour and post new items here.`));
   }
-  if (all.length >= FEED_CAPS.feedsTotal) return void (await bot.reply(`I already follow ${FEED_CAPS.feedsTotal} feeds, the most I can check every hour. Ask again later.`));
+  if (all.length >= FEED_CAPS.feedsTotal)
+    return void (await bot.reply(`I already follow ${FEED_CAPS.feedsTotal} feeds, the most I can check every hour. Ask again later.`));
 
   const outcome = await fetchFeed(bot, url);
   if (outcome.kind === "error") {

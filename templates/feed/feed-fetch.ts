@@ -31,7 +31,11 @@ export function originOf(url: string): string {
  * brackets removed), or undefined when it is not an http(s) URL.
  */
 export function feedUrl(args: string): string | undefined {
-  const token = args.trim().split(/\s+/)[0]?.replace(/^<(.*)>$/, "$1") ?? "";
+  const token =
+    args
+      .trim()
+      .split(/\s+/)[0]
+      ?.replace(/^<(.*)>$/, "$1") ?? "";
   const match = /^(https?:\/\/[^/?#\s]+)([^#\s]*)/i.exec(token);
   if (!match) return undefined;
   return `${(match[1] ?? "").toLowerCase()}${match[2] || "/"}`;

@@ -135,7 +135,9 @@ describe("feed parser: sloppy feeds", () => {
   });
 
   it("skips a DOCTYPE with an internal subset and does not expand its entities", () => {
-    const feed = feedOf(`<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><rss><channel><title>&b;</title></channel></rss>`);
+    const feed = feedOf(
+      `<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><rss><channel><title>&b;</title></channel></rss>`,
+    );
     expect(feed.title).toBe("&b;");
   });
 
@@ -147,7 +149,10 @@ describe("feed parser: sloppy feeds", () => {
 
 describe("feed parser: garbage", () => {
   it("says an HTML page is a web page, not a feed", () => {
-    expect(parseFeed("<!DOCTYPE html><html><head><title>Hi</title></head><body><p>x</body></html>", "https://x.example/")).toMatchObject({ ok: false, reason: expect.stringContaining("web page") });
+    expect(parseFeed("<!DOCTYPE html><html><head><title>Hi</title></head><body><p>x</body></html>", "https://x.example/")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("web page"),
+    });
   });
 
   it("answers with a reason, never an exception, for junk of every kind", () => {
@@ -155,7 +160,7 @@ describe("feed parser: garbage", () => {
       "",
       "   ",
       "just text",
-      "{\"json\": true}",
+      '{"json": true}',
       "<",
       "<<<<>>>>",
       "<rss",
@@ -172,7 +177,7 @@ describe("feed parser: garbage", () => {
       const result = parseFeed(text, "https://x.example/feed");
       expect(typeof result.ok).toBe("boolean");
     }
-    expect(parseFeed("{\"json\": true}", "https://x.example/")).toMatchObject({ ok: false });
+    expect(parseFeed('{"json": true}', "https://x.example/")).toMatchObject({ ok: false });
   });
 
   it("reads a deeply nested document without recursion", () => {

@@ -85,12 +85,12 @@ function linkOf(el: XmlElement, base: string): string {
   let other = "";
   for (const node of el.children) {
     if (typeof node === "string" || node.local !== "link") continue;
-    const href = node.attrs["href"];
+    const href = node.attrs.href;
     if (href === undefined) {
       text ||= textOf(node).trim();
       continue;
     }
-    const rel = (node.attrs["rel"] ?? "alternate").toLowerCase();
+    const rel = (node.attrs.rel ?? "alternate").toLowerCase();
     if (rel === "alternate") alternate ||= href;
     else if (rel !== "self" && rel !== "enclosure" && rel !== "hub") other ||= href;
   }
@@ -100,7 +100,7 @@ function linkOf(el: XmlElement, base: string): string {
   }
   // RSS 2.0: a guid is a permalink unless isPermaLink="false".
   const guid = child(el, "guid");
-  if (guid && guid.attrs["ispermalink"] !== "false") return resolveLink(textOf(guid).trim(), base);
+  if (guid && guid.attrs.ispermalink !== "false") return resolveLink(textOf(guid).trim(), base);
   return "";
 }
 

@@ -159,7 +159,10 @@ describe("the poll app", () => {
     app.runTimers();
     expect(app.sent).toEqual([{ payload: { type: "vote", option: null, voter: "me" } }]);
     app.echo();
-    expect(app.view()).toMatchObject({ options: ["[ ] Pizza 0 votes · 0%", "[ ] Sushi 0 votes · 0%", "[ ] Salad </script> 0 votes · 0%"], status: "Your vote was taken back." });
+    expect(app.view()).toMatchObject({
+      options: ["[ ] Pizza 0 votes · 0%", "[ ] Sushi 0 votes · 0%", "[ ] Salad </script> 0 votes · 0%"],
+      status: "Your vote was taken back.",
+    });
   });
 
   it("quick taps within Delta Chat's update interval go out as one update with the last choice", async () => {
@@ -188,7 +191,8 @@ describe("the poll app", () => {
     app.receive({ type: "vote", option: 0, voter: "ann" });
     app.receive({ type: "vote", option: 0, voter: "ben" });
     app.receive({ type: "vote", option: 1, voter: "ann" });
-    for (const bad of [null, "vote", { type: "vote", option: 7, voter: "cid" }, { type: "vote", option: 1 }, { type: "vote", option: 0.5, voter: "dan" }]) app.receive(bad);
+    for (const bad of [null, "vote", { type: "vote", option: 7, voter: "cid" }, { type: "vote", option: 1 }, { type: "vote", option: 0.5, voter: "dan" }])
+      app.receive(bad);
     app.receive({ type: "tally", counts: [9, 9, 9] }); // the bot's tally is for the icon: the app counts itself
     expect(app.view()).toMatchObject({
       options: ["[ ] Pizza 1 vote · 50%", "[ ] Sushi 1 vote · 50%", "[ ] Salad </script> 0 votes · 0%"],

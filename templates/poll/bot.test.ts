@@ -125,7 +125,7 @@ describe("poll bot", () => {
       return unzipStored(messages[0]!.file!.bytes);
     }
 
-    it("is a valid zip with index.html, manifest.toml (name = \"Poll\") and icon.png", async () => {
+    it('is a valid zip with index.html, manifest.toml (name = "Poll") and icon.png', async () => {
       const files = await appFiles();
       expect([...files.keys()].sort()).toEqual(["icon.png", "index.html", "manifest.toml"]);
       expect(text(files.get("manifest.toml"))).toBe('name = "Poll"\n');
@@ -142,7 +142,7 @@ describe("poll bot", () => {
     });
 
     it("keeps a question that contains </script> as text (no script injection into the app)", async () => {
-      const html = text((await appFiles('<b>Q</b></script><script>alert(1)</script> | $& | $1')).get("index.html"));
+      const html = text((await appFiles("<b>Q</b></script><script>alert(1)</script> | $& | $1")).get("index.html"));
       expect(html).not.toContain("<script>alert(1)");
       const json = /<script type="application\/json" id="poll-data">(.*?)<\/script>/s.exec(html)?.[1];
       expect(JSON.parse(json ?? "null")).toEqual({ question: "<b>Q</b></script><script>alert(1)</script>", options: ["$&", "$1"] });
@@ -258,7 +258,12 @@ describe("poll bot", () => {
       expect(closed.texts[0]).toMatch(/^📊 Final results: Lunch\?/);
       expect(closed.texts[0]).toContain('"Sushi" wins with 2 votes.');
       expect(closed.webxdc).toEqual([
-        { type: "webxdc-status", chatId: CLUB, instanceId: id, update: { payload: { type: "closed", counts: [1, 2, 0] }, summary: "Closed: Sushi 2 · Pizza 1" } },
+        {
+          type: "webxdc-status",
+          chatId: CLUB,
+          instanceId: id,
+          update: { payload: { type: "closed", counts: [1, 2, 0] }, summary: "Closed: Sushi 2 · Pizza 1" },
+        },
       ]);
       const closedAt = bot.state.get<{ closed?: number }>(`poll:${id}`)!.closed! - bot.clock.now();
       expect(closedAt >= 0 && closedAt < 1000, "closed at bot.now()").toBe(true);

@@ -84,21 +84,50 @@ export function storedZip(files: readonly ZipFile[], modified = Date.UTC(1980, 0
   files.forEach((file, i) => {
     offsets.push(at);
     // Local file header (§4.3.7): signature, version needed 2.0, flags, method 0 = stored.
-    u32(0x04034b50), u16(20), u16(0), u16(0), u16(time), u16(date);
-    u32(crcs[i]!), u32(file.data.length), u32(file.data.length), u16(names[i]!.length), u16(0);
+    u32(0x04034b50);
+    u16(20);
+    u16(0);
+    u16(0);
+    u16(time);
+    u16(date);
+    u32(crcs[i]!);
+    u32(file.data.length);
+    u32(file.data.length);
+    u16(names[i]!.length);
+    u16(0);
     bytes(names[i]!);
     bytes(file.data);
   });
   const centralStart = at;
   files.forEach((file, i) => {
     // Central directory header (§4.3.12): as above, plus comment, disk, attributes, local offset.
-    u32(0x02014b50), u16(20), u16(20), u16(0), u16(0), u16(time), u16(date);
-    u32(crcs[i]!), u32(file.data.length), u32(file.data.length), u16(names[i]!.length);
-    u16(0), u16(0), u16(0), u16(0), u32(0), u32(offsets[i]!);
+    u32(0x02014b50);
+    u16(20);
+    u16(20);
+    u16(0);
+    u16(0);
+    u16(time);
+    u16(date);
+    u32(crcs[i]!);
+    u32(file.data.length);
+    u32(file.data.length);
+    u16(names[i]!.length);
+    u16(0);
+    u16(0);
+    u16(0);
+    u16(0);
+    u32(0);
+    u32(offsets[i]!);
     bytes(names[i]!);
   });
   // End of central directory record (§4.3.16): counts, the directory's size and offset.
-  u32(0x06054b50), u16(0), u16(0), u16(files.length), u16(files.length);
-  u32(centralSize), u32(centralStart), u16(0);
+  u32(0x06054b50);
+  u16(0);
+  u16(0);
+  u16(files.length);
+  u16(files.length);
+  u32(centralSize);
+  u32(centralStart);
+  u16(0);
   return out;
 }

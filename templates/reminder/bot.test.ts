@@ -65,7 +65,13 @@ describe("reminder bot: commands", () => {
     await bot.message("/remind 3h in the team", { chat: "Team" });
     await bot.message("/remind 4h bob's", { from: "bob@example.org" });
     expect((await bot.message("/reminders")).texts[0]).toBe(
-      ["Your reminders in this chat (each arrives within the hour after its time):", "#2 12:00 UTC — tea", "#1 Thu 2 Jan 10:00 UTC — water plants", "", "/cancel N cancels one."].join("\n"),
+      [
+        "Your reminders in this chat (each arrives within the hour after its time):",
+        "#2 12:00 UTC — tea",
+        "#1 Thu 2 Jan 10:00 UTC — water plants",
+        "",
+        "/cancel N cancels one.",
+      ].join("\n"),
     );
     expect((await bot.message("/reminders", { from: "carol@example.org" })).texts).toEqual(["You have no reminders in this chat. /remind 2h tea sets one."]);
   });
@@ -95,7 +101,14 @@ describe("reminder bot: commands", () => {
     const full: Record<string, unknown> = {};
     const due = Date.UTC(2025, 0, 2);
     for (let person = 1; person <= 50; person++) {
-      full[`user:p${person}@example.org`] = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, chatId: `p${person}@example.org`, name: "P", text: "x", due, created: due }));
+      full[`user:p${person}@example.org`] = Array.from({ length: 20 }, (_, i) => ({
+        id: i + 1,
+        chatId: `p${person}@example.org`,
+        name: "P",
+        text: "x",
+        due,
+        created: due,
+      }));
     }
     const busy = await createTestBot({ dir: import.meta.url, state: full });
     try {

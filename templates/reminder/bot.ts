@@ -16,13 +16,13 @@ const TICK_PERIOD_MS = 60 * 60 * 1000;
 const HELP = [
   "I remind you of things.",
   "",
-  "/remind 2h tea — remind me in 2 hours (also 30m, 1d, 1h30m, 1w, \"2 hours\")",
+  '/remind 2h tea — remind me in 2 hours (also 30m, 1d, 1h30m, 1w, "2 hours")',
   "/reminders — your reminders in this chat",
   "/cancel N — cancel reminder N (/cancel all cancels all of yours here)",
   "/help — this text",
   "",
   "I look at reminders once an hour, so one arrives within the hour after its time — good for",
-  "\"in 2 hours\" or \"tomorrow\" (/remind 1d …), not for \"in 5 minutes\". Times are shown in UTC.",
+  '"in 2 hours" or "tomorrow" (/remind 1d …), not for "in 5 minutes". Times are shown in UTC.',
 ].join("\n");
 
 const USAGE = "Send /remind, how long from now, and what to remind you of, e.g. /remind 2h tea or /remind 1h30m call Bob.";
@@ -31,9 +31,10 @@ async function remind(msg: Message, bot: Bot): Promise<void> {
   const parsed = parseLeadingDuration(msg.command?.args ?? "");
   if (!parsed) return void (await bot.reply(USAGE));
   if (parsed.rest === "") return void (await bot.reply(`What should I remind you of? ${USAGE}`));
-  if (parsed.ms < REMINDER_CAPS.minAheadMs) return void (await bot.reply("That is less than a minute from now. " + USAGE));
+  if (parsed.ms < REMINDER_CAPS.minAheadMs) return void (await bot.reply(`That is less than a minute from now. ${USAGE}`));
   if (parsed.ms > REMINDER_CAPS.maxAheadMs) return void (await bot.reply("I keep reminders for at most a year."));
-  if (parsed.rest.length > REMINDER_CAPS.textChars) return void (await bot.reply(`That text is longer than ${REMINDER_CAPS.textChars} characters; please shorten it.`));
+  if (parsed.rest.length > REMINDER_CAPS.textChars)
+    return void (await bot.reply(`That text is longer than ${REMINDER_CAPS.textChars} characters; please shorten it.`));
 
   const addr = msg.from.addr;
   const mine = await loadReminders(bot, addr);
@@ -45,7 +46,14 @@ async function remind(msg: Message, bot: Bot): Promise<void> {
   if (total >= REMINDER_CAPS.total) return void (await bot.reply("I am holding as many reminders as I can right now; please try again later."));
 
   const now = bot.now();
-  const reminder: Reminder = { id: nextId(mine, msg.chat.id), chatId: msg.chat.id, name: msg.from.name || addr, text: parsed.rest, due: now + parsed.ms, created: now };
+  const reminder: Reminder = {
+    id: nextId(mine, msg.chat.id),
+    chatId: msg.chat.id,
+    name: msg.from.name || addr,
+    text: parsed.rest,
+    due: now + parsed.ms,
+    created: now,
+  };
   await saveReminders(bot, addr, [...mine, reminder]);
   const latest = reminder.due + TICK_PERIOD_MS;
   await bot.reply(
@@ -72,13 +80,23 @@ async function cancel(msg: Message, bot: Bot): Promise<void> {
   const all = await loadReminders(bot, msg.from.addr);
   const here = inChat(all, msg.chat.id);
   if (args.toLowerCase() === "all") {
-    await saveReminders(bot, msg.from.addr, all.filter((r) => r.chatId !== msg.chat.id));
-    return void (await bot.reply(here.length === 0 ? "You have no reminders in this chat." : `Cancelled your ${here.length} reminder${here.length === 1 ? "" : "s"} in this chat.`));
+    await saveReminders(
+      bot,
+      msg.from.addr,
+      all.filter((r) => r.chatId !== msg.chat.id),
+    );
+    return void (await bot.reply(
+      here.length === 0 ? "You have no reminders in this chat." : `Cancelled your ${here.length} reminder${here.length === 1 ? "" : "s"} in this chat.`,
+    ));
   }
   if (!/^\d{1,6}$/.test(args)) return void (await bot.reply("Send /cancel and the reminder's number from /reminders, e.g. /cancel 1."));
   const target = here.find((r) => r.id === Number(args));
   if (!target) return void (await bot.reply(`You have no reminder #${args} in this chat. /reminders lists them.`));
-  await saveReminders(bot, msg.from.addr, all.filter((r) => r !== target));
+  await saveReminders(
+    bot,
+    msg.from.addr,
+    all.filter((r) => r !== target),
+  );
   await bot.reply(`Cancelled reminder #${target.id}: "${target.text}".`);
 }
 

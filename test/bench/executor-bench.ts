@@ -32,12 +32,7 @@ export function expectEcho(result: RunResult, text: string, what: string): void 
 }
 
 /** Measure the Executor on `request` with one runner (concurrency 1). */
-export async function measureExecutor(
-  request: RunRequest,
-  replyText: string,
-  budget: SampleBudget,
-  throughputMs: number,
-): Promise<ExecutorResult> {
+export async function measureExecutor(request: RunRequest, replyText: string, budget: SampleBudget, throughputMs: number): Promise<ExecutorResult> {
   const executor = new Executor({ concurrency: 1 });
   try {
     await executor.warmUp();

@@ -82,7 +82,12 @@ async function measureParts(slot: ModuleSlot, request: RunRequest, budget: Sampl
 }
 
 /** Whole events through `runInIsolate`, checked to end ok with the echo reply; also CPU ms per event. */
-async function measureEvents(slot: ModuleSlot, request: RunRequest, replyText: string, budget: SampleBudget): Promise<{ eventMs: Summary; cpuMsPerEvent: number }> {
+async function measureEvents(
+  slot: ModuleSlot,
+  request: RunRequest,
+  replyText: string,
+  budget: SampleBudget,
+): Promise<{ eventMs: Summary; cpuMsPerEvent: number }> {
   let slotHealthy = true;
   let cpuBefore = process.cpuUsage();
   let events = 0;

@@ -53,7 +53,8 @@ const times = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`;
 const bytes = (n: number) => `${n.toLocaleString("en-US")} B`;
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
 const stat = (s: Summary) => `median ${ms(s.median).padStart(8)}   p95 ${ms(s.p95).padStart(8)}   n=${s.n}`;
-const rssLine = (label: string, p: RssPoint) => `     ${label.padEnd(34)} runner ${mib(p.runnerBytes).padStart(9)} (peak ${mib(p.runnerPeakBytes)})   host ${mib(p.hostBytes)}`;
+const rssLine = (label: string, p: RssPoint) =>
+  `     ${label.padEnd(34)} runner ${mib(p.runnerBytes).padStart(9)} (peak ${mib(p.runnerPeakBytes)})   host ${mib(p.hostBytes)}`;
 
 /** The human-readable report. */
 export function formatReport(r: BenchReport): string {
@@ -74,7 +75,10 @@ export function formatReport(r: BenchReport): string {
     row("3. Sandbox part of an echo event, in process (runInIsolate)", inProcess.echo.eventMs),
     `   target ≤ ${TARGETS.inProcessEventMedianMs} ms median: ${met(inProcess.echo.eventMs.median <= TARGETS.inProcessEventMedianMs)}; CPU per event ${ms(inProcess.echo.cpuMsPerEvent)}`,
     part("fresh runtime+context, create + dispose", `median ${us(echoParts.createDisposeMs.median)}`),
-    part(`bundle eval, ${bytes(bundles.echoBytes)} (compile + top level)`, `median ${us(echoParts.evalMs.median)}   (compile alone ${us(echoParts.compileMs.median)})`),
+    part(
+      `bundle eval, ${bytes(bundles.echoBytes)} (compile + top level)`,
+      `median ${us(echoParts.evalMs.median)}   (compile alone ${us(echoParts.compileMs.median)})`,
+    ),
     part("heap sample (dumpMemoryUsage, ≥ 1 per event)", `median ${us(echoParts.heapSampleMs.median)}`),
     part("rest: host bridge, handler, jobs, result", `≈ ${us(rest)}   (event median − the parts above)`),
     `   transport (2 − 3: IPC, structured clone, worker hop): ≈ ${ms(ratios.transportOverheadMs)} per event`,

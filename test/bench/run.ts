@@ -77,7 +77,8 @@ async function main(): Promise<void> {
 
     log(`1/7 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
-    if (baseline.replyText !== REPLY_TEXT) throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
+    if (baseline.replyText !== REPLY_TEXT)
+      throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
     log(`2/7 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);

@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   try {
     const lots = 100_000_000;
     const data = await initHost(work, {
-      ceilings: { perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots }, bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots } },
+      ceilings: {
+        perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots },
+        bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots },
+      },
       pacing: { sendsPerMinute: lots, sendBurst: lots },
     });
     const addr = "echo@chat.test";
@@ -69,7 +72,9 @@ async function main(): Promise<void> {
     await service.stop();
     if (accepted !== n) throw new Error(`accepted ${accepted} of ${n}`);
     const perMail = (x: number) => (x / n).toFixed(2);
-    process.stdout.write(`${n} mails, SMTP ${smtpDelayMs} ms: wall ${perMail(wallMs)} ms/mail (${((n / wallMs) * 1000).toFixed(0)}/s); CPU ${perMail((cpu.user + cpu.system) / 1000)} ms/mail (user ${perMail(cpu.user / 1000)}, sys ${perMail(cpu.system / 1000)})\n`);
+    process.stdout.write(
+      `${n} mails, SMTP ${smtpDelayMs} ms: wall ${perMail(wallMs)} ms/mail (${((n / wallMs) * 1000).toFixed(0)}/s); CPU ${perMail((cpu.user + cpu.system) / 1000)} ms/mail (user ${perMail(cpu.user / 1000)}, sys ${perMail(cpu.system / 1000)})\n`,
+    );
   } finally {
     await executor.close();
     rmSync(work, { recursive: true, force: true });

@@ -37,7 +37,9 @@ async function measure(label: string, n: number, step: (i: number) => Promise<un
   const wall = (performance.now() - t0) / n;
   const cpu = process.cpuUsage(cpu0);
   if (session) await writeFile(file!, JSON.stringify((await session.post("Profiler.stop")).profile));
-  process.stdout.write(`${label.padEnd(46)} CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2).padStart(6)} ms (sys ${(cpu.system / 1000 / n).toFixed(2)})   wall ${wall.toFixed(2).padStart(6)} ms\n`);
+  process.stdout.write(
+    `${label.padEnd(46)} CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2).padStart(6)} ms (sys ${(cpu.system / 1000 / n).toFixed(2)})   wall ${wall.toFixed(2).padStart(6)} ms\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -51,28 +53,61 @@ async function main(): Promise<void> {
     const config = await loadHostConfig(hostPaths(data).config, data);
     const clock = { now: () => Date.now() };
     const spool = new Spool(hostPaths(data).spool, clock);
-    const service = new HostService({ dataDir: data, config, spool, executor, clock, log: () => {}, submitterFor: () => ({ submit: async () => {}, close: () => {} }) });
+    const service = new HostService({
+      dataDir: data,
+      config,
+      spool,
+      executor,
+      clock,
+      log: () => {},
+      submitterFor: () => ({ submit: async () => {}, close: () => {} }),
+    });
     const { bot } = (await service.bot(addr))!;
     const account = bot.account;
     const alice = await newIdentity("alice@chat.test");
     const mails: Uint8Array[] = [];
-    for (let i = 0; i < n + 10; i++) mails.push((await userMail({ from: "alice@chat.test", to: addr, recipientKey: account.identity.publicKey, signer: alice, body: { kind: "text", text: `bench ${i}` } })).raw);
+    for (let i = 0; i < n + 10; i++)
+      mails.push(
+        (
+          await userMail({
+            from: "alice@chat.test",
+            to: addr,
+            recipientKey: account.identity.publicKey,
+            signer: alice,
+            body: { kind: "text", text: `bench ${i}` },
+          })
+        ).raw,
+      );
     await executor.warmUp();
     const limits = { maxBytes: MAIL_MAX_BYTES };
     const inbound = await receiveMail(account, mails[0]!, limits, { deferSeen: true });
     if (inbound.kind !== "event") throw new Error(`not an event: ${inbound.kind}`);
     await measure("receiveMail (parse, decrypt, verify, parse inner)", n, (i) => receiveMail(account, mails[i]!, limits, { deferSeen: true }));
     await measure("executor.run (echo)", n, () =>
-      executor.run(runRequest({ bundle: bot.bundle, limits: bot.limits, origins: [] }, { event: inbound.event, state: {}, nowMs: Date.now(), botAddr: addr, eventKey: inbound.key })),
+      executor.run(
+        runRequest(
+          { bundle: bot.bundle, limits: bot.limits, origins: [] },
+          { event: inbound.event, state: {}, nowMs: Date.now(), botAddr: addr, eventKey: inbound.key },
+        ),
+      ),
     );
-    await measure("mailsForActions (compose, sign, encrypt)", n, (i) => mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: `echo: bench ${i}` }], `k${i}`));
+    await measure("mailsForActions (compose, sign, encrypt)", n, (i) =>
+      mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: `echo: bench ${i}` }], `k${i}`),
+    );
     const entries: SpoolEntry[] = [];
     await measure("spool.write (door: 2 files, fsync, rename)", n, async (i) => entries.push(await spool.write(addr, mails[i]!, MAIL_MAX_BYTES)));
     await measure("spool.read", n, (i) => spool.read(entries[i]!));
-    const plan = { report: { outcome: "ran" as const, sent: 1 }, mails: (await mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: "x" }], "k")).mails, submitted: 0, state: null };
+    const plan = {
+      report: { outcome: "ran" as const, sent: 1 },
+      mails: (await mailsForActions(account, [{ type: "send", chatId: "alice@chat.test", text: "x" }], "k")).mails,
+      submitted: 0,
+      state: null,
+    };
     await measure("spool.update (journal a plan)", n, (i) => spool.update(entries[i]!, { journal: plan }));
     await measure("seen.add", n, (i) => account.seen.add("alice@chat.test", `<m${i}@x>`));
-    await measure("sent.record", n, (i) => account.sent.record({ messageId: `<s${i}@x>`, chatId: "alice@chat.test", from: addr, recipients: ["alice@chat.test"], raw: plan.mails[0]!.raw }));
+    await measure("sent.record", n, (i) =>
+      account.sent.record({ messageId: `<s${i}@x>`, chatId: "alice@chat.test", from: addr, recipients: ["alice@chat.test"], raw: plan.mails[0]!.raw }),
+    );
     await measure("state.load", n, () => bot.state.load());
     await measure("spool.complete", n, (i) => spool.complete(entries[i]!));
   } finally {

@@ -12,7 +12,20 @@
 //   mailbox   — Dovecot's delivery time of the reply, from its maildir file name (µs);
 //   accepted  — Postfix's 250 for the injected mail, seen by the injecting client.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -114,14 +127,28 @@ interface ServeProcess {
   stop(): Promise<void>;
 }
 
-const TROUBLE = new Set(["spool.retry", "spool.dead", "mail.dropped", "mail.held", "bot.deferred", "bot.refused", "service.error", "lmtp.error", "lmtp.spool-failed", "lmtp.rcpt-refused"]);
+const TROUBLE = new Set([
+  "spool.retry",
+  "spool.dead",
+  "mail.dropped",
+  "mail.held",
+  "bot.deferred",
+  "bot.refused",
+  "service.error",
+  "lmtp.error",
+  "lmtp.spool-failed",
+  "lmtp.rcpt-refused",
+]);
 
 /** Start `chatbot host serve` as its own process and resolve once it says it started. */
 async function startServe(dataDir: string): Promise<ServeProcess> {
   // The environment a unit file would give it: no loaders or NODE_OPTIONS of the bench's own process.
   // BENCH_SERVE_PROFILE=DIR: a V8 CPU profile of each serve process into DIR (where its time goes).
   const profile = process.env.BENCH_SERVE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVE_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, "host", "serve", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" } });
+  const child = spawn(process.execPath, [...profile, CLI, "host", "serve", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" },
+  });
   const spooledAt = new Map<string, number>();
   const botEvents: ServeProcess["botEvents"] = [];
   const trouble = new Map<string, number>();
@@ -136,7 +163,8 @@ async function startServe(dataDir: string): Promise<ServeProcess> {
     for (const line of lines) {
       const entry = JSON.parse(line) as { at: string; event: string; entry?: string; cpuMs?: number; wallMs?: number; sent?: number; status?: string };
       if (entry.event === "lmtp.spooled") spooledAt.set(entry.entry!, Date.parse(entry.at));
-      else if (entry.event === "bot.event") botEvents.push({ cpuMs: entry.cpuMs ?? NaN, wallMs: entry.wallMs ?? NaN, sent: entry.sent ?? 0, status: entry.status ?? "?" });
+      else if (entry.event === "bot.event")
+        botEvents.push({ cpuMs: entry.cpuMs ?? NaN, wallMs: entry.wallMs ?? NaN, sent: entry.sent ?? 0, status: entry.status ?? "?" });
       else if (entry.event === "service.started") started();
       else if (TROUBLE.has(entry.event)) trouble.set(entry.event, (trouble.get(entry.event) ?? 0) + 1);
     }
@@ -205,7 +233,22 @@ async function setUp(relay: TestRelay): Promise<Setup> {
   const cli = async (args: string[]) => {
     if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
   };
-  await cli(["host", "init", "--data-dir", dataDir, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"]);
+  await cli([
+    "host",
+    "init",
+    "--data-dir",
+    dataDir,
+    "--smtp-port",
+    String(relay.submissionPort),
+    "--imap-port",
+    String(relay.imapPort),
+    "--imap-security",
+    "starttls",
+    "--lmtp-socket",
+    socket,
+    "--lmtp-group",
+    "postfix",
+  ]);
   await cli(["new", "echo", "--name", "echo"]);
   await cli(["build", "echo"]);
   const bot = `echobot01@${relay.domain}`;
@@ -232,7 +275,10 @@ function configure(dataDir: string, concurrency: number): void {
     JSON.stringify({
       ...config,
       concurrency,
-      ceilings: { perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots }, bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots } },
+      ceilings: {
+        perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots },
+        bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots },
+      },
       pacing: { sendsPerMinute: lots, sendBurst: lots },
     }),
   );
@@ -250,7 +296,14 @@ async function compose(setup: Setup, first: number, count: number): Promise<Arra
 }
 
 function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
-  return { serveTree: treeCpuMs(servePid), serveOwn: ownCpuMs(servePid), postfix: treeCpuMs(postfixPid), dovecot: treeCpuMs(dovecotPid), injector: process.cpuUsage(), machine: machineBusyMs() };
+  return {
+    serveTree: treeCpuMs(servePid),
+    serveOwn: ownCpuMs(servePid),
+    postfix: treeCpuMs(postfixPid),
+    dovecot: treeCpuMs(dovecotPid),
+    injector: process.cpuUsage(),
+    machine: machineBusyMs(),
+  };
 }
 
 /** One burst: start serve at `concurrency`, inject `mails`, wait for every reply, check them, stop serve. */
@@ -279,7 +332,15 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
     const n = mails.length;
     const byText = new Map(mails.map((m, i) => [m.text, i]));
     const acceptedAt = new Array<number>(n).fill(NaN);
-    const transport = createTransport({ host: "127.0.0.1", port: relay.smtpPort, secure: false, pool: true, maxConnections: INJECT_CONNECTIONS, maxMessages: Infinity, tls: { rejectUnauthorized: false } });
+    const transport = createTransport({
+      host: "127.0.0.1",
+      port: relay.smtpPort,
+      secure: false,
+      pool: true,
+      maxConnections: INJECT_CONNECTIONS,
+      maxMessages: Infinity,
+      tls: { rejectUnauthorized: false },
+    });
 
     const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const injectStart = Date.now();
@@ -294,11 +355,19 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
 
     const deadline = performance.now() + ROUND_DEADLINE_MS;
     const newReplies = () => [...maildirFiles(maildir).keys()].filter((name) => !before.has(name)).length;
-    const done = () => serve.spooledAt.size >= n && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))) && newReplies() >= n;
-    await until(done, deadline, () => `${n} replies: spooled ${serve.spooledAt.size}, completed ${completedAt.size}, in the mailbox ${newReplies()}; log trouble ${JSON.stringify([...serve.trouble])}; stderr ${serve.stderr().slice(-500)}`);
+    const done = () =>
+      serve.spooledAt.size >= n && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))) && newReplies() >= n;
+    await until(
+      done,
+      deadline,
+      () =>
+        `${n} replies: spooled ${serve.spooledAt.size}, completed ${completedAt.size}, in the mailbox ${newReplies()}; log trouble ${JSON.stringify([...serve.trouble])}; stderr ${serve.stderr().slice(-500)}`,
+    );
     const cpu1 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const rssNow = processRss(serve.pid);
-    const runners = processTree(serve.pid).filter((pid) => pid !== serve.pid).map((pid) => processRss(pid));
+    const runners = processTree(serve.pid)
+      .filter((pid) => pid !== serve.pid)
+      .map((pid) => processRss(pid));
     watcher.close();
     watcher = undefined;
 
@@ -330,7 +399,8 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
       else mailboxAt[index] = at;
     }
     const missing = mailboxAt.filter((at) => Number.isNaN(at)).length;
-    if (problems.length || missing) throw new Error(`service burst: ${missing} of ${n} mails not answered; ${problems.length} bad replies: ${problems.slice(0, 5).join("; ")}`);
+    if (problems.length || missing)
+      throw new Error(`service burst: ${missing} of ${n} mails not answered; ${problems.length} bad replies: ${problems.slice(0, 5).join("; ")}`);
     if (serve.trouble.size) throw new Error(`service burst: the host logged ${JSON.stringify([...serve.trouble])}`);
 
     const perMail = (a: number, b: number) => (b - a) / n;
@@ -358,7 +428,12 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
         injector: injectorMs(cpu0.injector, cpu1.injector) / n,
         machine: perMail(cpu0.machine, cpu1.machine),
       },
-      rss: { serveBytes: rssNow.rssBytes, servePeakBytes: rssNow.peakBytes, runnerBytes: runners.map((r) => r.rssBytes), runnerPeakBytes: runners.map((r) => r.peakBytes) },
+      rss: {
+        serveBytes: rssNow.rssBytes,
+        servePeakBytes: rssNow.peakBytes,
+        runnerBytes: runners.map((r) => r.rssBytes),
+        runnerPeakBytes: runners.map((r) => r.peakBytes),
+      },
       unwatched: unwatchedIds.size,
       roundSeconds: 0,
     };
@@ -373,7 +448,12 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
  * first always in full; a later one with as many mails as keep the phase under `maxMs`, judged by
  * the previous round's time per mail, or skipped).
  */
-export async function measureServiceBurst(options: { mails: number; concurrencies: number[]; maxMs: number; log: (text: string) => void }): Promise<ServiceResult> {
+export async function measureServiceBurst(options: {
+  mails: number;
+  concurrencies: number[];
+  maxMs: number;
+  log: (text: string) => void;
+}): Promise<ServiceResult> {
   const unavailable = serviceBenchUnavailable();
   if (unavailable) return { skipped: unavailable };
   const phaseStart = performance.now();
@@ -398,7 +478,10 @@ export async function measureServiceBurst(options: { mails: number; concurrencie
           notes.push(`concurrency ${concurrency} skipped: not even 100 more mails fit in the phase's ${(options.maxMs / 1000).toFixed(0)} s`);
           continue;
         }
-        if (count < options.mails) notes.push(`concurrency ${concurrency} ran ${count} mails, not ${options.mails}: what fit in the phase's ${(options.maxMs / 1000).toFixed(0)} s (events/s and CPU per mail compare; latency grows with the burst)`);
+        if (count < options.mails)
+          notes.push(
+            `concurrency ${concurrency} ran ${count} mails, not ${options.mails}: what fit in the phase's ${(options.maxMs / 1000).toFixed(0)} s (events/s and CPU per mail compare; latency grows with the burst)`,
+          );
       }
       const roundStart = performance.now();
       options.log(`   composing ${count} encrypted mails, then the burst at concurrency ${concurrency} …`);
@@ -411,7 +494,14 @@ export async function measureServiceBurst(options: { mails: number; concurrencie
       composed += count;
       rounds.push({ ...round, roundSeconds: roundMs / 1000 });
     }
-    return { rounds, injectConnections: INJECT_CONNECTIONS, setupSeconds, composeMsPerMail: composeMs / composed, notes, phaseSeconds: (performance.now() - phaseStart) / 1000 };
+    return {
+      rounds,
+      injectConnections: INJECT_CONNECTIONS,
+      setupSeconds,
+      composeMsPerMail: composeMs / composed,
+      notes,
+      phaseSeconds: (performance.now() - phaseStart) / 1000,
+    };
   } finally {
     await relay.stop().catch(() => {});
     if (setup) rmSync(setup.work, { recursive: true, force: true });

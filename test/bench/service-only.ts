@@ -21,7 +21,16 @@ async function main(): Promise<void> {
   const deliver = args.includes("--skip-deliver") ? undefined : await measureDeliver(await readFile(SAMPLE_MAIL), { n: 30, maxMs: 10_000, warmUp: 2 });
   const service = args.includes("--skip-service") ? undefined : await measureServiceBurst({ mails, concurrencies: [1, 2], maxMs: 90_000, log });
   if (json) process.stdout.write(`${JSON.stringify({ load, loadEnd: loadavg(), deliver, service }, null, 2)}\n`);
-  else process.stdout.write(`${[`load ${load.map((l) => l.toFixed(2)).join(" ")} → ${loadavg().map((l) => l.toFixed(2)).join(" ")}`, ...(deliver ? deliverLines(deliver) : []), ...(service ? serviceLines(service) : [])].join("\n")}\n`);
+  else
+    process.stdout.write(
+      `${[
+        `load ${load.map((l) => l.toFixed(2)).join(" ")} → ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}`,
+        ...(deliver ? deliverLines(deliver) : []),
+        ...(service ? serviceLines(service) : []),
+      ].join("\n")}\n`,
+    );
 }
 
 main().then(

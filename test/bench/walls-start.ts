@@ -22,7 +22,10 @@ const runs = Number(process.argv[2] ?? 7);
 function time(recipe: SpawnRecipe, ipc: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(recipe.command, recipe.args, { env: recipe.env, stdio: ipc ? ["ignore", "ignore", "inherit", "ipc"] : ["ignore", "ignore", "inherit"] });
+    const child = spawn(recipe.command, recipe.args, {
+      env: recipe.env,
+      stdio: ipc ? ["ignore", "ignore", "inherit", "ipc"] : ["ignore", "ignore", "inherit"],
+    });
     child.once("error", reject);
     if (ipc) {
       child.once("message", () => {
@@ -35,7 +38,12 @@ function time(recipe: SpawnRecipe, ipc: boolean): Promise<number> {
 }
 
 const detection = await detectWalls();
-console.log(`walls up: ${detection.reports.filter((r) => r.up).map((r) => r.layer).join(", ")}`);
+console.log(
+  `walls up: ${detection.reports
+    .filter((r) => r.up)
+    .map((r) => r.layer)
+    .join(", ")}`,
+);
 const work = mkdtempSync(join(tmpdir(), "walls-bench-"));
 chmodSync(work, 0o755);
 const walled = (nodeArgs: string[], script: string | null, readOnly: string[]) => {
@@ -46,7 +54,17 @@ const walled = (nodeArgs: string[], script: string | null, readOnly: string[]) =
   mkdirSync(scratchDir);
   mkdirSync(rootDir);
   if (detection.setup.identity.kind === "uid") chownSync(scratchDir, detection.setup.identity.uid, detection.setup.identity.gid);
-  return confinedSpawn({ walls: detection.setup, limits: DEFAULT_RUNNER_WALL_LIMITS, node: process.execPath, nodeArgs, script, scriptArgs: [], readOnly, scratchDir, rootDir });
+  return confinedSpawn({
+    walls: detection.setup,
+    limits: DEFAULT_RUNNER_WALL_LIMITS,
+    node: process.execPath,
+    nodeArgs,
+    script,
+    scriptArgs: [],
+    readOnly,
+    scratchDir,
+    rootDir,
+  });
 };
 const env = { PATH: "/usr/bin:/bin" };
 const cases: Array<{ name: string; plain: SpawnRecipe; walls: SpawnRecipe; ipc: boolean }> = [
@@ -54,7 +72,12 @@ const cases: Array<{ name: string; plain: SpawnRecipe; walls: SpawnRecipe; ipc: 
 ];
 if (existsSync(RUNNER)) {
   const nodeArgs = ["--max-old-space-size=256"];
-  cases.push({ name: "runner to ready", plain: { command: process.execPath, args: [...nodeArgs, RUNNER], env }, walls: walled(nodeArgs, RUNNER, runnerProjectPaths(REPO)), ipc: true });
+  cases.push({
+    name: "runner to ready",
+    plain: { command: process.execPath, args: [...nodeArgs, RUNNER], env },
+    walls: walled(nodeArgs, RUNNER, runnerProjectPaths(REPO)),
+    ipc: true,
+  });
 }
 try {
   for (const c of cases) {
@@ -66,7 +89,9 @@ try {
     }
     const p = summarize(plain);
     const w = summarize(walls);
-    console.log(`${c.name.padEnd(16)} plain median ${p.median.toFixed(0)} ms (min ${p.min.toFixed(0)})  walls median ${w.median.toFixed(0)} ms (min ${w.min.toFixed(0)})  +${(w.median - p.median).toFixed(0)} ms  (${runs} runs each)`);
+    console.log(
+      `${c.name.padEnd(16)} plain median ${p.median.toFixed(0)} ms (min ${p.min.toFixed(0)})  walls median ${w.median.toFixed(0)} ms (min ${w.min.toFixed(0)})  +${(w.median - p.median).toFixed(0)} ms  (${runs} runs each)`,
+    );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

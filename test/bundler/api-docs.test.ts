@@ -19,7 +19,7 @@ describe("api docs: scanning tsc's declaration output", () => {
     "    run(x: Other): Promise<void>;",
     "}",
     "/** Another. */",
-    "export type Other = \"a\" | \"b\";",
+    'export type Other = "a" | "b";',
     "export declare function make(): Thing;",
   ].join("\n");
 
@@ -45,7 +45,12 @@ describe("api docs: scanning tsc's declaration output", () => {
   });
 
   it("reads the names an index re-exports", () => {
-    expect(reexportedNames('export { defineBot, type BotDefinition } from "./a.js";\nexport type { A, B, } from "./b.js";')).toEqual(["defineBot", "BotDefinition", "A", "B"]);
+    expect(reexportedNames('export { defineBot, type BotDefinition } from "./a.js";\nexport type { A, B, } from "./b.js";')).toEqual([
+      "defineBot",
+      "BotDefinition",
+      "A",
+      "B",
+    ]);
   });
 });
 

@@ -60,18 +60,19 @@ describe("build: a bot becomes one script", () => {
   it("produces dist/bot.js that, run as a plain script, defines the bundle global with the default export", async () => {
     await writeBot({
       "bot.ts": 'import { greet } from "./lib/greet.js";\nexport default { greeting: greet("Ada") as string };\n',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the bot's source holds a template literal
       "lib/greet.ts": "export function greet(name: string): string { return `hello ${name}`; }\n",
     });
     const result = await buildBot(botDir);
     expect(result.bundlePath).toBe(join(botDir, "dist", "bot.js"));
     const bundle = evaluateBundle(await readFile(result.bundlePath, "utf8"));
-    expect(bundle["default"]).toEqual({ greeting: "hello Ada" });
+    expect(bundle.default).toEqual({ greeting: "hello Ada" });
   });
 
   it.skipIf(!existsSync(stdEntryPath()))("resolves chatbot/std to this package's guest library", async () => {
     await writeBot({ "bot.ts": 'import { defineBot } from "chatbot/std";\nexport default defineBot({ async message() {} });\n' });
     const result = await buildBot(botDir);
-    const bot = evaluateBundle(await readFile(result.bundlePath, "utf8"))["default"] as { kind: string };
+    const bot = evaluateBundle(await readFile(result.bundlePath, "utf8")).default as { kind: string };
     expect(bot.kind).toBe(BOT_MARKER);
   });
 
@@ -110,7 +111,7 @@ describe("build: a bot becomes one script", () => {
       "node_modules/left-pad/index.js": "module.exports = function pad(s, n) { return s.padStart(n, '0'); };\n",
     });
     const result = await buildBot(botDir);
-    expect(evaluateBundle(await readFile(result.bundlePath, "utf8"))["default"]).toBe("007");
+    expect(evaluateBundle(await readFile(result.bundlePath, "utf8")).default).toBe("007");
   });
 });
 
@@ -145,7 +146,8 @@ describe("build: the sandbox contract is enforced at build time", () => {
   it("refuses a file outside the bot folder reached through a dynamic import pattern", async () => {
     // esbuild expands import(`../${x}.js`) into every matching file without asking onResolve.
     await writeFile(join(root, "secret.js"), "export default 'secret';\n");
-    await writeBot({ "bot.ts": "const n = \"secret\";\nexport default async () => (await import(`../${n}.js`)).default;\n" });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the bot's source holds a template literal
+    await writeBot({ "bot.ts": 'const n = "secret";\nexport default async () => (await import(`../${n}.js`)).default;\n' });
     expect(await buildError()).toMatch(/^bot\.ts:2:\d+: imports must stay inside the bot folder: \.\.\/secret\.js was reached through an import pattern/);
   });
 
@@ -178,7 +180,10 @@ describe("build: the sandbox contract is enforced at build time", () => {
 
   it("reports a missing entry file as E_BUILD naming the manifest key", async () => {
     await writeBot({}, { ...MANIFEST, entry: "main.ts" });
-    await expect(buildBot(botDir)).rejects.toMatchObject({ code: "E_BUILD", message: expect.stringContaining('"entry" is "main.ts" but that file does not exist') });
+    await expect(buildBot(botDir)).rejects.toMatchObject({
+      code: "E_BUILD",
+      message: expect.stringContaining('"entry" is "main.ts" but that file does not exist'),
+    });
   });
 });
 
@@ -190,7 +195,10 @@ describe("build: bundle size limit", () => {
 
   it("fails a real build whose bundle is larger than BUNDLE_MAX_BYTES", async () => {
     await writeBot({ "bot.ts": `export default ${JSON.stringify("x".repeat(BUNDLE_MAX_BYTES))};\n` });
-    await expect(buildBot(botDir)).rejects.toMatchObject({ code: "E_BUNDLE", message: expect.stringContaining(`above the host's limit of ${BUNDLE_MAX_BYTES} bytes`) });
+    await expect(buildBot(botDir)).rejects.toMatchObject({
+      code: "E_BUNDLE",
+      message: expect.stringContaining(`above the host's limit of ${BUNDLE_MAX_BYTES} bytes`),
+    });
     expect(existsSync(join(botDir, "dist", "bot.js"))).toBe(false);
   });
 });

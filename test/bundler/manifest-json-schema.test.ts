@@ -23,6 +23,6 @@ describe("manifest JSON Schema", () => {
     };
     expect(schema.required).toEqual(["name", "version", "author"]);
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.properties["limits"]!.properties!["cpuMsPerEvent"]!.maximum).toBe(DEFAULT_EVENT_LIMITS.cpuMsPerEvent);
+    expect(schema.properties.limits!.properties!.cpuMsPerEvent!.maximum).toBe(DEFAULT_EVENT_LIMITS.cpuMsPerEvent);
   });
 });

@@ -69,7 +69,10 @@ describe("manifest: a valid manifest", () => {
   });
 
   it("normalizes an entry inside a subfolder and accepts a pre-release version and an https contact", () => {
-    const manifest = parseManifest(valid({ entry: "./src/../src/main.ts", version: "2.0.0-beta.1", author: { name: "Ada", contact: "https://ada.example.org/contact" } }), FILE);
+    const manifest = parseManifest(
+      valid({ entry: "./src/../src/main.ts", version: "2.0.0-beta.1", author: { name: "Ada", contact: "https://ada.example.org/contact" } }),
+      FILE,
+    );
     expect(manifest.entry).toBe("src/main.ts");
     expect(manifest.version).toBe("2.0.0-beta.1");
   });
@@ -99,7 +102,9 @@ describe("manifest: errors name the key path", () => {
   });
 
   it("rejects a contact that is neither an email address nor an https URL", () => {
-    expect(problemsOf(valid({ author: { name: "Ada", contact: "http://ada.example.org" } }))).toMatch(/"author.contact" must be an email address .* got "http:\/\/ada.example.org"/);
+    expect(problemsOf(valid({ author: { name: "Ada", contact: "http://ada.example.org" } }))).toMatch(
+      /"author.contact" must be an email address .* got "http:\/\/ada.example.org"/,
+    );
   });
 
   it("names the key, the expected type and the value for a wrong type", () => {
@@ -149,7 +154,9 @@ describe("manifest: limits may only lower the ceilings (at the cap passes, one o
     const ceiling = DEFAULT_PER_USER_LIMITS[key];
     it(`accepts limits.perUser.${key} at the ceiling ${ceiling} and rejects ${ceiling + 1}`, () => {
       expect(parseManifest(valid({ limits: { perUser: { [key]: ceiling } } }), FILE).limits.perUser[key]).toBe(ceiling);
-      expect(problemsOf(valid({ limits: { perUser: { [key]: ceiling + 1 } } }))).toContain(`"limits.perUser.${key}" is ${ceiling + 1}, above the relay's ceiling of ${ceiling}`);
+      expect(problemsOf(valid({ limits: { perUser: { [key]: ceiling + 1 } } }))).toContain(
+        `"limits.perUser.${key}" is ${ceiling + 1}, above the relay's ceiling of ${ceiling}`,
+      );
     });
   }
 
@@ -163,7 +170,9 @@ describe("manifest: limits may only lower the ceilings (at the cap passes, one o
   it("accepts memoryBytes at the floor and rejects one byte below it", () => {
     const floor = EVENT_LIMIT_FLOORS.memoryBytes;
     expect(parseManifest(valid({ limits: { memoryBytes: floor } }), FILE).limits.memoryBytes).toBe(floor);
-    expect(problemsOf(valid({ limits: { memoryBytes: floor - 1 } }))).toContain(`"limits.memoryBytes" is ${floor - 1}, below the lowest workable value ${floor}`);
+    expect(problemsOf(valid({ limits: { memoryBytes: floor - 1 } }))).toContain(
+      `"limits.memoryBytes" is ${floor - 1}, below the lowest workable value ${floor}`,
+    );
   });
 });
 

@@ -24,7 +24,19 @@ const LOG = [
   { at: at("11:40"), event: "mail.dropped", bot: BOT, reason: "not encrypted" },
   { at: at("11:45"), event: "bot.refused", bot: BOT, from: "bob@x.test", reason: "per-user limit mailsPerHour (60/60)", notified: true },
   { at: at("11:46"), event: "bot.refused", bot: BOT, from: "carol@x.test", reason: "consent: /stop", notified: true },
-  { at: at("11:50"), event: "bot.event", bot: BOT, from: "dave@x.test", status: "bot-error", cpuMs: 6, wallMs: 8, memoryBytes: 1, sent: 0, error: "E_BOT", message: "boom" },
+  {
+    at: at("11:50"),
+    event: "bot.event",
+    bot: BOT,
+    from: "dave@x.test",
+    status: "bot-error",
+    cpuMs: 6,
+    wallMs: 8,
+    memoryBytes: 1,
+    sent: 0,
+    error: "E_BOT",
+    message: "boom",
+  },
   { at: at("11:55"), event: "bot.event", bot: OTHER, from: "erin@x.test", status: "ok", cpuMs: 2, sent: 1 },
   { at: at("12:30"), event: "bot.event", bot: BOT, from: "late@x.test", status: "ok", cpuMs: 50, sent: 9 },
 ];
@@ -64,7 +76,12 @@ interface Report {
     schedule: string;
     author: { name: string; contact: string };
     origins: Array<{ origin: string; requested: boolean; approved: string | null }>;
-    usage: { lastHour: Record<string, number>; lastDay: Record<string, number>; lastEventAt: string | null; lastError: { at: string; event: string; detail: string } | null };
+    usage: {
+      lastHour: Record<string, number>;
+      lastDay: Record<string, number>;
+      lastEventAt: string | null;
+      lastError: { at: string; event: string; detail: string } | null;
+    };
     spool: { waiting: number; dead: number; lastDeadReason: string | null };
   }>;
 }
@@ -121,7 +138,10 @@ describe("cli host bots / host logs", () => {
     writeFileSync(join(data, "bots", BOT, "account.json"), JSON.stringify({ lastCheckAt: now - 3 * 60_000, lastLoginAt: now - 3 * 60_000 }));
     writeFileSync(join(data, "bots", OTHER, "account.json"), JSON.stringify({ lastCheckAt: now - 60_000, lastLoginAt: now - 80 * day }));
     const status = await report(work, data);
-    expect((status.bots[0] as unknown as { account: unknown }).account).toEqual({ lastLoginAt: new Date(now - 3 * 60_000).toISOString(), lastCheckAt: new Date(now - 3 * 60_000).toISOString() });
+    expect((status.bots[0] as unknown as { account: unknown }).account).toEqual({
+      lastLoginAt: new Date(now - 3 * 60_000).toISOString(),
+      lastCheckAt: new Date(now - 3 * 60_000).toISOString(),
+    });
     const { out } = await cli(work, ["host", "bots", "--now", NOW, "--data-dir", data]);
     const blocks = out.split(/\n(?=\S)/);
     expect(blocks[0]).toMatch(/account\s+last IMAP login 2025-01-31T11:57:00\.000Z$/);
@@ -239,7 +259,11 @@ describe("cli host bots / host logs", () => {
     const { work, data } = await setup();
     const { code, out } = await cli(work, ["host", "logs", "--json", "-n", "3", "--data-dir", data]);
     expect(code).toBe(0);
-    expect(out).toBe(`${LOG.slice(-3).map((line) => JSON.stringify(line)).join("\n")}\n`);
+    expect(out).toBe(
+      `${LOG.slice(-3)
+        .map((line) => JSON.stringify(line))
+        .join("\n")}\n`,
+    );
     const all = await cli(work, ["host", "logs", "--data-dir", data]);
     expect(all.out.trim().split("\n")).toHaveLength(LOG.length); // the line that is not JSON is skipped
   });
@@ -253,14 +277,22 @@ describe("cli host bots / host logs", () => {
 
   it("--help of every new command prints its usage, options and an example", async () => {
     const work = mkdtempSync(join(tmpdir(), "host-bots-help-"));
-    for (const path of [["host", "bots"], ["host", "bots", "enable"], ["host", "bots", "disable"], ["host", "bots", "approve-origin"], ["host", "bots", "revoke-origin"], ["host", "logs"]]) {
+    for (const path of [
+      ["host", "bots"],
+      ["host", "bots", "enable"],
+      ["host", "bots", "disable"],
+      ["host", "bots", "approve-origin"],
+      ["host", "bots", "revoke-origin"],
+      ["host", "logs"],
+    ]) {
       const { code, out } = await cli(work, [...path, "--help"]);
       expect(code).toBe(0);
       expect(out).toContain(`Usage: chatbot ${path.join(" ")}`);
       expect(out).toMatch(/--data-dir DIR/);
-      expect(out).toMatch(/Example:\n  chatbot /);
+      expect(out).toMatch(/Example:\n {2}chatbot /);
     }
     const top = await cli(work, ["--help"]);
-    for (const name of ["host bots ", "host bots enable", "host bots disable", "host bots approve-origin", "host bots revoke-origin", "host logs"]) expect(top.out).toContain(name);
+    for (const name of ["host bots ", "host bots enable", "host bots disable", "host bots approve-origin", "host bots revoke-origin", "host logs"])
+      expect(top.out).toContain(name);
   });
 });

@@ -14,7 +14,10 @@ const CLI = join(ROOT, "lib/host/cli/main.js");
 const BUNDLE = join(ROOT, "lib/deliver.cjs");
 const RECORD_IMPORTS = join(ROOT, "test/support/record-imports.mjs");
 const BOT = "echobot@chat.test";
-const MAIL = Buffer.from("Return-Path: <alice@chat.test>\nFrom: alice@chat.test\nTo: echobot@chat.test\nSubject: caf\xc3\xa9\n\n/help\r\nbytes \x00\xff\n", "latin1");
+const MAIL = Buffer.from(
+  "Return-Path: <alice@chat.test>\nFrom: alice@chat.test\nTo: echobot@chat.test\nSubject: caf\xc3\xa9\n\n/help\r\nbytes \x00\xff\n",
+  "latin1",
+);
 
 interface Run {
   code: number | null;
@@ -23,7 +26,11 @@ interface Run {
 }
 
 /** Run the compiled CLI (or `script`) with `input` on stdin (optionally as another user, or with extra node flags). */
-function deliver(args: string[], input: Buffer, options: { asUser?: string; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; script?: string } = {}): Promise<Run> {
+function deliver(
+  args: string[],
+  input: Buffer,
+  options: { asUser?: string; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; script?: string } = {},
+): Promise<Run> {
   const argv = [...(options.nodeFlags ?? []), options.script ?? CLI, ...args];
   const [command, commandArgs] = options.asUser ? ["/usr/sbin/runuser", ["-u", options.asUser, "--", process.execPath, ...argv]] : [process.execPath, argv];
   // An environment as empty as pipe(8)'s: nothing from the test process leaks in.
@@ -96,7 +103,10 @@ describe("cli host deliver", () => {
       [Buffer.alloc(0), /the input is empty/],
       [Buffer.concat([MAIL, Buffer.alloc(MAIL_MAX_BYTES + 1 - MAIL.length, 0x61)]), new RegExp(`larger than ${MAIL_MAX_BYTES} bytes`)],
       [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x0a, 0x0a]), /first line is not a header field/],
-      [Buffer.concat([Buffer.from("Subject: x\n"), Buffer.alloc(MAIL_SHAPE_SCAN_BYTES, 0x61), Buffer.from("\n\nbody\n")]), /no empty line ends the header within the first 1048576 bytes/],
+      [
+        Buffer.concat([Buffer.from("Subject: x\n"), Buffer.alloc(MAIL_SHAPE_SCAN_BYTES, 0x61), Buffer.from("\n\nbody\n")]),
+        /no empty line ends the header within the first 1048576 bytes/,
+      ],
       [Buffer.from("Subject: only a header\n"), /no empty line separates the header from the body/],
     ];
     for (const [input, why] of cases) {
@@ -124,19 +134,23 @@ describe("cli host deliver", () => {
     expect(run.stderr).toMatch(/try again later/);
   });
 
-  it.skipIf(process.getuid?.() !== 0 || !hasUser("chatbot"))("host deliver: exit 75 when the spool folder is not writable for the pipe user (chatbot), and 0 once it is fixed", async () => {
-    const dir = dataDirWithBot();
-    mkdirSync(join(dir, "spool"));
-    for (const path of [dir, join(dir, "bots"), join(dir, "bots", BOT), join(dir, "bots", BOT, "bot.json"), join(dir, "spool")]) chownSync(path, uid("chatbot"), gid("chatbot"));
-    chmodSync(join(dir, "spool"), 0o000);
-    const run = await deliver(["host", "deliver", BOT, "--data-dir", dir], MAIL, { asUser: "chatbot" });
-    expect(run.code).toBe(75);
-    expect(run.stderr).toMatch(ONE_LINE);
-    expect(run.stderr).toMatch(/EACCES|permission denied/i);
-    chmodSync(join(dir, "spool"), 0o700);
-    expect((await deliver(["host", "deliver", BOT, "--data-dir", dir], MAIL, { asUser: "chatbot" })).code).toBe(0);
-    expect(spooled(dir)).toHaveLength(1);
-  });
+  it.skipIf(process.getuid?.() !== 0 || !hasUser("chatbot"))(
+    "host deliver: exit 75 when the spool folder is not writable for the pipe user (chatbot), and 0 once it is fixed",
+    async () => {
+      const dir = dataDirWithBot();
+      mkdirSync(join(dir, "spool"));
+      for (const path of [dir, join(dir, "bots"), join(dir, "bots", BOT), join(dir, "bots", BOT, "bot.json"), join(dir, "spool")])
+        chownSync(path, uid("chatbot"), gid("chatbot"));
+      chmodSync(join(dir, "spool"), 0o000);
+      const run = await deliver(["host", "deliver", BOT, "--data-dir", dir], MAIL, { asUser: "chatbot" });
+      expect(run.code).toBe(75);
+      expect(run.stderr).toMatch(ONE_LINE);
+      expect(run.stderr).toMatch(/EACCES|permission denied/i);
+      chmodSync(join(dir, "spool"), 0o700);
+      expect((await deliver(["host", "deliver", BOT, "--data-dir", dir], MAIL, { asUser: "chatbot" })).code).toBe(0);
+      expect(spooled(dir)).toHaveLength(1);
+    },
+  );
 
   it("host deliver: exit 75 (not a bounce) when the data folder has no bots/ folder — a wrong --data-dir must not bounce mail", async () => {
     const dir = mkdtempSync(join(tmpdir(), "deliver-empty-"));
@@ -148,7 +162,10 @@ describe("cli host deliver", () => {
 
   it("host deliver: a broken command line is a temporary failure (75) with one line, so Postfix keeps the mail", async () => {
     const dir = dataDirWithBot();
-    for (const args of [["host", "deliver", "--data-dir", dir], ["host", "deliver", BOT, "--data-dir", dir, "--bogus"]]) {
+    for (const args of [
+      ["host", "deliver", "--data-dir", dir],
+      ["host", "deliver", BOT, "--data-dir", dir, "--bogus"],
+    ]) {
       const run = await deliver(args, MAIL);
       expect(run.code).toBe(75);
       expect(run.stderr).toMatch(ONE_LINE);
@@ -179,7 +196,10 @@ describe("cli host deliver", () => {
     const dir = dataDirWithBot();
     const { run, urls } = await recorded(["host", "deliver", BOT, "--data-dir", dir]);
     expect(run.code).toBe(0);
-    const files = urls.filter((url) => !url.startsWith("node:")).map((url) => url.slice(`file://${ROOT}lib/`.length)).sort();
+    const files = urls
+      .filter((url) => !url.startsWith("node:"))
+      .map((url) => url.slice(`file://${ROOT}lib/`.length))
+      .sort();
     expect(files).toEqual([
       "core/address.js",
       "core/errors.js",
@@ -226,7 +246,11 @@ describe("cli host deliver, bundled (lib/deliver.cjs)", () => {
     // At run time, too: the recorder sees the bundle and built-ins only.
     const out = join(mkdtempSync(join(tmpdir(), "imports-")), "urls.txt");
     writeFileSync(out, "");
-    const run = await deliver([BOT, "--data-dir", dataDirWithBot()], MAIL, { script: BUNDLE, nodeFlags: ["--import", RECORD_IMPORTS], env: { RECORD_IMPORTS_TO: out } });
+    const run = await deliver([BOT, "--data-dir", dataDirWithBot()], MAIL, {
+      script: BUNDLE,
+      nodeFlags: ["--import", RECORD_IMPORTS],
+      env: { RECORD_IMPORTS_TO: out },
+    });
     expect(run.code).toBe(0);
     const urls = [...new Set(readFileSync(out, "utf8").split("\n").filter(Boolean))];
     expect(urls.filter((url) => !url.startsWith("node:"))).toEqual([`file://${BUNDLE}`]);
@@ -234,7 +258,10 @@ describe("cli host deliver, bundled (lib/deliver.cjs)", () => {
 });
 
 function passwdLine(user: string): string[] | undefined {
-  return readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.startsWith(`${user}:`))?.split(":");
+  return readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((line) => line.startsWith(`${user}:`))
+    ?.split(":");
 }
 
 function hasUser(user: string): boolean {

@@ -53,18 +53,18 @@ describe("cli new + build: the echo template", () => {
   it("names the bot after the folder, and drops the in-repo paths mapping from tsconfig.json", async () => {
     expect(await runCli(["new", "My Weather Bot!"], capture())).toBe(EXIT.ok);
     const dir = join(cwd, "My Weather Bot!");
-    expect((await readJson(join(dir, "chatbot.json")))["name"]).toBe("my-weather-bot");
-    expect((await readJson(join(dir, "package.json")))["name"]).toBe("my-weather-bot");
+    expect((await readJson(join(dir, "chatbot.json"))).name).toBe("my-weather-bot");
+    expect((await readJson(join(dir, "package.json"))).name).toBe("my-weather-bot");
     const tsconfig = await readJson(join(dir, "tsconfig.json"));
-    expect(tsconfig["compilerOptions"]).not.toHaveProperty("paths");
-    expect(tsconfig["compilerOptions"]).toMatchObject({ types: [], strict: true, noUncheckedIndexedAccess: true });
+    expect(tsconfig.compilerOptions).not.toHaveProperty("paths");
+    expect(tsconfig.compilerOptions).toMatchObject({ types: [], strict: true, noUncheckedIndexedAccess: true });
   });
 
   it("takes the name from --name and prints {dir, template, name} with --json", async () => {
     const io = capture();
     expect(await runCli(["new", "x", "--name", "weather", "--json"], io)).toBe(EXIT.ok);
     expect(JSON.parse(io.out)).toEqual({ dir: join(cwd, "x"), template: "echo", name: "weather" });
-    expect((await readJson(join(cwd, "x", "chatbot.json")))["name"]).toBe("weather");
+    expect((await readJson(join(cwd, "x", "chatbot.json"))).name).toBe("weather");
   });
 
   it("lists every template with its manifest's description, as text and with --json", async () => {

@@ -25,7 +25,16 @@ export default defineBot({
 `;
 
 const mail = (text: string) =>
-  ["From: Alice <alice@example.org>", "To: bot@example.net", "Date: Sun, 23 Nov 2025 10:00:00 +0000", "Message-ID: <rules-1@example.org>", "Content-Type: text/plain; charset=utf-8", "", text, ""].join("\r\n");
+  [
+    "From: Alice <alice@example.org>",
+    "To: bot@example.net",
+    "Date: Sun, 23 Nov 2025 10:00:00 +0000",
+    "Message-ID: <rules-1@example.org>",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    text,
+    "",
+  ].join("\r\n");
 
 let cwd: string;
 let bot: string;

@@ -1,19 +1,22 @@
 // core/address.ts: the four address checks each door uses, and the two halves of an address.
 import { describe, expect, it } from "vitest";
-import {
-  domainOf,
-  isAccountAddress,
-  isCanonicalAddress,
-  isContactAddress,
-  isHeaderAddress,
-  isReceivedAddress,
-  localPartOf,
-} from "../../core/address.js";
+import { domainOf, isAccountAddress, isCanonicalAddress, isContactAddress, isHeaderAddress, isReceivedAddress, localPartOf } from "../../core/address.js";
 
 describe("address checks", () => {
   it("canonical (what the host sends to): lower-case dot-atom at a hostname; no upper case, empty labels or hyphen edges", () => {
     for (const ok of ["bob@example.org", "a.b+tag@chat.example.org", "x@localhost", "o'neil@x-y.org"]) expect(isCanonicalAddress(ok), ok).toBe(true);
-    for (const bad of ["Bob@example.org", "a..b@x.org", ".a@x.org", "a@-x.org", "a@x..org", "a@x.org.", "a b@x.org", "a@b@x.org", "not-an-address", "<a@x.org>"]) {
+    for (const bad of [
+      "Bob@example.org",
+      "a..b@x.org",
+      ".a@x.org",
+      "a@-x.org",
+      "a@x..org",
+      "a@x.org.",
+      "a b@x.org",
+      "a@b@x.org",
+      "not-an-address",
+      "<a@x.org>",
+    ]) {
       expect(isCanonicalAddress(bad), bad).toBe(false);
     }
   });

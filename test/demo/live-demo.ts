@@ -31,7 +31,25 @@ async function main(): Promise<void> {
 
     step("chatbot host init / new / build / host install");
     const socket = join(work, "lmtp.sock");
-    await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"], io(work));
+    await runCli(
+      [
+        "host",
+        "init",
+        "--data-dir",
+        data,
+        "--smtp-port",
+        String(relay.submissionPort),
+        "--imap-port",
+        String(relay.imapPort),
+        "--imap-security",
+        "starttls",
+        "--lmtp-socket",
+        socket,
+        "--lmtp-group",
+        "postfix",
+      ],
+      io(work),
+    );
     await runCli(["new", "echo-bot", "--name", "echo"], { ...io(work), stdout: () => undefined });
     await runCli(["build", "echo-bot"], io(work));
     writeFileSync(join(work, "echo.pw"), "echo-bot-password\n", { mode: 0o600 });
@@ -40,7 +58,10 @@ async function main(): Promise<void> {
 
     step("chatbot host serve (LMTP on a unix socket; Postfix routes the bot's address to it)");
     // NODE_ENV=production: vite-node sets "development", which makes openpgp.js print debug traces.
-    serve = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "production" } });
+    serve = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, NODE_ENV: "production" },
+    });
     let started!: () => void;
     const listening = new Promise<void>((resolve) => (started = resolve));
     serve.stdout?.on("data", (chunk: Buffer) => {
@@ -61,7 +82,12 @@ async function main(): Promise<void> {
 
     step("a real Delta Chat client (core 2.57) joins and writes");
     const alice = await dc.createAccount(relay, "Alice", "alice@chat.test", "alice-password");
-    const joined = dc.waitFor(alice, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 60_000, "SecureJoin");
+    const joined = dc.waitFor(
+      alice,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      60_000,
+      "SecureJoin",
+    );
     const chatId = await dc.rpc.secureJoin(alice, link);
     await joined;
     process.stdout.write("  SecureJoin complete: the bot is a verified contact\n");
@@ -73,7 +99,9 @@ async function main(): Promise<void> {
       const contact = await dc.rpc.getContact(alice, message.fromId);
       process.stdout.write(`  Alice → Echo Bot: ${text}\n`);
       process.stdout.write(`  Echo Bot → Alice: ${message.text.replace(/\n/g, "\n                    ")}\n`);
-      process.stdout.write(`    ${message.showPadlock ? "🔒 end-to-end encrypted" : "NOT encrypted"} · ${contact.isBot ? "from a bot" : "not marked as bot"} · ${contact.isVerified ? "verified" : "unverified"} · ${Math.round(performance.now() - t0)} ms round trip\n`);
+      process.stdout.write(
+        `    ${message.showPadlock ? "🔒 end-to-end encrypted" : "NOT encrypted"} · ${contact.isBot ? "from a bot" : "not marked as bot"} · ${contact.isVerified ? "verified" : "unverified"} · ${Math.round(performance.now() - t0)} ms round trip\n`,
+      );
       if (!message.showPadlock || !contact.isBot) throw new Error("the reply is not shown as an encrypted bot message");
     }
     step("done");

@@ -38,7 +38,12 @@ describe.skipIf(!relayAvailable())("attachments and forgery with a real Delta Ch
     const addr = `${name.toLowerCase()}@${relay.domain}`;
     const password = `${name.toLowerCase()}-password`;
     const account = await dc.createAccount(relay, name, addr, password);
-    const done = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, `${name}: joiner progress 1000`);
+    const done = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      `${name}: joiner progress 1000`,
+    );
     const chatId = await dc.rpc.secureJoin(account, await echo.invite());
     await done;
     return { account, chatId, addr, password };
@@ -63,7 +68,17 @@ describe.skipIf(!relayAvailable())("attachments and forgery with a real Delta Ch
     const before = echo.reports.length;
     const reply = dc.waitForIncomingMessage(account, (m) => m.text.startsWith("echo: big.bin"), 60_000);
     const started = performance.now();
-    await dc.rpc.sendMsg(account, chatId, { text: "a big file", html: null, viewtype: "File", file: path, filename: "big.bin", location: null, overrideSenderName: null, quotedMessageId: null, quotedText: null });
+    await dc.rpc.sendMsg(account, chatId, {
+      text: "a big file",
+      html: null,
+      viewtype: "File",
+      file: path,
+      filename: "big.bin",
+      location: null,
+      overrideSenderName: null,
+      quotedMessageId: null,
+      quotedText: null,
+    });
     const message = await reply;
     const elapsed = performance.now() - started;
 
@@ -86,12 +101,20 @@ describe.skipIf(!relayAvailable())("attachments and forgery with a real Delta Ch
   it("a message claiming to be from the user but signed by another key is dropped; the next genuine one is answered", async () => {
     const { account, chatId, addr, password } = await joined("Gina");
     const forger = await newIdentity(addr);
-    const forged = await userMail({ from: addr, to: echo.addr, recipientKey: echo.account.identity.publicKey, signer: forger, body: { kind: "text", text: "forged hello" } });
+    const forged = await userMail({
+      from: addr,
+      to: echo.addr,
+      recipientKey: echo.account.identity.publicKey,
+      signer: forger,
+      body: { kind: "text", text: "forged hello" },
+    });
 
-    const anyForgedEcho = dc.waitForIncomingMessage(account, (m) => m.text.includes("forged"), 5_000).then(
-      (m) => m,
-      () => undefined,
-    );
+    const anyForgedEcho = dc
+      .waitForIncomingMessage(account, (m) => m.text.includes("forged"), 5_000)
+      .then(
+        (m) => m,
+        () => undefined,
+      );
     const before = echo.reports.length;
     const started = performance.now();
     const submitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: addr, password, allowSelfSigned: true });

@@ -38,17 +38,22 @@ describe.skipIf(!relayAvailable())("mail loops on a real relay (two bots of one 
     await relay?.stop();
   });
 
-  const lines = (bot: string, event: string, from?: string) => host.logs.filter((l: LogRecord) => l.bot === bot && l.event === event && (from === undefined || l.from === from));
+  const lines = (bot: string, event: string, from?: string) =>
+    host.logs.filter((l: LogRecord) => l.bot === bot && l.event === event && (from === undefined || l.from === from));
 
   /** Wait until the spool is empty and nothing new was logged for a while (a mail in flight would show up). */
   async function quiet(): Promise<void> {
     let seen = -1;
-    await until(async () => {
-      const settled = (await host.spool.all()).length === 0 && host.logs.length === seen;
-      seen = host.logs.length;
-      if (!settled) await new Promise((resolve) => setTimeout(resolve, 1500));
-      return settled;
-    }, "the host to go quiet", 90_000);
+    await until(
+      async () => {
+        const settled = (await host.spool.all()).length === 0 && host.logs.length === seen;
+        seen = host.logs.length;
+        if (!settled) await new Promise((resolve) => setTimeout(resolve, 1500));
+        return settled;
+      },
+      "the host to go quiet",
+      90_000,
+    );
   }
 
   it(`bot ping-pong: A's echo reaches B and B's comes back, ${BOT_EXCHANGE_EVENTS_PER_HOUR} rounds each, then B drops A's next mail (logged once) and the exchange stops`, async () => {
@@ -56,8 +61,19 @@ describe.skipIf(!relayAvailable())("mail loops on a real relay (two bots of one 
     const b = (await host.service.bot(botB))!.bot.account;
     // The first mail is A's, written the way A's replies are (A's key, Auto-Submitted, its account's
     // SMTP login): no bot writes first to a chat that never wrote to it (consent).
-    const kick = await composeBotMessage(a, { to: [{ addr: botB }], recipients: [botB], subject: `Message from ${a.name}`, body: { kind: "text", text: "ping" } }, { keys: [b.identity.publicKey] });
-    const submitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: botA, password: HOST_BOT_PASSWORD, allowSelfSigned: true });
+    const kick = await composeBotMessage(
+      a,
+      { to: [{ addr: botB }], recipients: [botB], subject: `Message from ${a.name}`, body: { kind: "text", text: "ping" } },
+      { keys: [b.identity.publicKey] },
+    );
+    const submitter = createSmtpSubmitter({
+      host: "127.0.0.1",
+      port: relay.submissionPort,
+      secure: false,
+      user: botA,
+      password: HOST_BOT_PASSWORD,
+      allowSelfSigned: true,
+    });
     try {
       await submitter.submit(kick);
     } finally {
@@ -72,14 +88,22 @@ describe.skipIf(!relayAvailable())("mail loops on a real relay (two bots of one 
     expect([...lines(botA, "bot.event"), ...lines(botB, "bot.event")].every((l) => l.status === "ok" && l.sent === 1)).toBe(true);
     const dropped = lines(botB, "mail.dropped");
     expect(dropped).toHaveLength(1);
-    expect(dropped[0]!.reason).toMatch(new RegExp(`^bot-to-bot bound: ${BOT_EXCHANGE_EVENTS_PER_HOUR} events per hour from ${botA} \\(another bot of this host\\) reached`));
+    expect(dropped[0]!.reason).toMatch(
+      new RegExp(`^bot-to-bot bound: ${BOT_EXCHANGE_EVENTS_PER_HOUR} events per hour from ${botA} \\(another bot of this host\\) reached`),
+    );
     expect(lines(botA, "mail.dropped")).toEqual([]);
   }, 180_000);
 
   it("bounce: the bot's reply to an address with no mailbox comes back from Postfix as a delivery report, which does not run the bot", async () => {
     const ghost = `ghost0001@${domain}`; // no account on the relay: Dovecot refuses the delivery
     const key = (await host.service.bot(lonely))!.bot.account.identity.publicKey;
-    const hello = await userMail({ from: ghost, to: lonely, recipientKey: key, signer: await newIdentity(ghost), body: { kind: "text", text: "hello from nowhere" } });
+    const hello = await userMail({
+      from: ghost,
+      to: lonely,
+      recipientKey: key,
+      signer: await newIdentity(ghost),
+      body: { kind: "text", text: "hello from nowhere" },
+    });
     // Sent like another relay would (port 25, no login): the ghost has no account to submit with.
     const mta = createTransport({ host: "127.0.0.1", port: relay.smtpPort, secure: false, ignoreTLS: true });
     try {

@@ -18,7 +18,17 @@ import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
 import { newGroupId } from "../../host/wire/group-store.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { ALL_CORES, DELTA_CHAT_CORES, MAIN_CORE, type CoreName, type DeltaChatCore } from "../support/dc-cores.js";
-import { chatIsEncrypted, chatIsGroup, contactIsBot, contactIsVerified, inviteFor, messageFileBytes, messageIsEncrypted, messageIsGone, personInvite } from "../support/dc-vocabulary.js";
+import {
+  chatIsEncrypted,
+  chatIsGroup,
+  contactIsBot,
+  contactIsVerified,
+  inviteFor,
+  messageFileBytes,
+  messageIsEncrypted,
+  messageIsGone,
+  personInvite,
+} from "../support/dc-vocabulary.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { startHostOnRelay, type RunningHost } from "../support/host-on-relay.js";
 import { until } from "../support/poll.js";
@@ -87,7 +97,9 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
     // All at once: the relay changes its transport table for one route at a time.
     // /stop and /start are the host policy's: only the host service (not the bare harness) has it.
     const [hosted, service] = await Promise.all([
-      Promise.all(ALL_CORES.map((core) => startBotOnRelay(relay, { addr: `${tag(core)}bot@${relay.domain}`, name: `Echo Bot ${core.name}`, botSource: MATRIX_BOT }))),
+      Promise.all(
+        ALL_CORES.map((core) => startBotOnRelay(relay, { addr: `${tag(core)}bot@${relay.domain}`, name: `Echo Bot ${core.name}`, botSource: MATRIX_BOT })),
+      ),
       startHostOnRelay(relay, executor, {}, [{ addr: stopBot }]),
     ]);
     ALL_CORES.forEach((core, i) => bots.set(core.name, hosted[i]!));
@@ -112,7 +124,12 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
 
   /** `joiner` on `dc` completes SecureJoin with `link` (as its core scans it: inviteFor); its chat id. */
   async function secureJoin(dc: DeltaChatDriver, joiner: number, link: string): Promise<number> {
-    const done = dc.waitFor(joiner, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), WAIT_MS, `${dc.core.name} joiner progress 1000`);
+    const done = dc.waitFor(
+      joiner,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      WAIT_MS,
+      `${dc.core.name} joiner progress 1000`,
+    );
     const chatId = await dc.rpc.secureJoin(joiner, link);
     await done;
     return chatId;
@@ -126,7 +143,12 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
   }
 
   /** Send `text` to `chatId` and resolve with the message `expected` on every receiver (by text, in any chat). */
-  async function sendAndReceive(from: { dc: DeltaChatDriver; account: number; chatId: number }, text: string, expected: string, receivers: Array<{ dc: DeltaChatDriver; account: number }>): Promise<T.Message[]> {
+  async function sendAndReceive(
+    from: { dc: DeltaChatDriver; account: number; chatId: number },
+    text: string,
+    expected: string,
+    receivers: Array<{ dc: DeltaChatDriver; account: number }>,
+  ): Promise<T.Message[]> {
     const arrivals = receivers.map((r) => r.dc.waitForIncomingMessage(r.account, (m) => m.text === expected, WAIT_MS));
     await from.dc.rpc.miscSendTextMessage(from.account, from.chatId, text);
     return Promise.all(arrivals);
@@ -159,7 +181,9 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
       });
 
       it.sequential("text echo: the bot's reply arrives in the 1:1 chat with a padlock", async () => {
-        const [reply] = await sendAndReceive({ dc, account: ann, chatId: annBotChat }, `hello from ${core.name}`, `echo: hello from ${core.name}`, [{ dc, account: ann }]);
+        const [reply] = await sendAndReceive({ dc, account: ann, chatId: annBotChat }, `hello from ${core.name}`, `echo: hello from ${core.name}`, [
+          { dc, account: ann },
+        ]);
         expect(reply!.chatId).toBe(annBotChat);
         expect(reply!.fromId).toBe(botContact);
         expect(messageIsEncrypted(reply!)).toBe(true);
@@ -212,7 +236,17 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         const path = join(mkdtempSync(join(tmpdir(), "matrix-file-")), "blob.bin");
         await writeFile(path, data);
         const reply = dc.waitForIncomingMessage(ann, (m) => m.text.startsWith("echo: blob.bin"), WAIT_MS);
-        await dc.rpc.sendMsg(ann, annBotChat, { text: "a file", html: null, viewtype: "File", file: path, filename: "blob.bin", location: null, overrideSenderName: null, quotedMessageId: null, quotedText: null });
+        await dc.rpc.sendMsg(ann, annBotChat, {
+          text: "a file",
+          html: null,
+          viewtype: "File",
+          file: path,
+          filename: "blob.bin",
+          location: null,
+          overrideSenderName: null,
+          quotedMessageId: null,
+          quotedText: null,
+        });
         const message = await reply;
         expect(message.text).toBe(`echo: blob.bin (${FILE_BYTES} bytes)`);
         expect(messageIsEncrypted(message)).toBe(true);
@@ -245,7 +279,13 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
         const dora = await account(dc, "Dora");
         const { account: botAccount } = (await host.service.bot(stopBot))!.bot;
         const tokens = await botAccount.tokens.forInvite();
-        const link = inviteLink({ fingerprint: botAccount.identity.fingerprint, addr: stopBot, name: "Test Bot", invitenumber: tokens.invitenumber, auth: tokens.auth });
+        const link = inviteLink({
+          fingerprint: botAccount.identity.fingerprint,
+          addr: stopBot,
+          name: "Test Bot",
+          invitenumber: tokens.invitenumber,
+          auth: tokens.auth,
+        });
         const chatId = await secureJoin(dc, dora, link);
         const me = { dc, account: dora, chatId };
         const receivers = [{ dc, account: dora }];

@@ -22,7 +22,7 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
   let data: string;
   let bot: string;
   let serve: ChildProcess | undefined;
-  let lines: Array<Record<string, unknown>> = [];
+  const lines: Array<Record<string, unknown>> = [];
 
   const setVersion = (version: string) => {
     const file = join(work, "echo", "chatbot.json");
@@ -30,16 +30,35 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
   };
   const deploy = async () => {
     const io = captureIo(work);
-    const code = await runCli(["deploy", "echo", "--addr", bot, "--password-file", "pw", "--imap-host", "127.0.0.1", "--imap-port", String(relay.imapPort), "--imap-security", "plain", "--json"], io);
+    const code = await runCli(
+      [
+        "deploy",
+        "echo",
+        "--addr",
+        bot,
+        "--password-file",
+        "pw",
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        String(relay.imapPort),
+        "--imap-security",
+        "plain",
+        "--json",
+      ],
+      io,
+    );
     expect(code, io.err).toBe(0);
     return JSON.parse(io.out) as { version: string; folder: string; uid: number | null };
   };
-  const installed = async () => (await readBundleFolder(join(data, "bots", bot, "current"), await loadHostConfig(join(data, "host.json"), data))).manifest.version;
+  const installed = async () =>
+    (await readBundleFolder(join(data, "bots", bot, "current"), await loadHostConfig(join(data, "host.json"), data))).manifest.version;
   /** Messages in the account's ChatbotInstall folder, as Dovecot keeps it on disk (Maildir++: .ChatbotInstall). */
-  const waitingInFolder = () => ["new", "cur"].flatMap((sub) => {
-    const dir = join(relay.maildir(bot), ".ChatbotInstall", sub);
-    return existsSync(dir) ? readdirSync(dir) : [];
-  });
+  const waitingInFolder = () =>
+    ["new", "cur"].flatMap((sub) => {
+      const dir = join(relay.maildir(bot), ".ChatbotInstall", sub);
+      return existsSync(dir) ? readdirSync(dir) : [];
+    });
 
   beforeAll(async () => {
     relay = await startRelay();
@@ -48,7 +67,12 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
     data = join(work, "data");
     const io = captureIo(work);
     // The host reaches Dovecot as on a relay: STARTTLS to loopback, accepting its self-signed certificate.
-    expect(await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls"], io)).toBe(0);
+    expect(
+      await runCli(
+        ["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls"],
+        io,
+      ),
+    ).toBe(0);
     const configFile = join(data, "host.json");
     const config = JSON.parse(readFileSync(configFile, "utf8")) as { imap: Record<string, unknown> };
     writeFileSync(configFile, JSON.stringify({ ...config, imap: { ...config.imap, pollSeconds: 1 } }));
@@ -69,7 +93,9 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
     expect(first).toMatchObject({ version: "1.0.0", folder: "ChatbotInstall" });
     expect(waitingInFolder()).toHaveLength(1);
     const install = captureIo(work);
-    expect(await runCli(["host", "install", bot, "--from-account", "--password-file", "pw", "--name", "Echo", "--data-dir", data], install), install.err).toBe(0);
+    expect(await runCli(["host", "install", bot, "--from-account", "--password-file", "pw", "--name", "Echo", "--data-dir", data], install), install.err).toBe(
+      0,
+    );
     expect(install.out).toMatch(new RegExp(`installed echo 1\\.0\\.0 for ${bot} from the account`));
     expect(await installed()).toBe("1.0.0");
     expect(waitingInFolder()).toHaveLength(0);

@@ -50,7 +50,12 @@ describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => 
 
   /** `joiner` completes SecureJoin with `link`; resolves with the joiner's chat id. */
   async function secureJoin(joiner: number, link: string): Promise<number> {
-    const done = dc.waitFor(joiner, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const done = dc.waitFor(
+      joiner,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
     const chatId = await dc.rpc.secureJoin(joiner, link);
     await done;
     return chatId;
@@ -161,10 +166,14 @@ describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => 
       (await Promise.all((await dc.rpc.getChatContacts(accountId, chatId)).map((id) => dc.rpc.getContact(accountId, id)))).map((c) => c.address).sort();
     // The member-added message itself shows in Iris's group as the system message core makes of it
     // (polled: the relay may deliver the bot's two mails, member-added and welcome, in either order).
-    await until(async () => {
-      const messages = await Promise.all((await dc.rpc.getMessageIds(iris, welcome.chatId, false, false)).map((id) => dc.rpc.getMessage(iris, id)));
-      return messages.some((m) => m.systemMessageType === "MemberAddedToGroup");
-    }, "the member-added message in Iris's group", 30_000);
+    await until(
+      async () => {
+        const messages = await Promise.all((await dc.rpc.getMessageIds(iris, welcome.chatId, false, false)).map((id) => dc.rpc.getMessage(iris, id)));
+        return messages.some((m) => m.systemMessageType === "MemberAddedToGroup");
+      },
+      "the member-added message in Iris's group",
+      30_000,
+    );
     expect(await addrsOn(iris, welcome.chatId)).toEqual([`hedy@${relay.domain}`, adder.addr, irisAddr].sort());
 
     // Hedy's client applies the member-added message: Iris is a member of her group now.

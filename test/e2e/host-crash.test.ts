@@ -28,7 +28,10 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
 
   /** Start `chatbot host serve` as its own process, counting the events it runs. */
   function startServe(): ChildProcess {
-    const child = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
+    const child = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_ENV: "production" },
+    });
     let buffer = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -41,7 +44,6 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     return child;
   }
 
-
   beforeAll(async () => {
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
     work = mkdtempSync(join(tmpdir(), "host-crash-"));
@@ -50,12 +52,35 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     const io = captureIo(work);
     const socket = join(work, "lmtp.sock");
     // IMAP as on a relay: the service logs in as the bot for its state copy (state-mirror.ts).
-    expect(await runCli(["host", "init", "--data-dir", data, "--smtp-port", String(relay.submissionPort), "--imap-port", String(relay.imapPort), "--imap-security", "starttls", "--lmtp-socket", socket, "--lmtp-group", "postfix"], io)).toBe(0);
+    expect(
+      await runCli(
+        [
+          "host",
+          "init",
+          "--data-dir",
+          data,
+          "--smtp-port",
+          String(relay.submissionPort),
+          "--imap-port",
+          String(relay.imapPort),
+          "--imap-security",
+          "starttls",
+          "--lmtp-socket",
+          socket,
+          "--lmtp-group",
+          "postfix",
+        ],
+        io,
+      ),
+    ).toBe(0);
     // One user sends 200 mails in a minute: above the seed's 60/hour, so the operator raises it.
     const configFile = join(data, "host.json");
     const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
     // The test relay has no send-rate filter, so the host's pacing (50/min for a real relay) is lifted too.
-    writeFileSync(configFile, JSON.stringify({ ...config, ceilings: { perUser: { mailsPerHour: 1000, mailsPerDay: 1000 } }, pacing: { sendsPerMinute: 1_000_000, sendBurst: 1000 } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ ...config, ceilings: { perUser: { mailsPerHour: 1000, mailsPerDay: 1000 } }, pacing: { sendsPerMinute: 1_000_000, sendBurst: 1000 } }),
+    );
     expect(await runCli(["new", "echo", "--name", "echo"], io)).toBe(0);
     expect(await runCli(["build", "echo"], io)).toBe(0);
     writeFileSync(join(work, "pw"), "echo-bot-password");
@@ -77,7 +102,12 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     await runCli(["host", "qr", `echobot01@${relay.domain}`, "--json", "--data-dir", data], qr);
     const { link } = JSON.parse(qr.out) as { link: string };
     const alice = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(alice, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 60_000, "SecureJoin");
+    const joined = dc.waitFor(
+      alice,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      60_000,
+      "SecureJoin",
+    );
     const chatId = await dc.rpc.secureJoin(alice, link);
     await joined;
     const [botContact] = await dc.rpc.getChatContacts(alice, chatId);
@@ -85,7 +115,9 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     const echoes = async () => {
       const ids = await dc.rpc.getMessageIds(alice, chatId, false, false);
       const messages = Object.values(await dc.rpc.getMessages(alice, ids));
-      return messages.filter((m) => m.kind === "message" && m.fromId === botContact && m.text.startsWith("echo: burst ")).map((m) => (m as { text: string }).text);
+      return messages
+        .filter((m) => m.kind === "message" && m.fromId === botContact && m.text.startsWith("echo: burst "))
+        .map((m) => (m as { text: string }).text);
     };
 
     for (let i = 1; i <= BURST; i++) await dc.rpc.miscSendTextMessage(alice, chatId, `burst ${i}`);
@@ -106,14 +138,18 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
       await until(async () => (await echoes()).length >= BURST, `${BURST} echoes`, 120_000, 500);
     } catch (error) {
       const { readdirSync } = await import("node:fs");
-      const log = readFileSync(join(data, "logs", "host.jsonl"), "utf8").trim().split("\n");
+      const log = readFileSync(join(data, "logs", "host.jsonl"), "utf8")
+        .trim()
+        .split("\n");
       const events = log.map((l) => JSON.parse(l) as { event: string; status?: string; reason?: string });
       const kinds = new Map<string, number>();
-      for (const e of events) kinds.set(`${e.event}${e.status ? ":" + e.status : ""}`, (kinds.get(`${e.event}${e.status ? ":" + e.status : ""}`) ?? 0) + 1);
+      for (const e of events) kinds.set(`${e.event}${e.status ? `:${e.status}` : ""}`, (kinds.get(`${e.event}${e.status ? `:${e.status}` : ""}`) ?? 0) + 1);
       const spool = readdirSync(join(data, "spool", "new")).length;
       const dead = readdirSync(join(data, "spool", "dead")).length;
       clearInterval(flusher);
-      throw new Error(`${String(error)}; echoes ${(await echoes()).length}, handled ${handled}, killed after ${killedAfter}; spool ${spool} files, dead ${dead}; log ${JSON.stringify([...kinds])}; last ${log.slice(-3).join(" | ")}; stderr ${stderr.slice(-500)}`);
+      throw new Error(
+        `${String(error)}; echoes ${(await echoes()).length}, handled ${handled}, killed after ${killedAfter}; spool ${spool} files, dead ${dead}; log ${JSON.stringify([...kinds])}; last ${log.slice(-3).join(" | ")}; stderr ${stderr.slice(-500)}`,
+      );
     }
     clearInterval(flusher);
     await new Promise((r) => setTimeout(r, 2000)); // a duplicate would arrive right behind

@@ -18,10 +18,11 @@ const DELIVER = fileURLToPath(new URL("../../lib/deliver.cjs", import.meta.url))
 const SENDER = "sender@chat.test";
 const clock = { now: () => Date.now() };
 
-
 /** The uid/gid of a system user or group from /etc/passwd or /etc/group. */
 function idOf(file: "/etc/passwd" | "/etc/group", name: string): number {
-  const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`no ${name} in ${file}`);
   return Number(line.split(":")[2]);
 }
@@ -69,7 +70,17 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
     });
     send = async (to, subject) => {
       const messageId = `<ingress-${Date.now()}-${Math.random().toString(16).slice(2)}@chat.test>`;
-      const raw = [`From: ${SENDER}`, `To: ${to.join(", ")}`, `Subject: ${subject}`, `Message-ID: ${messageId}`, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", "hello bot", ""].join("\r\n");
+      const raw = [
+        `From: ${SENDER}`,
+        `To: ${to.join(", ")}`,
+        `Subject: ${subject}`,
+        `Message-ID: ${messageId}`,
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "hello bot",
+        "",
+      ].join("\r\n");
       await transport.sendMail({ envelope: { from: SENDER, to }, raw });
       return messageId;
     };
@@ -157,7 +168,9 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
       const messageId = await send([bot, ghost], "via lmtp");
 
       const sent = await logged(relay, bot, /status=(sent|deferred|bounced)/, "the LMTP delivery");
-      expect(sent).toMatch(new RegExp(`relay=[^,\\[]*\\[${socketPath.replace(/[./]/g, "\\$&")}\\].*status=sent \\(250 2\\.6\\.0 \\d+-\\d+-[0-9a-f]{12} spooled\\)`));
+      expect(sent).toMatch(
+        new RegExp(`relay=[^,\\[]*\\[${socketPath.replace(/[./]/g, "\\$&")}\\].*status=sent \\(250 2\\.6\\.0 \\d+-\\d+-[0-9a-f]{12} spooled\\)`),
+      );
       const entries = await new Spool(hostPaths(dir).spool, clock).all();
       expect(entries.map((e) => e.recipient)).toEqual([bot]);
       const mail = Buffer.from(await new Spool(hostPaths(dir).spool, clock).read(entries[0]!)).toString("utf8");

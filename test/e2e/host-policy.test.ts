@@ -59,8 +59,19 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
     const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${domain}`, `${name.toLowerCase()}-password`);
     const { account: botAccount } = (await on.service.bot(bot))!.bot;
     const tokens = await botAccount.tokens.forInvite();
-    const link = inviteLink({ fingerprint: botAccount.identity.fingerprint, addr: bot, name: "Test Bot", invitenumber: tokens.invitenumber, auth: tokens.auth });
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, `${name} joining ${bot}`);
+    const link = inviteLink({
+      fingerprint: botAccount.identity.fingerprint,
+      addr: bot,
+      name: "Test Bot",
+      invitenumber: tokens.invitenumber,
+      auth: tokens.auth,
+    });
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      `${name} joining ${bot}`,
+    );
     const chatId = await dc.rpc.secureJoin(account, link);
     await joined;
     const [botContact] = await dc.rpc.getChatContacts(account, chatId);
@@ -141,7 +152,12 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
     const slot = nextTick("hourly", undefined, host.clock.now(), tickOffsetMs(stopBot, "hourly")).next;
     host.clock.set(slot + 1000);
     await until(() => host.logs.slice(from).some((l) => l.event === "bot.tick" && l.bot === stopBot), "the stoppable bot's tick");
-    expect(host.logs.slice(from).find((l) => l.event === "bot.tick" && l.bot === stopBot)).toMatchObject({ at: slot, status: "ok", sent: 0, noConsent: [{ chatId: `bob@${domain}`, type: "send" }] });
+    expect(host.logs.slice(from).find((l) => l.event === "bot.tick" && l.bot === stopBot)).toMatchObject({
+      at: slot,
+      status: "ok",
+      sent: 0,
+      noConsent: [{ chatId: `bob@${domain}`, type: "send" }],
+    });
 
     await say(bob, "/start", START_TEXT);
     await say(bob, "hi", "echo: hi");

@@ -92,7 +92,11 @@ function recipeBlocks(places: { dataDir: string; user: string; queueDir: string;
         .filter((line) => !line.startsWith("git clone "));
       blocks.push({ kind: "sh", lines });
     } else {
-      const value = (key: string) => body.split("\n").find((line) => line.startsWith(`${key}=`))?.slice(key.length + 1);
+      const value = (key: string) =>
+        body
+          .split("\n")
+          .find((line) => line.startsWith(`${key}=`))
+          ?.slice(key.length + 1);
       const env = Object.fromEntries(
         body
           .split("\n")
@@ -106,7 +110,11 @@ function recipeBlocks(places: { dataDir: string; user: string; queueDir: string;
 }
 
 /** Run a program to its end; its exit code and output. */
-function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; out: string; err: string }> {
+function runToEnd(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? userShellEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -280,7 +288,12 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
 
     // A person scans the invite and writes; Postfix delivers over LMTP; the bot answers.
     const alice = await dc.createAccount(relay, "Alice", `alice@${DOMAIN}`, "alice-password");
-    const joined = dc.waitFor(alice, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 60_000, "SecureJoin");
+    const joined = dc.waitFor(
+      alice,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      60_000,
+      "SecureJoin",
+    );
     const chatId = await dc.rpc.secureJoin(alice, invite);
     await joined;
     const answer = dc.waitForIncomingMessage(alice, (m) => m.chatId === chatId && m.text === "echo: hello from the operator recipe", 60_000);
@@ -288,7 +301,9 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     expect((await answer).showPadlock).toBe(true);
     expect(service!.out).toMatch(new RegExp(`"event":"lmtp\\.spooled","bot":"${BOT.replace(/\./g, "\\.")}"`));
     const postfixLog = await relay.readLog("postfix");
-    expect(postfixLog).toMatch(new RegExp(`to=<${BOT.replace(/\./g, "\\.")}>, relay=[^,]*chatbot/lmtp\\.sock\\].*status=sent \\(250 2\\.6\\.0 \\S+ spooled\\)`));
+    expect(postfixLog).toMatch(
+      new RegExp(`to=<${BOT.replace(/\./g, "\\.")}>, relay=[^,]*chatbot/lmtp\\.sock\\].*status=sent \\(250 2\\.6\\.0 \\S+ spooled\\)`),
+    );
   }, 300_000);
 
   it("a second host serve on the same data directory (serve --once beside the service) exits non-zero naming the holder's pid; the service keeps running", async () => {
@@ -318,7 +333,21 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
       execFileSync("chown", [`${user}:${user}`, dir]);
     }
     const socketPath = join(plain, "lmtp.sock");
-    const init = await runToEnd("runuser", ["-u", user, "--", process.execPath, CLI, "host", "init", "--data-dir", other, "--lmtp-socket", socketPath, "--lmtp-group", "postfix"]);
+    const init = await runToEnd("runuser", [
+      "-u",
+      user,
+      "--",
+      process.execPath,
+      CLI,
+      "host",
+      "init",
+      "--data-dir",
+      other,
+      "--lmtp-socket",
+      socketPath,
+      "--lmtp-group",
+      "postfix",
+    ]);
     expect(init.code, init.err).toBe(0);
     const serve = startService(user, [process.execPath, CLI, "host", "serve", "--data-dir", other], { NODE_ENV: "production" });
     others.push(serve);

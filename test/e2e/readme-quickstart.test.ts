@@ -38,7 +38,11 @@ describe("README quick start", () => {
     expect(commands.find((command) => command.includes("chatbot new"))).toMatch(/--template echo$/);
     const script = ["set -euo pipefail", ...[...commands.slice(1), "npx chatbot build"].map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn("bash", ["-c", script], { cwd: ROOT, env: userShellEnv({ HOME: home, npm_config_cache: join(homedir(), ".npm"), npm_config_prefer_offline: "true" }), stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("bash", ["-c", script], {
+        cwd: ROOT,
+        env: userShellEnv({ HOME: home, npm_config_cache: join(homedir(), ".npm"), npm_config_prefer_offline: "true" }),
+        stdio: ["pipe", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -9,11 +9,15 @@ import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltac
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 
-
 /** Files in a maildir's new/ and cur/ (none when the maildir does not exist). */
 async function maildirFiles(maildir: string): Promise<string[]> {
   const lists = await Promise.all(
-    ["new", "cur"].map((sub) => readdir(join(maildir, sub)).then((names) => names.map((name) => join(maildir, sub, name)), () => [])),
+    ["new", "cur"].map((sub) =>
+      readdir(join(maildir, sub)).then(
+        (names) => names.map((name) => join(maildir, sub, name)),
+        () => [],
+      ),
+    ),
   );
   return lists.flat();
 }
@@ -38,8 +42,18 @@ describe.skipIf(!relayAvailable())("test relay with real Delta Chat cores", () =
 
     // Alice scans Bob's contact QR code: Alice joins, Bob invites.
     const qr = await dc.rpc.getChatSecurejoinQrCode(bob, null);
-    const joined = dc.waitFor(alice, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
-    const invited = dc.waitFor(bob, eventIs("SecurejoinInviterProgress", (e) => e.progress === 1000), 30_000, "inviter progress 1000");
+    const joined = dc.waitFor(
+      alice,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
+    const invited = dc.waitFor(
+      bob,
+      eventIs("SecurejoinInviterProgress", (e) => e.progress === 1000),
+      30_000,
+      "inviter progress 1000",
+    );
     const t0 = performance.now();
     const aliceChat = await dc.rpc.secureJoin(alice, qr);
     const [, inviterDone] = await Promise.all([joined, invited]);
@@ -99,14 +113,22 @@ describe.skipIf(!relayAvailable())("test relay with real Delta Chat cores", () =
       transport.close();
     }
 
-    const [captured] = await until(async () => {
-      const paths = await relay.capturedMails(bot);
-      return paths.length > 0 ? paths : undefined;
-    }, "the pipe command to capture the bot's mail", 10_000);
-    const [carolCopy] = await until(async () => {
-      const files = await maildirFiles(relay.maildir("carol@chat.test"));
-      return files.length > 0 ? files : undefined;
-    }, "the control copy in carol's maildir", 10_000);
+    const [captured] = await until(
+      async () => {
+        const paths = await relay.capturedMails(bot);
+        return paths.length > 0 ? paths : undefined;
+      },
+      "the pipe command to capture the bot's mail",
+      10_000,
+    );
+    const [carolCopy] = await until(
+      async () => {
+        const files = await maildirFiles(relay.maildir("carol@chat.test"));
+        return files.length > 0 ? files : undefined;
+      },
+      "the control copy in carol's maildir",
+      10_000,
+    );
 
     // pipe(8) hands over the message with LF line ends, after the Return-Path (flag R) and the
     // Received header Postfix adds; the message itself is untouched.

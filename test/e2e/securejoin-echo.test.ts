@@ -24,7 +24,12 @@ describe.skipIf(!relayAvailable())("SecureJoin and echo with a real Delta Chat c
   /** Join the bot from a new account with `link`; resolves with the account and its chat with the bot. */
   async function join(name: string, link: string) {
     const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${relay.domain}`, `${name.toLowerCase()}-password`);
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, `${name}: joiner progress 1000`);
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      `${name}: joiner progress 1000`,
+    );
     const chatId = await dc.rpc.secureJoin(account, link);
     await joined;
     return { account, chatId };

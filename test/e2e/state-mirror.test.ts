@@ -59,18 +59,30 @@ describe.skipIf(!relayAvailable())("bot state mirrored into the bot's account on
     const clock = new FakeClock((await botSettings(data, bot)).installedAt);
     const logs: HostEvent[] = [];
     const log = (line: HostEvent) => logs.push(line);
-    const openMailbox = (settings: Parameters<typeof openFolderMailbox>[0], user: string, password: string) => openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER);
+    const openMailbox = (settings: Parameters<typeof openFolderMailbox>[0], user: string, password: string) =>
+      openFolderMailbox(settings, user, password, STATE_FOLDER, STATE_HEADER);
     /** A host as `host serve` builds it; a second one is the host after a restart (or on a new machine). */
     const start = () => {
       const mirror = new StateMirror({ dataDir: data, config, clock, log, openMailbox });
-      const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool: new Spool(hostPaths(data).spool, clock), executor, clock, log, submitterFor: () => new FakeSmtp(), mirror });
+      const service = new HostService({
+        sleep: async () => {},
+        dataDir: data,
+        config,
+        spool: new Spool(hostPaths(data).spool, clock),
+        executor,
+        clock,
+        log,
+        submitterFor: () => new FakeSmtp(),
+        mirror,
+      });
       return { mirror, service };
     };
     /** Messages in the account's ChatbotState folder as Dovecot keeps them (Maildir++: .ChatbotState). */
-    const inFolder = () => ["new", "cur"].flatMap((sub) => {
-      const dir = join(relay.maildir(bot), `.${STATE_FOLDER}`, sub);
-      return existsSync(dir) ? readdirSync(dir) : [];
-    });
+    const inFolder = () =>
+      ["new", "cur"].flatMap((sub) => {
+        const dir = join(relay.maildir(bot), `.${STATE_FOLDER}`, sub);
+        return existsSync(dir) ? readdirSync(dir) : [];
+      });
     const tick = async (host: ReturnType<typeof start>) => {
       clock.advance(HOUR);
       await host.service.drainOnce();

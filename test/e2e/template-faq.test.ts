@@ -29,7 +29,12 @@ describe.skipIf(!relayAvailable())("faq template with a real Delta Chat client",
   /** A new account that has completed SecureJoin with the bot; resolves with it and its chat with the bot. */
   async function join(name: string) {
     const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${relay.domain}`, `${name.toLowerCase()}-password`);
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, `${name}: joiner progress 1000`);
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      `${name}: joiner progress 1000`,
+    );
     const chatId = await dc.rpc.secureJoin(account, await faq.invite());
     await joined;
     return { account, chatId };

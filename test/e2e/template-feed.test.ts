@@ -60,7 +60,12 @@ describe.skipIf(!relayAvailable())("feed template with a real Delta Chat client"
 
   it("/sub, then each new item arrives once after the hourly tick, and nothing twice", async () => {
     const account = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
     const chatId = await dc.rpc.secureJoin(account, await feedBot.invite());
     await joined;
     const feedUrl = `https://127.0.0.1:${server.port}/feed.xml`;
@@ -106,7 +111,12 @@ describe.skipIf(!relayAvailable())("feed template with a real Delta Chat client"
 
   it("/sub of an origin the operator did not approve explains how to allow it", async () => {
     const account = await dc.createAccount(relay, "Bob", `bob@${relay.domain}`, "bob-password");
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
     const chatId = await dc.rpc.secureJoin(account, await feedBot.invite());
     await joined;
     const incoming = dc.waitForIncomingMessage(account, (m) => m.text.startsWith("I can't follow"), 30_000);

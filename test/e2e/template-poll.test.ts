@@ -25,7 +25,12 @@ describe.skipIf(!relayAvailable())("poll template with real Delta Chat clients",
     carol = await dc.createAccount(relay, "Carol", `carol0001@${relay.domain}`, "carol-password");
     dave = await dc.createAccount(relay, "Dave", `dave00001@${relay.domain}`, "dave-password");
     const secureJoin = async (joiner: number, link: string) => {
-      const done = dc.waitFor(joiner, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+      const done = dc.waitFor(
+        joiner,
+        eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+        30_000,
+        "joiner progress 1000",
+      );
       const chatId = await dc.rpc.secureJoin(joiner, link);
       await done;
       return chatId;
@@ -61,7 +66,9 @@ describe.skipIf(!relayAvailable())("poll template with real Delta Chat clients",
   async function tallyArrives(account: number, instance: number, counts: number[], summary: string): Promise<void> {
     await until(
       // Core hands payloads back re-serialized (keys sorted): compare values, not JSON text.
-      async () => (await payloads(account, instance)).some((p) => isDeepStrictEqual(p, { type: "tally", counts })) && (await dc.rpc.getWebxdcInfo(account, instance)).summary === summary,
+      async () =>
+        (await payloads(account, instance)).some((p) => isDeepStrictEqual(p, { type: "tally", counts })) &&
+        (await dc.rpc.getWebxdcInfo(account, instance)).summary === summary,
       `the bot's tally ${JSON.stringify(counts)} ("${summary}") on account ${account}`,
     );
   }
@@ -129,7 +136,10 @@ describe.skipIf(!relayAvailable())("poll template with real Delta Chat clients",
     const final = dc.waitForIncomingMessage(dave, (m) => m.text.startsWith("📊 Final results"), 30_000);
     await dc.rpc.miscSendTextMessage(carol, carolGroup, "/close");
     expect((await final).text).toContain('"Pizza" wins with 2 votes.');
-    await until(async () => (await payloads(dave, app.dave)).some((p) => isDeepStrictEqual(p, { type: "closed", counts: [2, 0, 0] })), "the closed update on Dave's app");
+    await until(
+      async () => (await payloads(dave, app.dave)).some((p) => isDeepStrictEqual(p, { type: "closed", counts: [2, 0, 0] })),
+      "the closed update on Dave's app",
+    );
     await until(async () => (await dc.rpc.getWebxdcInfo(dave, app.dave)).summary === "Closed: Pizza 2", "the closed summary on Dave's app");
 
     const events = bot.logs.filter((l) => l.event === "bot.event").length;

@@ -26,7 +26,12 @@ describe.skipIf(!relayAvailable())("reminder template with a real Delta Chat cli
 
   it("/remind 1h tea: nothing at a tick before it is due, delivered at the first tick after", async () => {
     const account = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
     const chatId = await dc.rpc.secureJoin(account, await reminders.invite());
     await joined;
 

@@ -81,11 +81,11 @@ describe("templates: a new user's first steps pass", () => {
           };
           await step(process.execPath, [CLI, "new", dir, "--template", template], ROOT);
           const scripts = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> }).scripts ?? {};
-          expect(scripts["test"], `${template}: package.json has no "test" script`).toBeDefined();
+          expect(scripts.test, `${template}: package.json has no "test" script`).toBeDefined();
           await step("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"]);
           expect(await step("npm", ["test"])).toMatch(/Tests\s+\d+ passed/);
           expect(await step("npx", ["chatbot", "build"])).toMatch(/^built my-bot /m);
-          if (scripts["typecheck"]) await step("npm", ["run", "typecheck"]);
+          if (scripts.typecheck) await step("npm", ["run", "typecheck"]);
         }),
       QUEUED_TIMEOUT_MS,
     );

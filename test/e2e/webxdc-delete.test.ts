@@ -9,7 +9,7 @@ import { storedZip } from "../support/stored-zip.js";
 
 const XDC = storedZip({
   "manifest.toml": 'name = "Ping"\n',
-  "index.html": "<!doctype html><title>Ping</title><script src=\"webxdc.js\"></script><p>ping</p>\n",
+  "index.html": '<!doctype html><title>Ping</title><script src="webxdc.js"></script><p>ping</p>\n',
 });
 
 // The bot: "/app" → a webxdc app; its status updates with "ping" → a "pong" update; "/keep" → a
@@ -56,7 +56,12 @@ describe.skipIf(!relayAvailable())("webxdc and deletion with a real Delta Chat c
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
     bot = await startBotOnRelay(relay, { addr: `xdcbot001@${relay.domain}`, name: "Xdc Bot", botSource: BOT_SOURCE });
     account = await dc.createAccount(relay, "Carol", `carol0001@${relay.domain}`, "carol-password");
-    const joined = dc.waitFor(account, eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000), 30_000, "joiner progress 1000");
+    const joined = dc.waitFor(
+      account,
+      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+      30_000,
+      "joiner progress 1000",
+    );
     chatId = await dc.rpc.secureJoin(account, await bot.invite());
     await joined;
   }, 60_000);
@@ -96,7 +101,9 @@ describe.skipIf(!relayAvailable())("webxdc and deletion with a real Delta Chat c
     expect((await bot.account.sent.get(stored))?.entry.chatId).toBe(`carol0001@${relay.domain}`);
 
     await dc.rpc.miscSendTextMessage(account, chatId, "/delete");
-    await eventually("the deleted message to leave the chat", async () => ((await dc.rpc.getMessageIds(account, chatId, false, false)).includes(victim.id) ? undefined : true));
+    await eventually("the deleted message to leave the chat", async () =>
+      (await dc.rpc.getMessageIds(account, chatId, false, false)).includes(victim.id) ? undefined : true,
+    );
     // core moved it to the trash chat or removed it: it is nowhere the user can see it.
     const gone = await dc.rpc.getMessage(account, victim.id).then(
       (m) => m.chatId !== chatId,

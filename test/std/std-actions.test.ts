@@ -25,13 +25,18 @@ const run = (body: string, overrides: Parameters<typeof request>[1] = {}) => exe
 
 /** Call the bridge's emit directly with `action` and reply with the error it threw ("ok" if none). */
 const direct = (action: unknown) =>
-  run(`try { globalThis.__chatbotHost.emit(${JSON.stringify(JSON.stringify(action))}); await bot.reply("ok"); } catch (e) { await bot.reply(String(e.message)); }`);
+  run(
+    `try { globalThis.__chatbotHost.emit(${JSON.stringify(JSON.stringify(action))}); await bot.reply("ok"); } catch (e) { await bot.reply(String(e.message)); }`,
+  );
 
 describe("std: Message-IDs of the bot's own messages", () => {
   it("reply and send resolve to the stable ids the host derives from the event and the action's index", async () => {
     const result = await run(`const a = await bot.reply("one"); const b = await bot.send("group:abc", "two"); await bot.state.set("ids", [a, b]);`);
     expect(result.status).toBe("ok");
-    expect(JSON.parse(result.state!.ids!)).toEqual([stableMessageId("bot@example.org", "<m1@example.org>", 0), stableMessageId("bot@example.org", "<m1@example.org>", 1)]);
+    expect(JSON.parse(result.state!.ids!)).toEqual([
+      stableMessageId("bot@example.org", "<m1@example.org>", 0),
+      stableMessageId("bot@example.org", "<m1@example.org>", 1),
+    ]);
   });
 
   it("the same event gives the same ids on a retry, another event other ids", async () => {
@@ -50,11 +55,15 @@ describe("std: webxdc, delete, resend, react", () => {
 export default defineBot({ async webxdc(update, bot) { await bot.webxdc.send(update.instanceId, { payload: { pong: update.payload }, info: "pong", summary: "1 pong" }); } });`);
     const result = await executor.run(request(bundle, { event: webxdcEvent }));
     expect(result.status).toBe("ok");
-    expect(result.actions).toEqual([{ type: "webxdc-status", chatId: ALICE, instanceId: "<app1@example.org>", update: { payload: { pong: { ping: 1 } }, info: "pong", summary: "1 pong" } }]);
+    expect(result.actions).toEqual([
+      { type: "webxdc-status", chatId: ALICE, instanceId: "<app1@example.org>", update: { payload: { pong: { ping: 1 } }, info: "pong", summary: "1 pong" } },
+    ]);
   });
 
   it("deleteMessage, resend and react default to the current chat and take another one", async () => {
-    const result = await run(`await bot.deleteMessage("<a@x>"); await bot.resend("<b@x>", "group:g1"); await bot.react("<c@x>", "👍"); await bot.react("<c@x>", "");`);
+    const result = await run(
+      `await bot.deleteMessage("<a@x>"); await bot.resend("<b@x>", "group:g1"); await bot.react("<c@x>", "👍"); await bot.react("<c@x>", "");`,
+    );
     expect(result.actions).toEqual([
       { type: "delete", chatId: ALICE, messageId: "<a@x>" },
       { type: "resend", chatId: "group:g1", messageId: "<b@x>" },
@@ -91,7 +100,9 @@ export default defineBot({ async webxdc(update, bot) { await bot.reply("got " + 
   });
 
   it("a file named *.xdc is sent as application/webxdc+zip whatever type the bot gave", async () => {
-    const result = await run(`await bot.reply({ file: { name: "app.XDC", type: "text/plain", data: "PK" } }); await bot.send("${ALICE}", { file: { name: "n.zip", type: "application/zip", data: "PK" } });`);
+    const result = await run(
+      `await bot.reply({ file: { name: "app.XDC", type: "text/plain", data: "PK" } }); await bot.send("${ALICE}", { file: { name: "n.zip", type: "application/zip", data: "PK" } });`,
+    );
     expect(messageAt(result, 0)?.file?.type).toBe("application/webxdc+zip");
     expect(messageAt(result, 1)?.file?.type).toBe("application/zip");
   });
@@ -127,24 +138,52 @@ describe("bridge: malformed actions from a bot that calls the host directly", ()
     ["a chat id with a line break", { type: "delete", chatId: "a@x\r\nBcc: y", messageId: "<a@x>" }, /^E_ACTION: action.chatId/],
     ["a Message-ID without brackets", { type: "delete", chatId: ALICE, messageId: "a@x" }, /^E_ACTION: action.messageId must be a Message-ID/],
     ["a Message-ID with a space", { type: "resend", chatId: ALICE, messageId: "<a b@x>" }, /^E_ACTION: action.messageId/],
-    ["a header injected through a Message-ID", { type: "react", chatId: ALICE, messageId: "<a@x>\r\nChat-Delete: <b@x>", emoji: "x" }, /^E_ACTION: action.messageId/],
+    [
+      "a header injected through a Message-ID",
+      { type: "react", chatId: ALICE, messageId: "<a@x>\r\nChat-Delete: <b@x>", emoji: "x" },
+      /^E_ACTION: action.messageId/,
+    ],
     ["a Message-ID over 256 characters", { type: "delete", chatId: ALICE, messageId: `<${"a".repeat(253)}@x>` }, /^E_ACTION: action.messageId/],
     ["a number as Message-ID", { type: "delete", chatId: ALICE, messageId: 5 }, /^E_ACTION: action.messageId/],
     ["an emoji with a line break", { type: "react", chatId: ALICE, messageId: "<a@x>", emoji: "👍\r\n" }, /^E_ACTION: action.emoji/],
     ["an emoji over 64 bytes", { type: "react", chatId: ALICE, messageId: "<a@x>", emoji: "👍".repeat(17) }, /^E_ACTION: action.emoji/],
     ["a reply target that is not a Message-ID", { type: "reply", chatId: ALICE, inReplyTo: "x", text: "" }, /^E_ACTION: action.inReplyTo/],
-    ["an update without payload", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { info: "x" } }, /^E_ACTION: action.update.payload is required/],
-    ["an update with an unknown field", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, serial: 9 } }, /^E_ACTION: action.update has an unknown field "serial"/],
-    ["an update whose info is not a string", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, info: 5 } }, /^E_ACTION: action.update.info/],
+    [
+      "an update without payload",
+      { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { info: "x" } },
+      /^E_ACTION: action.update.payload is required/,
+    ],
+    [
+      "an update with an unknown field",
+      { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, serial: 9 } },
+      /^E_ACTION: action.update has an unknown field "serial"/,
+    ],
+    [
+      "an update whose info is not a string",
+      { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: { payload: 1, info: 5 } },
+      /^E_ACTION: action.update.info/,
+    ],
     ["an update that is an array", { type: "webxdc-status", chatId: ALICE, instanceId: "<a@x>", update: [1] }, /^E_ACTION: action.update must be an object/],
     ["add-member into a 1:1 chat", { type: "add-member", chatId: ALICE, addr: "erin@example.org" }, /^E_ACTION: action.chatId of add-member must be a group/],
-    ["add-member into a group id with odd characters", { type: "add-member", chatId: "group:a.b", addr: "erin@example.org" }, /^E_ACTION: action.chatId of add-member must be a group/],
+    [
+      "add-member into a group id with odd characters",
+      { type: "add-member", chatId: "group:a.b", addr: "erin@example.org" },
+      /^E_ACTION: action.chatId of add-member must be a group/,
+    ],
     ["add-member without an address", { type: "add-member", chatId: "group:g1" }, /^E_ACTION: action.addr must be an email address/],
     ["add-member of a name without a domain", { type: "add-member", chatId: "group:g1", addr: "erin" }, /^E_ACTION: action.addr/],
-    ["add-member with a header injected through the address", { type: "add-member", chatId: "group:g1", addr: "erin@x.org\r\nBcc: y@x.org" }, /^E_ACTION: action.addr/],
+    [
+      "add-member with a header injected through the address",
+      { type: "add-member", chatId: "group:g1", addr: "erin@x.org\r\nBcc: y@x.org" },
+      /^E_ACTION: action.addr/,
+    ],
     ["add-member of a display-name address", { type: "add-member", chatId: "group:g1", addr: "Erin <erin@x.org>" }, /^E_ACTION: action.addr/],
     ["add-member of two addresses", { type: "add-member", chatId: "group:g1", addr: "erin@x.org, eve@x.org" }, /^E_ACTION: action.addr/],
-    ["add-member of an address over 254 characters", { type: "add-member", chatId: "group:g1", addr: `${"a".repeat(64)}@${"b".repeat(186)}.org` }, /^E_ACTION: action.addr/],
+    [
+      "add-member of an address over 254 characters",
+      { type: "add-member", chatId: "group:g1", addr: `${"a".repeat(64)}@${"b".repeat(186)}.org` },
+      /^E_ACTION: action.addr/,
+    ],
     ["add-member with an unknown field", { type: "add-member", chatId: "group:g1", addr: "erin@x.org", name: "Erin" }, /^E_ACTION: .*unknown field "name"/],
   ];
   for (const [what, action, expected] of refusals) {
@@ -157,12 +196,16 @@ describe("bridge: malformed actions from a bot that calls the host directly", ()
   }
 
   it("accepts a well-formed direct call and answers with the action's Message-ID", async () => {
-    const result = await run(`await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "react", chatId: "${ALICE}", messageId: "<a@x>", emoji: "🙂" })));`);
+    const result = await run(
+      `await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "react", chatId: "${ALICE}", messageId: "<a@x>", emoji: "🙂" })));`,
+    );
     expect(messageAt(result, 1)?.text).toBe(stableMessageId("bot@example.org", "<m1@example.org>", 0));
   });
 
   it("a direct add-member is lowercased by the host, not only by std", async () => {
-    const result = await run(`await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "add-member", chatId: "group:g1", addr: "ERIN@Example.org" })));`);
+    const result = await run(
+      `await bot.reply(globalThis.__chatbotHost.emit(JSON.stringify({ type: "add-member", chatId: "group:g1", addr: "ERIN@Example.org" })));`,
+    );
     expect(result.actions[0]).toEqual({ type: "add-member", chatId: "group:g1", addr: "erin@example.org" });
     expect(messageAt(result, 1)?.text).toBe(stableMessageId("bot@example.org", "<m1@example.org>", 0));
   });
@@ -184,7 +227,9 @@ describe("limits: webxdc update size and action caps", () => {
   });
 
   it("one byte more is refused with E_WEBXDC_TOO_LARGE, which the bot can catch", async () => {
-    const result = await run(`try { await bot.webxdc.send("<app@x>", { payload: ${payloadFor(WEBXDC_UPDATE_MAX_BYTES + 1)} }); } catch (e) { await bot.reply(e.code + " " + e.message); }`);
+    const result = await run(
+      `try { await bot.webxdc.send("<app@x>", { payload: ${payloadFor(WEBXDC_UPDATE_MAX_BYTES + 1)} }); } catch (e) { await bot.reply(e.code + " " + e.message); }`,
+    );
     expect(result.status).toBe("ok");
     expect(messageAt(result)?.text).toMatch(/^E_WEBXDC_TOO_LARGE a webxdc update is at most 102400 bytes of JSON; this one is 102401$/);
   });

@@ -12,8 +12,17 @@ afterAll(() => executor.close());
 
 describe("std: messages", () => {
   it("msg carries text, sender, chat and the parsed command", async () => {
-    const result = await executor.run(request(botWithMessageHandler(`await bot.reply(JSON.stringify({ t: msg.text, f: msg.from, c: msg.chat.type, cmd: msg.command }));`), { event: messageEvent("/remind 2h tea") }));
-    expect(JSON.parse(messageAt(result)!.text)).toEqual({ t: "/remind 2h tea", f: { addr: "alice@example.org", name: "Alice" }, c: "single", cmd: { name: "remind", args: "2h tea" } });
+    const result = await executor.run(
+      request(botWithMessageHandler(`await bot.reply(JSON.stringify({ t: msg.text, f: msg.from, c: msg.chat.type, cmd: msg.command }));`), {
+        event: messageEvent("/remind 2h tea"),
+      }),
+    );
+    expect(JSON.parse(messageAt(result)!.text)).toEqual({
+      t: "/remind 2h tea",
+      f: { addr: "alice@example.org", name: "Alice" },
+      c: "single",
+      cmd: { name: "remind", args: "2h tea" },
+    });
   });
 
   it("reply answers the message in its chat", async () => {
@@ -29,10 +38,15 @@ describe("std: messages", () => {
   it("attachments are read with bytes() and can be sent back as a file", async () => {
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
     const result = await executor.run(
-      request(botWithMessageHandler(`const a = msg.attachments[0]; const b = await a.bytes(); await bot.reply({ text: a.name + ":" + b.length, file: { name: "back.bin", type: a.type, data: b } });`), {
-        event: messageEvent("file", [{ name: "x.bin", type: "application/x-test", size: 5 }]),
-        attachments: [bytes],
-      }),
+      request(
+        botWithMessageHandler(
+          `const a = msg.attachments[0]; const b = await a.bytes(); await bot.reply({ text: a.name + ":" + b.length, file: { name: "back.bin", type: a.type, data: b } });`,
+        ),
+        {
+          event: messageEvent("file", [{ name: "x.bin", type: "application/x-test", size: 5 }]),
+          attachments: [bytes],
+        },
+      ),
     );
     expect(result.status).toBe("ok");
     expect(result.actions[0]).toMatchObject({ text: "x.bin:5", file: { name: "back.bin", type: "application/x-test", size: 5 } });
@@ -82,7 +96,7 @@ describe("std: state", () => {
 });
 
 describe("std: host refusals cross as data", () => {
-  it("a refused call is a BotError with the host's code and message; called directly, an Error carrying { code, message } whose message is \"CODE: message\"", async () => {
+  it('a refused call is a BotError with the host\'s code and message; called directly, an Error carrying { code, message } whose message is "CODE: message"', async () => {
     const result = await executor.run(
       request(
         botWithMessageHandler(`

@@ -89,10 +89,23 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
   const local = await buildLocalBot(dir);
   const dataDir = join(work, "data");
   const account = await openBotAccount(dataDir, options.addr, options.name);
-  const bot: HostedBot = { account, bundle: local.bundle, limits: local.limits, origins: options.origins ?? [], state: BotStateFile.forAccount(dataDir, options.addr) };
+  const bot: HostedBot = {
+    account,
+    bundle: local.bundle,
+    limits: local.limits,
+    origins: options.origins ?? [],
+    state: BotStateFile.forAccount(dataDir, options.addr),
+  };
   const executor = options.fetchPolicy ? new TestFetchExecutor(options.fetchPolicy) : new Executor();
   await executor.warmUp();
-  const submitter: SmtpSubmitter = createSmtpSubmitter({ host: "127.0.0.1", port: relay.submissionPort, secure: false, user: options.addr, password, allowSelfSigned: true });
+  const submitter: SmtpSubmitter = createSmtpSubmitter({
+    host: "127.0.0.1",
+    port: relay.submissionPort,
+    secure: false,
+    user: options.addr,
+    password,
+    allowSelfSigned: true,
+  });
   const logs: LogRecord[] = [];
   const reports: MailReport[] = [];
   const done = new Set<string>();
@@ -127,7 +140,14 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
 
   const linkFor = async (group?: { id: string; name: string }) => {
     const tokens = await account.tokens.forInvite(group?.id);
-    return inviteLink({ fingerprint: account.identity.fingerprint, addr: options.addr, name: options.name, invitenumber: tokens.invitenumber, auth: tokens.auth, ...(group ? { group } : {}) });
+    return inviteLink({
+      fingerprint: account.identity.fingerprint,
+      addr: options.addr,
+      name: options.name,
+      invitenumber: tokens.invitenumber,
+      auth: tokens.auth,
+      ...(group ? { group } : {}),
+    });
   };
   return {
     addr: options.addr,
@@ -141,8 +161,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
       if (!group) throw new Error(`no group ${groupId}`);
       return linkFor({ id: group.id, name: group.name });
     },
-    tick: (at) =>
-      inTurn(() => handleTick(bot, at, { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES })),
+    tick: (at) => inTurn(() => handleTick(bot, at, { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES })),
     async stop() {
       stopped = true;
       await loop;

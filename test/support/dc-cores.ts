@@ -27,7 +27,13 @@ export const DELTA_CHAT_CORES: Readonly<Record<CoreName, DeltaChatCore>> = {
   "1.139": { name: "1.139", serverPackage: "dc-core-1139", clientPackage: "dc-client-1139", hasSecureJoinV3: false, hasKeyContacts: false },
   "1.160": { name: "1.160", serverPackage: "dc-core-1160", clientPackage: "dc-client-1160", hasSecureJoinV3: false, hasKeyContacts: false },
   "2.33": { name: "2.33", serverPackage: "dc-core-233", clientPackage: "dc-client-233", hasSecureJoinV3: true, hasKeyContacts: true },
-  "2.57": { name: "2.57", serverPackage: "@deltachat/stdio-rpc-server-linux-x64", clientPackage: "@deltachat/jsonrpc-client", hasSecureJoinV3: true, hasKeyContacts: true },
+  "2.57": {
+    name: "2.57",
+    serverPackage: "@deltachat/stdio-rpc-server-linux-x64",
+    clientPackage: "@deltachat/jsonrpc-client",
+    hasSecureJoinV3: true,
+    hasKeyContacts: true,
+  },
   "2.62": { name: "2.62", serverPackage: "dc-core-262", clientPackage: "@deltachat/jsonrpc-client", hasSecureJoinV3: true, hasKeyContacts: true },
 };
 
@@ -35,7 +41,13 @@ export const DELTA_CHAT_CORES: Readonly<Record<CoreName, DeltaChatCore>> = {
 export const MAIN_CORE: DeltaChatCore = DELTA_CHAT_CORES["2.57"];
 
 /** Every core, oldest first: the client range the README promises. */
-export const ALL_CORES: readonly DeltaChatCore[] = [DELTA_CHAT_CORES["1.139"], DELTA_CHAT_CORES["1.160"], DELTA_CHAT_CORES["2.33"], DELTA_CHAT_CORES["2.57"], DELTA_CHAT_CORES["2.62"]];
+export const ALL_CORES: readonly DeltaChatCore[] = [
+  DELTA_CHAT_CORES["1.139"],
+  DELTA_CHAT_CORES["1.160"],
+  DELTA_CHAT_CORES["2.33"],
+  DELTA_CHAT_CORES["2.57"],
+  DELTA_CHAT_CORES["2.62"],
+];
 
 const require = createRequire(import.meta.url);
 

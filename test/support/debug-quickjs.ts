@@ -78,7 +78,8 @@ export async function createDebugSlot(wasmMemoryBytes: number): Promise<DebugSlo
       if (alive > 0) throw new errors.QuickJSMemoryLeakDetected(`${alive} runtimes leaked`);
       // DUMP_LEAKS output: "String leaks:", "Object leaks:", "Memory leak: N bytes lost in M blocks".
       if (/leak/i.test(printed)) throw new errors.QuickJSMemoryLeakDetected(`QuickJS reported leaks while freeing a runtime:\n${printed.slice(0, 2000)}`);
-      if (module.getFFI().QTS_RecoverableLeakCheck()) throw new errors.QuickJSMemoryLeakDetected(`Leak sanitizer detected un-freed memory\n${printed.slice(0, 2000)}`);
+      if (module.getFFI().QTS_RecoverableLeakCheck())
+        throw new errors.QuickJSMemoryLeakDetected(`Leak sanitizer detected un-freed memory\n${printed.slice(0, 2000)}`);
     },
   };
 }

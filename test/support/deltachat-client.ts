@@ -13,7 +13,6 @@ import { join } from "node:path";
 import type { StdioDeltaChat, DcEvent, DcEventType, RawClient, T } from "@deltachat/jsonrpc-client";
 import { MAIN_CORE, rpcServerPath, type DeltaChatCore } from "./dc-cores.js";
 
-
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** How long close() lets the server stop its IO before killing it. */
@@ -123,7 +122,12 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
   });
 
   /** Register a waiter now; it settles on the first event `onEvent` settles it for, or times out. */
-  function addWaiter<R>(accountId: number, what: string, timeoutMs: number, onEvent: (event: DcEvent, settle: (value: R) => void, fail: (error: Error) => void) => void): Promise<R> {
+  function addWaiter<R>(
+    accountId: number,
+    what: string,
+    timeoutMs: number,
+    onEvent: (event: DcEvent, settle: (value: R) => void, fail: (error: Error) => void) => void,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -148,7 +152,10 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
         },
         cancel: done,
       };
-      const timer = setTimeout(() => waiter.fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}`)), timeoutMs);
+      const timer = setTimeout(
+        () => waiter.fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}`)),
+        timeoutMs,
+      );
       waiters.add(waiter);
     });
   }
@@ -175,21 +182,22 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
       try {
         // "plain": no TLS at all on loopback; the relay's certificate is self-signed anyway.
         if (typeof dc.rpc.addOrUpdateTransport !== "function") await configureWithoutTransports(dc.rpc, accountId, relay, addr, password);
-        else await dc.rpc.addOrUpdateTransport(accountId, {
-          addr,
-          password,
-          imapServer: "127.0.0.1",
-          imapPort: relay.imapPort,
-          imapSecurity: "plain",
-          imapUser: addr,
-          imapFolder: null,
-          smtpServer: "127.0.0.1",
-          smtpPort: relay.submissionPort,
-          smtpSecurity: "plain",
-          smtpUser: addr,
-          smtpPassword: null,
-          certificateChecks: "acceptInvalidCertificates",
-        });
+        else
+          await dc.rpc.addOrUpdateTransport(accountId, {
+            addr,
+            password,
+            imapServer: "127.0.0.1",
+            imapPort: relay.imapPort,
+            imapSecurity: "plain",
+            imapUser: addr,
+            imapFolder: null,
+            smtpServer: "127.0.0.1",
+            smtpPort: relay.submissionPort,
+            smtpSecurity: "plain",
+            smtpUser: addr,
+            smtpPassword: null,
+            certificateChecks: "acceptInvalidCertificates",
+          });
       } catch (error) {
         throw new Error(`configuring ${addr} failed: ${(error as Error).message}; progress: ${progress.join(" | ")}`);
       } finally {

@@ -23,7 +23,9 @@ export const HOST_BOT_PASSWORD = "bot-password-123";
 
 /** The numeric id of a group from /etc/group. */
 function gid(name: string): number {
-  const line = readFileSync("/etc/group", "utf8").split("\n").find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync("/etc/group", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`no group ${name}`);
   return Number(line.split(":")[2]);
 }
@@ -65,7 +67,15 @@ export async function startHostOnRelay(relay: TestRelay, executor: Executor, con
     submitterFor: (bot) => createSmtpSubmitter({ ...hostConfig.smtp, user: bot.account.addr, password: bot.password }),
   });
   const socketPath = join(work, "lmtp.sock");
-  const lmtp: LmtpServer = await startLmtpServer({ socketPath, spool, isBot: (addr) => isInstalledBot(data, addr), maxBytes: MAIL_MAX_BYTES, log, onSpooled: () => service.poke(), socketGroup: gid("postfix") });
+  const lmtp: LmtpServer = await startLmtpServer({
+    socketPath,
+    spool,
+    isBot: (addr) => isInstalledBot(data, addr),
+    maxBytes: MAIL_MAX_BYTES,
+    log,
+    onSpooled: () => service.poke(),
+    socketGroup: gid("postfix"),
+  });
   for (const bot of bots) await relay.routeToLmtp(bot.addr, socketPath);
   service.start(50);
   return {

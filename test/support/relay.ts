@@ -131,7 +131,10 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
         throw error;
       });
       // <ns timestamp>-<random>.eml: same-width timestamps, so name order is arrival order.
-      return names.filter((name) => name.endsWith(".eml")).sort().map((name) => join(dir, name));
+      return names
+        .filter((name) => name.endsWith(".eml"))
+        .sort()
+        .map((name) => join(dir, name));
     },
     maildir: (addr) => {
       const at = addr.lastIndexOf("@");

@@ -39,11 +39,27 @@ export async function serviceHost(options: ServiceHostOptions) {
   const smtp = new FakeSmtp();
   const spool = new Spool(hostPaths(data).spool, clock);
   // sleep: a fake clock must not make the pacer wait in real time.
-  const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor: options.executor, clock, log: (line) => logs.push(line), submitterFor: () => options.submitter ?? smtp });
+  const service = new HostService({
+    sleep: async () => {},
+    dataDir: data,
+    config,
+    spool,
+    executor: options.executor,
+    clock,
+    log: (line) => logs.push(line),
+    submitterFor: () => options.submitter ?? smtp,
+  });
   const botKey = (await service.bot(addr))!.bot.account.identity.publicKey;
   /** Spool one mail from the sender as a door does, dated by the fake clock; resolves with its spool entry. */
   const deliver = async (text: string) => {
-    const mail = await userMail({ from: options.sender.addr, to: addr, recipientKey: botKey, signer: options.sender.identity, body: { kind: "text", text }, date: new Date(clock.now()) });
+    const mail = await userMail({
+      from: options.sender.addr,
+      to: addr,
+      recipientKey: botKey,
+      signer: options.sender.identity,
+      body: { kind: "text", text },
+      date: new Date(clock.now()),
+    });
     return spool.write(addr, mail.raw, MAIL_MAX_BYTES);
   };
   return { work, data, addr, clock, logs, smtp, spool, service, deliver };

@@ -16,7 +16,14 @@ import { generateBotKeyArmored, identityFromArmored, type BotIdentity } from "..
  */
 export async function newIdentity(addr: string, createdAt?: Date): Promise<BotIdentity> {
   if (!createdAt) return identityFromArmored(await generateBotKeyArmored(addr), addr);
-  const { privateKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ email: addr }], date: createdAt, format: "armored", config: { aeadProtect: false, v6Keys: false } });
+  const { privateKey } = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ email: addr }],
+    date: createdAt,
+    format: "armored",
+    config: { aeadProtect: false, v6Keys: false },
+  });
   return identityFromArmored(privateKey, addr);
 }
 
@@ -56,7 +63,11 @@ export async function userMail(mail: UserMail): Promise<{ raw: Uint8Array; text:
     date,
     messageId,
     subject: "Message from Alice",
-    headers: [["Chat-Version", "1.0"], ...(announced ? ([["Autocrypt", formatAutocryptHeader(mail.from, announced.keydataBase64)]] as Array<[string, string]>) : []), ...(mail.headers ?? [])],
+    headers: [
+      ["Chat-Version", "1.0"],
+      ...(announced ? ([["Autocrypt", formatAutocryptHeader(mail.from, announced.keydataBase64)]] as Array<[string, string]>) : []),
+      ...(mail.headers ?? []),
+    ],
     body: mail.body,
     ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo } : {}),
   });
@@ -75,7 +86,13 @@ export async function encryptInner(inner: string, recipientKey: openpgp.PublicKe
     // recipient's new key at the old time too): the packets are those of one pass — OnePassSig,
     // Literal, Signature inside the SEIPD. Message#sign's runtime parameters are (signingKeys,
     // recipientKeys, signature, signingKeyIDs, date); its typings lack recipientKeys.
-    const sign = message.sign as unknown as (keys: openpgp.PrivateKey[], recipients: openpgp.PublicKey[], signature: null, keyIDs: openpgp.KeyID[], date: Date) => Promise<openpgp.Message<Uint8Array>>;
+    const sign = message.sign as unknown as (
+      keys: openpgp.PrivateKey[],
+      recipients: openpgp.PublicKey[],
+      signature: null,
+      keyIDs: openpgp.KeyID[],
+      date: Date,
+    ) => Promise<openpgp.Message<Uint8Array>>;
     const signed = await sign.call(message, [signer.privateKey], [], null, [], signedAt);
     const encrypted = await signed.encrypt([recipientKey, signer.publicKey]);
     return armorMessage(encrypted.write() as Uint8Array);
@@ -114,7 +131,12 @@ export async function splitMail(mail: SplitMail): Promise<{ pre: Uint8Array; pos
   const domain = mail.from.slice(mail.from.indexOf("@") + 1);
   const postId = mail.postId ?? newMessageId(domain);
   const metadata = JSON.stringify({ size: mail.file.data.byteLength, viewtype: "File", filename: mail.file.name });
-  const post = await userMail({ ...mail, messageId: postId, body: { kind: "file", text: "", file: mail.file }, headers: [...(mail.headers ?? []), ["Chat-Is-Post-Message", "1"]] });
+  const post = await userMail({
+    ...mail,
+    messageId: postId,
+    body: { kind: "file", text: "", file: mail.file },
+    headers: [...(mail.headers ?? []), ["Chat-Is-Post-Message", "1"]],
+  });
   const pre = await userMail({
     ...mail,
     body: { kind: "text", text: mail.text },

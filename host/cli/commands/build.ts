@@ -42,9 +42,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   const shown = relative(io.cwd, result.bundlePath) || result.bundlePath;
-  io.stdout(
-    `built ${result.manifest.name} ${result.manifest.version}: ${shown} (${result.bundleBytes} bytes, sha256 ${result.sha256.slice(0, 12)}…)\n`,
-  );
+  io.stdout(`built ${result.manifest.name} ${result.manifest.version}: ${shown} (${result.bundleBytes} bytes, sha256 ${result.sha256.slice(0, 12)}…)\n`);
   return EXIT.ok;
 }
 

@@ -68,19 +68,26 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     1,
   );
   const addr = values.addr?.toLowerCase();
-  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", "chatbot deploy: give the bot's account with --addr, e.g. --addr echobot01@chat.example.org");
+  if (!addr || !isAccountAddress(addr))
+    throw new ChatbotError("E_USAGE", "chatbot deploy: give the bot's account with --addr, e.g. --addr echobot01@chat.example.org");
   const security = (values["imap-security"] ?? "tls") as ImapSecurity;
-  if (!IMAP_SECURITIES.includes(security)) throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-security must be one of ${IMAP_SECURITIES.join(", ")}, not "${values["imap-security"]}"`);
+  if (!IMAP_SECURITIES.includes(security))
+    throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-security must be one of ${IMAP_SECURITIES.join(", ")}, not "${values["imap-security"]}"`);
   const port = values["imap-port"] === undefined ? (security === "tls" ? 993 : 143) : Number(values["imap-port"]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-port must be a port number, not "${values["imap-port"]}"`);
-  const password = (values["password-file"] === undefined ? process.env.CHATBOT_PASSWORD : await readFile(resolve(io.cwd, values["password-file"]), "utf8"))?.trim();
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ChatbotError("E_USAGE", `chatbot deploy: --imap-port must be a port number, not "${values["imap-port"]}"`);
+  const password = (
+    values["password-file"] === undefined ? process.env.CHATBOT_PASSWORD : await readFile(resolve(io.cwd, values["password-file"]), "utf8")
+  )?.trim();
   if (!password) throw new ChatbotError("E_USAGE", "chatbot deploy: give the account's password with --password-file FILE or $CHATBOT_PASSWORD");
-  if (password.length < PASSWORD_MIN_CHARS) throw new ChatbotError("E_USAGE", `chatbot deploy: the password must have at least ${PASSWORD_MIN_CHARS} characters (chatmail's rule)`);
+  if (password.length < PASSWORD_MIN_CHARS)
+    throw new ChatbotError("E_USAGE", `chatbot deploy: the password must have at least ${PASSWORD_MIN_CHARS} characters (chatmail's rule)`);
 
   // The built bot, checked as the host will check it (with the seed's ceilings; the relay's may be lower).
   const dir = resolve(io.cwd, positionals[0] ?? ".");
   const dist = existsSync(join(dir, "dist", DEPLOY_PARTS.manifest)) ? join(dir, "dist") : dir;
-  if (!existsSync(join(dist, DEPLOY_PARTS.manifest))) throw new ChatbotError("E_NOT_FOUND", `chatbot deploy: no built bot in ${dir}: run 'chatbot build' first`);
+  if (!existsSync(join(dist, DEPLOY_PARTS.manifest)))
+    throw new ChatbotError("E_NOT_FOUND", `chatbot deploy: no built bot in ${dir}: run 'chatbot build' first`);
   const { manifest, sha256 } = await readBundleFolder(dist, { ceilings: { ...DEFAULT_CEILINGS, bot: DEFAULT_BOT_LIMITS } });
   const mapFile = join(dist, DEPLOY_PARTS.sourceMap);
   const raw = composeDeployMessage(addr, {
@@ -105,10 +112,24 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   } finally {
     await mailbox.close();
   }
-  const result: DeployResult = { addr, folder: DEPLOY_FOLDER, name: manifest.name, version: manifest.version, sha256, bytes: raw.length, uid: uid ?? null, imap: { host: imap.host, port: imap.port, security } };
+  const result: DeployResult = {
+    addr,
+    folder: DEPLOY_FOLDER,
+    name: manifest.name,
+    version: manifest.version,
+    sha256,
+    bytes: raw.length,
+    uid: uid ?? null,
+    imap: { host: imap.host, port: imap.port, security },
+  };
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else progress(`deployed: the relay's chatbot host installs it at its next look into ${DEPLOY_FOLDER} (every few minutes)`);
   return EXIT.ok;
 }
 
-export const deployCommand: Command = { path: ["deploy"], summary: "upload a built bot into its account's ChatbotInstall folder for the relay's host", help: HELP, run };
+export const deployCommand: Command = {
+  path: ["deploy"],
+  summary: "upload a built bot into its account's ChatbotInstall folder for the relay's host",
+  help: HELP,
+  run,
+};

@@ -98,7 +98,9 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
   }
   // The session's consent and per-user usage, in memory like bot.state: "you" write first, as on a relay.
   const policy = openLocalPolicy(bot.perUser, { now: () => Date.now() });
-  io.stdout(`chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /webxdc JSON, /state or /quit\n`);
+  io.stdout(
+    `chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /webxdc JSON, /state or /quit\n`,
+  );
   // The webxdc apps the bot sent, newest last: what /webxdc answers.
   const apps: string[] = [];
 
@@ -122,7 +124,15 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     const nowMs = Date.now();
     const eventKey = localEventKey(event, nowMs);
     // The relay's rules with the session's consent and usage (in memory); a rebuilt manifest's limits apply at once.
-    const outcome = await runLocalEvent(executor, bot, event, { state, policy: { ...policy, perUser: bot.perUser }, nowMs, eventKey, attachments, extraOrigins: origins.extra, fetch: { allowHttpLoopback: origins.httpLoopback } });
+    const outcome = await runLocalEvent(executor, bot, event, {
+      state,
+      policy: { ...policy, perUser: bot.perUser },
+      nowMs,
+      eventKey,
+      attachments,
+      extraOrigins: origins.extra,
+      fetch: { allowHttpLoopback: origins.httpLoopback },
+    });
     if (outcome.kind !== "ran") {
       if (outcome.kind === "answer") io.stdout(outcome.text ? `host: ${outcome.text}\n` : "(no answer)\n");
       io.stdout(`  ${costLine(outcome)}\n`);
@@ -136,7 +146,8 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
       if (id) apps.push(id);
       io.stdout(`${line}${id ? ` — webxdc app ${id}` : ""}\n`);
     }
-    for (const action of refused) io.stdout(`  refused ${action.type} to ${action.addr ?? action.chatId}: that chat has not written to the bot (or sent /stop)\n`);
+    for (const action of refused)
+      io.stdout(`  refused ${action.type} to ${action.addr ?? action.chatId}: that chat has not written to the bot (or sent /stop)\n`);
     for (const log of result.logs) io.stdout(`  log ${log.level}: ${log.text}\n`);
     if (result.error) io.stdout(`  error ${result.error.code}: ${result.error.message}\n${result.error.stack ? `${result.error.stack}\n` : ""}`);
     if (outcome.state) state = outcome.state;
@@ -174,7 +185,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
         try {
           payload = JSON.parse(match[2]!.trim() || "null");
         } catch {
-          io.stdout("usage: /webxdc [<id>] JSON  (the payload must be JSON, e.g. {\"vote\":1})\n");
+          io.stdout('usage: /webxdc [<id>] JSON  (the payload must be JSON, e.g. {"vote":1})\n');
           continue;
         }
         await runEvent({ kind: "webxdc", update: { instanceId, from, chat, payload } });
@@ -204,7 +215,17 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
         }
         const text = words.join(" ");
         await runEvent(
-          { kind: "message", message: { id, text, from, chat, attachments: [{ name: basename(path), type: "application/octet-stream", size: bytes.byteLength }], date: Date.now() } },
+          {
+            kind: "message",
+            message: {
+              id,
+              text,
+              from,
+              chat,
+              attachments: [{ name: basename(path), type: "application/octet-stream", size: bytes.byteLength }],
+              date: Date.now(),
+            },
+          },
           [new Uint8Array(bytes)],
         );
         continue;

@@ -12,15 +12,17 @@ import { readBundleFolder } from "../../service/installed-bots.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";
 import { readJsonFile, writeJsonFile } from "../../storage/json-file.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT, type CliIo, type Command } from "../command.js";
+import { EXIT, type Command } from "../command.js";
 
 const DATA_DIR_OPTION = "  --data-dir DIR  the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)";
 
 /** The address argument, lower case, of a bot installed here; E_USAGE / E_NOT_FOUND otherwise. */
 function installedAddress(name: string, dataDir: string, text: string | undefined): string {
   const addr = text?.toLowerCase();
-  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", `chatbot ${name}: give the bot's address, e.g. chatbot ${name} echobot01@chat.example.org`);
-  if (!existsSync(hostPaths(dataDir).bot(addr).config)) throw new ChatbotError("E_NOT_FOUND", `chatbot ${name}: no bot is installed at ${addr} (see 'chatbot host bots')`);
+  if (!addr || !isAccountAddress(addr))
+    throw new ChatbotError("E_USAGE", `chatbot ${name}: give the bot's address, e.g. chatbot ${name} echobot01@chat.example.org`);
+  if (!existsSync(hostPaths(dataDir).bot(addr).config))
+    throw new ChatbotError("E_NOT_FOUND", `chatbot ${name}: no bot is installed at ${addr} (see 'chatbot host bots')`);
   return addr;
 }
 
@@ -133,7 +135,10 @@ function originCommand(verb: "approve" | "revoke"): Command {
       const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
       const expected = values.global ? 1 : 2;
       if (positionals.length !== expected) {
-        throw new ChatbotError("E_USAGE", `chatbot ${name}: give ${values.global ? "the origin only" : "the bot's address and the origin"}, e.g. chatbot ${name} ${values.global ? "--global " : "echobot01@chat.example.org "}https://api.example.org`);
+        throw new ChatbotError(
+          "E_USAGE",
+          `chatbot ${name}: give ${values.global ? "the origin only" : "the bot's address and the origin"}, e.g. chatbot ${name} ${values.global ? "--global " : "echobot01@chat.example.org "}https://api.example.org`,
+        );
       }
       const origin = positionals[expected - 1]!;
       if (approve) {
@@ -148,7 +153,11 @@ function originCommand(verb: "approve" | "revoke"): Command {
           return approve ? (changed ? [...origins, origin] : origins) : origins.filter((o) => o !== origin);
         });
         const done = approve ? `approved ${origin} for all bots` : `revoked the approval of ${origin} for all bots`;
-        io.stdout(changed ? `${done} in host.json; restart 'chatbot host serve' to apply it\n` : `${origin} was ${approve ? "already" : "not"} approved for all bots; nothing changed\n`);
+        io.stdout(
+          changed
+            ? `${done} in host.json; restart 'chatbot host serve' to apply it\n`
+            : `${origin} was ${approve ? "already" : "not"} approved for all bots; nothing changed\n`,
+        );
         return EXIT.ok;
       }
 
@@ -158,7 +167,10 @@ function originCommand(verb: "approve" | "revoke"): Command {
         const { manifest } = await readBundleFolder(hostPaths(dataDir).bot(addr).current, config);
         if (!manifest.origins.includes(origin)) {
           const asked = manifest.origins.length ? `it asks for ${manifest.origins.join(", ")}` : "it asks for none";
-          throw new ChatbotError("E_USAGE", `chatbot ${name}: ${manifest.name} ${manifest.version} at ${addr} does not ask for ${origin} in its manifest (${asked}); an approval would have no effect`);
+          throw new ChatbotError(
+            "E_USAGE",
+            `chatbot ${name}: ${manifest.name} ${manifest.version} at ${addr} does not ask for ${origin} in its manifest (${asked}); an approval would have no effect`,
+          );
         }
       }
       let changed = false;

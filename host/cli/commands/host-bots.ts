@@ -47,7 +47,9 @@ function originsLine(bot: BotStatus): string {
   return bot.origins
     .map(({ origin, requested, approved }) => {
       if (!requested) return `${origin} (approved but not asked for)`;
-      return approved === null ? `${origin} (waiting: chatbot host bots approve-origin ${bot.address} ${origin})` : `${origin} (approved${approved === "global" ? " for all bots" : ""})`;
+      return approved === null
+        ? `${origin} (waiting: chatbot host bots approve-origin ${bot.address} ${origin})`
+        : `${origin} (approved${approved === "global" ? " for all bots" : ""})`;
     })
     .join(", ");
 }
@@ -59,11 +61,16 @@ const CHATMAIL_ACCOUNT_EXPIRY_MS = 90 * 24 * 60 * 60 * 1000;
 function accountLine(bot: BotStatus, nowMs: number): string {
   const { lastLoginAt, lastCheckAt } = bot.account;
   if (lastLoginAt === null) {
-    return lastCheckAt === null ? "no IMAP login yet (host serve logs in at start and daily)" : `no IMAP login succeeded yet (last try ${lastCheckAt}; see 'chatbot host logs ${bot.address}' for account.error)`;
+    return lastCheckAt === null
+      ? "no IMAP login yet (host serve logs in at start and daily)"
+      : `no IMAP login succeeded yet (last try ${lastCheckAt}; see 'chatbot host logs ${bot.address}' for account.error)`;
   }
   const days = Math.floor((nowMs - Date.parse(lastLoginAt)) / (24 * 60 * 60 * 1000));
   const left = Math.floor((CHATMAIL_ACCOUNT_EXPIRY_MS - (nowMs - Date.parse(lastLoginAt))) / (24 * 60 * 60 * 1000));
-  const warning = days >= 2 ? ` — WARNING: ${days} days without a login; chatmail deletes the account after 90 (${Math.max(0, left)} left). Is host serve running and can it log in?` : "";
+  const warning =
+    days >= 2
+      ? ` — WARNING: ${days} days without a login; chatmail deletes the account after 90 (${Math.max(0, left)} left). Is host serve running and can it log in?`
+      : "";
   return `last IMAP login ${lastLoginAt}${warning}`;
 }
 
@@ -83,7 +90,9 @@ function formatHostStatus(status: HostStatus): string {
     out.push(`  last day    ${windowLine(usage.lastDay)}`);
     out.push(`  last event  ${usage.lastEventAt ?? "none in the log"}`);
     if (usage.lastError) out.push(`  last error  ${usage.lastError.at} ${usage.lastError.event}: ${usage.lastError.detail}`);
-    out.push(`  spool       waiting ${bot.spool.waiting}, dead letters ${bot.spool.dead}${bot.spool.lastDeadReason === null ? "" : ` (last: ${bot.spool.lastDeadReason})`}`);
+    out.push(
+      `  spool       waiting ${bot.spool.waiting}, dead letters ${bot.spool.dead}${bot.spool.lastDeadReason === null ? "" : ` (last: ${bot.spool.lastDeadReason})`}`,
+    );
     out.push(`  account     ${accountLine(bot, Date.parse(status.now))}`);
   }
   const since = status.log.from === null ? "no log lines yet" : `log lines since ${status.log.from}${status.log.complete ? "" : " (older ones not read)"}`;

@@ -55,4 +55,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   return values["require-all"] && !allUp ? WALLS_DOWN_EXIT : EXIT.ok;
 }
 
-export const hostDoctorCommand: Command = { path: ["host", "doctor"], summary: "check the walls around bot runners (namespaces, uid, rlimits, cgroup)", help: HELP, run };
+export const hostDoctorCommand: Command = {
+  path: ["host", "doctor"],
+  summary: "check the walls around bot runners (namespaces, uid, rlimits, cgroup)",
+  help: HELP,
+  run,
+};

@@ -90,7 +90,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     ...(concurrency ? { concurrency } : {}),
   });
   const config = await loadHostConfig(paths.config, dataDir);
-  io.stdout(`host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`);
+  io.stdout(
+    `host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`,
+  );
   return EXIT.ok;
 }
 

@@ -43,11 +43,21 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     "host install",
     args,
-    { "password-file": { type: "string" }, name: { type: "string" }, rollback: { type: "boolean" }, "from-account": { type: "boolean" }, "data-dir": { type: "string" } },
+    {
+      "password-file": { type: "string" },
+      name: { type: "string" },
+      rollback: { type: "boolean" },
+      "from-account": { type: "boolean" },
+      "data-dir": { type: "string" },
+    },
     2,
   );
   const addr = positionals[0]?.toLowerCase();
-  if (!addr || !isAccountAddress(addr)) throw new ChatbotError("E_USAGE", "chatbot host install: give the bot account's address first, e.g. chatbot host install echobot01@chat.example.org ./echo --password-file echo.pw");
+  if (!addr || !isAccountAddress(addr))
+    throw new ChatbotError(
+      "E_USAGE",
+      "chatbot host install: give the bot account's address first, e.g. chatbot host install echobot01@chat.example.org ./echo --password-file echo.pw",
+    );
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const config = await loadHostConfig(hostPaths(dataDir).config, dataDir);
   const paths = hostPaths(dataDir).bot(addr);
@@ -55,19 +65,25 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (values.rollback) {
     if (!existsSync(paths.previous)) throw new ChatbotError("E_USAGE", `chatbot host install: ${addr} has no previous version to roll back to`);
     const swap = `${paths.current}.swap`;
-    await renameDurable([[paths.current, swap], [paths.previous, paths.current], [swap, paths.previous]]);
+    await renameDurable([
+      [paths.current, swap],
+      [paths.previous, paths.current],
+      [swap, paths.previous],
+    ]);
     const { manifest } = await readBundleFolder(paths.current, config);
     io.stdout(`rolled back ${addr} to ${manifest.name} ${manifest.version}\n`);
     return EXIT.ok;
   }
 
   const isNew = !existsSync(paths.config);
-  if (isNew && !values["password-file"]) throw new ChatbotError("E_USAGE", "chatbot host install: a new bot needs --password-file FILE with its account's password");
+  if (isNew && !values["password-file"])
+    throw new ChatbotError("E_USAGE", "chatbot host install: a new bot needs --password-file FILE with its account's password");
   const password = values["password-file"] === undefined ? undefined : (await readFile(resolve(io.cwd, values["password-file"]), "utf8")).trim();
   const name = values.name;
 
   if (values["from-account"]) {
-    if (positionals[1] !== undefined) throw new ChatbotError("E_USAGE", "chatbot host install: --from-account takes no bot folder: the bot comes from the account");
+    if (positionals[1] !== undefined)
+      throw new ChatbotError("E_USAGE", "chatbot host install: --from-account takes no bot folder: the bot comes from the account");
     const { DeployWatcher } = await import("../../service/deploy-watcher.js");
     const { openDeployMailbox } = await import("../../deploy/imap-mailbox.js");
     const log = (line: { event: string } & Record<string, unknown>) => io.stderr(`${JSON.stringify(line)}\n`);
@@ -78,7 +94,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       return isNew ? EXIT.noInput : EXIT.ok;
     }
     for (const outcome of outcomes) {
-      if (outcome.status === "installed") io.stdout(`installed ${outcome.name} ${outcome.version} for ${addr} from the account${outcome.upgrade ? " (upgrade; the previous version is kept)" : ""}\n  author   ${outcome.author}\n`);
+      if (outcome.status === "installed")
+        io.stdout(
+          `installed ${outcome.name} ${outcome.version} for ${addr} from the account${outcome.upgrade ? " (upgrade; the previous version is kept)" : ""}\n  author   ${outcome.author}\n`,
+        );
       else if (outcome.status === "unchanged") io.stdout(`${addr} already runs this bundle (${outcome.version}); deploy message removed\n`);
       else io.stdout(`refused a deploy for ${addr} (moved to ChatbotInstall/Refused): ${outcome.reason}\n`);
     }
@@ -86,9 +105,13 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
 
   const source = positionals[1];
-  if (!source) throw new ChatbotError("E_USAGE", "chatbot host install: give the bot folder (with dist/ from 'chatbot build') after the address, or --from-account");
+  if (!source)
+    throw new ChatbotError("E_USAGE", "chatbot host install: give the bot folder (with dist/ from 'chatbot build') after the address, or --from-account");
   const dist = existsSync(join(resolve(io.cwd, source), "dist", "chatbot.json")) ? join(resolve(io.cwd, source), "dist") : resolve(io.cwd, source);
-  const result = await installBundle(dataDir, config, addr, dist, { ...(password === undefined ? {} : { password }), ...(name === undefined ? {} : { name }) }).catch((error: unknown) => {
+  const result = await installBundle(dataDir, config, addr, dist, {
+    ...(password === undefined ? {} : { password }),
+    ...(name === undefined ? {} : { name }),
+  }).catch((error: unknown) => {
     if (error instanceof ChatbotError && error.code === "E_USAGE") throw new ChatbotError("E_USAGE", `chatbot host install: ${error.message}`);
     throw error;
   });
@@ -101,4 +124,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-export const hostInstallCommand: Command = { path: ["host", "install"], summary: "install, upgrade or roll back a built bot (from a folder or from its account)", help: HELP, run };
+export const hostInstallCommand: Command = {
+  path: ["host", "install"],
+  summary: "install, upgrade or roll back a built bot (from a folder or from its account)",
+  help: HELP,
+  run,
+};

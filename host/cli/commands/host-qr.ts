@@ -14,7 +14,6 @@ import { parseCommandArgs } from "../args.js";
 import { DEFAULT_DATA_DIR, dataDirFrom } from "../../service/paths.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
-
 const HELP = `Usage: chatbot host qr ADDR [--name NAME] [--group NAME] [--png FILE] [--json] [--data-dir DIR]
 
 Print the invite link and QR code of the bot account ADDR. Scanning it with Delta Chat starts
@@ -62,7 +61,14 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     group = { id: stored.id, name: stored.name };
   }
   const tokens = await account.tokens.forInvite(group?.id);
-  const link = inviteLink({ fingerprint: account.identity.fingerprint, addr, name, invitenumber: tokens.invitenumber, auth: tokens.auth, ...(group ? { group } : {}) });
+  const link = inviteLink({
+    fingerprint: account.identity.fingerprint,
+    addr,
+    name,
+    invitenumber: tokens.invitenumber,
+    auth: tokens.auth,
+    ...(group ? { group } : {}),
+  });
   const matrix = qrMatrix(link);
   if (values.png !== undefined) await writeFile(resolve(io.cwd, values.png), qrToPng(matrix));
 

@@ -44,7 +44,12 @@ Example:
 `;
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs("host serve", args, { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" }, "metrics-file": { type: "string" } }, 0);
+  const { values } = parseCommandArgs(
+    "host serve",
+    args,
+    { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" }, "metrics-file": { type: "string" } },
+    0,
+  );
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);

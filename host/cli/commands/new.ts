@@ -126,22 +126,22 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     filter: (path) => !["node_modules", "dist"].includes(basename(path)) || path === source,
   });
   await editJson(join(target, MANIFEST_FILE), (manifest) => {
-    manifest["name"] = name;
+    manifest.name = name;
     parseManifest(manifest, join(shown, MANIFEST_FILE));
   });
   await editJson(join(target, "package.json"), (pkg) => {
-    pkg["name"] = name;
+    pkg.name = name;
     // The bot depends on the very chatbot that created it (the same std and sandbox), by path:
     // the name "chatbot" on the public registry is not this project.
-    const dev = (pkg["devDependencies"] ?? {}) as Record<string, string>;
-    dev["chatbot"] = `file:${packageRoot()}`;
-    pkg["devDependencies"] = dev;
+    const dev = (pkg.devDependencies ?? {}) as Record<string, string>;
+    dev.chatbot = `file:${packageRoot()}`;
+    pkg.devDependencies = dev;
   });
   await editJson(join(target, "tsconfig.json"), (tsconfig) => {
     // The in-repo mapping of chatbot/std; a user project resolves it through node_modules.
     delete tsconfig["//paths"];
-    const options = tsconfig["compilerOptions"] as Record<string, unknown> | undefined;
-    if (options) delete options["paths"];
+    const options = tsconfig.compilerOptions as Record<string, unknown> | undefined;
+    if (options) delete options.paths;
   });
   if (!existsSync(join(target, ".gitignore"))) await writeFile(join(target, ".gitignore"), GITIGNORE);
 

@@ -145,7 +145,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       await mkdir(filesDir, { recursive: true });
       for (const [position, action] of outcome.kept.entries()) {
         const index = outcome.indices[position]!;
-        if ((action.type === "reply" || action.type === "send") && action.file) await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
+        if ((action.type === "reply" || action.type === "send") && action.file)
+          await writeFile(join(filesDir, savedFileName(action.file.name, index)), Buffer.from(action.file.dataBase64, "base64"));
       }
     }
     io.stdout(`${JSON.stringify(printableResult(outcome), null, 2)}\n`);

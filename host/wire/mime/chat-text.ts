@@ -9,10 +9,10 @@ const FORWARD_HEADER = "---------- Forwarded message ----------";
 
 /** Escape footer marks and a leading ">" the way core does before sending (mimefactory.rs). */
 export function escapeChatText(text: string): string {
-  let escaped = text.startsWith("-- ") ? `-${ZWSP}- ` + text.slice(3) : text;
+  let escaped = text.startsWith("-- ") ? `-${ZWSP}- ${text.slice(3)}` : text;
   escaped = escaped.replace(/\n-- /g, `\n-${ZWSP}- `);
   // A text that itself starts with ">" would be read as a top quote: core puts an empty line first.
-  return escaped.startsWith(">") ? "\n" + escaped : escaped;
+  return escaped.startsWith(">") ? `\n${escaped}` : escaped;
 }
 
 /**
@@ -30,5 +30,5 @@ export function simplifyChatText(body: string): string {
   if (footer >= 0) lines = lines.slice(0, footer);
   while (lines.length > 0 && lines[0]!.trim() === "") lines.shift();
   const text = lines.join("\n").replace(/\s+$/, "");
-  return text.startsWith(`-${ZWSP}-`) ? "--" + text.slice(3).replaceAll(`\n-${ZWSP}-`, "\n--") : text.replaceAll(`\n-${ZWSP}-`, "\n--");
+  return text.startsWith(`-${ZWSP}-`) ? `--${text.slice(3).replaceAll(`\n-${ZWSP}-`, "\n--")}` : text.replaceAll(`\n-${ZWSP}-`, "\n--");
 }

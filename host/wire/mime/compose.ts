@@ -4,7 +4,18 @@
 import { randomBytes } from "node:crypto";
 import { ChatbotError } from "../../../core/errors.js";
 import { escapeChatText } from "./chat-text.js";
-import { checkMessageId, checkMimeType, foldHeader, formatAddress, formatDate, formatParameter, LINE_MAX_BYTES, spreadKeydata, unstructured, type MailAddress } from "./header-format.js";
+import {
+  checkMessageId,
+  checkMimeType,
+  foldHeader,
+  formatAddress,
+  formatDate,
+  formatParameter,
+  LINE_MAX_BYTES,
+  spreadKeydata,
+  unstructured,
+  type MailAddress,
+} from "./header-format.js";
 
 export type { MailAddress } from "./header-format.js";
 
@@ -31,7 +42,19 @@ export interface InnerMessage {
 }
 
 // Headers the composer writes itself; an extra header with one of these names would duplicate them.
-const OWN_HEADERS = new Set(["from", "to", "date", "message-id", "subject", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding", "content-disposition"]);
+const OWN_HEADERS = new Set([
+  "from",
+  "to",
+  "date",
+  "message-id",
+  "subject",
+  "in-reply-to",
+  "references",
+  "mime-version",
+  "content-type",
+  "content-transfer-encoding",
+  "content-disposition",
+]);
 const KEYDATA_HEADERS = new Set(["autocrypt", "autocrypt-gossip"]);
 // core webxdc.rs BODY_DESCR: the text part of a status update.
 const STATUS_UPDATE_TEXT = "Webxdc Status Update";
@@ -89,14 +112,14 @@ function statusUpdatePart(updates: unknown[]): Part {
 }
 
 function entityText(part: Part): string {
-  return foldHeader("Content-Type", part.contentType) + part.structural + "\r\n" + part.body;
+  return `${foldHeader("Content-Type", part.contentType) + part.structural}\r\n${part.body}`;
 }
 
 /** A boundary (RFC 2046 §5.1.1) that occurs in none of `texts`, in core's hex-and-underscore style. */
 function boundaryFor(texts: string[]): string {
   for (;;) {
     const boundary = [0, 1, 2].map(() => randomBytes(8).toString("hex")).join("_");
-    if (!texts.some((text) => text.includes("--" + boundary))) return boundary;
+    if (!texts.some((text) => text.includes(`--${boundary}`))) return boundary;
   }
 }
 
@@ -105,7 +128,7 @@ function boundaryFor(texts: string[]): string {
 function multipart(type: string, parts: Part[]): Part {
   const texts = parts.map(entityText);
   const boundary = boundaryFor(texts);
-  const body = texts.map((text) => `--${boundary}\r\n${text}\r\n`).join("") + `--${boundary}--\r\n`;
+  const body = `${texts.map((text) => `--${boundary}\r\n${text}\r\n`).join("")}--${boundary}--\r\n`;
   return { contentType: `${type}; boundary="${boundary}"`, structural: "", body };
 }
 
@@ -143,7 +166,7 @@ export function composeInner(message: InnerMessage): string {
   if (message.inReplyTo !== undefined) head += foldHeader("In-Reply-To", checkMessageId(message.inReplyTo));
   if (message.references && message.references.length > 0) head += foldHeader("References", message.references.map(checkMessageId).join(" "));
   for (const [name, value] of message.headers) head += extraHeader(name, value);
-  return head + "\r\n" + root.body;
+  return `${head}\r\n${root.body}`;
 }
 
 /**
@@ -151,7 +174,14 @@ export function composeInner(message: InnerMessage): string {
  * with exactly two leaf parts, the second carrying `armored` byte for byte (it must be CRLF text
  * starting "-----BEGIN PGP MESSAGE-----\r\n").
  */
-export function composeEncryptedOuter(o: { from: string; date: Date; messageId: string; armored: string; to?: string; extraHeaders?: Array<[string, string]> }): string {
+export function composeEncryptedOuter(o: {
+  from: string;
+  date: Date;
+  messageId: string;
+  armored: string;
+  to?: string;
+  extraHeaders?: Array<[string, string]>;
+}): string {
   if (!o.armored.startsWith(ARMOR_BEGIN)) throw composeError('armored text must start with "-----BEGIN PGP MESSAGE-----" and CRLF');
   if (/\r(?!\n)|(?<!\r)\n/.test(o.armored)) throw composeError("armored text must use CRLF line breaks only (filtermail checks CRLF)");
   if (!/^[\x20-\x7e\r\n]*$/.test(o.armored)) throw composeError("armored text must be printable ASCII");
@@ -172,7 +202,7 @@ export function composeEncryptedOuter(o: { from: string; date: Date; messageId: 
   for (const [name, value] of o.extraHeaders ?? []) head += extraHeader(name, value);
   head += foldHeader("MIME-Version", "1.0");
   head += foldHeader("Content-Type", encrypted.contentType);
-  return head + "\r\n" + encrypted.body;
+  return `${head}\r\n${encrypted.body}`;
 }
 
 /** A fresh Message-ID "<random@domain>" with 144 bits of URL-safe randomness. */

@@ -60,7 +60,7 @@ export function decodeEncodedWords(value: string): string {
  */
 export function encodeWords(text: string): string {
   // Each 3 bytes become 4 base64 characters: 63 characters of payload hold 45 bytes (multiple of 3).
-  const maxBytes = (Math.floor((ENCODED_WORD_MAX_CHARS - B_PREFIX.length - B_SUFFIX.length) / 4) * 3);
+  const maxBytes = Math.floor((ENCODED_WORD_MAX_CHARS - B_PREFIX.length - B_SUFFIX.length) / 4) * 3;
   const words: string[] = [];
   let chunk: Buffer[] = [];
   let size = 0;

@@ -63,8 +63,10 @@ export function formatDate(date: Date): string {
   const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${days[date.getUTCDay()]}, ${two(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
+  return (
+    `${days[date.getUTCDay()]}, ${two(date.getUTCDate())} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
+    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`
+  );
 }
 
 /** A MIME type `type/subtype` (RFC 2045 §5.1), lowercased; refuses anything else. */
@@ -83,9 +85,11 @@ export function formatParameter(name: string, value: string): string {
   // One unit per character: some readers (Rust mailparse, which core uses) decode each section on
   // its own, so a section must never end inside a character's bytes.
   const units = Array.from(value, (char) =>
-    char.length === 1 && ATTRIBUTE_CHAR.test(char) ? char : Array.from(Buffer.from(char, "utf8"), (byte) => "%" + byte.toString(16).toUpperCase().padStart(2, "0")).join(""),
+    char.length === 1 && ATTRIBUTE_CHAR.test(char)
+      ? char
+      : Array.from(Buffer.from(char, "utf8"), (byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
   );
-  const encoded = "utf-8''" + units.join("");
+  const encoded = `utf-8''${units.join("")}`;
   if (encoded.length <= PARAM_SECTION_CHARS) return `${name}*=${encoded}`;
   const sections: string[] = [];
   let section = "utf-8''";
@@ -110,7 +114,7 @@ export function spreadKeydata(value: string): string {
   const base64 = match[2]!.replace(/\s+/g, "");
   const pieces = [base64.slice(0, 64)];
   for (let i = 64; i < base64.length; i += 76) pieces.push(base64.slice(i, i + 76));
-  return value.slice(0, match.index) + match[1] + "keydata=" + pieces.join(" ");
+  return `${value.slice(0, match.index) + match[1]}keydata=${pieces.join(" ")}`;
 }
 
 /**
@@ -126,7 +130,7 @@ export function foldHeader(name: string, value: string): string {
   let line = `${name}:`;
   let first = true;
   for (const raw of chunks) {
-    const chunk = first && !/^[ \t]/.test(raw) ? " " + raw : raw;
+    const chunk = first && !/^[ \t]/.test(raw) ? ` ${raw}` : raw;
     if (!first && line.length + chunk.length > FOLD_COLUMNS) {
       lines.push(line);
       line = chunk;
@@ -137,5 +141,5 @@ export function foldHeader(name: string, value: string): string {
   for (const folded of lines) {
     if (folded.length > LINE_MAX_BYTES) throw composeError(`header ${name} has a word too long to fold within ${LINE_MAX_BYTES} bytes`);
   }
-  return lines.join("\r\n") + "\r\n";
+  return `${lines.join("\r\n")}\r\n`;
 }

@@ -122,7 +122,7 @@ export function contentType(headers: Map<string, string[]>): ParameterizedValue 
  */
 export function splitMultipart(body: string, boundary: string): string[] | undefined {
   if (boundary === "" || boundary.length > 70) return undefined; // RFC 2046 §5.1.1: 1–70 characters
-  const dash = "--" + boundary;
+  const dash = `--${boundary}`;
   const parts: string[] = [];
   let partStart = -1;
   let pos = 0;

@@ -47,7 +47,10 @@ function rawHeaders(lines: HeaderLines): Map<string, string[]> {
   for (const { key, line } of lines) {
     const colon = line.indexOf(":");
     if (colon < 0) continue;
-    const value = line.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, "").trim();
+    const value = line
+      .slice(colon + 1)
+      .replace(/\r?\n(?=[ \t])/g, "")
+      .trim();
     const list = map.get(key) ?? [];
     list.push(value);
     map.set(key, list);
@@ -62,7 +65,11 @@ function first(headers: Map<string, string[]>, name: string): string | undefined
 
 // core mimeparser.rs parse_message_ids: whitespace-separated, angle brackets optional.
 function messageIds(value: string | undefined): string[] {
-  return (value ?? "").split(/\s+/).map((id) => id.replace(/^</, "").replace(/>$/, "")).filter((id) => id !== "").map((id) => `<${id}>`);
+  return (value ?? "")
+    .split(/\s+/)
+    .map((id) => id.replace(/^</, "").replace(/>$/, ""))
+    .filter((id) => id !== "")
+    .map((id) => `<${id}>`);
 }
 
 function addresses(field: AddressObject | AddressObject[] | undefined): MailAddress[] {
@@ -138,7 +145,11 @@ export async function parseInner(inner: Uint8Array, limits: { maxBytes: number }
       webxdcStatus ??= statusUpdates(attachment);
       continue;
     }
-    attachments.push({ name: attachment.filename ?? `attachment-${attachments.length + 1}`, type: attachment.contentType, data: new Uint8Array(attachment.content) });
+    attachments.push({
+      name: attachment.filename ?? `attachment-${attachments.length + 1}`,
+      type: attachment.contentType,
+      data: new Uint8Array(attachment.content),
+    });
   }
 
   const step = header("secure-join");
@@ -158,20 +169,26 @@ export async function parseInner(inner: Uint8Array, limits: { maxBytes: number }
     autoSubmitted: header("auto-submitted"),
     autocrypt: autocrypt?.length === 1 ? autocrypt[0] : undefined,
     gossip: headers.get("autocrypt-gossip") ?? [],
-    secureJoin: step === undefined ? undefined : {
-      step,
-      ...optional("auth", header("secure-join-auth")),
-      ...optional("invitenumber", header("secure-join-invitenumber")),
-      ...optional("fingerprint", header("secure-join-fingerprint")),
-      ...optional("groupId", header("secure-join-group")),
-    },
-    group: groupId === undefined ? undefined : {
-      id: groupId,
-      ...optional("name", decoded(header("chat-group-name"))),
-      ...optional("memberAdded", header("chat-group-member-added")?.toLowerCase()),
-      ...optional("memberRemoved", header("chat-group-member-removed")?.toLowerCase()),
-      ...optional("nameChanged", decoded(header("chat-group-name-changed"))),
-    },
+    secureJoin:
+      step === undefined
+        ? undefined
+        : {
+            step,
+            ...optional("auth", header("secure-join-auth")),
+            ...optional("invitenumber", header("secure-join-invitenumber")),
+            ...optional("fingerprint", header("secure-join-fingerprint")),
+            ...optional("groupId", header("secure-join-group")),
+          },
+    group:
+      groupId === undefined
+        ? undefined
+        : {
+            id: groupId,
+            ...optional("name", decoded(header("chat-group-name"))),
+            ...optional("memberAdded", header("chat-group-member-added")?.toLowerCase()),
+            ...optional("memberRemoved", header("chat-group-member-removed")?.toLowerCase()),
+            ...optional("nameChanged", decoded(header("chat-group-name-changed"))),
+          },
     // A status update's and a reaction's text part is not chat text (core ignores it).
     text: isStatusReport || reaction ? "" : simplifyChatText(parsed.text ?? ""),
     attachments,

@@ -108,11 +108,7 @@ async function createExclusive(file: string, folder: string, text: string): Prom
  * replaced; looser permissions of the folders or the file are tightened (0700/0600) and reported
  * through `log`.
  */
-export async function loadOrCreateIdentity(
-  dir: string,
-  addr: string,
-  log: (message: string) => void = () => {},
-): Promise<BotIdentity> {
+export async function loadOrCreateIdentity(dir: string, addr: string, log: (message: string) => void = () => {}): Promise<BotIdentity> {
   checkAddr(addr);
   const folder = join(dir, addr);
   for (const path of [dir, folder]) {

@@ -203,7 +203,15 @@ describe("runner walls: a probe under the runner's spawn recipe", () => {
     const marker = `chatbot-lifetime-${process.pid}-${Date.now()}`;
     const recipe = confinedSpawn(plan(null, ["-e", "setInterval(() => {}, 1000)"], [marker]));
     // A stand-in host: starts the runner, prints its pid, then waits to be killed.
-    const host = spawn(process.execPath, ["-e", "const r=JSON.parse(process.argv[1]);const c=require('child_process').spawn(r.command,r.args,{env:r.env,stdio:'ignore'});console.log(c.pid);setInterval(()=>{},1000)", JSON.stringify(recipe)], { stdio: ["ignore", "pipe", "inherit"] });
+    const host = spawn(
+      process.execPath,
+      [
+        "-e",
+        "const r=JSON.parse(process.argv[1]);const c=require('child_process').spawn(r.command,r.args,{env:r.env,stdio:'ignore'});console.log(c.pid);setInterval(()=>{},1000)",
+        JSON.stringify(recipe),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const runnerPid = Number(await new Promise<string>((resolve) => host.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))));
     const cmdline = (pid: string) => {
       try {

@@ -85,6 +85,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stdout.write(`${JSON.stringify({ crashed: String(error && error.stack) })}\n`);
+  process.stdout.write(`${JSON.stringify({ crashed: String(error?.stack) })}\n`);
   process.exitCode = 1;
 });

@@ -30,12 +30,20 @@ describe("runner cgroup", () => {
 
   it("without cgroup v2 mounted (v1 or hybrid) the layer is down with a fix", () => {
     const { paths } = fakeCgroupfs(null);
-    expect(findDelegatedCgroup(paths)).toMatchObject({ usable: false, why: expect.stringContaining("not mounted"), fix: expect.stringContaining("Delegate=yes") });
+    expect(findDelegatedCgroup(paths)).toMatchObject({
+      usable: false,
+      why: expect.stringContaining("not mounted"),
+      fix: expect.stringContaining("Delegate=yes"),
+    });
   });
 
   it("a delegated cgroup missing a controller is down, and the fix names it", () => {
     const { paths } = fakeCgroupfs("cpu\n");
-    expect(findDelegatedCgroup(paths)).toMatchObject({ usable: false, why: expect.stringContaining("memory, pids are not enabled"), fix: expect.stringContaining("+memory +pids") });
+    expect(findDelegatedCgroup(paths)).toMatchObject({
+      usable: false,
+      why: expect.stringContaining("memory, pids are not enabled"),
+      fix: expect.stringContaining("+memory +pids"),
+    });
   });
 
   it("a runner's cgroup gets memory.max, pids.max and cpu.max, written directly to cgroupfs", () => {

@@ -10,10 +10,28 @@ import { confinedSpawn, mountScriptArgs, type ConfinePlan, type WallSetup } from
 import { DEFAULT_RUNNER_WALL_LIMITS } from "../../../host/confine/walls-limits.js";
 
 const TOOLS = { unshare: "/usr/bin/unshare", setpriv: "/usr/bin/setpriv", prlimit: "/usr/bin/prlimit", umount: "/usr/bin/umount", sh: "/usr/bin/sh" };
-const ALL_UP: WallSetup = { tools: TOOLS, network: true, filesystem: true, identity: { kind: "uid", uid: 999, gid: 995 }, resources: true, lifetime: true, systemFiles: [] };
+const ALL_UP: WallSetup = {
+  tools: TOOLS,
+  network: true,
+  filesystem: true,
+  identity: { kind: "uid", uid: 999, gid: 995 },
+  resources: true,
+  lifetime: true,
+  systemFiles: [],
+};
 
 function plan(walls: WallSetup): ConfinePlan {
-  return { walls, limits: DEFAULT_RUNNER_WALL_LIMITS, node: "/usr/bin/node", nodeArgs: ["--max-old-space-size=256"], script: "/usr/bin/node", scriptArgs: ["x"], readOnly: [], scratchDir: "/tmp/s", rootDir: "/tmp/r" };
+  return {
+    walls,
+    limits: DEFAULT_RUNNER_WALL_LIMITS,
+    node: "/usr/bin/node",
+    nodeArgs: ["--max-old-space-size=256"],
+    script: "/usr/bin/node",
+    scriptArgs: ["x"],
+    readOnly: [],
+    scratchDir: "/tmp/s",
+    rootDir: "/tmp/r",
+  };
 }
 
 describe("confinedSpawn", () => {
@@ -21,7 +39,9 @@ describe("confinedSpawn", () => {
     const recipe = confinedSpawn(plan(ALL_UP));
     expect(recipe.command).toBe("/usr/bin/setpriv");
     const line = recipe.args.join(" ");
-    expect(line).toMatch(/^--pdeathsig=KILL -- \/usr\/bin\/unshare --net --mount --propagation=private --pid --fork --kill-child=SIGKILL --ipc --uts -- \/usr\/bin\/sh -c /);
+    expect(line).toMatch(
+      /^--pdeathsig=KILL -- \/usr\/bin\/unshare --net --mount --propagation=private --pid --fork --kill-child=SIGKILL --ipc --uts -- \/usr\/bin\/sh -c /,
+    );
     expect(line).not.toContain("--user");
     const tail = recipe.args.slice(recipe.args.indexOf("/usr/bin/prlimit")).join(" ");
     expect(tail).toBe(
@@ -44,7 +64,15 @@ describe("confinedSpawn", () => {
 
   it("layers that are down are left out, never faked", () => {
     const recipe = confinedSpawn(plan({ ...ALL_UP, network: false, filesystem: false, identity: { kind: "none" }, resources: false, lifetime: false }));
-    expect([recipe.command, ...recipe.args]).toEqual(["/usr/bin/setpriv", "--no-new-privs", "--", "/usr/bin/node", "--max-old-space-size=256", "/usr/bin/node", "x"]);
+    expect([recipe.command, ...recipe.args]).toEqual([
+      "/usr/bin/setpriv",
+      "--no-new-privs",
+      "--",
+      "/usr/bin/node",
+      "--max-old-space-size=256",
+      "/usr/bin/node",
+      "x",
+    ]);
   });
 });
 

@@ -1,17 +1,39 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { checkPartSize, composeDeployMessage, parseDeployMessage, samePassword, DEPLOY_PARTS } from "../../../host/deploy/deploy-message.js";
-import { BUNDLE_MAX_BYTES, DEPLOY_MANIFEST_MAX_BYTES, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_PASSWORD_MAX_BYTES, DEPLOY_SOURCE_MAP_MAX_BYTES } from "../../../core/limits.js";
+import {
+  BUNDLE_MAX_BYTES,
+  DEPLOY_MANIFEST_MAX_BYTES,
+  DEPLOY_MESSAGE_MAX_BYTES,
+  DEPLOY_PASSWORD_MAX_BYTES,
+  DEPLOY_SOURCE_MAP_MAX_BYTES,
+} from "../../../core/limits.js";
 import { errorCode } from "../../support/errors.js";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const bundle = Buffer.from("globalThis.bot = { message() {} }; // ünïcode\n".repeat(40));
 const manifest = (code: Uint8Array = bundle) =>
-  Buffer.from(JSON.stringify({ name: "echo", version: "1.2.0", author: { name: "Ada", contact: "ada@chat.test" }, entry: "bot.ts", bundle: { file: "bot.js", sha256: sha(code), bytes: code.byteLength } }, null, 2));
+  Buffer.from(
+    JSON.stringify(
+      {
+        name: "echo",
+        version: "1.2.0",
+        author: { name: "Ada", contact: "ada@chat.test" },
+        entry: "bot.ts",
+        bundle: { file: "bot.js", sha256: sha(code), bytes: code.byteLength },
+      },
+      null,
+      2,
+    ),
+  );
 const content = { manifest: manifest(), bundle, sourceMap: Buffer.from('{"version":3}'), password: "bot-password-123" };
 const bytes = (text: string) => new TextEncoder().encode(text);
 /** The base64 body lines composeDeployMessage writes for `data`. */
-const b64 = (data: Uint8Array) => Buffer.from(data).toString("base64").match(/.{1,76}/g)!.join("\r\n");
+const b64 = (data: Uint8Array) =>
+  Buffer.from(data)
+    .toString("base64")
+    .match(/.{1,76}/g)!
+    .join("\r\n");
 
 describe("deploy message", () => {
   it("round trip: what chatbot deploy composes, the host parses back byte for byte", async () => {
@@ -57,7 +79,12 @@ describe("deploy message", () => {
   });
 
   it("limits: each part exactly at its cap passes, one byte over is refused", () => {
-    for (const [name, cap] of [[DEPLOY_PARTS.manifest, DEPLOY_MANIFEST_MAX_BYTES], [DEPLOY_PARTS.bundle, BUNDLE_MAX_BYTES], [DEPLOY_PARTS.sourceMap, DEPLOY_SOURCE_MAP_MAX_BYTES], [DEPLOY_PARTS.password, DEPLOY_PASSWORD_MAX_BYTES]] as const) {
+    for (const [name, cap] of [
+      [DEPLOY_PARTS.manifest, DEPLOY_MANIFEST_MAX_BYTES],
+      [DEPLOY_PARTS.bundle, BUNDLE_MAX_BYTES],
+      [DEPLOY_PARTS.sourceMap, DEPLOY_SOURCE_MAP_MAX_BYTES],
+      [DEPLOY_PARTS.password, DEPLOY_PASSWORD_MAX_BYTES],
+    ] as const) {
       expect(() => checkPartSize(name, cap)).not.toThrow();
       expect(() => checkPartSize(name, cap + 1)).toThrow(/over the host's cap/);
     }

@@ -87,11 +87,13 @@ describe("bridge: file names and types (defect 1)", () => {
 
   it(`a file name of ${FILE_NAME_MAX_BYTES} UTF-8 bytes is sent, one byte more is refused with E_ACTION`, async () => {
     // "é" is 2 bytes: 127 of them and one "a" are 255 bytes.
-    const atCap = "é".repeat(127) + "a";
+    const atCap = `${"é".repeat(127)}a`;
     const ok = await attack(`await bot.reply({ file: { name: ${JSON.stringify(atCap)}, data: "x" } });`);
     expect(ok.status).toBe("ok");
     expect(messageAt(ok)?.file?.name).toBe(atCap);
-    const over = await attack(`try { await bot.reply({ file: { name: ${JSON.stringify(atCap + "a")}, data: "x" } }); } catch (e) { await bot.reply(codeOf(e) + " " + e.message); }`);
+    const over = await attack(
+      `try { await bot.reply({ file: { name: ${JSON.stringify(`${atCap}a`)}, data: "x" } }); } catch (e) { await bot.reply(codeOf(e) + " " + e.message); }`,
+    );
     expect(replied(over)).toMatch(/^E_ACTION .*file\.name.*255 bytes/);
   });
 
@@ -100,8 +102,10 @@ describe("bridge: file names and types (defect 1)", () => {
     expect(atCap).toHaveLength(FILE_TYPE_MAX_CHARS);
     const ok = await attack(`await bot.reply({ file: { name: "x.bin", type: ${JSON.stringify(atCap)}, data: "x" } });`);
     expect(messageAt(ok)?.file?.type).toBe(atCap);
-    for (const type of [atCap + "b", "text/plain; charset=utf-8", "text", "te\r\nxt/plain"]) {
-      const over = await attack(`try { await bot.reply({ file: { name: "x.bin", type: ${JSON.stringify(type)}, data: "x" } }); } catch (e) { await bot.reply(codeOf(e)); }`);
+    for (const type of [`${atCap}b`, "text/plain; charset=utf-8", "text", "te\r\nxt/plain"]) {
+      const over = await attack(
+        `try { await bot.reply({ file: { name: "x.bin", type: ${JSON.stringify(type)}, data: "x" } }); } catch (e) { await bot.reply(codeOf(e)); }`,
+      );
       expect(replied(over), type).toBe("E_ACTION");
     }
   });
@@ -125,7 +129,9 @@ describe("bridge: file names and types (defect 1)", () => {
   });
 
   it("a message's text is read only within what is left of actionBytesPerEvent: a 20 MB text on a 1 MiB budget ends the event with output-limit", async () => {
-    const result = await attack(`const text = "t".repeat(20e6); for (let i = 0; i < 200; i++) { try { await bot.reply(text); } catch {} }`, { limits: { actionBytesPerEvent: MiB, cpuMsPerEvent: 500 } });
+    const result = await attack(`const text = "t".repeat(20e6); for (let i = 0; i < 200; i++) { try { await bot.reply(text); } catch {} }`, {
+      limits: { actionBytesPerEvent: MiB, cpuMsPerEvent: 500 },
+    });
     expect(result.status).toBe("output-limit");
     expect(result.limit?.name).toBe("actionBytesPerEvent");
     expect(result.cpuMs).toBeLessThan(500 + GRACE_MS);
@@ -137,7 +143,9 @@ describe("bridge: file names and types (defect 1)", () => {
   });
 
   it("text given both in the JSON and beside it is refused with E_ACTION", async () => {
-    const result = await attack(`try { globalThis.__chatbotHost.emit(JSON.stringify({ type: "send", chatId: msg.chat.id, text: "a" }), undefined, "b"); } catch (e) { await bot.reply(codeOf(e)); }`);
+    const result = await attack(
+      `try { globalThis.__chatbotHost.emit(JSON.stringify({ type: "send", chatId: msg.chat.id, text: "a" }), undefined, "b"); } catch (e) { await bot.reply(codeOf(e)); }`,
+    );
     expect(replied(result)).toBe("E_ACTION");
   });
 });
@@ -160,7 +168,9 @@ describe("bridge: error reports and log entries (defect 2)", () => {
   });
 
   it("getters that return 30 MB strings are cut too", async () => {
-    const result = await attack(`throw { get name() { return "n".repeat(3e7); }, get message() { return "m".repeat(3e7); }, get stack() { return "s".repeat(3e7); } };`);
+    const result = await attack(
+      `throw { get name() { return "n".repeat(3e7); }, get message() { return "m".repeat(3e7); }, get stack() { return "s".repeat(3e7); } };`,
+    );
     expect(result.status).toBe("bot-error");
     expect(result.error?.message.length).toBeLessThan(reportLimit);
     expect(result.error?.stack?.length).toBeLessThan(GUEST_ERROR_STACK_MAX_CHARS + 100);
@@ -202,7 +212,7 @@ describe("bridge: error reports and log entries (defect 2)", () => {
     const result = await attack(`for (let i = 0; i < 10000; i++) bot.log(""); await bot.reply("done");`);
     expect(result.status).toBe("output-limit");
     expect(result.limit?.name).toBe("logBytesPerEvent");
-    expect(result.logs).toHaveLength(64 * 1024 / LOG_ENTRY_OVERHEAD_BYTES);
+    expect(result.logs).toHaveLength((64 * 1024) / LOG_ENTRY_OVERHEAD_BYTES);
   });
 
   it(`empty entries at the cap pass (${LOG_ENTRY_OVERHEAD_BYTES} bytes each), one more fails`, async () => {
@@ -225,7 +235,9 @@ describe("bridge: the host's work for one call is bounded by its argument's cap 
 
   it("a 4 MB value of nested arrays passed to bot.state.set ends with output-limit at stateBytes", async () => {
     // 20 000 arrays of 100 numbers: ~4 MB of JSON, built and stringified by the bot within its memory.
-    const result = await attack(`await bot.state.set("k", JSON.parse("[" + ("[" + "1,".repeat(99) + "1],").repeat(2e4) + "0]"));`, { limits: { cpuMsPerEvent: 2000 } });
+    const result = await attack(`await bot.state.set("k", JSON.parse("[" + ("[" + "1,".repeat(99) + "1],").repeat(2e4) + "0]"));`, {
+      limits: { cpuMsPerEvent: 2000 },
+    });
     expect(result.status).toBe("output-limit");
     expect(result.limit?.name).toBe("stateBytes");
   });
@@ -257,7 +269,10 @@ describe("bridge: the host's work for one call is bounded by its argument's cap 
     ["event", `${h}.event(big)`],
     ["emit (JSON)", `${h}.emit(big)`],
     ["emit (text)", `${h}.emit(JSON.stringify({ type: "send", chatId: msg.chat.id }), undefined, big)`],
-    ["emit (file bytes)", `${h}.emit(JSON.stringify({ type: "send", chatId: msg.chat.id, file: { name: "a.bin", type: "application/octet-stream" } }), bigBytes, "")`],
+    [
+      "emit (file bytes)",
+      `${h}.emit(JSON.stringify({ type: "send", chatId: msg.chat.id, file: { name: "a.bin", type: "application/octet-stream" } }), bigBytes, "")`,
+    ],
     ["emit (string as file bytes)", `${h}.emit(JSON.stringify({ type: "send", chatId: msg.chat.id, text: "" }), big)`],
     ["log (level)", `${h}.log(big, "x")`],
     ["log (text)", `${h}.log("info", big)`],
@@ -317,7 +332,8 @@ describe("bridge: the host's work for one call is bounded by its argument's cap 
   });
 
   it("a fetch body over fetchResponseBytes is refused with E_FETCH_TOO_LARGE before it is copied", async () => {
-    const body = (size: number) => `try { await ${h}.fetch(JSON.stringify({ url: "https://example.org/", method: "POST", headers: [] }), new ArrayBuffer(${size})); } catch (e) { await bot.reply(codeOf(e)); }`;
+    const body = (size: number) =>
+      `try { await ${h}.fetch(JSON.stringify({ url: "https://example.org/", method: "POST", headers: [] }), new ArrayBuffer(${size})); } catch (e) { await bot.reply(codeOf(e)); }`;
     expect(replied(await attack(body(1000), { limits: { fetchResponseBytes: 1000 } }))).toBe("E_FETCH_ORIGIN");
     expect(replied(await attack(body(1001), { limits: { fetchResponseBytes: 1000 } }))).toBe("E_FETCH_TOO_LARGE");
   });

@@ -25,7 +25,10 @@ afterAll(() => executor.close());
 const attacks: Array<[string, string]> = [
   ["awaits an async busy loop and catches its rejection, forever", `for (;;) { try { await (async () => { for (;;) {} })(); } catch {} }`],
   ["calls an async busy loop without awaiting it, forever (no promise job in between)", `for (;;) { (async () => { for (;;) {} })().catch(() => {}); }`],
-  ["re-queues an async busy loop from inside each rejection handler", `const spin = () => (async () => { for (;;) {} })().catch(spin); spin(); await new Promise(() => { spin(); });`],
+  [
+    "re-queues an async busy loop from inside each rejection handler",
+    `const spin = () => (async () => { for (;;) {} })().catch(spin); spin(); await new Promise(() => { spin(); });`,
+  ],
   ["catches the interruption at the top level of the bundle", `/* handler unused */`],
 ];
 

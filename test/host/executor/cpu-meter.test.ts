@@ -29,7 +29,8 @@ describe("sandbox: the CPU meter", () => {
     for (let runner = 0; runner < 2; runner++) {
       const executor = new Executor();
       executors.push(executor);
-      for (const body of heavy) results.push(await executor.run(request(botWithMessageHandler(body), { limits: { cpuMsPerEvent: 5000, wallMsPerEvent: 20_000 } })));
+      for (const body of heavy)
+        results.push(await executor.run(request(botWithMessageHandler(body), { limits: { cpuMsPerEvent: 5000, wallMsPerEvent: 20_000 } })));
     }
     for (const result of results) {
       expect(result.status, result.error?.message).toBe("ok");
@@ -53,7 +54,12 @@ describe("sandbox: the CPU meter", () => {
     const slot = await createModuleSlot(compileQuickJSWasm(), 64 * 1024 * 1024);
     // Runs five times faster than the wall clock: four other threads busy all the time.
     const inflated = () => performance.now() * 5;
-    const ok = await runInIsolate(slot, request(botWithMessageHandler(`let s = 0; for (let i = 0; i < 1e6; i++) s += i; await bot.reply(String(s));`)), noFetch, inflated);
+    const ok = await runInIsolate(
+      slot,
+      request(botWithMessageHandler(`let s = 0; for (let i = 0; i < 1e6; i++) s += i; await bot.reply(String(s));`)),
+      noFetch,
+      inflated,
+    );
     expect(ok.result.status).toBe("ok");
     expect(ok.result.cpuMs).toBeLessThanOrEqual(ok.result.wallMs);
     // The budget is reached by the guest's own time, not five times sooner.

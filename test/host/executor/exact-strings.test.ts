@@ -22,16 +22,27 @@ it("a reply text, a log line and a file made from a string keep their NUL charac
     ),
   );
   expect(result.status, result.error?.message).toBe("ok");
-  expect(result.actions).toMatchObject([{ type: "reply", text: "a\u0000b \uD800 c", file: { name: "n.txt", size: 3, dataBase64: Buffer.from("x\u0000y").toString("base64") } }]);
+  expect(result.actions).toMatchObject([
+    { type: "reply", text: "a\u0000b \uD800 c", file: { name: "n.txt", size: 3, dataBase64: Buffer.from("x\u0000y").toString("base64") } },
+  ]);
   expect(result.logs.map((line) => line.text)).toEqual(["log\u0000line"]);
 });
 
 it("a fetched body with 0 bytes decodes whole (res.text())", async () => {
   const body = Buffer.from("before\u0000after", "utf8");
   const result = await executor.run(
-    request(botWithMessageHandler(`const res = await bot.fetch("https://example.org/data"); const text = await res.text(); await bot.reply(text.length + ":" + JSON.stringify(text));`), {
-      fetch: { allowOrigins: ["https://example.org"], allowHttpLoopback: false, recorded: [{ url: "https://example.org/data", status: 200, headers: {}, bodyBase64: body.toString("base64") }] },
-    }),
+    request(
+      botWithMessageHandler(
+        `const res = await bot.fetch("https://example.org/data"); const text = await res.text(); await bot.reply(text.length + ":" + JSON.stringify(text));`,
+      ),
+      {
+        fetch: {
+          allowOrigins: ["https://example.org"],
+          allowHttpLoopback: false,
+          recorded: [{ url: "https://example.org/data", status: 200, headers: {}, bodyBase64: body.toString("base64") }],
+        },
+      },
+    ),
   );
   expect(result.status, result.error?.message).toBe("ok");
   expect(result.actions).toMatchObject([{ type: "reply", text: `12:${JSON.stringify("before\u0000after")}` }]);
@@ -51,8 +62,7 @@ it("a bot that plants String.prototype.toJSON and an Object.prototype getter can
 });
 
 it("NUL_STRING_MAX_CHARS: a text with NULs at the cap crosses whole, one over is refused (E_ARGUMENT), both ways", async () => {
-  const send = (chars: number) =>
-    executor.run(request(botWithMessageHandler(`await bot.reply("\\u0000".repeat(${chars}));`)));
+  const send = (chars: number) => executor.run(request(botWithMessageHandler(`await bot.reply("\\u0000".repeat(${chars}));`)));
   const atCap = await send(NUL_STRING_MAX_CHARS);
   expect(atCap.status, atCap.error?.message).toBe("ok");
   expect((atCap.actions[0] as { text: string }).text).toHaveLength(NUL_STRING_MAX_CHARS);
@@ -62,9 +72,16 @@ it("NUL_STRING_MAX_CHARS: a text with NULs at the cap crosses whole, one over is
 
   const decode = (bytes: number) =>
     executor.run(
-      request(botWithMessageHandler(`const res = await bot.fetch("https://example.org/zeros"); const text = await res.text(); await bot.reply(String(text.length));`), {
-        fetch: { allowOrigins: ["https://example.org"], allowHttpLoopback: false, recorded: [{ url: "https://example.org/zeros", status: 200, headers: {}, bodyBase64: Buffer.alloc(bytes).toString("base64") }] },
-      }),
+      request(
+        botWithMessageHandler(`const res = await bot.fetch("https://example.org/zeros"); const text = await res.text(); await bot.reply(String(text.length));`),
+        {
+          fetch: {
+            allowOrigins: ["https://example.org"],
+            allowHttpLoopback: false,
+            recorded: [{ url: "https://example.org/zeros", status: 200, headers: {}, bodyBase64: Buffer.alloc(bytes).toString("base64") }],
+          },
+        },
+      ),
     );
   const decodedAtCap = await decode(NUL_STRING_MAX_CHARS);
   expect(decodedAtCap.actions).toMatchObject([{ text: String(NUL_STRING_MAX_CHARS) }]);
@@ -74,7 +91,7 @@ it("NUL_STRING_MAX_CHARS: a text with NULs at the cap crosses whole, one over is
   expect(executor.stats).toMatchObject({ runnersKilled: 0, runnersCrashed: 0, sandboxResets: 0 });
 });
 
-it("state keys and values with NUL characters are stored exactly: \"a\\0b\" and \"a\" are two keys", async () => {
+it('state keys and values with NUL characters are stored exactly: "a\\0b" and "a" are two keys', async () => {
   const result = await executor.run(
     request(
       botWithMessageHandler(`

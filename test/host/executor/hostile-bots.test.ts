@@ -81,7 +81,9 @@ describe("sandbox: memory", () => {
   });
 
   it("1 GB of typed arrays ends with memory-limit", async () => {
-    const result = await attack(`const keep = []; for (let i = 0; i < 64; i++) keep.push(new Uint8Array(16 * 1024 * 1024).fill(1)); await bot.reply(String(keep.length));`);
+    const result = await attack(
+      `const keep = []; for (let i = 0; i < 64; i++) keep.push(new Uint8Array(16 * 1024 * 1024).fill(1)); await bot.reply(String(keep.length));`,
+    );
     expect(result.status).toBe("memory-limit");
   });
 

@@ -23,7 +23,12 @@ const EVENTS_PER_KIND = 8;
 
 function answer(text: string): BridgeFetchResult {
   const body = new TextEncoder().encode(text);
-  return { response: { url: "https://api.test/", status: 200, statusText: "OK", headers: [["content-type", "application/json"]], redirected: false }, body, bytesIn: body.byteLength, bytesOut: 0 };
+  return {
+    response: { url: "https://api.test/", status: 200, statusText: "OK", headers: [["content-type", "application/json"]], redirected: false },
+    body,
+    bytesIn: body.byteLength,
+    bytesOut: 0,
+  };
 }
 
 /** A fetch by path: /json answers now, /late after 20 ms, /refused is refused, /never only fails when the event is over. */
@@ -67,8 +72,16 @@ const KINDS: Kind[] = [
   ),
   kind("fetches and reads a JSON body", `const res = await bot.fetch("https://api.test/json"); await bot.reply(JSON.stringify(await res.json()));`, "ok"),
   kind("catches a refused fetch", `try { await bot.fetch("https://api.test/refused"); } catch (e) { await bot.reply(e.code); }`, "ok"),
-  kind("returns with fetches still in flight (one answers after the end, one never)", `bot.fetch("https://api.test/late"); bot.fetch("https://api.test/never").catch(() => {}); await bot.reply("left them");`, "ok"),
-  kind("leaves a promise pending and a rejection unhandled", `new Promise(() => {}); Promise.reject(new Error("nobody listens")); await bot.reply("done");`, "ok"),
+  kind(
+    "returns with fetches still in flight (one answers after the end, one never)",
+    `bot.fetch("https://api.test/late"); bot.fetch("https://api.test/never").catch(() => {}); await bot.reply("left them");`,
+    "ok",
+  ),
+  kind(
+    "leaves a promise pending and a rejection unhandled",
+    `new Promise(() => {}); Promise.reject(new Error("nobody listens")); await bot.reply("done");`,
+    "ok",
+  ),
   kind("is refused by the host when it calls it directly", `try { globalThis.__chatbotHost.emit("{"); } catch (e) { await bot.reply(e.message); }`, "ok"),
   kind("throws an Error", `throw new Error("boom");`, "bot-error", "E_BOT_EXCEPTION"),
   kind("throws a string", `throw "a string";`, "bot-error", "E_BOT_EXCEPTION"),
@@ -85,12 +98,21 @@ const KINDS: Kind[] = [
   ),
   kind("waits for a fetch past its wall budget", `await bot.fetch("https://api.test/never");`, "wall-limit", "E_LIMIT_wallMsPerEvent", { wallMsPerEvent: 100 }),
   // One allocation over QuickJS's limit: many small ones take seconds each at -O0 under LeakSanitizer.
-  kind("allocates more than its memory limit", `const bytes = new Uint8Array(16 * 1024 * 1024); await bot.reply(String(bytes.length));`, "memory-limit", "E_LIMIT_memoryBytes", { memoryBytes: 8 * MiB }),
-  kind("sends more than its action cap", `for (let i = 0; i < 5; i++) await bot.reply("r" + i);`, "output-limit", "E_LIMIT_actionsPerEvent", { actionsPerEvent: 3 }),
+  kind(
+    "allocates more than its memory limit",
+    `const bytes = new Uint8Array(16 * 1024 * 1024); await bot.reply(String(bytes.length));`,
+    "memory-limit",
+    "E_LIMIT_memoryBytes",
+    { memoryBytes: 8 * MiB },
+  ),
+  kind("sends more than its action cap", `for (let i = 0; i < 5; i++) await bot.reply("r" + i);`, "output-limit", "E_LIMIT_actionsPerEvent", {
+    actionsPerEvent: 3,
+  }),
 ];
 
 const echo = botWithMessageHandler(`await bot.reply("echo: " + msg.text);`);
-const run = (slot: ModuleSlot, bundle: RunRequest["bundle"], limits: Partial<EventLimits> = {}) => runInIsolate(slot, request(bundle, { limits }), fakeFetch, processCpuClock);
+const run = (slot: ModuleSlot, bundle: RunRequest["bundle"], limits: Partial<EventLimits> = {}) =>
+  runInIsolate(slot, request(bundle, { limits }), fakeFetch, processCpuClock);
 
 describe("isolate-run on the QuickJS debug build", () => {
   let slot: DebugSlot;

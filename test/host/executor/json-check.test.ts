@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { checkJsonText } from "../../../host/executor/json-check.js";
 import { prng } from "../../support/prng.js";
 
-
 const parses = (text: string) => {
   try {
     JSON.parse(text);
@@ -16,13 +15,52 @@ const parses = (text: string) => {
 
 describe("checkJsonText", () => {
   it("accepts valid JSON of every kind", () => {
-    for (const text of ['{"a":[1,-2.5e+3,true,false,null,"x\\u00e9\\n"]}', " [ ] ", "0", '""', '{"":{}}', "-0", "1E5", '"\\/\\b\\f\\r\\t\\\\\\""', "[[[[]]]]", '\t{ "k" : [ 1 , 2 ] }\r\n']) {
+    for (const text of [
+      '{"a":[1,-2.5e+3,true,false,null,"x\\u00e9\\n"]}',
+      " [ ] ",
+      "0",
+      '""',
+      '{"":{}}',
+      "-0",
+      "1E5",
+      '"\\/\\b\\f\\r\\t\\\\\\""',
+      "[[[[]]]]",
+      '\t{ "k" : [ 1 , 2 ] }\r\n',
+    ]) {
       expect(checkJsonText(text, 100), text).toBe("ok");
     }
   });
 
   it("refuses what JSON.parse refuses", () => {
-    for (const text of ["", " ", "[", "]", "[1,]", "{,}", '{"a"}', '{"a":}', "{a:1}", "01", "1.", ".5", "+1", "1e", "--1", "tru", "nul", "[1 2]", '"\\x"', '"\\u12"', '"a\nb"', "[]]", "{}{}", "'a'", "NaN", "Infinity", '"\u0000"']) {
+    for (const text of [
+      "",
+      " ",
+      "[",
+      "]",
+      "[1,]",
+      "{,}",
+      '{"a"}',
+      '{"a":}',
+      "{a:1}",
+      "01",
+      "1.",
+      ".5",
+      "+1",
+      "1e",
+      "--1",
+      "tru",
+      "nul",
+      "[1 2]",
+      '"\\x"',
+      '"\\u12"',
+      '"a\nb"',
+      "[]]",
+      "{}{}",
+      "'a'",
+      "NaN",
+      "Infinity",
+      '"\u0000"',
+    ]) {
       expect(parses(text), `${JSON.stringify(text)} should not parse`).toBe(false);
       expect(checkJsonText(text, 100), JSON.stringify(text)).toBe("syntax");
     }
@@ -38,7 +76,12 @@ describe("checkJsonText", () => {
         const at = Math.floor(random() * (text.length + 1));
         const char = alphabet[Math.floor(random() * alphabet.length)]!;
         const kind = random();
-        text = kind < 0.4 ? text.slice(0, at) + char + text.slice(at) : kind < 0.7 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + char + text.slice(at + 1);
+        text =
+          kind < 0.4
+            ? text.slice(0, at) + char + text.slice(at)
+            : kind < 0.7
+              ? text.slice(0, at) + text.slice(at + 1)
+              : text.slice(0, at) + char + text.slice(at + 1);
       }
       expect(checkJsonText(text, 1000) === "ok", `seed 9, case ${i}: ${JSON.stringify(text)}`).toBe(parses(text));
     }

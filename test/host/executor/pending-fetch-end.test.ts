@@ -46,13 +46,20 @@ const endings: Array<{ name: string; status: RunResult["status"]; body: string; 
   { name: "uses up its CPU budget", status: "cpu-limit", body: `for (;;) {}`, limits: { cpuMsPerEvent: 50 } },
   { name: "uses up its wall budget waiting", status: "wall-limit", body: `await Promise.all(pending);`, limits: { wallMsPerEvent: 100 } },
   { name: "writes past its log cap", status: "output-limit", body: `for (let i = 0; ; i++) console.log("line " + i + "x".repeat(100));` },
-  { name: "runs out of memory", status: "memory-limit", body: `const a = []; for (;;) a.push("x".repeat(1e5) + a.length);`, limits: { memoryBytes: 24 * 1024 * 1024 } },
+  {
+    name: "runs out of memory",
+    status: "memory-limit",
+    body: `const a = []; for (;;) a.push("x".repeat(1e5) + a.length);`,
+    limits: { memoryBytes: 24 * 1024 * 1024 },
+  },
 ];
 
 /** A normal event: it fetches (overlapping the late answers of the event before) and replies. */
 async function normalEventWorks(): Promise<void> {
   const next = await executor.run(
-    request(botWithMessageHandler(`const r = await bot.fetch("${origin()}/fast"); await bot.reply("next " + r.status + " " + (await r.text()));`), { fetch: fetchPolicy() }),
+    request(botWithMessageHandler(`const r = await bot.fetch("${origin()}/fast"); await bot.reply("next " + r.status + " " + (await r.text()));`), {
+      fetch: fetchPolicy(),
+    }),
   );
   expect(next.status, next.error?.message).toBe("ok");
   expect(messageAt(next)?.text).toBe("next 200 fast");
@@ -79,7 +86,9 @@ describe("sandbox: an event that ends while bot.fetch calls are in flight", () =
     const url = "https://api.example.org/data";
     const recorded = [{ url, status: 200, headers: { "content-type": "text/plain" }, bodyBase64: Buffer.from("data").toString("base64") }];
     for (const body of [`bot.fetch("${url}"); bot.fetch("${url}"); throw new Error("gone");`, `bot.fetch("${url}"); return;`]) {
-      const ended = await executor.run(request(botWithMessageHandler(body), { fetch: { allowOrigins: ["https://api.example.org"], allowHttpLoopback: false, recorded } }));
+      const ended = await executor.run(
+        request(botWithMessageHandler(body), { fetch: { allowOrigins: ["https://api.example.org"], allowHttpLoopback: false, recorded } }),
+      );
       expect(ended.status, ended.error?.message).toMatch(/^(ok|bot-error)$/);
       await normalEventWorks();
     }

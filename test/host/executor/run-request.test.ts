@@ -4,8 +4,18 @@ import { describe, expect, it } from "vitest";
 import { runRequest, type RunnableBot } from "../../../host/executor/run-request.js";
 import { DEFAULT_EVENT_LIMITS } from "../../../core/limits.js";
 
-const BOT: RunnableBot = { bundle: { id: "b1", code: "export default {}", filename: "bot.js" }, limits: DEFAULT_EVENT_LIMITS, origins: ["https://a.example", "https://b.example"] };
-const TICK = { event: { kind: "tick" as const, at: 1_700_000_000_000 }, state: { k: '"v"' }, nowMs: 1_700_000_000_000, botAddr: "bot@chat.test", eventKey: "tick:1" };
+const BOT: RunnableBot = {
+  bundle: { id: "b1", code: "export default {}", filename: "bot.js" },
+  limits: DEFAULT_EVENT_LIMITS,
+  origins: ["https://a.example", "https://b.example"],
+};
+const TICK = {
+  event: { kind: "tick" as const, at: 1_700_000_000_000 },
+  state: { k: '"v"' },
+  nowMs: 1_700_000_000_000,
+  botAddr: "bot@chat.test",
+  eventKey: "tick:1",
+};
 
 describe("runRequest", () => {
   it("the relay's request: the bot's origins only, no loopback, no attachments, limits copied (never the shared object)", () => {
@@ -25,7 +35,12 @@ describe("runRequest", () => {
 
   it("local and test settings: extra origins joined without duplicates, frozen clock, recordings and loopback passed on", () => {
     const recorded = [{ url: "https://a.example/x", status: 200, headers: {}, bodyBase64: "" }];
-    const request = runRequest(BOT, { ...TICK, extraOrigins: ["https://b.example", "http://127.0.0.1:8080"], freezeClock: true, fetch: { recorded, allowHttpLoopback: true } });
+    const request = runRequest(BOT, {
+      ...TICK,
+      extraOrigins: ["https://b.example", "http://127.0.0.1:8080"],
+      freezeClock: true,
+      fetch: { recorded, allowHttpLoopback: true },
+    });
     expect(request.fetch).toEqual({ allowHttpLoopback: true, recorded, allowOrigins: ["https://a.example", "https://b.example", "http://127.0.0.1:8080"] });
     expect(request.freezeClock).toBe(true);
   });

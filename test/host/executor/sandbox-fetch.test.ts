@@ -150,9 +150,7 @@ describe("sandbox fetch", () => {
   });
 
   it("a 100 MB response fails at the response cap without being buffered", async () => {
-    const result = await executor.run(
-      request(fetchBot(`https://127.0.0.1:${api.port}/huge`), { fetch: policy(), limits: { fetchResponseBytes: 10 * MiB } }),
-    );
+    const result = await executor.run(request(fetchBot(`https://127.0.0.1:${api.port}/huge`), { fetch: policy(), limits: { fetchResponseBytes: 10 * MiB } }));
     const reply = JSON.parse(messageAt(result)!.text) as { code: string };
     expect(reply.code).toBe("E_FETCH_TOO_LARGE");
     expect(bigStreamed).toBeLessThan(40 * MiB);

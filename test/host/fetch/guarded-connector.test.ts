@@ -21,7 +21,10 @@ function connectWith(connector: buildConnector.connector, options: Partial<build
   });
 }
 
-const answers = (...addresses: string[]): Lookup => async () => addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+const answers =
+  (...addresses: string[]): Lookup =>
+  async () =>
+    addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
 
 describe("guarded connector", () => {
   it("connector: a public answer is connected to by IP with the original name as TLS servername", async () => {
@@ -39,7 +42,11 @@ describe("guarded connector", () => {
   });
 
   it("connector: a name with one public and one private answer is refused whatever the order", async () => {
-    for (const order of [["198.51.100.7", "10.0.0.1"], ["10.0.0.1", "198.51.100.7"], ["198.51.100.7", "::ffff:127.0.0.1"]]) {
+    for (const order of [
+      ["198.51.100.7", "10.0.0.1"],
+      ["10.0.0.1", "198.51.100.7"],
+      ["198.51.100.7", "::ffff:127.0.0.1"],
+    ]) {
       const base = recordingConnector();
       const connector = createGuardedConnector({ lookup: answers(...order), namedHosts: new Set(), connectSocket: base.connect });
       await expect(connectWith(connector, { hostname: "mixed.test" })).rejects.toMatchObject({ code: "E_FETCH_ADDRESS" });

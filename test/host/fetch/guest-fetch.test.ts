@@ -21,7 +21,12 @@ function respond(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "https://x");
   const path = url.pathname;
   if (path === "/hello") {
-    response.writeHead(200, "Fine", [["content-type", "text/plain"], ["x-test", "yes"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+    response.writeHead(200, "Fine", [
+      ["content-type", "text/plain"],
+      ["x-test", "yes"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+    ]);
     response.end("hello world");
   } else if (path === "/redirect") {
     response.writeHead(Number(url.searchParams.get("status") ?? 302), { location: url.searchParams.get("to") ?? "/hello" });
@@ -140,7 +145,13 @@ describe("guest fetch", () => {
   it("fetch: an allowed https loopback origin answers with status, headers and body", async () => {
     const { response, body, bytesIn, bytesOut } = await guestFetch().fetch(get(`${mainOrigin()}/hello#frag`), undefined);
     expect(response).toMatchObject({ url: `${mainOrigin()}/hello`, status: 200, statusText: "Fine", redirected: false });
-    expect(response.headers).toEqual(expect.arrayContaining([["x-test", "yes"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]));
+    expect(response.headers).toEqual(
+      expect.arrayContaining([
+        ["x-test", "yes"],
+        ["set-cookie", "a=1"],
+        ["set-cookie", "b=2"],
+      ]),
+    );
     expect(new TextDecoder().decode(body)).toBe("hello world");
     expect(bytesIn).toBeGreaterThan(body.byteLength); // body plus the estimated head
     expect(bytesOut).toBe(0);
@@ -232,7 +243,12 @@ describe("guest fetch", () => {
 
   it("fetch: smuggling headers are dropped and user-agent defaults to chatbot", async () => {
     const { body } = await guestFetch().fetch(
-      get(`${mainOrigin()}/echo`, [["host", "evil.example"], ["transfer-encoding", "chunked"], ["proxy-authorization", "x"], ["x-k", "v"]]),
+      get(`${mainOrigin()}/echo`, [
+        ["host", "evil.example"],
+        ["transfer-encoding", "chunked"],
+        ["proxy-authorization", "x"],
+        ["x-k", "v"],
+      ]),
       undefined,
     );
     const seen = JSON.parse(new TextDecoder().decode(body)).headers as Record<string, string>;

@@ -37,7 +37,9 @@ describe("origin policy", () => {
     "https://api.example.org/?q=1",
     "https://api.example.org/#x",
   ])("origin policy: the allowlist entry %s is a config error naming it", (entry) => {
-    expect(() => createOriginPolicy([entry], true)).toThrow(expect.objectContaining({ code: "E_CONFIG", message: expect.stringContaining(JSON.stringify(entry)) }));
+    expect(() => createOriginPolicy([entry], true)).toThrow(
+      expect.objectContaining({ code: "E_CONFIG", message: expect.stringContaining(JSON.stringify(entry)) }),
+    );
   });
 
   it("origin policy: hosts named literally are remembered, DNS names are not", () => {
@@ -53,7 +55,9 @@ describe("origin policy", () => {
   it("origin policy: another host, port or subdomain is refused with the approve-origin hint", () => {
     const policy = createOriginPolicy(["https://api.example.org"], false);
     for (const url of ["https://api.example.org:8443/", "https://evil.api.example.org/", "https://api.example.org.evil.test/"]) {
-      expect(() => checkFetchUrl(url, policy)).toThrow(expect.objectContaining({ code: "E_FETCH_ORIGIN", message: expect.stringContaining("--approve-origin") }));
+      expect(() => checkFetchUrl(url, policy)).toThrow(
+        expect.objectContaining({ code: "E_FETCH_ORIGIN", message: expect.stringContaining("--approve-origin") }),
+      );
     }
   });
 

@@ -25,7 +25,10 @@ describe("request policy", () => {
       ["Proxy-Authorization", "Basic x"],
       ["X-Api-Key", "  k  "],
     ]);
-    expect(headers).toEqual([["x-api-key", "k"], ["user-agent", "chatbot"]]);
+    expect(headers).toEqual([
+      ["x-api-key", "k"],
+      ["user-agent", "chatbot"],
+    ]);
   });
 
   it("request policy: a bot's own user-agent replaces the default", () => {
@@ -49,9 +52,21 @@ describe("request policy", () => {
   });
 
   it("request policy: a cross-origin redirect drops credentials, a bodiless one drops body headers", () => {
-    const headers: Array<[string, string]> = [["authorization", "Bearer t"], ["cookie", "a=1"], ["content-type", "text/plain"], ["x-k", "1"]];
+    const headers: Array<[string, string]> = [
+      ["authorization", "Bearer t"],
+      ["cookie", "a=1"],
+      ["content-type", "text/plain"],
+      ["x-k", "1"],
+    ];
     expect(redirectHeaders(headers, true, false)).toEqual(headers);
-    expect(redirectHeaders(headers, true, true)).toEqual([["content-type", "text/plain"], ["x-k", "1"]]);
-    expect(redirectHeaders(headers, false, false)).toEqual([["authorization", "Bearer t"], ["cookie", "a=1"], ["x-k", "1"]]);
+    expect(redirectHeaders(headers, true, true)).toEqual([
+      ["content-type", "text/plain"],
+      ["x-k", "1"],
+    ]);
+    expect(redirectHeaders(headers, false, false)).toEqual([
+      ["authorization", "Bearer t"],
+      ["cookie", "a=1"],
+      ["x-k", "1"],
+    ]);
   });
 });

@@ -12,7 +12,6 @@ function attachmentBytes(): Uint8Array {
   return bytes;
 }
 
-
 const crlf = (...lines: string[]) => Buffer.from(lines.join("\r\n"));
 
 describe("plain message: a mail becomes the msg a bot sees", () => {

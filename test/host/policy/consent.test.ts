@@ -2,15 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  ALREADY_STARTED_TEXT,
-  ALREADY_STOPPED_TEXT,
-  Consent,
-  START_TEXT,
-  STOP_TEXT,
-  consentCommand,
-  consentReply,
-} from "../../../host/policy/consent.js";
+import { ALREADY_STARTED_TEXT, ALREADY_STOPPED_TEXT, Consent, START_TEXT, STOP_TEXT, consentCommand, consentReply } from "../../../host/policy/consent.js";
 import { DAY, FakeClock, T0 } from "../../support/fake-clock.js";
 
 const consentFile = () => join(mkdtempSync(join(tmpdir(), "consent-")), "consent.json");

@@ -13,7 +13,7 @@ const file = () => join(mkdtempSync(join(tmpdir(), "loop-guard-")), "exchanges.j
 
 describe("admitExchange (pure)", () => {
   it("at the bound the event is admitted; one over is refused, with notify once, and resumes when the oldest leaves the window", () => {
-    let record;
+    let record: ReturnType<typeof admitExchange>["record"] | undefined;
     for (let i = 0; i < 3; i++) {
       const step = admitExchange(record, T0 + i * MINUTE, 3);
       expect(step.verdict.allowed).toBe(true);
@@ -50,7 +50,10 @@ describe("LoopGuard", () => {
     expect(await first.admit("bot@x.org")).toEqual({ allowed: true });
     const second = new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 });
     expect(await second.admit("bot@x.org")).toMatchObject({ allowed: false, notify: true });
-    expect(await new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 }).admit("bot@x.org")).toMatchObject({ allowed: false, notify: false });
+    expect(await new LoopGuard(f, { now: () => clock.now() }, { eventsPerHour: 2, maxSenders: 10 }).admit("bot@x.org")).toMatchObject({
+      allowed: false,
+      notify: false,
+    });
   });
 
   it("is bounded: at most maxSenders senders are kept, the longest silent forgotten first; senders silent for the window are dropped", async () => {

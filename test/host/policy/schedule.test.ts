@@ -27,7 +27,7 @@ describe("schedule", () => {
     expect(nextTick("daily", MIDNIGHT, MIDNIGHT + 3 * DAY + HOUR)).toMatchObject({ due: true, at: MIDNIGHT + 3 * DAY });
   });
 
-  it("\"none\" is never due", () => {
+  it('"none" is never due', () => {
     for (const last of [undefined, 0, T0 - 10 * DAY]) {
       expect(nextTick("none", last, T0).due).toBe(false);
     }

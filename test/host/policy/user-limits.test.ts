@@ -94,14 +94,23 @@ describe("user limits", () => {
     const usage = new UserUsage(usageFile(), clock);
     await usage.record("a@x.org", { mails: 1, bytes: 1000 });
     expect(await usage.check("a@x.org", limits, { bytes: limits.bytesPerHour - 1000 })).toEqual({ allowed: true });
-    expect(await usage.check("a@x.org", limits, { bytes: limits.bytesPerHour - 999 })).toMatchObject({ allowed: false, limit: "bytesPerHour", resetsAt: T0 + MINUTE + HOUR });
+    expect(await usage.check("a@x.org", limits, { bytes: limits.bytesPerHour - 999 })).toMatchObject({
+      allowed: false,
+      limit: "bytesPerHour",
+      resetsAt: T0 + MINUTE + HOUR,
+    });
   });
 
   it("a mail larger than bytesPerHour on its own can never pass: resetsAt is Infinity and the notice comes once", async () => {
     const clock = new FakeClock(T0);
     const usage = new UserUsage(usageFile(), clock);
     const big = { bytes: limits.bytesPerHour + 1 };
-    expect(await usage.check("a@x.org", limits, big)).toMatchObject({ allowed: false, limit: "bytesPerHour", resetsAt: Number.POSITIVE_INFINITY, notify: true });
+    expect(await usage.check("a@x.org", limits, big)).toMatchObject({
+      allowed: false,
+      limit: "bytesPerHour",
+      resetsAt: Number.POSITIVE_INFINITY,
+      notify: true,
+    });
     expect(await usage.check("a@x.org", limits, big)).toMatchObject({ allowed: false, notify: false });
   });
 
@@ -111,7 +120,12 @@ describe("user limits", () => {
     await usage.record("at@x.org", { mails: 1, cpuMs: limits.cpuMsPerHour });
     expect(await usage.check("at@x.org", limits)).toEqual({ allowed: true });
     await usage.record("over@x.org", { mails: 1, cpuMs: limits.cpuMsPerHour + 1 });
-    expect(await usage.check("over@x.org", limits)).toMatchObject({ allowed: false, limit: "cpuMsPerHour", value: limits.cpuMsPerHour, used: limits.cpuMsPerHour + 1 });
+    expect(await usage.check("over@x.org", limits)).toMatchObject({
+      allowed: false,
+      limit: "cpuMsPerHour",
+      value: limits.cpuMsPerHour,
+      used: limits.cpuMsPerHour + 1,
+    });
   });
 
   it("when several limits are reached, the one that frees last is reported", async () => {

@@ -64,9 +64,17 @@ describe("permittedActions: add-member", () => {
 describe("gateEvent: refusals", () => {
   it("gateEvent: a refusal carries what refused as data beside its sentence — the consent command, or the per-user limit's name", async () => {
     const p = openBotPolicy(mkdtempSync(join(tmpdir(), "bot-policy-")), { ...DEFAULT_PER_USER_LIMITS, mailsPerHour: 1 }, DEFAULT_BOT_LIMITS, new FakeClock(T0));
-    expect(await gateEvent(p, ERIN, ERIN, "/stop", 100)).toMatchObject({ kind: "answer", reason: "consent: /stop", refusal: { kind: "consent", command: "stop" } });
+    expect(await gateEvent(p, ERIN, ERIN, "/stop", 100)).toMatchObject({
+      kind: "answer",
+      reason: "consent: /stop",
+      refusal: { kind: "consent", command: "stop" },
+    });
     expect(await gateEvent(p, CAROL, CAROL, "hi bot", 100)).toEqual({ kind: "run" });
     await recordEvent(p, CAROL, 100, 1);
-    expect(await gateEvent(p, CAROL, CAROL, "again", 100)).toMatchObject({ kind: "answer", reason: "per-user limit mailsPerHour (1/1)", refusal: { kind: "per-user-limit", limit: "mailsPerHour" } });
+    expect(await gateEvent(p, CAROL, CAROL, "again", 100)).toMatchObject({
+      kind: "answer",
+      reason: "per-user limit mailsPerHour (1/1)",
+      refusal: { kind: "per-user-limit", limit: "mailsPerHour" },
+    });
   });
 });

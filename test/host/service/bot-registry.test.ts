@@ -25,7 +25,11 @@ async function openRegistry(stateIoLimits?: { stateWriteBytesPerSecond: number; 
   const clock = new FakeClock((await botSettings(data, ADDR)).installedAt);
   const logs: HostEvent[] = [];
   const config = await loadHostConfig(hostPaths(data).config, data);
-  return { clock, logs, registry: new BotRegistry({ dataDir: data, config, clock, log: (event) => logs.push(event), ...(stateIoLimits ? { stateIoLimits } : {}) }) };
+  return {
+    clock,
+    logs,
+    registry: new BotRegistry({ dataDir: data, config, clock, log: (event) => logs.push(event), ...(stateIoLimits ? { stateIoLimits } : {}) }),
+  };
 }
 
 /** Give bot.json a new mtime (a second later), as an install or enable does. */

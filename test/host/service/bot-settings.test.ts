@@ -28,7 +28,9 @@ describe("bot.json settings", () => {
 
   it("refuses a wrong type with the key path and the value", () => {
     expect(problemsOf({ ...VALID, enabled: "yes" })).toBe(`${FILE}: "enabled" must be true or false, got "yes" (string)`);
-    expect(problemsOf({ ...VALID, approvedOrigins: ["https://a.example.org", 7] })).toBe(`${FILE}: "approvedOrigins[1]" must be an origin string, got 7 (number)`);
+    expect(problemsOf({ ...VALID, approvedOrigins: ["https://a.example.org", 7] })).toBe(
+      `${FILE}: "approvedOrigins[1]" must be an origin string, got 7 (number)`,
+    );
   });
 
   it("names every missing key at once", () => {
@@ -50,6 +52,9 @@ describe("bot.json settings", () => {
     writeFileSync(join(dir, "bot.json"), JSON.stringify(VALID));
     expect(await readBotSettings(join(dir, "bot.json"))).toEqual(VALID);
     writeFileSync(join(dir, "bot.json"), JSON.stringify({ ...VALID, installedAt: "today" }));
-    await expect(readBotSettings(join(dir, "bot.json"))).rejects.toMatchObject({ code: "E_CONFIG", message: expect.stringContaining('"installedAt" must be a number') });
+    await expect(readBotSettings(join(dir, "bot.json"))).rejects.toMatchObject({
+      code: "E_CONFIG",
+      message: expect.stringContaining('"installedAt" must be a number'),
+    });
   });
 });

@@ -16,7 +16,7 @@ describe("boundLogLine", () => {
   it(`keeps a field of exactly ${LOG_FIELD_MAX_CHARS} characters and cuts one of one more, naming it in "truncated"`, () => {
     const at = "m".repeat(LOG_FIELD_MAX_CHARS);
     expect(boundLogLine({ event: "bot.handled", message: at })).toEqual({ event: "bot.handled", message: at });
-    const cut = boundLogLine({ event: "bot.handled", message: at + "m" });
+    const cut = boundLogLine({ event: "bot.handled", message: `${at}m` });
     expect(cut.message).toBe(`${at}… [${LOG_FIELD_MAX_CHARS + 1} characters]`);
     expect(cut.truncated).toEqual(["message"]);
   });

@@ -26,7 +26,13 @@ beforeAll(async () => {
 });
 
 const stateFile = () => JSON.parse(readFileSync(join(hostPaths(data).bot(ADDR).dir, "state.json"), "utf8")) as Record<string, string>;
-const plan = (fields: Partial<MailPlan>): MailPlan => ({ report: { outcome: "ran", sent: 1 }, mails: [{ from: ADDR, recipients: ["alice@chat.test"], raw: "x", messageId: "<out@chat.test>" }], submitted: 0, state: null, ...fields });
+const plan = (fields: Partial<MailPlan>): MailPlan => ({
+  report: { outcome: "ran", sent: 1 },
+  mails: [{ from: ADDR, recipients: ["alice@chat.test"], raw: "x", messageId: "<out@chat.test>" }],
+  submitted: 0,
+  state: null,
+  ...fields,
+});
 
 describe("commitPlan", () => {
   it("saves the state (counted as its JSON bytes, one write), tells the mirror, marks the mail seen, and returns the plan without them", async () => {

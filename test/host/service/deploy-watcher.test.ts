@@ -30,7 +30,11 @@ function fakeAccount() {
         folder.set(next, typeof raw === "string" ? raw : Buffer.from(raw).toString());
         return next++;
       },
-      waiting: async (limit) => [...folder.keys()].sort((a, b) => a - b).slice(0, limit).map((uid) => ({ uid, size: folder.get(uid)!.length })),
+      waiting: async (limit) =>
+        [...folder.keys()]
+          .sort((a, b) => a - b)
+          .slice(0, limit)
+          .map((uid) => ({ uid, size: folder.get(uid)!.length })),
       download: async (uid) => new TextEncoder().encode(folder.get(uid)!),
       remove: async (uid) => void folder.delete(uid),
       refuse: async (uid) => {
@@ -66,7 +70,12 @@ async function setup(hostConfig: Record<string, unknown> = {}) {
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), ...changes }, null, 2));
     expect(await runCli(["build", "echo"], captureIo(work))).toBe(0);
     const dist = join(work, "echo", "dist");
-    return composeDeployMessage(BOT, { manifest: readFileSync(join(dist, "chatbot.json")), bundle: readFileSync(join(dist, "bot.js")), sourceMap: readFileSync(join(dist, "bot.js.map")), password });
+    return composeDeployMessage(BOT, {
+      manifest: readFileSync(join(dist, "chatbot.json")),
+      bundle: readFileSync(join(dist, "bot.js")),
+      sourceMap: readFileSync(join(dist, "bot.js.map")),
+      password,
+    });
   };
   const installed = async () => (await readBundleFolder(join(data, "bots", BOT, "current"), config)).manifest.version;
   return { work, data, config, account, lines, watcher, deployOf, installed, advance: (ms: number) => (now += ms) };
@@ -91,7 +100,11 @@ describe("deploy watcher", () => {
     const raw = await t.deployOf({ version: "1.1.0" });
     const bundle = readFileSync(join(t.work, "echo", "dist", "bot.js"));
     const evil = Buffer.from(bundle.toString().replace(/$/, "\n;globalThis.evil = 1;"));
-    const b64 = (d: Buffer) => d.toString("base64").match(/.{1,76}/g)!.join("\r\n");
+    const b64 = (d: Buffer) =>
+      d
+        .toString("base64")
+        .match(/.{1,76}/g)!
+        .join("\r\n");
     const sha = (d: Buffer) => createHash("sha256").update(d).digest("hex");
     const tampered = raw.replace(b64(bundle), b64(evil)).replace(sha(bundle), sha(evil));
     t.account.deposit(tampered);

@@ -91,7 +91,9 @@ describe("entry pipeline", () => {
     const entry = await host.deliver("hello", "nobody@chat.test");
     expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
     expect(await host.spool.all()).toEqual([]);
-    expect(host.logs).toEqual([expect.objectContaining({ event: "spool.dead", code: "BOT_NOT_INSTALLED", reason: "[BOT_NOT_INSTALLED] nobody@chat.test is not an installed bot" })]);
+    expect(host.logs).toEqual([
+      expect.objectContaining({ event: "spool.dead", code: "BOT_NOT_INSTALLED", reason: "[BOT_NOT_INSTALLED] nobody@chat.test is not an installed bot" }),
+    ]);
   });
 
   it("SMTP failing: the entry stays journaled with attempts 1 and the backoff, and a spool.retry line says why", async () => {
@@ -113,6 +115,8 @@ describe("entry pipeline", () => {
     const [waiting] = await host.spool.all();
     expect(waiting).toMatchObject({ id: second.id, nextAttemptAt: host.clock.now() + 1_000 });
     expect(waiting!.journal).toBeUndefined();
-    expect(host.logs.filter((l) => l.event === "bot.deferred")).toEqual([expect.objectContaining({ reason: "bot state writes stateWriteOpsPerSecond used up" })]);
+    expect(host.logs.filter((l) => l.event === "bot.deferred")).toEqual([
+      expect.objectContaining({ reason: "bot state writes stateWriteOpsPerSecond used up" }),
+    ]);
   });
 });

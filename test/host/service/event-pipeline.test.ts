@@ -108,7 +108,15 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
   /** One message through the relay (an encrypted mail, planned, committed, applied) and through the test kit. */
   async function both(from: string, text: string, n: number): Promise<{ relay: Seen; local: Seen }> {
     const messageId = `<m${n}@example.org>`;
-    const mail = await userMail({ from, to: ADDR, recipientKey: relayBot.account.identity.publicKey, signer: identities.get(from)!, body: { kind: "text", text }, messageId, date: new Date(clock.now()) });
+    const mail = await userMail({
+      from,
+      to: ADDR,
+      recipientKey: relayBot.account.identity.publicKey,
+      signer: identities.get(from)!,
+      body: { kind: "text", text },
+      messageId,
+      date: new Date(clock.now()),
+    });
     const plan = await planMail(relayBot, mail.raw, deps);
     await applyPlan(relayBot, await commitPlan(relayBot, plan), deps);
     const local = await kit.message(text, { from, id: messageId });
@@ -134,7 +142,14 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
     }
     // The outcomes themselves, so equality is not two identical mistakes.
     const [first, second, boom, atCap, over, silent, stop] = seen.map((s) => s.local);
-    expect(first).toMatchObject({ status: "ok", sent: [expect.any(String)], refused: [{ chatId: "carol@example.org", type: "send" }, { chatId: BOB, type: "send" }] });
+    expect(first).toMatchObject({
+      status: "ok",
+      sent: [expect.any(String)],
+      refused: [
+        { chatId: "carol@example.org", type: "send" },
+        { chatId: BOB, type: "send" },
+      ],
+    });
     expect(second).toMatchObject({ status: "ok", refused: [{ chatId: "carol@example.org", type: "send" }] });
     expect(second!.sent).toHaveLength(2);
     expect(boom).toEqual({ status: "bot-error", sent: [], refused: [] });
@@ -157,34 +172,79 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
 describe("event pipeline: its steps", () => {
   /** A sandbox that answers every event with `result` (the pipeline's steps around it are what is tested). */
   const scripted = (result: Partial<RunResult>) => ({
-    run: async () => ({ status: "ok" as const, actions: [], logs: [], state: null, cpuMs: 5, wallMs: 6, memoryBytes: 0, fetch: { count: 0, bytesIn: 0, bytesOut: 0 }, ...result }),
+    run: async () => ({
+      status: "ok" as const,
+      actions: [],
+      logs: [],
+      state: null,
+      cpuMs: 5,
+      wallMs: 6,
+      memoryBytes: 0,
+      fetch: { count: 0, bytesIn: 0, bytesOut: 0 },
+      ...result,
+    }),
   });
-  const bot: PipelineBot = { bundle: { id: "x", code: "", filename: "bot.js" }, limits: {} as PipelineBot["limits"], origins: [], addr: ADDR, now: () => 0, loadState: async () => ({}) };
+  const bot: PipelineBot = {
+    bundle: { id: "x", code: "", filename: "bot.js" },
+    limits: {} as PipelineBot["limits"],
+    origins: [],
+    addr: ADDR,
+    now: () => 0,
+    loadState: async () => ({}),
+  };
   const message = (text: string, from = ALICE) => ({
-    event: { kind: "message" as const, message: { id: "<1@example.org>", text, from: { addr: from, name: "" }, chat: { id: from, type: "single" as const, name: "" }, attachments: [], date: 0 } },
+    event: {
+      kind: "message" as const,
+      message: { id: "<1@example.org>", text, from: { addr: from, name: "" }, chat: { id: from, type: "single" as const, name: "" }, attachments: [], date: 0 },
+    },
     eventKey: "<1@example.org>",
   });
   const origin = (text: string, from = ALICE) => ({ sender: from, chatId: from, text, bytes: 10 });
 
   it("an ok run keeps what consent permits, with the run's indices, and settles its new state", async () => {
     const policy = openLocalPolicy(DEFAULT_PER_USER_LIMITS, new FakeClock(0));
-    const actions = [{ type: "send" as const, chatId: "carol@example.org", text: "x" }, { type: "reply" as const, chatId: ALICE, text: "y", inReplyTo: "<1@example.org>" }];
+    const actions = [
+      { type: "send" as const, chatId: "carol@example.org", text: "x" },
+      { type: "reply" as const, chatId: ALICE, text: "y", inReplyTo: "<1@example.org>" },
+    ];
     const outcome = await processEvent(bot, message("hi"), { executor: scripted({ actions, state: { n: "1" } }), policy }, origin("hi"));
-    expect(outcome).toMatchObject({ kind: "ran", kept: [actions[1]], indices: [1], refused: [{ chatId: "carol@example.org", type: "send" }], state: { n: "1" } });
+    expect(outcome).toMatchObject({
+      kind: "ran",
+      kept: [actions[1]],
+      indices: [1],
+      refused: [{ chatId: "carol@example.org", type: "send" }],
+      state: { n: "1" },
+    });
   });
 
   it("a failed run keeps nothing and settles no state, but its CPU still counts against the sender", async () => {
     const policy = openLocalPolicy({ ...DEFAULT_PER_USER_LIMITS, cpuMsPerHour: 5 }, new FakeClock(0));
     const failed = scripted({ status: "bot-error", error: { code: "E_BOT_EXCEPTION", message: "x" }, cpuMs: 6 });
-    expect(await processEvent(bot, message("hi"), { executor: failed, policy }, origin("hi"))).toMatchObject({ kind: "ran", kept: [], refused: [], state: null });
-    expect(await processEvent(bot, message("hi"), { executor: failed, policy }, origin("hi"))).toMatchObject({ kind: "answer", refusal: { kind: "per-user-limit", limit: "cpuMsPerHour" } });
+    expect(await processEvent(bot, message("hi"), { executor: failed, policy }, origin("hi"))).toMatchObject({
+      kind: "ran",
+      kept: [],
+      refused: [],
+      state: null,
+    });
+    expect(await processEvent(bot, message("hi"), { executor: failed, policy }, origin("hi"))).toMatchObject({
+      kind: "answer",
+      refusal: { kind: "per-user-limit", limit: "cpuMsPerHour" },
+    });
   });
 
   it("/stop is answered by the host and the bot does not run; no policy (the wire path's tests) runs everything", async () => {
     let runs = 0;
-    const counting = { run: async (...args: Parameters<ReturnType<typeof scripted>["run"]>) => (runs++, scripted({}).run(...args)) };
+    const counting = {
+      run: async (...args: Parameters<ReturnType<typeof scripted>["run"]>) => {
+        runs++;
+        return scripted({}).run(...args);
+      },
+    };
     const policy = openLocalPolicy(DEFAULT_PER_USER_LIMITS, new FakeClock(0));
-    expect(await processEvent(bot, message("/stop"), { executor: counting, policy }, origin("/stop"))).toMatchObject({ kind: "answer", refusal: { kind: "consent", command: "stop" } });
+    expect(await processEvent(bot, message("/stop"), { executor: counting, policy }, origin("/stop"))).toMatchObject({
+      kind: "answer",
+      refusal: { kind: "consent", command: "stop" },
+    });
     expect(runs).toBe(0);
     expect(await processEvent(bot, message("/stop"), { executor: counting }, origin("/stop"))).toMatchObject({ kind: "ran" });
     expect(runs).toBe(1);

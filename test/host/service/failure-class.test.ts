@@ -8,7 +8,15 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatbotError, isChatbotError, type ErrorCode } from "../../../core/errors.js";
 import { Executor } from "../../../host/executor/executor.js";
-import { FAILURE_TABLE, attemptsAllowed, classifyFailure, deadLetterReason, failureKind, type FailureKind, type FailureRule } from "../../../host/service/failure-class.js";
+import {
+  FAILURE_TABLE,
+  attemptsAllowed,
+  classifyFailure,
+  deadLetterReason,
+  failureKind,
+  type FailureKind,
+  type FailureRule,
+} from "../../../host/service/failure-class.js";
 import { backoffMs } from "../../../host/service/retry-policy.js";
 import { assertEncryptedMime } from "../../../host/wire/filtermail-check.js";
 import { checkMimeType } from "../../../host/wire/mime/header-format.js";
@@ -107,7 +115,12 @@ const ROWS = Object.entries(FAILURE_TABLE) as Array<[FailureKind, FailureRule]>;
 
 describe("failure table: every row, a real error through HostService", () => {
   for (const [kind, rule] of ROWS) {
-    const outcome = rule.action === "settle" ? "dead-lettered at once with its code" : rule.action === "retry-once" ? "retried once with backoff, then dead-lettered" : "retried with backoff, attempts counted, then delivered";
+    const outcome =
+      rule.action === "settle"
+        ? "dead-lettered at once with its code"
+        : rule.action === "retry-once"
+          ? "retried once with backoff, then dead-lettered"
+          : "retried with backoff, attempts counted, then delivered";
     it(`${kind} (${rule.action}): ${outcome}`, async () => {
       const error = await realError(kind);
       expect(failureKind(error)).toBe(kind);
@@ -119,8 +132,20 @@ describe("failure table: every row, a real error through HostService", () => {
 
       if (rule.action === "settle") {
         expect(await waiting(entry.id)).toBeUndefined();
-        expect(await dead(entry.id)).toMatchObject({ attempts: 1, lastError: described(error), reason: deadLetterReason(kind, `after 1 attempt: ${described(error)}`) });
-        expect(host.logs).toContainEqual({ event: "spool.dead", bot: BOT, entry: entry.id, code: kind, attempts: 1, reason: (await dead(entry.id))!.reason, why: rule.why });
+        expect(await dead(entry.id)).toMatchObject({
+          attempts: 1,
+          lastError: described(error),
+          reason: deadLetterReason(kind, `after 1 attempt: ${described(error)}`),
+        });
+        expect(host.logs).toContainEqual({
+          event: "spool.dead",
+          bot: BOT,
+          entry: entry.id,
+          code: kind,
+          attempts: 1,
+          reason: (await dead(entry.id))!.reason,
+          why: rule.why,
+        });
         // Never tried again.
         host.clock.advance(backoffMs(1));
         await host.service.drainOnce();
@@ -130,7 +155,9 @@ describe("failure table: every row, a real error through HostService", () => {
 
       const firstAt = host.clock.now();
       expect(await waiting(entry.id)).toMatchObject({ attempts: 1, nextAttemptAt: firstAt + backoffMs(1), lastError: described(error) });
-      expect(host.logs).toContainEqual(expect.objectContaining({ event: "spool.retry", entry: entry.id, code: kind, attempts: 1, nextAttemptAt: firstAt + backoffMs(1) }));
+      expect(host.logs).toContainEqual(
+        expect.objectContaining({ event: "spool.retry", entry: entry.id, code: kind, attempts: 1, nextAttemptAt: firstAt + backoffMs(1) }),
+      );
       // Not before its backoff.
       host.clock.advance(backoffMs(1) - 1);
       await host.service.drainOnce();

@@ -27,7 +27,13 @@ describe("host config", () => {
       approvedOrigins: [],
       pacing: DEFAULT_SEND_PACING,
     });
-    expect(Object.isFrozen(config) && Object.isFrozen(config.smtp) && Object.isFrozen(config.imap) && Object.isFrozen(config.ceilings.event) && Object.isFrozen(config.ceilings.bot)).toBe(true);
+    expect(
+      Object.isFrozen(config) &&
+        Object.isFrozen(config.smtp) &&
+        Object.isFrozen(config.imap) &&
+        Object.isFrozen(config.ceilings.event) &&
+        Object.isFrozen(config.ceilings.bot),
+    ).toBe(true);
   });
 
   it("lowered ceilings replace the defaults key by key", () => {

@@ -49,7 +49,9 @@ describe("host service: the bot's own failures settle", () => {
     const host = await serviceHost({ executor: executor(runner("dies-on-run.mjs")), sender: { addr: USER, identity: alice } });
     const entry = await host.deliver("crash it");
     await host.service.drainOnce();
-    expect(await host.spool.all()).toMatchObject([{ id: entry.id, attempts: 1, nextAttemptAt: host.clock.now() + backoffMs(1), lastError: "E_RUNNER: runner exited (134)" }]);
+    expect(await host.spool.all()).toMatchObject([
+      { id: entry.id, attempts: 1, nextAttemptAt: host.clock.now() + backoffMs(1), lastError: "E_RUNNER: runner exited (134)" },
+    ]);
     expect(host.logs).toContainEqual(expect.objectContaining({ event: "spool.retry", code: "E_RUNNER", attempts: 1 }));
 
     host.clock.advance(backoffMs(1));
@@ -78,7 +80,11 @@ describe("host service: the bot's own failures settle", () => {
       expect(await host.spool.all()).toMatchObject([{ id: entry.id, attempts: attempt, nextAttemptAt: host.clock.now() + backoffMs(attempt) }]);
       host.clock.advance(backoffMs(attempt));
     }
-    expect(host.logs.filter((line) => line.event === "spool.retry").map((line) => line.code)).toEqual(["E_RUNNER_UNAVAILABLE", "E_RUNNER_UNAVAILABLE", "E_RUNNER_UNAVAILABLE"]);
+    expect(host.logs.filter((line) => line.event === "spool.retry").map((line) => line.code)).toEqual([
+      "E_RUNNER_UNAVAILABLE",
+      "E_RUNNER_UNAVAILABLE",
+      "E_RUNNER_UNAVAILABLE",
+    ]);
     expect(await host.spool.deadLetters()).toEqual([]);
   });
 
@@ -93,7 +99,9 @@ export default defineBot({ async message() { for (;;) {} } });
     });
     const entry = await host.deliver("spin");
     expect(await host.service.drainOnce()).toBe(1);
-    expect(host.logs.filter((line) => line.event === "bot.event")).toEqual([expect.objectContaining({ status: "cpu-limit", error: "E_LIMIT_cpuMsPerEvent", sent: 0 })]);
+    expect(host.logs.filter((line) => line.event === "bot.event")).toEqual([
+      expect.objectContaining({ status: "cpu-limit", error: "E_LIMIT_cpuMsPerEvent", sent: 0 }),
+    ]);
     expect(await host.spool.all()).toEqual([]);
     expect((await host.spool.deadLetters()).map((dead) => dead.id)).not.toContain(entry.id);
     host.clock.advance(backoffMs(1));
@@ -114,7 +122,11 @@ describe("host service with a real SMTP server answering like chatmail", () => {
 
   /** A host whose bot submits to the scripted relay (STARTTLS, login as the bot); stopped (its SMTP connection closed) after the tests. */
   const relayHost = async () => {
-    const host = await serviceHost({ executor: sandbox, sender: { addr: USER, identity: alice }, submitter: createSmtpSubmitter({ host: "127.0.0.1", port: relay.port, secure: false, user: BOT, password: "bot-password-123", allowSelfSigned: true }) });
+    const host = await serviceHost({
+      executor: sandbox,
+      sender: { addr: USER, identity: alice },
+      submitter: createSmtpSubmitter({ host: "127.0.0.1", port: relay.port, secure: false, user: BOT, password: "bot-password-123", allowSelfSigned: true }),
+    });
     closing.push(() => host.service.stop());
     return host;
   };

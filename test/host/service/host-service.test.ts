@@ -23,7 +23,18 @@ import { parseInner } from "../../../host/wire/mime/parse-inner.js";
 import { decryptAndVerify } from "../../../host/wire/pgp/decrypt.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import type { OutgoingMail } from "../../../host/wire/bot-message.js";
-import { COUNTER_BOT, FakeClock, FakeSmtp, SUBSCRIBER_BOT, botSettings, botState, editBotSettings, initHost, installBot, type BotSpec } from "../../support/host-fixture.js";
+import {
+  COUNTER_BOT,
+  FakeClock,
+  FakeSmtp,
+  SUBSCRIBER_BOT,
+  botSettings,
+  botState,
+  editBotSettings,
+  initHost,
+  installBot,
+  type BotSpec,
+} from "../../support/host-fixture.js";
 import { newIdentity, userMail } from "../../support/user-mail.js";
 
 const USER = "alice@chat.test";
@@ -55,7 +66,16 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
   const start = (smtp: FakeSmtp) => {
     const spool = new Spool(hostPaths(data).spool, clock);
     // sleep: a fake clock must not make the pacer wait in real time.
-    const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor, clock, log: (line) => logs.push(line), submitterFor: () => smtp });
+    const service = new HostService({
+      sleep: async () => {},
+      dataDir: data,
+      config,
+      spool,
+      executor,
+      clock,
+      log: (line) => logs.push(line),
+      submitterFor: () => smtp,
+    });
     return { spool, service, smtp };
   };
   const first = start(new FakeSmtp());
@@ -248,7 +268,9 @@ export default defineBot({
     const host = await setup({ config: { maxAttempts: 3 } });
     const { entry } = await host.deliver("hello");
     // nodemailer's error for a refused login: retried (the operator fixes the password), not settled.
-    host.smtp.otherwise({ fail: Object.assign(new Error("Invalid login: 535 5.7.8 authentication failed"), { code: "EAUTH", responseCode: 535, command: "AUTH PLAIN" }) });
+    host.smtp.otherwise({
+      fail: Object.assign(new Error("Invalid login: 535 5.7.8 authentication failed"), { code: "EAUTH", responseCode: 535, command: "AUTH PLAIN" }),
+    });
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect(await host.service.drainOnce()).toBe(1);
       host.clock.advance(backoffMs(attempt));
@@ -257,7 +279,12 @@ export default defineBot({
     expect(await host.spool.all()).toEqual([]);
     const dead = await host.spool.deadLetters();
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ id: entry.id, attempts: 3, lastError: "Invalid login: 535 5.7.8 authentication failed", reason: "[SMTP_AUTH] after 3 attempts: Invalid login: 535 5.7.8 authentication failed" });
+    expect(dead[0]).toMatchObject({
+      id: entry.id,
+      attempts: 3,
+      lastError: "Invalid login: 535 5.7.8 authentication failed",
+      reason: "[SMTP_AUTH] after 3 attempts: Invalid login: 535 5.7.8 authentication failed",
+    });
     expect(await host.service.drainOnce()).toBe(0);
   });
 
@@ -302,12 +329,20 @@ describe("host service: ticks", () => {
     expect(await host.service.drainOnce()).toBe(1);
     expect(await host.read(host.smtp.accepted[0]!)).toMatchObject({ text: "subscribed" });
     const offset = tickOffsetMs(host.addr, "hourly");
-    return { ...host, slot: (now: number) => nextTick("hourly", undefined, now, offset).at, next: (now: number) => nextTick("hourly", undefined, now, offset).next };
+    return {
+      ...host,
+      slot: (now: number) => nextTick("hourly", undefined, now, offset).at,
+      next: (now: number) => nextTick("hourly", undefined, now, offset).next,
+    };
   }
 
   it("a mail pretending to be a tick (the marker without the host's secret) is handled as mail and dropped; a real queued tick runs the tick handler", async () => {
     const host = await subscribed();
-    await host.spool.write(host.addr, new TextEncoder().encode(`${TICK_MARKER}0123456789abcdef ${host.clock.now()}\r\nFrom: ${USER}\r\n\r\nhi\r\n`), MAIL_MAX_BYTES);
+    await host.spool.write(
+      host.addr,
+      new TextEncoder().encode(`${TICK_MARKER}0123456789abcdef ${host.clock.now()}\r\nFrom: ${USER}\r\n\r\nhi\r\n`),
+      MAIL_MAX_BYTES,
+    );
     await host.service.drainOnce();
     expect(await host.spool.all()).toEqual([]);
     expect(host.logs).toContainEqual(expect.objectContaining({ event: "mail.dropped", bot: host.addr }));

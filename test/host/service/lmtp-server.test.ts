@@ -15,7 +15,10 @@ const MAIL = "From: alice@chat.test\r\nSubject: hi\r\n\r\nhello\r\n.dot line\r\n
 
 /** A spool whose writes for `failFor` fail like a full disk. */
 class FlakySpool extends Spool {
-  constructor(dir: string, private readonly failFor: string) {
+  constructor(
+    dir: string,
+    private readonly failFor: string,
+  ) {
     super(dir, { now: () => Date.now() });
   }
   override async write(recipient: string, data: MailSource, maxBytes: number): Promise<SpoolEntry> {
@@ -35,7 +38,14 @@ async function start(options: { maxBytes?: number; spool?: (dir: string) => Spoo
   const spool = options.spool?.(join(dir, "spool")) ?? new Spool(join(dir, "spool"), { now: () => Date.now() });
   const log: HostEvent[] = [];
   const spooled: SpoolEntry[] = [];
-  const server = await startLmtpServer({ socketPath, spool, isBot: (addr) => BOTS.has(addr), maxBytes: options.maxBytes ?? 1_000_000, log: (line) => log.push(line), onSpooled: (entry) => spooled.push(entry) });
+  const server = await startLmtpServer({
+    socketPath,
+    spool,
+    isBot: (addr) => BOTS.has(addr),
+    maxBytes: options.maxBytes ?? 1_000_000,
+    log: (line) => log.push(line),
+    onSpooled: (entry) => spooled.push(entry),
+  });
   servers.push(server);
   return { dir, socketPath, spool, log, spooled, server };
 }
@@ -60,7 +70,9 @@ describe("lmtp door", () => {
     expect(t.data.map((line) => line.slice(0, 3))).toEqual(["250", "451"]);
     expect(spooled.map((entry) => entry.id)).toEqual((await spool.all()).map((entry) => entry.id));
     expect(spooled.map((entry) => entry.recipient)).toEqual(["a@chat.test"]);
-    expect(log.filter((line) => line.event === "lmtp.spooled")).toEqual([{ event: "lmtp.spooled", bot: "a@chat.test", entry: spooled[0]!.id, from: "alice@chat.test" }]);
+    expect(log.filter((line) => line.event === "lmtp.spooled")).toEqual([
+      { event: "lmtp.spooled", bot: "a@chat.test", entry: spooled[0]!.id, from: "alice@chat.test" },
+    ]);
   });
 
   it("lmtp: RCPT for an address that is not a bot is refused with 550 5.1.1, and the bot in the same transaction still gets the mail", async () => {
@@ -121,7 +133,9 @@ describe("lmtp door", () => {
 
     // A stale socket: a server that was killed (-9) leaves its socket file behind.
     const stalePath = join(first.dir, "stale.sock");
-    const crashed = spawn(process.execPath, ["-e", "require('node:net').createServer().listen(process.argv[1], () => console.log('up'))", stalePath], { stdio: ["ignore", "pipe", "inherit"] });
+    const crashed = spawn(process.execPath, ["-e", "require('node:net').createServer().listen(process.argv[1], () => console.log('up'))", stalePath], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise((resolve) => crashed.stdout.once("data", resolve));
     crashed.kill("SIGKILL");
     await new Promise((resolve) => crashed.once("exit", resolve));
@@ -140,13 +154,18 @@ describe("lmtp door", () => {
     const socketPath = join(dir, "missing", "lmtp.sock");
     const spool = new Spool(join(dir, "spool"), { now: () => Date.now() });
     const failure = startLmtpServer({ socketPath, spool, isBot: () => true, maxBytes: 10, log: () => {} });
-    await expect(failure).rejects.toThrow(new RegExp(`the folder ${join(dir, "missing")} does not exist; as root: install -d -o \\S+ -g postfix -m 2750 ${join(dir, "missing")}`));
+    await expect(failure).rejects.toThrow(
+      new RegExp(`the folder ${join(dir, "missing")} does not exist; as root: install -d -o \\S+ -g postfix -m 2750 ${join(dir, "missing")}`),
+    );
     expect(await errorCode(failure)).toBe("E_CONFIG");
   });
 
   it("lmtp: the socket ends up with socketGroup — inherited from a setgid folder, or given by chown where this user may", async () => {
     // Any group other than this process's own: the socket would not get it by default.
-    const other = readFileSync("/etc/group", "utf8").split("\n").map((line) => Number(line.split(":")[2])).find((gid) => Number.isInteger(gid) && gid !== process.getgid!())!;
+    const other = readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .map((line) => Number(line.split(":")[2]))
+      .find((gid) => Number.isInteger(gid) && gid !== process.getgid!())!;
     const dir = mkdtempSync(join(tmpdir(), "lmtp-"));
     const setgid = join(dir, "setgid");
     mkdirSync(setgid);

@@ -35,10 +35,15 @@ describe("host log file", () => {
     const stop = new AbortController();
     const seen: string[] = [];
     let wake: () => void = () => {};
-    const following = followLog(file, 4, (lines) => {
-      seen.push(...lines);
-      if (seen.length >= 2) wake();
-    }, { signal: stop.signal, pollMs: 5 });
+    const following = followLog(
+      file,
+      4,
+      (lines) => {
+        seen.push(...lines);
+        if (seen.length >= 2) wake();
+      },
+      { signal: stop.signal, pollMs: 5 },
+    );
     const both = new Promise<void>((resolve) => (wake = resolve));
     appendFileSync(file, "new 1\nnew");
     appendFileSync(file, " 2\n");
@@ -54,10 +59,15 @@ describe("host log file", () => {
     const seen: string[] = [];
     let wake: () => void = () => {};
     const got = new Promise<void>((resolve) => (wake = resolve));
-    const following = followLog(file, 28, (lines) => {
-      seen.push(...lines);
-      wake();
-    }, { signal: stop.signal, pollMs: 5 });
+    const following = followLog(
+      file,
+      28,
+      (lines) => {
+        seen.push(...lines);
+        wake();
+      },
+      { signal: stop.signal, pollMs: 5 },
+    );
     writeFileSync(file, "after\n");
     await got;
     stop.abort();

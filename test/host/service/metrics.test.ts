@@ -9,10 +9,28 @@ import { Spool } from "../../../host/spool/spool.js";
 const LINES: HostEvent[] = [
   { event: "bot.event", bot: "a@chat.test", from: "u@x.test", status: "ok", cpuMs: 3, wallMs: 9, memoryBytes: 1, sent: 1 },
   { event: "bot.event", bot: "a@chat.test", from: "u@x.test", status: "ok", cpuMs: 2.5, wallMs: 9, memoryBytes: 1, sent: 0 },
-  { event: "bot.event", bot: "a@chat.test", from: "u@x.test", status: "bot-error", cpuMs: 10, wallMs: 12, memoryBytes: 1, sent: 0, error: "E_BOT", message: "boom" },
+  {
+    event: "bot.event",
+    bot: "a@chat.test",
+    from: "u@x.test",
+    status: "bot-error",
+    cpuMs: 10,
+    wallMs: 12,
+    memoryBytes: 1,
+    sent: 0,
+    error: "E_BOT",
+    message: "boom",
+  },
   { event: "bot.tick", bot: "b@chat.test", at: 1, status: "ok", cpuMs: 1, sent: 2 },
   { event: "mail.dropped", bot: "a@chat.test", reason: "not encrypted" },
-  { event: "bot.refused", bot: "a@chat.test", from: "u@x.test", reason: "per-user limit mailsPerHour (60/60)", notified: true, refusal: { kind: "per-user-limit", limit: "mailsPerHour" } },
+  {
+    event: "bot.refused",
+    bot: "a@chat.test",
+    from: "u@x.test",
+    reason: "per-user limit mailsPerHour (60/60)",
+    notified: true,
+    refusal: { kind: "per-user-limit", limit: "mailsPerHour" },
+  },
   { event: "bot.refused", bot: "a@chat.test", from: "u@x.test", reason: "consent: /stop", notified: true, refusal: { kind: "consent", command: "stop" } },
   { event: "bot.deferred", bot: "b@chat.test", from: "u@x.test", reason: "bot CPU budget botCpuMsPerHour used up", until: 5 },
   { event: "spool.retry", bot: "a@chat.test", entry: "1", code: "SMTP_CONNECTION", attempts: 1, nextAttemptAt: 2, error: "smtp down" },
@@ -80,8 +98,22 @@ describe("host metrics", () => {
 
   it("metrics: a refusal is labelled from the event's typed refusal, not by reading its sentence", () => {
     const metrics = new HostMetrics();
-    metrics.observe({ event: "bot.refused", bot: "a@chat.test", from: "u@x.test", reason: "some other wording", notified: false, refusal: { kind: "per-user-limit", limit: "bytesPerHour" } });
-    metrics.observe({ event: "bot.refused", bot: "a@chat.test", from: "u@x.test", reason: "some other wording", notified: true, refusal: { kind: "consent", command: "start" } });
+    metrics.observe({
+      event: "bot.refused",
+      bot: "a@chat.test",
+      from: "u@x.test",
+      reason: "some other wording",
+      notified: false,
+      refusal: { kind: "per-user-limit", limit: "bytesPerHour" },
+    });
+    metrics.observe({
+      event: "bot.refused",
+      bot: "a@chat.test",
+      from: "u@x.test",
+      reason: "some other wording",
+      notified: true,
+      refusal: { kind: "consent", command: "start" },
+    });
     const text = metrics.render({ spoolEntries: 0, deadLetters: 0 });
     expect(text).toMatch(/^chatbot_refused_total\{bot="a@chat\.test",reason="bytesPerHour"\} 1$/m);
     expect(text).toMatch(/^chatbot_refused_total\{bot="a@chat\.test",reason="consent"\} 1$/m);
@@ -89,7 +121,16 @@ describe("host metrics", () => {
 
   it("metrics: a count that is not finite adds 0 and never breaks the counters; bot labels are lower case", () => {
     const metrics = new HostMetrics();
-    metrics.observe({ event: "bot.event", bot: "A@Chat.Test", from: "u@x.test", status: "ok", cpuMs: Number.NaN, wallMs: 1, memoryBytes: 1, sent: Number.POSITIVE_INFINITY });
+    metrics.observe({
+      event: "bot.event",
+      bot: "A@Chat.Test",
+      from: "u@x.test",
+      status: "ok",
+      cpuMs: Number.NaN,
+      wallMs: 1,
+      memoryBytes: 1,
+      sent: Number.POSITIVE_INFINITY,
+    });
     const text = metrics.render({ spoolEntries: 0, deadLetters: 0 });
     expect(text).toMatch(/^chatbot_events_total\{bot="a@chat\.test",status="ok"\} 1$/m);
     expect(text).toMatch(/^chatbot_cpu_ms_total\{bot="a@chat\.test"\} 0$/m);

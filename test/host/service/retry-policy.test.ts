@@ -15,9 +15,20 @@ describe("retry policy", () => {
 
   it("a retryable failure is retried at now + backoffMs(attempts) until maxAttempts, then dead-lettered with the attempt count", () => {
     const error = smtpError(451, "451 4.7.1 try again later");
-    expect(decideRetry(error, 0, 3, NOW)).toEqual({ action: "retry", kind: "SMTP_4XX", attempts: 1, reason: "451 4.7.1 try again later", nextAttemptAt: NOW + 1_000 });
+    expect(decideRetry(error, 0, 3, NOW)).toEqual({
+      action: "retry",
+      kind: "SMTP_4XX",
+      attempts: 1,
+      reason: "451 4.7.1 try again later",
+      nextAttemptAt: NOW + 1_000,
+    });
     expect(decideRetry(error, 1, 3, NOW)).toMatchObject({ action: "retry", attempts: 2, nextAttemptAt: NOW + 5_000 });
-    expect(decideRetry(error, 2, 3, NOW)).toMatchObject({ action: "dead-letter", kind: "SMTP_4XX", attempts: 3, text: "after 3 attempts: 451 4.7.1 try again later" });
+    expect(decideRetry(error, 2, 3, NOW)).toMatchObject({
+      action: "dead-letter",
+      kind: "SMTP_4XX",
+      attempts: 3,
+      text: "after 3 attempts: 451 4.7.1 try again later",
+    });
   });
 
   it("a settled failure is dead-lettered on its first attempt, with the table's why", () => {

@@ -66,7 +66,10 @@ function setupMirror() {
   const fake = fakeAccount();
   const clock = new FakeClock(1_000_000);
   const logs: HostEvent[] = [];
-  const config = { imap: { host: "127.0.0.1", port: 143, security: "starttls" as const, allowSelfSigned: true }, ceilings: { event: { stateBytes: STATE_BYTES } } };
+  const config = {
+    imap: { host: "127.0.0.1", port: 143, security: "starttls" as const, allowSelfSigned: true },
+    ceilings: { event: { stateBytes: STATE_BYTES } },
+  };
   const mirror = new StateMirror({ dataDir: data, config, clock, log: (line) => logs.push(line), openMailbox: fake.open });
   const state = new BotStateFile(join(hostPaths(data).bot(BOT).dir, "state.json"));
   return { data, fake, clock, logs, mirror, state };
@@ -74,10 +77,10 @@ function setupMirror() {
 
 describe("state copy message", () => {
   it("round-trips the state with its version, and refuses a body that does not match its sha256", () => {
-    const raw = composeStateMessage(BOT, { runs: "3", "é": '"ü"' }, 7, Date.UTC(2025, 0, 1));
-    expect(parseStateMessage(raw, STATE_BYTES)).toEqual({ version: 7, state: { runs: "3", "é": '"ü"' } });
+    const raw = composeStateMessage(BOT, { runs: "3", é: '"ü"' }, 7, Date.UTC(2025, 0, 1));
+    expect(parseStateMessage(raw, STATE_BYTES)).toEqual({ version: 7, state: { runs: "3", é: '"ü"' } });
     const text = Buffer.from(raw).toString("latin1");
-    const body = Buffer.from(JSON.stringify({ runs: "4", "é": '"ü"' })).toString("base64");
+    const body = Buffer.from(JSON.stringify({ runs: "4", é: '"ü"' })).toString("base64");
     const forged = Buffer.from(text.slice(0, text.indexOf("\r\n\r\n") + 4) + body, "latin1");
     expect(() => parseStateMessage(forged, STATE_BYTES)).toThrow(/does not match its sha256/);
   });
@@ -144,13 +147,18 @@ describe("state mirror", () => {
         return {
           ...box,
           list: async () => (await box.list()).map((m) => ({ ...m, size: t.fake.account.folder.get(m.uid)!.byteLength })),
-          download: async (uid) => (downloads.push(uid), box.download(uid)),
+          download: async (uid) => {
+            downloads.push(uid);
+            return box.download(uid);
+          },
         };
       },
     });
     expect(await mirror.pull(BOT)).toEqual({ version: 1, state: { runs: "1" } });
     expect(downloads).not.toContain(99);
-    expect(t.logs).toContainEqual(expect.objectContaining({ event: "state.mirror-error", op: "pull", uid: 99, error: expect.stringMatching(/not downloaded/) }));
+    expect(t.logs).toContainEqual(
+      expect.objectContaining({ event: "state.mirror-error", op: "pull", uid: 99, error: expect.stringMatching(/not downloaded/) }),
+    );
   });
 
   it("pull skips a damaged newest copy and takes the next readable one", async () => {
@@ -271,7 +279,17 @@ export default defineBot({
     const log = (line: HostEvent) => logs.push(line);
     const start = () => {
       const mirror = new StateMirror({ dataDir: data, config, clock, log, openMailbox: fake.open });
-      const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool: new Spool(hostPaths(data).spool, clock), executor, clock, log, submitterFor: () => new FakeSmtp(), mirror });
+      const service = new HostService({
+        sleep: async () => {},
+        dataDir: data,
+        config,
+        spool: new Spool(hostPaths(data).spool, clock),
+        executor,
+        clock,
+        log,
+        submitterFor: () => new FakeSmtp(),
+        mirror,
+      });
       return { mirror, service };
     };
     const first = start();
@@ -308,7 +326,17 @@ export default defineBot({
     const logs: HostEvent[] = [];
     const mirror = new StateMirror({ dataDir: data, config, clock, log: (line) => logs.push(line), openMailbox: fake.open });
     const spool = new Spool(hostPaths(data).spool, clock);
-    const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor, clock, log: (line) => logs.push(line), submitterFor: () => new FakeSmtp(), mirror });
+    const service = new HostService({
+      sleep: async () => {},
+      dataDir: data,
+      config,
+      spool,
+      executor,
+      clock,
+      log: (line) => logs.push(line),
+      submitterFor: () => new FakeSmtp(),
+      mirror,
+    });
     clock.advance(60 * 60_000);
     await service.drainOnce();
     expect(await botState(data, BOT)).toEqual({});
@@ -328,7 +356,17 @@ export default defineBot({
     const config = await loadHostConfig(hostPaths(data).config, data);
     const logs: HostEvent[] = [];
     const spool = new Spool(hostPaths(data).spool, clock);
-    const service = new HostService({ sleep: async () => {}, dataDir: data, config, spool, executor, clock, log: (line) => logs.push(line), submitterFor: () => new FakeSmtp(), stateIoLimits: { stateWriteBytesPerSecond: 1_000_000, stateWriteOpsPerSecond: 1 } });
+    const service = new HostService({
+      sleep: async () => {},
+      dataDir: data,
+      config,
+      spool,
+      executor,
+      clock,
+      log: (line) => logs.push(line),
+      submitterFor: () => new FakeSmtp(),
+      stateIoLimits: { stateWriteBytesPerSecond: 1_000_000, stateWriteOpsPerSecond: 1 },
+    });
     const secret = await loadTickSecret(data);
     await spool.write(BOT, tickEntry(secret, clock.now() - 1), 1024);
     clock.advance(1);

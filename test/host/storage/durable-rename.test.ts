@@ -74,7 +74,9 @@ describe("durable rename", () => {
   it("renameDurable: a folder fsync that fails fails the call: a rename is never reported durable when it is not", async () => {
     const dir = tempDir();
     await writeFile(join(dir, "x.tmp"), "x");
-    await expect(renameDurable([[join(dir, "x.tmp"), join(dir, "x")]], async () => Promise.reject(new Error("EIO: fsync failed")))).rejects.toThrow(/fsync failed/);
+    await expect(renameDurable([[join(dir, "x.tmp"), join(dir, "x")]], async () => Promise.reject(new Error("EIO: fsync failed")))).rejects.toThrow(
+      /fsync failed/,
+    );
     await renameDurable([[join(dir, "x"), join(dir, "y")]]); // and the default (real) sync succeeds
     expect(await readdir(dir)).toEqual(["y"]);
   });

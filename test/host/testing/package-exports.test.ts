@@ -34,7 +34,7 @@ describe("package exports: chatbot/testing", () => {
   });
 
   it("the declarations a test imports reference no Node types", () => {
-    const entry = join(ROOT, (pkg.exports["./testing"] as Record<string, string>)["types"]!);
+    const entry = join(ROOT, (pkg.exports["./testing"] as Record<string, string>).types!);
     const files = declarationClosure(entry);
     expect(files.size).toBeGreaterThan(3);
     for (const file of files) {

@@ -28,7 +28,12 @@ const endings: Array<{ name: string; status: string; body: string; limits?: Reco
   // CPU time never exceeds wall time, so with both budgets at 1000 ms the wall budget ends the loop.
   { name: "uses up its wall budget", status: "wall-limit", body: `for (;;) {}`, limits: { wallMsPerEvent: 1000, cpuMsPerEvent: 1000 } },
   { name: "writes past its log cap", status: "output-limit", body: `for (let i = 0; ; i++) console.log("line " + i + "x".repeat(100));` },
-  { name: "runs out of memory", status: "memory-limit", body: `const a: string[] = []; for (;;) a.push("x".repeat(1e5) + a.length);`, limits: { memoryBytes: 24 * MiB } },
+  {
+    name: "runs out of memory",
+    status: "memory-limit",
+    body: `const a: string[] = []; for (;;) a.push("x".repeat(1e5) + a.length);`,
+    limits: { memoryBytes: 24 * MiB },
+  },
 ];
 
 const bots: TestBot[] = [];

@@ -50,7 +50,10 @@ describe("test kit: the relay's rules", () => {
     bot = await createTestBot({ dir: botFolder(SOURCE), knownChats: ["bob@example.org"] });
     const stop = await bot.message("/stop", { from: "bob@example.org" });
     expect(stop).toMatchObject({ status: "answered", actions: [], texts: [], answer: { text: STOP_TEXT, refusal: { kind: "consent", command: "stop" } } });
-    expect((await bot.tick()).refused).toEqual([{ chatId: "bob@example.org", type: "send" }, { chatId: "group:club", type: "send" }]);
+    expect((await bot.tick()).refused).toEqual([
+      { chatId: "bob@example.org", type: "send" },
+      { chatId: "group:club", type: "send" },
+    ]);
     expect((await bot.message("/start", { from: "bob@example.org" })).answer?.text).toBe(START_TEXT);
     expect((await bot.tick()).texts).toEqual(["tick for Bob"]);
   });

@@ -11,7 +11,15 @@ const headers = (entries: Array<[string, string]>) => {
 
 describe("neverAnswerReason", () => {
   it("a person's ordinary mail (and an encrypted one's outer headers) has no marker", () => {
-    expect(neverAnswerReason(headers([["from", "alice@x.org"], ["content-type", 'multipart/encrypted; protocol="application/pgp-encrypted"; boundary=b'], ["return-path", "<alice@x.org>"]]))).toBeUndefined();
+    expect(
+      neverAnswerReason(
+        headers([
+          ["from", "alice@x.org"],
+          ["content-type", 'multipart/encrypted; protocol="application/pgp-encrypted"; boundary=b'],
+          ["return-path", "<alice@x.org>"],
+        ]),
+      ),
+    ).toBeUndefined();
     expect(neverAnswerReason(headers([["auto-submitted", "no"]]))).toBeUndefined();
     expect(neverAnswerReason(headers([["auto-submitted", "Auto-Generated"]]))).toBeUndefined();
   });
@@ -21,12 +29,23 @@ describe("neverAnswerReason", () => {
     expect(neverAnswerReason(headers([["auto-submitted", "Auto-Replied (vacation); owner-email=a@x"]]))).toMatch(/Auto-Submitted: auto-replied\)/);
     expect(neverAnswerReason(headers([["auto-submitted", "auto-notified"]]))).toMatch(/auto-notified/);
     expect(neverAnswerReason(headers([["auto-submitted", ""]]))).toMatch(/\(empty\)/);
-    expect(neverAnswerReason(headers([["auto-submitted", "no"], ["auto-submitted", "auto-replied"]]))).toMatch(/auto-replied/);
+    expect(
+      neverAnswerReason(
+        headers([
+          ["auto-submitted", "no"],
+          ["auto-submitted", "auto-replied"],
+        ]),
+      ),
+    ).toMatch(/auto-replied/);
   });
 
   it("multipart/report: delivery status (also global, also without a report-type), read receipts and other reports; a webxdc status update is not one", () => {
-    expect(neverAnswerReason(headers([["content-type", "multipart/report; report-type=delivery-status; boundary=x"]]))).toMatch(/^delivery status notification/);
-    expect(neverAnswerReason(headers([["content-type", 'multipart/report; report-type="global-delivery-status"; boundary=x']]))).toMatch(/^delivery status notification/);
+    expect(neverAnswerReason(headers([["content-type", "multipart/report; report-type=delivery-status; boundary=x"]]))).toMatch(
+      /^delivery status notification/,
+    );
+    expect(neverAnswerReason(headers([["content-type", 'multipart/report; report-type="global-delivery-status"; boundary=x']]))).toMatch(
+      /^delivery status notification/,
+    );
     expect(neverAnswerReason(headers([["content-type", "multipart/report; boundary=x"]]))).toMatch(/report-type=missing/);
     expect(neverAnswerReason(headers([["content-type", "Multipart/Report; Report-Type=Disposition-Notification; boundary=x"]]))).toMatch(/^read receipt/);
     expect(neverAnswerReason(headers([["content-type", "multipart/report; report-type=feedback-report; boundary=x"]]))).toMatch(/^machine-generated report/);

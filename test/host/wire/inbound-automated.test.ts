@@ -34,7 +34,13 @@ beforeAll(async () => {
 async function bot(options: { hostBots?: string[] } = {}): Promise<{ account: BotAccount; clock: { now: number } }> {
   const clock = { now: Date.now() };
   const hostBots = new Set(options.hostBots ?? []);
-  const account = await openBotAccount(mkdtempSync(join(tmpdir(), "inbound-automated-")), BOT, "Echo Bot", { now: () => clock.now }, { isHostBot: (addr) => hostBots.has(addr) });
+  const account = await openBotAccount(
+    mkdtempSync(join(tmpdir(), "inbound-automated-")),
+    BOT,
+    "Echo Bot",
+    { now: () => clock.now },
+    { isHostBot: (addr) => hostBots.has(addr) },
+  );
   return { account, clock };
 }
 
@@ -173,7 +179,11 @@ describe("the bot never runs on mail no responder may answer (RFC 3834)", () => 
 
   it("a webxdc status update from a person runs the bot, although core marks every update auto-generated", async () => {
     const { account } = await bot();
-    const m = await mail(account, { body: { kind: "webxdc-status", updates: [{ payload: 1 }] }, inReplyTo: "<app@chat.test>", headers: [["Auto-Submitted", "auto-generated"]] });
+    const m = await mail(account, {
+      body: { kind: "webxdc-status", updates: [{ payload: 1 }] },
+      inReplyTo: "<app@chat.test>",
+      headers: [["Auto-Submitted", "auto-generated"]],
+    });
     expect((await receiveMail(account, m.raw, LIMITS)).kind).toBe("event");
   });
 });
@@ -183,7 +193,11 @@ describe("Secure-Join steps are protocol: Auto-Submitted: auto-replied does not 
   // dropping them left every join from those clients hanging at progress 400.
   const step = (account: BotAccount, where: "inner" | "outer" | "both") =>
     mail(account, {
-      headers: [["Secure-Join", "vc-request-with-auth"], ["Secure-Join-Auth", "no-such-auth-token"], ...(where !== "outer" ? ([["Auto-Submitted", "auto-replied"]] as Array<[string, string]>) : [])],
+      headers: [
+        ["Secure-Join", "vc-request-with-auth"],
+        ["Secure-Join-Auth", "no-such-auth-token"],
+        ...(where !== "outer" ? ([["Auto-Submitted", "auto-replied"]] as Array<[string, string]>) : []),
+      ],
       outerHeaders: where !== "inner" ? [["Auto-Submitted", "auto-replied"]] : [],
     });
 
@@ -204,7 +218,10 @@ describe("Secure-Join steps are protocol: Auto-Submitted: auto-replied does not 
 
   it("a Secure-Join header does not excuse a bounce or a receipt: the report type still drops it", async () => {
     const { account } = await bot();
-    const m = await mail(account, { headers: [["Secure-Join", "vc-request-with-auth"]], outerHeaders: [["Content-Type", "multipart/report; report-type=delivery-status"]] });
+    const m = await mail(account, {
+      headers: [["Secure-Join", "vc-request-with-auth"]],
+      outerHeaders: [["Content-Type", "multipart/report; report-type=delivery-status"]],
+    });
     expect(reason(await receiveMail(account, m.raw, LIMITS))).toMatch(/delivery status notification/);
   });
 });
@@ -217,7 +234,9 @@ describe("bot-to-bot exchanges are bounded", () => {
       expect(result.kind, `mail ${i}`).toBe("event");
     }
     const over = await receiveMail(account, (await fromOtherBot(account, "one too many")).raw, LIMITS);
-    expect(reason(over)).toMatch(new RegExp(`^bot-to-bot bound: ${BOT_EXCHANGE_EVENTS_PER_HOUR} events per hour from ${OTHER_BOT} \\(marked Auto-Submitted: auto-generated\\) reached`));
+    expect(reason(over)).toMatch(
+      new RegExp(`^bot-to-bot bound: ${BOT_EXCHANGE_EVENTS_PER_HOUR} events per hour from ${OTHER_BOT} \\(marked Auto-Submitted: auto-generated\\) reached`),
+    );
     expect(over).not.toHaveProperty("quiet");
     const again = await receiveMail(account, (await fromOtherBot(account, "and another")).raw, LIMITS);
     expect(again).toMatchObject({ kind: "drop", quiet: true });
@@ -265,8 +284,19 @@ describe("the service logs the bound's refusal once", () => {
     for (let i = 0; i < BOT_EXCHANGE_EVENTS_PER_HOUR; i++) await account.exchanges.admit(OTHER_BOT); // the bound is used up
     const logs: HostEvent[] = [];
     const unused = {} as Executor; // drops never reach the sandbox
-    const hosted = { account, bundle: { id: "x", code: "", filename: "bot.js" }, limits: {} as never, origins: [], state: new BotStateFile(join(tmpdir(), "unused-state.json")) };
-    const deps = { executor: unused, submitter: { submit: async () => {}, close: () => {} }, log: (line: HostEvent) => logs.push(line), maxMailBytes: LIMITS.maxBytes };
+    const hosted = {
+      account,
+      bundle: { id: "x", code: "", filename: "bot.js" },
+      limits: {} as never,
+      origins: [],
+      state: new BotStateFile(join(tmpdir(), "unused-state.json")),
+    };
+    const deps = {
+      executor: unused,
+      submitter: { submit: async () => {}, close: () => {} },
+      log: (line: HostEvent) => logs.push(line),
+      maxMailBytes: LIMITS.maxBytes,
+    };
     const first = await planMail(hosted, (await fromOtherBot(account, "over")).raw, deps);
     const second = await planMail(hosted, (await fromOtherBot(account, "over again")).raw, deps);
     expect(first.report).toMatchObject({ outcome: "dropped", reason: expect.stringMatching(/^bot-to-bot bound/) });

@@ -48,7 +48,11 @@ describe("receiveMail drops", () => {
     const account = await bot();
     const m = await mail(account, {});
     const result = await receiveMail(account, m.raw, LIMITS);
-    expect(result).toMatchObject({ kind: "event", sender: ALICE, event: { kind: "message", message: { id: m.messageId, text: "hello", from: { addr: ALICE, name: "Alice" } } } });
+    expect(result).toMatchObject({
+      kind: "event",
+      sender: ALICE,
+      event: { kind: "message", message: { id: m.messageId, text: "hello", from: { addr: ALICE, name: "Alice" } } },
+    });
     expect((await account.peers.get(ALICE))?.fingerprint).toBe(alice.fingerprint);
   });
 
@@ -94,7 +98,14 @@ describe("receiveMail drops", () => {
     const account = await bot();
     const bob = await newIdentity("bob@chat.test");
     const stolenId = "<announced-post-id@chat.test>";
-    const fromBob = await userMail({ from: "bob@chat.test", to: BOT, recipientKey: account.identity.publicKey, signer: bob, body: { kind: "text", text: "first with alice's id" }, messageId: stolenId });
+    const fromBob = await userMail({
+      from: "bob@chat.test",
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: bob,
+      body: { kind: "text", text: "first with alice's id" },
+      messageId: stolenId,
+    });
     expect((await receiveMail(account, fromBob.raw, LIMITS)).kind).toBe("event");
     const fromAlice = await mail(account, { messageId: stolenId });
     expect((await receiveMail(account, fromAlice.raw, LIMITS)).kind).toBe("event");
@@ -108,7 +119,17 @@ describe("receiveMail drops", () => {
 
   it("unencrypted and not a SecureJoin request", async () => {
     const account = await bot();
-    const raw = crlf(`From: ${ALICE}`, `To: ${BOT}`, "Subject: hi", "Message-ID: <plain1@chat.test>", "Chat-Version: 1.0", "Content-Type: text/plain", "", "hello in the clear", "");
+    const raw = crlf(
+      `From: ${ALICE}`,
+      `To: ${BOT}`,
+      "Subject: hi",
+      "Message-ID: <plain1@chat.test>",
+      "Chat-Version: 1.0",
+      "Content-Type: text/plain",
+      "",
+      "hello in the clear",
+      "",
+    );
     expect(reason(await receiveMail(account, new Uint8Array(raw), LIMITS))).toBe("unencrypted, and not a SecureJoin request");
   });
 

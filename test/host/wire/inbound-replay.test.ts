@@ -104,7 +104,16 @@ describe("replay after eviction", () => {
     const { account, clock } = await bot(now);
     await fillPastCap(account, clock);
     await fillPastCap(account, clock); // the first three are forgotten: the horizon is three hours after `now`
-    const pair = await splitMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: alice, text: "file", file: { name: "a.bin", type: "application/octet-stream", data: new Uint8Array(10) }, signedAt: new Date(now), date: new Date(now) });
+    const pair = await splitMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: alice,
+      text: "file",
+      file: { name: "a.bin", type: "application/octet-stream", data: new Uint8Array(10) },
+      signedAt: new Date(now),
+      date: new Date(now),
+    });
     const pre = await receiveMail(account, pair.pre, LIMITS);
     expect(pre.kind === "drop" && pre.reason).toMatch(/^possible replay/);
     expect(await account.pending.list()).toEqual([]);
@@ -119,7 +128,17 @@ describe("replay after eviction", () => {
     await account.seen.add(mark.sender, mark.messageId);
     await fillPastCap(account, clock);
     const unused = {} as Executor; // the tick is refused before the sandbox is asked
-    const plan = await planTick({ account, bundle: { id: "x", code: "", filename: "bot.js" }, limits: {} as never, origins: [], state: new BotStateFile(join(tmpdir(), "unused-state.json")) }, at, { executor: unused, submitter: { submit: async () => {}, close: () => {} }, log: () => {}, maxMailBytes: LIMITS.maxBytes });
+    const plan = await planTick(
+      {
+        account,
+        bundle: { id: "x", code: "", filename: "bot.js" },
+        limits: {} as never,
+        origins: [],
+        state: new BotStateFile(join(tmpdir(), "unused-state.json")),
+      },
+      at,
+      { executor: unused, submitter: { submit: async () => {}, close: () => {} }, log: () => {}, maxMailBytes: LIMITS.maxBytes },
+    );
     expect(plan.report.outcome).toBe("dropped");
     expect(plan.report.reason).toMatch(/possible replay/);
   });
@@ -182,7 +201,15 @@ describe("seen store horizon", () => {
   it("reads the bare [key, ms] array an older host wrote, forgetting beyond the cap with a horizon", async () => {
     const f = file();
     const { writeFileSync } = await import("node:fs");
-    writeFileSync(f, JSON.stringify([["a@x <0@x>", 5], ["a@x <1@x>", 6], ["a@x <2@x>", 7], ["a@x <3@x>", 8]]));
+    writeFileSync(
+      f,
+      JSON.stringify([
+        ["a@x <0@x>", 5],
+        ["a@x <1@x>", 6],
+        ["a@x <2@x>", 7],
+        ["a@x <3@x>", 8],
+      ]),
+    );
     const store = new SeenStore(f, { now: () => 9 }, { maxIds: CAP });
     expect(await store.has("a@x", "<0@x>")).toBe(false);
     expect(await store.completeSince()).toBe(5);

@@ -88,7 +88,15 @@ describe("pre-/post-message joining", () => {
   it("a forged post-message (same post id, signed by another key) is dropped and the real one still joins", async () => {
     const { account } = await bot({ aliceVerified: true });
     const { pre, post, postId } = await split(account);
-    const forged = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: mallory, messageId: postId, body: { kind: "file", text: "", file: { ...FILE, data: new Uint8Array(200_000) } }, headers: [["Chat-Is-Post-Message", "1"]] });
+    const forged = await userMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: mallory,
+      messageId: postId,
+      body: { kind: "file", text: "", file: { ...FILE, data: new Uint8Array(200_000) } },
+      headers: [["Chat-Is-Post-Message", "1"]],
+    });
     expect((await receiveMail(account, pre, LIMITS)).kind).toBe("held");
     const dropped = await receiveMail(account, forged.raw, LIMITS);
     expect(dropped.kind).toBe("drop");
@@ -100,18 +108,39 @@ describe("pre-/post-message joining", () => {
   it("with an unverified (Autocrypt) key, a post-message signed by another key than its pre-message is dropped and the real one still joins", async () => {
     const { account } = await bot();
     const { pre, post, postId } = await split(account);
-    const forged = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: mallory, messageId: postId, body: { kind: "file", text: "", file: FILE }, headers: [["Chat-Is-Post-Message", "1"]] });
+    const forged = await userMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: mallory,
+      messageId: postId,
+      body: { kind: "file", text: "", file: FILE },
+      headers: [["Chat-Is-Post-Message", "1"]],
+    });
     expect((await receiveMail(account, pre, LIMITS)).kind).toBe("held");
-    expect(await receiveMail(account, forged.raw, LIMITS)).toEqual({ kind: "drop", reason: `post-message of ${postId} is signed by ${mallory.fingerprint}, its pre-message by ${alice.fingerprint}` });
+    expect(await receiveMail(account, forged.raw, LIMITS)).toEqual({
+      kind: "drop",
+      reason: `post-message of ${postId} is signed by ${mallory.fingerprint}, its pre-message by ${alice.fingerprint}`,
+    });
     expect(expectEvent(await receiveMail(account, post, LIMITS)).message.text).toBe("here is the file");
   });
 
   it("with an unverified key, a forged pre-message naming a held post-message is dropped without consuming it", async () => {
     const { account } = await bot();
     const { pre, post, postId } = await split(account);
-    const forged = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: mallory, body: { kind: "text", text: "forged text" }, headers: [["Chat-Post-Message-ID", postId]] });
+    const forged = await userMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: mallory,
+      body: { kind: "text", text: "forged text" },
+      headers: [["Chat-Post-Message-ID", postId]],
+    });
     expect((await receiveMail(account, post, LIMITS)).kind).toBe("held");
-    expect(await receiveMail(account, forged.raw, LIMITS)).toEqual({ kind: "drop", reason: `pre-message of ${postId} is signed by ${mallory.fingerprint}, its post-message by ${alice.fingerprint}` });
+    expect(await receiveMail(account, forged.raw, LIMITS)).toEqual({
+      kind: "drop",
+      reason: `pre-message of ${postId} is signed by ${mallory.fingerprint}, its post-message by ${alice.fingerprint}`,
+    });
     expect(expectEvent(await receiveMail(account, pre, LIMITS)).message.text).toBe("here is the file");
   });
 
@@ -119,22 +148,49 @@ describe("pre-/post-message joining", () => {
     const { account } = await bot();
     const { pre, postId } = await split(account);
     const bob = await newIdentity("bob@chat.test");
-    const foreign = await userMail({ from: "bob@chat.test", to: BOT, recipientKey: account.identity.publicKey, signer: bob, messageId: postId, body: { kind: "file", text: "", file: FILE }, headers: [["Chat-Is-Post-Message", "1"]] });
+    const foreign = await userMail({
+      from: "bob@chat.test",
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: bob,
+      messageId: postId,
+      body: { kind: "file", text: "", file: FILE },
+      headers: [["Chat-Is-Post-Message", "1"]],
+    });
     expect((await receiveMail(account, pre, LIMITS)).kind).toBe("held");
     expect((await receiveMail(account, foreign.raw, LIMITS)).kind).toBe("held");
-    expect((await account.pending.list()).map((e) => [e.sender, e.half])).toEqual([[ALICE, "pre"], ["bob@chat.test", "post"]]);
+    expect((await account.pending.list()).map((e) => [e.sender, e.half])).toEqual([
+      [ALICE, "pre"],
+      ["bob@chat.test", "post"],
+    ]);
   });
 
   it("an ordinary message with an attachment (not split) runs at once", async () => {
     const { account } = await bot();
-    const small = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: alice, body: { kind: "file", text: "small", file: { name: "a.txt", type: "text/plain", data: new TextEncoder().encode("hi") } } });
+    const small = await userMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: alice,
+      body: { kind: "file", text: "small", file: { name: "a.txt", type: "text/plain", data: new TextEncoder().encode("hi") } },
+    });
     const { message } = expectEvent(await receiveMail(account, small.raw, LIMITS));
     expect(message).toMatchObject({ id: small.messageId, text: "small", attachments: [{ name: "a.txt", size: 2 }] });
   });
 
   it("a mail that is both a pre- and a post-message is dropped", async () => {
     const { account } = await bot();
-    const both = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: alice, body: { kind: "text", text: "x" }, headers: [["Chat-Is-Post-Message", "1"], ["Chat-Post-Message-ID", "<other@chat.test>"]] });
+    const both = await userMail({
+      from: ALICE,
+      to: BOT,
+      recipientKey: account.identity.publicKey,
+      signer: alice,
+      body: { kind: "text", text: "x" },
+      headers: [
+        ["Chat-Is-Post-Message", "1"],
+        ["Chat-Post-Message-ID", "<other@chat.test>"],
+      ],
+    });
     expect(await receiveMail(account, both.raw, LIMITS)).toEqual({ kind: "drop", reason: "both a pre-message and a post-message" });
   });
 
@@ -169,7 +225,8 @@ describe("pending store", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pending-")), "pending");
     let now = 0;
     const store = new PendingStore(dir, { now: () => ++now });
-    for (let i = 0; i < PENDING_MAX_ENTRIES + 5; i++) await store.hold({ postId: `<${i}@x>`, half: "post", sender: "a@x", signer: "F".repeat(40) }, new Uint8Array([i]));
+    for (let i = 0; i < PENDING_MAX_ENTRIES + 5; i++)
+      await store.hold({ postId: `<${i}@x>`, half: "post", sender: "a@x", signer: "F".repeat(40) }, new Uint8Array([i]));
     const held = await store.list();
     expect(held).toHaveLength(PENDING_MAX_ENTRIES);
     expect(held[0]?.postId).toBe("<5@x>");

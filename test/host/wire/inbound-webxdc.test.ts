@@ -21,7 +21,14 @@ beforeAll(async () => {
 
 async function receiveUpdates(updates: unknown[]) {
   const account = await openBotAccount(mkdtempSync(join(tmpdir(), "inbound-webxdc-")), BOT, "Poll Bot");
-  const mail = await userMail({ from: ALICE, to: BOT, recipientKey: account.identity.publicKey, signer: alice, inReplyTo: APP, body: { kind: "webxdc-status", updates } });
+  const mail = await userMail({
+    from: ALICE,
+    to: BOT,
+    recipientKey: account.identity.publicKey,
+    signer: alice,
+    inReplyTo: APP,
+    body: { kind: "webxdc-status", updates },
+  });
   return receiveMail(account, mail.raw, LIMITS);
 }
 

@@ -63,7 +63,14 @@ describe("outbound: webxdc status updates and reactions", () => {
 
   it("a react action is a reaction to the named message; an empty emoji removes it", async () => {
     const account = await botAccount();
-    const { mails } = await mailsForActions(account, [{ type: "react", chatId: ALICE, messageId: "<m1@example.org>", emoji: "👍" }, { type: "react", chatId: ALICE, messageId: "<m1@example.org>", emoji: "" }], EVENT);
+    const { mails } = await mailsForActions(
+      account,
+      [
+        { type: "react", chatId: ALICE, messageId: "<m1@example.org>", emoji: "👍" },
+        { type: "react", chatId: ALICE, messageId: "<m1@example.org>", emoji: "" },
+      ],
+      EVENT,
+    );
     const [added, removed] = await Promise.all(mails.map((m) => openAsAlice(account, m)));
     expect(added).toMatchObject({ inReplyTo: "<m1@example.org>", reaction: { emoji: "👍" } });
     expect(removed).toMatchObject({ inReplyTo: "<m1@example.org>", reaction: { emoji: "" } });
@@ -71,7 +78,13 @@ describe("outbound: webxdc status updates and reactions", () => {
 
   it("a reply with a .xdc file carries it as application/webxdc+zip", async () => {
     const account = await botAccount();
-    const action: Action = { type: "reply", chatId: ALICE, inReplyTo: "<m1@example.org>", text: "app", file: { name: "a.xdc", type: "application/webxdc+zip", size: 2, dataBase64: "UEs=" } };
+    const action: Action = {
+      type: "reply",
+      chatId: ALICE,
+      inReplyTo: "<m1@example.org>",
+      text: "app",
+      file: { name: "a.xdc", type: "application/webxdc+zip", size: 2, dataBase64: "UEs=" },
+    };
     const inner = await openAsAlice(account, (await mailsForActions(account, [action], EVENT)).mails[0]!);
     expect(inner.attachments).toMatchObject([{ name: "a.xdc", type: "application/webxdc+zip" }]);
   });
@@ -107,7 +120,14 @@ describe("outbound: delete and resend of the bot's own messages", () => {
   it("a message sent earlier in the same event may be deleted in it", async () => {
     const account = await botAccount();
     const id = actionMessageId(account, EVENT, 0);
-    const { mails, skipped } = await mailsForActions(account, [{ type: "send", chatId: ALICE, text: "brief" }, { type: "delete", chatId: ALICE, messageId: id }], EVENT);
+    const { mails, skipped } = await mailsForActions(
+      account,
+      [
+        { type: "send", chatId: ALICE, text: "brief" },
+        { type: "delete", chatId: ALICE, messageId: id },
+      ],
+      EVENT,
+    );
     expect(skipped).toEqual([]);
     expect((await openAsAlice(account, mails[1]!)).deletes).toEqual([id]);
   });
@@ -126,7 +146,9 @@ describe("outbound: delete and resend of the bot's own messages", () => {
 
   it("resend of an unknown id is skipped with E_NOT_SENT", async () => {
     const account = await botAccount();
-    expect((await mailsForActions(account, [{ type: "resend", chatId: ALICE, messageId: "<nope@example.org>" }], EVENT)).skipped).toMatchObject([{ code: "E_NOT_SENT" }]);
+    expect((await mailsForActions(account, [{ type: "resend", chatId: ALICE, messageId: "<nope@example.org>" }], EVENT)).skipped).toMatchObject([
+      { code: "E_NOT_SENT" },
+    ]);
   });
 });
 
@@ -137,7 +159,10 @@ describe("sent store", () => {
     const dir = mkdtempSync(join(tmpdir(), "sent-"));
     const store = new SentStore(dir, { now: () => 5 });
     await store.record(mail(1));
-    expect(await store.get("<m1@x>")).toEqual({ entry: { messageId: "<m1@x>", chatId: ALICE, from: "bot@example.org", recipients: [ALICE], sentAt: 5, bytes: 5 }, raw: "raw 1" });
+    expect(await store.get("<m1@x>")).toEqual({
+      entry: { messageId: "<m1@x>", chatId: ALICE, from: "bot@example.org", recipients: [ALICE], sentAt: 5, bytes: 5 },
+      raw: "raw 1",
+    });
     expect(await store.get("<m2@x>")).toBeUndefined();
     expect(statSync(join(dir, "sent.json")).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, "sent")).mode & 0o777).toBe(0o700);

@@ -86,7 +86,14 @@ describe("outbound: add-member", () => {
 
   it("the next message into the group goes to the new member too", async () => {
     const account = await botInGroup();
-    const { mails } = await mailsForActions(account, [{ type: "add-member", chatId: CHAT, addr: ERIN }, { type: "send", chatId: CHAT, text: "welcome" }], EVENT);
+    const { mails } = await mailsForActions(
+      account,
+      [
+        { type: "add-member", chatId: CHAT, addr: ERIN },
+        { type: "send", chatId: CHAT, text: "welcome" },
+      ],
+      EVENT,
+    );
     expect(mails).toHaveLength(2);
     expect([...mails[1]!.recipients].sort()).toEqual([ALICE, BOB, ERIN]);
     expect((await openAs(erin, account, mails[1]!)).text).toBe("welcome");

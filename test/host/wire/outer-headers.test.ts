@@ -63,7 +63,17 @@ describe("outer headers of the bot's mail", () => {
 
   it("a password-encrypted SecureJoin reply (v3 vc-pubkey) carries no key outside: only the QR's holder may learn it", async () => {
     const account = await botAccount();
-    const mail = await composeBotMessage(account, { to: [{ addr: ALICE }], recipients: [ALICE], subject: "Secure-Join", body: { kind: "text", text: "Secure-Join" }, headers: [["Secure-Join", "vc-pubkey"]] }, { password: "pw" });
+    const mail = await composeBotMessage(
+      account,
+      {
+        to: [{ addr: ALICE }],
+        recipients: [ALICE],
+        subject: "Secure-Join",
+        body: { kind: "text", text: "Secure-Join" },
+        headers: [["Secure-Join", "vc-pubkey"]],
+      },
+      { password: "pw" },
+    );
     expect(outerOf(mail.raw).get("autocrypt")).toBeUndefined();
   });
 });

@@ -15,7 +15,13 @@ describe("peer store", () => {
     const file = join(dir(), "peers.json");
     const peers = new PeerStore(file, { now: () => 5 });
     await peers.remember("Alice@Example.org", "A".repeat(40), "a2V5");
-    expect(await peers.get("alice@example.org")).toEqual({ addr: "alice@example.org", fingerprint: "A".repeat(40), keydataBase64: "a2V5", verified: false, updatedAt: 5 });
+    expect(await peers.get("alice@example.org")).toEqual({
+      addr: "alice@example.org",
+      fingerprint: "A".repeat(40),
+      keydataBase64: "a2V5",
+      verified: false,
+      updatedAt: 5,
+    });
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 

@@ -11,13 +11,13 @@ const LIMITS = { maxBytes: 10_000_000 };
 /** A real Autocrypt value from the captures, with its key data as one unbroken base64 word. */
 function longAutocrypt(): string {
   const recorded = /^Autocrypt: ([\s\S]*?)\r\n(?![ \t])/m.exec(capture("plain/02.decrypted.eml").toString("utf8"))![1]!;
-  return recorded.replace(/\r\n[ \t]+/g, "").replace(/keydata=(.*)$/, (_, data: string) => "keydata=" + data.replace(/\s+/g, ""));
+  return recorded.replace(/\r\n[ \t]+/g, "").replace(/keydata=(.*)$/, (_, data: string) => `keydata=${data.replace(/\s+/g, "")}`);
 }
 
 function message(body: InnerBody, extra: Partial<InnerMessage> = {}): InnerMessage {
   return {
     from: { addr: "bot@relay.example", name: "Bötchen 🤖" },
-    to: [{ addr: "alice@relay.example", name: "Alice \"Al\" Müller" }, { addr: "bob@relay.example" }],
+    to: [{ addr: "alice@relay.example", name: 'Alice "Al" Müller' }, { addr: "bob@relay.example" }],
     date: new Date(Date.UTC(2026, 10, 23, 8, 59, 58)),
     messageId: "<mid-1@relay.example>",
     subject: "Re: Grüppchen",
@@ -113,9 +113,19 @@ describe("compose: composeInner round trips through parseInner", () => {
 
   it("Secure-Join and Autocrypt-Gossip headers keep their order and values", async () => {
     const gossip = longAutocrypt().replace("; prefer-encrypt=mutual", "");
-    const inner = composeInner(message({ kind: "text", text: "Secure-Join" }, {
-      headers: [["Chat-Version", "1.0"], ["Auto-Submitted", "auto-generated"], ["Autocrypt-Gossip", gossip], ["Secure-Join", "vc-contact-confirm"]],
-    }));
+    const inner = composeInner(
+      message(
+        { kind: "text", text: "Secure-Join" },
+        {
+          headers: [
+            ["Chat-Version", "1.0"],
+            ["Auto-Submitted", "auto-generated"],
+            ["Autocrypt-Gossip", gossip],
+            ["Secure-Join", "vc-contact-confirm"],
+          ],
+        },
+      ),
+    );
     expectWireClean(inner);
     const parsed = await parseInner(Buffer.from(inner), LIMITS);
     expect(parsed.secureJoin).toEqual({ step: "vc-contact-confirm" });
@@ -124,11 +134,19 @@ describe("compose: composeInner round trips through parseInner", () => {
   });
 
   it("header injection: a CR/LF in a subject, name or extra header value cannot start a new header", async () => {
-    const inner = composeInner(message({ kind: "text", text: "x" }, {
-      subject: "hi\r\nBcc: victim@evil.example",
-      from: { addr: "bot@relay.example", name: "Bot\r\nX-Evil: 1" },
-      headers: [["Chat-Group-Name", "g\nX-Evil: 2"], ["Chat-Group-ID", "abcdefghijk"]],
-    }));
+    const inner = composeInner(
+      message(
+        { kind: "text", text: "x" },
+        {
+          subject: "hi\r\nBcc: victim@evil.example",
+          from: { addr: "bot@relay.example", name: "Bot\r\nX-Evil: 1" },
+          headers: [
+            ["Chat-Group-Name", "g\nX-Evil: 2"],
+            ["Chat-Group-ID", "abcdefghijk"],
+          ],
+        },
+      ),
+    );
     expectWireClean(inner);
     expect(inner).not.toMatch(/^(Bcc|X-Evil):/im);
     const parsed = await parseInner(Buffer.from(inner), LIMITS);
@@ -156,7 +174,8 @@ describe("compose: composeInner round trips through parseInner", () => {
 describe("compose: composeEncryptedOuter is what filtermail calls encrypted (PROTOCOL §1)", () => {
   // A real armored message from the captures, in the CRLF form the crypto layer hands over.
   const armored = parseOuter(capture("plain/05.eml"), LIMITS).encrypted!.armored.replace(/\n/g, "\r\n");
-  const outer = () => composeEncryptedOuter({ from: "bot@relay.example", date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), messageId: "<m1@relay.example>", armored });
+  const outer = () =>
+    composeEncryptedOuter({ from: "bot@relay.example", date: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), messageId: "<m1@relay.example>", armored });
 
   it("the armored part is byte-identical to the input and starts exactly with the armor line and CRLF", () => {
     const text = outer();
@@ -166,7 +185,7 @@ describe("compose: composeEncryptedOuter is what filtermail calls encrypted (PRO
     expect(parsed.encrypted?.armored.startsWith("-----BEGIN PGP MESSAGE-----\r\n")).toBe(true);
   });
 
-  it("has exactly 2 leaf parts: application/pgp-encrypted \"Version: 1\", then application/octet-stream 7bit", () => {
+  it('has exactly 2 leaf parts: application/pgp-encrypted "Version: 1", then application/octet-stream 7bit', () => {
     const text = outer();
     const boundary = /boundary="([^"]+)"/.exec(text)![1]!;
     const pieces = text.split(`\r\n--${boundary}`);
@@ -176,7 +195,9 @@ describe("compose: composeEncryptedOuter is what filtermail calls encrypted (PRO
     expect(text.split(`--${boundary}\r\n`)).toHaveLength(3);
     expect(text.endsWith(`--${boundary}--\r\n`)).toBe(true);
     expect(text).toContain(`--${boundary}\r\nContent-Type: application/pgp-encrypted\r\nContent-Transfer-Encoding: 7bit\r\n\r\nVersion: 1\r\n`);
-    expect(text).toContain(`--${boundary}\r\nContent-Type: application/octet-stream; name="encrypted.asc"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n`);
+    expect(text).toContain(
+      `--${boundary}\r\nContent-Type: application/octet-stream; name="encrypted.asc"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n`,
+    );
   });
 
   it("outer headers: bare From, hidden recipients, placeholder subject, Chat-Version, multipart/encrypted", () => {
@@ -194,7 +215,7 @@ describe("compose: composeEncryptedOuter is what filtermail calls encrypted (PRO
   it("refuses armored text with LF line ends, without the armor line, or with non-ASCII", async () => {
     const compose = (text: string) => () => composeEncryptedOuter({ from: "bot@relay.example", date: new Date(), messageId: "<m@x>", armored: text });
     expect(await errorCode(compose(armored.replace(/\r\n/g, "\n")))).toBe("E_MAIL_COMPOSE");
-    expect(await errorCode(compose("Version: x\r\n" + armored))).toBe("E_MAIL_COMPOSE");
+    expect(await errorCode(compose(`Version: x\r\n${armored}`))).toBe("E_MAIL_COMPOSE");
     expect(await errorCode(compose(armored.replace("-----END", "ü-----END")))).toBe("E_MAIL_COMPOSE");
   });
 

@@ -52,7 +52,7 @@ describe("hostile MIME: nesting and header bombs are refused or parsed in bounde
   });
 
   it("a 5 MB header of 300 000 folded lines is refused by parseInner and read in bounded time by parseOuter", async () => {
-    const bomb = Buffer.from("From: <a@x.example>\r\nX-Bomb: start\r\n" + " aaaaaaaaaaaaaa\r\n".repeat(300_000) + "\r\nhello");
+    const bomb = Buffer.from(`From: <a@x.example>\r\nX-Bomb: start\r\n${" aaaaaaaaaaaaaa\r\n".repeat(300_000)}\r\nhello`);
     expect(bomb.byteLength).toBeGreaterThan(5_000_000);
     expect(await outcome(() => parseInner(bomb, LIMITS))).toBe("E_MAIL_TOO_LARGE");
     const outer = parseOuter(bomb, LIMITS);
@@ -61,7 +61,9 @@ describe("hostile MIME: nesting and header bombs are refused or parsed in bounde
   });
 
   it("a million empty parts in multipart/encrypted are not encrypted (parts are counted, not trusted)", () => {
-    const mail = Buffer.from('Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="x"\r\n\r\n' + "--x\r\n".repeat(1_000_000) + "--x--\r\n");
+    const mail = Buffer.from(
+      `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="x"\r\n\r\n${"--x\r\n".repeat(1_000_000)}--x--\r\n`,
+    );
     expect(parseOuter(mail, LIMITS).encrypted).toBeUndefined();
   });
 });
@@ -69,7 +71,15 @@ describe("hostile MIME: nesting and header bombs are refused or parsed in bounde
 describe("inner MIME caps (limits.ts) at and over the boundary", () => {
   /** A multipart/mixed with `leaves` text parts: leaves + 1 MIME nodes. */
   const wide = (leaves: number) =>
-    Buffer.from(['Content-Type: multipart/mixed; boundary="b"', "", ...Array.from({ length: leaves }, () => "--b\r\nContent-Type: text/plain\r\n\r\nx"), "--b--", ""].join("\r\n"));
+    Buffer.from(
+      [
+        'Content-Type: multipart/mixed; boundary="b"',
+        "",
+        ...Array.from({ length: leaves }, () => "--b\r\nContent-Type: text/plain\r\n\r\nx"),
+        "--b--",
+        "",
+      ].join("\r\n"),
+    );
 
   it(`exactly INNER_MAX_MIME_NODES (${INNER_MAX_MIME_NODES}) nodes are parsed, one more is refused`, async () => {
     expect(await outcome(() => parseInner(wide(INNER_MAX_MIME_NODES - 1), LIMITS))).toBe("parsed");

@@ -51,7 +51,11 @@ describe("withOuterFallbacks", () => {
   it("Autocrypt: one outer value fills in a message without a protected one; a protected one wins; two outer values count as none", async () => {
     const outerWithAutocrypt = (...values: string[]) => parseOuter(crlf(["From: <ann@chat.test>", ...values.map((v) => `Autocrypt: ${v}`), "", ""]), LIMITS);
     expect(withOuterFallbacks(await innerWith([]), outerWithAutocrypt("addr=ann@chat.test; keydata=AAAA")).autocrypt).toBe("addr=ann@chat.test; keydata=AAAA");
-    expect(withOuterFallbacks(await innerWith(["Autocrypt: addr=ann@chat.test; keydata=BBBB"]), outerWithAutocrypt("addr=ann@chat.test; keydata=AAAA")).autocrypt).toBe("addr=ann@chat.test; keydata=BBBB");
-    expect(withOuterFallbacks(await innerWith([]), outerWithAutocrypt("addr=ann@chat.test; keydata=AAAA", "addr=ann@chat.test; keydata=CCCC")).autocrypt).toBeUndefined();
+    expect(
+      withOuterFallbacks(await innerWith(["Autocrypt: addr=ann@chat.test; keydata=BBBB"]), outerWithAutocrypt("addr=ann@chat.test; keydata=AAAA")).autocrypt,
+    ).toBe("addr=ann@chat.test; keydata=BBBB");
+    expect(
+      withOuterFallbacks(await innerWith([]), outerWithAutocrypt("addr=ann@chat.test; keydata=AAAA", "addr=ann@chat.test; keydata=CCCC")).autocrypt,
+    ).toBeUndefined();
   });
 });

@@ -92,11 +92,27 @@ describe("parse-inner: the recorded decrypted inner messages of Delta Chat 2.57.
 
 describe("parse-inner: Delta Chat headers and text rules", () => {
   const base = (headers: string[], body: string[]) =>
-    crlf('Content-Type: text/plain; charset="utf-8"; protected-headers="v1"; hp="cipher"', "From: <a@x.example>", "To: <bot@x.example>", "Chat-Version: 1.0", ...headers, "", ...body);
+    crlf(
+      'Content-Type: text/plain; charset="utf-8"; protected-headers="v1"; hp="cipher"',
+      "From: <a@x.example>",
+      "To: <bot@x.example>",
+      "Chat-Version: 1.0",
+      ...headers,
+      "",
+      ...body,
+    );
 
   it("reads group headers, decoding RFC 2047 words in Chat-Group-Name and Chat-Group-Name-Changed", async () => {
     const message = await parseInner(
-      base(["Chat-Group-ID: abcdefghijk", "Chat-Group-Name: =?utf-8?B?R3LDvHBwY2hlbiDwn46J?=", "Chat-Group-Name-Changed: =?utf-8?Q?Alte_Gr=C3=BCppe?=", "Chat-Group-Member-Added: Bot@X.example"], ["hi"]),
+      base(
+        [
+          "Chat-Group-ID: abcdefghijk",
+          "Chat-Group-Name: =?utf-8?B?R3LDvHBwY2hlbiDwn46J?=",
+          "Chat-Group-Name-Changed: =?utf-8?Q?Alte_Gr=C3=BCppe?=",
+          "Chat-Group-Member-Added: Bot@X.example",
+        ],
+        ["hi"],
+      ),
       LIMITS,
     );
     expect(message.group).toEqual({ id: "abcdefghijk", name: "Grüppchen 🎉", nameChanged: "Alte Grüppe", memberAdded: "bot@x.example" });

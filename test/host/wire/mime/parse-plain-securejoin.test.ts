@@ -43,7 +43,9 @@ describe("parse-plain-securejoin: the unencrypted legacy vc-request, in filterma
   });
 
   it("accepts vg-request with a differently cased, padded body, as filtermail does (trim + lowercase)", async () => {
-    const vg = legacy().replace("Secure-Join: vc-request\nSecure-Join-Inv", "Secure-Join: vg-request\nSecure-Join-Inv").replace("\n\nSecure-Join: vc-request\n--", "\n\n  SECURE-JOIN: VG-REQUEST \n--");
+    const vg = legacy()
+      .replace("Secure-Join: vc-request\nSecure-Join-Inv", "Secure-Join: vg-request\nSecure-Join-Inv")
+      .replace("\n\nSecure-Join: vc-request\n--", "\n\n  SECURE-JOIN: VG-REQUEST \n--");
     expect((await parse(vg))?.step).toBe("vg-request");
   });
 

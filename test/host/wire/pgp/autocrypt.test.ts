@@ -1,12 +1,7 @@
 import * as openpgp from "openpgp";
 import { AUTOCRYPT_HEADER_MAX_CHARS } from "../../../../core/limits.js";
 import { describe, expect, it } from "vitest";
-import {
-  fingerprintOf,
-  formatAutocryptHeader,
-  parseAutocryptHeader,
-  publicKeyFromKeydata,
-} from "../../../../host/wire/pgp/autocrypt.js";
+import { fingerprintOf, formatAutocryptHeader, parseAutocryptHeader, publicKeyFromKeydata } from "../../../../host/wire/pgp/autocrypt.js";
 import { generateBotKeyArmored, identityFromArmored } from "../../../../host/wire/pgp/identity.js";
 import { fixtureText, runKeys } from "./deltachat-fixtures.js";
 import { errorCode } from "../../../support/errors.js";
@@ -17,7 +12,6 @@ function autocryptValue(mime: string): string {
   if (!match) throw new Error("no Autocrypt header");
   return match[1]!;
 }
-
 
 describe("formatAutocryptHeader", () => {
   it('is one line "addr=…; prefer-encrypt=mutual; keydata=…"', () => {

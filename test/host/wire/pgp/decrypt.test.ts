@@ -9,7 +9,6 @@ import { errorCode } from "../../../support/errors.js";
 
 const LIMITS = { maxBytes: 30 * 1024 * 1024 };
 
-
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8");
 
 describe("decryptAndVerify: the recorded Delta Chat core 2.57.0 messages", () => {
@@ -152,7 +151,7 @@ describe("round trip: signAndEncrypt → decryptAndVerify", () => {
   it("a bot's message opens for the recipient and for the bot itself, signed by the bot's primary key", async () => {
     const bot = await identityFromArmored(await generateBotKeyArmored("bot@chat.test"), "bot@chat.test");
     const { A } = await runKeys("plain");
-    const inner = "Content-Type: text/plain; charset=\"utf-8\"\r\n\r\nhallo Ä\r\n";
+    const inner = 'Content-Type: text/plain; charset="utf-8"\r\n\r\nhallo Ä\r\n';
     const armored = await signAndEncrypt(inner, [A.publicKey], bot);
     const forAlice = await decryptAndVerify(armored, A.identity, [bot.publicKey], LIMITS);
     expect(text(forAlice.inner)).toBe(inner);
@@ -170,6 +169,11 @@ describe("round trip: signAndEncrypt → decryptAndVerify", () => {
     expect(tags).toEqual([1, 1, 18]);
     expect((message.packets[2] as openpgp.SymEncryptedIntegrityProtectedDataPacket & { version: number }).version).toBe(1);
     const expected = await Promise.all([A.publicKey.getEncryptionKey(), bot.publicKey.getEncryptionKey()]);
-    expect(message.getEncryptionKeyIDs().map((id) => id.toHex()).sort()).toEqual(expected.map((key) => key.getKeyID().toHex()).sort());
+    expect(
+      message
+        .getEncryptionKeyIDs()
+        .map((id) => id.toHex())
+        .sort(),
+    ).toEqual(expected.map((key) => key.getKeyID().toHex()).sort());
   });
 });

@@ -4,14 +4,9 @@ import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { errorCode } from "../../../support/errors.js";
-import {
-  generateBotKeyArmored,
-  identityFromArmored,
-  loadOrCreateIdentity,
-} from "../../../../host/wire/pgp/identity.js";
+import { generateBotKeyArmored, identityFromArmored, loadOrCreateIdentity } from "../../../../host/wire/pgp/identity.js";
 
 const ADDR = "echobot42@chat.test";
-
 
 /** The (only) self-certification of the key's user ID: key flags and features live there. */
 function selfSignature(key: openpgp.PrivateKey): openpgp.SignaturePacket {
@@ -40,8 +35,8 @@ describe("generateBotKeyArmored: a key like Delta Chat core's create_keypair", (
     expect(subkeys).toHaveLength(1);
     expect(subkeys[0]!.getAlgorithmInfo()).toEqual({ algorithm: "ecdh", curve: "curve25519Legacy" });
     const binding = subkeys[0]!.bindingSignatures[0]!;
-    expect(binding.keyFlags?.[0]! & (flags.encryptCommunication | flags.encryptStorage)).not.toBe(0);
-    expect(binding.keyFlags?.[0]! & flags.signData).toBe(0);
+    expect(binding.keyFlags![0]! & (flags.encryptCommunication | flags.encryptStorage)).not.toBe(0);
+    expect(binding.keyFlags![0]! & flags.signData).toBe(0);
 
     // The signing key openpgp.js picks is the primary itself.
     expect((await key.getSigningKey()).getKeyID().equals(key.getKeyID())).toBe(true);

@@ -3,17 +3,12 @@ import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { generateBotKeyArmored, identityFromArmored } from "../../../../host/wire/pgp/identity.js";
-import {
-  decryptSymmetric,
-  encryptSymmetricSigned,
-  secureJoinPassword,
-} from "../../../../host/wire/pgp/securejoin-symmetric.js";
+import { decryptSymmetric, encryptSymmetricSigned, secureJoinPassword } from "../../../../host/wire/pgp/securejoin-symmetric.js";
 import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
 import { armoredPart, fixtureBytes, fixtureText, runKeys, V3_RUNS } from "./deltachat-fixtures.js";
 import { errorCode } from "../../../support/errors.js";
 
 const LIMITS = { maxBytes: 30 * 1024 * 1024 };
-
 
 /** A password list that counts every read of it: zero reads proves no password was tried. */
 function watchedPasswords(list: string[]): { passwords: readonly string[]; reads: () => number } {
@@ -41,9 +36,7 @@ async function passwordMessage(config: openpgp.PartialConfig): Promise<Uint8Arra
 
 describe("secureJoinPassword", () => {
   it('is "securejoin/<FPR UPPERCASE>/<auth>" even from a lowercase fingerprint', () => {
-    expect(secureJoinPassword("b3916fd83038ef38aa1f6cdbab0b0f8a8bd6c411", "GF4a")).toBe(
-      "securejoin/B3916FD83038EF38AA1F6CDBAB0B0F8A8BD6C411/GF4a",
-    );
+    expect(secureJoinPassword("b3916fd83038ef38aa1f6cdbab0b0f8a8bd6c411", "GF4a")).toBe("securejoin/B3916FD83038EF38AA1F6CDBAB0B0F8A8BD6C411/GF4a");
   });
 
   it("refuses something that is not a 40-digit fingerprint", () => {

@@ -11,7 +11,13 @@ const recorded = JSON.parse(readFileSync(new URL("../../../fixtures/deltachat/pl
 
 describe("invite link", () => {
   it("is byte-identical to the link Delta Chat core 2.57 made for the same key, address, name and tokens", () => {
-    const link = inviteLink({ fingerprint: recorded.inviterFingerprint, addr: "bob@chat.test", name: "Bob", invitenumber: recorded.invitenumber, auth: recorded.auth });
+    const link = inviteLink({
+      fingerprint: recorded.inviterFingerprint,
+      addr: "bob@chat.test",
+      name: "Bob",
+      invitenumber: recorded.invitenumber,
+      auth: recorded.auth,
+    });
     expect(link).toBe(recorded.qr);
   });
 
@@ -21,7 +27,14 @@ describe("invite link", () => {
   });
 
   it("a group invite carries the group id and name (dots encoded too) instead of the bot's name", () => {
-    const link = inviteLink({ fingerprint: "B".repeat(40), addr: "b@x.org", name: "Bot", invitenumber: "I", auth: "S", group: { id: "grp-ID_123", name: "Club v1.0" } });
+    const link = inviteLink({
+      fingerprint: "B".repeat(40),
+      addr: "b@x.org",
+      name: "Bot",
+      invitenumber: "I",
+      auth: "S",
+      group: { id: "grp-ID_123", name: "Club v1.0" },
+    });
     expect(link).toBe(`https://i.delta.chat/#${"B".repeat(40)}&v=3&i=I&s=S&a=b%40x.org&g=Club%20v1%2E0&x=grp-ID_123`);
   });
 

@@ -85,7 +85,11 @@ describe("SecureJoin responder on core 1.160's recorded legacy handshake", () =>
     const { inner: confirm, signer } = await openAsAlice(reply!.raw, keys.A, keys.B);
     expect(signer).toBe(keys.B.fingerprint);
     const expected = await verificationHeaders(await inner("04"));
-    expect(expected).toEqual({ secureJoin: ["vc-contact-confirm"], chatVerified: ["1"], gossip: [{ addr: "alice@chat.test", fingerprint: keys.A.fingerprint }] });
+    expect(expected).toEqual({
+      secureJoin: ["vc-contact-confirm"],
+      chatVerified: ["1"],
+      gossip: [{ addr: "alice@chat.test", fingerprint: keys.A.fingerprint }],
+    });
     expect(await verificationHeaders(confirm)).toEqual(expected);
     // 1.160 sends its Autocrypt key outside the encryption only; it reads a protected one first (mimeparser.rs).
     expect(await keyOf(confirm.autocrypt!)).toEqual({ addr: "bob@chat.test", fingerprint: keys.B.fingerprint });

@@ -1,7 +1,7 @@
 // The host as SecureJoin inviter, fed with Delta Chat core 2.57's own recorded handshake messages
 // (test/fixtures/deltachat): the bot account is built from the recorded inviter's key and tokens,
 // so every step must be answered exactly as core's inviter did.
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
 import { receiveMail } from "../../../../host/wire/inbound.js";
 import { recordedInviterAccount } from "./recorded-inviter.js";
@@ -113,6 +113,10 @@ describe("SecureJoin responder on core's recorded messages", () => {
     const result = await receiveMail(account, await mail("05"), LIMITS);
     expect(result.kind).toBe("event");
     if (result.kind !== "event" || result.event.kind !== "message") return;
-    expect(result.event.message).toMatchObject({ text: expect.stringMatching(/^hello from A/), from: { addr: "alice@chat.test", name: "Alice" }, chat: { id: "alice@chat.test", type: "single" } });
+    expect(result.event.message).toMatchObject({
+      text: expect.stringMatching(/^hello from A/),
+      from: { addr: "alice@chat.test", name: "Alice" },
+      chat: { id: "alice@chat.test", type: "single" },
+    });
   });
 });
