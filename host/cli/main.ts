@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The `chatbot` binary: finds the command, runs it, maps errors to exit codes.
-// The command registry is imported lazily: it pulls in esbuild, QuickJS, openpgp and the mail
-// stack. `host deliver` runs once per incoming mail, so it is dispatched first, loading only its own
-// module (node: built-ins and the spool; DESIGN §2), and never pays for the rest. Quicker still is
-// lib/deliver.cjs (deliver-entry.ts bundled into one file by `make build`), which the Postfix pipe
-// command should name.
+// Only the command that runs is imported (commands/index.ts): all of them together pull in esbuild,
+// QuickJS, undici, openpgp and the mail stack. `host deliver` runs once per incoming mail and loads
+// only its own module (node: built-ins and the spool; DESIGN §2). Quicker still is lib/deliver.cjs
+// (deliver-entry.ts bundled into one file by `make build`), which the Postfix pipe command should name.
 import { EXIT, type CliIo, type Command } from "./command.js";
+import { COMMANDS } from "./commands/index.js";
 import { runCommand } from "./run-command.js";
 import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
@@ -18,8 +18,8 @@ function topLevelHelp(commands: readonly Command[]): string {
 }
 
 /** Find the longest command path that prefixes argv. */
-function findCommand(commands: readonly Command[], argv: readonly string[]) {
-  let best: Command | undefined;
+function findCommand<T extends { path: readonly string[] }>(commands: readonly T[], argv: readonly string[]): T | undefined {
+  let best: T | undefined;
   for (const command of commands) {
     const matches = command.path.every((word, i) => argv[i] === word);
     if (matches && (!best || command.path.length > best.path.length)) best = command;
@@ -27,28 +27,19 @@ function findCommand(commands: readonly Command[], argv: readonly string[]) {
   return best;
 }
 
-/** Commands loaded on their own, without the registry, because their start-up time matters. */
-const FAST_COMMANDS: ReadonlyArray<{ path: readonly string[]; load: () => Promise<Command> }> = [
-  { path: ["host", "deliver"], load: async () => (await import("./commands/host-deliver.js")).hostDeliverCommand },
-];
-
 /** Run the CLI with the given arguments (without `node` and the script) and return the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, commands?: readonly Command[]): Promise<number> {
-  if (commands === undefined) {
-    const fast = FAST_COMMANDS.find((c) => c.path.every((word, i) => argv[i] === word));
-    if (fast) return runCommand(await fast.load(), argv.slice(fast.path.length), io);
-    commands = (await import("./commands/index.js")).COMMANDS;
-  }
+  const entries = commands?.map((command) => ({ path: command.path, load: async () => command })) ?? COMMANDS;
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    io.stdout(topLevelHelp(commands));
+    io.stdout(topLevelHelp(await Promise.all(entries.map((entry) => entry.load()))));
     return argv.length === 0 ? EXIT.usage : EXIT.ok;
   }
-  const command = findCommand(commands, argv);
-  if (!command) {
+  const entry = findCommand(entries, argv);
+  if (!entry) {
     io.stderr(`chatbot: unknown command '${argv.join(" ")}'. Run 'chatbot --help' for the list.\n`);
     return EXIT.usage;
   }
-  return runCommand(command, argv.slice(command.path.length), io);
+  return runCommand(await entry.load(), argv.slice(entry.path.length), io);
 }
 
 function isMainModule(): boolean {

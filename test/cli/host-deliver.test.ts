@@ -207,6 +207,7 @@ describe("cli host deliver", () => {
       "host/cli/args.js",
       "host/cli/command.js",
       "host/cli/commands/host-deliver.js",
+      "host/cli/commands/index.js", // the registry: paths and import() calls, no command of its own
       "host/cli/main.js",
       "host/cli/run-command.js",
       "host/service/deliver.js",
