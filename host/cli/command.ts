@@ -1,4 +1,5 @@
 // The shape of one CLI command. Each command lives in its own file under commands/.
+import type { Executor } from "../executor/executor.js";
 
 /** Where a command writes; injected so tests capture output without a terminal. */
 export interface CliIo {
@@ -8,6 +9,11 @@ export interface CliIo {
   cwd: string;
   /** Standard input for commands that read it (`host deliver`); process.stdin when absent. */
   stdin?: AsyncIterable<Uint8Array>;
+  /**
+   * The sandbox `chatbot run` and `dev` run events in. When absent (the binary), each command starts
+   * its own and stops it when done; tests pass one to share its runner (a runner's start costs ~0.6 s of CPU).
+   */
+  executor?: Pick<Executor, "run">;
 }
 
 /** One subcommand: `run` returns the process exit code. */

@@ -4,16 +4,28 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { EXIT } from "../../host/cli/command.js";
 import { devLoop } from "../../host/cli/commands/dev.js";
+import { Executor } from "../../host/executor/executor.js";
 import { captureIo, type Captured } from "../support/cli-io.js";
 
 let cwd: string;
 let bot: string;
+// One sandbox runner for the file's commands (a runner's start costs ~0.6 s of CPU); the first
+// `run` and the first `dev` test start and stop their own, as the binary does.
+let shared: Executor;
 
+/** An io for a command that runs its events in the file's shared sandbox. */
 function capture(): Captured {
+  const io = captureIo(cwd);
+  io.executor = shared;
+  return io;
+}
+
+/** An io without an executor: the command starts its own sandbox and stops it when done. */
+function captureOwnSandbox(): Captured {
   return captureIo(cwd);
 }
 
@@ -40,12 +52,14 @@ interface Printed {
   memoryBytes: number;
 }
 
-/** `chatbot run <args>` in cwd: its exit code, the JSON it printed and what it wrote. */
-async function run(...args: string[]): Promise<{ code: number; result: Printed; io: Captured }> {
-  const io = capture();
+/** `chatbot run <args>` in cwd with `io`: its exit code, the JSON it printed and what it wrote. */
+async function runWith(io: Captured, args: string[]): Promise<{ code: number; result: Printed; io: Captured }> {
   const code = await runCli(["run", ...args], io);
   return { code, result: (io.out === "" ? undefined : JSON.parse(io.out)) as Printed, io };
 }
+
+/** `chatbot run <args>` in cwd, in the file's shared sandbox. */
+const run = (...args: string[]) => runWith(capture(), args);
 
 const fixture = (name: string) => new URL(`../fixtures/mail/${name}`, import.meta.url).pathname;
 
@@ -68,6 +82,14 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
   }
 }
 
+beforeAll(() => {
+  shared = new Executor();
+});
+
+afterAll(async () => {
+  await shared.close();
+});
+
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), "chatbot-run-"));
   bot = join(cwd, "bot");
@@ -80,7 +102,7 @@ afterEach(async () => {
 describe("cli run: one event in the real sandbox", () => {
   it("runs the echo template on sample.eml: exit 0, status ok, the echo and the event's cost", async () => {
     await newBot();
-    const { code, result, io } = await run("bot", "--mail", "bot/sample.eml");
+    const { code, result, io } = await runWith(captureOwnSandbox(), ["bot", "--mail", "bot/sample.eml"]);
     expect(code).toBe(EXIT.ok);
     expect(result.status).toBe("ok");
     expect(result.actions[0]?.text).toBe("echo: hello");
@@ -268,7 +290,7 @@ describe("cli dev: chatting with the bot in the terminal", () => {
 
   it("answers each line, runs /tick, shows /state and leaves on /quit", async () => {
     await newBot();
-    const io = capture();
+    const io = captureOwnSandbox();
     const input = Readable.from(["hello\n", "/tick\n", "/state\n", "/quit\n", "not read\n"]);
     expect(await devLoop(bot, io, { input, watch: false }, origins)).toBe(EXIT.ok);
     expect(io.out).toContain("chatting with bot 1.0.0");

@@ -77,7 +77,8 @@ function describeActions(actions: readonly Action[]): string[] {
 
 /** Run the dev loop until the input ends or /quit. */
 export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: { extra: string[]; httpLoopback: boolean }): Promise<number> {
-  const executor = new Executor();
+  const owned = io.executor ? undefined : new Executor();
+  const executor = io.executor ?? owned!;
   let bot: LocalBot | undefined;
   let buildError: string | undefined;
   let state: Record<string, string> = {};
@@ -93,7 +94,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
   await rebuild();
   if (!bot) {
     io.stderr(`build failed: ${buildError}\n`);
-    await executor.close();
+    await owned?.close();
     return EXIT.dataError;
   }
   // The session's consent and per-user usage, in memory like bot.state: "you" write first, as on a relay.
@@ -237,7 +238,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     clearTimeout(reloadTimer);
     watcher?.close();
     lines.close();
-    await executor.close();
+    await owned?.close();
   }
   return EXIT.ok;
 }

@@ -121,7 +121,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const nowMs = Date.now();
   const policy = openLocalPolicy(bot.perUser, { now: () => nowMs });
   for (const chat of values["known-chat"] ?? []) await policy.consent.noteIncoming(chat, chat);
-  const executor = new Executor();
+  const owned = io.executor ? undefined : new Executor();
+  const executor = io.executor ?? owned!;
   try {
     // A crashed runner rejects with E_RUNNER: exit 3 (run-command.ts), the bot's failure like 1 and 2.
     const outcome = await runLocalEvent(executor, bot, event, {
@@ -153,7 +154,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     io.stderr(`${costLine(outcome)}\n`);
     return exitCodeFor(outcome);
   } finally {
-    await executor.close();
+    await owned?.close();
   }
 }
 
