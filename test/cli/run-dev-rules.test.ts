@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { EXIT } from "../../host/cli/command.js";
 import { devLoop } from "../../host/cli/commands/dev.js";
+import { Executor } from "../../host/executor/executor.js";
 import { STOP_TEXT } from "../../host/policy/consent.js";
 import { captureIo } from "../support/cli-io.js";
 
@@ -38,6 +39,24 @@ const mail = (text: string) =>
 
 let cwd: string;
 let bot: string;
+// One sandbox runner for the file's commands (a runner's start costs ~0.6 s of CPU; run-dev.test.ts
+// covers a command that starts and stops its own).
+let shared: Executor;
+
+/** An io whose commands run their events in the file's shared sandbox. */
+function capture() {
+  const io = captureIo(cwd);
+  io.executor = shared;
+  return io;
+}
+
+beforeAll(() => {
+  shared = new Executor();
+});
+
+afterAll(async () => {
+  await shared.close();
+});
 
 beforeEach(async () => {
   cwd = await mkdtemp(join(tmpdir(), "chatbot-rules-"));
@@ -51,7 +70,7 @@ afterEach(async () => {
 });
 
 async function run(...args: string[]): Promise<{ code: number; result: Record<string, unknown> }> {
-  const io = captureIo(cwd);
+  const io = capture();
   const code = await runCli(["run", "bot", ...args], io);
   return { code, result: JSON.parse(io.out) as Record<string, unknown> };
 }
@@ -94,7 +113,7 @@ describe("cli run: the relay's rules", () => {
 
 describe("cli dev: the relay's rules", () => {
   it("prints refused actions and the host's answer to /stop (the bot does not run)", async () => {
-    const io = captureIo(cwd);
+    const io = capture();
     const input = Readable.from(["hello\n", "/stop\n", "/start\n", "/quit\n"]);
     expect(await devLoop(bot, io, { input, watch: false }, { extra: [], httpLoopback: false })).toBe(EXIT.ok);
     expect(io.out).toContain("bot: hi\n");
