@@ -1,0 +1,118 @@
+// The host's side of one event's bot.fetch calls (issue 12, part 1): the runner asks over IPC, this
+// performs the request with the guarded undici fetch (or the test kit's replay) under the event's
+// policy, caps and timeouts, and answers with the bounded response. Every request still running
+// when the event ends, its runner dies or the watchdog kills it is aborted here, which closes its
+// socket: nothing the host does for a bot outlives the bot's event.
+import { isIPv6 } from "node:net";
+import type { Dispatcher } from "undici";
+import type { GuestErrorData } from "../../std/contract.js";
+import { isChatbotError } from "../../core/errors.js";
+import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../../core/limits.js";
+import type { RunRequest } from "../executor/run-types.js";
+import type { FetchAnswerMessage, FetchStartMessage } from "../executor/runner-protocol.js";
+import { createGuestFetch, type GuestFetch } from "./guest-fetch.js";
+import { systemLookup, type Lookup } from "./guarded-connector.js";
+import { createReplayFetch } from "./replay-fetch.js";
+
+/** DNS answers from a static map (FetchPolicy.hosts), falling back to the system resolver for other names. */
+function staticLookup(hosts: Record<string, string[]>): Lookup {
+  return async (hostname) => {
+    const answers = hosts[hostname.toLowerCase()];
+    if (!answers) return systemLookup(hostname);
+    return answers.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
+  };
+}
+
+/** What the guest is told about a failed fetch: its refusal's code, or E_HOST without host details. */
+function guestError(error: unknown): GuestErrorData {
+  if (isChatbotError(error)) return { code: error.code, message: error.message };
+  return { code: "E_HOST", message: "the host could not complete this call" };
+}
+
+/** The fetches of one event on the host; `close()` when the event is over (idempotent). */
+export class EventFetches {
+  private client: GuestFetch | undefined;
+  private readonly inflight = new Map<number, AbortController>();
+  private closed = false;
+  /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
+  readonly urls: readonly string[] | undefined;
+
+  constructor(
+    private readonly request: RunRequest,
+    /** Where real requests go; undefined: a guarded Agent per event (production). A test's MockAgent. */
+    private readonly dispatcher: Dispatcher | undefined,
+  ) {
+    const { recorded } = request.fetch;
+    if (recorded) {
+      // Replay mode (tests): no network client is ever built for this event.
+      const replay = createReplayFetch({ ...this.checks(), recorded });
+      this.client = replay;
+      this.urls = replay.urls;
+    }
+  }
+
+  /** Perform fetch `message.fetchId`; `answer` is called once with its outcome, unless the event ended first. */
+  start(message: FetchStartMessage, answer: (reply: FetchAnswerMessage) => void): void {
+    if (this.closed || this.inflight.has(message.fetchId)) return;
+    const abort = new AbortController();
+    this.inflight.set(message.fetchId, abort);
+    const reply = (outcome: FetchAnswerMessage["outcome"]) => {
+      if (this.inflight.get(message.fetchId) !== abort) return;
+      this.inflight.delete(message.fetchId);
+      if (!this.closed) answer({ type: "fetch-answer", id: message.id, fetchId: message.fetchId, outcome });
+    };
+    let started: Promise<FetchAnswerMessage["outcome"]>;
+    try {
+      started = this.fetcher()
+        .fetch(message.request, message.body, abort.signal)
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error: guestError(error) }),
+        );
+    } catch (error) {
+      started = Promise.resolve({ error: guestError(error) });
+    }
+    void started.then(reply);
+  }
+
+  /** The guest stopped waiting for fetch `fetchId`: abort it (its socket closes). */
+  cancel(fetchId: number): void {
+    this.inflight.get(fetchId)?.abort();
+    this.inflight.delete(fetchId);
+  }
+
+  /** The event is over: abort every fetch still running and close the connection pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const abort of this.inflight.values()) abort.abort();
+    this.inflight.clear();
+    await this.client?.close().catch(() => undefined);
+  }
+
+  /** Built on the first fetch: most events never fetch. */
+  private fetcher(): GuestFetch {
+    if (this.client) return this.client;
+    const { fetch, limits } = this.request;
+    this.client = createGuestFetch({
+      ...this.checks(),
+      timeoutMs: limits.fetchTimeoutMs,
+      ...(fetch.caPem ? { tls: { ca: fetch.caPem } } : {}),
+      ...(fetch.hosts ? { lookup: staticLookup(fetch.hosts) } : {}),
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    });
+    return this.client;
+  }
+
+  /** The checks a real and a replayed fetch share, from the event's policy and limits. */
+  private checks() {
+    const { fetch, limits } = this.request;
+    return {
+      allowOrigins: fetch.allowOrigins,
+      allowHttpLoopback: fetch.allowHttpLoopback,
+      maxResponseBytes: limits.fetchResponseBytes,
+      maxRequestBytes: fetchRequestBodyMaxBytes(limits),
+      maxRedirects: FETCH_MAX_REDIRECTS,
+    };
+  }
+}
