@@ -34,6 +34,7 @@ export class EventFetches {
   private client: GuestFetch | undefined;
   private readonly inflight = new Map<number, AbortController>();
   private closed = false;
+  private started = 0;
   /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
   readonly urls: readonly string[] | undefined;
 
@@ -54,6 +55,13 @@ export class EventFetches {
   /** Perform fetch `message.fetchId`; `answer` is called once with its outcome, unless the event ended first. */
   start(message: FetchStartMessage, answer: (reply: FetchAnswerMessage) => void): void {
     if (this.closed || this.inflight.has(message.fetchId)) return;
+    // The sandbox already refuses fetches past the cap; this holds it even for a runner that lies.
+    const { fetchesPerEvent } = this.request.limits;
+    if (++this.started > fetchesPerEvent) {
+      const error = { code: "E_LIMIT_fetchesPerEvent", message: `more than ${fetchesPerEvent} fetches in one event` };
+      answer({ type: "fetch-answer", id: message.id, fetchId: message.fetchId, outcome: { error } });
+      return;
+    }
     const abort = new AbortController();
     this.inflight.set(message.fetchId, abort);
     const reply = (outcome: FetchAnswerMessage["outcome"]) => {
