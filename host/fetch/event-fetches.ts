@@ -12,7 +12,7 @@ import type { RunRequest } from "../executor/run-types.js";
 import type { FetchAnswerMessage, FetchStartMessage } from "../executor/runner-protocol.js";
 import { createGuestFetch, type GuestFetch } from "./guest-fetch.js";
 import { systemLookup, type Lookup } from "./guarded-connector.js";
-import { createReplayFetch } from "./replay-fetch.js";
+import { createReplayDispatcher } from "./replay-dispatcher.js";
 
 /** DNS answers from a static map (FetchPolicy.hosts), falling back to the system resolver for other names. */
 function staticLookup(hosts: Record<string, string[]>): Lookup {
@@ -36,25 +36,25 @@ export class EventFetches {
   private closed = false;
   private started = 0;
   /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
-  readonly urls: readonly string[] | undefined;
+  readonly urls: string[] | undefined;
+  /** Where requests go; undefined: a guarded Agent (production). */
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(
     private readonly request: RunRequest,
     /** Where real requests go; undefined: a guarded Agent per event (production). A test's MockAgent. */
-    private readonly dispatcher: Dispatcher | undefined,
+    dispatcher: Dispatcher | undefined,
   ) {
     const { recorded } = request.fetch;
-    if (recorded) {
-      // Replay mode (tests): no network client is ever built for this event.
-      const replay = createReplayFetch({ ...this.checks(), recorded });
-      this.client = replay;
-      this.urls = replay.urls;
-    }
+    // Replay mode (the test kit): the same guarded fetch, answered from the recordings; no socket is ever opened.
+    this.dispatcher = recorded ? createReplayDispatcher(recorded) : dispatcher;
+    this.urls = recorded ? [] : undefined;
   }
 
   /** Perform fetch `message.fetchId`; `answer` is called once with its outcome, unless the event ended first. */
   start(message: FetchStartMessage, answer: (reply: FetchAnswerMessage) => void): void {
     if (this.closed || this.inflight.has(message.fetchId)) return;
+    this.urls?.push(message.request.url);
     // The sandbox already refuses fetches past the cap; this holds it even for a runner that lies.
     const { fetchesPerEvent } = this.request.limits;
     if (++this.started > fetchesPerEvent) {
@@ -103,24 +103,16 @@ export class EventFetches {
     if (this.client) return this.client;
     const { fetch, limits } = this.request;
     this.client = createGuestFetch({
-      ...this.checks(),
+      allowOrigins: fetch.allowOrigins,
+      allowHttpLoopback: fetch.allowHttpLoopback,
+      maxResponseBytes: limits.fetchResponseBytes,
+      maxRequestBytes: fetchRequestBodyMaxBytes(limits),
+      maxRedirects: FETCH_MAX_REDIRECTS,
       timeoutMs: limits.fetchTimeoutMs,
       ...(fetch.caPem ? { tls: { ca: fetch.caPem } } : {}),
       ...(fetch.hosts ? { lookup: staticLookup(fetch.hosts) } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
     });
     return this.client;
-  }
-
-  /** The checks a real and a replayed fetch share, from the event's policy and limits. */
-  private checks() {
-    const { fetch, limits } = this.request;
-    return {
-      allowOrigins: fetch.allowOrigins,
-      allowHttpLoopback: fetch.allowHttpLoopback,
-      maxResponseBytes: limits.fetchResponseBytes,
-      maxRequestBytes: fetchRequestBodyMaxBytes(limits),
-      maxRedirects: FETCH_MAX_REDIRECTS,
-    };
   }
 }
