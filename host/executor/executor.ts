@@ -1,16 +1,20 @@
 // The host side of execution: a small pool of runner child processes, at most one event per
 // runner at a time, and a watchdog per event. The interrupt handler cannot stop long built-ins
 // (a huge JSON.stringify ran 12 s past a 50 ms deadline, DESIGN §2), so the parent kills a runner
-// that overruns the wall budget and starts a fresh one.
+// that overruns the wall budget and starts a fresh one. bot.fetch is performed here, not in the
+// runner (issue 12, part 1): the runner asks over IPC, EventFetches performs the request under the
+// event's policy and answers, and whatever is still running when the event ends is aborted.
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { Dispatcher } from "undici";
 import { ChatbotError } from "../../core/errors.js";
 import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../../core/limits.js";
 import { stoppedResult, type RunRequest, type RunResult } from "./run-types.js";
-import type { RunnerToHost } from "./runner-protocol.js";
+import { EventFetches } from "../fetch/event-fetches.js";
+import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
 
 export interface ExecutorOptions {
   /** Events run at once, one runner process each (default 1: execution is serialized). */
@@ -21,6 +25,11 @@ export interface ExecutorOptions {
   runnerPath?: string;
   /** Receives what runners write to stderr (default: it goes to this process's stderr). */
   onRunnerStderr?: (text: string) => void;
+  /**
+   * Where bots' fetches go (tests: undici's MockAgent); default a guarded undici Agent per event,
+   * which checks every socket's address. The origin policy, caps and deadlines apply either way.
+   */
+  fetchDispatcher?: Dispatcher;
 }
 
 interface Pending {
@@ -30,6 +39,8 @@ interface Pending {
   reject: (error: Error) => void;
   /** The event was handed to the runner: a crash from here on is the bot's (E_RUNNER), before it the host's. */
   sent?: boolean;
+  /** The event's fetches, performed here for the runner; built on its first fetch. */
+  fetches?: EventFetches;
 }
 
 interface Runner {
@@ -56,6 +67,7 @@ export class Executor {
   private readonly graceMs: number;
   private readonly runnerPath: string;
   private readonly onRunnerStderr: ((text: string) => void) | undefined;
+  private readonly fetchDispatcher: Dispatcher | undefined;
   private readonly runners: Runner[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -86,6 +98,7 @@ export class Executor {
     this.graceMs = options.watchdogGraceMs ?? WATCHDOG_GRACE_MS;
     this.runnerPath = options.runnerPath ?? defaultRunnerPath();
     this.onRunnerStderr = options.onRunnerStderr;
+    this.fetchDispatcher = options.fetchDispatcher;
   }
 
   /**
@@ -139,7 +152,7 @@ export class Executor {
         runner.startedAt = performance.now();
         runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
         job.sent = true;
-        runner.child.send({ type: "run", id: job.id, request: job.request });
+        runner.child.send({ type: "run", id: job.id, request: job.request } satisfies HostToRunner);
       },
       (error: Error) => this.finish(runner, job, () => job.reject(error)),
     );
@@ -150,6 +163,8 @@ export class Executor {
     clearTimeout(runner.watchdog);
     runner.watchdog = undefined;
     runner.job = undefined;
+    // The event is over (or its runner is gone): no request of it may go on.
+    void job.fetches?.close();
     settle();
     this.pump();
   }
@@ -198,13 +213,17 @@ export class Executor {
       if (message.type === "ready") return markReady();
       const job = runner.job;
       if (!job || job.id !== message.id) return;
+      if (message.type === "fetch") return this.fetchesOf(job).start(message, (answer) => this.tell(runner, answer));
+      if (message.type === "fetch-cancel") return job.fetches?.cancel(message.fetchId);
       if (message.type === "result") {
         if (message.sandboxReset) {
           this.stats.sandboxResets += 1;
           this.stats.lastSandboxReset = message.sandboxReset;
         }
         if (message.guestStopped) this.stats.guestsStopped += 1;
-        this.finish(runner, job, () => job.resolve(message.result));
+        // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
+        const result = job.request.fetch.recorded ? { ...message.result, fetchedUrls: [...(job.fetches?.urls ?? [])] } : message.result;
+        this.finish(runner, job, () => job.resolve(result));
       } else {
         this.stats.runnersCrashed += 1;
         this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${message.reason}`)));
@@ -225,6 +244,19 @@ export class Executor {
       this.pump();
     });
     return runner;
+  }
+
+  /** The fetches of `job`, built on its first fetch (most events never fetch). */
+  private fetchesOf(job: Pending): EventFetches {
+    job.fetches ??= new EventFetches(job.request, this.fetchDispatcher);
+    return job.fetches;
+  }
+
+  /** Send `message` to a runner that may have died meanwhile (its exit handler settles its event). */
+  private tell(runner: Runner, message: HostToRunner): void {
+    if (runner.job === undefined || !runner.child.connected) return;
+    // An error means the runner is gone: its exit handler ends the event.
+    runner.child.send(message, () => undefined);
   }
 
   private async stopRunner(runner: Runner): Promise<void> {

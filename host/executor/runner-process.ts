@@ -9,7 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../../core/limits.js";
-import type { InterruptedMessage, RunMessage, RunnerToHost } from "./runner-protocol.js";
+import type { HostToRunner, InterruptedMessage, RunnerToHost } from "./runner-protocol.js";
 import { stoppedResult } from "./run-types.js";
 
 const send = (message: RunnerToHost) => process.send?.(message);
@@ -23,6 +23,11 @@ function startWorker(): Worker {
   });
   started.on("message", (message: RunnerToHost | InterruptedMessage) => {
     if (message.type === "interrupted") return interrupted(message);
+    // The event's fetches go to the host, which performs them (this process has no network).
+    if (message.type === "fetch" || message.type === "fetch-cancel") {
+      if (current?.id === message.id) send(message);
+      return;
+    }
     if (message.type === "result" && current?.id === message.id) {
       clearTimeout(current.stop);
       current = undefined;
@@ -78,7 +83,12 @@ function interrupted(message: InterruptedMessage): void {
   }, INTERRUPTED_STOP_GRACE_MS);
 }
 
-process.on("message", (message: RunMessage) => {
+process.on("message", (message: HostToRunner) => {
+  if (message.type === "fetch-answer") {
+    // An answer for an event that ended (or a worker that was replaced) is dropped by the worker.
+    if (current?.id === message.id) worker.postMessage(message);
+    return;
+  }
   current = { id: message.id, startedAt: performance.now() };
   worker.postMessage(message);
 });

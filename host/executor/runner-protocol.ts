@@ -1,4 +1,9 @@
 // Messages between the Executor (host), the runner child process and its sandbox Worker.
+// bot.fetch crosses here (issue 12, part 1): the worker asks, the runner relays, the host performs
+// the request under the event's policy and answers with the bounded response. The runner itself
+// opens no socket, so it can live in a network namespace with nothing but `lo`.
+import type { FetchRequestData, GuestErrorData } from "../../std/contract.js";
+import type { BridgeFetchResult } from "./host-bridge.js";
 import type { RunRequest, RunResult } from "./run-types.js";
 
 /** Host → runner → worker: run one event. */
@@ -44,4 +49,33 @@ export interface ReadyMessage {
   type: "ready";
 }
 
-export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage;
+/**
+ * Worker → runner → host: event `id` asks for fetch number `fetchId` (the bridge already checked
+ * the request's JSON and body sizes; the host checks the policy again, it trusts nothing here).
+ */
+export interface FetchStartMessage {
+  type: "fetch";
+  id: number;
+  fetchId: number;
+  request: FetchRequestData;
+  body: Uint8Array | undefined;
+}
+
+/** Worker → runner → host: event `id` no longer waits for fetch `fetchId` (the event ended): abort it. */
+export interface FetchCancelMessage {
+  type: "fetch-cancel";
+  id: number;
+  fetchId: number;
+}
+
+/** Host → runner → worker: how fetch `fetchId` of event `id` ended; the body is at most the event's cap. */
+export interface FetchAnswerMessage {
+  type: "fetch-answer";
+  id: number;
+  fetchId: number;
+  outcome: { value: BridgeFetchResult } | { error: GuestErrorData };
+}
+
+export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage | FetchStartMessage | FetchCancelMessage;
+
+export type HostToRunner = RunMessage | FetchAnswerMessage;

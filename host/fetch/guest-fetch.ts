@@ -4,7 +4,7 @@
 // connector this file builds.
 
 import { rootCertificates } from "node:tls";
-import { Agent, buildConnector } from "undici";
+import { Agent, buildConnector, type Dispatcher } from "undici";
 import type { FetchRequestData, FetchResponseData } from "../../std/contract.js";
 import { ChatbotError } from "../../core/errors.js";
 import { REDIRECT_DRAIN_BYTES } from "../../core/limits.js";
@@ -38,6 +38,12 @@ export interface GuestFetchOptions {
    * inject one that maps a documentation address to a loopback server. The guard always runs first.
    */
   connectSocket?: buildConnector.connector;
+  /**
+   * Where requests go instead of the guarded pool (tests: undici's MockAgent). The origin policy,
+   * redirects, caps and deadlines still apply; the address guard is the pool's connector, so a
+   * dispatcher given here is trusted to reach only what it should. Not closed by `close()`.
+   */
+  dispatcher?: Dispatcher;
 }
 
 /** A completed fetch: the response, its body, and the bytes counted against the user's bandwidth. */
@@ -63,6 +69,10 @@ export function createGuestFetch(options: GuestFetchOptions): GuestFetch {
     if (!Number.isSafeInteger(value) || value < 0) throw new ChatbotError("E_CONFIG", `fetch option ${key} must be a non-negative integer, got ${value}`);
   }
   const policy = createOriginPolicy(options.allowOrigins, options.allowHttpLoopback);
+  const { maxResponseBytes, maxRequestBytes, timeoutMs, maxRedirects } = options;
+  const limits: Limits = { maxResponseBytes, maxRequestBytes, timeoutMs, maxRedirects, policy };
+  const injected = options.dispatcher;
+  if (injected) return { fetch: (request, body, signal) => guestFetch(injected, limits, request, body, signal), close: async () => undefined };
   const extraCa = options.tls?.ca;
   const connectSocket = options.connectSocket ?? buildConnector({ allowH2: false, ...(extraCa === undefined ? {} : { ca: [...rootCertificates, extraCa] }) });
   // One pool per bot: sockets are reused per origin, and each new one passes the guard.
@@ -70,8 +80,6 @@ export function createGuestFetch(options: GuestFetchOptions): GuestFetch {
     allowH2: false,
     connect: createGuardedConnector({ lookup: options.lookup ?? systemLookup, namedHosts: policy.namedHosts, connectSocket }),
   });
-  const { maxResponseBytes, maxRequestBytes, timeoutMs, maxRedirects } = options;
-  const limits: Limits = { maxResponseBytes, maxRequestBytes, timeoutMs, maxRedirects, policy };
   return {
     fetch: (request, body, signal) => guestFetch(agent, limits, request, body, signal),
     close: () => agent.close(),
@@ -83,7 +91,7 @@ type Limits = Pick<GuestFetchOptions, "maxResponseBytes" | "maxRequestBytes" | "
 };
 
 async function guestFetch(
-  agent: Agent,
+  agent: Dispatcher,
   limits: Limits,
   request: FetchRequestData,
   body: Uint8Array | undefined,

@@ -1,0 +1,118 @@
+// The host's side of one event's bot.fetch calls (issue 12, part 1): the runner asks over IPC, this
+// performs the request with the guarded undici fetch (or the test kit's replay) under the event's
+// policy, caps and timeouts, and answers with the bounded response. Every request still running
+// when the event ends, its runner dies or the watchdog kills it is aborted here, which closes its
+// socket: nothing the host does for a bot outlives the bot's event.
+import { isIPv6 } from "node:net";
+import type { Dispatcher } from "undici";
+import type { GuestErrorData } from "../../std/contract.js";
+import { isChatbotError } from "../../core/errors.js";
+import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../../core/limits.js";
+import type { RunRequest } from "../executor/run-types.js";
+import type { FetchAnswerMessage, FetchStartMessage } from "../executor/runner-protocol.js";
+import { createGuestFetch, type GuestFetch } from "./guest-fetch.js";
+import { systemLookup, type Lookup } from "./guarded-connector.js";
+import { createReplayDispatcher } from "./replay-dispatcher.js";
+
+/** DNS answers from a static map (FetchPolicy.hosts), falling back to the system resolver for other names. */
+function staticLookup(hosts: Record<string, string[]>): Lookup {
+  return async (hostname) => {
+    const answers = hosts[hostname.toLowerCase()];
+    if (!answers) return systemLookup(hostname);
+    return answers.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
+  };
+}
+
+/** What the guest is told about a failed fetch: its refusal's code, or E_HOST without host details. */
+function guestError(error: unknown): GuestErrorData {
+  if (isChatbotError(error)) return { code: error.code, message: error.message };
+  return { code: "E_HOST", message: "the host could not complete this call" };
+}
+
+/** The fetches of one event on the host; `close()` when the event is over (idempotent). */
+export class EventFetches {
+  private client: GuestFetch | undefined;
+  private readonly inflight = new Map<number, AbortController>();
+  private closed = false;
+  private started = 0;
+  /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
+  readonly urls: string[] | undefined;
+  /** Where requests go; undefined: a guarded Agent (production). */
+  private readonly dispatcher: Dispatcher | undefined;
+
+  constructor(
+    private readonly request: RunRequest,
+    /** Where real requests go; undefined: a guarded Agent per event (production). A test's MockAgent. */
+    dispatcher: Dispatcher | undefined,
+  ) {
+    const { recorded } = request.fetch;
+    // Replay mode (the test kit): the same guarded fetch, answered from the recordings; no socket is ever opened.
+    this.dispatcher = recorded ? createReplayDispatcher(recorded) : dispatcher;
+    this.urls = recorded ? [] : undefined;
+  }
+
+  /** Perform fetch `message.fetchId`; `answer` is called once with its outcome, unless the event ended first. */
+  start(message: FetchStartMessage, answer: (reply: FetchAnswerMessage) => void): void {
+    if (this.closed || this.inflight.has(message.fetchId)) return;
+    this.urls?.push(message.request.url);
+    // The sandbox already refuses fetches past the cap; this holds it even for a runner that lies.
+    const { fetchesPerEvent } = this.request.limits;
+    if (++this.started > fetchesPerEvent) {
+      const error = { code: "E_LIMIT_fetchesPerEvent", message: `more than ${fetchesPerEvent} fetches in one event` };
+      answer({ type: "fetch-answer", id: message.id, fetchId: message.fetchId, outcome: { error } });
+      return;
+    }
+    const abort = new AbortController();
+    this.inflight.set(message.fetchId, abort);
+    const reply = (outcome: FetchAnswerMessage["outcome"]) => {
+      if (this.inflight.get(message.fetchId) !== abort) return;
+      this.inflight.delete(message.fetchId);
+      if (!this.closed) answer({ type: "fetch-answer", id: message.id, fetchId: message.fetchId, outcome });
+    };
+    let started: Promise<FetchAnswerMessage["outcome"]>;
+    try {
+      started = this.fetcher()
+        .fetch(message.request, message.body, abort.signal)
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error: guestError(error) }),
+        );
+    } catch (error) {
+      started = Promise.resolve({ error: guestError(error) });
+    }
+    void started.then(reply);
+  }
+
+  /** The guest stopped waiting for fetch `fetchId`: abort it (its socket closes). */
+  cancel(fetchId: number): void {
+    this.inflight.get(fetchId)?.abort();
+    this.inflight.delete(fetchId);
+  }
+
+  /** The event is over: abort every fetch still running and close the connection pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const abort of this.inflight.values()) abort.abort();
+    this.inflight.clear();
+    await this.client?.close().catch(() => undefined);
+  }
+
+  /** Built on the first fetch: most events never fetch. */
+  private fetcher(): GuestFetch {
+    if (this.client) return this.client;
+    const { fetch, limits } = this.request;
+    this.client = createGuestFetch({
+      allowOrigins: fetch.allowOrigins,
+      allowHttpLoopback: fetch.allowHttpLoopback,
+      maxResponseBytes: limits.fetchResponseBytes,
+      maxRequestBytes: fetchRequestBodyMaxBytes(limits),
+      maxRedirects: FETCH_MAX_REDIRECTS,
+      timeoutMs: limits.fetchTimeoutMs,
+      ...(fetch.caPem ? { tls: { ca: fetch.caPem } } : {}),
+      ...(fetch.hosts ? { lookup: staticLookup(fetch.hosts) } : {}),
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    });
+    return this.client;
+  }
+}
