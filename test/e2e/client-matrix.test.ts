@@ -132,6 +132,9 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
     );
     const chatId = await dc.rpc.secureJoin(joiner, link);
     await done;
+    // A 1.x core reports a group join done (progress 1000) before it has applied the member-added
+    // message that makes it a member; a send in between fails with "not a member of the chat".
+    await until(() => dc.rpc.canSend(joiner, chatId), `${dc.core.name} account ${joiner} can send to chat ${chatId}`, WAIT_MS, 200);
     return chatId;
   }
 
