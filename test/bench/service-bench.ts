@@ -42,6 +42,7 @@ import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
 import type { BotIdentity } from "../../host/wire/pgp/identity.js";
 import { captureIo } from "../support/cli-io.js";
 import { startRelay, type TestRelay } from "../support/relay.js";
+import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { machineBusyMs, ownCpuMs, pidFromFile, processTree, treeCpuMs } from "./proc.js";
 import { processRss, summarize, type Summary } from "./stats.js";
@@ -233,22 +234,7 @@ async function setUp(relay: TestRelay): Promise<Setup> {
   const cli = async (args: string[]) => {
     if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
   };
-  await cli([
-    "host",
-    "init",
-    "--data-dir",
-    dataDir,
-    "--smtp-port",
-    String(relay.submissionPort),
-    "--imap-port",
-    String(relay.imapPort),
-    "--imap-security",
-    "starttls",
-    "--lmtp-socket",
-    socket,
-    "--lmtp-group",
-    "postfix",
-  ]);
+  await cli(relayHostInitArgs(relay, dataDir, socket));
   await cli(["new", "echo", "--name", "echo"]);
   await cli(["build", "echo"]);
   const bot = `echobot01@${relay.domain}`;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../host/cli/main.js";
 import { startRelay } from "../support/relay.js";
+import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { eventIs, startDeltaChat } from "../support/deltachat-client.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
@@ -31,25 +32,7 @@ async function main(): Promise<void> {
 
     step("chatbot host init / new / build / host install");
     const socket = join(work, "lmtp.sock");
-    await runCli(
-      [
-        "host",
-        "init",
-        "--data-dir",
-        data,
-        "--smtp-port",
-        String(relay.submissionPort),
-        "--imap-port",
-        String(relay.imapPort),
-        "--imap-security",
-        "starttls",
-        "--lmtp-socket",
-        socket,
-        "--lmtp-group",
-        "postfix",
-      ],
-      io(work),
-    );
+    await runCli(relayHostInitArgs(relay, data, socket), io(work));
     await runCli(["new", "echo-bot", "--name", "echo"], { ...io(work), stdout: () => undefined });
     await runCli(["build", "echo-bot"], io(work));
     writeFileSync(join(work, "echo.pw"), "echo-bot-password\n", { mode: 0o600 });

@@ -11,6 +11,7 @@ import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { until } from "../support/poll.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
@@ -52,27 +53,7 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     const io = captureIo(work);
     const socket = join(work, "lmtp.sock");
     // IMAP as on a relay: the service logs in as the bot for its state copy (state-mirror.ts).
-    expect(
-      await runCli(
-        [
-          "host",
-          "init",
-          "--data-dir",
-          data,
-          "--smtp-port",
-          String(relay.submissionPort),
-          "--imap-port",
-          String(relay.imapPort),
-          "--imap-security",
-          "starttls",
-          "--lmtp-socket",
-          socket,
-          "--lmtp-group",
-          "postfix",
-        ],
-        io,
-      ),
-    ).toBe(0);
+    expect(await runCli(relayHostInitArgs(relay, data, socket), io)).toBe(0);
     // One user sends 200 mails in a minute: above the seed's 60/hour, so the operator raises it.
     const configFile = join(data, "host.json");
     const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
