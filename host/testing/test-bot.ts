@@ -18,6 +18,7 @@ import { DEFAULT_SENDER, messageEvent, toChat, webxdcEvent } from "./test-events
 import { createTestFetch } from "./test-fetch.js";
 import { toTestResult } from "./test-result.js";
 import { createTestState } from "./test-state.js";
+import { domainOf } from "../../core/address.js";
 
 /** The bot's own address when the test names none. */
 const DEFAULT_BOT_ADDR = "bot@example.org";
@@ -76,7 +77,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     message(text, messageOptions = {}) {
       messages += 1;
       // Incoming Message-IDs as a client writes them: unique, in the sender's domain.
-      const id = messageOptions.id ?? `<test-${messages}.${clock.now()}@${domainOf(messageOptions.from)}>`;
+      const id = messageOptions.id ?? `<test-${messages}.${clock.now()}@${senderDomain(messageOptions.from)}>`;
       const { event, attachments } = messageEvent(text, messageOptions, id, clock.now());
       return run(event, id, attachments);
     },
@@ -95,7 +96,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     },
     webxdc(update) {
       messages += 1;
-      const key = `<test-update-${messages}.${clock.now()}@${domainOf(update.from)}>`;
+      const key = `<test-update-${messages}.${clock.now()}@${senderDomain(update.from)}>`;
       return run(webxdcEvent(update), key);
     },
     state: state.view,
@@ -110,7 +111,8 @@ function nextSlot(local: LocalBot, after: number): number {
   return nextTick(local.manifest.schedule, after, after).next;
 }
 
-function domainOf(from: string | { addr: string } | undefined): string {
+/** The domain of a test event's sender, for its Message-ID (the default sender's when none is given). */
+function senderDomain(from: string | { addr: string } | undefined): string {
   const addr = from === undefined ? "alice@example.org" : typeof from === "string" ? from : from.addr;
-  return addr.slice(addr.lastIndexOf("@") + 1).toLowerCase() || "example.org";
+  return domainOf(addr).toLowerCase() || "example.org";
 }
