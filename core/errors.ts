@@ -85,3 +85,9 @@ export function errorMessage(error: unknown): string {
 export function describeError(error: unknown): string {
   return isChatbotError(error) ? `${error.code}: ${error.message}` : errorMessage(error);
 }
+
+/** What a guest is told of a failure on the host: a ChatbotError's own code and message; anything else is E_HOST, without host details. */
+export function guestFacingError(error: unknown): { code: string; message: string } {
+  if (isChatbotError(error)) return { code: error.code, message: error.message };
+  return { code: "E_HOST", message: "the host could not complete this call" };
+}

@@ -3,7 +3,7 @@
 // thrown Error's REFUSAL_PROPERTY, so std reads the code without parsing a sentence.
 import { Scope, type QuickJSContext, type QuickJSHandle } from "quickjs-emscripten-core";
 import { REFUSAL_PROPERTY, type GuestErrorData } from "../../std/contract.js";
-import { isChatbotError } from "../../core/errors.js";
+import { guestFacingError } from "../../core/errors.js";
 import { LimitExceeded } from "./event-recorder.js";
 
 /** Thrown by bridge code; the bridge turns it into a guest Error carrying `{ code, message }` (newGuestRefusal). */
@@ -20,8 +20,7 @@ export class GuestRefusal extends Error {
 export function refusalOf(error: unknown): GuestErrorData {
   if (error instanceof GuestRefusal) return { code: error.code, message: error.message };
   if (error instanceof LimitExceeded) return { code: `E_LIMIT_${error.limit.name}`, message: error.message };
-  if (isChatbotError(error)) return { code: error.code, message: error.message };
-  return { code: "E_HOST", message: "the host could not complete this call" };
+  return guestFacingError(error);
 }
 
 /**

@@ -5,8 +5,7 @@
 // socket: nothing the host does for a bot outlives the bot's event.
 import { isIPv6 } from "node:net";
 import type { Dispatcher } from "undici";
-import type { GuestErrorData } from "../../std/contract.js";
-import { isChatbotError } from "../../core/errors.js";
+import { guestFacingError } from "../../core/errors.js";
 import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../../core/limits.js";
 import type { RunRequest } from "../executor/run-types.js";
 import type { FetchAnswerMessage, FetchStartMessage } from "../executor/runner-protocol.js";
@@ -21,12 +20,6 @@ function staticLookup(hosts: Record<string, string[]>): Lookup {
     if (!answers) return systemLookup(hostname);
     return answers.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
   };
-}
-
-/** What the guest is told about a failed fetch: its refusal's code, or E_HOST without host details. */
-function guestError(error: unknown): GuestErrorData {
-  if (isChatbotError(error)) return { code: error.code, message: error.message };
-  return { code: "E_HOST", message: "the host could not complete this call" };
 }
 
 /** The fetches of one event on the host; `close()` when the event is over (idempotent). */
@@ -75,10 +68,10 @@ export class EventFetches {
         .fetch(message.request, message.body, abort.signal)
         .then(
           (value) => ({ value }),
-          (error: unknown) => ({ error: guestError(error) }),
+          (error: unknown) => ({ error: guestFacingError(error) }),
         );
     } catch (error) {
-      started = Promise.resolve({ error: guestError(error) });
+      started = Promise.resolve({ error: guestFacingError(error) });
     }
     void started.then(reply);
   }
