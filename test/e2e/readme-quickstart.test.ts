@@ -7,7 +7,7 @@
 // left in the user's cache without asking the registry about each package again (as
 // templates-new-user's --prefer-offline: ~10 s instead of ~23 s for the install).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,10 @@ describe("README quick start", () => {
     expect(commands[0]).toBe("make build");
     // templates-new-user.test.ts counts on this block for the echo template.
     expect(commands.find((command) => command.includes("chatbot new"))).toMatch(/--template echo$/);
+    // npm install of the bot links this package (file:) and runs its "prepare": that must not rebuild
+    // lib/ under the other test files that are running from it (a half-written module failed one).
+    const libMain = join(ROOT, "lib", "host", "cli", "main.js");
+    const libBuiltAt = statSync(libMain).mtimeMs;
     const script = ["set -euo pipefail", ...[...commands.slice(1), "npx chatbot build"].map((command) => `echo "+ ${command}"; ${command}`)].join("\n");
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn("bash", ["-c", script], {
@@ -55,5 +59,6 @@ describe("README quick start", () => {
     expect(output).toMatch(/Tests\s+\d+ passed/);
     expect(output).toContain("echo: hello from the quick start");
     expect(output).toMatch(/^built mybot /m);
+    expect(statSync(libMain).mtimeMs).toBe(libBuiltAt);
   }, 300_000);
 });

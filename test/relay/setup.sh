@@ -117,6 +117,10 @@ userdb {
 }
 
 mail_location = maildir:~/Maildir
+# IDLE learns of new mail from inotify; a notification it misses (watch limits, a maildir made
+# while the client idles) waits for this re-check, by default 30 s: as long as a test's whole wait
+# for a join. Once a second costs a stat per idling client.
+mailbox_idle_check_interval = 1 secs
 first_valid_uid = 1
 namespace inbox {
   inbox = yes
