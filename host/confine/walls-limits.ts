@@ -7,9 +7,15 @@ const GiB = 1024 * MiB;
 /** What the OS allows one runner process; each cap is enforced by the kernel, not by our code. */
 export interface RunnerWallLimits {
   /**
-   * RLIMIT_AS, bytes. A runner at "ready" maps ~1.6 GiB (V8 code range and heap reservations, the
-   * Worker's own heap, QuickJS WASM memory without its 10 GiB guard reservation, which V8 drops when
-   * the reservation fails); under 1 GiB V8 aborts at start. Counts reservations, not resident memory.
+   * RLIMIT_AS, bytes: address space, reservations included, not resident memory. Measured on Node
+   * 20 (x64): a runner at "ready" maps ~12 GiB (V8's code range and heap reservations, which V8
+   * shrinks under a lower cap, but no further than 1 GiB), and every WebAssembly.Memory reserves
+   * ~10 GiB more (8 GiB plus guard pages: V8 bounds-checks WASM by trapping, and Node 20 has no
+   * switch to turn that off). A QuickJS slot is such a memory, and another bot's event gets a new
+   * one before the old is collected, so the cap admits the runner and two memories: 32 GiB (at
+   * 16 GiB no event ran; at 24 GiB, 100 bot switches in a row still ran, V8 collecting the old
+   * memory to retry). Resident memory is capped by QuickJS's memory maximum, V8's heap limit and,
+   * where delegated, the runner cgroup's memory.max.
    */
   addressSpaceBytes: number;
   /** RLIMIT_NOFILE: open descriptors (a runner at "ready" holds ~20: epoll, eventfds, IPC, wasm files). */
@@ -41,7 +47,7 @@ export interface RunnerCgroupLimits {
 }
 
 export const DEFAULT_RUNNER_WALL_LIMITS: RunnerWallLimits = Object.freeze({
-  addressSpaceBytes: 4 * GiB,
+  addressSpaceBytes: 32 * GiB,
   openFiles: 64,
   tasks: 24,
   fileSizeBytes: 16 * MiB,
@@ -54,3 +60,12 @@ export const DEFAULT_RUNNER_CGROUP_LIMITS: RunnerCgroupLimits = Object.freeze({
   cpuQuotaUs: 100_000,
   cpuPeriodUs: 100_000,
 });
+
+/**
+ * The uids (and gids: the same numbers) runners run as when the host is root: a new one per runner
+ * start, round the range. None is in /etc/passwd or /etc/group, so no file and no other process on
+ * the machine belongs to them, and RLIMIT_NPROC (counted per uid) counts one runner's tasks only,
+ * also while a killed runner is still exiting beside its replacement. 2 000 000 000 is far above
+ * the ranges Debian and systemd hand out (system < 1000, users < 60 000, DynamicUser 61184–65519).
+ */
+export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 1000 });

@@ -4,7 +4,7 @@
 // that overruns the wall budget and starts a fresh one. bot.fetch is performed here, not in the
 // runner (issue 12, part 1): the runner asks over IPC, EventFetches performs the request under the
 // event's policy and answers, and whatever is still running when the event ends is aborted.
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -12,8 +12,9 @@ import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
 import { ChatbotError } from "../../core/errors.js";
 import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../../core/limits.js";
-import { stoppedResult, type RunRequest, type RunResult } from "./run-types.js";
+import { stoppedResult, type HostFetchSettings, type RunRequest, type RunResult } from "./run-types.js";
 import { EventFetches } from "../fetch/event-fetches.js";
+import { plainLauncher, type RunnerLauncher } from "../confine/runner-launcher.js";
 import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
 
 export interface ExecutorOptions {
@@ -30,11 +31,20 @@ export interface ExecutorOptions {
    * which checks every socket's address. The origin policy, caps and deadlines apply either way.
    */
   fetchDispatcher?: Dispatcher;
+  /** Host-side fetch settings for every event (tests: their TLS servers' CA, names); an event's own are added to them. */
+  fetchSettings?: HostFetchSettings;
+  /**
+   * How runner processes start (host/confine/runner-launcher.ts): `host serve` passes a confined
+   * launcher (issue 12's walls); the default is plain node without the host's environment.
+   */
+  launcher?: RunnerLauncher;
 }
 
 interface Pending {
   id: number;
   request: RunRequest;
+  /** Stays here: the runner never sees it. */
+  fetchSettings: HostFetchSettings;
   resolve: (result: RunResult) => void;
   reject: (error: Error) => void;
   /** The event was handed to the runner: a crash from here on is the bot's (E_RUNNER), before it the host's. */
@@ -68,6 +78,8 @@ export class Executor {
   private readonly runnerPath: string;
   private readonly onRunnerStderr: ((text: string) => void) | undefined;
   private readonly fetchDispatcher: Dispatcher | undefined;
+  private readonly fetchSettings: HostFetchSettings;
+  private readonly launcher: RunnerLauncher;
   private readonly runners: Runner[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
@@ -77,6 +89,7 @@ export class Executor {
    * after which a runner threw its QuickJS module away (a runtime that could not be freed, a trap),
    * lastSandboxReset says why. guestsStopped counts events whose guest went on running after it was
    * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
+   * modulesBuilt counts events that ran in a fresh QuickJS module (a runner's first, another bot's, after a reset).
    */
   readonly stats: {
     runnersStarted: number;
@@ -85,12 +98,14 @@ export class Executor {
     sandboxResets: number;
     lastSandboxReset?: string;
     guestsStopped: number;
+    modulesBuilt: number;
   } = {
     runnersStarted: 0,
     runnersKilled: 0,
     runnersCrashed: 0,
     sandboxResets: 0,
     guestsStopped: 0,
+    modulesBuilt: 0,
   };
 
   constructor(options: ExecutorOptions = {}) {
@@ -99,16 +114,20 @@ export class Executor {
     this.runnerPath = options.runnerPath ?? defaultRunnerPath();
     this.onRunnerStderr = options.onRunnerStderr;
     this.fetchDispatcher = options.fetchDispatcher;
+    this.fetchSettings = options.fetchSettings ?? {};
+    this.launcher = options.launcher ?? plainLauncher;
   }
 
   /**
    * Run one event; resolves with its typed result. Rejects with E_RUNNER only if the runner crashed
    * while running it, with E_RUNNER_UNAVAILABLE if it never got to run (closed, runner did not start).
+   * `fetchSettings` are the host's own for this event's fetches (the test kit's replay): only the
+   * request crosses to the runner.
    */
-  run(request: RunRequest): Promise<RunResult> {
+  run(request: RunRequest, fetchSettings: HostFetchSettings = {}): Promise<RunResult> {
     if (this.closed) return Promise.reject(new ChatbotError("E_RUNNER_UNAVAILABLE", "executor is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, request, resolve, reject });
+      this.queue.push({ id: this.nextId++, request, fetchSettings: { ...this.fetchSettings, ...fetchSettings }, resolve, reject });
       this.pump();
     });
   }
@@ -193,13 +212,16 @@ export class Executor {
 
   private startRunner(): Runner {
     this.stats.runnersStarted += 1;
-    const child = fork(this.runnerPath, [], {
+    const launch = this.launcher.launch(this.runnerPath, [`--max-old-space-size=${RUNNER_OLD_SPACE_MB}`]);
+    // spawn with an "ipc" stdio, not fork: the walls' tools (unshare, sh, prlimit, setpriv) exec
+    // one another and finally node, which finds the channel through NODE_CHANNEL_FD.
+    const child = spawn(launch.command, launch.args, {
       serialization: "advanced",
       stdio: ["ignore", "inherit", this.onRunnerStderr ? "pipe" : "inherit", "ipc"],
-      // Only what Node needs: the runner has no business with the host's environment.
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      execArgv: [`--max-old-space-size=${RUNNER_OLD_SPACE_MB}`],
+      env: launch.env,
     });
+    // "close", not "exit": replace() drops the exit listeners of a runner it kills.
+    child.once("close", () => launch.release());
     if (this.onRunnerStderr) child.stderr?.setEncoding("utf8").on("data", this.onRunnerStderr);
     let markReady!: () => void;
     let failReady!: (error: Error) => void;
@@ -221,18 +243,18 @@ export class Executor {
           this.stats.lastSandboxReset = message.sandboxReset;
         }
         if (message.guestStopped) this.stats.guestsStopped += 1;
+        if (message.freshModule) this.stats.modulesBuilt += 1;
         // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
-        const result = job.request.fetch.recorded ? { ...message.result, fetchedUrls: [...(job.fetches?.urls ?? [])] } : message.result;
+        const result = job.fetchSettings.recorded ? { ...message.result, fetchedUrls: [...(job.fetches?.urls ?? [])] } : message.result;
         this.finish(runner, job, () => job.resolve(result));
       } else {
         this.stats.runnersCrashed += 1;
         this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${message.reason}`)));
       }
     });
-    child.on("exit", (code, signal) => {
+    const gone = (reason: string) => {
       const index = this.runners.indexOf(runner);
       if (index >= 0) this.runners.splice(index, 1);
-      const reason = `runner exited (${signal ?? code})`;
       failReady(new ChatbotError("E_RUNNER_UNAVAILABLE", reason));
       const job = runner.job;
       if (job) {
@@ -242,13 +264,20 @@ export class Executor {
         this.finish(runner, job, () => job.reject(new ChatbotError(code, reason)));
       }
       this.pump();
+    };
+    child.on("exit", (code, signal) => gone(`runner exited (${signal ?? code})`));
+    // The launch command could not be started at all (no exit follows): the host's problem.
+    child.on("error", (error) => {
+      if (child.pid !== undefined) return;
+      launch.release();
+      gone(`runner could not start: ${error.message}`);
     });
     return runner;
   }
 
   /** The fetches of `job`, built on its first fetch (most events never fetch). */
   private fetchesOf(job: Pending): EventFetches {
-    job.fetches ??= new EventFetches(job.request, this.fetchDispatcher);
+    job.fetches ??= new EventFetches(job.request, this.fetchDispatcher, job.fetchSettings);
     return job.fetches;
   }
 

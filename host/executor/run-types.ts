@@ -2,11 +2,19 @@
 import type { Action, GuestEvent, LogLevel } from "../../std/contract.js";
 import type { EventLimits } from "../../core/limits.js";
 
-/** Fetch settings for one event; plain data so they cross the process boundary. */
+/** The fetch policy of one event: the origins the bot may reach (the manifest's, approved). */
 export interface FetchPolicy {
   allowOrigins: string[];
-  /** Test flag: http:// to explicitly allowed loopback origins. */
+  /** http:// to explicitly allowed loopback origins (`chatbot run --allow-http-loopback`, tests). */
   allowHttpLoopback: boolean;
+}
+
+/**
+ * Host-side settings of an event's fetches that never reach the runner (Executor.run's second
+ * argument, or ExecutorOptions.fetchSettings for every event): the test kit's replay and the test
+ * suite's own servers.
+ */
+export interface HostFetchSettings {
   /** Extra CA certificate (PEM) to trust, for tests with local TLS servers. */
   caPem?: string;
   /**
@@ -17,7 +25,8 @@ export interface FetchPolicy {
   /**
    * Replay mode (the test kit, chatbot/testing): answer fetches from these recorded responses and
    * never touch the network. The origin allowlist and the request checks still apply, with the
-   * same error codes as a real fetch; a URL without a recording fails with E_FETCH_FAILED.
+   * same error codes as a real fetch; a URL without a recording fails with E_FETCH_FAILED. The
+   * result then lists every URL the bot asked for (RunResult.fetchedUrls).
    */
   recorded?: RecordedFetch[];
 }
@@ -91,7 +100,7 @@ export interface RunResult {
   /** Peak QuickJS heap observed during the event, bytes (sampled; see README "Limits"). */
   memoryBytes: number;
   fetch: { count: number; bytesIn: number; bytesOut: number };
-  /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
+  /** Replay mode only (HostFetchSettings.recorded): every URL the bot asked for, in order, refused ones included. */
   fetchedUrls?: string[];
 }
 

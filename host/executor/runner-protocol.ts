@@ -20,6 +20,8 @@ export interface ResultMessage {
   result: RunResult;
   /** Why the worker threw its QuickJS module away after this event (a leak or trap, not the bot's doing). */
   sandboxReset?: string;
+  /** The event ran in a freshly built QuickJS module (first event, another bot's, or after a reset). */
+  freshModule?: true;
   /** The runner stopped the sandbox thread: the guest ran on after its interruption (INTERRUPTED_STOP_GRACE_MS). */
   guestStopped?: true;
 }

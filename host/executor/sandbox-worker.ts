@@ -15,15 +15,27 @@ const wasm = compileQuickJSWasm();
 // Made here, on the thread that runs the guest: it measures the CPU time of this thread only.
 const cpuClock = threadCpuClock();
 let slot: ModuleSlot | undefined;
+/** The bot whose events the slot's WASM memory has held (RunRequest.messageIds.botAddr). */
+let slotBot: string | undefined;
 // bot.fetch is the host's to perform (issue 12): this thread only asks and waits.
 const fetches = createFetchOverIpc((message) => port.postMessage(message));
 
 async function handle(message: RunMessage): Promise<ResultMessage> {
   const { request } = message;
   // A slot whose memory reached its cap is rebuilt (~0.7 ms): WASM memory never shrinks, and
-  // "memory exhausted" must describe this event, not an earlier one.
-  if (!slot || slot.memoryBytes !== request.limits.memoryBytes || slotMemoryExhausted(slot)) {
+  // "memory exhausted" must describe this event, not an earlier one. Another bot's event gets a
+  // fresh slot too (issue 12, lifetime): QuickJS frees a runtime's objects but leaves their bytes
+  // in the module's linear memory, which a bug in QuickJS could let the next runtime read. A new
+  // WebAssembly.Memory starts zeroed; the old one is unreachable garbage. Events of one bot share
+  // a slot: what they could find there is that bot's own.
+  const bot = request.messageIds.botAddr;
+  const fresh = !slot || slotBot !== bot || slot.memoryBytes !== request.limits.memoryBytes || slotMemoryExhausted(slot);
+  if (fresh || !slot) {
+    // Dropped first: the old memory's address space (~10 GiB reserved, walls-limits.ts) can then
+    // be collected if the new one does not fit under the runner's cap.
+    slot = undefined;
     slot = await createModuleSlot(wasm, request.limits.memoryBytes);
+    slotBot = bot;
   }
   // Posted from inside the interrupt handler, while the guest may still be running: the runner's
   // own thread is free to act on it (runner-process.ts stops a guest that does not end).
@@ -31,7 +43,13 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
     port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
   const outcome = await runInIsolate(slot, request, fetches.forEvent(message.id), cpuClock, onInterrupted);
   if (!outcome.slotHealthy) slot = undefined;
-  return { type: "result", id: message.id, result: outcome.result, ...(outcome.resetReason ? { sandboxReset: outcome.resetReason } : {}) };
+  return {
+    type: "result",
+    id: message.id,
+    result: outcome.result,
+    ...(outcome.resetReason ? { sandboxReset: outcome.resetReason } : {}),
+    ...(fresh ? { freshModule: true } : {}),
+  };
 }
 
 // Events arrive one at a time (the Executor never sends a second before the first's result).

@@ -7,13 +7,13 @@ import { isIPv6 } from "node:net";
 import type { Dispatcher } from "undici";
 import { guestFacingError } from "../../core/errors.js";
 import { FETCH_MAX_REDIRECTS, fetchRequestBodyMaxBytes } from "../../core/limits.js";
-import type { RunRequest } from "../executor/run-types.js";
+import type { HostFetchSettings, RunRequest } from "../executor/run-types.js";
 import type { FetchAnswerMessage, FetchStartMessage } from "../executor/runner-protocol.js";
 import { createGuestFetch, type GuestFetch } from "./guest-fetch.js";
 import { systemLookup, type Lookup } from "./guarded-connector.js";
 import { createReplayDispatcher } from "./replay-dispatcher.js";
 
-/** DNS answers from a static map (FetchPolicy.hosts), falling back to the system resolver for other names. */
+/** DNS answers from a static map (HostFetchSettings.hosts), falling back to the system resolver for other names. */
 function staticLookup(hosts: Record<string, string[]>): Lookup {
   return async (hostname) => {
     const answers = hosts[hostname.toLowerCase()];
@@ -28,7 +28,7 @@ export class EventFetches {
   private readonly inflight = new Map<number, AbortController>();
   private closed = false;
   private started = 0;
-  /** Replay mode only (FetchPolicy.recorded): every URL the bot asked for, in order, refused ones included. */
+  /** Replay mode only (HostFetchSettings.recorded): every URL the bot asked for, in order, refused ones included. */
   readonly urls: string[] | undefined;
   /** Where requests go; undefined: a guarded Agent (production). */
   private readonly dispatcher: Dispatcher | undefined;
@@ -37,8 +37,10 @@ export class EventFetches {
     private readonly request: RunRequest,
     /** Where real requests go; undefined: a guarded Agent per event (production). A test's MockAgent. */
     dispatcher: Dispatcher | undefined,
+    /** The host's own settings for this event (never from the runner). */
+    private readonly settings: HostFetchSettings = {},
   ) {
-    const { recorded } = request.fetch;
+    const { recorded } = settings;
     // Replay mode (the test kit): the same guarded fetch, answered from the recordings; no socket is ever opened.
     this.dispatcher = recorded ? createReplayDispatcher(recorded) : dispatcher;
     this.urls = recorded ? [] : undefined;
@@ -95,6 +97,7 @@ export class EventFetches {
   private fetcher(): GuestFetch {
     if (this.client) return this.client;
     const { fetch, limits } = this.request;
+    const { caPem, hosts } = this.settings;
     this.client = createGuestFetch({
       allowOrigins: fetch.allowOrigins,
       allowHttpLoopback: fetch.allowHttpLoopback,
@@ -102,8 +105,8 @@ export class EventFetches {
       maxRequestBytes: fetchRequestBodyMaxBytes(limits),
       maxRedirects: FETCH_MAX_REDIRECTS,
       timeoutMs: limits.fetchTimeoutMs,
-      ...(fetch.caPem ? { tls: { ca: fetch.caPem } } : {}),
-      ...(fetch.hosts ? { lookup: staticLookup(fetch.hosts) } : {}),
+      ...(caPem ? { tls: { ca: caPem } } : {}),
+      ...(hosts ? { lookup: staticLookup(hosts) } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
     });
     return this.client;

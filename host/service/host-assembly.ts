@@ -1,10 +1,11 @@
 // `host serve` put together from its parts, in the order they must start and (reversed, through
 // the StopStack) stop. Two steps because `--once` needs only the first:
-//   openHost:  data-dir lock → spool (+ recovery) → metrics file → sandbox runner → state mirror → HostService
+//   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
 //   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
 import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
 import type { Clock } from "../../core/clock.js";
 import { openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
+import { openRunnerWalls } from "../confine/runner-walls.js";
 import { Executor } from "../executor/executor.js";
 import { Spool } from "../spool/spool.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
@@ -52,7 +53,10 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
   stops.push("metrics", () => metricsWriter.stop());
   const recovered = await spool.recover();
   if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
-  const executor = new Executor({ concurrency: config.concurrency });
+  // Before the runners start: the walls they get (issue 12), logged, and required ones enforced.
+  const launcher = await openRunnerWalls(config.requireWalls, log);
+  stops.push("runner walls", () => launcher.close());
+  const executor = new Executor({ concurrency: config.concurrency, launcher });
   stops.push("executor", () => executor.close());
   // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
   const mirror = new StateMirror({

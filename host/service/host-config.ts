@@ -9,8 +9,10 @@ import { deepFreeze, parseOrThrow, strict } from "../../core/schema-issues.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES } from "../deploy/imap-settings.js";
 import { DEFAULT_LMTP_SOCKET } from "./paths.js";
+import { WALL_LAYERS } from "../confine/wall-report.js";
 
 const UNKNOWN = "is not a known setting";
+const REQUIRE_WALLS = `must be "all" or a list of layers from ${WALL_LAYERS.join(", ")}`;
 const TRUE_OR_FALSE = "must be true or false";
 
 /** An object of settings: an unknown key "is not a known setting" at its path. */
@@ -83,6 +85,12 @@ const hostConfigSchema = settings({
     }),
     {},
   ),
+  /**
+   * Walls around the bots' runners (issue 12) the host must not start without: a list of layers
+   * (network, filesystem, identity, resources, cgroup, lifetime) or "all". Default none: every
+   * layer that works is used anyway, and the `runner.walls` log line says which.
+   */
+  requireWalls: v.optional(v.union([v.literal("all"), v.array(v.picklist(WALL_LAYERS, REQUIRE_WALLS))], REQUIRE_WALLS), []),
   /** Fetch origins approved for every bot (per-bot approvals are in bot.json). */
   approvedOrigins: v.nullish(v.array(v.string("must be a list of origins"), "must be a list of origins"), []),
 });

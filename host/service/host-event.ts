@@ -94,6 +94,11 @@ export type StateMirrorEvent =
 /** The service's life and its own failures (host-serve.ts, and any part that catches an unexpected error). */
 export type ServiceEvent =
   | { event: "service.started"; dataDir: string; lmtp: string | null }
+  /**
+   * At start: the walls runners get (host/confine/runner-walls.ts). `up` and `down` name layers;
+   * `confined` is false when no layer is up or they fail together (runners then start plain).
+   */
+  | { event: "runner.walls"; confined: boolean; up: string[]; down: Array<{ layer: string; why: string; fix: string }>; together: string }
   | { event: "service.drained"; entries: number }
   | { event: "service.stopping" }
   | { event: "service.failed"; error: string }

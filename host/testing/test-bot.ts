@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statSync } from "node:fs";
 import type { GuestEvent } from "../../std/contract.js";
+import type { RunRequest } from "../executor/run-types.js";
 import { acquireExecutor } from "./shared-executor.js";
 import { buildLocalBot, runLocalEvent, type LocalBot } from "../local/local-bot.js";
 import { openLocalPolicy } from "../service/bot-policy.js";
@@ -55,7 +56,9 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
   };
   const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[]): Promise<TestEventResult> => {
     // The relay's pipeline: consent and the manifest's per-user limits on the fake clock, then the sandbox.
-    const outcome = await runLocalEvent(executor, local, event, {
+    // The recordings are the host's to answer from (Executor.run's fetch settings): they never reach the runner.
+    const replaying = { run: (request: RunRequest) => executor.run(request, { recorded: fetch.recordings() }) };
+    const outcome = await runLocalEvent(replaying, local, event, {
       state: state.snapshot(),
       policy,
       nowMs: clock.now(),
@@ -64,7 +67,6 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
       attachments,
       freezeClock: true,
       ...(options.allowOrigins ? { extraOrigins: options.allowOrigins } : {}),
-      fetch: { recorded: fetch.recordings() },
     });
     // Like the host: a failed event's state changes are thrown away (the outcome's state is null then).
     if (outcome.kind === "ran" && outcome.state !== null) state.replace(outcome.state);

@@ -1,5 +1,5 @@
 // The test side of fetch replay: what `bot.fetch.on(url, …)` records, in the shape the sandbox
-// answers from (FetchPolicy.recorded). The sandbox never reaches the network in a test.
+// answers from (HostFetchSettings.recorded, which stays in the host process). The sandbox never reaches the network in a test.
 import { ChatbotError } from "../../core/errors.js";
 import type { RecordedFetch } from "../executor/run-types.js";
 import { recordingKey } from "../fetch/replay-dispatcher.js";

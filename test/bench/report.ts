@@ -7,6 +7,7 @@ import type { IsolateResult } from "./isolate-bench.js";
 import type { RssSoakResult } from "./rss-soak.js";
 import type { ServiceResult, ServiceRound } from "./service-bench.js";
 import type { TemplateResult } from "./template-bench.js";
+import type { WallsResult } from "./walls-bench.js";
 import type { Summary } from "./stats.js";
 
 /** Targets from the issue; printed next to the results. */
@@ -19,6 +20,8 @@ export const TARGETS = Object.freeze({
   deliverVsNodeStartup: 1.5,
   /** Service burst: first "lmtp.spooled" → last reply accepted by SMTP, events/s on this machine. */
   serviceEventsPerSecond: 100,
+  /** Echo event behind the runner walls / without them (issue 12: within 10 %). */
+  wallsEventRatio: 1.1,
   /** CPU of the poll template's /poll event (it builds the webxdc app), median, ms: a fifth of the default budget. */
   pollEventCpuMs: 200,
 });
@@ -33,6 +36,7 @@ export interface BenchReport {
   service: ServiceResult;
   templates: TemplateResult;
   rssSoak: RssSoakResult;
+  walls: WallsResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -99,6 +103,7 @@ export function formatReport(r: BenchReport): string {
     ...serviceLines(r.service),
     ...templateLines(r.templates),
     ...rssSoakLines(r.rssSoak),
+    ...wallsLines(r.walls),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -164,5 +169,22 @@ function roundLines(r: ServiceRound): string[] {
     `     CPU per mail: serve process ${ms(c.serve)} + its runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector (this process) ${ms(c.injector)}`,
     `                   machine ${ms(c.machine)} (both cores; ${ms(Math.max(0, c.machine - listed))} outside these: kernel, other processes)`,
     `     RSS at the end: serve ${mib(r.rss.serveBytes)} (peak ${mib(r.rss.servePeakBytes)}); runners ${runnerRss}`,
+  ];
+}
+
+/** Section 12: the runner walls' cost (issue 12), or why they did not run. */
+export function wallsLines(w: WallsResult): string[] {
+  if ("skipped" in w) return [`12. Runner walls: SKIPPED — ${w.skipped}.`];
+  const row = (label: string, s: Summary) => `${label.padEnd(66)} ${stat(s)}`;
+  return [
+    `12. Runner walls (up: ${w.up.join(", ")}; detected in ${ms(w.detectMs)} at host start)`,
+    row("    runner start to ready, plain", w.startMs.plain),
+    row("    runner start to ready, walled", w.startMs.walled),
+    row("    echo event (block means), plain runner", w.eventMs.plain),
+    row("    echo event (block means), walled runner", w.eventMs.walled),
+    `    walled / plain: ${w.eventRatio.toFixed(2)}× (target ≤ ${TARGETS.wallsEventRatio}×: ${met(w.eventRatio <= TARGETS.wallsEventRatio)}); runners are pooled, so the start cost is paid per runner, not per event`,
+    row("    walled, the same bot each event (its QuickJS module reused)", w.switchMs.sameBot),
+    row("    walled, two bots taking turns (a fresh module every event)", w.switchMs.twoBots),
+    `    a bot switch costs ≈ ${ms(w.switchMs.twoBots.median - w.switchMs.sameBot.median)} per event`,
   ];
 }

@@ -8,7 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { createSmtpSubmitter } from "../../host/wire/smtp-submit.js";
@@ -38,14 +38,7 @@ describe.skipIf(!relayAvailable())("attachments and forgery with a real Delta Ch
     const addr = `${name.toLowerCase()}@${relay.domain}`;
     const password = `${name.toLowerCase()}-password`;
     const account = await dc.createAccount(relay, name, addr, password);
-    const done = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      `${name}: joiner progress 1000`,
-    );
-    const chatId = await dc.rpc.secureJoin(account, await echo.invite());
-    await done;
+    const chatId = await dc.joinByQr(account, await echo.invite(), 30_000);
     return { account, chatId, addr, password };
   }
 

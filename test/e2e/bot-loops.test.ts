@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTransport } from "nodemailer";
 import { Executor } from "../../host/executor/executor.js";
+import { hostLauncher } from "../support/host-walls.js";
 import { BOT_EXCHANGE_EVENTS_PER_HOUR } from "../../core/limits.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { composeBotMessage } from "../../host/wire/bot-message.js";
@@ -26,7 +27,7 @@ describe.skipIf(!relayAvailable())("mail loops on a real relay (two bots of one 
   let host: RunningHost;
 
   beforeAll(async () => {
-    executor = new Executor();
+    executor = new Executor({ launcher: await hostLauncher() });
     [relay] = await Promise.all([startRelay({ domain }), executor.warmUp()]);
     // The default bot source is the echo template: it answers every text with "echo: <text>".
     host = await startHostOnRelay(relay, executor, {}, [{ addr: botA }, { addr: botB }, { addr: lonely }]);

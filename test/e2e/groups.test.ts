@@ -3,7 +3,7 @@
 // lets a person join a group the bot created; removing the bot stops its replies; the bot adds a
 // person who wrote to it 1:1 to a group (bot.addToGroup) and both clients see the new member.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { newGroupId } from "../../host/wire/group-store.js";
@@ -50,15 +50,7 @@ describe.skipIf(!relayAvailable())("groups with real Delta Chat clients", () => 
 
   /** `joiner` completes SecureJoin with `link`; resolves with the joiner's chat id. */
   async function secureJoin(joiner: number, link: string): Promise<number> {
-    const done = dc.waitFor(
-      joiner,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      "joiner progress 1000",
-    );
-    const chatId = await dc.rpc.secureJoin(joiner, link);
-    await done;
-    return chatId;
+    return dc.joinByQr(joiner, link, 30_000);
   }
 
   it("a person adds the bot to a group with another person: the bot's reply appears in the group for both", async () => {

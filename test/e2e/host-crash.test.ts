@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { until } from "../support/poll.js";
@@ -83,14 +83,7 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     await runCli(["host", "qr", `echobot01@${relay.domain}`, "--json", "--data-dir", data], qr);
     const { link } = JSON.parse(qr.out) as { link: string };
     const alice = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(
-      alice,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      60_000,
-      "SecureJoin",
-    );
-    const chatId = await dc.rpc.secureJoin(alice, link);
-    await joined;
+    const chatId = await dc.joinByQr(alice, link, 60_000);
     const [botContact] = await dc.rpc.getChatContacts(alice, chatId);
 
     const echoes = async () => {

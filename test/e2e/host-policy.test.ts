@@ -6,11 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { T } from "@deltachat/jsonrpc-client";
 import { Executor } from "../../host/executor/executor.js";
+import { hostLauncher } from "../support/host-walls.js";
 import { START_TEXT, STOP_TEXT } from "../../host/policy/consent.js";
 import { nextTick, tickOffsetMs } from "../../host/policy/schedule.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { SUBSCRIBER_BOT, cpuBurnerBot } from "../support/host-fixture.js";
 import { startHostOnRelay as startHost, type RunningHost } from "../support/host-on-relay.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
@@ -32,7 +33,7 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
   const cpuBot = `burner@${domain}`;
 
   beforeAll(async () => {
-    executor = new Executor();
+    executor = new Executor({ launcher: await hostLauncher() });
     [relay, dc] = await Promise.all([startRelay({ domain }), startDeltaChat(), executor.warmUp()]);
     [host, cpuHost] = await Promise.all([
       startHost(relay, executor, {}, [
@@ -66,14 +67,7 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
       invitenumber: tokens.invitenumber,
       auth: tokens.auth,
     });
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      `${name} joining ${bot}`,
-    );
-    const chatId = await dc.rpc.secureJoin(account, link);
-    await joined;
+    const chatId = await dc.joinByQr(account, link, 30_000);
     const [botContact] = await dc.rpc.getChatContacts(account, chatId);
     return { account, chatId, botContact: botContact! };
   }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { readHolder } from "../../host/service/data-dir-lock.js";
 import { captureIo } from "../support/cli-io.js";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 import { userShellEnv } from "../support/user-shell.js";
@@ -288,18 +288,19 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
 
     // A person scans the invite and writes; Postfix delivers over LMTP; the bot answers.
     const alice = await dc.createAccount(relay, "Alice", `alice@${DOMAIN}`, "alice-password");
-    const joined = dc.waitFor(
-      alice,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      60_000,
-      "SecureJoin",
-    );
-    const chatId = await dc.rpc.secureJoin(alice, invite);
-    await joined;
+    const chatId = await dc.joinByQr(alice, invite, 60_000);
     const answer = dc.waitForIncomingMessage(alice, (m) => m.chatId === chatId && m.text === "echo: hello from the operator recipe", 60_000);
     await dc.rpc.miscSendTextMessage(alice, chatId, "hello from the operator recipe");
     expect((await answer).showPadlock).toBe(true);
     expect(service!.out).toMatch(new RegExp(`"event":"lmtp\\.spooled","bot":"${BOT.replace(/\./g, "\\.")}"`));
+    // The bot ran behind the walls (issue 12): the service user is not root, so its runners are
+    // root of a user namespace of their own, with no network and a view of only what node needs.
+    const walls = JSON.parse(service!.out.split("\n").find((line) => line.includes('"event":"runner.walls"')) ?? "null") as {
+      confined: boolean;
+      up: string[];
+    } | null;
+    expect(walls?.confined).toBe(true);
+    expect(walls?.up).toEqual(expect.arrayContaining(["network", "filesystem", "identity", "resources", "lifetime"]));
     const postfixLog = await relay.readLog("postfix");
     expect(postfixLog).toMatch(
       new RegExp(`to=<${BOT.replace(/\./g, "\\.")}>, relay=[^,]*chatbot/lmtp\\.sock\\].*status=sent \\(250 2\\.6\\.0 \\S+ spooled\\)`),

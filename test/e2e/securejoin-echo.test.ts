@@ -1,7 +1,7 @@
 // A real Delta Chat core scans the bot's invite link, completes SecureJoin with the host through
 // real Postfix + Dovecot, and gets the echo bot's reply shown as end-to-end encrypted from a bot.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 
@@ -24,14 +24,7 @@ describe.skipIf(!relayAvailable())("SecureJoin and echo with a real Delta Chat c
   /** Join the bot from a new account with `link`; resolves with the account and its chat with the bot. */
   async function join(name: string, link: string) {
     const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${relay.domain}`, `${name.toLowerCase()}-password`);
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      `${name}: joiner progress 1000`,
-    );
-    const chatId = await dc.rpc.secureJoin(account, link);
-    await joined;
+    const chatId = await dc.joinByQr(account, link, 30_000);
     return { account, chatId };
   }
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openFolderMailbox } from "../../host/deploy/imap-mailbox.js";
 import { Executor } from "../../host/executor/executor.js";
+import { hostLauncher } from "../support/host-walls.js";
 import type { HostEvent } from "../../host/service/host-event.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { HostService } from "../../host/service/host-service.js";
@@ -40,7 +41,7 @@ describe.skipIf(!relayAvailable())("bot state mirrored into the bot's account on
   let executor: Executor;
 
   beforeAll(async () => {
-    [relay, executor] = await Promise.all([startRelay(), Promise.resolve(new Executor())]);
+    [relay, executor] = await Promise.all([startRelay(), hostLauncher().then((launcher) => new Executor({ launcher }))]);
     await executor.warmUp();
   }, 60_000);
 

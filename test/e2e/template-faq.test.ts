@@ -2,7 +2,7 @@
 // its invite (SecureJoin), asks a command and a keyword and gets the configured answers; in a group
 // with the bot, /add teaches it an answer that a keyword then gets, while chatter stays unanswered.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { until } from "../support/poll.js";
@@ -29,14 +29,7 @@ describe.skipIf(!relayAvailable())("faq template with a real Delta Chat client",
   /** A new account that has completed SecureJoin with the bot; resolves with it and its chat with the bot. */
   async function join(name: string) {
     const account = await dc.createAccount(relay, name, `${name.toLowerCase()}@${relay.domain}`, `${name.toLowerCase()}-password`);
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      `${name}: joiner progress 1000`,
-    );
-    const chatId = await dc.rpc.secureJoin(account, await faq.invite());
-    await joined;
+    const chatId = await dc.joinByQr(account, await faq.invite(), 30_000);
     return { account, chatId };
   }
 

@@ -2,7 +2,7 @@
 // feed served by a local HTTPS server, and the hourly tick (run by the harness, as the host's
 // scheduler would) posts each new item into the user's chat exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../support/test-servers.js";
@@ -47,7 +47,7 @@ describe.skipIf(!relayAvailable())("feed template with a real Delta Chat client"
       // What the operator approved: exactly the local server's origin (an IP literal, which is
       // what lets the host's address guard open a loopback socket), and the test CA it trusts.
       origins: [`https://127.0.0.1:${server.port}`],
-      fetchPolicy: { caPem: TEST_TLS.ca },
+      fetchSettings: { caPem: TEST_TLS.ca },
     });
   });
 
@@ -60,14 +60,7 @@ describe.skipIf(!relayAvailable())("feed template with a real Delta Chat client"
 
   it("/sub, then each new item arrives once after the hourly tick, and nothing twice", async () => {
     const account = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      "joiner progress 1000",
-    );
-    const chatId = await dc.rpc.secureJoin(account, await feedBot.invite());
-    await joined;
+    const chatId = await dc.joinByQr(account, await feedBot.invite(), 30_000);
     const feedUrl = `https://127.0.0.1:${server.port}/feed.xml`;
 
     // Following the feed: the bot fetches it at once and shows what is in it.
@@ -111,14 +104,7 @@ describe.skipIf(!relayAvailable())("feed template with a real Delta Chat client"
 
   it("/sub of an origin the operator did not approve explains how to allow it", async () => {
     const account = await dc.createAccount(relay, "Bob", `bob@${relay.domain}`, "bob-password");
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      "joiner progress 1000",
-    );
-    const chatId = await dc.rpc.secureJoin(account, await feedBot.invite());
-    await joined;
+    const chatId = await dc.joinByQr(account, await feedBot.invite(), 30_000);
     const incoming = dc.waitForIncomingMessage(account, (m) => m.text.startsWith("I can't follow"), 30_000);
     await dc.rpc.miscSendTextMessage(account, chatId, "/sub https://feeds.example.org/rss");
     const answer = await incoming;

@@ -4,7 +4,7 @@
 // /results and /close answer with the count.
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { until } from "../support/poll.js";
@@ -25,14 +25,7 @@ describe.skipIf(!relayAvailable())("poll template with real Delta Chat clients",
     carol = await dc.createAccount(relay, "Carol", `carol0001@${relay.domain}`, "carol-password");
     dave = await dc.createAccount(relay, "Dave", `dave00001@${relay.domain}`, "dave-password");
     const secureJoin = async (joiner: number, link: string) => {
-      const done = dc.waitFor(
-        joiner,
-        eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-        30_000,
-        "joiner progress 1000",
-      );
-      const chatId = await dc.rpc.secureJoin(joiner, link);
-      await done;
+      const chatId = await dc.joinByQr(joiner, link, 30_000);
       return chatId;
     };
     // Carol scans the bot's QR code, Dave scans Carol's; Carol makes a group with both.

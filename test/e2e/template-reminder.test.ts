@@ -2,7 +2,7 @@
 // a tick before it is due sends nothing, the first tick after it delivers it into the user's chat.
 // Ticks are run by the harness as the host's scheduler would, at chosen slot times.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 
@@ -26,14 +26,7 @@ describe.skipIf(!relayAvailable())("reminder template with a real Delta Chat cli
 
   it("/remind 1h tea: nothing at a tick before it is due, delivered at the first tick after", async () => {
     const account = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      "joiner progress 1000",
-    );
-    const chatId = await dc.rpc.secureJoin(account, await reminders.invite());
-    await joined;
+    const chatId = await dc.joinByQr(account, await reminders.invite(), 30_000);
 
     const before = Date.now();
     let incoming = dc.waitForIncomingMessage(account, (m) => m.text.startsWith("Reminder #"), 30_000);

@@ -2,7 +2,7 @@
 // app (a hand-built .xdc), answers the user's status update with its own (bot.webxdc.send), and
 // deletes one of its own messages for everyone (bot.deleteMessage with the id bot.reply returned).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { startBotOnRelay, type BotOnRelay } from "../support/bot-harness.js";
 import { storedZip } from "../support/stored-zip.js";
@@ -56,14 +56,7 @@ describe.skipIf(!relayAvailable())("webxdc and deletion with a real Delta Chat c
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
     bot = await startBotOnRelay(relay, { addr: `xdcbot001@${relay.domain}`, name: "Xdc Bot", botSource: BOT_SOURCE });
     account = await dc.createAccount(relay, "Carol", `carol0001@${relay.domain}`, "carol-password");
-    const joined = dc.waitFor(
-      account,
-      eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
-      30_000,
-      "joiner progress 1000",
-    );
-    chatId = await dc.rpc.secureJoin(account, await bot.invite());
-    await joined;
+    chatId = await dc.joinByQr(account, await bot.invite(), 30_000);
   }, 60_000);
 
   afterAll(async () => {

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Executor } from "../../host/executor/executor.js";
-import type { FetchPolicy, RunRequest, RunResult } from "../../host/executor/run-types.js";
+import { hostLauncher } from "./host-walls.js";
+import type { HostFetchSettings } from "../../host/executor/run-types.js";
 import { buildLocalBot } from "../../host/local/local-bot.js";
 import { openBotAccount, type BotAccount } from "../../host/wire/bot-account.js";
 import { inviteLink } from "../../host/wire/securejoin/invite-link.js";
@@ -44,14 +45,6 @@ export interface BotOnRelay {
   stop(): Promise<void>;
 }
 
-/**
- * Test-only fetch settings added to every event's FetchPolicy: a test CA for a local HTTPS
- * server, static host answers, plain http to loopback. handle-mail.ts builds the production policy
- * (the approved origins, nothing else); the harness adds these by wrapping the executor, so no
- * production code has a switch for them.
- */
-export type TestFetchPolicy = Partial<Pick<FetchPolicy, "caPem" | "hosts" | "allowHttpLoopback">>;
-
 /** Options of startBotOnRelay. */
 export interface BotOnRelayOptions {
   addr: string;
@@ -62,19 +55,12 @@ export interface BotOnRelayOptions {
   botSource?: string;
   /** Origins the operator approved for bot.fetch (default none), e.g. a local test server's. */
   origins?: string[];
-  /** Test-only fetch settings (see TestFetchPolicy). */
-  fetchPolicy?: TestFetchPolicy;
-}
-
-/** An executor that adds test-only fetch settings to every event it runs. */
-class TestFetchExecutor extends Executor {
-  constructor(private readonly extra: TestFetchPolicy) {
-    super();
-  }
-
-  override run(request: RunRequest): Promise<RunResult> {
-    return super.run({ ...request, fetch: { ...request.fetch, ...this.extra } });
-  }
+  /**
+   * Host-side fetch settings for every event (a local HTTPS server's CA, static host answers):
+   * ExecutorOptions.fetchSettings, which never reach the runner. handle-mail.ts builds the
+   * production policy (the approved origins, nothing else).
+   */
+  fetchSettings?: Pick<HostFetchSettings, "caPem" | "hosts">;
 }
 
 /** Host the bot from `templates/<template>` (or `botSource` as its bot.ts) as `addr` on `relay`. */
@@ -96,7 +82,8 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
     origins: options.origins ?? [],
     state: BotStateFile.forAccount(dataDir, options.addr),
   };
-  const executor = options.fetchPolicy ? new TestFetchExecutor(options.fetchPolicy) : new Executor();
+  // Behind the walls host serve uses on this machine, as on a relay.
+  const executor = new Executor({ launcher: await hostLauncher(), ...(options.fetchSettings ? { fetchSettings: options.fetchSettings } : {}) });
   await executor.warmUp();
   const submitter: SmtpSubmitter = createSmtpSubmitter({
     host: "127.0.0.1",

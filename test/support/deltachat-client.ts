@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StdioDeltaChat, DcEvent, DcEventType, RawClient, T } from "@deltachat/jsonrpc-client";
 import { MAIN_CORE, rpcServerPath, type DeltaChatCore } from "./dc-cores.js";
+import { until } from "./poll.js";
 
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -46,6 +47,13 @@ export interface DeltaChatDriver {
   waitFor(accountId: number, predicate: (event: DcEvent) => boolean, timeoutMs?: number, what?: string): Promise<DcEvent>;
   /** The next incoming message on `accountId` (that `predicate` accepts), fully loaded. Same rule: call before acting. */
   waitForIncomingMessage(accountId: number, predicate?: (message: T.Message) => boolean, timeoutMs?: number): Promise<T.Message>;
+  /**
+   * Scan `link` (a QR invite, 1:1 or group) on `accountId` and wait until the join is done and the
+   * chat can be written to; resolves with the chat id. Progress 1000 alone is not enough: a core
+   * reports a group join done before it applied the member-added message that makes it a member,
+   * and a send in between fails with "not a member of the chat" (seen on 1.160 and 2.57).
+   */
+  joinByQr(accountId: number, link: string, timeoutMs?: number): Promise<number>;
   /** Stop IO, end the server, forget pending waits, delete the directory unless CHATBOT_KEEP_DC=1. */
   close(): Promise<void>;
 }
@@ -214,6 +222,18 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
           if (predicate(message)) settle(message);
         }, fail);
       });
+    },
+    async joinByQr(accountId, link, timeoutMs = DEFAULT_TIMEOUT_MS) {
+      const done = waitFor(
+        accountId,
+        eventIs("SecurejoinJoinerProgress", (e) => e.progress === 1000),
+        timeoutMs,
+        `${core.name} joiner progress 1000`,
+      );
+      const chatId = await dc.rpc.secureJoin(accountId, link);
+      await done;
+      await until(() => dc.rpc.canSend(accountId, chatId), `${core.name} account ${accountId} can send to chat ${chatId}`, timeoutMs, 200);
+      return chatId;
     },
     async close() {
       if (closing) return;

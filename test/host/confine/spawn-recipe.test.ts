@@ -45,7 +45,7 @@ describe("confinedSpawn", () => {
     expect(line).not.toContain("--user");
     const tail = recipe.args.slice(recipe.args.indexOf("/usr/bin/prlimit")).join(" ");
     expect(tail).toBe(
-      `/usr/bin/prlimit --as=${2 ** 32} --nofile=64 --nproc=24 --fsize=${16 * 2 ** 20} --core=0 -- /usr/bin/setpriv --reuid=999 --regid=995 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all --pdeathsig=KILL -- /usr/bin/node --max-old-space-size=256 /usr/bin/node x`,
+      `/usr/bin/prlimit --as=${2 ** 35} --nofile=64 --nproc=24 --fsize=${16 * 2 ** 20} --core=0 -- /usr/bin/setpriv --reuid=999 --regid=995 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all --pdeathsig=KILL -- /usr/bin/node --max-old-space-size=256 /usr/bin/node x`,
     );
     expect(recipe.env).toEqual({ PATH: "/usr/bin:/bin", LANG: "C.UTF-8", TZ: "UTC" });
   });

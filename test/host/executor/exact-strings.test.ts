@@ -35,14 +35,9 @@ it("a fetched body with 0 bytes decodes whole (res.text())", async () => {
       botWithMessageHandler(
         `const res = await bot.fetch("https://example.org/data"); const text = await res.text(); await bot.reply(text.length + ":" + JSON.stringify(text));`,
       ),
-      {
-        fetch: {
-          allowOrigins: ["https://example.org"],
-          allowHttpLoopback: false,
-          recorded: [{ url: "https://example.org/data", status: 200, headers: {}, bodyBase64: body.toString("base64") }],
-        },
-      },
+      { fetch: { allowOrigins: ["https://example.org"], allowHttpLoopback: false } },
     ),
+    { recorded: [{ url: "https://example.org/data", status: 200, headers: {}, bodyBase64: body.toString("base64") }] },
   );
   expect(result.status, result.error?.message).toBe("ok");
   expect(result.actions).toMatchObject([{ type: "reply", text: `12:${JSON.stringify("before\u0000after")}` }]);
@@ -74,14 +69,9 @@ it("NUL_STRING_MAX_CHARS: a text with NULs at the cap crosses whole, one over is
     executor.run(
       request(
         botWithMessageHandler(`const res = await bot.fetch("https://example.org/zeros"); const text = await res.text(); await bot.reply(String(text.length));`),
-        {
-          fetch: {
-            allowOrigins: ["https://example.org"],
-            allowHttpLoopback: false,
-            recorded: [{ url: "https://example.org/zeros", status: 200, headers: {}, bodyBase64: Buffer.alloc(bytes).toString("base64") }],
-          },
-        },
+        { fetch: { allowOrigins: ["https://example.org"], allowHttpLoopback: false } },
       ),
+      { recorded: [{ url: "https://example.org/zeros", status: 200, headers: {}, bodyBase64: Buffer.alloc(bytes).toString("base64") }] },
     );
   const decodedAtCap = await decode(NUL_STRING_MAX_CHARS);
   expect(decodedAtCap.actions).toMatchObject([{ text: String(NUL_STRING_MAX_CHARS) }]);

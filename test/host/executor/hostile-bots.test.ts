@@ -2,6 +2,7 @@
 // the host and the next event are fine.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import type { RunRequest, RunResult } from "../../../host/executor/run-types.js";
 import { botWithMessageHandler, bundleSource, messageAt, request } from "../../support/sandbox.js";
 
@@ -9,7 +10,8 @@ const MiB = 1024 * 1024;
 let executor: Executor;
 
 beforeAll(async () => {
-  executor = new Executor({ watchdogGraceMs: 500 });
+  // Behind the walls host serve uses here: every attack must also end cleanly there.
+  executor = new Executor({ watchdogGraceMs: 500, launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

@@ -87,7 +87,8 @@ describe("sandbox: an event that ends while bot.fetch calls are in flight", () =
     const recorded = [{ url, status: 200, headers: { "content-type": "text/plain" }, bodyBase64: Buffer.from("data").toString("base64") }];
     for (const body of [`bot.fetch("${url}"); bot.fetch("${url}"); throw new Error("gone");`, `bot.fetch("${url}"); return;`]) {
       const ended = await executor.run(
-        request(botWithMessageHandler(body), { fetch: { allowOrigins: ["https://api.example.org"], allowHttpLoopback: false, recorded } }),
+        request(botWithMessageHandler(body), { fetch: { allowOrigins: ["https://api.example.org"], allowHttpLoopback: false } }),
+        { recorded },
       );
       expect(ended.status, ended.error?.message).toMatch(/^(ok|bot-error)$/);
       await normalEventWorks();

@@ -33,20 +33,19 @@ describe("runRequest", () => {
     expect(request.limits).not.toBe(DEFAULT_EVENT_LIMITS);
   });
 
-  it("local and test settings: extra origins joined without duplicates, frozen clock, recordings and loopback passed on", () => {
-    const recorded = [{ url: "https://a.example/x", status: 200, headers: {}, bodyBase64: "" }];
+  it("local and test settings: extra origins joined without duplicates, frozen clock and loopback passed on", () => {
     const request = runRequest(BOT, {
       ...TICK,
       extraOrigins: ["https://b.example", "http://127.0.0.1:8080"],
       freezeClock: true,
-      fetch: { recorded, allowHttpLoopback: true },
+      fetch: { allowHttpLoopback: true },
     });
-    expect(request.fetch).toEqual({ allowHttpLoopback: true, recorded, allowOrigins: ["https://a.example", "https://b.example", "http://127.0.0.1:8080"] });
+    expect(request.fetch).toEqual({ allowHttpLoopback: true, allowOrigins: ["https://a.example", "https://b.example", "http://127.0.0.1:8080"] });
     expect(request.freezeClock).toBe(true);
   });
 
   it("a caller's fetch settings cannot replace the origin allowlist", () => {
-    const sneaky = { recorded: [], allowOrigins: ["https://evil.example"] } as unknown as { recorded: [] };
+    const sneaky = { allowHttpLoopback: false, allowOrigins: ["https://evil.example"] } as unknown as { allowHttpLoopback: false };
     expect(runRequest(BOT, { ...TICK, fetch: sneaky }).fetch.allowOrigins).toEqual(["https://a.example", "https://b.example"]);
   });
 });

@@ -2,7 +2,7 @@
 // issue 2, performed for real against servers on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
-import type { FetchPolicy } from "../../../host/executor/run-types.js";
+import type { FetchPolicy, HostFetchSettings } from "../../../host/executor/run-types.js";
 import { FETCH_MAX_REDIRECTS } from "../../../core/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 import { TEST_TLS, startHttpsServer, type TestServer } from "../../support/test-servers.js";
@@ -14,7 +14,8 @@ let internal: TestServer; // a loopback service the bot must never reach
 let bigStreamed = 0;
 
 beforeAll(async () => {
-  executor = new Executor();
+  // The test servers' certificate: trusted host-side for every event (the runner never sees it).
+  executor = new Executor({ fetchSettings: { caPem: TEST_TLS.ca } });
   internal = await startHttpsServer((_req, res) => res.end("secret"));
   api = await startHttpsServer((req, res) => {
     if (req.url === "/hello") {
@@ -71,7 +72,7 @@ afterAll(async () => {
 });
 
 function policy(extra: Partial<FetchPolicy> = {}): FetchPolicy {
-  return { allowOrigins: [`https://127.0.0.1:${api.port}`], allowHttpLoopback: false, caPem: TEST_TLS.ca, ...extra };
+  return { allowOrigins: [`https://127.0.0.1:${api.port}`], allowHttpLoopback: false, ...extra };
 }
 
 const fetchBot = (url: string, init = "{}") =>
@@ -83,8 +84,9 @@ const fetchBot = (url: string, init = "{}") =>
       await bot.reply(JSON.stringify({ code: e.code, message: e.message }));
     }`);
 
-async function fetchFromBot(url: string, extra: Partial<FetchPolicy> = {}, init?: string) {
-  const result = await executor.run(request(fetchBot(url, init), { fetch: policy(extra) }));
+async function fetchFromBot(url: string, extra: Partial<FetchPolicy> & Pick<HostFetchSettings, "hosts"> = {}, init?: string) {
+  const { hosts, ...fetch } = extra;
+  const result = await executor.run(request(fetchBot(url, init), { fetch: policy(fetch) }), hosts ? { hosts } : {});
   expect(result.status).toBe("ok");
   return { reply: JSON.parse(messageAt(result)!.text) as Record<string, unknown>, result };
 }

@@ -24,6 +24,7 @@ describe("host config", () => {
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
+      requireWalls: [],
       approvedOrigins: [],
       pacing: DEFAULT_SEND_PACING,
     });
@@ -66,6 +67,11 @@ describe("host config", () => {
     expect(error({ concurrency: 0 })).toMatch(/"concurrency" must be at least 1/);
     expect(error({ approvedOrigins: "https://x" })).toMatch(/"approvedOrigins" must be a list/);
     expect(error([])).toMatch(/must be an object/);
+    expect(error({ requireWalls: ["network", "moat"] })).toMatch(
+      /"requireWalls" must be "all" or a list of layers from network, filesystem, identity, resources, cgroup, lifetime/,
+    );
+    expect(error({ requireWalls: "some" })).toMatch(/"requireWalls" must be "all" or a list of layers/);
+    expect(parseHostConfig({ requireWalls: "all" }, "host.json").requireWalls).toBe("all");
   });
 
   it("every problem is named at once, one line each with its path, so the operator fixes host.json in one pass", () => {

@@ -1,4 +1,4 @@
-// Fetch replay (FetchPolicy.recorded, used by chatbot/testing) through the whole sandbox: answers
+// Fetch replay (HostFetchSettings.recorded, used by chatbot/testing) through the whole sandbox: answers
 // come from the recordings and nothing reaches the network, not even an allowed, listening origin;
 // the allowlist and request checks refuse with the same codes as a real fetch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,8 +38,8 @@ async function fetchInReplay(url: string, recorded: RecordedFetch[], extra: Part
     } catch (e) {
       await bot.reply(JSON.stringify({ code: e.code, message: e.message }));
     }`);
-  const policy: FetchPolicy = { allowOrigins: [origin], allowHttpLoopback: false, caPem: TEST_TLS.ca, recorded, ...extra };
-  const result = await executor.run(request(bundle, { fetch: policy }));
+  const policy: FetchPolicy = { allowOrigins: [origin], allowHttpLoopback: false, ...extra };
+  const result = await executor.run(request(bundle, { fetch: policy }), { caPem: TEST_TLS.ca, recorded });
   expect(result.status).toBe("ok");
   return { reply: JSON.parse(messageAt(result)!.text) as Record<string, unknown>, result };
 }
@@ -99,8 +99,9 @@ describe("sandbox fetch replay", () => {
       try { await bot.reply(String((await (await bot.fetch(${JSON.stringify(`${origin}/big`)})).bytes()).length)); }
       catch (e) { await bot.reply(e.code); }`);
     const runWithBody = async (bytes: number) => {
-      const fetch: FetchPolicy = { allowOrigins: [origin], allowHttpLoopback: false, recorded: [recording(`${origin}/big`, "x".repeat(bytes))] };
-      return messageAt(await executor.run(request(readSize, { fetch, limits: { fetchResponseBytes: 1000 } })))!.text;
+      const fetch: FetchPolicy = { allowOrigins: [origin], allowHttpLoopback: false };
+      const recorded = [recording(`${origin}/big`, "x".repeat(bytes))];
+      return messageAt(await executor.run(request(readSize, { fetch, limits: { fetchResponseBytes: 1000 } }), { recorded }))!.text;
     };
     expect(await runWithBody(1000)).toBe("1000");
     expect(await runWithBody(1001)).toBe("E_FETCH_TOO_LARGE");
