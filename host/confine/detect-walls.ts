@@ -4,11 +4,11 @@ import { execFile } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findDelegatedCgroup, SYSTEM_CGROUP_PATHS, type CgroupFinding, type CgroupPaths } from "./runner-cgroup.js";
+import { claimDelegatedCgroup, findDelegatedCgroup, SYSTEM_CGROUP_PATHS, type CgroupFinding, type CgroupPaths } from "./runner-cgroup.js";
 import { sharedLibraries } from "./runner-view.js";
 import { confinedSpawn, prlimitArgs, type ConfinePlan, type SpawnRecipe, type WallSetup, type WallTools } from "./spawn-recipe.js";
 import { WALL_LAYERS, type WallLayer, type WallReport } from "./wall-report.js";
-import { DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerWallLimits } from "./walls-limits.js";
+import { DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerWallLimits } from "../../core/limits.js";
 
 /** How long one try may take before it counts as failed, ms (a loaded machine starts node in ~1 s). */
 const TRY_TIMEOUT_MS = 20_000;
@@ -23,6 +23,11 @@ export interface DetectOptions {
   cgroupPaths?: CgroupPaths;
   /** Where the tries make their temporary root and scratch folders (default: the OS temp dir). */
   workDir?: string;
+  /**
+   * `host serve` only: make a delegated cgroup usable (claimDelegatedCgroup moves this process
+   * into a leaf). `host doctor` only looks.
+   */
+  claimCgroup?: boolean;
 }
 
 /** What was found: one report per layer, the setup the spawn recipe uses, and the cgroup subtree if any. */
@@ -193,7 +198,8 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
       }
     }
     const setup: WallSetup = { ...others, filesystem };
-    const cgroup = findDelegatedCgroup(options.cgroupPaths ?? SYSTEM_CGROUP_PATHS);
+    const cgroupPaths = options.cgroupPaths ?? SYSTEM_CGROUP_PATHS;
+    const cgroup = options.claimCgroup ? claimDelegatedCgroup(cgroupPaths) : findDelegatedCgroup(cgroupPaths);
     if (cgroup.usable) set("cgroup", true, `runners get a cgroup each under ${cgroup.dir} with memory.max, pids.max and cpu.max`);
     else set("cgroup", false, cgroup.why, cgroup.fix);
     return { reports: WALL_LAYERS.map((layer) => report.get(layer)!), setup, cgroup, combined };

@@ -3,10 +3,13 @@
 // writable and memory, pids and cpu are enabled for its children in cgroup.subtree_control.
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
-import type { RunnerCgroupLimits } from "./walls-limits.js";
+import type { RunnerCgroupLimits } from "../../core/limits.js";
 
 /** The controllers a runner's cgroup needs. */
 const NEEDED_CONTROLLERS = ["memory", "pids", "cpu"] as const;
+
+/** The leaf the host moves itself into, so its own cgroup may enable controllers for runner cgroups. */
+export const HOST_LEAF = "chatbot-host";
 
 /** Where to look; tests point these at a temporary folder. */
 export interface CgroupPaths {
@@ -48,7 +51,7 @@ export function findDelegatedCgroup(paths: CgroupPaths = SYSTEM_CGROUP_PATHS): C
     return {
       usable: false,
       why: `the host's cgroup ${dir} is writable but ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not enabled for its children`,
-      fix: `move the host's processes into a leaf (e.g. ${join(dir, "host")}) and write "${missing.map((c) => `+${c}`).join(" ")}" to ${join(dir, "cgroup.subtree_control")}`,
+      fix: `host serve does this itself at start (it moves into ${join(dir, HOST_LEAF)} and writes "${missing.map((c) => `+${c}`).join(" ")}" to ${join(dir, "cgroup.subtree_control")}); if it cannot, nothing else may run in that cgroup`,
     };
   }
   return { usable: true, dir };
@@ -67,4 +70,46 @@ export function createRunnerCgroup(base: string, name: string, limits: RunnerCgr
 /** Remove a runner's cgroup once its processes are gone (cgroupfs refuses while any remain). */
 export function removeRunnerCgroup(dir: string): void {
   rmdirSync(dir);
+}
+
+/**
+ * As `host serve` starts: make the host's own delegated cgroup usable for runner cgroups. cgroup v2
+ * lets a cgroup enable controllers for its children only while no process sits in it ("no internal
+ * processes"), and systemd starts the host right in its unit's cgroup (Delegate=yes). So the host
+ * moves itself into a leaf, HOST_LEAF, then writes "+memory +pids +cpu" to its old cgroup's
+ * cgroup.subtree_control; runner cgroups are made beside the leaf. Only what findDelegatedCgroup
+ * found missing is done; any refusal (another process left in the cgroup: EBUSY) is reported.
+ */
+export function claimDelegatedCgroup(paths: CgroupPaths = SYSTEM_CGROUP_PATHS, pid: number = process.pid): CgroupFinding {
+  const found = findDelegatedCgroup(paths);
+  if (found.usable) return found;
+  const dir = ownCgroupDir(paths);
+  if (typeof dir !== "string") return found;
+  try {
+    accessSync(join(dir, "cgroup.subtree_control"), constants.W_OK);
+  } catch {
+    return found;
+  }
+  const available = readFileSync(join(dir, "cgroup.controllers"), "utf8").trim().split(/\s+/);
+  const unavailable = NEEDED_CONTROLLERS.filter((c) => !available.includes(c));
+  if (unavailable.length > 0) {
+    return {
+      usable: false,
+      why: `the host's cgroup ${dir} cannot enable ${unavailable.join(", ")} (its parent does not give them)`,
+      fix: "Delegate=yes in the unit (systemd then passes memory, pids and cpu down)",
+    };
+  }
+  try {
+    const leaf = join(dir, HOST_LEAF);
+    if (!existsSync(leaf)) mkdirSync(leaf);
+    writeFileSync(join(leaf, "cgroup.procs"), `${pid}\n`);
+    writeFileSync(join(dir, "cgroup.subtree_control"), NEEDED_CONTROLLERS.map((c) => `+${c}`).join(" "));
+  } catch (error) {
+    return {
+      usable: false,
+      why: `moving the host into ${join(dir, HOST_LEAF)} and enabling ${NEEDED_CONTROLLERS.join(", ")} failed: ${(error as Error).message}`,
+      fix: "run nothing but host serve in its unit's cgroup (ExecStart=node …, no wrapper left running beside it)",
+    };
+  }
+  return { usable: true, dir };
 }

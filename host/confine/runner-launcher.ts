@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { runnerProjectPaths } from "./runner-view.js";
 import { confinedSpawn, type WallSetup } from "./spawn-recipe.js";
 import { createRunnerCgroup, removeRunnerCgroup } from "./runner-cgroup.js";
-import { DEFAULT_RUNNER_CGROUP_LIMITS, DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerCgroupLimits, type RunnerWallLimits } from "./walls-limits.js";
+import { DEFAULT_RUNNER_CGROUP_LIMITS, DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerCgroupLimits, type RunnerWallLimits } from "../../core/limits.js";
 
 /** What to spawn for one runner (stdio gets the IPC channel), and what to do once it exited. */
 export interface RunnerLaunch {

@@ -22,7 +22,7 @@ export function missingWalls(detection: WallDetection, required: RequiredWalls):
 
 /** Detect, log and check the walls; the launcher runners start with. */
 export async function openRunnerWalls(required: RequiredWalls, log: HostLog, options: DetectOptions = {}): Promise<RunnerLauncher> {
-  const detection = await detectWalls(options);
+  const detection = await detectWalls({ claimCgroup: true, ...options });
   const up = detection.reports.filter((r) => r.up);
   const confined = detection.combined.ok && up.some((r) => r.layer !== "cgroup");
   log({

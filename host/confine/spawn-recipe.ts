@@ -13,7 +13,7 @@
 // Every step execs the next, so the IPC channel of node:child_process (an inherited descriptor)
 // reaches node. Layers that detectWalls found down are left out, never faked.
 import { viewEntries, type ViewEntry } from "./runner-view.js";
-import type { RunnerWallLimits } from "./walls-limits.js";
+import type { RunnerWallLimits } from "../../core/limits.js";
 
 /** The util-linux tools the recipe runs, by absolute path (they must also be in the view). */
 export interface WallTools {

@@ -28,11 +28,28 @@ export interface ModuleSlot {
 }
 
 /** Instantiate a fresh module whose WASM memory cannot exceed `memoryBytes` (~0.7 ms measured). */
-export async function createModuleSlot(wasm: WebAssembly.Module, memoryBytes: number): Promise<ModuleSlot> {
+export function createModuleSlot(wasm: WebAssembly.Module, memoryBytes: number): Promise<ModuleSlot> {
   const memory = new WebAssembly.Memory({
     initial: wasmPagesFor(MODULE_BASE_MEMORY_BYTES),
     maximum: Math.max(wasmPagesFor(memoryBytes), wasmPagesFor(MODULE_BASE_MEMORY_BYTES)),
   });
+  return instantiate(wasm, memory, memoryBytes);
+}
+
+/**
+ * The same memory, every byte of it zeroed, under a newly instantiated module: nothing an earlier
+ * runtime left in the linear memory survives (QuickJS frees objects but not their bytes), and the
+ * module's C state (malloc's, QuickJS's globals) starts over from its data segments. For a bot
+ * switch (sandbox-worker.ts): measured ~3 ms against ~15 ms for a new WebAssembly.Memory, whose
+ * ~10 GiB reservation also has to fit under the runner's address-space cap beside the old one.
+ * The old slot must not be used again: its module instance writes into the same memory.
+ */
+export function recycleModuleSlot(wasm: WebAssembly.Module, slot: ModuleSlot): Promise<ModuleSlot> {
+  new Uint8Array(slot.memory.buffer).fill(0);
+  return instantiate(wasm, slot.memory, slot.memoryBytes);
+}
+
+async function instantiate(wasm: WebAssembly.Module, memory: WebAssembly.Memory, memoryBytes: number): Promise<ModuleSlot> {
   const variant = newVariant(releaseSync, {
     wasmModule: wasm,
     wasmMemory: memory,

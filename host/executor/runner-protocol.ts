@@ -20,7 +20,7 @@ export interface ResultMessage {
   result: RunResult;
   /** Why the worker threw its QuickJS module away after this event (a leak or trap, not the bot's doing). */
   sandboxReset?: string;
-  /** The event ran in a freshly built QuickJS module (first event, another bot's, or after a reset). */
+  /** The event ran in a QuickJS module instantiated for it: a new slot, or another bot's zeroed and recycled one (module-slot.ts). */
   freshModule?: true;
   /** The runner stopped the sandbox thread: the guest ran on after its interruption (INTERRUPTED_STOP_GRACE_MS). */
   guestStopped?: true;

@@ -2,7 +2,7 @@
 // stack, and only a Worker's `resourceLimits.stackSizeMb` makes deep guest recursion end as a
 // clean QuickJS "stack overflow" instead of a host RangeError (DESIGN §2, measured).
 import { parentPort } from "node:worker_threads";
-import { compileQuickJSWasm, createModuleSlot, slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
+import { compileQuickJSWasm, createModuleSlot, recycleModuleSlot, slotMemoryExhausted, type ModuleSlot } from "./module-slot.js";
 import { runInIsolate } from "./isolate-run.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { createFetchOverIpc } from "./fetch-over-ipc.js";
@@ -23,20 +23,24 @@ const fetches = createFetchOverIpc((message) => port.postMessage(message));
 async function handle(message: RunMessage): Promise<ResultMessage> {
   const { request } = message;
   // A slot whose memory reached its cap is rebuilt (~0.7 ms): WASM memory never shrinks, and
-  // "memory exhausted" must describe this event, not an earlier one. Another bot's event gets a
-  // fresh slot too (issue 12, lifetime): QuickJS frees a runtime's objects but leaves their bytes
-  // in the module's linear memory, which a bug in QuickJS could let the next runtime read. A new
-  // WebAssembly.Memory starts zeroed; the old one is unreachable garbage. Events of one bot share
-  // a slot: what they could find there is that bot's own.
+  // "memory exhausted" must describe this event, not an earlier one. Another bot's event gets its
+  // slot recycled (issue 12, lifetime): QuickJS frees a runtime's objects but leaves their bytes in
+  // the module's linear memory, which a bug in QuickJS could let the next runtime read; recycling
+  // zeroes every byte and instantiates the module anew on it (module-slot.ts). Events of one bot
+  // share a slot: what they could find there is that bot's own.
   const bot = request.messageIds.botAddr;
-  const fresh = !slot || slotBot !== bot || slot.memoryBytes !== request.limits.memoryBytes || slotMemoryExhausted(slot);
-  if (fresh || !slot) {
-    // Dropped first: the old memory's address space (~10 GiB reserved, walls-limits.ts) can then
-    // be collected if the new one does not fit under the runner's cap.
+  let fresh = false;
+  if (!slot || slot.memoryBytes !== request.limits.memoryBytes || slotMemoryExhausted(slot)) {
+    // Dropped first: the old memory's ~10 GiB reservation can then be collected if the new one
+    // does not fit under the runner's address-space cap (core/limits.ts RunnerWallLimits).
     slot = undefined;
     slot = await createModuleSlot(wasm, request.limits.memoryBytes);
-    slotBot = bot;
+    fresh = true;
+  } else if (slotBot !== bot) {
+    slot = await recycleModuleSlot(wasm, slot);
+    fresh = true;
   }
+  slotBot = bot;
   // Posted from inside the interrupt handler, while the guest may still be running: the runner's
   // own thread is free to act on it (runner-process.ts stops a guest that does not end).
   const onInterrupted = (ending: InterruptedMessage["ending"], cpuMs: number) =>

@@ -184,7 +184,7 @@ export function wallsLines(w: WallsResult): string[] {
     row("    echo event (block means), walled runner", w.eventMs.walled),
     `    walled / plain: ${w.eventRatio.toFixed(2)}× (target ≤ ${TARGETS.wallsEventRatio}×: ${met(w.eventRatio <= TARGETS.wallsEventRatio)}); runners are pooled, so the start cost is paid per runner, not per event`,
     row("    walled, the same bot each event (its QuickJS module reused)", w.switchMs.sameBot),
-    row("    walled, two bots taking turns (a fresh module every event)", w.switchMs.twoBots),
+    row("    walled, two bots taking turns (memory zeroed, module anew)", w.switchMs.twoBots),
     `    a bot switch costs ≈ ${ms(w.switchMs.twoBots.median - w.switchMs.sameBot.median)} per event`,
   ];
 }

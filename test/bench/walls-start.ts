@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { detectWalls } from "../../host/confine/detect-walls.js";
 import { runnerProjectPaths } from "../../host/confine/runner-view.js";
 import { confinedSpawn, type SpawnRecipe } from "../../host/confine/spawn-recipe.js";
-import { DEFAULT_RUNNER_WALL_LIMITS } from "../../host/confine/walls-limits.js";
+import { DEFAULT_RUNNER_WALL_LIMITS } from "../../core/limits.js";
 import { summarize } from "./stats.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

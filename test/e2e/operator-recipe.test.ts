@@ -58,7 +58,7 @@ const BOT_PASSWORD = "echo-bot-password-1";
 const TABLE_READERS = /^(trivial-rewrite|qmgr|cleanup)$/;
 
 /** One code block of the recipe, in README order. */
-type Block = { kind: "sh"; lines: string[] } | { kind: "unit"; user: string; exec: string[]; env: Record<string, string> };
+type Block = { kind: "sh"; lines: string[] } | { kind: "unit"; user: string; exec: string[]; env: Record<string, string>; noNewPrivileges: boolean };
 
 /** The README text of the recipe: from "### Install, configure, upgrade" to "**Configure**". */
 function recipeText(): string {
@@ -103,7 +103,13 @@ function recipeBlocks(places: { dataDir: string; user: string; queueDir: string;
           .filter((line) => line.startsWith("Environment="))
           .map((line) => line.slice("Environment=".length).split("=") as [string, string]),
       );
-      blocks.push({ kind: "unit", user: value("User") ?? "root", exec: (value("ExecStart") ?? "").split(/\s+/), env });
+      blocks.push({
+        kind: "unit",
+        user: value("User") ?? "root",
+        exec: (value("ExecStart") ?? "").split(/\s+/),
+        env,
+        noNewPrivileges: value("NoNewPrivileges") === "yes",
+      });
     }
   }
   return blocks;
@@ -258,7 +264,10 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     for (const block of blocks) {
       if (block.kind === "unit") {
         expect(block.user).toBe(user);
-        service = startService(block.user, block.exec, block.env);
+        // NoNewPrivileges=yes as systemd applies it (prctl PR_SET_NO_NEW_PRIVS before exec): the
+        // runner walls must come up under it. The other hardening lines need systemd itself.
+        expect(block.noNewPrivileges).toBe(true);
+        service = startService(block.user, ["/usr/bin/setpriv", "--no-new-privs", "--", ...block.exec], block.env);
         await until(() => service!.out.includes('"event":"service.started"') || service!.child.exitCode !== null, "the service to start", 60_000);
         expect(service.child.exitCode, `service exited: ${service.err}`).toBeNull();
         continue;
@@ -301,6 +310,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     } | null;
     expect(walls?.confined).toBe(true);
     expect(walls?.up).toEqual(expect.arrayContaining(["network", "filesystem", "identity", "resources", "lifetime"]));
+    const servicePid = readHolder(join(dataDir, "serve.lock"))!.pid;
+    expect(readFileSync(`/proc/${servicePid}/status`, "utf8")).toMatch(/^NoNewPrivs:\s+1$/m);
     const postfixLog = await relay.readLog("postfix");
     expect(postfixLog).toMatch(
       new RegExp(`to=<${BOT.replace(/\./g, "\\.")}>, relay=[^,]*chatbot/lmtp\\.sock\\].*status=sent \\(250 2\\.6\\.0 \\S+ spooled\\)`),

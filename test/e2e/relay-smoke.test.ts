@@ -140,8 +140,17 @@ describe.skipIf(!relayAvailable())("test relay with real Delta Chat cores", () =
     expect(text.slice(added.length)).toBe(rawLf);
     expect(await readFile(carolCopy!, "utf8")).toContain(messageId);
 
-    const log = await relay.readLog("postfix");
-    expect(log).toMatch(new RegExp(`to=<${bot}>, relay=chatbot, .*status=sent`));
+    // Postfix logs a delivery after its pipe command exited and the captured file is there: wait for the line.
+    const delivered = new RegExp(`to=<${bot}>, relay=chatbot, .*status=sent`);
+    const log = await until(
+      async () => {
+        const text = await relay.readLog("postfix");
+        return delivered.test(text) && /to=<carol@chat\.test>, relay=/.test(text) ? text : undefined;
+      },
+      "Postfix to log both deliveries",
+      10_000,
+    );
+    expect(log).toMatch(delivered);
     expect(log).toMatch(/to=<carol@chat\.test>, relay=[^,]*dovecot-lmtp.*status=sent/);
     expect(await maildirFiles(relay.maildir(bot))).toEqual([]);
     expect(await relay.capturedMails("carol@chat.test")).toEqual([]);

@@ -14,13 +14,15 @@ each one that is down, the fix. Each layer is tried for real by starting a progr
   network     a network namespace with only lo: no socket to the relay or the world
   filesystem  a tmpfs root with node, its libraries and the runner's files read-only and a
               scratch dir: not the data dir, /etc or home dirs
-  identity    as root: a uid of its own (user chatbot-runner, else nobody); otherwise the root
-              of a user namespace; no capabilities, no_new_privs either way
+  identity    as root: a uid of its own per runner start (2000000000 and up, in no passwd
+              file); otherwise the root of a user namespace; no capabilities, no_new_privs
   resources   rlimits: address space, open files, tasks (no fork), file size, no core dumps
   cgroup      a cgroup v2 per runner (memory.max, pids.max, cpu.max) where the host owns a
-              delegated subtree (systemd Delegate=yes)
+              delegated subtree (systemd Delegate=yes; host serve moves itself into a leaf
+              and enables the controllers, this command only looks)
   lifetime    runners die with the host (PR_SET_PDEATHSIG) and with them all they started
-Not yet applied to runners: 'host serve' will use these walls once issue 12 is finished.
+'host serve' starts its runners behind every layer that is up and logs the same report as one
+"runner.walls" line; host.json "requireWalls" makes it refuse to start without named layers.
 
 Options:
   --json         print the report as one JSON object

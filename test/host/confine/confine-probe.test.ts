@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectWalls, type WallDetection } from "../../../host/confine/detect-walls.js";
 import { runnerProjectPaths } from "../../../host/confine/runner-view.js";
 import { confinedSpawn, type ConfinePlan, type SpawnRecipe } from "../../../host/confine/spawn-recipe.js";
-import { DEFAULT_RUNNER_WALL_LIMITS as LIMITS } from "../../../host/confine/walls-limits.js";
+import { DEFAULT_RUNNER_WALL_LIMITS as LIMITS } from "../../../core/limits.js";
 
 const PROBE = fileURLToPath(new URL("./probe.cjs", import.meta.url));
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));

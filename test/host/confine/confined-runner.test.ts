@@ -4,11 +4,11 @@
 // its filesystem. A layer found down is named and its assertion skipped, never faked.
 import { readdirSync, readFileSync, readlinkSync, existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileQuickJSWasm, createModuleSlot } from "../../../host/executor/module-slot.js";
+import { compileQuickJSWasm, createModuleSlot, recycleModuleSlot } from "../../../host/executor/module-slot.js";
 import { detectWalls, type WallDetection } from "../../../host/confine/detect-walls.js";
 import { missingWalls, openRunnerWalls } from "../../../host/confine/runner-walls.js";
 import type { RunnerLauncher } from "../../../host/confine/runner-launcher.js";
-import { RUNNER_UIDS } from "../../../host/confine/walls-limits.js";
+import { RUNNER_UIDS } from "../../../core/limits.js";
 import { Executor } from "../../../host/executor/executor.js";
 import type { HostEvent, HostEventOf } from "../../../host/service/host-event.js";
 import { isChatbotError } from "../../../core/errors.js";
@@ -122,7 +122,7 @@ describe("confined runners (host serve's executor)", () => {
 });
 
 describe("why a bot switch needs a fresh module", () => {
-  it("a freed runtime leaves its strings in the module's memory; a new module's memory has none of them", async () => {
+  it("a freed runtime leaves its strings in the module's memory; a new or recycled slot's memory has none of them", async () => {
     const wasm = compileQuickJSWasm();
     const slot = await createModuleSlot(wasm, 32 * 1024 * 1024);
     const secret = "SECRET-of-bot-A-7f3c9e";
@@ -135,6 +135,15 @@ describe("why a bot switch needs a fresh module", () => {
     expect(contains(slot.memory), "the bytes outlive the runtime").toBe(true);
     const fresh = await createModuleSlot(wasm, 32 * 1024 * 1024);
     expect(contains(fresh.memory)).toBe(false);
+    // What a bot switch does: the same memory, zeroed, under a new module instance that works.
+    const recycled = await recycleModuleSlot(wasm, slot);
+    expect(recycled.memory).toBe(slot.memory);
+    expect(contains(recycled.memory)).toBe(false);
+    const next = recycled.module.newRuntime();
+    const nextContext = next.newContext();
+    expect(nextContext.dump(nextContext.unwrapResult(nextContext.evalCode("typeof kept + ':' + (6 * 7)")))).toBe("undefined:42");
+    nextContext.dispose();
+    next.dispose();
   });
 });
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { viewEntries } from "../../../host/confine/runner-view.js";
 import { confinedSpawn, mountScriptArgs, type ConfinePlan, type WallSetup } from "../../../host/confine/spawn-recipe.js";
-import { DEFAULT_RUNNER_WALL_LIMITS } from "../../../host/confine/walls-limits.js";
+import { DEFAULT_RUNNER_WALL_LIMITS } from "../../../core/limits.js";
 
 const TOOLS = { unshare: "/usr/bin/unshare", setpriv: "/usr/bin/setpriv", prlimit: "/usr/bin/prlimit", umount: "/usr/bin/umount", sh: "/usr/bin/sh" };
 const ALL_UP: WallSetup = {

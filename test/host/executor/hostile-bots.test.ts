@@ -111,6 +111,15 @@ describe("sandbox: memory", () => {
       expect(messageAt(result)?.text).toBe("7");
     }
   });
+
+  it("bots taking turns after one grew the memory near the cap: each still gets the whole cap (the recycled memory is zeroed, not counted against the next bot)", async () => {
+    const body = `const a = new Uint8Array(96 * 1024 * 1024); a.fill(7); await bot.reply(String(a[a.length - 1]) + a.indexOf(0));`;
+    for (const botAddr of ["a@example.org", "b@example.org", "a@example.org"]) {
+      const result = await executor.run(request(botWithMessageHandler(body), { messageIds: { botAddr, eventKey: "<m@example.org>" } }));
+      expect(result.status, botAddr).toBe("ok");
+      expect(messageAt(result)?.text).toBe("7-1");
+    }
+  });
 });
 
 describe("sandbox: stack", () => {

@@ -1,0 +1,52 @@
+// The README's systemd unit, checked by systemd's own parser: `systemd-analyze verify` warns about
+// an unknown or misspelled key ("Unknown key 'ProtectSytem'") and a bad value, which systemd would
+// otherwise ignore at start, silently dropping that hardening line. There is no systemd running
+// here to start the unit under; the operator recipe runs its ExecStart as its User=.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const ANALYZE = "/usr/bin/systemd-analyze";
+
+/** The README's one ```ini block: the chatbot.service unit. */
+function readmeUnit(): string {
+  const blocks = [...readFileSync(README, "utf8").matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(blocks).toHaveLength(1);
+  return blocks[0]!;
+}
+
+/** What systemd-analyze verify says of `text` as chatbot.service: exit status and its output. */
+function verify(text: string): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "unit-"));
+  writeFileSync(join(dir, "chatbot.service"), text);
+  const result = spawnSync(ANALYZE, ["verify", "--man=no", join(dir, "chatbot.service")], { encoding: "utf8", cwd: dir });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+describe.skipIf(!existsSync(ANALYZE))("README systemd unit", () => {
+  it("systemd-analyze verify accepts every line of it, the hardening included", () => {
+    const unit = readmeUnit();
+    for (const key of [
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "PrivateTmp=yes",
+      "ProtectHome=yes",
+      "RestrictAddressFamilies=",
+      "MemoryMax=",
+      "TasksMax=",
+      "Delegate=yes",
+    ]) {
+      expect(unit).toContain(key);
+    }
+    expect(verify(unit)).toEqual({ status: 0, output: "" });
+  });
+
+  it("the check can fail: a misspelled hardening key is reported", () => {
+    const broken = readmeUnit().replace("ProtectSystem=strict", "ProtectSytem=strict");
+    expect(verify(broken).output).toMatch(/Unknown key 'ProtectSytem'/);
+  });
+});
