@@ -3,13 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GuestEvent } from "../../std/contract.js";
 import { Executor } from "../../host/executor/executor.js";
+import { hostLauncher } from "../support/host-walls.js";
 import { stableMessageId } from "../../host/wire/message-id.js";
 import { WEBXDC_UPDATE_MAX_BYTES } from "../../core/limits.js";
 import { bundleSource, botWithMessageHandler, messageAt, request } from "../support/sandbox.js";
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

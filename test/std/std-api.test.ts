@@ -1,11 +1,12 @@
 // The guest library as a bot author uses it, run in the real sandbox.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../host/executor/executor.js";
+import { hostLauncher } from "../support/host-walls.js";
 import { bundleSource, botWithMessageHandler, messageEvent, messageAt, request } from "../support/sandbox.js";
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

@@ -4,6 +4,7 @@
 // no watchdog kill), and the next event works.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import type { RunResult } from "../../../host/executor/run-types.js";
 import {
   ACTION_JSON_MAX_CHARS,
@@ -29,7 +30,7 @@ const GRACE_MS = 500;
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor({ watchdogGraceMs: 1000 });
+  executor = new Executor({ watchdogGraceMs: 1000, launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());
@@ -42,9 +43,13 @@ const CODE_OF = `const codeOf = (e) => (e && e.code) || (/^(E_[A-Za-z0-9_]+)/.ex
 /** Run the attack; the runner must survive it unchanged and run a normal event next. */
 async function attack(body: string, overrides: Parameters<typeof request>[1] = {}): Promise<RunResult> {
   const pids = executor.runnerPids();
-  const before = { ...executor.stats };
+  const counters = () => {
+    const { runnersStarted, runnersKilled, runnersCrashed, sandboxResets, guestsStopped } = executor.stats;
+    return { runnersStarted, runnersKilled, runnersCrashed, sandboxResets, guestsStopped };
+  };
+  const before = counters();
   const result = await executor.run(request(botWithMessageHandler(`${CODE_OF}\n${body}`), overrides));
-  expect(executor.stats, "no runner crashed or was killed by the watchdog").toEqual(before);
+  expect(counters(), "no runner crashed or was killed by the watchdog").toEqual(before);
   expect(executor.runnerPids()).toEqual(pids);
   const next = await executor.run(request(echo));
   expect(next.status, "the next event after the attack").toBe("ok");

@@ -7,6 +7,7 @@
 // E_HOST, and the next normal event works. A failure names its seed; rerun it with FUZZ_SEED=<n>.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { HOST_GLOBAL } from "../../../std/contract.js";
 import { prng } from "../../support/prng.js";
 import { bundleSource, messageAt, messageEvent, request } from "../../support/sandbox.js";
@@ -143,7 +144,7 @@ export default defineBot({ async message(msg, bot) { await bot.reply("echo: " + 
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor({ watchdogGraceMs: 1000 });
+  executor = new Executor({ watchdogGraceMs: 1000, launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

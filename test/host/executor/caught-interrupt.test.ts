@@ -6,6 +6,7 @@
 // INTERRUPTED_STOP_GRACE_MS after its interruption has its sandbox thread stopped by the runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { INTERRUPTED_STOP_GRACE_MS } from "../../../core/limits.js";
 import { botWithMessageHandler, request } from "../../support/sandbox.js";
 
@@ -17,7 +18,7 @@ const ENDS_WITHIN_MS = CPU_BUDGET_MS + INTERRUPTED_STOP_GRACE_MS + 4_000;
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

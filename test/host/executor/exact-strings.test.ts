@@ -3,12 +3,13 @@
 // lone surrogates came out changed; the host now reads and makes such strings another way.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { NUL_STRING_MAX_CHARS } from "../../../core/limits.js";
 import { botWithMessageHandler, request } from "../../support/sandbox.js";
 
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

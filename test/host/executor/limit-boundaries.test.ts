@@ -1,6 +1,7 @@
 // Limit boundaries (STYLE principle 5): exactly at the cap passes, one over fails.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../core/limits.js";
 import { actionPayloadBytes, logEntryBytes, stateEntryBytes } from "../../../host/executor/event-recorder.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
@@ -8,7 +9,7 @@ import { botWithMessageHandler, messageAt, request } from "../../support/sandbox
 const MiB = 1024 * 1024;
 let executor: Executor;
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

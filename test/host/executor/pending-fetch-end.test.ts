@@ -5,6 +5,7 @@
 // fetches in flight, each ending followed by a normal event on the same runner.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import type { EventLimits } from "../../../core/limits.js";
 import type { RunResult } from "../../../host/executor/run-types.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
@@ -25,7 +26,7 @@ beforeAll(async () => {
     }
     res.end("fast");
   });
-  executor = new Executor({ onRunnerStderr: (text) => (stderr += text) });
+  executor = new Executor({ onRunnerStderr: (text) => (stderr += text), launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(async () => {

@@ -7,6 +7,7 @@
 // Now such an event ends ok, its runtime is freed, the slot is reused, and nothing reaches stderr.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { runInIsolate } from "../../../host/executor/isolate-run.js";
 import { compileQuickJSWasm, createModuleSlot } from "../../../host/executor/module-slot.js";
 import { processCpuClock } from "../../../host/executor/thread-cpu-clock.js";
@@ -15,7 +16,7 @@ import { botWithMessageHandler, request } from "../../support/sandbox.js";
 let executor: Executor;
 let stderr = "";
 beforeAll(async () => {
-  executor = new Executor({ onRunnerStderr: (text) => (stderr += text) });
+  executor = new Executor({ onRunnerStderr: (text) => (stderr += text), launcher: await hostLauncher() });
   await executor.warmUp();
 });
 afterAll(() => executor.close());

@@ -2,6 +2,7 @@
 // issue 2, performed for real against servers on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import type { FetchPolicy, HostFetchSettings } from "../../../host/executor/run-types.js";
 import { FETCH_MAX_REDIRECTS } from "../../../core/limits.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
@@ -15,7 +16,7 @@ let bigStreamed = 0;
 
 beforeAll(async () => {
   // The test servers' certificate: trusted host-side for every event (the runner never sees it).
-  executor = new Executor({ fetchSettings: { caPem: TEST_TLS.ca } });
+  executor = new Executor({ fetchSettings: { caPem: TEST_TLS.ca }, launcher: await hostLauncher() });
   internal = await startHttpsServer((_req, res) => res.end("secret"));
   api = await startHttpsServer((req, res) => {
     if (req.url === "/hello") {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { BotRegistry } from "../../../host/service/bot-registry.js";
 import { EntryPipeline } from "../../../host/service/entry-pipeline.js";
@@ -27,7 +28,7 @@ let executor: Executor;
 let alice: BotIdentity;
 
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   [alice] = await Promise.all([newIdentity(USER), executor.warmUp()]);
 });
 

@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatbotError, isChatbotError, type ErrorCode } from "../../../core/errors.js";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import {
   FAILURE_TABLE,
   attemptsAllowed,
@@ -38,7 +39,7 @@ let relay: ScriptedSmtp;
 let host: Awaited<ReturnType<typeof serviceHost>>;
 
 beforeAll(async () => {
-  executor = new Executor();
+  executor = new Executor({ launcher: await hostLauncher() });
   [alice, relay] = await Promise.all([newIdentity(USER), startScriptedSmtp(), executor.warmUp()]);
   host = await serviceHost({ executor, sender: { addr: USER, identity: alice } });
 });

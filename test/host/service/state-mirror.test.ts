@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FolderMailbox } from "../../../host/deploy/imap-mailbox.js";
 import { STATE_MIRROR_MIN_GAP_MS } from "../../../core/limits.js";
 import { Executor } from "../../../host/executor/executor.js";
+import { hostLauncher } from "../../support/host-walls.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { HostService } from "../../../host/service/host-service.js";
@@ -249,7 +250,7 @@ describe("state mirror", () => {
 describe("host service with the state mirror", () => {
   let executor: Executor;
   beforeAll(async () => {
-    executor = new Executor();
+    executor = new Executor({ launcher: await hostLauncher() });
     await executor.warmUp();
   });
   afterAll(async () => {
