@@ -16,6 +16,7 @@ import { stoppedResult, type HostFetchSettings, type RunRequest, type RunResult 
 import { EventFetches } from "../fetch/event-fetches.js";
 import { plainLauncher, type RunnerLauncher } from "../confine/runner-launcher.js";
 import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
+import { checkRunnerFetch, checkRunnerResult, RunnerMessageError } from "./runner-message-check.js";
 
 export interface ExecutorOptions {
   /** Events run at once, one runner process each (default 1: execution is serialized). */
@@ -90,6 +91,7 @@ export class Executor {
    * lastSandboxReset says why. guestsStopped counts events whose guest went on running after it was
    * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
    * modulesBuilt counts events that ran in a fresh QuickJS module (a runner's first, another bot's, after a reset).
+   * runnersRefused counts runners killed for a message the host does not take (runner-message-check.ts).
    */
   readonly stats: {
     runnersStarted: number;
@@ -99,6 +101,7 @@ export class Executor {
     lastSandboxReset?: string;
     guestsStopped: number;
     modulesBuilt: number;
+    runnersRefused: number;
   } = {
     runnersStarted: 0,
     runnersKilled: 0,
@@ -106,6 +109,7 @@ export class Executor {
     sandboxResets: 0,
     guestsStopped: 0,
     modulesBuilt: 0,
+    runnersRefused: 0,
   };
 
   constructor(options: ExecutorOptions = {}) {
@@ -231,25 +235,13 @@ export class Executor {
     });
     ready.catch(() => undefined);
     const runner: Runner = { child, ready, job: undefined, watchdog: undefined, startedAt: 0 };
-    child.on("message", (message: RunnerToHost) => {
-      if (message.type === "ready") return markReady();
-      const job = runner.job;
-      if (!job || job.id !== message.id) return;
-      if (message.type === "fetch") return this.fetchesOf(job).start(message, (answer) => this.tell(runner, answer));
-      if (message.type === "fetch-cancel") return job.fetches?.cancel(message.fetchId);
-      if (message.type === "result") {
-        if (message.sandboxReset) {
-          this.stats.sandboxResets += 1;
-          this.stats.lastSandboxReset = message.sandboxReset;
-        }
-        if (message.guestStopped) this.stats.guestsStopped += 1;
-        if (message.freshModule) this.stats.modulesBuilt += 1;
-        // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
-        const result = job.fetchSettings.recorded ? { ...message.result, fetchedUrls: [...(job.fetches?.urls ?? [])] } : message.result;
-        this.finish(runner, job, () => job.resolve(result));
-      } else {
-        this.stats.runnersCrashed += 1;
-        this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${message.reason}`)));
+    // Everything a runner says is checked (runner-message-check.ts): behind the walls it is the
+    // one way out of a runner, so a runner that sends anything else is killed, and its event ends.
+    child.on("message", (raw: unknown) => {
+      try {
+        this.received(runner, raw, markReady);
+      } catch (error) {
+        this.refuse(runner, error instanceof RunnerMessageError ? error.message : `a message the host could not take (${String(error)})`);
       }
     });
     const gone = (reason: string) => {
@@ -273,6 +265,48 @@ export class Executor {
       gone(`runner could not start: ${error.message}`);
     });
     return runner;
+  }
+
+  /** One message from `runner`, checked before anything acts on it; throws RunnerMessageError. */
+  private received(runner: Runner, raw: unknown, markReady: () => void): void {
+    if (typeof raw !== "object" || raw === null) throw new RunnerMessageError("a message that is not an object");
+    const message = raw as Record<string, unknown> & RunnerToHost;
+    if (message.type === "ready") return markReady();
+    const job = runner.job;
+    // Not about the event in hand (one that already ended): nothing to act on.
+    if (!job || job.id !== message.id) return;
+    if (message.type === "fetch" || message.type === "fetch-cancel") {
+      const checked = checkRunnerFetch(message);
+      if (checked.type === "fetch") return this.fetchesOf(job).start(checked, (answer) => this.tell(runner, answer));
+      return job.fetches?.cancel(checked.fetchId);
+    }
+    if (message.type === "result") {
+      const checked = checkRunnerResult(message.result, job.request);
+      if (typeof message.sandboxReset === "string") {
+        this.stats.sandboxResets += 1;
+        this.stats.lastSandboxReset = message.sandboxReset.slice(0, 500);
+      }
+      if (message.guestStopped === true) this.stats.guestsStopped += 1;
+      if (message.freshModule === true) this.stats.modulesBuilt += 1;
+      // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
+      const result = job.fetchSettings.recorded ? { ...checked, fetchedUrls: [...(job.fetches?.urls ?? [])] } : checked;
+      return this.finish(runner, job, () => job.resolve(result));
+    }
+    if (message.type === "crash") {
+      this.stats.runnersCrashed += 1;
+      const reason = typeof message.reason === "string" ? message.reason.slice(0, 500) : "no reason given";
+      return this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${reason}`)));
+    }
+    throw new RunnerMessageError(`a message of an unknown type`);
+  }
+
+  /** `runner` sent something the host does not take: it is killed, and its event (if any) fails as the bot's. */
+  private refuse(runner: Runner, why: string): void {
+    this.stats.runnersRefused += 1;
+    const job = runner.job;
+    this.replace(runner);
+    if (job) this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `the sandbox runner sent ${why}; it was stopped`)));
+    else this.pump();
   }
 
   /** The fetches of `job`, built on its first fetch (most events never fetch). */
