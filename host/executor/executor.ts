@@ -271,14 +271,18 @@ export class Executor {
   private received(runner: Runner, raw: unknown, markReady: () => void): void {
     if (typeof raw !== "object" || raw === null) throw new RunnerMessageError("a message that is not an object");
     const message = raw as Record<string, unknown> & RunnerToHost;
-    if (message.type === "ready") return markReady();
+    if (message.type === "ready") {
+      markReady();
+      return;
+    }
     const job = runner.job;
     // Not about the event in hand (one that already ended): nothing to act on.
     if (!job || job.id !== message.id) return;
     if (message.type === "fetch" || message.type === "fetch-cancel") {
       const checked = checkRunnerFetch(message);
-      if (checked.type === "fetch") return this.fetchesOf(job).start(checked, (answer) => this.tell(runner, answer));
-      return job.fetches?.cancel(checked.fetchId);
+      if (checked.type === "fetch") this.fetchesOf(job).start(checked, (answer) => this.tell(runner, answer));
+      else job.fetches?.cancel(checked.fetchId);
+      return;
     }
     if (message.type === "result") {
       const checked = checkRunnerResult(message.result, job.request);
@@ -290,14 +294,16 @@ export class Executor {
       if (message.freshModule === true) this.stats.modulesBuilt += 1;
       // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
       const result = job.fetchSettings.recorded ? { ...checked, fetchedUrls: [...(job.fetches?.urls ?? [])] } : checked;
-      return this.finish(runner, job, () => job.resolve(result));
+      this.finish(runner, job, () => job.resolve(result));
+      return;
     }
     if (message.type === "crash") {
       this.stats.runnersCrashed += 1;
       const reason = typeof message.reason === "string" ? message.reason.slice(0, 500) : "no reason given";
-      return this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${reason}`)));
+      this.finish(runner, job, () => job.reject(new ChatbotError("E_RUNNER", `sandbox crashed: ${reason}`)));
+      return;
     }
-    throw new RunnerMessageError(`a message of an unknown type`);
+    throw new RunnerMessageError("a message of an unknown type");
   }
 
   /** `runner` sent something the host does not take: it is killed, and its event (if any) fails as the bot's. */
