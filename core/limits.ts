@@ -492,3 +492,17 @@ export const DEFAULT_RUNNER_CGROUP_LIMITS: RunnerCgroupLimits = Object.freeze({
  * the ranges Debian and systemd hand out (system < 1000, users < 60 000, DynamicUser 61184–65519).
  */
 export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 1000 });
+
+/** The largest message a runner may send the host while no event is in hand ("ready"), bytes. */
+export const RUNNER_IDLE_MESSAGE_MAX_BYTES = 64 * KiB;
+
+/**
+ * The largest message a runner may send the host about an event with `limits` (its result, a
+ * fetch request), bytes of v8 serialization: twice what the event may produce (a string that is
+ * not Latin-1 takes two bytes per character there; a file travels as base64, 4/3 of its bytes),
+ * plus 1 MiB for the rest. The host refuses a longer one from its header (message-frames.ts).
+ */
+export function runnerMessageMaxBytes(limits: EventLimits): number {
+  const payload = limits.actionBytesPerEvent + limits.logBytesPerEvent + limits.stateBytes + fetchRequestBodyMaxBytes(limits) + FETCH_REQUEST_JSON_MAX_CHARS;
+  return 2 * payload + MiB;
+}

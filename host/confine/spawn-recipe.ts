@@ -10,8 +10,8 @@
 //                 --pdeathsig KILL                identity; caps and no_new_privs
 //           node NODE_ARGS SCRIPT ARGS
 //
-// Every step execs the next, so the IPC channel of node:child_process (an inherited descriptor)
-// reaches node. Layers that detectWalls found down are left out, never faked.
+// Every step execs the next, so the runner's channel to the host (fds 3 and 4, inherited:
+// message-frames.ts) reaches node. Layers that detectWalls found down are left out, never faked.
 import { viewEntries, type ViewEntry } from "./runner-view.js";
 import type { RunnerWallLimits } from "../../core/limits.js";
 
@@ -66,7 +66,7 @@ export interface ConfinePlan {
   cgroupDir?: string;
 }
 
-/** What to pass to child_process.spawn (with stdio [..., "ipc"] for a runner). */
+/** What to pass to child_process.spawn (a runner also gets fds 3 and 4, its channel: message-frames.ts). */
 export interface SpawnRecipe {
   command: string;
   args: string[];

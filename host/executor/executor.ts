@@ -9,14 +9,16 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { Readable, Writable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { ChatbotError } from "../../core/errors.js";
-import { RUNNER_OLD_SPACE_MB, WATCHDOG_GRACE_MS } from "../../core/limits.js";
+import { RUNNER_IDLE_MESSAGE_MAX_BYTES, RUNNER_OLD_SPACE_MB, runnerMessageMaxBytes, WATCHDOG_GRACE_MS } from "../../core/limits.js";
 import { stoppedResult, type HostFetchSettings, type RunRequest, type RunResult } from "./run-types.js";
 import { EventFetches } from "../fetch/event-fetches.js";
 import { plainLauncher, type RunnerLauncher } from "../confine/runner-launcher.js";
 import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
 import { checkRunnerFetch, checkRunnerResult, RunnerMessageError } from "./runner-message-check.js";
+import { readFrames, writeFrame } from "./message-frames.js";
 
 export interface ExecutorOptions {
   /** Events run at once, one runner process each (default 1: execution is serialized). */
@@ -56,6 +58,8 @@ interface Pending {
 
 interface Runner {
   child: ChildProcess;
+  /** The channel to the runner (fd 3 on its side); its answers come on fd 4 (message-frames.ts). */
+  toRunner: Writable;
   ready: Promise<void>;
   job: Pending | undefined;
   watchdog: NodeJS.Timeout | undefined;
@@ -175,7 +179,7 @@ export class Executor {
         runner.startedAt = performance.now();
         runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
         job.sent = true;
-        runner.child.send({ type: "run", id: job.id, request: job.request } satisfies HostToRunner);
+        writeFrame(runner.toRunner, { type: "run", id: job.id, request: job.request } satisfies HostToRunner);
       },
       (error: Error) => this.finish(runner, job, () => job.reject(error)),
     );
@@ -217,11 +221,10 @@ export class Executor {
   private startRunner(): Runner {
     this.stats.runnersStarted += 1;
     const launch = this.launcher.launch(this.runnerPath, [`--max-old-space-size=${RUNNER_OLD_SPACE_MB}`]);
-    // spawn with an "ipc" stdio, not fork: the walls' tools (unshare, sh, prlimit, setpriv) exec
-    // one another and finally node, which finds the channel through NODE_CHANNEL_FD.
+    // spawn, not fork: the walls' tools (unshare, sh, prlimit, setpriv) exec one another and
+    // finally node, and fds 3 and 4 (the channel, message-frames.ts) are inherited all the way.
     const child = spawn(launch.command, launch.args, {
-      serialization: "advanced",
-      stdio: ["ignore", "inherit", this.onRunnerStderr ? "pipe" : "inherit", "ipc"],
+      stdio: ["ignore", "inherit", this.onRunnerStderr ? "pipe" : "inherit", "pipe", "pipe"],
       env: launch.env,
     });
     // "close", not "exit": replace() drops the exit listeners of a runner it kills.
@@ -234,15 +237,24 @@ export class Executor {
       failReady = reject;
     });
     ready.catch(() => undefined);
-    const runner: Runner = { child, ready, job: undefined, watchdog: undefined, startedAt: 0 };
+    const toRunner = child.stdio[3] as Writable;
+    const fromRunner = child.stdio[4] as Readable;
+    // A runner that is gone or killed: writes fail quietly (its exit handler ends the event).
+    toRunner.on("error", () => undefined);
+    fromRunner.on("error", () => undefined);
+    const runner: Runner = { child, toRunner, ready, job: undefined, watchdog: undefined, startedAt: 0 };
     // Everything a runner says is checked (runner-message-check.ts): behind the walls it is the
     // one way out of a runner, so a runner that sends anything else is killed, and its event ends.
-    child.on("message", (raw: unknown) => {
-      try {
-        this.received(runner, raw, markReady);
-      } catch (error) {
-        this.refuse(runner, error instanceof RunnerMessageError ? error.message : `a message the host could not take (${String(error)})`);
-      }
+    readFrames(fromRunner, {
+      maxBytes: () => (runner.job ? runnerMessageMaxBytes(runner.job.request.limits) : RUNNER_IDLE_MESSAGE_MAX_BYTES),
+      onMessage: (raw) => {
+        try {
+          this.received(runner, raw, markReady);
+        } catch (error) {
+          this.refuse(runner, error instanceof RunnerMessageError ? error.message : `a message the host could not take (${String(error)})`);
+        }
+      },
+      onError: (why) => this.refuse(runner, why),
     });
     const gone = (reason: string) => {
       const index = this.runners.indexOf(runner);
@@ -323,9 +335,9 @@ export class Executor {
 
   /** Send `message` to a runner that may have died meanwhile (its exit handler settles its event). */
   private tell(runner: Runner, message: HostToRunner): void {
-    if (runner.job === undefined || !runner.child.connected) return;
+    if (runner.job === undefined || !runner.toRunner.writable) return;
     // An error means the runner is gone: its exit handler ends the event.
-    runner.child.send(message, () => undefined);
+    writeFrame(runner.toRunner, message);
   }
 
   private async stopRunner(runner: Runner): Promise<void> {

@@ -6,13 +6,18 @@
 // only every ~10 000 ticks) is stopped here: INTERRUPTED_STOP_GRACE_MS after the worker said it
 // was interrupted, the runner terminates the Worker (V8 stops WASM code at its loop checks) and
 // reports the limit the event hit, instead of letting it run to the watchdog at wall + 1 s.
+import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../../core/limits.js";
 import type { HostToRunner, InterruptedMessage, RunnerToHost } from "./runner-protocol.js";
 import { stoppedResult } from "./run-types.js";
+import { readFrames, writeFrame } from "./message-frames.js";
 
-const send = (message: RunnerToHost) => process.send?.(message);
+// The host's channel (message-frames.ts): frames from the host on fd 3, to the host on fd 4.
+const fromHost = new Socket({ fd: 3, readable: true, writable: false });
+const toHost = new Socket({ fd: 4, readable: false, writable: true });
+const send = (message: RunnerToHost) => writeFrame(toHost, message);
 /** The event the worker is running: its id, when it was handed over, and the stop timer once interrupted. */
 let current: { id: number; startedAt: number; stop?: NodeJS.Timeout } | undefined;
 let worker = startWorker();
@@ -83,7 +88,14 @@ function interrupted(message: InterruptedMessage): void {
   }, INTERRUPTED_STOP_GRACE_MS);
 }
 
-process.on("message", (message: HostToRunner) => {
+readFrames(fromHost, {
+  // The host is trusted; what it sends is bounded by the event it describes.
+  maxBytes: () => Number.MAX_SAFE_INTEGER,
+  onMessage: (message) => received(message as HostToRunner),
+  onError: () => process.exit(1),
+});
+
+function received(message: HostToRunner): void {
   if (message.type === "fetch-answer") {
     // An answer for an event that ended (or a worker that was replaced) is dropped by the worker.
     if (current?.id === message.id) worker.postMessage(message);
@@ -91,6 +103,7 @@ process.on("message", (message: HostToRunner) => {
   }
   current = { id: message.id, startedAt: performance.now() };
   worker.postMessage(message);
-});
+}
 // The host went away: nothing left to do.
-process.on("disconnect", () => process.exit(0));
+fromHost.on("end", () => process.exit(0));
+fromHost.on("close", () => process.exit(0));

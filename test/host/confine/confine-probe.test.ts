@@ -8,11 +8,13 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectWalls, type WallDetection } from "../../../host/confine/detect-walls.js";
 import { runnerProjectPaths } from "../../../host/confine/runner-view.js";
 import { confinedSpawn, type ConfinePlan, type SpawnRecipe } from "../../../host/confine/spawn-recipe.js";
+import { readFrames } from "../../../host/executor/message-frames.js";
 import { DEFAULT_RUNNER_WALL_LIMITS as LIMITS } from "../../../core/limits.js";
 
 const PROBE = fileURLToPath(new URL("./probe.cjs", import.meta.url));
@@ -179,17 +181,18 @@ describe("runner walls: a probe under the runner's spawn recipe", () => {
     expect(readFileSync(join(scratchDir, "out"), "utf8")).toBe(scratchDir);
   });
 
-  it("the runner itself (lib/host/executor/runner-process.js) starts under the recipe and says ready over IPC", async () => {
+  it("the runner itself (lib/host/executor/runner-process.js) starts under the recipe and says ready on its channel", async () => {
     const runner = join(REPO, "lib", "host", "executor", "runner-process.js");
     expect(existsSync(runner), `${runner} is missing: run make build first`).toBe(true);
     const confined = plan(runner, ["--max-old-space-size=256"], [], runnerProjectPaths(REPO));
     const recipe = confinedSpawn(confined);
-    const child = spawn(recipe.command, recipe.args, { env: recipe.env, stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    // fds 3 and 4 are the channel (message-frames.ts), inherited through every step of the recipe.
+    const child = spawn(recipe.command, recipe.args, { env: recipe.env, stdio: ["ignore", "inherit", "pipe", "pipe", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     try {
       const first = await new Promise<unknown>((resolve, reject) => {
-        child.once("message", resolve);
+        readFrames(child.stdio[4] as Readable, { maxBytes: () => 1024, onMessage: resolve, onError: (why) => reject(new Error(why)) });
         child.once("exit", (code, signal) => reject(new Error(`runner exited (${code ?? signal}) before ready: ${stderr}`)));
       });
       expect(first).toMatchObject({ type: "ready" });

@@ -2,7 +2,8 @@
 // IPC is all it can still do. Each lie is refused whole: the event fails as E_RUNNER, the runner is
 // killed (stats.runnersRefused), nothing of the result reaches the host's mail or state, and the
 // next event runs on a new runner. The fake runner (test/fixtures/runners/compromised.mjs) speaks
-// the protocol and sends what the event's text names.
+// the protocol and sends what the event's text names, down to a frame header announcing 3 GiB
+// (refused from its header: message-frames.ts) and bytes that are no v8 serialization.
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isChatbotError } from "../../../core/errors.js";
@@ -42,6 +43,8 @@ describe("a compromised runner's messages", () => {
     ["unknown-status", /status is not a known one/],
     ["bad-fetch", /a fetch request is not/],
     ["unknown-type", /a message of an unknown type/],
+    ["huge-frame", /a message of 3221225472 bytes, over the \d+-byte cap/],
+    ["garbage", /a message that does not deserialize/],
   ];
   for (const [word, why] of attacks) {
     it(`${word}: refused with why, the runner is killed, and the next event runs on a new one`, async () => {
