@@ -16,6 +16,8 @@ import { until } from "./poll.js";
 
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Events per account a timeout's message quotes. */
+const RECENT_EVENTS = 25;
 /** How long close() lets the server stop its IO before killing it. */
 const CLOSE_GRACE_MS = 3_000;
 
@@ -98,6 +100,7 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
   const root = await mkdtemp(join(tmpdir(), "chatbot-dc-"));
   const dir = join(root, "accounts");
   const logPath = join(root, "rpc-server.log");
+  const recentEvents = new Map<number, string[]>();
   const log = createWriteStream(logPath);
   const child: ChildProcessWithoutNullStreams = spawn(rpcServerPath(core), [], {
     env: { DC_ACCOUNTS_PATH: dir, RUST_LOG: "warn", PATH: process.env.PATH ?? "/usr/bin:/bin" },
@@ -125,7 +128,13 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
   child.once("error", (error) => failAll(new Error(`deltachat-rpc-server: ${error.message}`)));
 
   dc.on("ALL", (accountId, event) => {
-    log.write(`${new Date().toISOString()} acc=${accountId} ${JSON.stringify(event)}\n`);
+    const line = `${new Date().toISOString()} acc=${accountId} ${JSON.stringify(event)}`;
+    log.write(`${line}\n`);
+    // The account's last events, for a timeout's message: CI keeps no server logs.
+    const recent = recentEvents.get(accountId) ?? [];
+    recent.push(line.length > 300 ? `${line.slice(0, 300)}…` : line);
+    if (recent.length > RECENT_EVENTS) recent.shift();
+    recentEvents.set(accountId, recent);
     for (const waiter of [...waiters]) if (waiter.accountId === accountId) waiter.onEvent(event);
   });
 
@@ -161,7 +170,12 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
         cancel: done,
       };
       const timer = setTimeout(
-        () => waiter.fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}`)),
+        () =>
+          waiter.fail(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}; its last ${RECENT_EVENTS}:\n${(recentEvents.get(accountId) ?? []).join("\n")}`,
+            ),
+          ),
         timeoutMs,
       );
       waiters.add(waiter);

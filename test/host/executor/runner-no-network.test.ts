@@ -27,10 +27,14 @@ describe("the runner opens no socket of its own (issue 12)", () => {
       const graph = moduleGraph(entry);
       expect(graph.inputs.filter((input) => input.includes("undici") || input.includes("host/fetch/"))).toEqual([]);
       expect(graph.external.filter((name) => NETWORK_MODULES.includes(name.startsWith("node:") ? name : `node:${name}`))).toEqual([]);
-      const netUsers = graph.inputs.filter((input) => /from "node:net"/.test(readFileSync(fileURLToPath(new URL(`../../../${input}`, import.meta.url)), "utf8")));
+      const netUsers = graph.inputs.filter((input) =>
+        /from "node:net"/.test(readFileSync(fileURLToPath(new URL(`../../../${input}`, import.meta.url)), "utf8")),
+      );
       expect(netUsers).toEqual(entry.endsWith("runner-process.ts") ? ["host/executor/runner-process.ts"] : []);
       for (const input of netUsers) {
-        expect(readFileSync(fileURLToPath(new URL(`../../../${input}`, import.meta.url)), "utf8")).not.toMatch(/\b(connect|createConnection|createServer|listen)\s*\(/);
+        expect(readFileSync(fileURLToPath(new URL(`../../../${input}`, import.meta.url)), "utf8")).not.toMatch(
+          /\b(connect|createConnection|createServer|listen)\s*\(/,
+        );
       }
     });
   }
