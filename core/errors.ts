@@ -13,6 +13,9 @@ const OWNERS = {
   E_BUNDLE: "author",
   // A deploy message (chatbot deploy) that is malformed, tampered with or over a cap.
   E_DEPLOY: "author",
+  // An install over one of the relay's quotas for unattended bots (host.json quotas: bots on the
+  // host, a bot's disk, deploys a day): the author deploys less or later, or asks the operator.
+  E_QUOTA: "author",
   // Whoever typed a command line must fix it.
   E_USAGE: "user",
   E_NOT_FOUND: "user",

@@ -255,6 +255,35 @@ export const DEFAULT_BOT_LIMITS: Readonly<BotLimits> = Object.freeze({
   botCpuMsPerDay: 86_400,
 });
 
+/**
+ * What one relay lets unattended bots have (issue 13, host.json `quotas`): any account may deploy
+ * its own bot, so each install is checked against these and refused over any, with the reason.
+ */
+export interface RelayQuotas {
+  /** Bots installed on this host: a new bot over it is refused (upgrades are not). */
+  maxBots: number;
+  /**
+   * Bytes of one bot's folder after an install: its bundle, the one before it (kept for rollback),
+   * its state and its stores. The spool is not counted: a bot's queued mail is bounded by the LMTP
+   * door's size cap and its users' hourly limits.
+   */
+  botDiskBytes: number;
+  /** Installs of one bot (first deploys and upgrades) in any rolling 24 hours. */
+  deploysPerDay: number;
+}
+
+/**
+ * 200 bots: each is an IMAP login every `imap.pollSeconds` (300 s), well under one a second. 64 MiB
+ * a bot: two bundles at BUNDLE_MAX_BYTES (5 MiB) with their source maps, the state at its 1 MiB
+ * ceiling and the wire stores, with room. 24 deploys a day: one an hour on average, plenty for
+ * someone trying things, not a disk-churning loop.
+ */
+export const DEFAULT_RELAY_QUOTAS: Readonly<RelayQuotas> = Object.freeze({
+  maxBots: 200,
+  botDiskBytes: 64 * MiB,
+  deploysPerDay: 24,
+});
+
 /** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
 export const USER_USAGE_MAX_USERS = 2000;
 

@@ -45,7 +45,7 @@ export type DeployOutcome =
 
 export interface DeployWatcherDeps {
   dataDir: string;
-  config: Readonly<Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins">>;
+  config: Readonly<Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins" | "quotas">>;
   clock: Clock;
   log: HostLog;
   /** Log in as a bot account (imap-mailbox.ts; tests may pass a fake). */

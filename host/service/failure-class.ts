@@ -41,6 +41,7 @@ export const FAILURE_TABLE = {
   E_BUILD: { action: "settle", why: SAME_AGAIN },
   E_BUNDLE: { action: "settle", why: SAME_AGAIN },
   E_DEPLOY: { action: "settle", why: SAME_AGAIN },
+  E_QUOTA: { action: "settle", why: "a relay quota refused an install; nothing retries it, the author deploys again" },
   E_USAGE: { action: "settle", why: "a call the host made wrongly fails the same way again" },
   E_NOT_FOUND: { action: "retry", why: "a missing file the operator can restore; the mail is fine" },
   E_MAIL_TOO_LARGE: { action: "settle", why: SENDER },

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, DEFAULT_SEND_PACING } from "../../core/limits.js";
+import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, DEFAULT_RELAY_QUOTAS, DEFAULT_SEND_PACING } from "../../core/limits.js";
 import { deepFreeze, parseOrThrow, strict } from "../../core/schema-issues.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES } from "../deploy/imap-settings.js";
@@ -91,6 +91,8 @@ const hostConfigSchema = settings({
    * layer that works is used anyway, and the `runner.walls` log line says which.
    */
   requireWalls: v.optional(v.union([v.literal("all"), v.array(v.picklist(WALL_LAYERS, REQUIRE_WALLS))], REQUIRE_WALLS), []),
+  /** What unattended bots may have on this relay (core/limits.ts RelayQuotas): checked at every install. */
+  quotas: limits(DEFAULT_RELAY_QUOTAS),
   /** Fetch origins approved for every bot (per-bot approvals are in bot.json). */
   approvedOrigins: v.nullish(v.array(v.string("must be a list of origins"), "must be a list of origins"), []),
 });

@@ -13,6 +13,7 @@ import type { HostConfig } from "./host-config.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
 import { systemClock, type Clock } from "../../core/clock.js";
+import { checkRelayQuotas, recordDeploy } from "./relay-quotas.js";
 
 /** chatmail's rule for account passwords, characters. */
 export const PASSWORD_MIN_CHARS = 9;
@@ -29,11 +30,12 @@ export interface InstallResult {
 
 /**
  * Install the bundle folder `dist` (checked with readBundleFolder against the host's ceilings)
- * for `addr`. A new bot needs `password`; a given one replaces the stored one.
+ * for `addr`, within the relay's quotas (relay-quotas.ts: E_QUOTA over one). A new bot needs
+ * `password`; a given one replaces the stored one.
  */
 export async function installBundle(
   dataDir: string,
-  config: Pick<HostConfig, "ceilings" | "approvedOrigins">,
+  config: Pick<HostConfig, "ceilings" | "approvedOrigins" | "quotas">,
   addr: string,
   dist: string,
   options: { password?: string; name?: string; clock?: Clock } = {},
@@ -45,6 +47,9 @@ export async function installBundle(
   if (options.password !== undefined && options.password.length < PASSWORD_MIN_CHARS) {
     throw new ChatbotError("E_USAGE", `the password of ${addr} must have at least ${PASSWORD_MIN_CHARS} characters (chatmail's rule)`);
   }
+  // The relay's quotas for unattended bots, before anything is written (relay-quotas.ts).
+  const now = (options.clock ?? systemClock).now();
+  await checkRelayQuotas(dataDir, config.quotas, addr, dist, now);
   const name = options.name ?? old?.name ?? manifest.name;
   await openBotAccount(dataDir, addr, name); // creates the key and folder (0700)
   if (options.password !== undefined) await writePrivateFile(paths.password, Buffer.from(options.password));
@@ -67,9 +72,10 @@ export async function installBundle(
     name,
     enabled: old?.enabled ?? true,
     approvedOrigins: old?.approvedOrigins ?? [],
-    installedAt: (options.clock ?? systemClock).now(),
+    installedAt: now,
   };
   await writeJsonFile(paths.config, settings);
+  await recordDeploy(dataDir, addr, now);
   const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));
   return { manifest, upgrade: old !== undefined, settings, pendingOrigins };
 }

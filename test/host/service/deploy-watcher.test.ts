@@ -123,6 +123,36 @@ describe("deploy watcher", () => {
     expect(await t.installed()).toBe("1.0.0");
   });
 
+  it("a deploy over the relay's deploys a day is refused with when to try again; the day after it installs", async () => {
+    // (The watcher's clock starts in 1970; setup()'s install, on the real clock, is not in its day.)
+    const t = await setup({ quotas: { deploysPerDay: 2 } });
+    for (const version of ["1.1.0", "1.2.0"]) {
+      t.account.deposit(await t.deployOf({ version }));
+      expect(await t.watcher.checkAccount(BOT)).toMatchObject([{ status: "installed" }]);
+      t.advance(60_000);
+    }
+    t.account.deposit(await t.deployOf({ version: "1.3.0" }));
+    expect(await t.watcher.checkAccount(BOT)).toMatchObject([
+      { status: "refused", reason: expect.stringMatching(/quotas\.deploysPerDay 2\); deploy again after/) },
+    ]);
+    expect(await t.installed()).toBe("1.2.0");
+    t.advance(24 * 60 * 60 * 1000);
+    t.account.deposit(await t.deployOf({ version: "1.3.0" }));
+    expect(await t.watcher.checkAccount(BOT)).toMatchObject([{ status: "installed" }]);
+  });
+
+  it("a deploy's staging folder inside the bot's folder is counted once against botDiskBytes", async () => {
+    const t = await setup();
+    const botDir = join(t.data, "bots", BOT);
+    const { treeBytes } = await import("../../../host/service/relay-quotas.js");
+    // What the bot would hold after an upgrade to the same-size bundle: everything but previous/, plus the new bundle.
+    const quota = (await treeBytes(botDir)) + (await treeBytes(join(botDir, "current"))) + 4096;
+    const config = { ...t.config, quotas: { ...t.config.quotas, botDiskBytes: quota } };
+    const watcher = new DeployWatcher({ dataDir: t.data, config, clock: { now: () => Date.now() }, log: () => undefined, openMailbox: t.account.open });
+    t.account.deposit(await t.deployOf({ version: "1.1.0" }));
+    expect(await watcher.checkAccount(BOT)).toMatchObject([{ status: "installed" }]);
+  });
+
   it("a deploy that does not carry the account's password is refused (someone else got mail into the folder)", async () => {
     const t = await setup();
     t.account.deposit(await t.deployOf({ version: "6.6.6" }, "not-the-password"));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseHostConfig } from "../../../host/service/host-config.js";
-import { DEFAULT_SEND_PACING, DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../core/limits.js";
+import { DEFAULT_SEND_PACING, DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, DEFAULT_RELAY_QUOTAS } from "../../../core/limits.js";
 import { isChatbotError } from "../../../core/errors.js";
 
 function error(raw: unknown): string {
@@ -24,6 +24,7 @@ describe("host config", () => {
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
+      quotas: DEFAULT_RELAY_QUOTAS,
       requireWalls: [],
       approvedOrigins: [],
       pacing: DEFAULT_SEND_PACING,
