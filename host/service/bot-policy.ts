@@ -7,6 +7,7 @@ import type { BotLimits, PerUserLimits } from "../../core/limits.js";
 import { UserUsage } from "../policy/user-limits.js";
 import { CpuBudget } from "../policy/cpu-budget.js";
 import { Consent, consentCommand, consentReply } from "../policy/consent.js";
+import { REPORT_TEXT, reportCommand } from "../policy/report-command.js";
 import type { Clock } from "../../core/clock.js";
 
 /** One bot's policy state (files in its account folder) and its per-user limits. */
@@ -57,7 +58,7 @@ export async function flushBotPolicy(policy: BotPolicy): Promise<void> {
 }
 
 /** Why the host answered instead of the bot, as data (metrics count it; `reason` says it in words). */
-export type Refusal = { kind: "consent"; command: "stop" | "start" } | { kind: "per-user-limit"; limit: keyof PerUserLimits };
+export type Refusal = { kind: "consent"; command: "stop" | "start" } | { kind: "per-user-limit"; limit: keyof PerUserLimits } | { kind: "report" };
 
 /** What the gate decided for an incoming event. */
 export type GateDecision =
@@ -76,6 +77,11 @@ const LIMIT_WORDS: Record<keyof PerUserLimits, string> = {
 
 /** Decide whether the bot may handle a message from `sender` in `chatId` (1:1 when chatId is the sender). */
 export async function gateEvent(policy: EventPolicy, sender: string, chatId: string, text: string, bytes: number): Promise<GateDecision> {
+  // A report is the host's to take, in a 1:1 chat, before anything else (report-command.ts).
+  const report = chatId === sender ? reportCommand(text) : undefined;
+  if (report !== undefined) {
+    return { kind: "answer", text: REPORT_TEXT, reason: `report: ${report || "(no words given)"}`, refusal: { kind: "report" } };
+  }
   const command = chatId === sender ? consentCommand(text) : undefined;
   if (command) {
     const changed = command === "stop" ? await policy.consent.stop(sender) : await policy.consent.start(sender);

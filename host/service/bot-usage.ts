@@ -1,7 +1,7 @@
 // What each bot did recently, computed from log lines (pure: the caller reads the file). Used by
 // `chatbot host bots`. Windows end at `nowMs` and include it; lines after it are ignored, so a
 // report for a past moment (`--now`) is what the operator would have seen then.
-import { isLimitRefusal, lineBot, lineTime, numberField, stringField, type LogRecord } from "./log-lines.js";
+import { isLimitRefusal, isReport, lineBot, lineTime, numberField, stringField, type LogRecord } from "./log-lines.js";
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -22,6 +22,8 @@ export interface UsageWindow {
   refused: number;
   /** Events put back in the spool because the bot's CPU budget was used up. */
   deferred: number;
+  /** Reports about the bot (/report) that reached the operator. */
+  reported: number;
 }
 
 /** The last problem seen for a bot. */
@@ -43,7 +45,7 @@ export interface BotUsage {
 
 /** Zero counts. */
 function emptyWindow(): UsageWindow {
-  return { events: 0, failed: 0, cpuMs: 0, sent: 0, dropped: 0, refused: 0, deferred: 0 };
+  return { events: 0, failed: 0, cpuMs: 0, sent: 0, dropped: 0, refused: 0, deferred: 0, reported: 0 };
 }
 
 /** A bot with nothing in the log. */
@@ -66,6 +68,7 @@ function count(window: UsageWindow, line: LogRecord): void {
       break;
     case "bot.refused":
       if (isLimitRefusal(line.reason)) window.refused += 1;
+      if (isReport(line.reason)) window.reported += 1;
       break;
     case "bot.deferred":
       window.deferred += 1;

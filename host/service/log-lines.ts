@@ -49,7 +49,7 @@ const PER_USER_KEYS = new Set(Object.keys(DEFAULT_PER_USER_LIMITS));
 /**
  * What a `bot.refused` line read back from the log is about, as a short fixed word: the per-user
  * limit that was hit (`mailsPerHour`, …; bot-policy.ts writes "per-user limit mailsPerHour (60/60)"),
- * `consent` for /stop and /start, which the host answers itself, or `other`. Only for lines on
+ * `consent` for /stop and /start, which the host answers itself, `report` for a /report, or `other`. Only for lines on
  * disk (`host bots`): the line carries the sentence alone, while the live event also carries it as
  * data (`refusal`, host-event.ts), which the metrics read.
  */
@@ -57,11 +57,16 @@ function refusalKind(reason: unknown): string {
   if (typeof reason !== "string") return "other";
   const limit = /^per-user limit (\w+)/.exec(reason)?.[1];
   if (limit !== undefined) return PER_USER_KEYS.has(limit) ? limit : "other";
-  return reason.startsWith("consent") ? "consent" : "other";
+  return reason.startsWith("consent") ? "consent" : reason.startsWith("report:") ? "report" : "other";
+}
+
+/** True for the line of a `/report` the host took (report-command.ts). */
+export function isReport(reason: unknown): boolean {
+  return refusalKind(reason) === "report";
 }
 
 /** True for a refusal because of a limit (not a consent command the host answered). */
 export function isLimitRefusal(reason: unknown): boolean {
   const kind = refusalKind(reason);
-  return kind !== "consent" && kind !== "other";
+  return kind !== "consent" && kind !== "report" && kind !== "other";
 }

@@ -79,8 +79,8 @@ export class HostMetrics {
         this.#add("dropped", { bot: event.bot.toLowerCase() }, 1);
         break;
       case "bot.refused":
-        // The label is a fixed word (the limit's name, or consent), so labels stay few.
-        this.#add("refused", { bot: event.bot.toLowerCase(), reason: event.refusal.kind === "consent" ? "consent" : event.refusal.limit }, 1);
+        // The label is a fixed word (the limit's name, consent or report), so labels stay few.
+        this.#add("refused", { bot: event.bot.toLowerCase(), reason: event.refusal.kind === "per-user-limit" ? event.refusal.limit : event.refusal.kind }, 1);
         break;
       case "bot.deferred":
         this.#add("deferred", { bot: event.bot.toLowerCase() }, 1);

@@ -24,6 +24,7 @@ const LOG = [
   { at: at("11:40"), event: "mail.dropped", bot: BOT, reason: "not encrypted" },
   { at: at("11:45"), event: "bot.refused", bot: BOT, from: "bob@x.test", reason: "per-user limit mailsPerHour (60/60)", notified: true },
   { at: at("11:46"), event: "bot.refused", bot: BOT, from: "carol@x.test", reason: "consent: /stop", notified: true },
+  { at: at("11:47"), event: "bot.refused", bot: BOT, from: "erin@x.test", reason: "report: it sends me spam", notified: true },
   {
     at: at("11:50"),
     event: "bot.event",
@@ -107,8 +108,8 @@ describe("cli host bots / host logs", () => {
     expect(bot).toMatchObject({ name: "echo", enabled: true, version: "1.0.0", schedule: "hourly", author: { name: "Your Name", contact: "you@example.org" } });
     expect(bot.origins).toEqual([{ origin: ORIGIN, requested: true, approved: null }]);
     // 11:10 tick, 11:30 and 11:50 events; the 12:30 line is after --now, the 09:00 one only in the day.
-    expect(bot.usage.lastHour).toEqual({ events: 3, failed: 1, cpuMs: 11, sent: 1, dropped: 1, refused: 1, deferred: 0 });
-    expect(bot.usage.lastDay).toEqual({ events: 4, failed: 1, cpuMs: 21, sent: 3, dropped: 1, refused: 1, deferred: 1 });
+    expect(bot.usage.lastHour).toEqual({ events: 3, failed: 1, cpuMs: 11, sent: 1, dropped: 1, refused: 1, deferred: 0, reported: 1 });
+    expect(bot.usage.lastDay).toEqual({ events: 4, failed: 1, cpuMs: 21, sent: 3, dropped: 1, refused: 1, deferred: 1, reported: 1 });
     expect(bot.usage.lastEventAt).toBe(at("11:50"));
     expect(bot.usage.lastError).toEqual({ at: at("11:50"), event: "bot.event", detail: "bot-error E_BOT: boom" });
     expect(bot.spool).toEqual({ waiting: 1, dead: 1, lastDeadReason: "[E_RUNNER] after 2 attempts: E_RUNNER: runner exited (1)" });
@@ -126,7 +127,7 @@ describe("cli host bots / host logs", () => {
     expect(out).toMatch(/author\s+Your Name <you@example\.org>/);
     expect(out).toMatch(/bot\s+echo 1\.0\.0, schedule hourly/);
     expect(out).toContain(`waiting: chatbot host bots approve-origin ${BOT} ${ORIGIN}`);
-    expect(out).toMatch(/last hour\s+events 3 \(failed 1\), CPU 11 ms, sent 1, dropped 1, refused 1, deferred 0/);
+    expect(out).toMatch(/last hour\s+events 3 \(failed 1\), CPU 11 ms, sent 1, dropped 1, refused 1, deferred 0, reported 1/);
     expect(out).toMatch(/spool\s+waiting 0, dead letters 0/);
     expect(out).toMatch(/last error\s+2025-01-31T11:50:00\.000Z bot\.event: bot-error E_BOT: boom/);
   });

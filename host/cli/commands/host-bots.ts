@@ -20,9 +20,9 @@ const HELP = `Usage: chatbot host bots [--data-dir DIR] [--json] [--now TIME]
 List the installed bots: address, name, version, author and contact, enabled or disabled,
 schedule, the fetch origins each manifest asks for and whether they are approved, and usage
 from the log: events, failed runs, CPU ms, mails sent, mails dropped, events refused by a
-per-user limit and deferred by the CPU budget, over the last hour and the last day, with the
-last event and the last error; then the bot's mail waiting in the spool and dead letters, with
-the reason the last one was given up ([CODE] after N attempts: the error).
+per-user limit and deferred by the CPU budget, and reports (/report), over the last hour and
+the last day, with the last event and the last error; then the bot's mail waiting in the spool
+and dead letters, with the reason the last one was given up ([CODE] after N attempts: the error).
 Usage is counted from the last ${LOG_TAIL_BYTES / 1024 / 1024} MiB of DIR/logs/host.jsonl; the report says from when.
 
 The subcommands change a bot's settings; see 'chatbot host bots enable --help' and the others.
@@ -39,7 +39,7 @@ Example:
 `;
 
 function windowLine(window: UsageWindow): string {
-  return `events ${window.events} (failed ${window.failed}), CPU ${Math.round(window.cpuMs)} ms, sent ${window.sent}, dropped ${window.dropped}, refused ${window.refused}, deferred ${window.deferred}`;
+  return `events ${window.events} (failed ${window.failed}), CPU ${Math.round(window.cpuMs)} ms, sent ${window.sent}, dropped ${window.dropped}, refused ${window.refused}, deferred ${window.deferred}, reported ${window.reported}`;
 }
 
 function originsLine(bot: BotStatus): string {

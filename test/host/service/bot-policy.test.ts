@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { REPORT_TEXT, REPORT_TEXT_MAX_CHARS } from "../../../host/policy/report-command.js";
 import type { Action } from "../../../std/contract.js";
 import { gateEvent, openBotPolicy, permittedActions, recordEvent, type BotPolicy } from "../../../host/service/bot-policy.js";
 import { DEFAULT_BOT_LIMITS, DEFAULT_PER_USER_LIMITS } from "../../../core/limits.js";
@@ -76,5 +77,20 @@ describe("gateEvent: refusals", () => {
       reason: "per-user limit mailsPerHour (1/1)",
       refusal: { kind: "per-user-limit", limit: "mailsPerHour" },
     });
+  });
+
+  it("gateEvent: /report in a 1:1 chat is the host's — answered with the report text, logged with the words, the bot never runs; in a group it is the bot's message", async () => {
+    const p = openBotPolicy(mkdtempSync(join(tmpdir(), "bot-policy-")), DEFAULT_PER_USER_LIMITS, DEFAULT_BOT_LIMITS, new FakeClock(T0));
+    expect(await gateEvent(p, ERIN, ERIN, "/REPORT  it sends me spam\n\u001b[31mevery hour", 100)).toEqual({
+      kind: "answer",
+      text: REPORT_TEXT,
+      reason: "report: it sends me spam [31mevery hour",
+      refusal: { kind: "report" },
+    });
+    expect(await gateEvent(p, ERIN, ERIN, "/report", 100)).toMatchObject({ reason: "report: (no words given)", refusal: { kind: "report" } });
+    expect(await gateEvent(p, ERIN, "group:club", "/report spam", 100)).toEqual({ kind: "run" });
+    expect(await gateEvent(p, ERIN, ERIN, "/reporter", 100)).toEqual({ kind: "run" });
+    const long = await gateEvent(p, CAROL, CAROL, `/report ${"x".repeat(600)}`, 100);
+    expect(long.kind === "answer" && long.reason.length).toBe("report: ".length + REPORT_TEXT_MAX_CHARS + 1);
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestBot, type TestBot } from "../../../host/testing/index.js";
 import { START_TEXT, STOP_TEXT } from "../../../host/policy/consent.js";
+import { REPORT_TEXT } from "../../../host/policy/report-command.js";
 import { botFolder } from "./bot-folder.js";
 
 const SOURCE = `import { defineBot } from "chatbot/std";
@@ -71,5 +72,12 @@ describe("test kit: the relay's rules", () => {
     // Counted in one-minute buckets (policy/rolling-window.ts): the first mails leave the hour after 61 minutes.
     bot.clock.advance("61m");
     expect((await bot.message("5")).status).toBe("ok");
+  });
+
+  it("/report is the host's: the test kit shows the host's answer and the bot does not run", async () => {
+    bot = await createTestBot({ dir: botFolder(SOURCE) });
+    const reported = await bot.message("/report it spams");
+    expect(reported.answer).toMatchObject({ text: REPORT_TEXT, refusal: { kind: "report" } });
+    expect(reported.texts).toEqual([]);
   });
 });
