@@ -13,6 +13,8 @@ const entries = {
   approvedOrigins: v.array(v.string(got("must be an origin string")), got("must be a list of origins")),
   /** When it was installed, ms since the epoch. */
   installedAt: v.number(got("must be a number (ms since the epoch)")),
+  /** Why the operator disabled it (`host bots disable --reason`); gone when it is enabled again. */
+  disabledReason: v.optional(v.string(got("must be a string (why the operator disabled the bot)"))),
 };
 const REQUIRED = "is required (chatbot host install writes it)";
 

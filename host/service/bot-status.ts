@@ -32,6 +32,8 @@ export interface BotStatus {
   /** The name people see (bot.json). */
   name: string;
   enabled: boolean;
+  /** Why the operator disabled it, when they said (`host bots disable --reason`). */
+  disabledReason: string | null;
   installedAt: string | null;
   /** From the installed manifest; null when it cannot be read (see `problem`). */
   manifestName: string | null;
@@ -123,6 +125,7 @@ export async function readHostStatus(
       address,
       name: settings.name ?? manifest?.name ?? address,
       enabled: settings.enabled === true, // as the service reads it
+      disabledReason: settings.enabled !== true && typeof settings.disabledReason === "string" ? settings.disabledReason : null,
       installedAt: typeof settings.installedAt === "number" ? new Date(settings.installedAt).toISOString() : null,
       manifestName: manifest?.name ?? null,
       version: manifest?.version ?? null,

@@ -178,6 +178,25 @@ describe("cli host bots / host logs", () => {
     expect((await report(work, data)).bots[0]!.enabled).toBe(true);
   });
 
+  it("disable --reason keeps why beside the setting and host bots shows it; enable clears it; a reason that is not one printable line is refused", async () => {
+    const { work, data } = await setup();
+    const botJson = () => JSON.parse(readFileSync(join(data, "bots", BOT, "bot.json"), "utf8")) as Record<string, unknown>;
+    expect((await cli(work, ["host", "bots", "disable", BOT, "--reason", "reported for spam", "--data-dir", data])).code).toBe(0);
+    expect(botJson()).toMatchObject({ enabled: false, disabledReason: "reported for spam" });
+    expect((await report(work, data)).bots[0]).toMatchObject({ enabled: false, disabledReason: "reported for spam" });
+    expect((await cli(work, ["host", "bots", "--data-dir", data])).out).toMatch(new RegExp(`^${BOT}  disabled \\(reported for spam\\)$`, "m"));
+    expect((await cli(work, ["host", "bots", "enable", BOT, "--data-dir", data])).code).toBe(0);
+    expect(botJson().disabledReason).toBeUndefined();
+    expect((await report(work, data)).bots[0]!.disabledReason).toBeNull();
+    for (const bad of ["two\nlines", "", "x".repeat(501)]) {
+      const refused = await cli(work, ["host", "bots", "disable", BOT, "--reason", bad, "--data-dir", data]);
+      expect(refused.code, JSON.stringify(bad)).toBe(64);
+      expect(refused.err).toMatch(/--reason must be one line of 1-500 printable characters/);
+    }
+    expect(botJson().enabled).toBe(true);
+    expect((await cli(work, ["host", "bots", "enable", BOT, "--reason", "x", "--data-dir", data])).code).toBe(64);
+  });
+
   it("enable of an address where no bot is installed is refused as not found", async () => {
     const { work, data } = await setup();
     const { code, err } = await cli(work, ["host", "bots", "enable", "nobody@chat.test", "--data-dir", data]);

@@ -40,23 +40,37 @@ function stringList(value: unknown): string[] {
 
 // enable / disable
 
+/** The most characters of a disable reason. */
+const DISABLE_REASON_MAX_CHARS = 500;
+
+/** A disable reason: one line of printable text, at most DISABLE_REASON_MAX_CHARS; E_USAGE otherwise. */
+function checkReason(name: string, text: string): string {
+  const reason = text.trim();
+  if (reason === "" || reason.length > DISABLE_REASON_MAX_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
+    throw new ChatbotError("E_USAGE", `chatbot ${name}: --reason must be one line of 1-${DISABLE_REASON_MAX_CHARS} printable characters`);
+  }
+  return reason;
+}
+
 function enableHelp(verb: "enable" | "disable"): string {
   const effect =
     verb === "enable"
       ? "Let the bot run again: its mail and ticks are handled as before."
       : "Stop the bot: its mail is moved to the dead letters (DIR/spool/dead) instead of running\nit, and its ticks stop, until 'chatbot host bots enable ADDR'.";
-  return `Usage: chatbot host bots ${verb} ADDR [--data-dir DIR]
+  const reason = verb === "disable" ? " [--reason TEXT]" : "";
+  const reasonOption = verb === "disable" ? "\n  --reason TEXT   why (shown by 'chatbot host bots'; one line, 500 characters at most)" : "";
+  return `Usage: chatbot host bots ${verb} ADDR${reason} [--data-dir DIR]
 
 ${effect}
 The setting is in DIR/bots/ADDR/bot.json; the running service picks it up at the bot's next
 mail or tick, without a restart.
 
 Options:
-${DATA_DIR_OPTION}
+${DATA_DIR_OPTION}${reasonOption}
   -h, --help      show this help
 
 Example:
-  chatbot host bots ${verb} echobot01@chat.example.org
+  chatbot host bots ${verb} echobot01@chat.example.org${verb === "disable" ? ' --reason "reported for spam"' : ""}
 `;
 }
 
@@ -68,13 +82,17 @@ function enableCommand(verb: "enable" | "disable"): Command {
     summary: enabled ? "let a disabled bot run again" : "stop a bot (its mail goes to the dead letters)",
     help: enableHelp(verb),
     async run(args, io) {
-      const { values, positionals } = parseCommandArgs(name, args, { "data-dir": { type: "string" } }, 1);
+      const options = enabled ? { "data-dir": { type: "string" } } : { "data-dir": { type: "string" }, reason: { type: "string" } };
+      const { values, positionals } = parseCommandArgs(name, args, options as { "data-dir": { type: "string" }; reason: { type: "string" } }, 1);
       const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
       const addr = installedAddress(name, dataDir, positionals[0]);
+      const reason = values.reason === undefined ? undefined : checkReason(name, values.reason);
       let was: unknown;
       await editBotJson(dataDir, addr, (settings) => {
         was = settings.enabled;
         settings.enabled = enabled;
+        if (enabled) delete settings.disabledReason;
+        else if (reason !== undefined) settings.disabledReason = reason;
       });
       io.stdout(was === enabled ? `${addr} was already ${verb}d\n` : `${verb}d ${addr}\n`);
       return EXIT.ok;
