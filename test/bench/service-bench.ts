@@ -55,6 +55,16 @@ const ROUND_DEADLINE_MS = 150_000;
 const LIMITS = { maxBytes: MAIL_MAX_BYTES };
 
 /** CPU used during one round (injection start → last reply in the mailbox), ms per mail. */
+
+/** The command name of `pid` (/proc/<pid>/comm), "" when it is gone. */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
 export interface CpuPerMail {
   /** `host serve`'s own process: LMTP, spool, decrypt/verify, planning, encrypt/sign, SMTP client, logging. */
   serve: number;
@@ -351,8 +361,9 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
     );
     const cpu1 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const rssNow = processRss(serve.pid);
+    // The runners' node processes; behind the walls each also has small setpriv/unshare parents.
     const runners = processTree(serve.pid)
-      .filter((pid) => pid !== serve.pid)
+      .filter((pid) => pid !== serve.pid && commandOf(pid) === "node")
       .map((pid) => processRss(pid));
     watcher.close();
     watcher = undefined;

@@ -73,6 +73,7 @@ interface Report {
     address: string;
     name: string;
     enabled: boolean;
+    disabledReason: string | null;
     version: string;
     schedule: string;
     author: { name: string; contact: string };
