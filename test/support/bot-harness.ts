@@ -19,6 +19,7 @@ import type { HostEvent } from "../../host/service/host-event.js";
 import type { LogRecord } from "../../host/service/log-lines.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { TestRelay } from "./relay.js";
+import { addDiagnostics } from "./diagnostics.js";
 
 const TEMPLATES = fileURLToPath(new URL("../../templates/", import.meta.url));
 
@@ -107,6 +108,13 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
     return result;
   };
 
+  // A Delta Chat wait that times out quotes what this host did last (diagnostics.ts).
+  const removeDiagnostics = addDiagnostics(() => {
+    const lines = logs.slice(-15).map((line) => JSON.stringify(line).slice(0, 300));
+    const pending = (done.size - reports.length).toString();
+    return `host ${options.addr}: ${reports.length} mails handled, ${pending} in hand; its last ${lines.length} log lines:\n${lines.join("\n")}`;
+  });
+
   // The poll loop: one mail at a time, in arrival order (file names start with a timestamp).
   const loop = (async () => {
     while (!stopped) {
@@ -150,6 +158,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
     },
     tick: (at) => inTurn(() => handleTick(bot, at, { executor, submitter, log: (line: HostEvent) => logs.push(line), maxMailBytes: MAIL_MAX_BYTES })),
     async stop() {
+      removeDiagnostics();
       stopped = true;
       await loop;
       submitter.close();

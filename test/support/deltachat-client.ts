@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { StdioDeltaChat, DcEvent, DcEventType, RawClient, T } from "@deltachat/jsonrpc-client";
 import { MAIN_CORE, rpcServerPath, type DeltaChatCore } from "./dc-cores.js";
 import { until } from "./poll.js";
+import { diagnostics } from "./diagnostics.js";
 
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -173,7 +174,7 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
         () =>
           waiter.fail(
             new Error(
-              `timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}; its last ${RECENT_EVENTS}:\n${(recentEvents.get(accountId) ?? []).join("\n")}`,
+              `timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}; its last ${RECENT_EVENTS}:\n${(recentEvents.get(accountId) ?? []).join("\n")}\n${diagnostics()}`,
             ),
           ),
         timeoutMs,
