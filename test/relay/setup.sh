@@ -213,6 +213,12 @@ mua_client_restrictions = permit_sasl_authenticated, reject
 mua_sender_restrictions = reject_sender_login_mismatch, permit_sasl_authenticated, reject
 # MAIL FROM must equal the SASL login (1:1 map), as on chatmail relays.
 smtpd_sender_login_maps = regexp:$P/login_map
+# A delivery that fails for the moment (a mailbox made a moment ago, a busy Dovecot) is tried again
+# within seconds rather than after Postfix's default 300 s backoff, longer than any test waits.
+# Real relays keep the defaults.
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 4s
 CONF
 if [ -n "$ARCHIVE_ADDR" ]; then
   # A copy of every message (envelope bcc) into a mailbox no client reads: wire-format capture.

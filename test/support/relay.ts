@@ -4,12 +4,13 @@
 // "Test relay"). Needs root and `make relay-deps` (test/relay/install.sh).
 
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { addDiagnostics } from "./diagnostics.js";
 
 const RELAY_DIR = fileURLToPath(new URL("../relay/", import.meta.url));
 /** Where Debian installs the daemons (the scripts call them by name; this only checks presence). */
@@ -95,9 +96,24 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     return done.then(() => undefined);
   };
   let stopped = false;
+  // A timed-out wait in a test quotes the deliveries Postfix deferred or bounced (diagnostics.ts).
+  const removeDiagnostics = addDiagnostics(() => {
+    const log = (() => {
+      try {
+        return readFileSync(join(base, "log", "postfix.log"), "utf8");
+      } catch {
+        return "";
+      }
+    })();
+    const trouble = log.split("\n").filter((line) => /status=(deferred|bounced)|warning|fatal|panic/.test(line));
+    return trouble.length === 0
+      ? `relay ${domain}: Postfix deferred and bounced nothing`
+      : `relay ${domain}: Postfix trouble, last ${Math.min(8, trouble.length)}:\n${trouble.slice(-8).join("\n")}`;
+  });
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    removeDiagnostics();
     await script("stop.sh");
     if (process.env.CHATBOT_KEEP_RELAY !== "1") await rm(base, { recursive: true, force: true });
   };
