@@ -17,8 +17,11 @@ import { diagnostics } from "./diagnostics.js";
 
 /** Default wait for an event: a SecureJoin takes ~2.5 s and a message ~0.6 s on the test relay. */
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** Events per account a timeout's message quotes. */
+/** Events per account a timeout's message quotes, and how many it keeps to choose from. */
 const RECENT_EVENTS = 25;
+const RECENT_KEPT = 200;
+/** How long a new account may take to reach IDLE on INBOX after its IO starts, ms. */
+const INBOX_IDLE_WAIT_MS = 20_000;
 /** How long close() lets the server stop its IO before killing it. */
 const CLOSE_GRACE_MS = 3_000;
 
@@ -134,7 +137,7 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
     // The account's last events, for a timeout's message: CI keeps no server logs.
     const recent = recentEvents.get(accountId) ?? [];
     recent.push(line.length > 300 ? `${line.slice(0, 300)}…` : line);
-    if (recent.length > RECENT_EVENTS) recent.shift();
+    if (recent.length > RECENT_KEPT) recent.shift();
     recentEvents.set(accountId, recent);
     for (const waiter of [...waiters]) if (waiter.accountId === accountId) waiter.onEvent(event);
   });
@@ -174,13 +177,25 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
         () =>
           waiter.fail(
             new Error(
-              `timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}; its last ${RECENT_EVENTS}:\n${(recentEvents.get(accountId) ?? []).join("\n")}\n${diagnostics()}`,
+              `timed out after ${timeoutMs} ms waiting for ${what} on account ${accountId}; events in ${logPath}; its last ${RECENT_EVENTS}:\n${(recentEvents.get(accountId) ?? []).slice(-RECENT_EVENTS).join("\n")}\n${otherAccounts(accountId)}${diagnostics()}`,
             ),
           ),
         timeoutMs,
       );
       waiters.add(waiter);
     });
+  }
+
+  /** The other accounts' last events, the ones that are not core chatter (a joiner's inviter is one of them). */
+  function otherAccounts(accountId: number): string {
+    const chatter = /"kind":"(Info|ConnectivityChanged|ImapConnected|SmtpConnected|ImapInboxIdle|AccountsItemChanged)"/;
+    const blocks: string[] = [];
+    for (const [other, events] of recentEvents) {
+      if (other === accountId) continue;
+      const telling = events.filter((line) => !chatter.test(line) || /securejoin|Secure-Join|smtp|imap.rs:7|error|warn/i.test(line)).slice(-10);
+      blocks.push(`account ${other}, its last ${telling.length} telling events:\n${telling.join("\n")}`);
+    }
+    return blocks.length === 0 ? "" : `${blocks.join("\n")}\n`;
   }
 
   function waitFor(accountId: number, predicate: (event: DcEvent) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS, what = "an event"): Promise<DcEvent> {
@@ -226,7 +241,17 @@ export async function startDeltaChat(core: DeltaChatCore = MAIN_CORE): Promise<D
       } finally {
         dc.off("ConfigureProgress", onProgress);
       }
+      // Until its first look into INBOX, a new account is not listening: the core takes the mail
+      // already there as old (UIDNEXT at first select) and never fetches it. A QR scanned at once
+      // had its answer land in that gap, and the join hung: the joiner waits for IDLE first.
+      const listening = waitFor(
+        accountId,
+        (event) => event.kind === "ImapInboxIdle" || (event.kind === "Info" && /\bIDLE\b.*"INBOX"/.test(event.msg)),
+        INBOX_IDLE_WAIT_MS,
+        "its first IDLE on INBOX",
+      ).catch(() => undefined); // a core that says neither: go on, as before
       await dc.rpc.startIo(accountId);
+      await listening;
       return accountId;
     },
     waitFor,
