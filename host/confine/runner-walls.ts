@@ -20,11 +20,16 @@ export function missingWalls(detection: WallDetection, required: RequiredWalls):
   return wanted.filter((layer) => detection.reports.find((r) => r.layer === layer)?.up !== true);
 }
 
+/** Whether runners start confined: the layers that are up work together, and one of them is more than a cgroup. */
+export function confinesRunners(detection: WallDetection): boolean {
+  return detection.combined.ok && detection.reports.some((r) => r.up && r.layer !== "cgroup");
+}
+
 /** Detect, log and check the walls; the launcher runners start with. */
 export async function openRunnerWalls(required: RequiredWalls, log: HostLog, options: DetectOptions = {}): Promise<RunnerLauncher> {
   const detection = await detectWalls({ claimCgroup: true, ...options });
   const up = detection.reports.filter((r) => r.up);
-  const confined = detection.combined.ok && up.some((r) => r.layer !== "cgroup");
+  const confined = confinesRunners(detection);
   log({
     event: "runner.walls",
     confined,

@@ -1,8 +1,3 @@
-// What `chatbot host bots` reports about each installed bot: its settings, manifest, origins and
-// their approval, usage from the tail of the log, and its mail in the spool. Reads only: the
-// running service is never disturbed.
-import { readdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Manifest } from "../../core/manifest.js";
 import { LOG_TAIL_BYTES } from "../../core/limits.js";
@@ -13,7 +8,7 @@ import type { HostConfig } from "./host-config.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { readLogTail } from "./log-file.js";
 import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
-import { hostPaths } from "./paths.js";
+import { hostPaths, installedBotAddresses } from "./paths.js";
 import type { AccountCheck } from "./deploy-watcher.js";
 import { errorMessage } from "../../core/errors.js";
 
@@ -62,16 +57,6 @@ export interface HostStatus {
   bots: BotStatus[];
 }
 
-/** The addresses of the installed bots (folders with a bot.json), sorted. */
-async function installedAddresses(dataDir: string): Promise<string[]> {
-  const paths = hostPaths(dataDir);
-  const names = await readdir(paths.bots).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return [] as string[];
-    throw error;
-  });
-  return names.filter((name) => name.includes("@") && existsSync(paths.bot(name).config)).sort();
-}
-
 /** The origins a bot asks for and has approved, each with its state. */
 function originStatuses(requested: readonly string[], botApproved: readonly string[], globalApproved: readonly string[]): OriginStatus[] {
   const all = [...new Set([...requested, ...botApproved])];
@@ -100,7 +85,7 @@ export async function readHostStatus(
   const paths = hostPaths(dataDir);
   const spool = new Spool(paths.spool, { now: () => nowMs });
   const [addresses, log, waiting, dead] = await Promise.all([
-    installedAddresses(dataDir),
+    installedBotAddresses(dataDir),
     readRecords(paths.logFile, logTailBytes),
     spool.all(),
     spool.deadLetters(),

@@ -13,6 +13,7 @@
 //   <data>/logs/host.jsonl           structured log (JSON lines)
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isAccountAddress } from "../../core/address.js";
 
@@ -47,6 +48,16 @@ export function hostPaths(dataDir: string) {
       return { dir, config: join(dir, "bot.json"), password: join(dir, "password"), current: join(dir, "current"), previous: join(dir, "previous") };
     },
   };
+}
+
+/** The addresses of the installed bots (folders with a bot.json), sorted; none when there is no bots folder yet. */
+export async function installedBotAddresses(dataDir: string): Promise<string[]> {
+  const paths = hostPaths(dataDir);
+  const names = await readdir(paths.bots).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [] as string[];
+    throw error;
+  });
+  return names.filter((name) => name.includes("@") && existsSync(paths.bot(name).config)).sort();
 }
 
 /** True when `addr` is an installed bot of this host (a cheap check for the delivery doors). */

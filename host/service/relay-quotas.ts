@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { ChatbotError } from "../../core/errors.js";
 import type { RelayQuotas } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
-import { hostPaths, isInstalledBot } from "./paths.js";
+import { hostPaths, installedBotAddresses, isInstalledBot } from "./paths.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,8 +40,7 @@ async function recentDeploys(dataDir: string, addr: string, now: number): Promis
 export async function checkRelayQuotas(dataDir: string, quotas: RelayQuotas, addr: string, dist: string, now: number): Promise<void> {
   const paths = hostPaths(dataDir).bot(addr);
   if (!isInstalledBot(dataDir, addr)) {
-    const names = await readdir(hostPaths(dataDir).bots).catch(() => [] as string[]);
-    const installed = names.filter((name) => isInstalledBot(dataDir, name)).length;
+    const installed = (await installedBotAddresses(dataDir)).length;
     if (installed >= quotas.maxBots) {
       throw new ChatbotError(
         "E_QUOTA",

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { WallDetection } from "../../host/confine/detect-walls.js";
 import { detectWalls } from "../../host/confine/detect-walls.js";
 import { confinedLauncher, plainLauncher, type RunnerLauncher } from "../../host/confine/runner-launcher.js";
+import { confinesRunners } from "../../host/confine/runner-walls.js";
 import { packageRoot } from "../../bundler/package-root.js";
 import { Executor } from "../../host/executor/executor.js";
 import type { RunRequest } from "../../host/executor/run-types.js";
@@ -55,7 +56,7 @@ export async function measureWalls(echo: RunRequest, reply: string, budget: Wall
   const detection: WallDetection = await detectWalls();
   const detectMs = performance.now() - detectStart;
   const up = detection.reports.filter((r) => r.up).map((r) => r.layer);
-  if (!detection.combined.ok || up.filter((l) => l !== "cgroup").length === 0) return { skipped: `no walls here: ${detection.combined.why}` };
+  if (!confinesRunners(detection)) return { skipped: `no walls here: ${detection.combined.why}` };
   const walled = confinedLauncher(detection.setup, { projectRoot: packageRoot() });
   try {
     const plainStarts: number[] = [];

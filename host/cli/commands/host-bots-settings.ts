@@ -40,6 +40,9 @@ function stringList(value: unknown): string[] {
 
 // enable / disable
 
+const ENABLE_OPTIONS = { "data-dir": { type: "string" } } as const;
+const DISABLE_OPTIONS = { ...ENABLE_OPTIONS, reason: { type: "string" } } as const;
+
 /** The most characters of a disable reason. */
 const DISABLE_REASON_MAX_CHARS = 500;
 
@@ -82,11 +85,12 @@ function enableCommand(verb: "enable" | "disable"): Command {
     summary: enabled ? "let a disabled bot run again" : "stop a bot (its mail goes to the dead letters)",
     help: enableHelp(verb),
     async run(args, io) {
-      const options = enabled ? { "data-dir": { type: "string" } } : { "data-dir": { type: "string" }, reason: { type: "string" } };
-      const { values, positionals } = parseCommandArgs(name, args, options as { "data-dir": { type: "string" }; reason: { type: "string" } }, 1);
+      // Only disable takes --reason: enable refuses it as an unknown option.
+      const { values, positionals } = parseCommandArgs(name, args, enabled ? ENABLE_OPTIONS : DISABLE_OPTIONS, 1);
       const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
       const addr = installedAddress(name, dataDir, positionals[0]);
-      const reason = values.reason === undefined ? undefined : checkReason(name, values.reason);
+      const given: unknown = "reason" in values ? values.reason : undefined;
+      const reason = typeof given === "string" ? checkReason(name, given) : undefined;
       let was: unknown;
       await editBotJson(dataDir, addr, (settings) => {
         was = settings.enabled;
