@@ -514,13 +514,17 @@ export const DEFAULT_RUNNER_CGROUP_LIMITS: RunnerCgroupLimits = Object.freeze({
 });
 
 /**
- * The uids (and gids: the same numbers) runners run as when the host is root: a new one per runner
- * start, round the range. None is in /etc/passwd or /etc/group, so no file and no other process on
- * the machine belongs to them, and RLIMIT_NPROC (counted per uid) counts one runner's tasks only,
- * also while a killed runner is still exiting beside its replacement. 2 000 000 000 is far above
- * the ranges Debian and systemd hand out (system < 1000, users < 60 000, DynamicUser 61184–65519).
+ * The uids (and gids: the same numbers) runners run as when the host is root: one drawn at random
+ * from the range per runner start (runnerUid). None is in /etc/passwd or /etc/group, so no file and
+ * no other process on the machine belongs to them, and RLIMIT_NPROC (counted per uid) counts one
+ * runner's tasks only, also while a killed runner is still exiting beside its replacement. Drawn at
+ * random, not counted round from the first: every host process (a test run starts several at once)
+ * would start its count at the same uid, and two runners of one uid share its task budget (a runner
+ * then failed to start with EAGAIN). With 2^30 numbers, two of even 100 live runners share one with
+ * odds below 1 in 200 000. 2 000 000 000 is far above the ranges Debian and systemd hand out (system
+ * < 1000, users < 60 000, DynamicUser 61184–65519), and the top, 3 073 741 823, is below 2^32 - 1.
  */
-export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 1000 });
+export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 2 ** 30 });
 
 /** The largest message a runner may send the host while no event is in hand ("ready"), bytes. */
 export const RUNNER_IDLE_MESSAGE_MAX_BYTES = 64 * KiB;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { claimDelegatedCgroup, findDelegatedCgroup, SYSTEM_CGROUP_PATHS, type CgroupFinding, type CgroupPaths } from "./runner-cgroup.js";
 import { sharedLibraries } from "./runner-view.js";
-import { confinedSpawn, prlimitArgs, type ConfinePlan, type SpawnRecipe, type WallSetup, type WallTools } from "./spawn-recipe.js";
+import { confinedSpawn, prlimitArgs, randomRunnerUid, type ConfinePlan, type SpawnRecipe, type WallSetup, type WallTools } from "./spawn-recipe.js";
 import { WALL_LAYERS, type WallLayer, type WallReport } from "./wall-report.js";
 import { DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerWallLimits } from "../../core/limits.js";
 
@@ -75,7 +75,7 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
   const dropCaps = ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--", "true"];
   const hasSetpriv = !missing.includes("setpriv");
   const hasUnshare = !missing.includes("unshare");
-  const uid = RUNNER_UIDS.first;
+  const uid = randomRunnerUid();
 
   const [identityTry, networkTry, resourcesTry, lifetimeTry] = await Promise.all([
     !hasSetpriv || !hasUnshare
@@ -97,7 +97,7 @@ export async function detectWalls(options: DetectOptions = {}): Promise<WallDete
       set(
         "identity",
         true,
-        `runners run as uids ${uid}-${uid + RUNNER_UIDS.count - 1}, a new one per runner start and in no passwd or group file (nothing else shares them), with no groups, no capabilities and no_new_privs`,
+        `runners run as uids ${RUNNER_UIDS.first}-${RUNNER_UIDS.first + RUNNER_UIDS.count - 1}, one drawn at random per runner start, in no passwd or group file (nothing else shares them), with no groups, no capabilities and no_new_privs`,
       );
     } else set("identity", false, `setpriv --reuid=${uid} failed: ${identityTry.detail}`, "start the host as root (or with CAP_SETUID and CAP_SETGID)");
   } else if (identityTry.ok) {

@@ -6,9 +6,9 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runnerProjectPaths } from "./runner-view.js";
-import { confinedSpawn, type WallSetup } from "./spawn-recipe.js";
+import { confinedSpawn, randomRunnerUid, type WallSetup } from "./spawn-recipe.js";
 import { createRunnerCgroup, removeRunnerCgroup } from "./runner-cgroup.js";
-import { DEFAULT_RUNNER_CGROUP_LIMITS, DEFAULT_RUNNER_WALL_LIMITS, RUNNER_UIDS, type RunnerCgroupLimits, type RunnerWallLimits } from "../../core/limits.js";
+import { DEFAULT_RUNNER_CGROUP_LIMITS, DEFAULT_RUNNER_WALL_LIMITS, type RunnerCgroupLimits, type RunnerWallLimits } from "../../core/limits.js";
 
 /** What to spawn for one runner (stdio gets the IPC channel), and what to do once it exited. */
 export interface RunnerLaunch {
@@ -74,8 +74,9 @@ export function confinedLauncher(walls: WallSetup, options: ConfinedLauncherOpti
         readOnly = runnerProjectPaths(options.projectRoot, runnerPath);
         readOnlyByRunner.set(runnerPath, readOnly);
       }
-      const slot = starts++ % RUNNER_UIDS.count;
-      const runAs = walls.identity.kind === "uid" ? { uid: RUNNER_UIDS.first + slot, gid: RUNNER_UIDS.first + slot } : undefined;
+      starts++;
+      const uid = walls.identity.kind === "uid" ? randomRunnerUid() : undefined;
+      const runAs = uid === undefined ? undefined : { uid, gid: uid };
       const scratchDir = mkdtempSync(join(work, "scratch-"));
       chmodSync(scratchDir, 0o700);
       if (runAs) chownSync(scratchDir, runAs.uid, runAs.gid);

@@ -12,8 +12,14 @@
 //
 // Every step execs the next, so the runner's channel to the host (fds 3 and 4, inherited:
 // message-frames.ts) reaches node. Layers that detectWalls found down are left out, never faked.
+import { randomInt } from "node:crypto";
 import { viewEntries, type ViewEntry } from "./runner-view.js";
-import type { RunnerWallLimits } from "../../core/limits.js";
+import { RUNNER_UIDS, type RunnerWallLimits } from "../../core/limits.js";
+
+/** A uid (and gid) for one runner start when the host is root: random in RUNNER_UIDS (why random: there). */
+export function randomRunnerUid(): number {
+  return RUNNER_UIDS.first + randomInt(RUNNER_UIDS.count);
+}
 
 /** The util-linux tools the recipe runs, by absolute path (they must also be in the view). */
 export interface WallTools {

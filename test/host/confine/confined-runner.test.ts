@@ -109,6 +109,32 @@ describe("confined runners (host serve's executor)", () => {
     }
   });
 
+  it("runners of two launchers (two host processes on one machine) do not share a uid: each draws its own", async () => {
+    if (!launcher.confined || detection.setup.identity.kind !== "uid") return;
+    const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+    // Before: each launcher counted from RUNNER_UIDS.first, so the first runner of every host
+    // process had the same uid and they shared its RLIMIT_NPROC (a runner failed with EAGAIN).
+    const launchers = await Promise.all([openRunnerWalls([], () => {}), openRunnerWalls([], () => {})]);
+    const executors = launchers.map((each) => new Executor({ launcher: each }));
+    try {
+      const uids = await Promise.all(
+        executors.map(async (each) => {
+          await each.warmUp();
+          const [wrapper] = each.runnerPids();
+          return uidOf([wrapper!, ...descendants(wrapper!)].find((p) => readlinkSync(`/proc/${p}/exe`) === process.execPath)!);
+        }),
+      );
+      expect(uids[0]).not.toBe(uids[1]);
+      for (const uid of uids) {
+        expect(uid).toBeGreaterThanOrEqual(RUNNER_UIDS.first);
+        expect(uid).toBeLessThan(RUNNER_UIDS.first + RUNNER_UIDS.count);
+      }
+    } finally {
+      await Promise.all(executors.map((each) => each.close()));
+      for (const each of launchers) each.close();
+    }
+  });
+
   it("another bot's event gets a fresh QuickJS module; the same bot's next event reuses its own", async () => {
     const other = { botAddr: "other@example.org", eventKey: "<o1@example.org>" };
     await executor.run(request(echo));
