@@ -143,7 +143,12 @@ describe.skipIf(!relayAvailable())("client-version matrix: every supported Delta
    * to the chat (isProfileVerified read false once in a full run, and true a moment later).
    */
   async function shownVerified(dc: DeltaChatDriver, account: number, contact: number, chatId: number): Promise<void> {
-    await until(() => contactIsVerified(dc, account, contact, chatId), `${dc.core.name} shows contact ${contact} verified in chat ${chatId}`, VERIFIED_WAIT_MS, 100);
+    await until(
+      () => contactIsVerified(dc, account, contact, chatId),
+      `${dc.core.name} shows contact ${contact} verified in chat ${chatId}`,
+      VERIFIED_WAIT_MS,
+      100,
+    );
   }
 
   /** The contact id `address` has on `account`. */
