@@ -63,6 +63,19 @@ export const WATCHDOG_GRACE_MS = 1000;
  */
 export const INTERRUPTED_STOP_GRACE_MS = 500;
 /**
+ * CPU time of the sandbox thread past the event's cpuMsPerEvent after which the runner stops that
+ * thread from outside, ms. QuickJS asks its interrupt handler only between bytecodes, every ~10 000
+ * of them: one long built-in call (a default sort of 1e6 numbers, ~0.75 s) or exceptions thrown and
+ * caught at the stack's limit (each one walks the whole stack to build its trace; 2 polls in 6 s,
+ * measured) never reach a poll, and ran until the wall budget's watchdog, 30 s of CPU by default
+ * (issue 12 follow-up). 1000 ms leaves room for what the thread does for an event outside guest code
+ * (building the event's values, a recycled slot, the result's copy: a few ms, ~100 ms for a full
+ * heap under load), so a bot within its budget is never stopped by this.
+ */
+export const CPU_BACKSTOP_GRACE_MS = 1000;
+/** How often the runner reads the sandbox thread's CPU time while an event runs, ms (a read is ~3 µs). */
+export const CPU_BACKSTOP_POLL_MS = 100;
+/**
  * Promise jobs run per call into QuickJS before the driver checks the event's budgets again: a guest
  * that catches its interruption in an async function otherwise keeps queueing jobs inside one call.
  */

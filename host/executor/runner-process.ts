@@ -6,11 +6,17 @@
 // only every ~10 000 ticks) is stopped here: INTERRUPTED_STOP_GRACE_MS after the worker said it
 // was interrupted, the runner terminates the Worker (V8 stops WASM code at its loop checks) and
 // reports the limit the event hit, instead of letting it run to the watchdog at wall + 1 s.
+// A guest that never reaches a poll at all (one long built-in call, exceptions at the stack's
+// limit) is stopped the same way by the CPU backstop: once the worker thread's CPU time in the
+// event passes cpuMsPerEvent + CPU_BACKSTOP_GRACE_MS (worker-thread-cpu.ts reads it from outside).
 import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
-import { INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB } from "../../core/limits.js";
-import type { HostToRunner, InterruptedMessage, RunnerToHost } from "./runner-protocol.js";
+import { CPU_BACKSTOP_GRACE_MS, CPU_BACKSTOP_POLL_MS, INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB, type EventLimits } from "../../core/limits.js";
+import { budgetEnding } from "./isolate-outcome.js";
+import type { HostToRunner, InterruptedMessage, RunMessage, RunnerToHost, ThreadMessage } from "./runner-protocol.js";
+import { processCpuClock, type CpuClock } from "./thread-cpu-clock.js";
+import { threadCpuReader } from "./worker-thread-cpu.js";
 import { stoppedResult } from "./run-types.js";
 import { readFrames, writeFrame } from "./message-frames.js";
 
@@ -18,25 +24,45 @@ import { readFrames, writeFrame } from "./message-frames.js";
 const fromHost = new Socket({ fd: 3, readable: true, writable: false });
 const toHost = new Socket({ fd: 4, readable: false, writable: true });
 const send = (message: RunnerToHost) => writeFrame(toHost, message);
-/** The event the worker is running: its id, when it was handed over, and the stop timer once interrupted. */
-let current: { id: number; startedAt: number; stop?: NodeJS.Timeout } | undefined;
+/** The event the worker is running: its id, when it was handed over, its CPU budget, and the timers watching it. */
+interface CurrentEvent {
+  id: number;
+  startedAt: number;
+  /** The worker thread's CPU clock when the event was handed over, ms. */
+  cpuAtStart: number;
+  limits: EventLimits;
+  /** The CPU backstop's poll. */
+  backstop: NodeJS.Timeout;
+  /** Set once the event is being stopped (interrupted, or over the backstop). */
+  stop?: NodeJS.Timeout;
+}
+let current: CurrentEvent | undefined;
+/**
+ * The current worker's CPU time, ms, once it told its thread id (undefined until then). A new
+ * worker thread's clock starts at 0, so an event handed over before that counts from 0: its CPU
+ * plus the thread's start (~tens of ms), never less than its own.
+ */
+let workerCpu: CpuClock | undefined;
 let worker = startWorker();
 
 function startWorker(): Worker {
   const started = new Worker(new URL("./sandbox-worker.js", import.meta.url), {
     resourceLimits: { stackSizeMb: STACK_WORKER_MB },
   });
-  started.on("message", (message: RunnerToHost | InterruptedMessage) => {
+  started.on("message", (message: RunnerToHost | InterruptedMessage | ThreadMessage) => {
+    if (message.type === "thread") {
+      workerCpu = threadCpuReader(message.tid);
+      // No thread clock (not Linux): the process clock counts from now, not from 0.
+      if (workerCpu === processCpuClock && current !== undefined) current.cpuAtStart = workerCpu();
+      return;
+    }
     if (message.type === "interrupted") return interrupted(message);
     // The event's fetches go to the host, which performs them (this process has no network).
     if (message.type === "fetch" || message.type === "fetch-cancel") {
       if (current?.id === message.id) send(message);
       return;
     }
-    if (message.type === "result" && current?.id === message.id) {
-      clearTimeout(current.stop);
-      current = undefined;
-    }
+    if (message.type === "result" && current?.id === message.id) endCurrent();
     send(message);
   });
   started.on("error", (error) => crashed(error.message));
@@ -44,19 +70,25 @@ function startWorker(): Worker {
   return started;
 }
 
+/** The event in hand is over (its result came or is being sent): stop watching it. */
+function endCurrent(): void {
+  if (current === undefined) return;
+  clearTimeout(current.stop);
+  clearInterval(current.backstop);
+  current = undefined;
+}
+
 /** The worker is gone (or must go): a fresh one takes the next event. */
 function replaceWorker(): void {
+  workerCpu = undefined;
   worker.removeAllListeners();
   worker.terminate().catch(() => undefined);
   worker = startWorker();
 }
 
 function crashed(reason: string) {
-  if (current !== undefined) {
-    clearTimeout(current.stop);
-    send({ type: "crash", id: current.id, reason });
-  }
-  current = undefined;
+  if (current !== undefined) send({ type: "crash", id: current.id, reason });
+  endCurrent();
   replaceWorker();
 }
 
@@ -67,25 +99,37 @@ function interrupted(message: InterruptedMessage): void {
   const interruptedAt = performance.now();
   event.stop = setTimeout(() => {
     if (current !== event) return;
-    current = undefined;
-    replaceWorker();
-    const now = performance.now();
-    const wallMs = Math.round(now - event.startedAt);
-    // The limit the event hit, told why it ended the way it did.
-    const { ending } = message;
-    const told = ending.error
-      ? {
-          ...ending,
-          error: {
-            ...ending.error,
-            message: `${ending.error.message}; the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later`,
-          },
-        }
-      : ending;
     // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
-    const cpuMs = Math.min(wallMs, Math.round(message.cpuMs + (now - interruptedAt)));
-    send({ type: "result", id: event.id, result: stoppedResult(told, cpuMs, wallMs), guestStopped: true });
+    const cpuMs = Math.min(performance.now() - event.startedAt, message.cpuMs + (performance.now() - interruptedAt));
+    stopGuest(
+      event,
+      message.ending,
+      `the bot went on running after it was stopped (it caught the interruption), so its sandbox thread was stopped ${INTERRUPTED_STOP_GRACE_MS} ms later`,
+      cpuMs,
+    );
   }, INTERRUPTED_STOP_GRACE_MS);
+}
+
+/** The CPU backstop's poll: a guest past its CPU budget plus CPU_BACKSTOP_GRACE_MS is stopped now. */
+function checkCpu(event: CurrentEvent): void {
+  if (current !== event || event.stop || workerCpu === undefined) return;
+  const cpuMs = workerCpu() - event.cpuAtStart;
+  if (cpuMs <= event.limits.cpuMsPerEvent + CPU_BACKSTOP_GRACE_MS) return;
+  stopGuest(
+    event,
+    budgetEnding(event.limits, undefined, "cpu")!,
+    `the bot's code ran on inside one long operation where the budget is not checked (a built-in on a huge value, or errors thrown at the stack's limit), so its sandbox thread was stopped at ${Math.round(cpuMs)} ms of CPU`,
+    cpuMs,
+  );
+}
+
+/** Stop the sandbox thread running `event` and report `ending`, told why, as its result. */
+function stopGuest(event: CurrentEvent, ending: InterruptedMessage["ending"], why: string, cpuMs: number): void {
+  endCurrent();
+  replaceWorker();
+  const wallMs = Math.round(performance.now() - event.startedAt);
+  const told = ending.error ? { ...ending, error: { ...ending.error, message: `${ending.error.message}; ${why}` } } : ending;
+  send({ type: "result", id: event.id, result: stoppedResult(told, Math.round(cpuMs), wallMs), guestStopped: true });
 }
 
 readFrames(fromHost, {
@@ -101,9 +145,21 @@ function received(message: HostToRunner): void {
     if (current?.id === message.id) worker.postMessage(message);
     return;
   }
-  current = { id: message.id, startedAt: performance.now() };
+  startEvent(message);
   worker.postMessage(message);
 }
+/** Watch the event the worker is handed: its start, and its worker thread's CPU time. */
+function startEvent(message: RunMessage): void {
+  const event: CurrentEvent = {
+    id: message.id,
+    startedAt: performance.now(),
+    cpuAtStart: workerCpu?.() ?? 0,
+    limits: message.request.limits,
+    backstop: setInterval(() => checkCpu(event), CPU_BACKSTOP_POLL_MS),
+  };
+  current = event;
+}
+
 // The host went away: nothing left to do.
 fromHost.on("end", () => process.exit(0));
 fromHost.on("close", () => process.exit(0));

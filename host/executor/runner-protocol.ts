@@ -46,6 +46,12 @@ export interface InterruptedMessage {
   cpuMs: number;
 }
 
+/** Worker → runner, once at start: the worker's thread id in /proc (undefined where there is none), for the CPU backstop. */
+export interface ThreadMessage {
+  type: "thread";
+  tid: number | undefined;
+}
+
 /** Runner → host: the worker is up and the QuickJS WASM is compiled. */
 export interface ReadyMessage {
   type: "ready";

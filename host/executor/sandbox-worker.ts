@@ -6,7 +6,8 @@ import { compileQuickJSWasm, createModuleSlot, recycleModuleSlot, slotMemoryExha
 import { runInIsolate } from "./isolate-run.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { createFetchOverIpc } from "./fetch-over-ipc.js";
-import type { FetchAnswerMessage, InterruptedMessage, RunMessage, ResultMessage } from "./runner-protocol.js";
+import { ownThreadId } from "./worker-thread-cpu.js";
+import type { FetchAnswerMessage, InterruptedMessage, RunMessage, ResultMessage, ThreadMessage } from "./runner-protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("sandbox-worker must run as a worker thread");
@@ -68,4 +69,6 @@ port.on("message", (message: RunMessage | FetchAnswerMessage) => {
     },
   );
 });
+// Before "ready": the runner watches this thread's CPU time from outside (runner-process.ts).
+port.postMessage({ type: "thread", tid: ownThreadId() } satisfies ThreadMessage);
 port.postMessage({ type: "ready" });

@@ -1,12 +1,15 @@
 // Hostile bots, each attack performed for real: the event ends with the right typed status, and
 // the host and the next event are fine.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CPU_BACKSTOP_GRACE_MS, DEFAULT_EVENT_LIMITS } from "../../../core/limits.js";
 import { Executor } from "../../../host/executor/executor.js";
 import { hostLauncher } from "../../support/host-walls.js";
 import type { RunRequest, RunResult } from "../../../host/executor/run-types.js";
 import { botWithMessageHandler, bundleSource, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;
+/** The CPU backstop reads the sandbox thread every CPU_BACKSTOP_POLL_MS; its clock steps at scheduler ticks: room past budget + grace, ms. */
+const BACKSTOP_SLACK_MS = 600;
 let executor: Executor;
 
 beforeAll(async () => {
@@ -66,6 +69,32 @@ describe("sandbox: CPU", () => {
     expect(result.limit?.name).toBe("wallMsPerEvent");
     expect(result.error?.message).toMatch(/runner was killed/);
     expect(executor.stats.runnersKilled).toBeGreaterThanOrEqual(1);
+  });
+
+  // The same sorts as above under the default CPU budget (the setup loop, ~0.2–0.4 s, stays inside
+  // it) and the default wall budget (30 s): before the CPU backstop this used 30 s of CPU.
+  const SORTS = `const a = []; for (let i = 0; i < 1e6; i++) a.push((i * 7919) % 1000003); for (;;) a.sort();`;
+  const cpuBudget = DEFAULT_EVENT_LIMITS.cpuMsPerEvent;
+
+  it("a long built-in the interrupt cannot stop ends with cpu-limit near the CPU budget, stopped by the CPU backstop, not at the wall watchdog", async () => {
+    const killedBefore = executor.stats.runnersKilled;
+    const result = await attack(SORTS);
+    expect(result.status).toBe("cpu-limit");
+    expect(result.error?.message).toMatch(/sandbox thread was stopped at \d+ ms of CPU/);
+    expect(result.cpuMs).toBeGreaterThan(cpuBudget + CPU_BACKSTOP_GRACE_MS);
+    expect(result.cpuMs).toBeLessThan(cpuBudget + CPU_BACKSTOP_GRACE_MS + BACKSTOP_SLACK_MS);
+    expect(executor.stats.runnersKilled, "the runner stays; only its sandbox thread is replaced").toBe(killedBefore);
+  });
+
+  it("two such events back to back: the second, handed to the sandbox thread that replaced the first's, is stopped as well", async () => {
+    const sorts = botWithMessageHandler(SORTS);
+    const first = await executor.run(request(sorts));
+    const second = await executor.run(request(sorts));
+    for (const result of [first, second]) {
+      expect(result.status).toBe("cpu-limit");
+      expect(result.error?.message).toMatch(/sandbox thread was stopped at \d+ ms of CPU/);
+      expect(result.cpuMs).toBeLessThan(cpuBudget + CPU_BACKSTOP_GRACE_MS + BACKSTOP_SLACK_MS);
+    }
   });
 
   it("awaiting a promise that never settles ends as a bot error, not a hang", async () => {
@@ -138,9 +167,17 @@ describe("sandbox: stack", () => {
     });
   }
 
-  it("recursion that catches its own stack overflow and recurses again ends with cpu-limit", async () => {
+  it("recursion that catches its own stack overflow and recurses again ends with cpu-limit, stopped by the CPU backstop near its budget", async () => {
+    // Each overflow walks the whole stack to build its trace and QuickJS polls the interrupt
+    // handler twice in 6 s here: only the runner's CPU backstop ends it (before: at 6.4 s of CPU).
+    const killedBefore = executor.stats.runnersKilled;
     const result = await attack(`function h() { try { h(); } catch (e) { h(); } } h();`, { limits: { cpuMsPerEvent: 300 } });
     expect(result.status).toBe("cpu-limit");
+    expect(result.limit).toEqual({ name: "cpuMsPerEvent", value: 300, unit: "ms" });
+    expect(result.error?.message).toMatch(/sandbox thread was stopped at \d+ ms of CPU/);
+    expect(result.cpuMs).toBeGreaterThan(300 + CPU_BACKSTOP_GRACE_MS);
+    expect(result.cpuMs).toBeLessThan(300 + CPU_BACKSTOP_GRACE_MS + BACKSTOP_SLACK_MS);
+    expect(executor.stats.runnersKilled, "the runner stays; only its sandbox thread is replaced").toBe(killedBefore);
   });
 });
 
