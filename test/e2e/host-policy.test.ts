@@ -164,8 +164,14 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
     await say(dave, "first", "echo: first");
     const deferred = await sayAndWaitForHost(cpuHost, dave, cpuBot, "second", (l) => l.event === "bot.deferred");
     expect(deferred).toMatchObject({ reason: "bot CPU budget botCpuMsPerHour used up" });
-    // The deferred mail's entry (others may be in the spool beside it: a read receipt, the first mail settling).
-    const waiting = (await cpuHost.spool.all()).find((entry) => entry.nextAttemptAt === deferred.until);
+    // The deferred mail's entry (others may be in the spool beside it: a read receipt, the first mail
+    // settling). The host logs bot.deferred before it writes the entry's new time: under load the
+    // write came after this read once.
+    const waiting = await until(
+      async () => (await cpuHost.spool.all()).find((entry) => entry.nextAttemptAt === deferred.until),
+      "the deferred mail's spool entry with its new time",
+      10_000,
+    );
     expect(waiting).toMatchObject({ recipient: cpuBot, attempts: 0, nextAttemptAt: deferred.until });
     expect(waiting!.nextAttemptAt).toBeGreaterThan(cpuHost.clock.now());
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the loop keeps polling: still not answered

@@ -8,13 +8,14 @@ import { ownThreadId, threadCpuReader } from "../../../host/executor/worker-thre
 
 const MODULE = new URL("../../../lib/host/executor/worker-thread-cpu.js", import.meta.url).href;
 
-/** A Worker that tells its thread id, then spins `busyMs` of wall time and says "done". */
+/** A Worker that tells its thread id, then spins `busyMs` of wall time on each message and says "done". */
 function busyWorker(busyMs: number): { worker: Worker; tid: Promise<number | undefined>; done: Promise<void> } {
   const worker = new Worker(
     `const { parentPort } = require("node:worker_threads");
      import(${JSON.stringify(MODULE)}).then(({ ownThreadId }) => {
        parentPort.postMessage({ tid: ownThreadId() });
-       parentPort.once("message", () => { const end = Date.now() + ${busyMs}; while (Date.now() < end) {} parentPort.postMessage({ done: true }); });
+       // "on", not "once": the listener keeps the thread alive after it spun, so its CPU time can still be read.
+       parentPort.on("message", () => { const end = Date.now() + ${busyMs}; while (Date.now() < end) {} parentPort.postMessage({ done: true }); });
      });`,
     { eval: true },
   );
@@ -49,8 +50,9 @@ describe("worker thread CPU, read from outside", () => {
       worker.postMessage("go");
       await done;
       const used = read() - before;
-      // 300 ms of spinning is ~300 ms of CPU on an idle core; on a loaded one less, never more.
-      expect(used).toBeGreaterThan(50);
+      // 300 ms of spinning is ~300 ms of CPU on an idle core; on a loaded one less (~100 ms with
+      // four busy loops beside it on 2 cores), never more.
+      expect(used).toBeGreaterThan(20);
       expect(used).toBeLessThan(400);
     } finally {
       await worker.terminate();
