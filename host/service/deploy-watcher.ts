@@ -45,7 +45,9 @@ export type DeployOutcome =
 
 export interface DeployWatcherDeps {
   dataDir: string;
-  config: Readonly<Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins" | "quotas">>;
+  config: Readonly<
+    Pick<HostConfig, "imap" | "ceilings" | "approvedOrigins" | "quotas" | "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">
+  >;
   clock: Clock;
   log: HostLog;
   /** Log in as a bot account (imap-mailbox.ts; tests may pass a fake). */

@@ -15,6 +15,8 @@ import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { HostService } from "./host-service.js";
 import { startLmtpServer } from "./lmtp-server.js";
+import { syncTransportMap } from "./transport-map.js";
+import { describeError } from "../../core/errors.js";
 import type { HostMetrics } from "./metrics.js";
 import { startMetricsWriter, type MetricsWriter } from "./metrics-writer.js";
 import { isInstalledBot } from "./paths.js";
@@ -97,6 +99,11 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
     });
     stops.push("lmtp", () => door.close());
   }
+  // Postfix's table of bot routes, when the host keeps it: right at start, for bots installed while it was down.
+  await syncTransportMap(dataDir, config).then(
+    (sync) => sync && log({ event: "routing.synced", file: sync.file, bots: sync.bots, changed: sync.changed }),
+    (error: unknown) => log({ event: "routing.failed", message: describeError(error) }),
+  );
   await host.executor.warmUp();
   host.service.start();
   host.mirror.start(STATE_MIRROR_INTERVAL_MS);

@@ -67,6 +67,18 @@ const hostConfigSchema = settings({
   lmtpSocket: v.optional(v.string("must be a path"), DEFAULT_LMTP_SOCKET),
   /** The group the socket must have (mode 0660), so Postfix's lmtp client can connect, e.g. "postfix"; checked when `host serve` starts. */
   lmtpSocketGroup: v.optional(v.pipe(v.string("must be a group name"), v.regex(/^[a-z_][a-z0-9_-]*$/, "must be a group name"))),
+  /**
+   * A Postfix transport table the host keeps (transport-map.ts): one line per installed bot, so a
+   * new bot needs no operator step; Postfix reads it as `transport_maps = hash:THIS`. An absolute
+   * path in a folder the host's user may write and Postfix may read. Absent: routes are the operator's.
+   */
+  transportMap: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
+  /** What the table sends bot mail to (default: the LMTP socket, `lmtp:unix:chatbot/lmtp.sock` for the default one). */
+  transportNexthop: v.optional(
+    v.pipe(v.string("must be a Postfix next hop"), v.regex(/^[a-z][a-z0-9_-]*:\S*$/, "must be a Postfix next hop such as lmtp:unix:chatbot/lmtp.sock")),
+  ),
+  /** Postfix's config folder, for `postmap -c` when the host rebuilds transportMap (another one for a second Postfix instance). */
+  postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path")), "/etc/postfix"),
   /** Events run at once (one sandbox runner each). */
   concurrency: v.pipe(count(1), v.minValue(1, "must be at least 1")),
   /** Tries before a mail goes to the dead-letter folder. */
@@ -98,7 +110,11 @@ const hostConfigSchema = settings({
 });
 
 /** The parsed, complete host config. */
-export type HostConfig = v.InferOutput<typeof hostConfigSchema> & { lmtpSocketGroup: string | undefined };
+export type HostConfig = v.InferOutput<typeof hostConfigSchema> & {
+  lmtpSocketGroup: string | undefined;
+  transportMap: string | undefined;
+  transportNexthop: string | undefined;
+};
 /** How the host submits the bots' mail. */
 export type SmtpSettings = HostConfig["smtp"];
 /** How the host reaches the bots' mailboxes over IMAP. */
@@ -107,7 +123,7 @@ export type HostImapSettings = HostConfig["imap"];
 /** Parse a host config object; `file` names it in error messages (every problem, one line each). */
 export function parseHostConfig(raw: unknown, file: string): Readonly<HostConfig> {
   const config = parseOrThrow(hostConfigSchema, raw, file, "E_CONFIG", "at-path");
-  return deepFreeze({ ...config, lmtpSocketGroup: config.lmtpSocketGroup });
+  return deepFreeze({ ...config, lmtpSocketGroup: config.lmtpSocketGroup, transportMap: config.transportMap, transportNexthop: config.transportNexthop });
 }
 
 /** Read and parse <data>/host.json; a missing file says to run `chatbot host init`. */

@@ -68,6 +68,10 @@ export type SpoolEvent =
 /** The LMTP door (lmtp-server.ts). */
 export type LmtpEvent =
   | { event: "lmtp.listening"; socket: string }
+  /** host.json transportMap brought in line with the installed bots (transport-map.ts); changed: rewritten and postmap'd. */
+  | { event: "routing.synced"; file: string; bots: number; changed: boolean }
+  /** The transport table could not be rebuilt: new bots are not routed until it can (the message says how). */
+  | { event: "routing.failed"; message: string }
   | { event: "lmtp.rcpt-refused"; rcpt: string }
   /** `from`: the envelope sender, "" for a null sender. */
   | { event: "lmtp.spooled"; bot: string; entry: string; from: string }

@@ -14,6 +14,7 @@ import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths } from "./paths.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { checkRelayQuotas, recordDeploy } from "./relay-quotas.js";
+import { syncTransportMap } from "./transport-map.js";
 
 /** chatmail's rule for account passwords, characters. */
 export const PASSWORD_MIN_CHARS = 9;
@@ -30,12 +31,12 @@ export interface InstallResult {
 
 /**
  * Install the bundle folder `dist` (checked with readBundleFolder against the host's ceilings)
- * for `addr`, within the relay's quotas (relay-quotas.ts: E_QUOTA over one). A new bot needs
- * `password`; a given one replaces the stored one.
+ * for `addr`, within the relay's quotas (relay-quotas.ts: E_QUOTA over one), and route it in the
+ * host's transport table when it keeps one. A new bot needs `password`; a given one replaces the stored one.
  */
 export async function installBundle(
   dataDir: string,
-  config: Pick<HostConfig, "ceilings" | "approvedOrigins" | "quotas">,
+  config: Pick<HostConfig, "ceilings" | "approvedOrigins" | "quotas" | "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">,
   addr: string,
   dist: string,
   options: { password?: string; name?: string; clock?: Clock } = {},
@@ -76,6 +77,8 @@ export async function installBundle(
   };
   await writeJsonFile(paths.config, settings);
   await recordDeploy(dataDir, addr, now);
+  // A new bot is routed to the host at once when the host keeps Postfix's table (transport-map.ts).
+  await syncTransportMap(dataDir, config);
   const pendingOrigins = manifest.origins.filter((o) => !settings.approvedOrigins.includes(o) && !config.approvedOrigins.includes(o));
   return { manifest, upgrade: old !== undefined, settings, pendingOrigins };
 }

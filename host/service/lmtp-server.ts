@@ -3,7 +3,8 @@
 // per recipient after DATA, and each bot recipient gets its own spool entry: a recipient is answered
 // 250 only after its entry was durably written, 451 4.3.0 when that failed (Postfix retries just that
 // recipient), 552 when the mail is over the size limit. RCPT for an address that is not a bot is
-// refused at once with 550 5.1.1, so Postfix bounces it without sending the data.
+// refused for now with 450, so Postfix keeps it and retries: a bot just removed gets its mail in its
+// mailbox once Postfix's transport table (transport-map.ts) no longer routes it here; never a bounce.
 //
 // Who may connect: the socket is mode 0660 (owner: the host user). Postfix's lmtp client runs as
 // `postfix`, so the socket's group must be one postfix is in, and its folder searchable by it. The
@@ -82,7 +83,15 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
       const addr = address.address.toLowerCase();
       if (isBot(addr)) return callback();
       log({ event: "lmtp.rcpt-refused", rcpt: addr });
-      callback(reply(550, `<${addr}>: no such bot on this host`));
+      // Temporary, not 550: mail for a bot just removed (or not yet installed) still reaches this
+      // door until Postfix has read its new transport table; deferred, it is retried and then goes
+      // to the mailbox (or the bot) instead of bouncing (issue 13, part 3).
+      callback(
+        reply(
+          450,
+          `<${addr}>: not a bot on this host now; Postfix retries, and delivers to the mailbox once its transport table no longer routes the address here`,
+        ),
+      );
     },
     onData(stream, session, callback) {
       spoolForRecipients(stream, session).then(

@@ -43,6 +43,12 @@ export interface TestRelay {
    * lmtp(8) client runs as `postfix`: the socket and its folders must be reachable by that user.
    */
   routeToLmtp(addr: string, socketPath: string): Promise<void>;
+  /**
+   * Let a host keep the bot routes: Postfix looks addresses up in the host's `hash:` table `file`
+   * (transport-map.ts; it must exist, with its .db) before the relay's own table. One reload now;
+   * later changes of the table need none.
+   */
+  useHostTransportMap(file: string): Promise<void>;
   /** `postqueue -f`: attempt every deferred mail now (after fixing what made it fail). */
   flushQueue(): Promise<void>;
   /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
@@ -137,6 +143,11 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     },
     routeToHost: (addr, command = []) => route([addr, ...command]),
     routeToLmtp: (addr, socketPath) => route([addr, `lmtp:unix:${socketPath}`]),
+    useHostTransportMap: async (file) => {
+      const postfix = join(base, "server", "postfix");
+      await run("postconf", ["-c", postfix, "-e", `transport_maps = hash:${file}, texthash:${join(postfix, "transport")}`]);
+      await run("postfix", ["-c", postfix, "reload"]);
+    },
     flushQueue: async () => {
       await run("postqueue", ["-c", join(base, "server", "postfix"), "-f"]);
     },

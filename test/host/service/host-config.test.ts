@@ -21,6 +21,9 @@ describe("host config", () => {
       imap: { host: "127.0.0.1", port: 143, security: "starttls", allowSelfSigned: true, pollSeconds: 300 },
       lmtpSocket: "/var/spool/postfix/chatbot/lmtp.sock",
       lmtpSocketGroup: undefined,
+      transportMap: undefined,
+      transportNexthop: undefined,
+      postfixConfigDir: "/etc/postfix",
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
@@ -73,6 +76,13 @@ describe("host config", () => {
     );
     expect(error({ requireWalls: "some" })).toMatch(/"requireWalls" must be "all" or a list of layers/);
     expect(parseHostConfig({ requireWalls: "all" }, "host.json").requireWalls).toBe("all");
+    expect(error({ transportMap: "routes/transport" })).toMatch(/"transportMap" must be an absolute path/);
+    expect(error({ transportNexthop: "lmtp:unix:x extra" })).toMatch(/"transportNexthop" must be a Postfix next hop/);
+    expect(error({ postfixConfigDir: "etc/postfix" })).toMatch(/"postfixConfigDir" must be an absolute path/);
+    expect(parseHostConfig({ transportMap: "/var/lib/chatbot-routes/transport", transportNexthop: "chatbot:" }, "host.json")).toMatchObject({
+      transportMap: "/var/lib/chatbot-routes/transport",
+      transportNexthop: "chatbot:",
+    });
   });
 
   it("every problem is named at once, one line each with its path, so the operator fixes host.json in one pass", () => {

@@ -1,0 +1,97 @@
+// The Postfix transport table the host keeps itself (issue 13, part 3): one line per installed
+// bot, "ADDR NEXTHOP", sending its mail to the host's LMTP door instead of Dovecot. Postfix reads
+// it as `transport_maps = hash:FILE` (README "Install", step 3). A `hash:` table is what makes a
+// new bot routable with no operator step and no `postfix reload`: Postfix's daemons notice a
+// rebuilt .db by its time and restart themselves for their next lookup (a `texthash:` table is
+// read once per daemon and needs a reload). While the host is down its socket refuses, so Postfix
+// defers a bot's mail and retries it; a bot taken off the table gets its mail in its mailbox again.
+// Disabled bots stay on it: the host decides what happens to their mail (spool/dead).
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { isAccountAddress } from "../../core/address.js";
+import { ChatbotError, errorMessage } from "../../core/errors.js";
+import type { HostConfig } from "./host-config.js";
+import { installedBotAddresses } from "./paths.js";
+import { renameUnsynced } from "../spool/durable-fs.js";
+
+const execFileAsync = promisify(execFile);
+
+/** How long one `postmap` may take before the table counts as not rebuilt, ms (it takes ~10 ms for 1 000 lines). */
+const POSTMAP_TIMEOUT_MS = 30_000;
+/** Postfix's queue directory on Debian: an LMTP socket below it is named relative to it, which works chrooted or not. */
+const POSTFIX_QUEUE_DIR = "/var/spool/postfix/";
+
+/** What a table's lines send bot mail to: host.json `transportNexthop`, else the LMTP socket as Postfix names it. */
+export function transportNexthop(config: Pick<HostConfig, "lmtpSocket" | "transportNexthop">): string {
+  if (config.transportNexthop !== undefined) return config.transportNexthop;
+  const socket = config.lmtpSocket.startsWith(POSTFIX_QUEUE_DIR) ? config.lmtpSocket.slice(POSTFIX_QUEUE_DIR.length) : config.lmtpSocket;
+  return `lmtp:unix:${socket}`;
+}
+
+/** The table's text for `addresses`: a header line, then "addr<TAB>nexthop" per bot, sorted. */
+export function transportMapText(addresses: readonly string[], nexthop: string): string {
+  const lines = [...addresses].sort().map((addr) => {
+    // The folder names come from installs that checked them; a line of the table must still never
+    // be two lines or carry a second field, whatever is in the bots folder.
+    if (!isAccountAddress(addr)) throw new ChatbotError("E_CONFIG", `bots/${JSON.stringify(addr)} is not a bot address: it cannot go into the transport table`);
+    return `${addr}\t${nexthop}`;
+  });
+  return `# Written by chatbot host (one line per installed bot); edits are overwritten.\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`;
+}
+
+/** What one sync did. */
+export interface TransportMapSync {
+  file: string;
+  bots: number;
+  /** False when the table already said this (nothing written, no postmap run). */
+  changed: boolean;
+}
+
+/** How a sync builds the .db: `postmap -c DIR hash:FILE` (tests pass another command to see it fail). */
+export type Postmap = (file: string, postfixConfigDir: string) => Promise<void>;
+
+const systemPostmap: Postmap = async (file, postfixConfigDir) => {
+  try {
+    await execFileAsync("postmap", ["-c", postfixConfigDir, `hash:${file}`], { timeout: POSTMAP_TIMEOUT_MS });
+  } catch (error) {
+    // postmap says why on stderr ("postmap: fatal: open …: Permission denied"); the rest is noise.
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || errorMessage(error));
+  }
+};
+
+/**
+ * Bring host.json's `transportMap` in line with the installed bots: rewrite it (a temporary file
+ * renamed over it, mode 0644: Postfix's daemons read it as another user) and rebuild its .db with
+ * postmap, only when its text changed or the .db is missing or older. Undefined when host.json has
+ * no `transportMap` (the operator routes by hand). E_CONFIG with the fix when it cannot be done.
+ */
+export async function syncTransportMap(
+  dataDir: string,
+  config: Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">,
+  postmap: Postmap = systemPostmap,
+): Promise<TransportMapSync | undefined> {
+  const file = config.transportMap;
+  if (file === undefined) return undefined;
+  const addresses = await installedBotAddresses(dataDir);
+  const text = transportMapText(addresses, transportNexthop(config));
+  const db = `${file}.db`;
+  const before = await readFile(file, "utf8").catch(() => undefined);
+  if (before === text && existsSync(db) && statSync(db).mtimeMs >= statSync(file).mtimeMs) {
+    return { file, bots: addresses.length, changed: false };
+  }
+  try {
+    await writeFile(`${file}.tmp`, text, { mode: 0o644 });
+    // Unsynced: the table is derived from the bots folder and rebuilt at every start of host serve.
+    await renameUnsynced(`${file}.tmp`, file);
+    await postmap(file, config.postfixConfigDir);
+  } catch (error) {
+    throw new ChatbotError(
+      "E_CONFIG",
+      `the transport table ${file} could not be rebuilt (${errorMessage(error).split("\n")[0]}): its folder must be writable by the host's user, postmap (Debian: postfix) installed and host.json's postfixConfigDir (${config.postfixConfigDir}) Postfix's; then run 'chatbot host route'`,
+    );
+  }
+  return { file, bots: addresses.length, changed: true };
+}
