@@ -77,8 +77,8 @@ const hostConfigSchema = settings({
   transportNexthop: v.optional(
     v.pipe(v.string("must be a Postfix next hop"), v.regex(/^[a-z][a-z0-9_-]*:\S*$/, "must be a Postfix next hop such as lmtp:unix:chatbot/lmtp.sock")),
   ),
-  /** Postfix's config folder, for `postmap -c` when the host rebuilds transportMap (another one for a second Postfix instance). */
-  postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path")), "/etc/postfix"),
+  /** Postfix's config folder for `postmap -c` when the host rebuilds transportMap (a second Postfix instance); absent: postmap's own ($MAIL_CONFIG or /etc/postfix). */
+  postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
   /** Events run at once (one sandbox runner each). */
   concurrency: v.pipe(count(1), v.minValue(1, "must be at least 1")),
   /** Tries before a mail goes to the dead-letter folder. */
@@ -114,6 +114,7 @@ export type HostConfig = v.InferOutput<typeof hostConfigSchema> & {
   lmtpSocketGroup: string | undefined;
   transportMap: string | undefined;
   transportNexthop: string | undefined;
+  postfixConfigDir: string | undefined;
 };
 /** How the host submits the bots' mail. */
 export type SmtpSettings = HostConfig["smtp"];
@@ -123,7 +124,13 @@ export type HostImapSettings = HostConfig["imap"];
 /** Parse a host config object; `file` names it in error messages (every problem, one line each). */
 export function parseHostConfig(raw: unknown, file: string): Readonly<HostConfig> {
   const config = parseOrThrow(hostConfigSchema, raw, file, "E_CONFIG", "at-path");
-  return deepFreeze({ ...config, lmtpSocketGroup: config.lmtpSocketGroup, transportMap: config.transportMap, transportNexthop: config.transportNexthop });
+  return deepFreeze({
+    ...config,
+    lmtpSocketGroup: config.lmtpSocketGroup,
+    transportMap: config.transportMap,
+    transportNexthop: config.transportNexthop,
+    postfixConfigDir: config.postfixConfigDir,
+  });
 }
 
 /** Read and parse <data>/host.json; a missing file says to run `chatbot host init`. */

@@ -49,12 +49,13 @@ export interface TransportMapSync {
   changed: boolean;
 }
 
-/** How a sync builds the .db: `postmap -c DIR hash:FILE` (tests pass another command to see it fail). */
-export type Postmap = (file: string, postfixConfigDir: string) => Promise<void>;
+/** How a sync builds the .db: `postmap [-c DIR] hash:FILE` (tests pass another command to see it fail). */
+export type Postmap = (file: string, postfixConfigDir: string | undefined) => Promise<void>;
 
 const systemPostmap: Postmap = async (file, postfixConfigDir) => {
   try {
-    await execFileAsync("postmap", ["-c", postfixConfigDir, `hash:${file}`], { timeout: POSTMAP_TIMEOUT_MS });
+    const config = postfixConfigDir === undefined ? [] : ["-c", postfixConfigDir];
+    await execFileAsync("postmap", [...config, `hash:${file}`], { timeout: POSTMAP_TIMEOUT_MS });
   } catch (error) {
     // postmap says why on stderr ("postmap: fatal: open …: Permission denied"); the rest is noise.
     const stderr = (error as { stderr?: string }).stderr?.trim();
@@ -65,7 +66,7 @@ const systemPostmap: Postmap = async (file, postfixConfigDir) => {
 /**
  * Bring host.json's `transportMap` in line with the installed bots: rewrite it (a temporary file
  * renamed over it, mode 0644: Postfix's daemons read it as another user) and rebuild its .db with
- * postmap, only when its text changed or the .db is missing or older. Undefined when host.json has
+ * postmap (`-c postfixConfigDir` when set), only when its text changed or the .db is missing or older. Undefined when host.json has
  * no `transportMap` (the operator routes by hand). E_CONFIG with the fix when it cannot be done.
  */
 export async function syncTransportMap(
@@ -90,7 +91,7 @@ export async function syncTransportMap(
   } catch (error) {
     throw new ChatbotError(
       "E_CONFIG",
-      `the transport table ${file} could not be rebuilt (${errorMessage(error).split("\n")[0]}): its folder must be writable by the host's user, postmap (Debian: postfix) installed and host.json's postfixConfigDir (${config.postfixConfigDir}) Postfix's; then run 'chatbot host route'`,
+      `the transport table ${file} could not be rebuilt (${errorMessage(error).split("\n")[0]}): its folder must be writable by the host's user, postmap (Debian: postfix) installed, and Postfix's main.cf where postmap looks (host.json postfixConfigDir, else $MAIL_CONFIG or /etc/postfix); then run 'chatbot host route'`,
     );
   }
   return { file, bots: addresses.length, changed: true };

@@ -254,7 +254,12 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     expect(commands.some((line) => line.startsWith(`adduser --system --group --home ${dataDir} ${user}`))).toBe(true);
     expect(commands.some((line) => line.includes("host init") && line.includes("--lmtp-group postfix"))).toBe(true);
     expect(commands).toContain(`install -d -o ${user} -g postfix -m 2750 ${queueDir}/chatbot`);
-    expect(commands.some((line) => line.includes("lmtp:unix:chatbot/lmtp.sock"))).toBe(true);
+    // Routes the host keeps (issue 13, part 3): one table, set up once; no per-bot Postfix line, no reload after step 3.
+    expect(commands.some((line) => line.includes("host init") && line.includes(`--transport-map ${dataDir}-routes/transport`))).toBe(true);
+    expect(commands).toContain(`postconf -e 'transport_maps = hash:${dataDir}-routes/transport' && postfix reload`);
+    const installAt = commands.findIndex((line) => line.includes(" host install "));
+    expect(installAt).toBeGreaterThan(0);
+    expect(commands.slice(installAt).filter((line) => /postfix reload|postconf|transport/.test(line))).toEqual([]);
     expect(blocks.filter((block) => block.kind === "unit")).toHaveLength(1);
     // The checkout must be readable by an unprivileged user, as /opt/chatbot is (a checkout under /root is not).
     expect(unprivilegedCanRead(CLI), `an unprivileged user cannot read ${CLI}`).toBe(true);
@@ -267,7 +272,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
         // NoNewPrivileges=yes as systemd applies it (prctl PR_SET_NO_NEW_PRIVS before exec): the
         // runner walls must come up under it. The other hardening lines need systemd itself.
         expect(block.noNewPrivileges).toBe(true);
-        service = startService(block.user, ["/usr/bin/setpriv", "--no-new-privs", "--", ...block.exec], block.env);
+        // MAIL_CONFIG: the service's postmap acts on the test relay's Postfix too, like postconf above.
+        service = startService(block.user, ["/usr/bin/setpriv", "--no-new-privs", "--", ...block.exec], { ...block.env, MAIL_CONFIG: configDir });
         await until(() => service!.out.includes('"event":"service.started"') || service!.child.exitCode !== null, "the service to start", 60_000);
         expect(service.child.exitCode, `service exited: ${service.err}`).toBeNull();
         continue;
@@ -302,6 +308,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     await dc.rpc.miscSendTextMessage(alice, chatId, "hello from the operator recipe");
     expect((await answer).showPadlock).toBe(true);
     expect(service!.out).toMatch(new RegExp(`"event":"lmtp\\.spooled","bot":"${BOT.replace(/\./g, "\\.")}"`));
+    expect(service!.out).toContain('"event":"routing.synced"');
+    expect(service!.out).not.toContain('"event":"routing.failed"');
     // The bot ran behind the walls (issue 12): the service user is not root, so its runners are
     // root of a user namespace of their own, with no network and a view of only what node needs —
     // every layer that `host doctor`, run as that user, finds up on this machine.

@@ -1,7 +1,7 @@
 // `chatbot host init`: create the host's data directory and config.
 import { existsSync } from "node:fs";
 import { chmod } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
 import { DEFAULT_LMTP_SOCKET, dataDirFrom, hostPaths } from "../../service/paths.js";
@@ -11,7 +11,8 @@ import { EXIT, type CliIo, type Command } from "../command.js";
 
 const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--smtp-port PORT] [--smtp-tls]
                          [--imap-host HOST] [--imap-port PORT] [--imap-security plain|starttls|tls]
-                         [--lmtp-socket PATH] [--lmtp-group NAME] [--concurrency N] [--force]
+                         [--lmtp-socket PATH] [--lmtp-group NAME] [--transport-map FILE]
+                         [--concurrency N] [--force]
 
 Create the host's data directory and its config, DIR/host.json (0600). The directory and its
 spool/, bots/ and logs/ are made 0700, existing ones too (e.g. the home 'adduser --system' made).
@@ -31,6 +32,10 @@ Options:
   --lmtp-group NAME   the group the socket must have so Postfix can connect (e.g. postfix);
                       'host serve' checks it at start. Make the socket's folder setgid to it, as
                       root: install -d -o chatbot -g postfix -m 2750 ${dirname(DEFAULT_LMTP_SOCKET)}
+  --transport-map FILE  let the host keep Postfix's table of bot routes in FILE (host.json
+                      transportMap; Postfix: transport_maps = hash:FILE), one line per installed
+                      bot, so a new bot needs no Postfix step. FILE's folder: writable by the
+                      host's user, readable by Postfix ('chatbot host route' writes it now)
   --concurrency N     events run at once (default 1)
   --force             overwrite an existing host.json
   -h, --help          show this help
@@ -53,6 +58,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "imap-security": { type: "string" },
       "lmtp-socket": { type: "string" },
       "lmtp-group": { type: "string" },
+      "transport-map": { type: "string" },
       concurrency: { type: "string" },
       force: { type: "boolean" },
     },
@@ -87,11 +93,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     ...(Object.keys(imap).length ? { imap } : {}),
     ...(values["lmtp-socket"] ? { lmtpSocket: values["lmtp-socket"] } : {}),
     ...(values["lmtp-group"] ? { lmtpSocketGroup: values["lmtp-group"] } : {}),
+    ...(values["transport-map"] ? { transportMap: resolve(io.cwd, values["transport-map"]) } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
   const config = await loadHostConfig(paths.config, dataDir);
   io.stdout(
-    `host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\nnext: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`,
+    `host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\n${config.transportMap ? `  routes  ${config.transportMap} (Postfix: transport_maps = hash:${config.transportMap}; write it now with 'chatbot host route')\n` : ""}next: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`,
   );
   return EXIT.ok;
 }

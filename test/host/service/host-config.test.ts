@@ -23,7 +23,7 @@ describe("host config", () => {
       lmtpSocketGroup: undefined,
       transportMap: undefined,
       transportNexthop: undefined,
-      postfixConfigDir: "/etc/postfix",
+      postfixConfigDir: undefined,
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
