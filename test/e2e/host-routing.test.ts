@@ -3,7 +3,7 @@
 // bot's mail to the host with no operator step and no reload; while `host serve` is down the bot's
 // mail waits (deferred, never bounced) and is handed over after the restart; `host remove` gives
 // the address's mail back to its mailbox.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,6 +117,37 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
     // Postfix's daemons re-read a rebuilt hash table by themselves: no mail went to the mailbox.
     expect(existsSync(join(relay.maildir(bot), "new")) ? readdirSync(join(relay.maildir(bot), "new")) : []).toEqual([]);
     console.log(`host routing: install → mail at the host ${spooled.at(-1)!.at - installedAt} ms`);
+  });
+
+  it("host doctor checks the routes end to end (table, .db, Postfix's transport_maps, Postfix's lookup of each bot) and names the fix", async () => {
+    const doctor = async () => {
+      const io = captureIo(work);
+      await runCli(["host", "doctor", "--json", "--data-dir", data], io);
+      return (JSON.parse(io.out) as { routes: { file: string; bots: number; problems: Array<{ what: string; fix: string }> } }).routes;
+    };
+    expect(await doctor()).toEqual({ file: table, bots: 1, problems: [] });
+    // A hand edit: the table no longer says what the host would write.
+    writeFileSync(table, `${readFileSync(table, "utf8")}stranger@chat.test\tsmtp:[elsewhere.example]\n`);
+    expect((await doctor()).problems).toEqual([
+      { what: `the table ${table} does not list exactly the 1 installed bots`, fix: `chatbot host route --data-dir ${data}` },
+    ]);
+    await cli("host", "route", "--data-dir", data);
+    expect((await doctor()).problems).toEqual([]);
+    // Postfix not reading the table: the fix is the postconf line.
+    const postfix = join(relay.base, "server", "postfix");
+    const used = execFileSync("postconf", ["-c", postfix, "-h", "transport_maps"], { encoding: "utf8" }).trim();
+    execFileSync("postconf", ["-c", postfix, "-e", `transport_maps = texthash:${join(postfix, "transport")}`]);
+    try {
+      expect((await doctor()).problems).toEqual([
+        {
+          what: `Postfix's transport_maps (texthash:${join(postfix, "transport")}) does not read the table`,
+          fix: `postconf -e 'transport_maps = hash:${table}, texthash:${join(postfix, "transport")}' && postfix reload`,
+        },
+      ]);
+    } finally {
+      execFileSync("postconf", ["-c", postfix, "-e", `transport_maps = ${used}`]);
+    }
+    expect((await doctor()).problems).toEqual([]);
   });
 
   it("while host serve is down the bot's mail is deferred, never bounced, and reaches the host after the restart", async () => {

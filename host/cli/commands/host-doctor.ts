@@ -1,13 +1,18 @@
 // `chatbot host doctor`: which of the runner's walls (issue 12) work on this machine, each tried
-// for real, with why and the fix for each one that does not.
+// for real, with why and the fix for each one that does not; and, where host.json has
+// "transportMap", whether Postfix routes every installed bot to the host (route-check.ts).
+import { existsSync } from "node:fs";
 import { detectWalls, type WallDetection } from "../../confine/detect-walls.js";
+import { loadHostConfig } from "../../service/host-config.js";
+import { dataDirFrom, hostPaths } from "../../service/paths.js";
+import { checkRoutes, formatRouteCheck, type RouteCheck } from "../../service/route-check.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
 /** Exit code of --require-all when a wall is down: a failed check, like test(1) and grep. */
 const WALLS_DOWN_EXIT = 1;
 
-const HELP = `Usage: chatbot host doctor [--json] [--require-all]
+const HELP = `Usage: chatbot host doctor [--json] [--require-all] [--data-dir DIR]
 
 Try each wall that confines a bot's runner process and print it up or down, with why and, for
 each one that is down, the fix. Each layer is tried for real by starting a program under it:
@@ -24,9 +29,15 @@ each one that is down, the fix. Each layer is tried for real by starting a progr
 'host serve' starts its runners behind every layer that is up and logs the same report as one
 "runner.walls" line; host.json "requireWalls" makes it refuse to start without named layers.
 
+Where DIR/host.json has "transportMap" (the routes the host keeps), it also checks that the
+table lists exactly the installed bots, that its .db is built, that Postfix's transport_maps
+reads it, and that Postfix's lookup of each bot gives the host's door.
+
 Options:
   --json         print the report as one JSON object
-  --require-all  exit 1 when any layer is down, or the walls fail together (for scripts and CI)
+  --require-all  exit 1 when any layer is down, the walls fail together, or a route is wrong
+                 (for scripts and CI)
+  --data-dir DIR the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
   -h, --help     show this help
 
 Example:
@@ -47,13 +58,26 @@ export function formatWalls(detection: WallDetection): string {
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs("host doctor", args, { json: { type: "boolean" }, "require-all": { type: "boolean" } }, 0);
-  const detection = await detectWalls();
+  const { values } = parseCommandArgs(
+    "host doctor",
+    args,
+    { json: { type: "boolean" }, "require-all": { type: "boolean" }, "data-dir": { type: "string" } },
+    0,
+  );
+  const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
+  const configFile = hostPaths(dataDir).config;
+  const [detection, routes] = await Promise.all([
+    detectWalls(),
+    // No host.json here (doctor before 'host init', or another data dir): nothing to check.
+    existsSync(configFile)
+      ? loadHostConfig(configFile, dataDir).then((config) => checkRoutes(dataDir, config))
+      : Promise.resolve(undefined as RouteCheck | undefined),
+  ]);
   if (values.json) {
     const { reports, combined } = detection;
-    io.stdout(`${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok }, null, 2)}\n`);
-  } else io.stdout(formatWalls(detection));
-  const allUp = detection.reports.every((r) => r.up) && detection.combined.ok;
+    io.stdout(`${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok, routes: routes ?? null }, null, 2)}\n`);
+  } else io.stdout(formatWalls(detection) + (existsSync(configFile) ? formatRouteCheck(routes) : ""));
+  const allUp = detection.reports.every((r) => r.up) && detection.combined.ok && (routes?.problems.length ?? 0) === 0;
   return values["require-all"] && !allUp ? WALLS_DOWN_EXIT : EXIT.ok;
 }
 
