@@ -16,14 +16,19 @@ deps: $(NPM_STAMP)
 # once per mail; one file loads in a fraction of the ES module graph's time — README, host deliver).
 DELIVER_BUNDLE := node_modules/.bin/esbuild host/cli/deliver-entry.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=lib/deliver.cjs
 
+# The type checks after lib/ (the templates read lib/host/testing's declarations) run side by
+# side, ~3.5 s instead of ~7.5 s one after another on 2 cores; any one failing fails the build.
+TSC := node_modules/.bin/tsc
 build: deps
 	npx tsc -p tsconfig.json
 	$(DELIVER_BUNDLE)
 	npx tsc -p host/testing/tsconfig.json
-	npx tsc -p std/tsconfig.json
-	npx tsc -p tsconfig.test.json
-	@# Each template as its author gets it: bot code without Node types, its tests with them.
-	@for t in templates/*/; do node_modules/.bin/tsc -p $${t}tsconfig.json && node_modules/.bin/tsc -p $${t}tsconfig.test.json || { echo "template $$t does not type-check" >&2; exit 1; }; done
+	@echo "type checks: std, tsconfig.test.json, every template (side by side)"
+	@fail=0; \
+	$(TSC) -p std/tsconfig.json & std=$$!; \
+	$(TSC) -p tsconfig.test.json & tests=$$!; \
+	( for t in templates/*/; do $(TSC) -p $${t}tsconfig.json && $(TSC) -p $${t}tsconfig.test.json || { echo "template $$t does not type-check" >&2; exit 1; }; done ) & templates=$$!; \
+	wait $$std || fail=1; wait $$tests || fail=1; wait $$templates || fail=1; exit $$fail
 
 typecheck: build
 
