@@ -12,7 +12,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
@@ -58,7 +58,9 @@ const BOT_PASSWORD = "echo-bot-password-1";
 const TABLE_READERS = /^(trivial-rewrite|qmgr|cleanup)$/;
 
 /** One code block of the recipe, in README order. */
-type Block = { kind: "sh"; lines: string[] } | { kind: "unit"; user: string; exec: string[]; env: Record<string, string>; noNewPrivileges: boolean };
+type Block =
+  | { kind: "sh"; lines: string[] }
+  | { kind: "unit"; user: string; exec: string[]; env: Record<string, string>; noNewPrivileges: boolean; readWritePaths: string[] };
 
 /** The README text of the recipe: from "### Install, configure, upgrade" to "**Configure**". */
 function recipeText(): string {
@@ -109,6 +111,7 @@ function recipeBlocks(places: { dataDir: string; user: string; queueDir: string;
         exec: (value("ExecStart") ?? "").split(/\s+/),
         env,
         noNewPrivileges: value("NoNewPrivileges") === "yes",
+        readWritePaths: (value("ReadWritePaths") ?? "").split(/\s+/).filter(Boolean),
       });
     }
   }
@@ -272,6 +275,12 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
         // NoNewPrivileges=yes as systemd applies it (prctl PR_SET_NO_NEW_PRIVS before exec): the
         // runner walls must come up under it. The other hardening lines need systemd itself.
         expect(block.noNewPrivileges).toBe(true);
+        // ProtectSystem=strict leaves only ReadWritePaths writable: every folder the service writes
+        // must be there (the data, the socket's folder, the routes table's folder).
+        const hostJson = JSON.parse(readFileSync(join(dataDir, "host.json"), "utf8")) as { lmtpSocket: string; transportMap?: string };
+        for (const folder of [dataDir, dirname(hostJson.lmtpSocket), ...(hostJson.transportMap ? [dirname(hostJson.transportMap)] : [])]) {
+          expect(block.readWritePaths, `ReadWritePaths lacks ${folder}`).toContain(folder);
+        }
         // MAIL_CONFIG: the service's postmap acts on the test relay's Postfix too, like postconf above.
         service = startService(block.user, ["/usr/bin/setpriv", "--no-new-privs", "--", ...block.exec], { ...block.env, MAIL_CONFIG: configDir });
         await until(() => service!.out.includes('"event":"service.started"') || service!.child.exitCode !== null, "the service to start", 60_000);
