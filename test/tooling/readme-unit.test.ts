@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { systemdUnit } from "../../host/setup/systemd-unit.js";
 
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 const ANALYZE = "/usr/bin/systemd-analyze";
@@ -48,5 +49,20 @@ describe.skipIf(!existsSync(ANALYZE))("README systemd unit", () => {
   it("the check can fail: a misspelled hardening key is reported", () => {
     const broken = readmeUnit().replace("ProtectSystem=strict", "ProtectSytem=strict");
     expect(verify(broken).output).toMatch(/Unknown key 'ProtectSytem'/);
+  });
+});
+
+describe("README systemd unit and host setup", () => {
+  it("is exactly the unit `chatbot host setup` writes for the default places (one text, two readers)", () => {
+    expect(readmeUnit()).toBe(
+      systemdUnit({
+        user: "chatbot",
+        node: "/usr/bin/node",
+        cli: "/opt/chatbot/lib/host/cli/main.js",
+        dataDir: "/var/lib/chatbot",
+        socketDir: "/var/spool/postfix/chatbot",
+        routesDir: "/var/lib/chatbot-routes",
+      }),
+    );
   });
 });

@@ -16,6 +16,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { path: ["run"], load: async () => (await import("./run.js")).runCommand },
   { path: ["dev"], load: async () => (await import("./dev.js")).devCommand },
   { path: ["deploy"], load: async () => (await import("./deploy.js")).deployCommand },
+  { path: ["host", "setup"], load: async () => (await import("./host-setup.js")).hostSetupCommand },
   { path: ["host", "init"], load: async () => (await import("./host-init.js")).hostInitCommand },
   { path: ["host", "install"], load: async () => (await import("./host-install.js")).hostInstallCommand },
   { path: ["host", "remove"], load: async () => (await import("./host-remove.js")).hostRemoveCommand },

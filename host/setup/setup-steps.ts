@@ -1,0 +1,218 @@
+// `chatbot host setup`: the operator's one command (issue 13, part 1). Each step knows whether it
+// is done (so a second run changes nothing), the command it runs (what --dry-run prints), and how
+// to take back what it changed in Postfix and systemd (--remove; the user, the data and the
+// folders are kept: they hold the bots' keys and state).
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { promisify } from "node:util";
+import { systemdUnit } from "./systemd-unit.js";
+
+const execFileAsync = promisify(execFile);
+/** How long one command of a step may take, ms (adduser, postfix reload, systemctl). */
+const STEP_TIMEOUT_MS = 60_000;
+
+/** Where setup puts things, and which host it is. */
+export interface SetupPlaces {
+  user: string;
+  dataDir: string;
+  /** The folder of the transport table the host keeps (0755, the host user's). */
+  routesDir: string;
+  /** Postfix's queue directory: the LMTP socket goes into its chatbot/ folder. */
+  queueDir: string;
+  smtpPort: number;
+  imapPort: number;
+  unitFile: string;
+  node: string;
+  /** lib/host/cli/main.js of this package. */
+  cli: string;
+  /** The environment commands run with (MAIL_CONFIG picks a Postfix instance). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** One step: done already, or the command that does it. */
+export interface SetupStep {
+  name: string;
+  done: boolean;
+  /** What it runs when not done, as a shell line (what --dry-run prints). */
+  command: string;
+  apply: () => Promise<void>;
+}
+
+/** What --remove undoes, kept in DATA/setup.json by the run that changed it. */
+interface SetupRecord {
+  /** transport_maps before setup added the host's table ("" when it was unset). */
+  transportMapsBefore?: string;
+}
+
+async function run(places: SetupPlaces, command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, { env: places.env, timeout: STEP_TIMEOUT_MS, encoding: "utf8" });
+    return stdout.trim();
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`${command} ${args.join(" ")} failed: ${stderr || (error as Error).message}`);
+  }
+}
+
+const shell = (command: string, args: string[]) => [command, ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(" ");
+
+/** The uid of `user` and the gid of `group`, or undefined. */
+function ids(name: string, file: "/etc/passwd" | "/etc/group"): number | undefined {
+  const line = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name}:`));
+  return line === undefined ? undefined : Number(line.split(":")[2]);
+}
+
+/** A folder with this owner, group and mode (07777 bits). */
+function folderIs(path: string, uid: number | undefined, gid: number | undefined, mode: number): boolean {
+  if (!existsSync(path)) return false;
+  const stat = statSync(path);
+  return stat.isDirectory() && stat.uid === uid && stat.gid === gid && (stat.mode & 0o7777) === mode;
+}
+
+const recordFile = (places: SetupPlaces) => join(places.dataDir, "setup.json");
+const tablePath = (places: SetupPlaces) => join(places.routesDir, "transport");
+
+function readRecord(places: SetupPlaces): SetupRecord {
+  try {
+    return JSON.parse(readFileSync(recordFile(places), "utf8")) as SetupRecord;
+  } catch {
+    return {};
+  }
+}
+
+/** The steps of `host setup`, each checked now. */
+export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
+  const { user, dataDir, routesDir, queueDir } = places;
+  const socketDir = join(queueDir, "chatbot");
+  const table = tablePath(places);
+  const asUser = (args: string[]) => ["-u", user, "--", places.node, places.cli, ...args];
+  const steps: SetupStep[] = [];
+  const add = (name: string, done: boolean, command: string, args: string[], after?: () => Promise<void>) =>
+    steps.push({
+      name,
+      done,
+      command: shell(command, args),
+      apply: async () => {
+        await run(places, command, args);
+        await after?.();
+      },
+    });
+
+  const uid = ids(user, "/etc/passwd");
+  add(`system user ${user}`, uid !== undefined, "adduser", ["--system", "--group", "--home", dataDir, user]);
+  add(
+    `host data directory ${dataDir} (host.json)`,
+    existsSync(join(dataDir, "host.json")),
+    "runuser",
+    asUser([
+      "host",
+      "init",
+      "--data-dir",
+      dataDir,
+      "--smtp-port",
+      String(places.smtpPort),
+      "--imap-port",
+      String(places.imapPort),
+      "--lmtp-socket",
+      join(socketDir, "lmtp.sock"),
+      "--lmtp-group",
+      "postfix",
+      "--transport-map",
+      table,
+    ]),
+  );
+  add(`LMTP socket folder ${socketDir} (${user}:postfix 2750)`, folderIs(socketDir, uid, ids("postfix", "/etc/group"), 0o2750), "install", [
+    "-d",
+    "-o",
+    user,
+    "-g",
+    "postfix",
+    "-m",
+    "2750",
+    socketDir,
+  ]);
+  add(`routes folder ${routesDir} (${user} 0755)`, folderIs(routesDir, uid, ids(user, "/etc/group"), 0o755), "install", [
+    "-d",
+    "-o",
+    user,
+    "-g",
+    user,
+    "-m",
+    "0755",
+    routesDir,
+  ]);
+  add(`routes table ${table}`, existsSync(`${table}.db`), "runuser", asUser(["host", "route", "--data-dir", dataDir]));
+
+  const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
+  const entry = `hash:${table}`;
+  const readsTable = maps.split(/[\s,]+/).includes(entry);
+  const newMaps = maps ? `${entry}, ${maps}` : entry;
+  steps.push({
+    name: `Postfix transport_maps reads ${entry}`,
+    done: readsTable,
+    command: `${shell("postconf", ["-e", `transport_maps = ${newMaps}`])} && postfix reload`,
+    apply: async () => {
+      // What --remove puts back; written before the change, so a failed reload still leaves it.
+      await writeFile(recordFile(places), `${JSON.stringify({ ...readRecord(places), transportMapsBefore: maps } satisfies SetupRecord)}\n`, { mode: 0o600 });
+      await run(places, "postconf", ["-e", `transport_maps = ${newMaps}`]);
+      await run(places, "postfix", ["reload"]);
+    },
+  });
+
+  const unit = systemdUnit({ user, node: places.node, cli: places.cli, dataDir, socketDir, routesDir });
+  const unitName = basename(places.unitFile);
+  const systemd = existsSync("/run/systemd/system");
+  steps.push({
+    name: `systemd unit ${places.unitFile}${systemd ? " (enabled and started)" : " (no systemd running here: written, not started)"}`,
+    done: (await readFile(places.unitFile, "utf8").catch(() => undefined)) === unit,
+    command: `write ${places.unitFile}${systemd ? ` && systemctl daemon-reload && systemctl enable --now ${unitName}` : ""}`,
+    apply: async () => {
+      await writeFile(places.unitFile, unit, { mode: 0o644 });
+      if (systemd) {
+        await run(places, "systemctl", ["daemon-reload"]);
+        await run(places, "systemctl", ["enable", "--now", unitName]);
+      }
+    },
+  });
+  return steps;
+}
+
+/** The steps of `host setup --remove`: Postfix's transport_maps as before setup, the unit gone. */
+export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
+  const steps: SetupStep[] = [];
+  const unitName = basename(places.unitFile);
+  const systemd = existsSync("/run/systemd/system");
+  steps.push({
+    name: `systemd unit ${places.unitFile} removed`,
+    done: !existsSync(places.unitFile),
+    command: `${systemd ? `systemctl disable --now ${unitName} && ` : ""}rm ${places.unitFile}`,
+    apply: async () => {
+      if (systemd) await run(places, "systemctl", ["disable", "--now", unitName]);
+      await rm(places.unitFile, { force: true });
+      if (systemd) await run(places, "systemctl", ["daemon-reload"]);
+    },
+  });
+  const entry = `hash:${tablePath(places)}`;
+  const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
+  const before = readRecord(places).transportMapsBefore;
+  const restored =
+    before ??
+    maps
+      .split(/\s*,\s*|\s+/)
+      .filter((m) => m !== "" && m !== entry)
+      .join(", ");
+  steps.push({
+    name: `Postfix transport_maps without ${entry}`,
+    done: !maps.split(/[\s,]+/).includes(entry),
+    command: `${restored === "" ? "postconf -X transport_maps" : shell("postconf", ["-e", `transport_maps = ${restored}`])} && postfix reload`,
+    apply: async () => {
+      await run(places, "postconf", restored === "" ? ["-X", "transport_maps"] : ["-e", `transport_maps = ${restored}`]);
+      await run(places, "postfix", ["reload"]);
+    },
+  });
+  return steps;
+}

@@ -1,0 +1,52 @@
+// The hardened systemd unit of `chatbot host serve`, as `chatbot host setup` writes it and the
+// README shows it (a test holds the two equal; each line's reason is in the README's table).
+/** Where the unit's paths point. */
+export interface UnitPlaces {
+  user: string;
+  /** The node binary. */
+  node: string;
+  /** lib/host/cli/main.js of the installed package. */
+  cli: string;
+  dataDir: string;
+  /** The LMTP socket's folder. */
+  socketDir: string;
+  /** The folder of the transport table the host keeps. */
+  routesDir: string;
+}
+
+/** The unit file's text. */
+export function systemdUnit(places: UnitPlaces): string {
+  return `[Unit]
+Description=chatbot host (Delta Chat bots, one sandboxed event per mail)
+After=postfix.service dovecot.service
+
+[Service]
+User=${places.user}
+Environment=NODE_ENV=production
+ExecStart=${places.node} ${places.cli} host serve --data-dir ${places.dataDir}
+Restart=always
+RestartSec=5
+# kill -9 at any point loses nothing (see "What the service guarantees"), so a plain stop is safe too.
+KillSignal=SIGTERM
+TimeoutStopSec=30
+# Hardening: each line's reason is in the table below.
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=${places.dataDir} ${places.socketDir} ${places.routesDir}
+PrivateTmp=yes
+ProtectHome=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=user mnt net pid ipc uts
+RestrictSUIDSGID=yes
+LockPersonality=yes
+UMask=0077
+MemoryMax=2G
+TasksMax=512
+Delegate=yes
+
+[Install]
+WantedBy=multi-user.target
+`;
+}

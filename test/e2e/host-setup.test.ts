@@ -1,0 +1,107 @@
+// `chatbot host setup` (issue 13, part 1) against the test relay's real Postfix, as root, for a
+// fresh system user: --dry-run changes nothing; setup does every step; a second run changes
+// nothing (Postfix's config and the unit file the same); host doctor finds the routes right;
+// --remove leaves Postfix's config as it was before setup (postconf -n, compared line by line).
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+
+const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+
+describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () => {
+  let relay: TestRelay;
+  const user = `cbsetup${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const root = mkdtempSync(join(tmpdir(), "host-setup-"));
+  let env: NodeJS.ProcessEnv;
+  let args: string[];
+  let postconfBefore: string;
+
+  /** `chatbot host setup …` as its own process (its commands act on the relay's Postfix through MAIL_CONFIG). */
+  const setup = (...extra: string[]) => {
+    const result = spawnSync(process.execPath, [CLI, "host", "setup", ...args, ...extra], { env, encoding: "utf8", timeout: 120_000 });
+    return { code: result.status, out: result.stdout, err: result.stderr };
+  };
+  const postconf = () => execFileSync("postconf", ["-n"], { env, encoding: "utf8" });
+
+  beforeAll(async () => {
+    chmodSync(root, 0o755); // the user reaches its data and Postfix the routes below it
+    relay = await startRelay();
+    env = { ...process.env, MAIL_CONFIG: join(relay.base, "server", "postfix") };
+    args = [
+      "--user",
+      user,
+      "--data-dir",
+      join(root, "data"),
+      "--routes-dir",
+      join(root, "routes"),
+      "--queue-dir",
+      join(relay.base, "spool"),
+      "--smtp-port",
+      String(relay.submissionPort),
+      "--imap-port",
+      String(relay.imapPort),
+      "--unit-file",
+      join(root, "chatbot.service"),
+    ];
+    postconfBefore = postconf();
+  }, 60_000);
+
+  afterAll(async () => {
+    await relay?.stop();
+    spawnSync("userdel", [user]);
+    spawnSync("groupdel", [user]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("--dry-run lists every step with its command and changes nothing", () => {
+    const { code, out } = setup("--dry-run");
+    expect(code).toBe(0);
+    expect(out.match(/^todo {4}/gm)).toHaveLength(7);
+    expect(out).toContain(`adduser --system --group --home ${join(root, "data")} ${user}`);
+    expect(out).toMatch(/postconf -e 'transport_maps = hash:.*\/routes\/transport, texthash:.*' && postfix reload/);
+    expect(out).toMatch(/7 steps to do; run without --dry-run/);
+    expect(postconf()).toBe(postconfBefore);
+    expect(spawnSync("id", ["-u", user]).status).not.toBe(0);
+    expect(existsSync(join(root, "data"))).toBe(false);
+  });
+
+  it("setup does every step; a second run changes nothing", () => {
+    const first = setup();
+    expect(first.code, first.err).toBe(0);
+    expect(first.out.match(/^doing {3}/gm)).toHaveLength(7);
+    const after = postconf();
+    expect(after).toMatch(new RegExp(`^transport_maps = hash:${join(root, "routes", "transport")}, texthash:`, "m"));
+    const unit = readFileSync(join(root, "chatbot.service"), "utf8");
+    expect(unit).toContain(`User=${user}\n`);
+    expect(unit).toContain(`ReadWritePaths=${join(root, "data")} ${join(relay.base, "spool", "chatbot")} ${join(root, "routes")}\n`);
+    expect(statSync(join(relay.base, "spool", "chatbot")).mode & 0o7777).toBe(0o2750);
+    expect(existsSync(join(root, "routes", "transport.db"))).toBe(true);
+    const unitTime = statSync(join(root, "chatbot.service")).mtimeMs;
+
+    const second = setup();
+    expect(second.code, second.err).toBe(0);
+    expect(second.out.match(/^ok {6}/gm)).toHaveLength(7);
+    expect(second.out).toMatch(/nothing to change/);
+    expect(postconf()).toBe(after);
+    expect(statSync(join(root, "chatbot.service")).mtimeMs).toBe(unitTime);
+  });
+
+  it("host doctor finds the routes right", () => {
+    const out = execFileSync(process.execPath, [CLI, "host", "doctor", "--json", "--data-dir", join(root, "data")], { env, encoding: "utf8" });
+    expect((JSON.parse(out) as { routes: unknown }).routes).toEqual({ file: join(root, "routes", "transport"), bots: 0, problems: [] });
+  });
+
+  it("--remove leaves Postfix's config as before setup and the unit gone; a second --remove changes nothing", () => {
+    const removed = setup("--remove");
+    expect(removed.code, removed.err).toBe(0);
+    expect(postconf()).toBe(postconfBefore);
+    expect(existsSync(join(root, "chatbot.service"))).toBe(false);
+    expect(removed.out).toMatch(/the user, the data directory and the folders are kept/);
+    const again = setup("--remove");
+    expect(again.out).toMatch(/nothing to change/);
+  });
+});
