@@ -5,9 +5,9 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { systemdUnit } from "./systemd-unit.js";
+import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
 
 const execFileAsync = promisify(execFile);
 /** How long one command of a step may take, ms (adduser, postfix reload, systemctl). */
@@ -178,6 +178,26 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
       }
     },
   });
+  // Postfix's queue manager sees a changed table only after a reload (or minutes): a path unit reloads it for the host.
+  const reload = routesReloadUnits(routesDir);
+  const pathFile = join(dirname(places.unitFile), "chatbot-routes.path");
+  const serviceFile = join(dirname(places.unitFile), "chatbot-routes.service");
+  const reloadWritten =
+    (await readFile(pathFile, "utf8").catch(() => undefined)) === reload.path &&
+    (await readFile(serviceFile, "utf8").catch(() => undefined)) === reload.service;
+  steps.push({
+    name: `systemd units ${pathFile} and ${serviceFile}: postfix reload when the routes table changes${systemd ? "" : " (no systemd running here: written, not started)"}`,
+    done: reloadWritten,
+    command: `write ${pathFile} ${serviceFile}${systemd ? " && systemctl daemon-reload && systemctl enable --now chatbot-routes.path" : ""}`,
+    apply: async () => {
+      await writeFile(serviceFile, reload.service, { mode: 0o644 });
+      await writeFile(pathFile, reload.path, { mode: 0o644 });
+      if (systemd) {
+        await run(places, "systemctl", ["daemon-reload"]);
+        await run(places, "systemctl", ["enable", "--now", "chatbot-routes.path"]);
+      }
+    },
+  });
   return steps;
 }
 
@@ -193,6 +213,19 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
     apply: async () => {
       if (systemd) await run(places, "systemctl", ["disable", "--now", unitName]);
       await rm(places.unitFile, { force: true });
+      if (systemd) await run(places, "systemctl", ["daemon-reload"]);
+    },
+  });
+  const pathFile = join(dirname(places.unitFile), "chatbot-routes.path");
+  const serviceFile = join(dirname(places.unitFile), "chatbot-routes.service");
+  steps.push({
+    name: `systemd units ${pathFile} and ${serviceFile} removed`,
+    done: !existsSync(pathFile) && !existsSync(serviceFile),
+    command: `${systemd ? "systemctl disable --now chatbot-routes.path && " : ""}rm ${pathFile} ${serviceFile}`,
+    apply: async () => {
+      if (systemd) await run(places, "systemctl", ["disable", "--now", "chatbot-routes.path"]);
+      await rm(pathFile, { force: true });
+      await rm(serviceFile, { force: true });
       if (systemd) await run(places, "systemctl", ["daemon-reload"]);
     },
   });

@@ -50,3 +50,33 @@ Delegate=yes
 WantedBy=multi-user.target
 `;
 }
+
+/**
+ * The two units that make Postfix see a changed routes table at once: a path unit watching the
+ * table's .db (postmap rewrites it at every install and removal) starts a oneshot `postfix
+ * reload`. Without them a rebuilt table is seen by new Postfix processes at once, but the queue
+ * manager's address resolver keeps the old one while its connection is busy (measured on the
+ * test relay: a removed bot's route lasted 25 s to over 60 s; Postfix closes that connection after
+ * 5 s idle, at most after ipc_ttl, 1000 s). The host itself never reloads Postfix: it is not root.
+ */
+export function routesReloadUnits(routesDir: string, postfix = "/usr/sbin/postfix"): { path: string; service: string } {
+  return {
+    path: `[Unit]
+Description=Reload Postfix when the chatbot host rewrites its routes table
+
+[Path]
+PathChanged=${routesDir}/transport.db
+Unit=chatbot-routes.service
+
+[Install]
+WantedBy=multi-user.target
+`,
+    service: `[Unit]
+Description=Reload Postfix for the chatbot host's new routes
+
+[Service]
+Type=oneshot
+ExecStart=${postfix} reload
+`,
+  };
+}

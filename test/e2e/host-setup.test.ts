@@ -60,10 +60,10 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
   it("--dry-run lists every step with its command and changes nothing", () => {
     const { code, out } = setup("--dry-run");
     expect(code).toBe(0);
-    expect(out.match(/^todo {4}/gm)).toHaveLength(7);
+    expect(out.match(/^todo {4}/gm)).toHaveLength(8);
     expect(out).toContain(`adduser --system --group --home ${join(root, "data")} ${user}`);
     expect(out).toMatch(/postconf -e 'transport_maps = hash:.*\/routes\/transport, texthash:.*' && postfix reload/);
-    expect(out).toMatch(/7 steps to do; run without --dry-run/);
+    expect(out).toMatch(/8 steps to do; run without --dry-run/);
     expect(postconf()).toBe(postconfBefore);
     expect(spawnSync("id", ["-u", user]).status).not.toBe(0);
     expect(existsSync(join(root, "data"))).toBe(false);
@@ -72,7 +72,7 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
   it("setup does every step; a second run changes nothing", () => {
     const first = setup();
     expect(first.code, first.err).toBe(0);
-    expect(first.out.match(/^doing {3}/gm)).toHaveLength(7);
+    expect(first.out.match(/^doing {3}/gm)).toHaveLength(8);
     const after = postconf();
     expect(after).toMatch(new RegExp(`^transport_maps = hash:${join(root, "routes", "transport")}, texthash:`, "m"));
     const unit = readFileSync(join(root, "chatbot.service"), "utf8");
@@ -80,11 +80,14 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     expect(unit).toContain(`ReadWritePaths=${join(root, "data")} ${join(relay.base, "spool", "chatbot")} ${join(root, "routes")}\n`);
     expect(statSync(join(relay.base, "spool", "chatbot")).mode & 0o7777).toBe(0o2750);
     expect(existsSync(join(root, "routes", "transport.db"))).toBe(true);
+    // The reload Postfix needs to see a changed table at once (systemd-unit.ts routesReloadUnits).
+    expect(readFileSync(join(root, "chatbot-routes.path"), "utf8")).toContain(`PathChanged=${join(root, "routes", "transport.db")}\n`);
+    expect(readFileSync(join(root, "chatbot-routes.service"), "utf8")).toContain("ExecStart=/usr/sbin/postfix reload\n");
     const unitTime = statSync(join(root, "chatbot.service")).mtimeMs;
 
     const second = setup();
     expect(second.code, second.err).toBe(0);
-    expect(second.out.match(/^ok {6}/gm)).toHaveLength(7);
+    expect(second.out.match(/^ok {6}/gm)).toHaveLength(8);
     expect(second.out).toMatch(/nothing to change/);
     expect(postconf()).toBe(after);
     expect(statSync(join(root, "chatbot.service")).mtimeMs).toBe(unitTime);
@@ -100,6 +103,8 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     expect(removed.code, removed.err).toBe(0);
     expect(postconf()).toBe(postconfBefore);
     expect(existsSync(join(root, "chatbot.service"))).toBe(false);
+    expect(existsSync(join(root, "chatbot-routes.path"))).toBe(false);
+    expect(existsSync(join(root, "chatbot-routes.service"))).toBe(false);
     expect(removed.out).toMatch(/the user, the data directory and the folders are kept/);
     const again = setup("--remove");
     expect(again.out).toMatch(/nothing to change/);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { systemdUnit } from "../../host/setup/systemd-unit.js";
+import { routesReloadUnits, systemdUnit } from "../../host/setup/systemd-unit.js";
 
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 const ANALYZE = "/usr/bin/systemd-analyze";
@@ -44,6 +44,23 @@ describe.skipIf(!existsSync(ANALYZE))("README systemd unit", () => {
       expect(unit).toContain(key);
     }
     expect(verify(unit)).toEqual({ status: 0, output: "" });
+  });
+
+  it("host setup's path unit and its postfix reload service are accepted too", () => {
+    const dir = mkdtempSync(join(tmpdir(), "unit-"));
+    const units = routesReloadUnits("/var/lib/chatbot-routes");
+    writeFileSync(join(dir, "chatbot-routes.path"), units.path);
+    writeFileSync(join(dir, "chatbot-routes.service"), units.service);
+    const result = spawnSync(ANALYZE, ["verify", "--man=no", join(dir, "chatbot-routes.path"), join(dir, "chatbot-routes.service")], {
+      encoding: "utf8",
+      cwd: dir,
+    });
+    // postfix itself may be missing where this runs; systemd then says so for ExecStart, nothing else.
+    const complaints = `${result.stdout}${result.stderr}`
+      .trim()
+      .split("\n")
+      .filter((line) => line !== "" && !/Command \/usr\/sbin\/postfix is not executable|not executable: No such file/.test(line));
+    expect(complaints).toEqual([]);
   });
 
   it("the check can fail: a misspelled hardening key is reported", () => {
