@@ -1,10 +1,12 @@
 // The Postfix transport table the host keeps itself (issue 13, part 3): one line per installed
 // bot, "ADDR NEXTHOP", sending its mail to the host's LMTP door instead of Dovecot. Postfix reads
-// it as `transport_maps = hash:FILE` (README "Install", step 3). A `hash:` table is what makes a
-// new bot routable with no operator step and no `postfix reload`: Postfix's daemons notice a
-// rebuilt .db by its time and restart themselves for their next lookup (a `texthash:` table is
-// read once per daemon and needs a reload). While the host is down its socket refuses, so Postfix
-// defers a bot's mail and retries it; a bot taken off the table gets its mail in its mailbox again.
+// it as `transport_maps = hash:FILE` (README "Install", step 3). The host rewrites it at every
+// install and removal, so a new bot needs no operator step. New Postfix processes read a rebuilt
+// .db by themselves, but the queue manager's resolver keeps the table it started with while its
+// connection is busy (a removed route lasted 25 s to over 60 s on the test relay; `ipc_ttl`, 1000 s,
+// at most): `host setup`'s chatbot-routes.path unit reloads Postfix at each rebuild (the host is
+// not root and never does). While the host is down its socket refuses, so Postfix defers a bot's
+// mail and retries it; a bot taken off the table gets its mail in its mailbox again.
 // Disabled bots stay on it: the host decides what happens to their mail (spool/dead).
 import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";

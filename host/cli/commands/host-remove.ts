@@ -16,9 +16,10 @@ const HELP = `Usage: chatbot host remove ADDR [--data-dir DIR]
 
 Take the bot at ADDR off this host. Its folder moves to DIR/removed/ADDR.TIME (keys, password,
 state and bundles kept; delete it when you are sure), and when host.json has "transportMap" the
-table loses the bot's line, so Postfix delivers the address's mail to its mailbox again with no
-reload. Without "transportMap", take its line out of your transport table yourself. A running
-'host serve' stops running the bot at its next mail or tick.
+table loses the bot's line, so Postfix delivers the address's mail to its mailbox again once it
+has read the table ('chatbot host setup' installs a unit that reloads Postfix at each change;
+meanwhile the LMTP door defers the address's mail). Without "transportMap", take its line out of
+your transport table yourself. A running 'host serve' stops running the bot at its next mail or tick.
 
 Options:
   --data-dir DIR  the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
@@ -44,7 +45,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const sync = await syncTransportMap(dataDir, config);
   io.stdout(
     sync
-      ? `  routing  ${sync.file} no longer routes ${addr}: Postfix delivers its mail to the mailbox again\n`
+      ? `  routing  ${sync.file} no longer routes ${addr}: Postfix delivers its mail to the mailbox again once it has read the table\n`
       : `  routing  take ${addr} out of your Postfix transport table yourself (host.json has no "transportMap")\n`,
   );
   return EXIT.ok;

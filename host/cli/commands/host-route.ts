@@ -12,11 +12,11 @@ import { EXIT, type CliIo, type Command } from "../command.js";
 const HELP = `Usage: chatbot host route [--dry-run] [--json] [--data-dir DIR]
 
 Rewrite the Postfix transport table the host keeps (host.json "transportMap") with one line
-per installed bot, "ADDR NEXTHOP", and rebuild it with postmap; Postfix's daemons pick the new
-table up by themselves, no reload. Postfix reads it once main.cf says
+per installed bot, "ADDR NEXTHOP", and rebuild it with postmap. Postfix reads it once main.cf says
   transport_maps = hash:FILE
-(run this first, so the table exists when Postfix looks). 'host serve' and every install do the
-same on their own.
+(run this first, so the table exists when Postfix looks); its queue manager sees a rebuilt table
+after a reload, which the unit 'chatbot host setup' installs does at each change. 'host serve'
+and every install rewrite the table on their own.
 
 Options:
   --dry-run       print the table as it would be, change nothing
