@@ -100,7 +100,8 @@ function interrupted(message: InterruptedMessage): void {
   event.stop = setTimeout(() => {
     if (current !== event) return;
     // It kept running guest code the whole time after the interruption: all of it is the bot's, at most the wall time.
-    const cpuMs = Math.min(performance.now() - event.startedAt, message.cpuMs + (performance.now() - interruptedAt));
+    const now = performance.now();
+    const cpuMs = Math.min(now - event.startedAt, message.cpuMs + (now - interruptedAt));
     stopGuest(
       event,
       message.ending,

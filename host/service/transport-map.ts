@@ -20,8 +20,6 @@ import { renameUnsynced } from "../spool/durable-fs.js";
 
 const execFileAsync = promisify(execFile);
 
-/** How long one `postmap` may take before the table counts as not rebuilt, ms (it takes ~10 ms for 1 000 lines). */
-const POSTMAP_TIMEOUT_MS = 30_000;
 /** Postfix's queue directory on Debian: an LMTP socket below it is named relative to it, which works chrooted or not. */
 const POSTFIX_QUEUE_DIR = "/var/spool/postfix/";
 
@@ -47,44 +45,76 @@ export function transportMapText(addresses: readonly string[], nexthop: string):
 export interface TransportMapSync {
   file: string;
   bots: number;
+  /** The table's text as the installed bots want it. */
+  text: string;
   /** False when the table already said this (nothing written, no postmap run). */
   changed: boolean;
+}
+
+type RouteConfig = Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">;
+
+/** How long one Postfix tool (postmap, postconf) may take, ms (postmap takes ~10 ms for 1 000 lines). */
+const POSTFIX_TOOL_TIMEOUT_MS = 30_000;
+
+/**
+ * Run a Postfix tool (`-c postfixConfigDir` first when set) and give its output, trimmed; a failure
+ * says what the tool said on stderr ("postmap: fatal: open …: Permission denied"), not the noise around it.
+ */
+export async function postfixTool(tool: "postconf" | "postmap", args: string[], postfixConfigDir: string | undefined): Promise<string> {
+  const config = postfixConfigDir === undefined ? [] : ["-c", postfixConfigDir];
+  try {
+    const { stdout } = await execFileAsync(tool, [...config, ...args], { timeout: POSTFIX_TOOL_TIMEOUT_MS, encoding: "utf8" });
+    return stdout.trim();
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || errorMessage(error));
+  }
+}
+
+/** The `transport_maps` entry that reads the table `file`. */
+export function tableEntry(file: string): string {
+  return `hash:${file}`;
+}
+
+/** Whether a `transport_maps` value (tables separated by commas or spaces) reads the table `file`. */
+export function mapsReadTable(maps: string, file: string): boolean {
+  return maps.split(/[\s,]+/).includes(tableEntry(file));
+}
+
+/** Whether `file`'s .db exists and was built after the table was last written. */
+export function tableDbIsCurrent(file: string): boolean {
+  const db = `${file}.db`;
+  return existsSync(db) && statSync(db).mtimeMs >= statSync(file).mtimeMs;
+}
+
+/** The table as the installed bots want it, without touching the file; undefined without host.json `transportMap`. */
+export async function plannedTransportMap(dataDir: string, config: RouteConfig): Promise<{ file: string; bots: string[]; text: string } | undefined> {
+  const file = config.transportMap;
+  if (file === undefined) return undefined;
+  const bots = await installedBotAddresses(dataDir);
+  return { file, bots, text: transportMapText(bots, transportNexthop(config)) };
 }
 
 /** How a sync builds the .db: `postmap [-c DIR] hash:FILE` (tests pass another command to see it fail). */
 export type Postmap = (file: string, postfixConfigDir: string | undefined) => Promise<void>;
 
 const systemPostmap: Postmap = async (file, postfixConfigDir) => {
-  try {
-    const config = postfixConfigDir === undefined ? [] : ["-c", postfixConfigDir];
-    await execFileAsync("postmap", [...config, `hash:${file}`], { timeout: POSTMAP_TIMEOUT_MS });
-  } catch (error) {
-    // postmap says why on stderr ("postmap: fatal: open …: Permission denied"); the rest is noise.
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(stderr || errorMessage(error));
-  }
+  await postfixTool("postmap", [tableEntry(file)], postfixConfigDir);
 };
 
 /**
  * Bring host.json's `transportMap` in line with the installed bots: rewrite it (a temporary file
  * renamed over it, mode 0644: Postfix's daemons read it as another user) and rebuild its .db with
- * postmap (`-c postfixConfigDir` when set), only when its text changed or the .db is missing or older. Undefined when host.json has
- * no `transportMap` (the operator routes by hand). E_CONFIG with the fix when it cannot be done.
+ * postmap (`-c postfixConfigDir` when set), only when its text changed or the .db is missing or
+ * older. Undefined when host.json has no `transportMap` (the operator routes by hand). E_CONFIG
+ * with the fix when it cannot be done.
  */
-export async function syncTransportMap(
-  dataDir: string,
-  config: Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">,
-  postmap: Postmap = systemPostmap,
-): Promise<TransportMapSync | undefined> {
-  const file = config.transportMap;
-  if (file === undefined) return undefined;
-  const addresses = await installedBotAddresses(dataDir);
-  const text = transportMapText(addresses, transportNexthop(config));
-  const db = `${file}.db`;
+export async function syncTransportMap(dataDir: string, config: RouteConfig, postmap: Postmap = systemPostmap): Promise<TransportMapSync | undefined> {
+  const planned = await plannedTransportMap(dataDir, config);
+  if (planned === undefined) return undefined;
+  const { file, bots, text } = planned;
   const before = await readFile(file, "utf8").catch(() => undefined);
-  if (before === text && existsSync(db) && statSync(db).mtimeMs >= statSync(file).mtimeMs) {
-    return { file, bots: addresses.length, changed: false };
-  }
+  if (before === text && tableDbIsCurrent(file)) return { file, bots: bots.length, text, changed: false };
   try {
     await writeFile(`${file}.tmp`, text, { mode: 0o644 });
     // Unsynced: the table is derived from the bots folder and rebuilt at every start of host serve.
@@ -96,5 +126,5 @@ export async function syncTransportMap(
       `the transport table ${file} could not be rebuilt (${errorMessage(error).split("\n")[0]}): its folder must be writable by the host's user, postmap (Debian: postfix) installed, and Postfix's main.cf where postmap looks (host.json postfixConfigDir, else $MAIL_CONFIG or /etc/postfix); then run 'chatbot host route'`,
     );
   }
-  return { file, bots: addresses.length, changed: true };
+  return { file, bots: bots.length, text, changed: true };
 }

@@ -1,4 +1,4 @@
-// Unix group names and ids from /etc/group, for the LMTP socket's group (`lmtpSocketGroup`).
+// Unix group names and ids from /etc/group, for the LMTP socket's group (`lmtpSocketGroup`) and `host setup`.
 import { readFileSync } from "node:fs";
 import { ChatbotError } from "../../core/errors.js";
 
@@ -11,10 +11,16 @@ function groups(): Array<[string, number]> {
     .map((fields) => [fields[0]!, Number(fields[2])]);
 }
 
+/** The numeric id of a group by name, undefined when the machine has no such group. */
+export function findGroupId(name: string): number | undefined {
+  const gid = groups().find(([group]) => group === name)?.[1];
+  return gid !== undefined && Number.isInteger(gid) ? gid : undefined;
+}
+
 /** The numeric id of a group by name; E_CONFIG when the machine has no such group. */
 export function groupId(name: string): number {
-  const gid = groups().find(([group]) => group === name)?.[1];
-  if (gid === undefined || !Number.isInteger(gid)) throw new ChatbotError("E_CONFIG", `host.json: lmtpSocketGroup "${name}" is not a group on this machine`);
+  const gid = findGroupId(name);
+  if (gid === undefined) throw new ChatbotError("E_CONFIG", `host.json: lmtpSocketGroup "${name}" is not a group on this machine`);
   return gid;
 }
 

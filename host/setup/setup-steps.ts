@@ -8,6 +8,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
+import { mapsReadTable, tableEntry } from "../service/transport-map.js";
+import { findGroupId } from "../service/unix-groups.js";
 
 const execFileAsync = promisify(execFile);
 /** How long one command of a step may take, ms (adduser, postfix reload, systemctl). */
@@ -58,9 +60,9 @@ async function run(places: SetupPlaces, command: string, args: string[]): Promis
 
 const shell = (command: string, args: string[]) => [command, ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(" ");
 
-/** The uid of `user` and the gid of `group`, or undefined. */
-function ids(name: string, file: "/etc/passwd" | "/etc/group"): number | undefined {
-  const line = readFileSync(file, "utf8")
+/** The uid of a user in /etc/passwd, or undefined. */
+function userId(name: string): number | undefined {
+  const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
     .find((l) => l.startsWith(`${name}:`));
   return line === undefined ? undefined : Number(line.split(":")[2]);
@@ -91,18 +93,10 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
   const table = tablePath(places);
   const asUser = (args: string[]) => ["-u", user, "--", places.node, places.cli, ...args];
   const steps: SetupStep[] = [];
-  const add = (name: string, done: boolean, command: string, args: string[], after?: () => Promise<void>) =>
-    steps.push({
-      name,
-      done,
-      command: shell(command, args),
-      apply: async () => {
-        await run(places, command, args);
-        await after?.();
-      },
-    });
+  const add = (name: string, done: boolean, command: string, args: string[]) =>
+    steps.push({ name, done, command: shell(command, args), apply: () => run(places, command, args).then(() => undefined) });
 
-  const uid = ids(user, "/etc/passwd");
+  const uid = userId(user);
   add(`system user ${user}`, uid !== undefined, "adduser", ["--system", "--group", "--home", dataDir, user]);
   add(
     `host data directory ${dataDir} (host.json)`,
@@ -125,7 +119,7 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
       table,
     ]),
   );
-  add(`LMTP socket folder ${socketDir} (${user}:postfix 2750)`, folderIs(socketDir, uid, ids("postfix", "/etc/group"), 0o2750), "install", [
+  add(`LMTP socket folder ${socketDir} (${user}:postfix 2750)`, folderIs(socketDir, uid, findGroupId("postfix"), 0o2750), "install", [
     "-d",
     "-o",
     user,
@@ -135,7 +129,7 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
     "2750",
     socketDir,
   ]);
-  add(`routes folder ${routesDir} (${user} 0755)`, folderIs(routesDir, uid, ids(user, "/etc/group"), 0o755), "install", [
+  add(`routes folder ${routesDir} (${user} 0755)`, folderIs(routesDir, uid, findGroupId(user), 0o755), "install", [
     "-d",
     "-o",
     user,
@@ -148,12 +142,11 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
   add(`routes table ${table}`, existsSync(`${table}.db`), "runuser", asUser(["host", "route", "--data-dir", dataDir]));
 
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
-  const entry = `hash:${table}`;
-  const readsTable = maps.split(/[\s,]+/).includes(entry);
+  const entry = tableEntry(table);
   const newMaps = maps ? `${entry}, ${maps}` : entry;
   steps.push({
     name: `Postfix transport_maps reads ${entry}`,
-    done: readsTable,
+    done: mapsReadTable(maps, table),
     command: `${shell("postconf", ["-e", `transport_maps = ${newMaps}`])} && postfix reload`,
     apply: async () => {
       // What --remove puts back; written before the change, so a failed reload still leaves it.
@@ -229,7 +222,7 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
       if (systemd) await run(places, "systemctl", ["daemon-reload"]);
     },
   });
-  const entry = `hash:${tablePath(places)}`;
+  const entry = tableEntry(tablePath(places));
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
   const before = readRecord(places).transportMapsBefore;
   const restored =
@@ -240,7 +233,7 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
       .join(", ");
   steps.push({
     name: `Postfix transport_maps without ${entry}`,
-    done: !maps.split(/[\s,]+/).includes(entry),
+    done: !mapsReadTable(maps, tablePath(places)),
     command: `${restored === "" ? "postconf -X transport_maps" : shell("postconf", ["-e", `transport_maps = ${restored}`])} && postfix reload`,
     apply: async () => {
       await run(places, "postconf", restored === "" ? ["-X", "transport_maps"] : ["-e", `transport_maps = ${restored}`]);

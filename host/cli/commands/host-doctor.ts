@@ -66,17 +66,16 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   );
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const configFile = hostPaths(dataDir).config;
+  // No host.json here (doctor before 'host init', or another data dir): no routes to check.
+  const hasConfig = existsSync(configFile);
   const [detection, routes] = await Promise.all([
     detectWalls(),
-    // No host.json here (doctor before 'host init', or another data dir): nothing to check.
-    existsSync(configFile)
-      ? loadHostConfig(configFile, dataDir).then((config) => checkRoutes(dataDir, config))
-      : Promise.resolve(undefined as RouteCheck | undefined),
+    hasConfig ? loadHostConfig(configFile, dataDir).then((config) => checkRoutes(dataDir, config)) : Promise.resolve(undefined as RouteCheck | undefined),
   ]);
   if (values.json) {
     const { reports, combined } = detection;
     io.stdout(`${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok, routes: routes ?? null }, null, 2)}\n`);
-  } else io.stdout(formatWalls(detection) + (existsSync(configFile) ? formatRouteCheck(routes) : ""));
+  } else io.stdout(formatWalls(detection) + (hasConfig ? formatRouteCheck(routes) : ""));
   const allUp = detection.reports.every((r) => r.up) && detection.combined.ok && (routes?.problems.length ?? 0) === 0;
   return values["require-all"] && !allUp ? WALLS_DOWN_EXIT : EXIT.ok;
 }

@@ -4,8 +4,8 @@
 // rebuild fail, or before pointing Postfix's transport_maps at the table the first time).
 import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
-import { dataDirFrom, hostPaths, installedBotAddresses } from "../../service/paths.js";
-import { syncTransportMap, transportMapText, transportNexthop } from "../../service/transport-map.js";
+import { dataDirFrom, hostPaths } from "../../service/paths.js";
+import { plannedTransportMap, syncTransportMap, type TransportMapSync } from "../../service/transport-map.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
@@ -38,14 +38,17 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       `chatbot host route: host.json has no "transportMap": routes are the operator's (README "Install", step 3). To let the host keep them, set it, e.g. "transportMap": "/var/lib/chatbot-routes/transport"`,
     );
   }
-  const addresses = await installedBotAddresses(dataDir);
-  const text = transportMapText(addresses, transportNexthop(config));
-  const sync = values["dry-run"] ? { file: config.transportMap, bots: addresses.length, changed: false } : await syncTransportMap(dataDir, config);
-  if (values.json) io.stdout(`${JSON.stringify({ ...sync, dryRun: values["dry-run"] === true, text })}\n`);
+  const dryRun = values["dry-run"] === true;
+  let sync: TransportMapSync;
+  if (dryRun) {
+    const planned = (await plannedTransportMap(dataDir, config))!;
+    sync = { file: planned.file, bots: planned.bots.length, text: planned.text, changed: false };
+  } else sync = (await syncTransportMap(dataDir, config))!;
+  if (values.json) io.stdout(`${JSON.stringify({ file: sync.file, bots: sync.bots, changed: sync.changed, dryRun, text: sync.text })}\n`);
   else {
-    io.stdout(text);
-    const what = values["dry-run"] ? "not written (--dry-run)" : sync!.changed ? "written and rebuilt with postmap" : "already up to date";
-    io.stderr(`${config.transportMap}: ${addresses.length} bot${addresses.length === 1 ? "" : "s"}, ${what}\n`);
+    io.stdout(sync.text);
+    const what = dryRun ? "not written (--dry-run)" : sync.changed ? "written and rebuilt with postmap" : "already up to date";
+    io.stderr(`${sync.file}: ${sync.bots} bot${sync.bots === 1 ? "" : "s"}, ${what}\n`);
   }
   return EXIT.ok;
 }

@@ -71,18 +71,24 @@ describe.skipIf(!relayAvailable())("syncTransportMap with the real postmap", () 
     const folder = mkdtempSync(join(tmpdir(), "transport-map-table-"));
     const file = join(folder, "transport");
     try {
-      expect(await syncTransportMap(data, config(file))).toEqual({ file, bots: 2, changed: true });
+      const both = transportMapText(["echo@chat.test", "poll@chat.test"], "lmtp:unix:chatbot/lmtp.sock");
+      expect(await syncTransportMap(data, config(file))).toEqual({ file, bots: 2, text: both, changed: true });
       expect(statSync(file).mode & 0o777).toBe(0o644);
       expect(lookup(file, "echo@chat.test")).toBe("lmtp:unix:chatbot/lmtp.sock");
       expect(lookup(file, "poll@chat.test")).toBe("lmtp:unix:chatbot/lmtp.sock");
       expect(lookup(file, "person@chat.test")).toBeUndefined();
 
       const dbTime = statSync(`${file}.db`).mtimeMs;
-      expect(await syncTransportMap(data, config(file))).toEqual({ file, bots: 2, changed: false });
+      expect(await syncTransportMap(data, config(file))).toEqual({ file, bots: 2, text: both, changed: false });
       expect(statSync(`${file}.db`).mtimeMs).toBe(dbTime); // not rebuilt: Postfix's daemons keep running
 
       rmSync(hostPaths(data).bot("poll@chat.test").dir, { recursive: true });
-      expect(await syncTransportMap(data, config(file))).toEqual({ file, bots: 1, changed: true });
+      expect(await syncTransportMap(data, config(file))).toEqual({
+        file,
+        bots: 1,
+        text: transportMapText(["echo@chat.test"], "lmtp:unix:chatbot/lmtp.sock"),
+        changed: true,
+      });
       expect(lookup(file, "poll@chat.test")).toBeUndefined();
       expect(lookup(file, "echo@chat.test")).toBe("lmtp:unix:chatbot/lmtp.sock");
     } finally {
