@@ -7,20 +7,18 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
+import { initHost } from "../support/host-fixture.js";
 import { relayAvailable } from "../support/relay.js";
 
 /** A host with the echo template built in ./echo, a password file, and host.json `extra`. */
 async function host(extra: Record<string, unknown>) {
   const work = mkdtempSync(join(tmpdir(), "host-route-"));
-  const data = join(work, "data");
+  const data = await initHost(work, { postfixConfigDir: work, ...extra });
   const io = captureIo(work);
-  expect(await runCli(["host", "init", "--data-dir", data], io)).toBe(0);
   expect(await runCli(["new", "echo", "--name", "echo"], io)).toBe(0);
   expect(await runCli(["build", "echo"], io)).toBe(0);
   writeFileSync(join(work, "pw"), "a-good-password\n");
   writeFileSync(join(work, "main.cf"), ""); // postmap -c needs a main.cf; this machine's Postfix has none in /etc/postfix
-  const hostJson = join(data, "host.json");
-  writeFileSync(hostJson, JSON.stringify({ ...JSON.parse(readFileSync(hostJson, "utf8")), postfixConfigDir: work, ...extra }));
   const cli = async (...args: string[]) => {
     const out = captureIo(work);
     const code = await runCli([...args, "--data-dir", data], out);

@@ -5,12 +5,11 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
 import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
 import { Spool } from "../../host/spool/spool.js";
-import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { relayAvailable, startRelay, submissionTransport, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 
 /** `host deliver` bundled into one file: what the README's master.cf line runs. */
@@ -61,13 +60,7 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
     pipeUser.uid = idOf("/etc/passwd", "chatbot"); // created by the relay's setup.sh
     pipeUser.gid = idOf("/etc/group", "chatbot");
     await relay.addUser(SENDER, "sender-password");
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: relay.submissionPort,
-      secure: false,
-      ignoreTLS: true,
-      auth: { user: SENDER, pass: "sender-password" },
-    });
+    const transport = submissionTransport(relay, SENDER, "sender-password");
     send = async (to, subject) => {
       const messageId = `<ingress-${Date.now()}-${Math.random().toString(16).slice(2)}@chat.test>`;
       const raw = [

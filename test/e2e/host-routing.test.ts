@@ -9,13 +9,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { until } from "../support/poll.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
-import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { relayAvailable, startRelay, submissionTransport, type TestRelay } from "../support/relay.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 const SENDER = "sender@chat.test";
@@ -97,13 +96,7 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
 
     await relay.addUser(SENDER, "sender-password");
     await relay.addUser(bot, "routed-bot-password");
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: relay.submissionPort,
-      secure: false,
-      ignoreTLS: true,
-      auth: { user: SENDER, pass: "sender-password" },
-    });
+    const transport = submissionTransport(relay, SENDER, "sender-password");
     send = async (to, subject) => {
       await transport.sendMail({ from: SENDER, to, subject, text: subject });
     };

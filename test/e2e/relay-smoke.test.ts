@@ -3,10 +3,9 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventIs, startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
-import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { relayAvailable, startRelay, submissionTransport, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 
 /** Files in a maildir's new/ and cur/ (none when the maildir does not exist). */
@@ -100,13 +99,7 @@ describe.skipIf(!relayAvailable())("test relay with real Delta Chat cores", () =
       "second line",
       "",
     ].join("\r\n");
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: relay.submissionPort,
-      secure: false,
-      ignoreTLS: true, // plaintext SASL on loopback, like the cores above
-      auth: { user: "sender@chat.test", pass: "sender-password" },
-    });
+    const transport = submissionTransport(relay, "sender@chat.test", "sender-password"); // plaintext SASL on loopback, like the cores above
     try {
       await transport.sendMail({ envelope: { from: "sender@chat.test", to: [bot, "carol@chat.test"] }, raw });
     } finally {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addDiagnostics } from "./diagnostics.js";
+import nodemailer from "nodemailer";
 
 const RELAY_DIR = fileURLToPath(new URL("../relay/", import.meta.url));
 /** Where Debian installs the daemons (the scripts call them by name; this only checks presence). */
@@ -219,4 +220,18 @@ function isExecutable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A nodemailer transport that submits as `user` on the relay's submission port: plaintext SASL on
+ * loopback (no STARTTLS), as the Delta Chat cores in the tests log in.
+ */
+export function submissionTransport(relay: Pick<TestRelay, "submissionPort">, user: string, password: string) {
+  return nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: relay.submissionPort,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user, pass: password },
+  });
 }
