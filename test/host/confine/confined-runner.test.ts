@@ -29,9 +29,9 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-/** The runner's node process: the descendant (or the runner itself) whose command is node. */
-function runnerNode(): number {
-  const [wrapper] = executor.runnerPids();
+/** The runner's node process of `of`: the descendant (or the runner itself) whose command is node. */
+function runnerNode(of: Executor = executor): number {
+  const [wrapper] = of.runnerPids();
   const pid = [wrapper!, ...descendants(wrapper!)].find(
     (p) =>
       readFileSync(`/proc/${p}/cmdline`, "utf8")
@@ -40,6 +40,11 @@ function runnerNode(): number {
   );
   if (pid === undefined) throw new Error(`no node process under runner ${wrapper}`);
   return pid;
+}
+
+/** The uid a process runs as (/proc/PID/status). */
+function uidOf(pid: number): number {
+  return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 }
 
 beforeAll(async () => {
@@ -72,7 +77,7 @@ describe("confined runners (host serve's executor)", () => {
     expect(result.actions).toEqual([expect.objectContaining({ type: "reply", text: "echo: hello" })]);
     if (!launcher.confined) return;
     const node = runnerNode();
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${node}/status`, "utf8"))![1]);
+    const uid = uidOf(node);
     if (up("identity") && detection.setup.identity.kind === "uid") {
       expect(uid).toBeGreaterThanOrEqual(RUNNER_UIDS.first);
       expect(uid).toBeLessThan(RUNNER_UIDS.first + RUNNER_UIDS.count);
@@ -96,12 +101,10 @@ describe("confined runners (host serve's executor)", () => {
 
   it("each runner start gets a uid of its own (a killed runner still exiting never shares its task count with its successor)", async () => {
     if (!launcher.confined || detection.setup.identity.kind !== "uid") return;
-    const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     const second = new Executor({ launcher });
     try {
       await second.warmUp();
-      const [wrapper] = second.runnerPids();
-      const node = [wrapper!, ...descendants(wrapper!)].find((p) => readlinkSync(`/proc/${p}/exe`) === process.execPath)!;
+      const node = runnerNode(second);
       expect(uidOf(node)).not.toBe(uidOf(runnerNode()));
       expect(uidOf(node)).toBeGreaterThanOrEqual(RUNNER_UIDS.first);
     } finally {
@@ -111,7 +114,6 @@ describe("confined runners (host serve's executor)", () => {
 
   it("runners of two launchers (two host processes on one machine) do not share a uid: each draws its own", async () => {
     if (!launcher.confined || detection.setup.identity.kind !== "uid") return;
-    const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
     // Before: each launcher counted from RUNNER_UIDS.first, so the first runner of every host
     // process had the same uid and they shared its RLIMIT_NPROC (a runner failed with EAGAIN).
     const launchers = await Promise.all([openRunnerWalls([], () => {}), openRunnerWalls([], () => {})]);
@@ -120,8 +122,7 @@ describe("confined runners (host serve's executor)", () => {
       const uids = await Promise.all(
         executors.map(async (each) => {
           await each.warmUp();
-          const [wrapper] = each.runnerPids();
-          return uidOf([wrapper!, ...descendants(wrapper!)].find((p) => readlinkSync(`/proc/${p}/exe`) === process.execPath)!);
+          return uidOf(runnerNode(each));
         }),
       );
       expect(uids[0]).not.toBe(uids[1]);
