@@ -1,11 +1,9 @@
 // `chatbot deploy` against the test relay's real Dovecot: the author uploads into the bot account's
 // ChatbotInstall folder, a real `chatbot host serve` installs it, an upgrade follows the same way,
 // `host install --rollback` brings the first version back, and the host's logins keep the account alive.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
@@ -13,15 +11,14 @@ import { readBundleFolder } from "../../host/service/installed-bots.js";
 import { captureIo } from "../support/cli-io.js";
 import { until } from "../support/poll.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
-
-const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+import { spawnServe, type ServeProcess } from "../support/serve-process.js";
 
 describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () => {
   let relay: TestRelay;
   let work: string;
   let data: string;
   let bot: string;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
   const lines: Array<Record<string, unknown>> = [];
 
   const setVersion = (version: string) => {
@@ -83,7 +80,7 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
   });
 
   afterAll(async () => {
-    serve?.kill("SIGKILL");
+    serve?.child.kill("SIGKILL");
     await relay?.stop();
   });
 
@@ -102,17 +99,8 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
     expect(readFileSync(join(data, "bots", bot, "password"), "utf8")).toBe("echo-bot-password");
 
     // 2. The host service runs; the author deploys 1.1.0 and the service's watcher installs it.
-    serve = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data, "--no-lmtp"], { stdio: ["ignore", "pipe", "pipe"] });
-    let buffer = "";
-    let stderr = "";
-    serve.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split("\n");
-      buffer = parts.pop()!;
-      lines.push(...parts.map((line) => JSON.parse(line) as Record<string, unknown>));
-    });
-    serve.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    await until(() => lines.some((l) => l.event === "service.started"), `host serve to start (${stderr})`, 30_000);
+    serve = spawnServe(data, ["--no-lmtp"], (event) => lines.push(event));
+    await serve.started();
     setVersion("1.1.0");
     expect(await runCli(["build", "echo"], captureIo(work))).toBe(0);
     expect((await deploy()).version).toBe("1.1.0");
@@ -132,8 +120,7 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
     expect(logins.filter((l) => l.includes("TLS")).length, logins.join("\n")).toBeGreaterThanOrEqual(2);
 
     // 4. The operator rolls back: the first version is installed again.
-    serve.kill("SIGTERM");
-    await new Promise((resolve) => serve!.once("exit", resolve));
+    await serve.stop();
     serve = undefined;
     const rollback = captureIo(work);
     expect(await runCli(["host", "install", bot, "--rollback", "--data-dir", data], rollback)).toBe(0);

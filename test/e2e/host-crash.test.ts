@@ -1,11 +1,9 @@
 // kill -9 of the host service during a burst of 200 mails: after a restart, every mail is answered
 // exactly once, as the real Delta Chat client sees it (a reply sent twice would have to carry the
 // same Message-ID, which the client drops; a lost mail would leave a gap).
-import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
@@ -13,8 +11,8 @@ import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-clien
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { until } from "../support/poll.js";
+import { spawnServe, type ServeProcess } from "../support/serve-process.js";
 
-const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 const BURST = 200;
 
 describe.skipIf(!relayAvailable())("host service crash safety with a real Delta Chat client", () => {
@@ -22,27 +20,14 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
   let dc: DeltaChatDriver;
   let work: string;
   let data: string;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
   let handled = 0;
-  let stderr = "";
-  let started = 0;
 
-  /** Start `chatbot host serve` as its own process, counting the events it runs. */
-  function startServe(): ChildProcess {
-    const child = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_ENV: "production" },
+  /** Start `chatbot host serve` as its own process, counting the events it runs (bot.event) across restarts. */
+  function startServe(): ServeProcess {
+    return spawnServe(data, [], (event) => {
+      if (event.event === "bot.event") handled += 1;
     });
-    let buffer = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      handled += lines.filter((line) => line.includes('"event":"bot.event"')).length;
-      if (lines.some((line) => line.includes('"event":"service.started"'))) started += 1;
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    return child;
   }
 
   beforeAll(async () => {
@@ -68,12 +53,12 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     await relay.addUser(`echobot01@${relay.domain}`, "echo-bot-password");
     expect(await runCli(["host", "install", `echobot01@${relay.domain}`, "echo", "--password-file", "pw", "--name", "Echo", "--data-dir", data], io)).toBe(0);
     serve = startServe();
-    await until(() => started === 1, "the host service to start", 30_000);
+    await serve.started();
     await relay.routeToLmtp(`echobot01@${relay.domain}`, socket);
   });
 
   afterAll(async () => {
-    serve?.kill("SIGKILL");
+    serve?.child.kill("SIGKILL");
     await dc?.close();
     await relay?.stop();
   });
@@ -97,11 +82,11 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
     for (let i = 1; i <= BURST; i++) await dc.rpc.miscSendTextMessage(alice, chatId, `burst ${i}`);
     // Let the host get well into the burst, then kill it without warning.
     await until(() => handled >= 40, "40 events handled before the kill", 120_000);
-    serve!.kill("SIGKILL");
+    serve!.child.kill("SIGKILL");
     const killedAfter = handled;
     await new Promise((r) => setTimeout(r, 500));
     serve = startServe();
-    await until(() => started === 2, "the host service to restart", 30_000);
+    await serve.started();
     // While the host was down Postfix could not reach the socket and deferred those mails; it retries
     // them after its queue-run delay (minutes). An operator would flush the queue; so does the test.
     const flusher = setInterval(() => void relay.flushQueue(), 3000);
@@ -128,7 +113,7 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
       const dead = readdirSync(join(data, "spool", "dead")).length;
       clearInterval(flusher);
       throw new Error(
-        `${String(error)}; echoes ${(await echoes()).length}, handled ${handled}, killed after ${killedAfter}; spool ${spool} files, dead ${dead}; log ${JSON.stringify([...kinds])}; last ${log.slice(-3).join(" | ")}; stderr ${stderr.slice(-500)}`,
+        `${String(error)}; echoes ${(await echoes()).length}, handled ${handled}, killed after ${killedAfter}; spool ${spool} files, dead ${dead}; log ${JSON.stringify([...kinds])}; last ${log.slice(-3).join(" | ")}; stderr ${serve!.stderr().slice(-500)}`,
       );
     }
     clearInterval(flusher);

@@ -4,19 +4,18 @@
 // test does what it does); while `host serve` is down the bot's
 // mail waits (deferred, never bounced) and is handed over after the restart; `host remove` gives
 // the address's mail back to its mailbox.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { until } from "../support/poll.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { relayAvailable, startRelay, submissionTransport, type TestRelay } from "../support/relay.js";
+import { spawnServe, type ServeProcess } from "../support/serve-process.js";
 
-const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 const SENDER = "sender@chat.test";
 
 describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transportMap) on a real relay", () => {
@@ -24,36 +23,22 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
   let work: string;
   let data: string;
   let table: string;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
   const spooled: Array<{ bot: string; at: number }> = [];
   let send: (to: string, subject: string) => Promise<void>;
   const bot = "routed@chat.test";
 
-  /** `chatbot host serve` as its own process; resolves once it serves. */
+  /** `chatbot host serve` as its own process, noting each mail it spools; resolves once it serves. */
   async function startServe(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data], { stdio: ["ignore", "pipe", "pipe"] });
-    let buffer = "";
-    let started = false;
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        const event = JSON.parse(line) as { event: string; bot?: string };
-        if (event.event === "lmtp.spooled") spooled.push({ bot: event.bot!, at: Date.now() });
-        if (event.event === "service.started") started = true;
-      }
+    serve = spawnServe(data, [], (event) => {
+      if (event.event === "lmtp.spooled") spooled.push({ bot: event.bot as string, at: Date.now() });
     });
-    serve = child;
-    await until(() => started, "host serve to start", 30_000);
+    await serve.started();
   }
 
   async function stopServe(): Promise<void> {
-    const child = serve!;
+    await serve!.stop();
     serve = undefined;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
   }
 
   /**
@@ -107,7 +92,7 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
   }, 120_000);
 
   afterAll(async () => {
-    serve?.kill("SIGKILL");
+    serve?.child.kill("SIGKILL");
     await relay?.stop();
   });
 
