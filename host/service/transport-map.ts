@@ -8,17 +8,14 @@
 // not root and never does). While the host is down its socket refuses, so Postfix defers a bot's
 // mail and retries it; a bot taken off the table gets its mail in its mailbox again.
 // Disabled bots stay on it: the host decides what happens to their mail (spool/dead).
-import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { promisify } from "node:util";
 import { isAccountAddress } from "../../core/address.js";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
 import type { HostConfig } from "./host-config.js";
 import { installedBotAddresses } from "./paths.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
-
-const execFileAsync = promisify(execFile);
+import { runTool } from "./run-tool.js";
 
 /** Postfix's queue directory on Debian: an LMTP socket below it is named relative to it, which works chrooted or not. */
 const POSTFIX_QUEUE_DIR = "/var/spool/postfix/";
@@ -56,19 +53,10 @@ type RouteConfig = Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpS
 /** How long one Postfix tool (postmap, postconf) may take, ms (postmap takes ~10 ms for 1 000 lines). */
 const POSTFIX_TOOL_TIMEOUT_MS = 30_000;
 
-/**
- * Run a Postfix tool (`-c postfixConfigDir` first when set) and give its output, trimmed; a failure
- * says what the tool said on stderr ("postmap: fatal: open …: Permission denied"), not the noise around it.
- */
-export async function postfixTool(tool: "postconf" | "postmap", args: string[], postfixConfigDir: string | undefined): Promise<string> {
+/** Run a Postfix tool (`-c postfixConfigDir` first when set): its output, trimmed; a failure says its stderr (run-tool.ts). */
+export function postfixTool(tool: "postconf" | "postmap", args: string[], postfixConfigDir: string | undefined): Promise<string> {
   const config = postfixConfigDir === undefined ? [] : ["-c", postfixConfigDir];
-  try {
-    const { stdout } = await execFileAsync(tool, [...config, ...args], { timeout: POSTFIX_TOOL_TIMEOUT_MS, encoding: "utf8" });
-    return stdout.trim();
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(stderr || errorMessage(error));
-  }
+  return runTool(tool, [...config, ...args], { timeoutMs: POSTFIX_TOOL_TIMEOUT_MS });
 }
 
 /** The `transport_maps` entry that reads the table `file`. */

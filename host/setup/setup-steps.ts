@@ -2,16 +2,14 @@
 // is done (so a second run changes nothing), the command it runs (what --dry-run prints), and how
 // to take back what it changed in Postfix and systemd (--remove; the user, the data and the
 // folders are kept: they hold the bots' keys and state).
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
 import { mapsReadTable, tableEntry } from "../service/transport-map.js";
 import { findGroupId } from "../service/unix-groups.js";
+import { runTool } from "../service/run-tool.js";
 
-const execFileAsync = promisify(execFile);
 /** How long one command of a step may take, ms (adduser, postfix reload, systemctl). */
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -49,13 +47,9 @@ interface SetupRecord {
 }
 
 async function run(places: SetupPlaces, command: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(command, args, { env: places.env, timeout: STEP_TIMEOUT_MS, encoding: "utf8" });
-    return stdout.trim();
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`${command} ${args.join(" ")} failed: ${stderr || (error as Error).message}`);
-  }
+  return runTool(command, args, { env: places.env, timeoutMs: STEP_TIMEOUT_MS }).catch((error: Error) => {
+    throw new Error(`${command} ${args.join(" ")} failed: ${error.message}`);
+  });
 }
 
 const shell = (command: string, args: string[]) => [command, ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(" ");
