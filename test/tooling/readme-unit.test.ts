@@ -20,12 +20,17 @@ function readmeUnit(): string {
   return blocks[0]!;
 }
 
-/** What systemd-analyze verify says of `text` as chatbot.service: exit status and its output. */
-function verify(text: string): { status: number | null; output: string } {
+/** What systemd-analyze verify says of the unit files `units` (name → text), checked together: exit status and its output. */
+function verifyUnits(units: Record<string, string>): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), "unit-"));
-  writeFileSync(join(dir, "chatbot.service"), text);
-  const result = spawnSync(ANALYZE, ["verify", "--man=no", join(dir, "chatbot.service")], { encoding: "utf8", cwd: dir });
+  for (const [name, text] of Object.entries(units)) writeFileSync(join(dir, name), text);
+  const result = spawnSync(ANALYZE, ["verify", "--man=no", ...Object.keys(units).map((name) => join(dir, name))], { encoding: "utf8", cwd: dir });
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+/** What systemd-analyze verify says of `text` as chatbot.service. */
+function verify(text: string): { status: number | null; output: string } {
+  return verifyUnits({ "chatbot.service": text });
 }
 
 describe.skipIf(!existsSync(ANALYZE))("README systemd unit", () => {
@@ -47,17 +52,10 @@ describe.skipIf(!existsSync(ANALYZE))("README systemd unit", () => {
   });
 
   it("host setup's path unit and its postfix reload service are accepted too", () => {
-    const dir = mkdtempSync(join(tmpdir(), "unit-"));
     const units = routesReloadUnits("/var/lib/chatbot-routes");
-    writeFileSync(join(dir, "chatbot-routes.path"), units.path);
-    writeFileSync(join(dir, "chatbot-routes.service"), units.service);
-    const result = spawnSync(ANALYZE, ["verify", "--man=no", join(dir, "chatbot-routes.path"), join(dir, "chatbot-routes.service")], {
-      encoding: "utf8",
-      cwd: dir,
-    });
+    const { output } = verifyUnits({ "chatbot-routes.path": units.path, "chatbot-routes.service": units.service });
     // postfix itself may be missing where this runs; systemd then says so for ExecStart, nothing else.
-    const complaints = `${result.stdout}${result.stderr}`
-      .trim()
+    const complaints = output
       .split("\n")
       .filter((line) => line !== "" && !/Command \/usr\/sbin\/postfix is not executable|not executable: No such file/.test(line));
     expect(complaints).toEqual([]);
