@@ -407,6 +407,22 @@ export const DEPLOY_PASSWORD_MAX_BYTES = 256;
  * headers fit (~27.4 MiB), and it stays under the relay's 30 MiB message size.
  */
 export const DEPLOY_MESSAGE_MAX_BYTES = MAIL_MAX_BYTES;
+/**
+ * The deploy inbox (host/service/deploy-inbox.ts): a folder Dovecot's IMAPSieve hook writes each
+ * message appended to a ChatbotInstall folder into, one file per deploy named after the account.
+ */
+/** How often the host looks into the inbox besides inotify's word, ms (a missed notification waits this long). */
+export const DEPLOY_INBOX_SCAN_MS = 5_000;
+/** Files the hook leaves in the inbox at most: more deploys while the host is behind (or down) wait for the poll. */
+export const DEPLOY_INBOX_FILES_MAX = 64;
+/** A hook's temporary file older than this was left by a hook that died, ms: removed. */
+export const DEPLOY_INBOX_STALE_MS = 10 * 60 * 1000;
+/**
+ * Looks into ChatbotInstall after a hook: Dovecot runs the hook while the APPEND is in progress, so
+ * the message may not be visible to another session yet. Tries, and the wait before each, ms.
+ */
+export const DEPLOY_INBOX_LOOKS = 6;
+export const DEPLOY_INBOX_LOOK_DELAY_MS = 500;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
 /**
@@ -552,3 +568,14 @@ export function runnerMessageMaxBytes(limits: EventLimits): number {
   const payload = limits.actionBytesPerEvent + limits.logBytesPerEvent + limits.stateBytes + fetchRequestBodyMaxBytes(limits) + FETCH_REQUEST_JSON_MAX_CHARS;
   return 2 * payload + MiB;
 }
+
+/**
+ * Catch-up after a bot starts getting its mail (host/service/inbox-catch-up.ts): Postfix may still
+ * deliver a just-installed or resumed bot's mail to its mailbox until its queue manager has read the
+ * new routes table (a reload away with `host setup`'s path unit, up to ipc_ttl without it). The
+ * host looks into the account's INBOX at these delays after the change, ms, and runs what arrived
+ * there since.
+ */
+export const INBOX_CATCH_UP_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000];
+/** Messages one catch-up takes from an INBOX at most (more wait for the next look). */
+export const INBOX_CATCH_UP_MAX = 50;

@@ -8,6 +8,9 @@
 //   multipart/mixed: a text/plain note for a person who opens the folder, then attachments
 //   chatbot.json, bot.js, bot.js.map (optional) and password (the account's own password).
 //
+// A control deploy (`chatbot deploy --pause`, `--resume`, `--remove`) has the header
+// X-Chatbot-Deploy-Action: pause|resume|remove and only the password attached.
+//
 // The password is the only secret in it. It is there because it proves authorship: only someone
 // who holds the account's password can have written it, whatever else can put mail into a folder
 // (e.g. a relay delivering `bot+ChatbotInstall@…` there via lmtp_save_to_detail_mailbox); the host
@@ -33,6 +36,11 @@ export const DEPLOY_FOLDER = "ChatbotInstall";
 export const REFUSED_FOLDER: readonly string[] = [DEPLOY_FOLDER, "Refused"];
 /** The header that marks a deploy message; its value is the format version. */
 export const DEPLOY_HEADER = "X-Chatbot-Deploy";
+/** The header that makes a deploy a control deploy: pause, resume or remove the account's bot. */
+export const DEPLOY_ACTION_HEADER = "X-Chatbot-Deploy-Action";
+/** What a control deploy asks the host to do with the account's bot. */
+export const DEPLOY_ACTIONS = ["pause", "resume", "remove"] as const;
+export type DeployAction = (typeof DEPLOY_ACTIONS)[number];
 /** The only format version so far. */
 const DEPLOY_FORMAT = "1";
 
@@ -53,9 +61,19 @@ export interface DeployContent {
 
 /** A parsed deploy: its content, the sha256 its subject names, and what the subject says it is. */
 export interface ParsedDeploy extends DeployContent {
+  action: "install";
+  /** The account the deploy names (its To: address, lowercase; "" when it names none). */
+  addr: string;
   /** SHA-256 of `bundle` as the subject states it (checked against the bundle's bytes by the parser). */
   sha256: string;
   subject: string;
+}
+
+/** A parsed control deploy: pause, resume or remove the account's bot. */
+export interface ParsedControl {
+  action: DeployAction;
+  addr: string;
+  password: string;
 }
 
 const CAPS: Record<string, number> = {
@@ -147,6 +165,23 @@ export function composeDeployMessage(addr: string, content: DeployContent, date:
   return `${mail}--${boundary}--\r\n`;
 }
 
+/** The control deploy that pauses, resumes or removes the bot at `addr` (CRLF line ends). */
+export function composeControlMessage(addr: string, action: DeployAction, password: string, date: Date = new Date()): string {
+  checkPartSize(DEPLOY_PARTS.password, Buffer.byteLength(password, "utf8"));
+  if (!isAccountAddress(addr)) throw deployError(`not an address: ${JSON.stringify(addr)}`);
+  if (/[\r\n]/.test(password)) throw deployError("the password must be one line");
+  const boundary = `chatbot-deploy-${action}-${Date.now().toString(36)}`;
+  return (
+    `From: <${addr}>\r\nTo: <${addr}>\r\nDate: ${formatDate(date)}\r\nMessage-ID: ${newMessageId(domainOf(addr))}\r\n` +
+    `Subject: chatbot deploy --${action}\r\n${DEPLOY_HEADER}: ${DEPLOY_FORMAT}\r\n${DEPLOY_ACTION_HEADER}: ${action}\r\n` +
+    `MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n` +
+    `--${boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n` +
+    `'chatbot deploy --${action}': the chatbot host of this relay acts on it and then deletes this message.\r\n` +
+    `--${boundary}\r\nContent-Type: text/plain; name="${DEPLOY_PARTS.password}"\r\nContent-Disposition: attachment; filename="${DEPLOY_PARTS.password}"\r\n` +
+    `Content-Transfer-Encoding: base64\r\n\r\n${base64Lines(Buffer.from(password, "utf8"))}--${boundary}--\r\n`
+  );
+}
+
 /** True when the two passwords are equal (constant time for equal lengths). */
 export function samePassword(a: string, b: string): boolean {
   const x = Buffer.from(a, "utf8");
@@ -155,11 +190,32 @@ export function samePassword(a: string, b: string): boolean {
 }
 
 /**
+ * The account a deploy names and the password it carries, without the other checks (those are the
+ * installer's): what the deploy door needs to log in as the account. Undefined when the message is
+ * over the cap or has no one-line password attachment within its cap.
+ */
+export async function readDeployCredentials(raw: Uint8Array): Promise<{ addr: string; password: string } | undefined> {
+  if (raw.byteLength > DEPLOY_MESSAGE_MAX_BYTES) return undefined;
+  const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), {
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+  });
+  const part = parsed.attachments.find((a) => a.filename === DEPLOY_PARTS.password);
+  if (!part || part.content.byteLength > DEPLOY_PASSWORD_MAX_BYTES) return undefined;
+  const password = part.content.toString("utf8").trim();
+  if (password === "" || /[\r\n]/.test(password)) return undefined;
+  const to = parsed.to === undefined ? [] : Array.isArray(parsed.to) ? parsed.to : [parsed.to];
+  return { addr: (to[0]?.value[0]?.address ?? "").toLowerCase(), password };
+}
+
+/**
  * Parse a deploy message. Checks the marker header, the size of the whole and of each part, that
  * every required part is there exactly once and nothing else is, and that the subject's sha256 is
  * the bundle's. The manifest itself is checked by the installer (readBundleFolder).
  */
-export async function parseDeployMessage(raw: Uint8Array): Promise<ParsedDeploy> {
+export async function parseDeployMessage(raw: Uint8Array): Promise<ParsedDeploy | ParsedControl> {
   if (raw.byteLength > DEPLOY_MESSAGE_MAX_BYTES) throw deployError(`${raw.byteLength} bytes, over the host's cap of ${DEPLOY_MESSAGE_MAX_BYTES}`);
   const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), {
     skipHtmlToText: true,
@@ -181,6 +237,16 @@ export async function parseDeployMessage(raw: Uint8Array): Promise<ParsedDeploy>
     if (!file) throw deployError(`${name} is missing`);
     return file;
   };
+  const to = parsed.to === undefined ? [] : Array.isArray(parsed.to) ? parsed.to : [parsed.to];
+  const addr = (to[0]?.value[0]?.address ?? "").toLowerCase();
+  const action = parsed.headers.get(DEPLOY_ACTION_HEADER.toLowerCase());
+  if (action !== undefined) {
+    if (typeof action !== "string" || !(DEPLOY_ACTIONS as readonly string[]).includes(action))
+      throw deployError(`"${DEPLOY_ACTION_HEADER}" must be one of ${DEPLOY_ACTIONS.join(", ")} (found ${JSON.stringify(action)})`);
+    const extra = [...files.keys()].filter((name) => name !== DEPLOY_PARTS.password);
+    if (extra.length > 0) throw deployError(`a --${action} deploy carries only the password, not ${extra.join(", ")}`);
+    return { action: action as DeployAction, addr, password: need(DEPLOY_PARTS.password).toString("utf8").trim() };
+  }
   const manifest = need(DEPLOY_PARTS.manifest);
   const bundle = need(DEPLOY_PARTS.bundle);
   const password = need(DEPLOY_PARTS.password).toString("utf8").trim();
@@ -189,5 +255,5 @@ export async function parseDeployMessage(raw: Uint8Array): Promise<ParsedDeploy>
   if (!stated) throw deployError(`the subject names no sha256 (${JSON.stringify(subject.slice(0, 200))})`);
   if (stated !== sha256Hex(bundle)) throw deployError(`${DEPLOY_PARTS.bundle} does not match the sha256 in the subject: it was changed after 'chatbot deploy'`);
   const sourceMap = files.get(DEPLOY_PARTS.sourceMap);
-  return { manifest, bundle, ...(sourceMap ? { sourceMap } : {}), password, sha256: stated, subject };
+  return { action: "install", addr, manifest, bundle, ...(sourceMap ? { sourceMap } : {}), password, sha256: stated, subject };
 }

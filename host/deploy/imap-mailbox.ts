@@ -150,6 +150,8 @@ export interface FolderMessage {
   marker: string | undefined;
   /** RFC822.SIZE as the server lists it, bytes (checked before a download; absent from fakes). */
   size?: number;
+  /** INTERNALDATE, when the server received it, ms since the epoch (seconds resolution; absent from fakes). */
+  receivedAt?: number;
 }
 
 /** One logged-in session on one folder of a bot account (the host's own records there, e.g. ChatbotState). */
@@ -186,11 +188,12 @@ export async function openFolderMailbox(
     list: guard(`list ${folder}`, async () => {
       if (!(await open())) return [];
       if (client.mailbox && client.mailbox.exists === 0) return [];
-      const messages = await client.fetchAll("1:*", { uid: true, size: true, headers: [header] });
+      const messages = await client.fetchAll("1:*", { uid: true, size: true, internalDate: true, headers: [header] });
       return messages
         .map((m) => ({
           uid: m.uid,
           size: m.size,
+          receivedAt: m.internalDate === undefined ? undefined : new Date(m.internalDate).getTime(),
           marker: m.headers === undefined ? undefined : markerLine.exec(m.headers.toString("latin1").replace(/\r?\n[ \t]+/g, " "))?.[1]?.trim(),
         }))
         .sort((a, b) => a.uid - b.uid);

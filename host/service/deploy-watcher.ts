@@ -1,7 +1,8 @@
 // The host side of `chatbot deploy`: log in as each installed bot, install the deploys waiting in
 // its ChatbotInstall folder, and keep every account alive. Run by `chatbot host serve` (a timer of
-// its own, so a slow IMAP server never holds up mail) and once by `chatbot host install ADDR
-// --from-account`.
+// its own, so a slow IMAP server never holds up mail), for any account at once when the deploy
+// inbox hands over a deploy Dovecot saw appended (deploy-inbox.ts: how an account that is not a
+// bot yet deploys), and once by `chatbot host install ADDR --from-account`.
 //
 // A deploy goes through the same checks as a local install: the message is parsed within its caps
 // (deploy-message.ts), its password must be the account's own, its parts are written to a private
@@ -13,18 +14,28 @@
 // Every check is an IMAP login, which is what keeps a chatmail account from expiring (90 days
 // without one, PROTOCOL §1): a bot is checked every `imap.pollSeconds`, and at least once per
 // ACCOUNT_REFRESH_MS even when polling is off.
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isChatbotError, describeError } from "../../core/errors.js";
-import { ACCOUNT_REFRESH_MS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../../core/limits.js";
+import { ACCOUNT_REFRESH_MS, DEPLOY_INBOX_LOOK_DELAY_MS, DEPLOY_INBOX_LOOKS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../../core/limits.js";
+import { Serial } from "../policy/serial.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
-import { DEPLOY_PARTS, parseDeployMessage, samePassword, type ParsedDeploy } from "../deploy/deploy-message.js";
+import {
+  DEPLOY_PARTS,
+  parseDeployMessage,
+  readDeployCredentials,
+  samePassword,
+  type DeployAction,
+  type ParsedControl,
+  type ParsedDeploy,
+} from "../deploy/deploy-message.js";
 import type { DeployMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import type { HostLog } from "./host-event.js";
 import type { HostConfig } from "./host-config.js";
 import { installBundle } from "./install-bot.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
-import { hostPaths } from "./paths.js";
+import { hostPaths, isInstalledBot } from "./paths.js";
+import { pauseBot, removeBot, resumeBot } from "./author-controls.js";
 import type { Clock } from "../../core/clock.js";
 
 /** <data>/bots/<addr>/account.json: when the host last logged in as the bot. */
@@ -41,6 +52,7 @@ export interface AccountCheck {
 export type DeployOutcome =
   | { uid: number; status: "installed"; name: string; version: string; author: string; upgrade: boolean }
   | { uid: number; status: "unchanged"; version: string }
+  | { uid: number; status: "paused" | "resumed" | "removed" }
   | { uid: number; status: "refused"; reason: string };
 
 export interface DeployWatcherDeps {
@@ -52,6 +64,8 @@ export interface DeployWatcherDeps {
   log: HostLog;
   /** Log in as a bot account (imap-mailbox.ts; tests may pass a fake). */
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<DeployMailbox>;
+  /** Told when a bot starts getting its mail (a new bot installed, a paused one resumed), with when (ms): `host serve` catches up on its INBOX. */
+  onRouted?: (addr: string, since: number) => void;
 }
 
 /** How long after its last check a bot is checked again, ms (pure). */
@@ -69,6 +83,8 @@ export class DeployWatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** One account check at a time, whether the poll, the deploy door or `host install` asked for it. */
+  private readonly checks = new Serial();
 
   constructor(private readonly deps: DeployWatcherDeps) {}
 
@@ -90,7 +106,59 @@ export class DeployWatcher {
    * Log in as `addr` and install what waits in its ChatbotInstall folder. `password` is for a bot
    * that is not installed yet (host install --from-account); an installed bot uses its stored one.
    */
-  async checkAccount(addr: string, options: { password?: string; name?: string } = {}): Promise<DeployOutcome[]> {
+  checkAccount(addr: string, options: { password?: string; name?: string } = {}): Promise<DeployOutcome[]> {
+    return this.checks.run(() => this.checkAccountNow(addr, options));
+  }
+
+  /**
+   * Install what Dovecot saw `account` append to its ChatbotInstall folder (the deploy inbox hands
+   * over each message): log in as the account (with its stored password when it is a bot here, else
+   * with the one the deploy carries: a login that works is the proof of ownership) and check its
+   * folder, a few times while the APPEND that ran the hook may not be visible yet. Refusals are
+   * logged (deploy.refused); an IMAP failure throws.
+   */
+  async installArrived(account: string, raw: Uint8Array): Promise<void> {
+    const { dataDir, log } = this.deps;
+    const installed = isInstalledBot(dataDir, account);
+    let password: string | undefined;
+    if (!installed) {
+      const credentials = await readDeployCredentials(raw).catch(() => undefined);
+      if (!credentials) {
+        log({ event: "deploy.refused", account, reason: "E_DEPLOY: not a deploy made by 'chatbot deploy' (no password attachment)" });
+        return;
+      }
+      if (credentials.addr !== account) {
+        log({
+          event: "deploy.refused",
+          account,
+          reason: `E_DEPLOY: the deploy is for ${JSON.stringify(credentials.addr)} but was put into the folder of ${account}: run 'chatbot deploy --addr ${account}' with ${account}'s password`,
+        });
+        return;
+      }
+      password = credentials.password;
+    }
+    for (let look = 1; look <= DEPLOY_INBOX_LOOKS && !this.stopped; look += 1) {
+      await new Promise((resolve) => setTimeout(resolve, DEPLOY_INBOX_LOOK_DELAY_MS));
+      let outcomes: DeployOutcome[];
+      try {
+        outcomes = await this.checkAccount(account, password === undefined ? {} : { password });
+      } catch (error) {
+        if (isChatbotError(error, "E_IMAP_AUTH")) {
+          log({
+            event: "deploy.refused",
+            account,
+            reason: `E_DEPLOY: the password in the deploy does not log in as ${account}: deploy with the account's own password`,
+          });
+          return;
+        }
+        throw error;
+      }
+      if (outcomes.length > 0) return;
+    }
+    log({ event: "deploy.missed", account });
+  }
+
+  private async checkAccountNow(addr: string, options: { password?: string; name?: string }): Promise<DeployOutcome[]> {
     const { dataDir, clock, log } = this.deps;
     const paths = hostPaths(dataDir).bot(addr);
     const stateFile = join(paths.dir, "account.json");
@@ -120,7 +188,9 @@ export class DeployWatcher {
         } else {
           if (outcome.status === "installed")
             log({ event: "install.deployed", bot: addr, name: outcome.name, version: outcome.version, author: outcome.author, upgrade: outcome.upgrade });
-          else log({ event: "install.unchanged", bot: addr, version: outcome.version });
+          else if (outcome.status === "unchanged") log({ event: "install.unchanged", bot: addr, version: outcome.version });
+          else log({ event: `install.${outcome.status}`, bot: addr });
+          if ((outcome.status === "installed" && !outcome.upgrade) || outcome.status === "resumed") this.deps.onRouted?.(addr, clock.now());
           await mailbox.remove(outcome.uid);
         }
       }
@@ -140,16 +210,24 @@ export class DeployWatcher {
     if (size > DEPLOY_MESSAGE_MAX_BYTES)
       return { uid, status: "refused", reason: `E_DEPLOY: ${size} bytes, over the host's cap of ${DEPLOY_MESSAGE_MAX_BYTES}` };
     const raw = await mailbox.download(uid);
-    let deploy: ParsedDeploy;
+    let deploy: ParsedDeploy | ParsedControl;
     try {
       deploy = await parseDeployMessage(raw);
     } catch (error) {
       if (isChatbotError(error, "E_DEPLOY")) return { uid, status: "refused", reason: describeError(error) };
       throw error;
     }
+    if (deploy.addr !== addr) {
+      return {
+        uid,
+        status: "refused",
+        reason: `E_DEPLOY: the deploy is for ${JSON.stringify(deploy.addr)} but was put into the folder of ${addr}: run 'chatbot deploy --addr ${addr}' with ${addr}'s password`,
+      };
+    }
     if (!samePassword(deploy.password, password)) {
       return { uid, status: "refused", reason: "E_DEPLOY: the password in the deploy is not the account's: only the account's owner may deploy to it" };
     }
+    if (deploy.action !== "install") return this.control(addr, uid, deploy.action);
     const paths = hostPaths(this.deps.dataDir).bot(addr);
     // The very same build again (a deploy re-sent, or a delete that failed after the install):
     // installing it would push the real previous version out of previous/.
@@ -178,7 +256,20 @@ export class DeployWatcher {
       throw error;
     } finally {
       await rm(staging, { recursive: true, force: true });
+      // A refused first deploy leaves no empty bot folder behind (rmdir: only when nothing else is in it).
+      if ((await readJsonFile(paths.config, undefined)) === undefined) await rmdir(paths.dir).catch(() => undefined);
     }
+  }
+
+  /** A control deploy: pause, resume or remove the bot (refused when none is installed). */
+  private async control(addr: string, uid: number, action: DeployAction): Promise<DeployOutcome> {
+    const { dataDir, config, clock } = this.deps;
+    if (!isInstalledBot(dataDir, addr))
+      return { uid, status: "refused", reason: `E_DEPLOY: no bot is installed at ${addr} to ${action}: deploy one first with 'chatbot deploy'` };
+    if (action === "pause") await pauseBot(dataDir, config, addr, clock.now());
+    else if (action === "resume") await resumeBot(dataDir, config, addr);
+    else await removeBot(dataDir, config, addr, new Date(clock.now()));
+    return { uid, status: action === "pause" ? "paused" : action === "resume" ? "resumed" : "removed" };
   }
 
   /** Check due bots every `everyMs` (each bot itself only every imap.pollSeconds). */

@@ -2,7 +2,8 @@
 // the StopStack) stop. Two steps because `--once` needs only the first:
 //   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
 //   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
-import { MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import { DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
 import { openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
 import { openRunnerWalls } from "../confine/runner-walls.js";
@@ -15,11 +16,13 @@ import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { HostService } from "./host-service.js";
 import { startLmtpServer } from "./lmtp-server.js";
+import { DeployInbox } from "./deploy-inbox.js";
+import { InboxCatchUp } from "./inbox-catch-up.js";
 import { syncTransportMap } from "./transport-map.js";
 import { describeError } from "../../core/errors.js";
 import type { HostMetrics } from "./metrics.js";
 import { startMetricsWriter, type MetricsWriter } from "./metrics-writer.js";
-import { isInstalledBot } from "./paths.js";
+import { hostPaths, isRoutedBot } from "./paths.js";
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "./state-mirror.js";
 import type { StopStack } from "./stop-stack.js";
 import { groupId } from "./unix-groups.js";
@@ -91,7 +94,7 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
     const door = await startLmtpServer({
       socketPath: config.lmtpSocket,
       spool: host.spool,
-      isBot: (addr) => isInstalledBot(dataDir, addr),
+      isBot: (addr) => isRoutedBot(dataDir, addr),
       maxBytes: MAIL_MAX_BYTES,
       log,
       onSpooled: () => host.service.poke(),
@@ -108,9 +111,35 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
   host.service.start();
   host.mirror.start(STATE_MIRROR_INTERVAL_MS);
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
-  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox });
+  // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts).
+  const catchUp = new InboxCatchUp({
+    clock,
+    log,
+    openInbox: async (addr) => {
+      if (!isRoutedBot(dataDir, addr)) return null;
+      const password = await readFile(hostPaths(dataDir).bot(addr).password, "utf8").catch(() => undefined);
+      return password === undefined ? null : openFolderMailbox(config.imap, addr, password.trim(), "INBOX", "Chat-Version");
+    },
+    spool: async (addr, raw) => {
+      await host.spool.write(addr, raw, MAIL_MAX_BYTES);
+      host.service.poke();
+    },
+  });
+  stops.push("inbox catch-up", async () => catchUp.stop());
+  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox, onRouted: (addr, since) => catchUp.schedule(addr, since) });
   watcher.start();
   stops.push("deploy watcher", () => watcher.stop());
+  if (config.deployInbox !== undefined) {
+    const inbox = new DeployInbox({
+      dir: config.deployInbox,
+      maxBytes: DEPLOY_MESSAGE_MAX_BYTES,
+      clock,
+      log,
+      install: (account, raw) => watcher.installArrived(account, raw),
+    });
+    await inbox.start();
+    stops.push("deploy inbox", () => inbox.stop());
+  }
   log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
   void host.metricsWriter.write();
 }

@@ -77,6 +77,13 @@ const hostConfigSchema = settings({
   transportNexthop: v.optional(
     v.pipe(v.string("must be a Postfix next hop"), v.regex(/^[a-z][a-z0-9_-]*:\S*$/, "must be a Postfix next hop such as lmtp:unix:chatbot/lmtp.sock")),
   ),
+  /**
+   * The deploy inbox (deploy-inbox.ts): a folder Dovecot's IMAPSieve hook drops each deploy appended
+   * to any account's ChatbotInstall folder into, so any account deploys its own bot within seconds
+   * (`chatbot host setup` makes it: the host user's, group vmail, 2770). Absent: deploys of
+   * installed bots are still found by the IMAP poll (imap.pollSeconds).
+   */
+  deployInbox: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
   /** Postfix's config folder for `postmap -c` when the host rebuilds transportMap (a second Postfix instance); absent: postmap's own ($MAIL_CONFIG or /etc/postfix). */
   postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
   /** Events run at once (one sandbox runner each). */
@@ -112,6 +119,7 @@ const hostConfigSchema = settings({
 /** The parsed, complete host config. */
 export type HostConfig = v.InferOutput<typeof hostConfigSchema> & {
   lmtpSocketGroup: string | undefined;
+  deployInbox: string | undefined;
   transportMap: string | undefined;
   transportNexthop: string | undefined;
   postfixConfigDir: string | undefined;
@@ -127,6 +135,7 @@ export function parseHostConfig(raw: unknown, file: string): Readonly<HostConfig
   return deepFreeze({
     ...config,
     lmtpSocketGroup: config.lmtpSocketGroup,
+    deployInbox: config.deployInbox,
     transportMap: config.transportMap,
     transportNexthop: config.transportNexthop,
     postfixConfigDir: config.postfixConfigDir,

@@ -86,7 +86,22 @@ export type DeployEvent =
   | { event: "install.refused"; bot: string; uid: number; reason: string }
   | { event: "install.deployed"; bot: string; name: string; version: string; author: string; upgrade: boolean }
   | { event: "install.unchanged"; bot: string; version: string }
-  | { event: "install.error"; bot: string; error: string };
+  /** A control deploy (`chatbot deploy --pause/--resume/--remove`) was carried out. */
+  | { event: "install.paused" | "install.resumed" | "install.removed"; bot: string }
+  | { event: "install.error"; bot: string; error: string }
+  /** The deploy inbox (deploy-inbox.ts) is watched; Dovecot's hook dropped a deploy into it; one was refused before any install. */
+  | { event: "deploy.watching"; inbox: string }
+  | { event: "deploy.received"; account: string; bytes: number }
+  | { event: "deploy.refused"; account: string; reason: string }
+  /** A file in the inbox that no hook of ours writes (its name says no account): removed. */
+  | { event: "deploy.stray"; file: string }
+  | { event: "deploy.error"; error: string }
+  /** Mail that reached a just-routed bot's INBOX was moved to the spool (inbox-catch-up.ts); one was too large; a look failed. */
+  | { event: "inbox.caught-up"; bot: string; mails: number }
+  | { event: "inbox.catch-up-skipped"; bot: string; uid: number; reason: string }
+  | { event: "inbox.catch-up-error"; bot: string; error: string }
+  /** A deploy the hook dropped was not found in the folder after every look (DEPLOY_INBOX_LOOKS): the poll may still find it. */
+  | { event: "deploy.missed"; account: string };
 
 /** The bots' state copies in their accounts (state-mirror.ts). */
 export type StateMirrorEvent =

@@ -45,7 +45,15 @@ export function hostPaths(dataDir: string) {
     metrics: join(dataDir, "metrics.prom"),
     bot: (addr: string) => {
       const dir = join(dataDir, "bots", addr.toLowerCase());
-      return { dir, config: join(dir, "bot.json"), password: join(dir, "password"), current: join(dir, "current"), previous: join(dir, "previous") };
+      return {
+        dir,
+        config: join(dir, "bot.json"),
+        password: join(dir, "password"),
+        current: join(dir, "current"),
+        previous: join(dir, "previous"),
+        /** Present while the author has the bot paused (`chatbot deploy --pause`): {at, by}. */
+        paused: join(dir, "paused.json"),
+      };
     },
   };
 }
@@ -58,6 +66,16 @@ export async function installedBotAddresses(dataDir: string): Promise<string[]> 
     throw error;
   });
   return names.filter((name) => name.includes("@") && existsSync(paths.bot(name).config)).sort();
+}
+
+/** The installed bots that get their mail: all but those their author paused (the transport table's lines). */
+export async function routedBotAddresses(dataDir: string): Promise<string[]> {
+  return (await installedBotAddresses(dataDir)).filter((addr) => !existsSync(hostPaths(dataDir).bot(addr).paused));
+}
+
+/** True when `addr` is an installed bot that is not paused (what the LMTP door accepts mail for). */
+export function isRoutedBot(dataDir: string, addr: string): boolean {
+  return isInstalledBot(dataDir, addr) && !existsSync(hostPaths(dataDir).bot(addr).paused);
 }
 
 /** True when `addr` is an installed bot of this host (a cheap check for the delivery doors). */

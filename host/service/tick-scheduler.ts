@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isPaused } from "./author-controls.js";
 import { nextTick, tickOffsetMs } from "../policy/schedule.js";
 import type { Spool } from "../spool/spool.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
@@ -78,6 +79,7 @@ export class TickScheduler {
     for (const addr of await this.deps.registry.addrs()) {
       const loaded = await this.deps.registry.bot(addr).catch(() => undefined);
       if (!loaded?.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
+      if (isPaused(this.deps.dataDir, addr)) continue; // the author paused it: no ticks either
       const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
       const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
       const schedule = loaded.bot.manifest.schedule;

@@ -13,7 +13,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { isAccountAddress } from "../../core/address.js";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
 import type { HostConfig } from "./host-config.js";
-import { installedBotAddresses } from "./paths.js";
+import { routedBotAddresses } from "./paths.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
 import { runTool } from "./run-tool.js";
 
@@ -75,11 +75,11 @@ export function tableDbIsCurrent(file: string): boolean {
   return existsSync(db) && statSync(db).mtimeMs >= statSync(file).mtimeMs;
 }
 
-/** The table as the installed bots want it, without touching the file; undefined without host.json `transportMap`. */
+/** The table as the installed bots want it (paused ones left out), without touching the file; undefined without host.json `transportMap`. */
 export async function plannedTransportMap(dataDir: string, config: RouteConfig): Promise<{ file: string; bots: string[]; text: string } | undefined> {
   const file = config.transportMap;
   if (file === undefined) return undefined;
-  const bots = await installedBotAddresses(dataDir);
+  const bots = await routedBotAddresses(dataDir);
   return { file, bots, text: transportMapText(bots, transportNexthop(config)) };
 }
 

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
+import { dovecotRemoveSteps, dovecotSteps } from "./dovecot-steps.js";
 import { mapsReadTable, tableEntry } from "../service/transport-map.js";
 import { findGroupId } from "../service/unix-groups.js";
 import { runTool } from "../service/run-tool.js";
@@ -24,6 +25,12 @@ export interface SetupPlaces {
   smtpPort: number;
   imapPort: number;
   unitFile: string;
+  /** The deploy inbox (the host user's, group mailGroup, 2770): Dovecot's hook drops deploys in it. */
+  deployDir: string;
+  /** The group Dovecot's mail processes run as (chatmail: vmail), a name or a number. */
+  mailGroup: string;
+  /** Dovecot's main config file. */
+  dovecotConfig: string;
   node: string;
   /** lib/host/cli/main.js of this package. */
   cli: string;
@@ -85,6 +92,7 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
   const { user, dataDir, routesDir, queueDir } = places;
   const socketDir = join(queueDir, "chatbot");
   const table = tablePath(places);
+  const mailGid = /^\d+$/.test(places.mailGroup) ? Number(places.mailGroup) : findGroupId(places.mailGroup);
   const asUser = (args: string[]) => ["-u", user, "--", places.node, places.cli, ...args];
   const steps: SetupStep[] = [];
   const add = (name: string, done: boolean, command: string, args: string[]) =>
@@ -111,6 +119,8 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
       "postfix",
       "--transport-map",
       table,
+      "--deploy-inbox",
+      places.deployDir,
     ]),
   );
   add(`LMTP socket folder ${socketDir} (${user}:postfix 2750)`, folderIs(socketDir, uid, findGroupId("postfix"), 0o2750), "install", [
@@ -133,6 +143,30 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
     "0755",
     routesDir,
   ]);
+  add(
+    `deploy inbox ${places.deployDir} (${user}:${places.mailGroup} 2770: Dovecot's mail processes drop deploys in it)`,
+    folderIs(places.deployDir, uid, mailGid, 0o2770),
+    "install",
+    ["-d", "-o", user, "-g", places.mailGroup, "-m", "2770", places.deployDir],
+  );
+  // A host.json from before the deploy inbox: the key, set in place (owner and mode kept).
+  const hostJson = join(dataDir, "host.json");
+  const hostConfig = (() => {
+    try {
+      return JSON.parse(readFileSync(hostJson, "utf8")) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  })();
+  steps.push({
+    name: `host.json watches the deploy inbox (deployInbox ${places.deployDir})`,
+    done: hostConfig?.deployInbox === places.deployDir,
+    command: `set deployInbox in ${hostJson}`,
+    apply: async () => {
+      const now = JSON.parse(await readFile(hostJson, "utf8")) as Record<string, unknown>;
+      await writeFile(hostJson, `${JSON.stringify({ ...now, deployInbox: places.deployDir }, null, 2)}\n`);
+    },
+  });
   add(`routes table ${table}`, existsSync(`${table}.db`), "runuser", asUser(["host", "route", "--data-dir", dataDir]));
 
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
@@ -150,7 +184,9 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
     },
   });
 
-  const unit = systemdUnit({ user, node: places.node, cli: places.cli, dataDir, socketDir, routesDir });
+  steps.push(...(await dovecotSteps({ dovecotConfig: places.dovecotConfig, deployInbox: places.deployDir, env: places.env })));
+
+  const unit = systemdUnit({ user, node: places.node, cli: places.cli, dataDir, socketDir, routesDir, deployDir: places.deployDir });
   const unitName = basename(places.unitFile);
   const systemd = existsSync("/run/systemd/system");
   steps.push({
@@ -216,6 +252,7 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
       if (systemd) await run(places, "systemctl", ["daemon-reload"]);
     },
   });
+  steps.push(...(await dovecotRemoveSteps({ dovecotConfig: places.dovecotConfig, deployInbox: places.deployDir, env: places.env })));
   const entry = tableEntry(tablePath(places));
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
   const before = readRecord(places).transportMapsBefore;

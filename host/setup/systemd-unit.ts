@@ -12,6 +12,8 @@ export interface UnitPlaces {
   socketDir: string;
   /** The folder of the transport table the host keeps. */
   routesDir: string;
+  /** The deploy door's folder ("-": a host set up by hand without the door may lack it). */
+  deployDir: string;
 }
 
 /** The unit file's text. */
@@ -32,7 +34,7 @@ TimeoutStopSec=30
 # Hardening: each line's reason is in the table below.
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths=${places.dataDir} ${places.socketDir} ${places.routesDir}
+ReadWritePaths=${places.dataDir} ${places.socketDir} ${places.routesDir} -${places.deployDir}
 PrivateTmp=yes
 ProtectHome=yes
 PrivateDevices=yes

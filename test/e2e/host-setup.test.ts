@@ -1,7 +1,8 @@
-// `chatbot host setup` (issue 13, part 1) against the test relay's real Postfix, as root, for a
-// fresh system user: --dry-run changes nothing; setup does every step; a second run changes
-// nothing (Postfix's config and the unit file the same); host doctor finds the routes right;
-// --remove leaves Postfix's config as it was before setup (postconf -n, compared line by line).
+// `chatbot host setup` (issue 13, parts 1 and 2) against the test relay's real Postfix and Dovecot,
+// as root, for a fresh system user: --dry-run changes nothing; setup does every step; a second run
+// changes nothing (Postfix's and Dovecot's config and the unit file the same); host doctor finds
+// the routes right; --remove leaves both as they were before setup (postconf -n, doveconf -n and
+// dovecot.conf, compared line by line).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+/** The steps of `host setup` (setup-steps.ts, dovecot-steps.ts). */
+const STEPS = 12;
 
 describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () => {
   let relay: TestRelay;
@@ -26,6 +29,9 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     return { code: result.status, out: result.stdout, err: result.stderr };
   };
   const postconf = () => execFileSync("postconf", ["-n"], { env, encoding: "utf8" });
+  let dovecotBefore: { doveconf: string; file: string };
+  const dovecotConf = () => join(relay.base, "server", "dovecot.conf");
+  const dovecot = () => ({ doveconf: execFileSync("doveconf", ["-n", "-c", dovecotConf()], { encoding: "utf8" }), file: readFileSync(dovecotConf(), "utf8") });
 
   beforeAll(async () => {
     chmodSync(root, 0o755); // the user reaches its data and Postfix the routes below it
@@ -46,8 +52,15 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
       String(relay.imapPort),
       "--unit-file",
       join(root, "chatbot.service"),
+      "--deploy-dir",
+      join(root, "deploy"),
+      "--mail-group",
+      "5000", // the test relay's mail uid and gid (test/relay/setup.sh VMAIL_UID)
+      "--dovecot-config",
+      dovecotConf(),
     ];
     postconfBefore = postconf();
+    dovecotBefore = dovecot();
   }, 60_000);
 
   afterAll(async () => {
@@ -60,11 +73,15 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
   it("--dry-run lists every step with its command and changes nothing", () => {
     const { code, out } = setup("--dry-run");
     expect(code).toBe(0);
-    expect(out.match(/^todo {4}/gm)).toHaveLength(8);
+    // Dovecot's Sieve plugins are installed already (test/relay/install.sh): that step is done.
+    expect(out.match(/^todo {4}/gm)).toHaveLength(STEPS - 1);
+    expect(out).toMatch(/^ok {6}Dovecot's Sieve plugins/m);
     expect(out).toContain(`adduser --system --group --home ${join(root, "data")} ${user}`);
     expect(out).toMatch(/postconf -e 'transport_maps = hash:.*\/routes\/transport, texthash:.*' && postfix reload/);
-    expect(out).toMatch(/8 steps to do; run without --dry-run/);
+    expect(out).toMatch(new RegExp(`${STEPS - 1} steps to do; run without --dry-run`));
+    expect(out).toMatch(/Dovecot: IMAPSieve pipes each deploy put into ChatbotInstall to the host/);
     expect(postconf()).toBe(postconfBefore);
+    expect(dovecot()).toEqual(dovecotBefore);
     expect(spawnSync("id", ["-u", user]).status).not.toBe(0);
     expect(existsSync(join(root, "data"))).toBe(false);
   });
@@ -72,12 +89,21 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
   it("setup does every step; a second run changes nothing", () => {
     const first = setup();
     expect(first.code, first.err).toBe(0);
-    expect(first.out.match(/^doing {3}/gm)).toHaveLength(8);
+    expect(first.out.match(/^doing {3}/gm)).toHaveLength(STEPS - 1);
     const after = postconf();
     expect(after).toMatch(new RegExp(`^transport_maps = hash:${join(root, "routes", "transport")}, texthash:`, "m"));
     const unit = readFileSync(join(root, "chatbot.service"), "utf8");
     expect(unit).toContain(`User=${user}\n`);
-    expect(unit).toContain(`ReadWritePaths=${join(root, "data")} ${join(relay.base, "spool", "chatbot")} ${join(root, "routes")}\n`);
+    expect(unit).toContain(`ReadWritePaths=${join(root, "data")} ${join(relay.base, "spool", "chatbot")} ${join(root, "routes")} -${join(root, "deploy")}\n`);
+    // The deploy inbox: the host user's, Dovecot's mail group may write, nobody else may look in.
+    expect(statSync(join(root, "deploy")).mode & 0o7777).toBe(0o2770);
+    expect(statSync(join(root, "deploy")).gid).toBe(5000);
+    expect((JSON.parse(readFileSync(join(root, "data", "host.json"), "utf8")) as { deployInbox: string }).deployInbox).toBe(join(root, "deploy"));
+    // Dovecot reads the IMAPSieve rule through one include line, and the compiled script is readable by the mail user.
+    const dovecotAfter = dovecot();
+    expect(dovecotAfter.file).toBe(`${dovecotBefore.file}!include_try chatbot-deploy.conf\n`);
+    expect(dovecotAfter.doveconf).toMatch(/imapsieve_mailbox1_name = ChatbotInstall/);
+    expect(statSync(join(relay.base, "server", "chatbot", "deploy.svbin")).mode & 0o444).toBe(0o444);
     expect(statSync(join(relay.base, "spool", "chatbot")).mode & 0o7777).toBe(0o2750);
     expect(existsSync(join(root, "routes", "transport.db"))).toBe(true);
     // The reload Postfix needs to see a changed table at once (systemd-unit.ts routesReloadUnits).
@@ -87,9 +113,10 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
 
     const second = setup();
     expect(second.code, second.err).toBe(0);
-    expect(second.out.match(/^ok {6}/gm)).toHaveLength(8);
+    expect(second.out.match(/^ok {6}/gm)).toHaveLength(STEPS);
     expect(second.out).toMatch(/nothing to change/);
     expect(postconf()).toBe(after);
+    expect(dovecot()).toEqual(dovecotAfter);
     expect(statSync(join(root, "chatbot.service")).mtimeMs).toBe(unitTime);
   });
 
@@ -102,6 +129,9 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     const removed = setup("--remove");
     expect(removed.code, removed.err).toBe(0);
     expect(postconf()).toBe(postconfBefore);
+    expect(dovecot()).toEqual(dovecotBefore);
+    expect(existsSync(join(relay.base, "server", "chatbot-deploy.conf"))).toBe(false);
+    expect(existsSync(join(relay.base, "server", "chatbot"))).toBe(false);
     expect(existsSync(join(root, "chatbot.service"))).toBe(false);
     expect(existsSync(join(root, "chatbot-routes.path"))).toBe(false);
     expect(existsSync(join(root, "chatbot-routes.service"))).toBe(false);

@@ -19,17 +19,19 @@ ensure_pipe_user() {
   fi
 }
 
-# "Done" = both daemons, a working doveadm, Dovecot's imap + lmtp and openssl are there.
+# "Done" = both daemons, a working doveadm, Dovecot's imap + lmtp, its Sieve plugins (IMAPSieve and
+# the pipe extension: what `chatbot host setup` wires deploys through) and openssl are there.
 if command -v postfix >/dev/null 2>&1 && command -v dovecot >/dev/null 2>&1 \
    && doveadm pw -s PLAIN -p probe >/dev/null 2>&1 \
    && [ -x /usr/lib/dovecot/imap ] && [ -x /usr/lib/dovecot/lmtp ] \
+   && [ -f /usr/lib/dovecot/modules/lib95_imap_sieve_plugin.so ] && command -v sievec >/dev/null 2>&1 \
    && command -v openssl >/dev/null 2>&1; then
   ensure_pipe_user
   exit 0
 fi
 
 if [ "$(id -u)" != 0 ]; then
-  echo "relay-deps: postfix/dovecot missing and not root: install postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl" >&2
+  echo "relay-deps: postfix/dovecot missing and not root: install postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl" >&2
   exit 1
 fi
 
@@ -40,10 +42,10 @@ apt-get update -qq
 # the test relay writes its own config per instance (test/relay/setup.sh).
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 echo "postfix postfix/mailname string chat.test" | debconf-set-selections
-echo "relay-deps: apt-get install postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl"
+echo "relay-deps: apt-get install postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl"
 # Debian's postinst tries to start the services and is refused (no init system here): harmless.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl </dev/null >/tmp/relay-deps-apt.log 2>&1 \
+  postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve openssl </dev/null >/tmp/relay-deps-apt.log 2>&1 \
   || { tail -30 /tmp/relay-deps-apt.log >&2; exit 1; }
 ensure_pipe_user
 echo "relay-deps: done ($(postconf -d mail_version 2>/dev/null), dovecot $(dovecot --version 2>/dev/null))"

@@ -22,12 +22,23 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** Start `chatbot host serve --data-dir DATA …args`; `onEvent` sees each event as it is logged. */
-export function spawnServe(data: string, args: string[] = [], onEvent: (event: ServeEvent) => void = () => {}): ServeProcess {
+/**
+ * Start `chatbot host serve --data-dir DATA …args`; `onEvent` sees each event as it is logged.
+ * `as`: the uid and gid to run it as (a service user, as systemd's User= does; default this
+ * process's) and variables to add to its environment (e.g. MAIL_CONFIG for a test relay's Postfix).
+ */
+export function spawnServe(
+  data: string,
+  args: string[] = [],
+  onEvent: (event: ServeEvent) => void = () => {},
+  as: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+): ServeProcess {
   // NODE_ENV=production: under vitest or vite-node openpgp.js would print debug traces.
   const child = spawn(process.execPath, [CLI, "host", "serve", "--data-dir", data, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_ENV: "production" },
+    env: { ...process.env, ...as.env, NODE_ENV: "production" },
+    ...(as.uid === undefined ? {} : { uid: as.uid, cwd: "/" }),
+    ...(as.gid === undefined ? {} : { gid: as.gid }),
   });
   const events: ServeEvent[] = [];
   let buffer = "";

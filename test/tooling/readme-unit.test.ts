@@ -77,6 +77,7 @@ describe("README systemd unit and host setup", () => {
         dataDir: "/var/lib/chatbot",
         socketDir: "/var/spool/postfix/chatbot",
         routesDir: "/var/lib/chatbot-routes",
+        deployDir: "/var/lib/chatbot-deploy",
       }),
     );
   });

@@ -12,7 +12,7 @@ import { EXIT, type CliIo, type Command } from "../command.js";
 const HELP = `Usage: chatbot host init [--data-dir DIR] [--smtp-host HOST] [--smtp-port PORT] [--smtp-tls]
                          [--imap-host HOST] [--imap-port PORT] [--imap-security plain|starttls|tls]
                          [--lmtp-socket PATH] [--lmtp-group NAME] [--transport-map FILE]
-                         [--concurrency N] [--force]
+                         [--deploy-inbox DIR] [--concurrency N] [--force]
 
 Create the host's data directory and its config, DIR/host.json (0600). The directory and its
 spool/, bots/ and logs/ are made 0700, existing ones too (e.g. the home 'adduser --system' made).
@@ -36,6 +36,9 @@ Options:
                       transportMap; Postfix: transport_maps = hash:FILE), one line per installed
                       bot, so a new bot needs no Postfix step. FILE's folder: writable by the
                       host's user, readable by Postfix ('chatbot host route' writes it now)
+  --deploy-inbox DIR  the folder Dovecot's IMAPSieve hook drops every deploy appended to any
+                      account's ChatbotInstall folder into, so any account deploys its own bot
+                      within seconds (host.json deployInbox; 'chatbot host setup' makes it)
   --concurrency N     events run at once (default 1)
   --force             overwrite an existing host.json
   -h, --help          show this help
@@ -59,6 +62,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "lmtp-socket": { type: "string" },
       "lmtp-group": { type: "string" },
       "transport-map": { type: "string" },
+      "deploy-inbox": { type: "string" },
       concurrency: { type: "string" },
       force: { type: "boolean" },
     },
@@ -94,11 +98,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     ...(values["lmtp-socket"] ? { lmtpSocket: values["lmtp-socket"] } : {}),
     ...(values["lmtp-group"] ? { lmtpSocketGroup: values["lmtp-group"] } : {}),
     ...(values["transport-map"] ? { transportMap: resolve(io.cwd, values["transport-map"]) } : {}),
+    ...(values["deploy-inbox"] ? { deployInbox: resolve(io.cwd, values["deploy-inbox"]) } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
   const config = await loadHostConfig(paths.config, dataDir);
   io.stdout(
-    `host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\n${config.transportMap ? `  routes  ${config.transportMap} (Postfix: transport_maps = hash:${config.transportMap}; write it now with 'chatbot host route')\n` : ""}next: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`,
+    `host data directory ${dataDir}\n  config  ${paths.config}\n  smtp    ${config.smtp.host}:${config.smtp.port}\n  imap    ${config.imap.host}:${config.imap.port} (${config.imap.security})\n  lmtp    ${config.lmtpSocket}\n${config.deployInbox ? `  deploys ${config.deployInbox}\n` : ""}${config.transportMap ? `  routes  ${config.transportMap} (Postfix: transport_maps = hash:${config.transportMap}; write it now with 'chatbot host route')\n` : ""}next: chatbot host install ADDR BOT_FOLDER --password-file FILE --data-dir ${dataDir}\n`,
   );
   return EXIT.ok;
 }

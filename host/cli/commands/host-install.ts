@@ -99,7 +99,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
           `installed ${outcome.name} ${outcome.version} for ${addr} from the account${outcome.upgrade ? " (upgrade; the previous version is kept)" : ""}\n  author   ${outcome.author}\n`,
         );
       else if (outcome.status === "unchanged") io.stdout(`${addr} already runs this bundle (${outcome.version}); deploy message removed\n`);
-      else io.stdout(`refused a deploy for ${addr} (moved to ChatbotInstall/Refused): ${outcome.reason}\n`);
+      else if (outcome.status === "refused") io.stdout(`refused a deploy for ${addr} (moved to ChatbotInstall/Refused): ${outcome.reason}\n`);
+      else io.stdout(`${addr}: ${outcome.status} by its author's deploy\n`);
     }
     return outcomes.some((o) => o.status !== "refused") ? EXIT.ok : EXIT.dataError;
   }

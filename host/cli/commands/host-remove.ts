@@ -2,13 +2,11 @@
 // moves to DIR/removed/ADDR.TIME, so nothing is lost by a slip, and the transport table the host
 // keeps loses its line: Postfix then delivers the address's mail to its mailbox again, as for any
 // account (mail already on its way is deferred by the LMTP door and delivered there on retry).
-import { mkdirDurable, renameDurable } from "../../spool/durable-fs.js";
-import { join } from "node:path";
 import { isAccountAddress } from "../../../core/address.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { dataDirFrom, hostPaths, isInstalledBot } from "../../service/paths.js";
-import { syncTransportMap } from "../../service/transport-map.js";
+import { removeBot } from "../../service/author-controls.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
@@ -37,12 +35,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const config = await loadHostConfig(hostPaths(dataDir).config, dataDir);
   if (!isInstalledBot(dataDir, addr)) throw new ChatbotError("E_NOT_FOUND", `chatbot host remove: no bot is installed at ${addr} (see 'chatbot host bots')`);
-  const removed = join(dataDir, "removed");
-  await mkdirDurable(removed);
-  const kept = join(removed, `${addr}.${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  await renameDurable([[hostPaths(dataDir).bot(addr).dir, kept]]);
+  const { kept, sync } = await removeBot(dataDir, config, addr, new Date());
   io.stdout(`removed ${addr}: its folder is now ${kept}\n`);
-  const sync = await syncTransportMap(dataDir, config);
   io.stdout(
     sync
       ? `  routing  ${sync.file} no longer routes ${addr}: Postfix delivers its mail to the mailbox again once it has read the table\n`

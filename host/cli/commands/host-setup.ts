@@ -1,30 +1,39 @@
 // `chatbot host setup [--dry-run] [--remove]`: wire this package into the relay it runs on, once,
 // as root (host/setup/setup-steps.ts): the system user and data directory, the LMTP socket's and
-// the routes' folders, the routes table, Postfix's transport_maps, the hardened systemd unit.
+// the routes' folders, the routes table, Postfix's transport_maps, the deploy door and Dovecot's
+// IMAPSieve rule (dovecot-steps.ts), the hardened systemd unit.
 import { fileURLToPath } from "node:url";
 import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { DEFAULT_DATA_DIR } from "../../service/paths.js";
+import { runTool } from "../../service/run-tool.js";
+import { findGroupId } from "../../service/unix-groups.js";
 import { removeSteps, setupSteps, type SetupPlaces, type SetupStep } from "../../setup/setup-steps.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
 const HELP = `Usage: chatbot host setup [--dry-run] [--remove] [--json] [--user NAME] [--data-dir DIR]
                           [--routes-dir DIR] [--queue-dir DIR] [--smtp-port PORT]
-                          [--imap-port PORT] [--unit-file FILE]
+                          [--imap-port PORT] [--unit-file FILE] [--deploy-dir DIR]
+                          [--mail-group GROUP] [--dovecot-config FILE]
 
-Wire the host into this relay's Postfix, once, as root. Each step is checked first and done only
+Wire the host into this relay's Postfix and Dovecot, once, as root. Each step is checked first and done only
 when needed, so a second run changes nothing:
   the system user (adduser --system), its data directory and host.json (host init), the LMTP
   socket's folder (setgid postfix), the routes folder and table the host keeps (one line per
-  installed bot), Postfix's transport_maps reading that table (one postfix reload), and the
-  hardened systemd unit (enabled and started where systemd runs).
-Then every bot an account deploys, or the operator installs, is routed with no further step;
+  installed bot), Postfix's transport_maps reading that table (one postfix reload), the deploy
+  door's folder (setgid to Dovecot's mail group), Dovecot's Sieve plugins (dovecot-sieve) and an
+  IMAPSieve rule that pipes every message put into any account's ChatbotInstall folder to the
+  host (files of their own next to dovecot.conf, one include line in it, one doveadm reload), and
+  the hardened systemd unit (enabled and started where systemd runs).
+Then any account deploys its own bot with 'chatbot deploy' and it is installed and routed within
+seconds, with no further operator step;
 'chatbot host doctor --data-dir DIR' checks the result.
 
 Options:
   --dry-run         print each step, done or the command it would run; change nothing
-  --remove          undo what setup changed in Postfix and systemd: transport_maps as before,
-                    the unit stopped and gone (the user, the data and the folders are kept)
+  --remove          undo what setup changed in Postfix, Dovecot and systemd: transport_maps as
+                    before, Dovecot's files and include line gone, the unit stopped and gone
+                    (the user, the data and the folders are kept)
   --json            print the steps as JSON
   --user NAME       the service's system user (default chatbot)
   --data-dir DIR    default ${DEFAULT_DATA_DIR}
@@ -33,6 +42,10 @@ Options:
   --smtp-port PORT  the relay's submission port (default 587)
   --imap-port PORT  the relay's IMAP port (default 143)
   --unit-file FILE  default /etc/systemd/system/chatbot.service
+  --deploy-dir DIR  the deploy door's folder (default /var/lib/chatbot-deploy)
+  --mail-group GROUP  the group Dovecot's mail processes run as, a name or a number (default:
+                    Dovecot's mail_gid, else vmail, chatmail's)
+  --dovecot-config FILE  Dovecot's main config (default /etc/dovecot/dovecot.conf)
   -h, --help        show this help
 
 Example:
@@ -45,6 +58,22 @@ function port(name: string, text: string | undefined, fallback: number): number 
   if (!Number.isInteger(value) || value < 1 || value > 65535)
     throw new ChatbotError("E_USAGE", `chatbot host setup: --${name} must be a port number, not "${text}"`);
   return value;
+}
+
+/**
+ * The group Dovecot's mail processes run as: --mail-group, else Dovecot's mail_gid (chatmail sets
+ * vmail), else "vmail". A name must be a group here: found now, not at the step that needs it.
+ */
+async function mailGroupOf(flag: string | undefined, places: SetupPlaces): Promise<string> {
+  const fromDovecot = flag === undefined ? await runTool("doveconf", ["-c", places.dovecotConfig, "-h", "mail_gid"], { env: places.env, timeoutMs: 10_000 }).catch(() => "") : "";
+  const group = flag ?? (fromDovecot || "vmail");
+  if (!/^([a-z_][a-z0-9_-]*|\d+)$/.test(group)) throw new ChatbotError("E_USAGE", `chatbot host setup: --mail-group must be a group name or number, not "${group}"`);
+  if (!/^\d+$/.test(group) && findGroupId(group) === undefined)
+    throw new ChatbotError(
+      "E_USAGE",
+      `chatbot host setup: no group "${group}" on this machine for Dovecot's mail processes; give the group (or gid) they run as with --mail-group (the gid of your userdb's users, or Dovecot's mail_gid)`,
+    );
+  return group;
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -62,6 +91,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "smtp-port": { type: "string" },
       "imap-port": { type: "string" },
       "unit-file": { type: "string" },
+      "deploy-dir": { type: "string" },
+      "mail-group": { type: "string" },
+      "dovecot-config": { type: "string" },
     },
     0,
   );
@@ -80,10 +112,14 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     smtpPort: port("smtp-port", values["smtp-port"], 587),
     imapPort: port("imap-port", values["imap-port"], 143),
     unitFile: absolute("unit-file", values["unit-file"], "/etc/systemd/system/chatbot.service"),
+    deployDir: absolute("deploy-dir", values["deploy-dir"], "/var/lib/chatbot-deploy"),
+    mailGroup: "",
+    dovecotConfig: absolute("dovecot-config", values["dovecot-config"], "/etc/dovecot/dovecot.conf"),
     node: process.execPath,
     cli: fileURLToPath(new URL("../main.js", import.meta.url)),
     env: process.env,
   };
+  places.mailGroup = await mailGroupOf(values["mail-group"], places);
   const dryRun = values["dry-run"] === true;
   if (!dryRun && process.getuid?.() !== 0)
     throw new ChatbotError("E_USAGE", "chatbot host setup: run it as root (sudo), or with --dry-run to see what it would do");

@@ -1,6 +1,15 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { checkPartSize, composeDeployMessage, parseDeployMessage, samePassword, DEPLOY_PARTS } from "../../../host/deploy/deploy-message.js";
+import {
+  checkPartSize,
+  composeControlMessage,
+  composeDeployMessage,
+  parseDeployMessage,
+  readDeployCredentials,
+  samePassword,
+  DEPLOY_PARTS,
+  type ParsedDeploy,
+} from "../../../host/deploy/deploy-message.js";
 import {
   BUNDLE_MAX_BYTES,
   DEPLOY_MANIFEST_MAX_BYTES,
@@ -35,13 +44,21 @@ const b64 = (data: Uint8Array) =>
     .match(/.{1,76}/g)!
     .join("\r\n");
 
+/** Parse a deploy that must be an install (not a control deploy). */
+async function parseInstall(raw: Uint8Array): Promise<ParsedDeploy> {
+  const parsed = await parseDeployMessage(raw);
+  if (parsed.action !== "install") throw new Error(`expected an install, got ${parsed.action}`);
+  return parsed;
+}
+
 describe("deploy message", () => {
   it("round trip: what chatbot deploy composes, the host parses back byte for byte", async () => {
     const raw = composeDeployMessage("echobot01@chat.test", content, new Date("2026-01-02T03:04:05Z"));
     expect(raw).toMatch(/^X-Chatbot-Deploy: 1\r$/m);
     expect(raw).toMatch(new RegExp(`^Subject: chatbot deploy echo 1\\.2\\.0 sha256=${sha(bundle)}\\r$`, "m"));
     expect(raw.split("\r\n").every((line) => line.length <= 998)).toBe(true);
-    const parsed = await parseDeployMessage(bytes(raw));
+    const parsed = await parseInstall(bytes(raw));
+    expect(parsed.addr).toBe("echobot01@chat.test");
     expect(Buffer.from(parsed.manifest).equals(content.manifest)).toBe(true);
     expect(Buffer.from(parsed.bundle).equals(bundle)).toBe(true);
     expect(Buffer.from(parsed.sourceMap!).toString()).toBe('{"version":3}');
@@ -51,7 +68,7 @@ describe("deploy message", () => {
 
   it("the source map is optional", async () => {
     const { sourceMap: _omit, ...rest } = content;
-    const parsed = await parseDeployMessage(bytes(composeDeployMessage("e@chat.test", rest)));
+    const parsed = await parseInstall(bytes(composeDeployMessage("e@chat.test", rest)));
     expect(parsed.sourceMap).toBeUndefined();
   });
 
@@ -104,5 +121,34 @@ describe("deploy message", () => {
     expect(samePassword("bot-password-123", "bot-password-123")).toBe(true);
     expect(samePassword("bot-password-123", "bot-password-124")).toBe(false);
     expect(samePassword("bot-password-123", "bot-password-1234")).toBe(false);
+  });
+
+  it("control deploys: pause, resume and remove carry the account and its password only", async () => {
+    for (const action of ["pause", "resume", "remove"] as const) {
+      const raw = composeControlMessage("echobot01@chat.test", action, "bot-password-123");
+      expect(raw).toMatch(new RegExp(`^X-Chatbot-Deploy-Action: ${action}\r$`, "m"));
+      expect(await parseDeployMessage(bytes(raw))).toEqual({ action, addr: "echobot01@chat.test", password: "bot-password-123" });
+    }
+  });
+
+  it("control deploys: an unknown action, or one that carries a bundle, is refused", async () => {
+    const raw = composeControlMessage("e@chat.test", "pause", "bot-password-123");
+    await expect(parseDeployMessage(bytes(raw.replace("X-Chatbot-Deploy-Action: pause", "X-Chatbot-Deploy-Action: explode")))).rejects.toThrow(
+      /must be one of pause, resume, remove/,
+    );
+    const install = composeDeployMessage("e@chat.test", content);
+    const mixed = install.replace("X-Chatbot-Deploy: 1\r\n", "X-Chatbot-Deploy: 1\r\nX-Chatbot-Deploy-Action: pause\r\n");
+    await expect(parseDeployMessage(bytes(mixed))).rejects.toThrow(/a --pause deploy carries only the password, not chatbot\.json, bot\.js/);
+    expect(() => composeControlMessage("e@chat.test", "pause", "two\nlines")).toThrow(/one line/);
+  });
+
+  it("credentials: the account and password, even from a deploy the installer would refuse", async () => {
+    const raw = composeDeployMessage("echobot01@chat.test", content);
+    const tampered = raw.replace(/sha256=[0-9a-f]{64}/, `sha256=${"0".repeat(64)}`);
+    await expect(parseDeployMessage(bytes(tampered))).rejects.toThrow(/E_DEPLOY|sha256/);
+    expect(await readDeployCredentials(bytes(tampered))).toEqual({ addr: "echobot01@chat.test", password: "bot-password-123" });
+    expect(await readDeployCredentials(bytes(raw.replace('filename="password"', 'filename="other"')))).toBeUndefined();
+    expect(await readDeployCredentials(bytes("Subject: not a deploy\r\n\r\nhello\r\n"))).toBeUndefined();
+    expect(await readDeployCredentials(new Uint8Array(DEPLOY_MESSAGE_MAX_BYTES + 1))).toBeUndefined();
   });
 });

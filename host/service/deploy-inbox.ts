@@ -1,0 +1,151 @@
+// The deploy inbox (issue 13, part 2): how a deploy appended to ANY account's ChatbotInstall folder
+// reaches the host within a second, not at the next poll, and even while the host is down.
+//
+// Dovecot's IMAPSieve runs a Sieve script for each APPEND or COPY into ChatbotInstall (`chatbot host
+// setup` writes it, dovecot-steps.ts); the script pipes the message to a small sh program, run as
+// the mail user, which writes it into this folder as `.NAME` and renames it to NAME =
+// `<time>.<pid>.<account>`. The account is Dovecot's authenticated IMAP user (the Sieve
+// environment's imap.user), not anything the message says: the one fact the host takes on trust,
+// and why only the group Dovecot's mail processes run as (chatmail: vmail) may write here (the
+// folder is the host user's, that group's, mode 2770; nobody else may even look in).
+//
+// The host takes each file in name order: one over the deploy cap is refused unread, the others go
+// to the deploy watcher, which logs in as the account with the password the deploy carries (the
+// proof that the deploy is the owner's) and installs from the ChatbotInstall folder as for any
+// deploy. A file is removed once handled; one whose handling failed for the moment (IMAP down)
+// stays and is tried again after DEPLOY_INBOX_RETRY_MS. Files wait here while the host is down.
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, readFile, stat, unlink } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { isAccountAddress } from "../../core/address.js";
+import type { Clock } from "../../core/clock.js";
+import { ChatbotError, describeError } from "../../core/errors.js";
+import { DEPLOY_INBOX_SCAN_MS, DEPLOY_INBOX_STALE_MS } from "../../core/limits.js";
+import type { HostLog } from "./host-event.js";
+
+/** `<time>.<pid>.<account>`, as the hook names a deploy it dropped. */
+const DROPPED = /^(\d+)\.(\d+)\.(.+)$/;
+/** Wait before a deploy whose handling failed for the moment is tried again, ms. */
+const DEPLOY_INBOX_RETRY_MS = 30_000;
+
+export interface DeployInboxOptions {
+  dir: string;
+  /** Largest deploy read, bytes: a larger file is refused unread. */
+  maxBytes: number;
+  clock: Clock;
+  log: HostLog;
+  /** Handle one deploy (DeployWatcher.installArrived): refusals are its to log; a throw means "try again later". */
+  install: (account: string, raw: Uint8Array) => Promise<void>;
+}
+
+/** The user this process runs as, for the fix in messages. */
+function hostUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "chatbot";
+  }
+}
+
+/** The account a dropped file's name names, or undefined for a name no hook of ours writes. */
+export function droppedAccount(name: string): string | undefined {
+  const account = DROPPED.exec(name)?.[3]?.toLowerCase();
+  return account !== undefined && isAccountAddress(account) ? account : undefined;
+}
+
+/** Watches the deploy inbox and hands each deploy to the deploy watcher. */
+export class DeployInbox {
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  /** Files whose handling failed for the moment: name → not before (ms). */
+  private readonly retryAt = new Map<string, number>();
+
+  constructor(private readonly options: DeployInboxOptions) {}
+
+  /** Check the folder, then watch it (inotify, and a scan every DEPLOY_INBOX_SCAN_MS for what it misses). */
+  async start(): Promise<void> {
+    const { dir, log } = this.options;
+    const info = await stat(dir).catch(() => undefined);
+    const fix = `as root: install -d -o ${hostUser()} -g vmail -m 2770 ${dir} (vmail: the group Dovecot's mail processes run as), or run 'chatbot host setup'`;
+    if (!info?.isDirectory()) throw new ChatbotError("E_CONFIG", `host.json deployInbox: ${dir} is not a folder; ${fix}`);
+    if ((info.mode & 0o007) !== 0)
+      throw new ChatbotError("E_CONFIG", `host.json deployInbox: ${dir} is open to every user (mode ${(info.mode & 0o7777).toString(8)}); ${fix}`);
+    this.watcher = watch(dir, () => this.poke());
+    this.watcher.on("error", (error) => log({ event: "deploy.error", error: `watching ${dir}: ${error.message}` }));
+    this.timer = setInterval(() => this.poke(), DEPLOY_INBOX_SCAN_MS);
+    log({ event: "deploy.watching", inbox: dir });
+    this.poke();
+  }
+
+  /** Look into the folder now (or right after the look in progress). */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.again = true;
+      return;
+    }
+    this.scanning = (async () => {
+      do {
+        this.again = false;
+        await this.scan().catch((error: unknown) => this.options.log({ event: "deploy.error", error: describeError(error) }));
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.scanning = undefined;
+    });
+  }
+
+  private async scan(): Promise<void> {
+    const { dir, maxBytes, clock, log, install } = this.options;
+    for (const name of (await readdir(dir)).sort()) {
+      if (this.stopped) return;
+      const file = join(dir, name);
+      if (name.startsWith(".")) {
+        // A hook still writing, or one that died: only the latter is removed.
+        const info = await stat(file).catch(() => undefined);
+        if (info && clock.now() - info.mtimeMs > DEPLOY_INBOX_STALE_MS) await unlink(file).catch(() => undefined);
+        continue;
+      }
+      if ((this.retryAt.get(name) ?? 0) > clock.now()) continue;
+      const account = droppedAccount(name);
+      if (account === undefined) {
+        log({ event: "deploy.stray", file: name.slice(0, 200) });
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      if (info.size > maxBytes) {
+        log({
+          event: "deploy.refused",
+          account,
+          reason: `E_DEPLOY: ${info.size} bytes or more, over the host's cap of ${maxBytes} for a deploy: build a smaller bot`,
+        });
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      const raw = await readFile(file);
+      log({ event: "deploy.received", account, bytes: raw.length });
+      try {
+        await install(account, raw);
+      } catch (error) {
+        log({ event: "deploy.error", error: `${account}: ${describeError(error)}; tried again in ${DEPLOY_INBOX_RETRY_MS / 1000} s` });
+        this.retryAt.set(name, clock.now() + DEPLOY_INBOX_RETRY_MS);
+        continue;
+      }
+      this.retryAt.delete(name);
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  /** Stop watching after the deploy in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+    await this.scanning;
+  }
+}

@@ -1,0 +1,81 @@
+// Mail that reached a bot's mailbox instead of the bot (issue 13, part 3): Postfix routes a bot's
+// address to the host only once its queue manager has read the routes table the host keeps, so a
+// mail sent right after an install or a resume can still be delivered to the account's INBOX. The
+// host looks into the INBOX a few times after the change (INBOX_CATCH_UP_DELAYS_MS) and moves what
+// arrived there since into its spool, where it runs like any mail; then deletes it from the INBOX
+// (spooled first: a crash in between runs it, it never loses it). Mail from before the change —
+// the account's life before it became a bot, or while its author had it paused — stays where it is.
+import { describeError } from "../../core/errors.js";
+import type { Clock } from "../../core/clock.js";
+import { INBOX_CATCH_UP_DELAYS_MS, INBOX_CATCH_UP_MAX, MAIL_MAX_BYTES } from "../../core/limits.js";
+import type { FolderMailbox } from "../deploy/imap-mailbox.js";
+import type { HostLog } from "./host-event.js";
+
+export interface InboxCatchUpDeps {
+  clock: Clock;
+  log: HostLog;
+  /** Log in as the bot and open its INBOX (null when it is no longer installed, or paused: its mail is not its to run then). */
+  openInbox: (addr: string) => Promise<FolderMailbox | null>;
+  /** Put one mail for `addr` into the spool (and wake the service). */
+  spool: (addr: string, raw: Uint8Array) => Promise<void>;
+}
+
+/** Schedules and runs the catch-ups of bots that just started getting their mail. */
+export class InboxCatchUp {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The latest change of each bot scheduled (ms). */
+  private readonly since = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly deps: InboxCatchUpDeps) {}
+
+  /** `addr` gets its mail from `since` (ms) on: look into its INBOX at each delay. */
+  schedule(addr: string, since: number): void {
+    if (this.stopped) return;
+    // Every look, also one an earlier change scheduled, takes only what came after the latest change:
+    // mail from a pause in between stays in the mailbox.
+    this.since.set(addr, Math.max(since, this.since.get(addr) ?? 0));
+    for (const delay of INBOX_CATCH_UP_DELAYS_MS) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.catchUp(addr, this.since.get(addr) ?? since).catch((error: unknown) =>
+          this.deps.log({ event: "inbox.catch-up-error", bot: addr, error: describeError(error) }),
+        );
+      }, delay);
+      timer.unref();
+      this.timers.add(timer);
+    }
+  }
+
+  /** Spool what reached `addr`'s INBOX since `since` (INTERNALDATE has seconds: from the start of that second). */
+  async catchUp(addr: string, since: number): Promise<number> {
+    const inbox = await this.deps.openInbox(addr);
+    if (!inbox) return 0;
+    let moved = 0;
+    try {
+      const from = Math.floor(since / 1000) * 1000;
+      const late = (await inbox.list()).filter((m) => m.receivedAt !== undefined && m.receivedAt >= from).slice(0, INBOX_CATCH_UP_MAX);
+      for (const message of late) {
+        if (this.stopped) break;
+        if ((message.size ?? 0) > MAIL_MAX_BYTES) {
+          this.deps.log({ event: "inbox.catch-up-skipped", bot: addr, uid: message.uid, reason: `${message.size} bytes, over ${MAIL_MAX_BYTES}` });
+          continue;
+        }
+        await this.deps.spool(addr, await inbox.download(message.uid));
+        await inbox.remove([message.uid]);
+        moved += 1;
+      }
+    } finally {
+      await inbox.close();
+    }
+    if (moved > 0) this.deps.log({ event: "inbox.caught-up", bot: addr, mails: moved });
+    return moved;
+  }
+
+  /** Forget the catch-ups not run yet. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}

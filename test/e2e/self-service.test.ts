@@ -1,0 +1,356 @@
+// Self-service bots (issue 13): after one `chatbot host setup` on the test relay's real Postfix and
+// Dovecot, and no further operator command, accounts made by real Delta Chat cores deploy, upgrade,
+// pause, resume and remove their own bots with `chatbot deploy`. Dovecot's IMAPSieve drops each
+// deploy into the host's deploy inbox; the host logs in with the deploy's password, installs it and
+// routes the address itself. Refusals (a wrong password, another account's folder, an oversized
+// deploy, one over the relay's bot count) name the deploying account only. `host serve` stopped
+// for a minute loses nothing: the bot's mail waits in Postfix's queue and is answered after.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ImapFlow } from "imapflow";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEPLOY_MESSAGE_MAX_BYTES } from "../../core/limits.js";
+import { composeDeployMessage } from "../../host/deploy/deploy-message.js";
+import { runCli } from "../../host/cli/main.js";
+import { captureIo } from "../support/cli-io.js";
+import { DELTA_CHAT_CORES, MAIN_CORE } from "../support/dc-cores.js";
+import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
+import { until } from "../support/poll.js";
+import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { spawnServe, type ServeEvent, type ServeProcess } from "../support/serve-process.js";
+
+const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+/** The test relay's mail processes run as uid and gid 5000 (test/relay/setup.sh VMAIL_UID), chatmail's as group vmail. */
+const MAIL_GROUP = "5000";
+/** How long `host serve` stays stopped in the outage case, ms (the issue: "for a minute"). */
+const OUTAGE_MS = 60_000;
+/** The relay's most bots for this run: the echo bot and the two deployed at once fill it. */
+const MAX_BOTS = 3;
+
+describe.skipIf(!relayAvailable())("self-service bots: any account deploys its own, after one host setup", () => {
+  let relay: TestRelay;
+  let author: DeltaChatDriver;
+  let people: DeltaChatDriver;
+  let serve: ServeProcess | undefined;
+  let reloader: NodeJS.Timeout | undefined;
+  /** When the stand-in for the path unit finished each \`postfix reload\`, ms. */
+  const reloads: number[] = [];
+  const user = `cbself${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+  const root = mkdtempSync(join(tmpdir(), "self-service-"));
+  const data = join(root, "data");
+  const work = join(root, "work");
+  const table = join(root, "routes", "transport");
+  let env: NodeJS.ProcessEnv;
+  let ids: { uid: number; gid: number };
+  const echo = "echoself@chat.test";
+  const echoPassword = "echo-self-password";
+  // The person who talks to the echo bot, on another core version than the author's.
+  let person = 0;
+  let personChat = 0;
+
+  const startServe = async () => {
+    serve = spawnServe(data, [], () => {}, { ...ids, env: { MAIL_CONFIG: env.MAIL_CONFIG } });
+    await serve.started(60_000);
+  };
+  /**
+   * Wait until Postfix was reloaded after the routes change `change` logged: what the path unit
+   * does within ~0.1 s of the table's rewrite. Mail sent before that may still take the old route
+   * (the host's INBOX catch-up runs it then, unless the author's own Delta Chat fetches it first).
+   */
+  const routesReloaded = (change: ServeEvent) => {
+    const at = Date.parse(String(change.at));
+    return until(() => reloads.some((t) => t > at), "postfix reload after the routes change", 10_000);
+  };
+  /** The first event `match` accepts among those logged from index `from` on. */
+  const event = (what: string, match: (e: ServeEvent) => boolean, from = 0, timeoutMs = 30_000) =>
+    until(() => serve!.events.slice(from).find(match), `${what} (last events: ${JSON.stringify(serve!.events.slice(-4))})`, timeoutMs);
+  const cli = async (...args: string[]) => {
+    const io = captureIo(work);
+    const code = await runCli(args, io);
+    return { code, out: io.out, err: io.err };
+  };
+  /** `chatbot deploy` as the author runs it, against the relay's IMAP (plain: loopback). */
+  const deploy = (addr: string, passwordFile: string, ...rest: string[]) =>
+    cli(
+      "deploy",
+      ...rest,
+      "--addr",
+      addr,
+      "--password-file",
+      passwordFile,
+      "--imap-host",
+      "127.0.0.1",
+      "--imap-port",
+      String(relay.imapPort),
+      "--imap-security",
+      "plain",
+    );
+  const setVersion = (version: string) => {
+    const file = join(work, "echo", "chatbot.json");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), version }, null, 2));
+  };
+  /** Lines of the routes table the host keeps. */
+  const routes = () =>
+    readFileSync(table, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("@"));
+  const routed = (addr: string) => routes().some((line) => line.split(/\s+/)[0] === addr);
+  /** Postfix's delivery lines for `rcpt` into its mailbox (Dovecot's LMTP), as opposed to the host's door. */
+  const mailboxDeliveries = async (rcpt: string) =>
+    (await relay.readLog("postfix")).split("\n").filter((l) => l.includes(`to=<${rcpt}>`) && l.includes("dovecot-lmtp") && l.includes("status=sent"));
+  const hostDeliveries = async (rcpt: string) =>
+    (await relay.readLog("postfix")).split("\n").filter((l) => l.includes(`to=<${rcpt}>`) && l.includes("lmtp.sock") && l.includes("status=sent"));
+  /** The bot's invite link, from `host qr` as the service's user. */
+  const invite = (addr: string) =>
+    (
+      JSON.parse(
+        execFileSync("runuser", ["-u", user, "--", process.execPath, CLI, "host", "qr", addr, "--data-dir", data, "--json"], { encoding: "utf8" }),
+      ) as { link: string }
+    ).link;
+  /** Append `raw` to `addr`'s ChatbotInstall as that account (what a hand-made deploy would do). */
+  const appendAs = async (addr: string, password: string, raw: string | Buffer) => {
+    const client = new ImapFlow({
+      host: "127.0.0.1",
+      port: relay.imapPort,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: addr, pass: password },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      await client.mailboxCreate("ChatbotInstall").catch(() => undefined);
+      await client.append("ChatbotInstall", raw);
+    } finally {
+      await client.logout();
+    }
+  };
+  const echoBuild = () => ({
+    manifest: readFileSync(join(work, "echo", "dist", "chatbot.json")),
+    bundle: readFileSync(join(work, "echo", "dist", "bot.js")),
+  });
+  /** Send `text` from the person and wait for the echo. */
+  const echoes = async (text: string) => {
+    const reply = people.waitForIncomingMessage(person, (m) => m.chatId === personChat && m.text === `echo: ${text}`, 60_000);
+    await people.rpc.miscSendTextMessage(person, personChat, text);
+    return reply;
+  };
+
+  beforeAll(async () => {
+    chmodSync(root, 0o755); // the service user reaches its data, Postfix the routes, Dovecot's hook the deploy door
+    [relay, author, people] = await Promise.all([startRelay(), startDeltaChat(MAIN_CORE), startDeltaChat(DELTA_CHAT_CORES["2.33"])]);
+    env = { ...process.env, MAIL_CONFIG: join(relay.base, "server", "postfix") };
+    // The operator's one command.
+    const setup = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        "host",
+        "setup",
+        "--user",
+        user,
+        "--data-dir",
+        data,
+        "--routes-dir",
+        join(root, "routes"),
+        "--queue-dir",
+        join(relay.base, "spool"),
+        "--smtp-port",
+        String(relay.submissionPort),
+        "--imap-port",
+        String(relay.imapPort),
+        "--unit-file",
+        join(root, "chatbot.service"),
+        "--deploy-dir",
+        join(root, "deploy"),
+        "--mail-group",
+        MAIL_GROUP,
+        "--dovecot-config",
+        join(relay.base, "server", "dovecot.conf"),
+      ],
+      { env, encoding: "utf8", timeout: 120_000 },
+    );
+    expect(setup.status, `${setup.stdout}\n${setup.stderr}`).toBe(0);
+    ids = { uid: Number(execFileSync("id", ["-u", user], { encoding: "utf8" })), gid: Number(execFileSync("id", ["-g", user], { encoding: "utf8" })) };
+    // This relay's quota for the run (an operator's host.json edit, made before the service starts).
+    const configFile = join(data, "host.json");
+    const config = JSON.parse(readFileSync(configFile, "utf8")) as { quotas?: Record<string, unknown> };
+    writeFileSync(configFile, JSON.stringify({ ...config, quotas: { ...config.quotas, maxBots: MAX_BOTS } }, null, 2));
+    // What setup's chatbot-routes.path unit does where systemd runs: `postfix reload` when the table's .db changes.
+    let seen = 0;
+    reloader = setInterval(() => {
+      const mtime = existsSync(`${table}.db`) ? statSync(`${table}.db`).mtimeMs : 0;
+      if (mtime === seen) return;
+      seen = mtime;
+      spawnSync("postfix", ["-c", env.MAIL_CONFIG!, "reload"]);
+      reloads.push(Date.now());
+    }, 100);
+    await startServe();
+    expect(serve!.events.some((e) => e.event === "deploy.watching")).toBe(true);
+    // The author's bot, scaffolded and built as in the quick start.
+    expect((await cli("new", "echo", "--name", "echo")).code).toBe(0);
+    expect((await cli("build", "echo")).code).toBe(0);
+    writeFileSync(join(work, "echo.pw"), echoPassword);
+  }, 180_000);
+
+  afterAll(async () => {
+    if (reloader) clearInterval(reloader);
+    if (process.env.DEBUG_SELF) writeFileSync("/tmp/self-events.json", JSON.stringify(serve?.events ?? [], null, 1));
+    await serve?.stop();
+    await author?.close();
+    await people?.close();
+    await relay?.stop();
+    spawnSync("userdel", [user]);
+    spawnSync("groupdel", [user]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("a fresh account made by a real core deploys the echo template; another core joins by QR and gets an encrypted echo", { timeout: 120_000 }, async () => {
+    // The account appears at its first login, made by the author's Delta Chat (as on chatmail).
+    await author.createAccount(relay, "Echo author", echo, echoPassword);
+    const from = serve!.events.length;
+    const started = Date.now();
+    const result = await deploy(echo, "echo.pw", "echo");
+    expect(result.code, result.err).toBe(0);
+    const installed = await event("install.deployed", (e) => e.event === "install.deployed" && e.bot === echo, from);
+    await routesReloaded(installed);
+    expect(installed).toMatchObject({ version: "1.0.0", upgrade: false });
+    const installedMs = Date.now() - started;
+    expect(serve!.events.slice(from).find((e) => e.event === "deploy.received")).toMatchObject({ account: echo });
+    expect(routed(echo)).toBe(true);
+
+    person = await people.createAccount(relay, "Pat", "pat@chat.test", "pat-password");
+    personChat = await people.joinByQr(person, invite(echo), 60_000);
+    const answer = await echoes("hello self-service");
+    const answeredMs = Date.now() - started;
+    expect(answer.showPadlock).toBe(true);
+    expect(await hostDeliveries(echo)).not.toEqual([]);
+    // Measured, not asserted (a noisy 2-core machine): the issue's target is under 10 s.
+    console.log(`self-service: deploy → installed ${installedMs} ms, deploy → first echo (QR join included) ${answeredMs} ms`);
+    // The deploy message is gone from the folder once installed.
+    expect(readdirSync(join(relay.maildir(echo), ".ChatbotInstall", "cur")).concat(readdirSync(join(relay.maildir(echo), ".ChatbotInstall", "new")))).toEqual(
+      [],
+    );
+  });
+
+  it("two accounts deploying at once are both installed", { timeout: 90_000 }, async () => {
+    const twins = ["twin1@chat.test", "twin2@chat.test"];
+    const from = serve!.events.length;
+    for (const twin of twins) {
+      await relay.addUser(twin, `${twin.split("@")[0]}-password`);
+      writeFileSync(join(work, `${twin}.pw`), `${twin.split("@")[0]}-password`);
+    }
+    const results = await Promise.all(twins.map((twin) => deploy(twin, `${twin}.pw`, "echo")));
+    for (const result of results) expect(result.code, result.err).toBe(0);
+    for (const twin of twins) await event(`install.deployed for ${twin}`, (e) => e.event === "install.deployed" && e.bot === twin, from);
+    expect(twins.filter(routed)).toEqual(twins);
+  });
+
+  it("refused, each naming only the deploying account: a wrong password, another account's folder, an oversized deploy, one over the bot count", {
+    timeout: 120_000,
+  }, async () => {
+    const mallory = "mallory@chat.test";
+    await relay.addUser(mallory, "mallory-password");
+    const refusal = (what: string, reason: RegExp, from: number) =>
+      event(what, (e) => (e.event === "deploy.refused" || e.event === "install.refused") && reason.test(String(e.reason)), from);
+
+    // 1. Its own folder, but a password that is not the account's.
+    let from = serve!.events.length;
+    await appendAs(mallory, "mallory-password", composeDeployMessage(mallory, { ...echoBuild(), password: "not-mallorys-password" }));
+    expect(await refusal("wrong password", /does not log in as mallory@chat\.test/, from)).toMatchObject({ account: mallory });
+
+    // 2. A deploy for the echo bot's account, put into mallory's own folder with mallory's password.
+    from = serve!.events.length;
+    await appendAs(mallory, "mallory-password", composeDeployMessage(echo, { ...echoBuild(), password: "mallory-password" }));
+    expect(await refusal("another account's folder", /is for "echoself@chat\.test" but was put into the folder of mallory@chat\.test/, from)).toMatchObject({
+      account: mallory,
+    });
+
+    // 3. Over the host's cap for a deploy message: the hook keeps one byte over, the host refuses it unread.
+    from = serve!.events.length;
+    const big = Buffer.concat([
+      Buffer.from(`From: <${mallory}>\r\nTo: <${mallory}>\r\nSubject: chatbot deploy big\r\nX-Chatbot-Deploy: 1\r\n\r\n`),
+      Buffer.alloc(DEPLOY_MESSAGE_MAX_BYTES + 1024, "a"),
+    ]);
+    await appendAs(mallory, "mallory-password", big);
+    expect(await refusal("oversized", /over the host's cap of \d+ for a deploy/, from)).toMatchObject({ account: mallory });
+
+    // 4. A fourth bot on a relay that allows three.
+    const extra = "extra@chat.test";
+    await relay.addUser(extra, "extra-password");
+    writeFileSync(join(work, "extra.pw"), "extra-password");
+    from = serve!.events.length;
+    expect((await deploy(extra, "extra.pw", "echo")).code).toBe(0);
+    expect(await refusal("over the bot count", /E_QUOTA/, from)).toMatchObject({ bot: extra });
+
+    // Nothing was installed for any of them, and the echo bot is untouched.
+    expect(existsSync(join(data, "bots", mallory))).toBe(false);
+    expect(existsSync(join(data, "bots", extra))).toBe(false);
+    expect(serve!.events.filter((e) => e.event === "install.deployed" && (e.bot === mallory || e.bot === extra))).toEqual([]);
+    // The refused deploy of an account the host could log in to is kept aside for its author.
+    expect(
+      readdirSync(join(relay.maildir(extra), ".ChatbotInstall.Refused", "new")).length +
+        readdirSync(join(relay.maildir(extra), ".ChatbotInstall.Refused", "cur")).length,
+    ).toBe(1);
+  });
+
+  it("upgrade, pause (mail goes to the mailbox), resume, a minute with host serve stopped, remove", { timeout: 240_000 }, async () => {
+    // Upgrade: the same command with a new version.
+    setVersion("1.1.0");
+    expect((await cli("build", "echo")).code).toBe(0);
+    let from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "echo")).code).toBe(0);
+    expect(await event("upgrade", (e) => e.event === "install.deployed" && e.bot === echo, from)).toMatchObject({ version: "1.1.0", upgrade: true });
+    await echoes("after the upgrade");
+
+    // Pause: the route goes; the bot's mail lands in its mailbox and is not run.
+    from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "--pause")).code).toBe(0);
+    await routesReloaded(await event("install.paused", (e) => e.event === "install.paused" && e.bot === echo, from));
+    expect(routed(echo)).toBe(false);
+    const before = (await mailboxDeliveries(echo)).length;
+    await people.rpc.miscSendTextMessage(person, personChat, "while paused");
+    await until(async () => (await mailboxDeliveries(echo)).length > before, "the paused bot's mail in its mailbox", 30_000);
+    expect(serve!.events.slice(from).filter((e) => e.event === "lmtp.spooled" && e.bot === echo)).toEqual([]);
+
+    // Resume: the route is back and the bot answers again. (A second later: INBOX dates have seconds,
+    // and mail from the second of the resume counts as after it.)
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "--resume")).code).toBe(0);
+    await routesReloaded(await event("install.resumed", (e) => e.event === "install.resumed" && e.bot === echo, from));
+    expect(routed(echo)).toBe(true);
+    await echoes("after resume");
+
+    // host serve stopped for a minute: the mail waits in Postfix's queue (not the mailbox), then is answered.
+    await serve!.stop();
+    const inMailbox = (await mailboxDeliveries(echo)).length;
+    const reply = people.waitForIncomingMessage(person, (m) => m.chatId === personChat && m.text === "echo: while the host was down", OUTAGE_MS + 90_000);
+    await people.rpc.miscSendTextMessage(person, personChat, "while the host was down");
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    const log = await relay.readLog("postfix");
+    expect(log.split("\n").some((l) => l.includes(`to=<${echo}>`) && l.includes("status=deferred"))).toBe(true);
+    expect(log.split("\n").some((l) => l.includes(`to=<${echo}>`) && l.includes("status=bounced"))).toBe(false);
+    await startServe();
+    await relay.flushQueue();
+    expect((await reply).showPadlock).toBe(true);
+    expect((await mailboxDeliveries(echo)).length).toBe(inMailbox);
+
+    // Remove: the bot leaves the host (a copy is kept) and its mail goes to the mailbox again.
+    from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "--remove")).code).toBe(0);
+    await routesReloaded(await event("install.removed", (e) => e.event === "install.removed" && e.bot === echo, from));
+    expect(existsSync(join(data, "bots", echo))).toBe(false);
+    expect(readdirSync(join(data, "removed")).some((name) => name.startsWith(`${echo}.`))).toBe(true);
+    expect(routed(echo)).toBe(false);
+    const afterRemove = (await mailboxDeliveries(echo)).length;
+    await people.rpc.miscSendTextMessage(person, personChat, "after remove");
+    await until(async () => (await mailboxDeliveries(echo)).length > afterRemove, "the removed bot's mail in its mailbox", 30_000);
+    // The mail from the pause was never run: the catch-up after resume takes only what came after it.
+    const texts = await Promise.all((await people.rpc.getMessageIds(person, personChat, false, false)).map((id) => people.rpc.getMessage(person, id)));
+    expect(texts.map((m) => m.text)).not.toContain("echo: while paused");
+  });
+});
