@@ -22,6 +22,7 @@ import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-clien
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
 import { userShellEnv } from "../support/user-shell.js";
+import { isSetupBlock, recipeShellBlocks, recipeText, replaceRecipePlaces } from "../support/readme-recipe.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 /** Where the recipe's /opt/chatbot is: this checkout, or a readable copy of it (readableCheckout). */
@@ -62,37 +63,18 @@ type Block =
   | { kind: "sh"; lines: string[] }
   | { kind: "unit"; user: string; exec: string[]; env: Record<string, string>; noNewPrivileges: boolean; readWritePaths: string[] };
 
-/** The README text of the recipe: from "### Install, configure, upgrade" to "**Configure**". */
-function recipeText(): string {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.split("### Install, configure, upgrade\n")[1]?.split("**Configure**")[0];
-  if (!section) throw new Error("README: no recipe between '### Install, configure, upgrade' and '**Configure**'");
-  return section;
-}
-
 /** The recipe's blocks with the README's names and places replaced (the list is in the README). */
 function recipeBlocks(places: { dataDir: string; user: string; queueDir: string; configDir: string; smtpPort: number; imapPort: number }): Block[] {
-  const replaced = recipeText()
-    .replaceAll("/opt/chatbot", CHECKOUT)
-    .replaceAll("/usr/bin/node", process.execPath)
-    .replaceAll("/var/lib/chatbot", places.dataDir)
-    .replaceAll("/var/spool/postfix", places.queueDir)
-    .replaceAll("/etc/postfix", places.configDir)
-    .replaceAll("--smtp-port 587", `--smtp-port ${places.smtpPort}`)
-    .replaceAll("--imap-port 143", `--imap-port ${places.imapPort}`)
-    // The user and group name: the word standing alone (not in a path like chatbot/lmtp.sock).
-    .replace(/(^|[\s=])chatbot(?=$|\s)/gm, `$1${places.user}`);
+  const replaced = replaceRecipePlaces(recipeText(), { ...places, checkout: CHECKOUT });
+  const shell = recipeShellBlocks(replaced);
   const blocks: Block[] = [];
+  // In README order: the sh blocks and the unit (ini) block.
   for (const match of replaced.matchAll(/```(sh|ini)\n([\s\S]*?)```/g)) {
     const body = match[2]!;
     if (match[1] === "sh") {
-      const lines = body
-        .split("\n")
-        .map((line) => line.replace(/\s+#.*$/, "").trim())
-        .filter((line) => line !== "" && !line.startsWith("#"))
-        // This checkout is the clone, already built (`make test` built it; rebuilding would race other tests).
-        .filter((line) => !line.startsWith("git clone "));
-      blocks.push({ kind: "sh", lines });
+      const lines = shell.shift()!;
+      // The one-command alternative (`host setup`) is self-service.test.ts's: this test runs the steps by hand.
+      if (!isSetupBlock(lines)) blocks.push({ kind: "sh", lines });
     } else {
       const value = (key: string) =>
         body

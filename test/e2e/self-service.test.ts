@@ -1,5 +1,5 @@
-// Self-service bots (issue 13): after one `chatbot host setup` on the test relay's real Postfix and
-// Dovecot, and no further operator command, accounts made by real Delta Chat cores deploy, upgrade,
+// Self-service bots (issue 13): after one `chatbot host setup` (the README's block, run verbatim) on
+// the test relay's real Postfix and Dovecot, and no further operator command, accounts made by real Delta Chat cores deploy, upgrade,
 // pause, resume and remove their own bots with `chatbot deploy`. Dovecot's IMAPSieve drops each
 // deploy into the host's deploy inbox; the host logs in with the deploy's password, installs it and
 // routes the address itself. Refusals (a wrong password, another account's folder, an oversized
@@ -20,9 +20,11 @@ import { DELTA_CHAT_CORES, MAIN_CORE } from "../support/dc-cores.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { until } from "../support/poll.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
+import { isSetupBlock, recipeShellBlocks, recipeText, replaceRecipePlaces } from "../support/readme-recipe.js";
 import { spawnServe, type ServeEvent, type ServeProcess } from "../support/serve-process.js";
 
-const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+const CLI = join(ROOT, "lib", "host", "cli", "main.js");
 /** The test relay's mail processes run as uid and gid 5000 (test/relay/setup.sh VMAIL_UID), chatmail's as group vmail. */
 const MAIL_GROUP = "5000";
 /** How long `host serve` stays stopped in the outage case, ms (the issue: "for a minute"). */
@@ -42,7 +44,8 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
   const root = mkdtempSync(join(tmpdir(), "self-service-"));
   const data = join(root, "data");
   const work = join(root, "work");
-  const table = join(root, "routes", "transport");
+  // Where the README's places land (readme-recipe.ts): /var/lib/chatbot-routes → DATA-routes.
+  const table = `${data}-routes/transport`;
   let env: NodeJS.ProcessEnv;
   let ids: { uid: number; gid: number };
   const echo = "echoself@chat.test";
@@ -143,37 +146,25 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     chmodSync(root, 0o755); // the service user reaches its data, Postfix the routes, Dovecot's hook the deploy door
     [relay, author, people] = await Promise.all([startRelay(), startDeltaChat(MAIN_CORE), startDeltaChat(DELTA_CHAT_CORES["2.33"])]);
     env = { ...process.env, MAIL_CONFIG: join(relay.base, "server", "postfix") };
-    // The operator's one command.
-    const setup = spawnSync(
-      process.execPath,
-      [
-        CLI,
-        "host",
-        "setup",
-        "--user",
+    // The operator's one command, as the README has it (places replaced as for the recipe).
+    const block = recipeShellBlocks(
+      replaceRecipePlaces(recipeText(), {
+        checkout: ROOT,
+        dataDir: data,
         user,
-        "--data-dir",
-        data,
-        "--routes-dir",
-        join(root, "routes"),
-        "--queue-dir",
-        join(relay.base, "spool"),
-        "--smtp-port",
-        String(relay.submissionPort),
-        "--imap-port",
-        String(relay.imapPort),
-        "--unit-file",
-        join(root, "chatbot.service"),
-        "--deploy-dir",
-        join(root, "deploy"),
-        "--mail-group",
-        MAIL_GROUP,
-        "--dovecot-config",
-        join(relay.base, "server", "dovecot.conf"),
-      ],
-      { env, encoding: "utf8", timeout: 120_000 },
-    );
+        queueDir: join(relay.base, "spool"),
+        configDir: env.MAIL_CONFIG!,
+        smtpPort: relay.submissionPort,
+        imapPort: relay.imapPort,
+        dovecotConfig: join(relay.base, "server", "dovecot.conf"),
+        unitDir: root,
+        mailGroup: MAIL_GROUP,
+      }),
+    ).find(isSetupBlock);
+    expect(block, "README: no host setup block in the recipe").toBeDefined();
+    const setup = spawnSync("bash", ["-c", ["set -euo pipefail", ...block!].join("\n")], { env, encoding: "utf8", timeout: 120_000 });
     expect(setup.status, `${setup.stdout}\n${setup.stderr}`).toBe(0);
+    expect(setup.stdout).toMatch(/^set up; check it with/m);
     ids = { uid: Number(execFileSync("id", ["-u", user], { encoding: "utf8" })), gid: Number(execFileSync("id", ["-g", user], { encoding: "utf8" })) };
     // This relay's quota for the run (an operator's host.json edit, made before the service starts).
     const configFile = join(data, "host.json");
