@@ -9,6 +9,7 @@ import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { readLogTail } from "./log-file.js";
 import { parseLogLine, lineTime, type LogRecord } from "./log-lines.js";
 import { hostPaths, installedBotAddresses } from "./paths.js";
+import type { PausedRecord } from "./author-controls.js";
 import type { AccountCheck } from "./deploy-watcher.js";
 import { errorMessage } from "../../core/errors.js";
 
@@ -29,6 +30,8 @@ export interface BotStatus {
   enabled: boolean;
   /** Why the operator disabled it, when they said (`host bots disable --reason`). */
   disabledReason: string | null;
+  /** When its author paused it (`chatbot deploy --pause`: its mail goes to its mailbox), null when not paused. */
+  pausedAt: string | null;
   installedAt: string | null;
   /** From the installed manifest; null when it cannot be read (see `problem`). */
   manifestName: string | null;
@@ -97,6 +100,7 @@ export async function readHostStatus(
     const bot = paths.bot(address);
     const settings = await readJsonFile<Partial<BotSettings>>(bot.config, {});
     const logins = await readJsonFile<AccountCheck>(join(bot.dir, "account.json"), {}).catch(() => ({}) as AccountCheck);
+    const paused = await readJsonFile<Partial<PausedRecord> | undefined>(bot.paused, undefined).catch(() => ({}) as Partial<PausedRecord>);
     const iso = (ms: number | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
     const approved = Array.isArray(settings.approvedOrigins) ? settings.approvedOrigins : [];
     let manifest: Manifest | undefined;
@@ -111,6 +115,7 @@ export async function readHostStatus(
       name: settings.name ?? manifest?.name ?? address,
       enabled: settings.enabled === true, // as the service reads it
       disabledReason: settings.enabled !== true && typeof settings.disabledReason === "string" ? settings.disabledReason : null,
+      pausedAt: paused === undefined ? null : (iso(paused.at) ?? "unknown"),
       installedAt: typeof settings.installedAt === "number" ? new Date(settings.installedAt).toISOString() : null,
       manifestName: manifest?.name ?? null,
       version: manifest?.version ?? null,

@@ -22,6 +22,7 @@ import { isAccountAddress } from "../../core/address.js";
 import type { Clock } from "../../core/clock.js";
 import { ChatbotError, describeError } from "../../core/errors.js";
 import { DEPLOY_INBOX_SCAN_MS, DEPLOY_INBOX_STALE_MS } from "../../core/limits.js";
+import { probeNonce } from "./deploy-check.js";
 import type { HostLog } from "./host-event.js";
 
 /** `<time>.<pid>.<account>`, as the hook names a deploy it dropped. */
@@ -51,7 +52,8 @@ function hostUser(): string {
 /** The account a dropped file's name names, or undefined for a name no hook of ours writes. */
 export function droppedAccount(name: string): string | undefined {
   const account = DROPPED.exec(name)?.[3]?.toLowerCase();
-  return account !== undefined && isAccountAddress(account) ? account : undefined;
+  // No leading dot: the account names a folder (bots/ADDR), and the hook never writes one.
+  return account !== undefined && !account.startsWith(".") && isAccountAddress(account) ? account : undefined;
 }
 
 /** Watches the deploy inbox and hands each deploy to the deploy watcher. */
@@ -128,6 +130,13 @@ export class DeployInbox {
         continue;
       }
       const raw = await readFile(file);
+      const nonce = probeNonce(raw);
+      if (nonce !== undefined) {
+        // `host doctor`'s probe of the whole path: logged for it to find, never installed.
+        log({ event: "deploy.probe", account, nonce });
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
       log({ event: "deploy.received", account, bytes: raw.length });
       try {
         await install(account, raw);

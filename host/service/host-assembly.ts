@@ -113,7 +113,6 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
   // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts).
   const catchUp = new InboxCatchUp({
-    clock,
     log,
     openInbox: async (addr) => {
       if (!isRoutedBot(dataDir, addr)) return null;

@@ -6,13 +6,12 @@
 // (spooled first: a crash in between runs it, it never loses it). Mail from before the change —
 // the account's life before it became a bot, or while its author had it paused — stays where it is.
 import { describeError } from "../../core/errors.js";
-import type { Clock } from "../../core/clock.js";
 import { INBOX_CATCH_UP_DELAYS_MS, INBOX_CATCH_UP_MAX, MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { FolderMailbox } from "../deploy/imap-mailbox.js";
+import { Serial } from "../policy/serial.js";
 import type { HostLog } from "./host-event.js";
 
 export interface InboxCatchUpDeps {
-  clock: Clock;
   log: HostLog;
   /** Log in as the bot and open its INBOX (null when it is no longer installed, or paused: its mail is not its to run then). */
   openInbox: (addr: string) => Promise<FolderMailbox | null>;
@@ -23,6 +22,8 @@ export interface InboxCatchUpDeps {
 /** Schedules and runs the catch-ups of bots that just started getting their mail. */
 export class InboxCatchUp {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** One look at a time: two looks at once (two changes' delays landing together) would spool a mail twice. */
+  private readonly looks = new Serial();
   /** The latest change of each bot scheduled (ms). */
   private readonly since = new Map<string, number>();
   private stopped = false;
@@ -38,9 +39,9 @@ export class InboxCatchUp {
     for (const delay of INBOX_CATCH_UP_DELAYS_MS) {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.catchUp(addr, this.since.get(addr) ?? since).catch((error: unknown) =>
-          this.deps.log({ event: "inbox.catch-up-error", bot: addr, error: describeError(error) }),
-        );
+        this.looks
+          .run(() => this.catchUp(addr, this.since.get(addr) ?? since))
+          .catch((error: unknown) => this.deps.log({ event: "inbox.catch-up-error", bot: addr, error: describeError(error) }));
       }, delay);
       timer.unref();
       this.timers.add(timer);
@@ -54,13 +55,12 @@ export class InboxCatchUp {
     let moved = 0;
     try {
       const from = Math.floor(since / 1000) * 1000;
-      const late = (await inbox.list()).filter((m) => m.receivedAt !== undefined && m.receivedAt >= from).slice(0, INBOX_CATCH_UP_MAX);
-      for (const message of late) {
+      const late = (await inbox.list()).filter((m) => m.receivedAt !== undefined && m.receivedAt >= from);
+      // Too large ones stay in the INBOX (and do not take the place of others in this look).
+      for (const message of late.filter((m) => (m.size ?? 0) > MAIL_MAX_BYTES))
+        this.deps.log({ event: "inbox.catch-up-skipped", bot: addr, uid: message.uid, reason: `${message.size} bytes, over ${MAIL_MAX_BYTES}` });
+      for (const message of late.filter((m) => (m.size ?? 0) <= MAIL_MAX_BYTES).slice(0, INBOX_CATCH_UP_MAX)) {
         if (this.stopped) break;
-        if ((message.size ?? 0) > MAIL_MAX_BYTES) {
-          this.deps.log({ event: "inbox.catch-up-skipped", bot: addr, uid: message.uid, reason: `${message.size} bytes, over ${MAIL_MAX_BYTES}` });
-          continue;
-        }
         await this.deps.spool(addr, await inbox.download(message.uid));
         await inbox.remove([message.uid]);
         moved += 1;

@@ -227,6 +227,36 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     );
   });
 
+  it("host doctor finds the deploy path working end to end, and names the broken piece when it is not", { timeout: 60_000 }, async () => {
+    const doctor = () =>
+      JSON.parse(
+        spawnSync("runuser", ["-u", user, "--", process.execPath, CLI, "host", "doctor", "--json", "--data-dir", data], { env, encoding: "utf8" }).stdout,
+      ) as {
+        routes: { problems: unknown[] };
+        deploys: { inbox: string; probe: { bot: string; ms: number | null } | null; problems: Array<{ what: string; fix: string }> };
+      };
+    const ok = doctor();
+    expect(ok.routes.problems).toEqual([]);
+    expect(ok.deploys.problems).toEqual([]);
+    expect(ok.deploys.probe).toMatchObject({ bot: echo });
+    expect(ok.deploys.probe!.ms).toBeGreaterThan(0);
+    // The host took the probe too (the doctor may have seen the file before the host did).
+    await event("deploy.probe", (e) => e.event === "deploy.probe" && e.account === echo);
+    // The probe never became a deploy, and left nothing in the folder.
+    expect(serve!.events.filter((e) => e.event === "install.refused" && e.bot === echo)).toEqual([]);
+    // The mail group may no longer write into the inbox: the hook cannot drop anything.
+    const inbox = ok.deploys.inbox;
+    chmodSync(inbox, 0o2750);
+    try {
+      const broken = doctor();
+      expect(broken.deploys.problems.map((p) => p.what).join("\n")).toMatch(/may not write into/);
+      expect(broken.deploys.problems.map((p) => p.what).join("\n")).toMatch(/did not reach .* within 10 s/);
+      expect(broken.deploys.probe).toMatchObject({ bot: echo, ms: null });
+    } finally {
+      chmodSync(inbox, 0o2770);
+    }
+  });
+
   it("two accounts deploying at once are both installed", { timeout: 90_000 }, async () => {
     const twins = ["twin1@chat.test", "twin2@chat.test"];
     const from = serve!.events.length;

@@ -80,7 +80,9 @@ function formatHostStatus(status: HostStatus): string {
   const out: string[] = [];
   for (const bot of status.bots) {
     const { usage } = bot;
-    out.push(`${bot.address}  ${bot.enabled ? "enabled" : "disabled"}${bot.disabledReason ? ` (${bot.disabledReason})` : ""}`);
+    out.push(
+      `${bot.address}  ${bot.enabled ? "enabled" : "disabled"}${bot.disabledReason ? ` (${bot.disabledReason})` : ""}${bot.pausedAt === null ? "" : `, paused by its author since ${bot.pausedAt} (its mail goes to its mailbox)`}`,
+    );
     out.push(`  name        ${bot.name}`);
     if (bot.version !== null) out.push(`  bot         ${bot.manifestName} ${bot.version}, schedule ${bot.schedule}`);
     if (bot.author !== null) out.push(`  author      ${bot.author.name} <${bot.author.contact}>`);

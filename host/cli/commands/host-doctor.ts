@@ -6,6 +6,7 @@ import { detectWalls, type WallDetection } from "../../confine/detect-walls.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";
 import { checkRoutes, formatRouteCheck, type RouteCheck } from "../../service/route-check.js";
+import { checkDeploys, formatDeployCheck } from "../../service/deploy-check.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
@@ -31,11 +32,16 @@ each one that is down, the fix. Each layer is tried for real by starting a progr
 
 Where DIR/host.json has "transportMap" (the routes the host keeps), it also checks that the
 table lists exactly the installed bots, that its .db is built, that Postfix's transport_maps
-reads it, and that Postfix's lookup of each bot gives the host's door.
+reads it, and that Postfix's lookup of each bot gives the host's door. Where it has
+"deployInbox" (deploys from any account, 'chatbot host setup'), it checks the inbox folder (this
+user's, open to Dovecot's mail group only, no deploy left waiting over a minute) and sends a probe
+end to end: appended to an installed bot's ChatbotInstall folder, it must reach the inbox through
+Dovecot's IMAPSieve rule and its hook within 10 s (the host logs it as deploy.probe and drops it).
 
 Options:
   --json         print the report as one JSON object
-  --require-all  exit 1 when any layer is down, the walls fail together, or a route is wrong
+  --require-all  exit 1 when any layer is down, the walls fail together, a route is wrong, or
+                 deploys cannot reach the host
                  (for scripts and CI)
   --data-dir DIR the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
   -h, --help     show this help
@@ -68,15 +74,21 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const configFile = hostPaths(dataDir).config;
   // No host.json here (doctor before 'host init', or another data dir): no routes to check.
   const hasConfig = existsSync(configFile);
-  const [detection, routes] = await Promise.all([
+  const config = hasConfig ? await loadHostConfig(configFile, dataDir) : undefined;
+  const [detection, routes, deploys] = await Promise.all([
     detectWalls(),
-    hasConfig ? loadHostConfig(configFile, dataDir).then((config) => checkRoutes(dataDir, config)) : Promise.resolve(undefined as RouteCheck | undefined),
+    config ? checkRoutes(dataDir, config) : Promise.resolve(undefined as RouteCheck | undefined),
+    config
+      ? import("../../deploy/imap-mailbox.js").then(({ openDeployMailbox }) => checkDeploys(dataDir, config, openDeployMailbox))
+      : Promise.resolve(undefined),
   ]);
   if (values.json) {
     const { reports, combined } = detection;
-    io.stdout(`${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok, routes: routes ?? null }, null, 2)}\n`);
-  } else io.stdout(formatWalls(detection) + (hasConfig ? formatRouteCheck(routes) : ""));
-  const allUp = detection.reports.every((r) => r.up) && detection.combined.ok && (routes?.problems.length ?? 0) === 0;
+    io.stdout(
+      `${JSON.stringify({ walls: reports, combined, allUp: reports.every((r) => r.up) && combined.ok, routes: routes ?? null, deploys: deploys ?? null }, null, 2)}\n`,
+    );
+  } else io.stdout(formatWalls(detection) + (hasConfig ? formatRouteCheck(routes) + formatDeployCheck(deploys) : ""));
+  const allUp = detection.reports.every((r) => r.up) && detection.combined.ok && (routes?.problems.length ?? 0) === 0 && (deploys?.problems.length ?? 0) === 0;
   return values["require-all"] && !allUp ? WALLS_DOWN_EXIT : EXIT.ok;
 }
 

@@ -65,9 +65,11 @@ function port(name: string, text: string | undefined, fallback: number): number 
  * vmail), else "vmail". A name must be a group here: found now, not at the step that needs it.
  */
 async function mailGroupOf(flag: string | undefined, places: SetupPlaces): Promise<string> {
-  const fromDovecot = flag === undefined ? await runTool("doveconf", ["-c", places.dovecotConfig, "-h", "mail_gid"], { env: places.env, timeoutMs: 10_000 }).catch(() => "") : "";
+  const fromDovecot =
+    flag === undefined ? await runTool("doveconf", ["-c", places.dovecotConfig, "-h", "mail_gid"], { env: places.env, timeoutMs: 10_000 }).catch(() => "") : "";
   const group = flag ?? (fromDovecot || "vmail");
-  if (!/^([a-z_][a-z0-9_-]*|\d+)$/.test(group)) throw new ChatbotError("E_USAGE", `chatbot host setup: --mail-group must be a group name or number, not "${group}"`);
+  if (!/^([a-z_][a-z0-9_-]*|\d+)$/.test(group))
+    throw new ChatbotError("E_USAGE", `chatbot host setup: --mail-group must be a group name or number, not "${group}"`);
   if (!/^\d+$/.test(group) && findGroupId(group) === undefined)
     throw new ChatbotError(
       "E_USAGE",

@@ -92,6 +92,7 @@ describe("droppedAccount", () => {
       "1.2.a..b@chat.test",
       "1.2.bot@chat.test\n",
       ".1.2.bot@chat.test", // a hook still writing
+      "1.2..x@chat.test", // would name a hidden bots/.x@… folder
       "..",
     ]) {
       expect(droppedAccount(name), name).toBeUndefined();
@@ -160,7 +161,11 @@ describe("deploy inbox", () => {
     t.drop("1001.1.over@chat.test", "x".repeat(MAX_BYTES + 1));
     await t.scanned();
     expect(t.accounts()).toEqual(["at-cap@chat.test"]);
-    expect(t.events).toContainEqual({ event: "deploy.refused", account: "over@chat.test", reason: expect.stringMatching(/^E_DEPLOY: .*over the host's cap of 1000/) });
+    expect(t.events).toContainEqual({
+      event: "deploy.refused",
+      account: "over@chat.test",
+      reason: expect.stringMatching(/^E_DEPLOY: .*over the host's cap of 1000/),
+    });
     expect(t.events).not.toContainEqual(expect.objectContaining({ event: "deploy.received", account: "over@chat.test" }));
     expect(t.left()).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { INBOX_CATCH_UP_DELAYS_MS, INBOX_CATCH_UP_MAX, MAIL_MAX_BYTES } from "..
 import type { FolderMailbox } from "../../../host/deploy/imap-mailbox.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { InboxCatchUp } from "../../../host/service/inbox-catch-up.js";
-import { FakeClock, T0 } from "../../support/fake-clock.js";
+import { T0 } from "../../support/fake-clock.js";
 
 const BOT = "bot@chat.test";
 
@@ -49,7 +49,6 @@ function setup(messages: Stored[]) {
     },
   };
   const catchUp = new InboxCatchUp({
-    clock: new FakeClock(T0),
     log: (event) => events.push(event),
     openInbox: (addr) => inboxOf(addr),
     spool: (addr, raw) => spool(addr, raw),
@@ -96,16 +95,7 @@ describe("inbox catch-up", () => {
     ]);
     await t.catchUp.catchUp(BOT, T0);
     expect(t.opened).toEqual([BOT]);
-    expect(t.calls).toEqual([
-      "list",
-      "download 7",
-      `spool ${BOT} mail 7`,
-      "remove 7",
-      "download 9",
-      `spool ${BOT} mail 9`,
-      "remove 9",
-      "close",
-    ]);
+    expect(t.calls).toEqual(["list", "download 7", `spool ${BOT} mail 7`, "remove 7", "download 9", `spool ${BOT} mail 9`, "remove 9", "close"]);
   });
 
   it("a mail of exactly MAIL_MAX_BYTES is taken; one byte over is skipped unread and left in the INBOX", async () => {
@@ -163,10 +153,30 @@ describe("inbox catch-up schedule", () => {
     // Both changes' first looks ran: the first took uid 2, neither took uid 1.
     expect(t.opened).toEqual([BOT, BOT]);
     expect(t.left()).toEqual([1]);
-    console.log("CALLS", t.calls);
     await vi.advanceTimersByTimeAsync(LAST);
     expect(t.opened).toHaveLength(2 * INBOX_CATCH_UP_DELAYS_MS.length);
     expect(t.left()).toEqual([1]);
+  });
+
+  it("two looks due at once take turns: a mail is spooled once, never by both", async () => {
+    vi.useFakeTimers();
+    const t = setup([{ uid: 1, size: 10, receivedAt: T0 + 1_000 }]);
+    // A slow spool: the first look is still at it when the second one is due.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    t.setSpool(async (addr, raw) => {
+      t.calls.push(`spool ${addr} ${Buffer.from(raw).toString()}`);
+      await gate;
+    });
+    t.catchUp.schedule(BOT, T0);
+    t.catchUp.schedule(BOT, T0);
+    await vi.advanceTimersByTimeAsync(INBOX_CATCH_UP_DELAYS_MS[0]!);
+    open();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(t.calls.filter((c) => c.startsWith("spool"))).toEqual([`spool ${BOT} mail 1`]);
+    expect(t.calls).toEqual(["list", "download 1", `spool ${BOT} mail 1`, "remove 1", "close", "list", "close"]);
   });
 
   it("an earlier change scheduled after a later one does not widen the window", async () => {

@@ -1,0 +1,185 @@
+// Control deploys (`chatbot deploy --pause/--resume/--remove`) and deploys the deploy inbox hands
+// over (installArrived): the login with the deploy's own password is the proof of ownership.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { ChatbotError } from "../../../core/errors.js";
+import { runCli } from "../../../host/cli/main.js";
+import { composeControlMessage, composeDeployMessage } from "../../../host/deploy/deploy-message.js";
+import type { DeployMailbox } from "../../../host/deploy/imap-mailbox.js";
+import { DeployWatcher } from "../../../host/service/deploy-watcher.js";
+import type { HostEvent } from "../../../host/service/host-event.js";
+import { parseHostConfig } from "../../../host/service/host-config.js";
+import { hostPaths, isInstalledBot } from "../../../host/service/paths.js";
+import { captureIo } from "../../support/cli-io.js";
+
+const BOT = "echobot01@chat.test";
+const NEW = "newbot01@chat.test";
+const PASSWORDS: Record<string, string> = { [BOT]: "echo-bot-password", [NEW]: "new-bot-password" };
+const NOW = 1_000_000;
+
+/** One ChatbotInstall folder per account behind a login that checks the account's password. */
+function fakeRelay() {
+  const folders = new Map<string, Map<number, string>>();
+  const refused: Array<{ account: string; uid: number }> = [];
+  const logins: string[] = [];
+  let next = 1;
+  const folderOf = (account: string) => folders.get(account) ?? folders.set(account, new Map()).get(account)!;
+  const open = async (_settings: unknown, user: string, password: string): Promise<DeployMailbox> => {
+    logins.push(user);
+    if (PASSWORDS[user] !== password) throw new ChatbotError("E_IMAP_AUTH", `IMAP as ${user}: the server refused the login`);
+    const folder = folderOf(user);
+    return {
+      append: async () => {
+        throw new Error("the host never appends");
+      },
+      waiting: async (limit) =>
+        [...folder.keys()]
+          .sort((a, b) => a - b)
+          .slice(0, limit)
+          .map((uid) => ({ uid, size: folder.get(uid)!.length })),
+      download: async (uid) => new TextEncoder().encode(folder.get(uid)!),
+      remove: async (uid) => void folder.delete(uid),
+      refuse: async (uid) => {
+        folder.delete(uid);
+        refused.push({ account: user, uid });
+      },
+      close: async () => {},
+    };
+  };
+  return { refused, logins, open, folderOf, deposit: (account: string, raw: string) => folderOf(account).set(next++, raw) };
+}
+
+/** A data dir with BOT installed (bot.json and password: what a control deploy needs), and a watcher on a fake relay. */
+function setup() {
+  const dataDir = mkdtempSync(join(tmpdir(), "deploy-controls-"));
+  const paths = hostPaths(dataDir).bot(BOT);
+  mkdirSync(paths.dir, { recursive: true });
+  writeFileSync(paths.config, JSON.stringify({ name: "echo", enabled: true, approvedOrigins: [], installedAt: 0 }));
+  writeFileSync(paths.password, PASSWORDS[BOT]!);
+  const relay = fakeRelay();
+  const events: HostEvent[] = [];
+  const onRouted = vi.fn<(addr: string, since: number) => void>();
+  const watcher = new DeployWatcher({
+    dataDir,
+    config: parseHostConfig({}, "host.json"),
+    clock: { now: () => NOW },
+    log: (event) => events.push(event),
+    openMailbox: relay.open,
+    onRouted,
+  });
+  return { dataDir, relay, events, onRouted, watcher };
+}
+
+const control = (addr: string, action: "pause" | "resume" | "remove", password = PASSWORDS[addr] ?? "some-password") =>
+  composeControlMessage(addr, action, password);
+
+describe("control deploys", () => {
+  it("pause writes paused.json, logs install.paused and deletes the message", async () => {
+    const t = setup();
+    t.relay.deposit(BOT, control(BOT, "pause"));
+    expect(await t.watcher.checkAccount(BOT)).toMatchObject([{ status: "paused" }]);
+    expect(JSON.parse(readFileSync(hostPaths(t.dataDir).bot(BOT).paused, "utf8"))).toEqual({ at: NOW, by: "author" });
+    expect(t.events).toContainEqual({ event: "install.paused", bot: BOT });
+    expect(t.relay.folderOf(BOT).size).toBe(0);
+    expect(t.relay.refused).toEqual([]);
+    expect(t.onRouted).not.toHaveBeenCalled();
+  });
+
+  it("resume removes paused.json and tells onRouted that the bot gets its mail again", async () => {
+    const t = setup();
+    t.relay.deposit(BOT, control(BOT, "pause"));
+    t.relay.deposit(BOT, control(BOT, "resume"));
+    expect((await t.watcher.checkAccount(BOT)).map((o) => o.status)).toEqual(["paused", "resumed"]);
+    expect(existsSync(hostPaths(t.dataDir).bot(BOT).paused)).toBe(false);
+    expect(t.events).toContainEqual({ event: "install.resumed", bot: BOT });
+    expect(t.onRouted.mock.calls).toEqual([[BOT, NOW]]);
+  });
+
+  it("remove moves the bot's folder under removed/", async () => {
+    const t = setup();
+    t.relay.deposit(BOT, control(BOT, "remove"));
+    expect(await t.watcher.checkAccount(BOT)).toMatchObject([{ status: "removed" }]);
+    expect(isInstalledBot(t.dataDir, BOT)).toBe(false);
+    expect(readdirSync(join(t.dataDir, "removed"))).toEqual([`${BOT}.1970-01-01T00-16-40-000Z`]);
+    expect(t.events).toContainEqual({ event: "install.removed", bot: BOT });
+    expect(t.relay.folderOf(BOT).size).toBe(0);
+  });
+
+  it("a control deploy for an account with no bot is refused and moved to Refused", async () => {
+    const t = setup();
+    t.relay.deposit(NEW, control(NEW, "pause"));
+    expect(await t.watcher.checkAccount(NEW, { password: PASSWORDS[NEW]! })).toMatchObject([
+      { status: "refused", reason: `E_DEPLOY: no bot is installed at ${NEW} to pause: deploy one first with 'chatbot deploy'` },
+    ]);
+    expect(t.events).toContainEqual(expect.objectContaining({ event: "install.refused", bot: NEW }));
+    expect(t.relay.refused).toEqual([{ account: NEW, uid: 1 }]);
+    expect(existsSync(hostPaths(t.dataDir).bot(NEW).dir)).toBe(false);
+  });
+
+  it("a control deploy addressed to another account is refused naming both, and the bot stays", async () => {
+    const t = setup();
+    t.relay.deposit(BOT, control(NEW, "remove", PASSWORDS[BOT]));
+    const [outcome] = await t.watcher.checkAccount(BOT);
+    expect(outcome).toMatchObject({ status: "refused", reason: expect.stringContaining(`the deploy is for "${NEW}" but was put into the folder of ${BOT}`) });
+    expect(t.relay.refused).toEqual([{ account: BOT, uid: 1 }]);
+    expect(isInstalledBot(t.dataDir, BOT)).toBe(true);
+  });
+});
+
+describe("installArrived (a deploy the deploy inbox handed over)", () => {
+  let bundle: { manifest: Buffer; bundle: Buffer; sourceMap: Buffer };
+  beforeAll(async () => {
+    const work = mkdtempSync(join(tmpdir(), "deploy-controls-build-"));
+    const io = captureIo(work);
+    expect(await runCli(["new", "echo", "--name", "echo"], io)).toBe(0);
+    expect(await runCli(["build", "echo"], io)).toBe(0);
+    const dist = join(work, "echo", "dist");
+    bundle = {
+      manifest: readFileSync(join(dist, "chatbot.json")),
+      bundle: readFileSync(join(dist, "bot.js")),
+      sourceMap: readFileSync(join(dist, "bot.js.map")),
+    };
+  });
+  const deployFor = (addr: string, password: string) => composeDeployMessage(addr, { ...bundle, password });
+  const bytes = (text: string) => new TextEncoder().encode(text);
+
+  it("a new account's deploy whose password does not log in is refused as such", async () => {
+    const t = setup();
+    const raw = deployFor(NEW, "not-the-password");
+    t.relay.deposit(NEW, raw);
+    await t.watcher.installArrived(NEW, bytes(raw));
+    expect(t.events).toContainEqual({ event: "deploy.refused", account: NEW, reason: expect.stringMatching(/does not log in as newbot01@chat\.test/) });
+    expect(t.relay.logins).toEqual([NEW]);
+    expect(existsSync(hostPaths(t.dataDir).bot(NEW).dir)).toBe(false);
+  });
+
+  it("a deploy for another address is refused naming both, without any login", async () => {
+    const t = setup();
+    await t.watcher.installArrived(NEW, bytes(deployFor(BOT, PASSWORDS[BOT]!)));
+    expect(t.events).toEqual([
+      { event: "deploy.refused", account: NEW, reason: expect.stringContaining(`the deploy is for "${BOT}" but was put into the folder of ${NEW}`) },
+    ]);
+    expect(t.relay.logins).toEqual([]);
+  });
+
+  it("bytes that are no deploy (no password attachment) are refused without any login", async () => {
+    const t = setup();
+    await t.watcher.installArrived(NEW, bytes(`From: <${NEW}>\r\nTo: <${NEW}>\r\nSubject: hello\r\n\r\njust a mail\r\n`));
+    expect(t.events).toEqual([{ event: "deploy.refused", account: NEW, reason: expect.stringMatching(/no password attachment/) }]);
+    expect(t.relay.logins).toEqual([]);
+  });
+
+  it("a good deploy to a new account installs it and tells onRouted once", async () => {
+    const t = setup();
+    const raw = deployFor(NEW, PASSWORDS[NEW]!);
+    t.relay.deposit(NEW, raw);
+    await t.watcher.installArrived(NEW, bytes(raw));
+    expect(t.events).toContainEqual(expect.objectContaining({ event: "install.deployed", bot: NEW, upgrade: false }));
+    expect(isInstalledBot(t.dataDir, NEW)).toBe(true);
+    expect(readFileSync(hostPaths(t.dataDir).bot(NEW).password, "utf8")).toBe(PASSWORDS[NEW]);
+    expect(t.onRouted.mock.calls).toEqual([[NEW, NOW]]);
+    expect(t.relay.folderOf(NEW).size).toBe(0);
+  });
+});
