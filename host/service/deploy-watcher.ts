@@ -266,6 +266,14 @@ export class DeployWatcher {
     const { dataDir, config, clock } = this.deps;
     if (!isInstalledBot(dataDir, addr))
       return { uid, status: "refused", reason: `E_DEPLOY: no bot is installed at ${addr} to ${action}: deploy one first with 'chatbot deploy'` };
+    // A bot the operator disabled stays on the host: removed, its author could deploy it afresh, enabled.
+    const settings = await readJsonFile<BotSettings | undefined>(hostPaths(dataDir).bot(addr).config, undefined);
+    if (action === "remove" && settings?.enabled === false)
+      return {
+        uid,
+        status: "refused",
+        reason: `E_DEPLOY: the relay's operator disabled ${addr}${settings.disabledReason ? ` (${settings.disabledReason})` : ""}: it cannot be removed by its author while disabled; ask the operator`,
+      };
     if (action === "pause") await pauseBot(dataDir, config, addr, clock.now());
     else if (action === "resume") await resumeBot(dataDir, config, addr);
     else await removeBot(dataDir, config, addr, new Date(clock.now()));

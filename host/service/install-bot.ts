@@ -69,7 +69,10 @@ export async function installBundle(
   } else {
     await renameDurable([[staging, paths.current]]);
   }
+  // An upgrade keeps every operator setting (a disable and its reason, approvals, keys this
+  // version does not know): an author's deploy must never undo what the operator decided.
   const settings: BotSettings = {
+    ...old,
     name,
     enabled: old?.enabled ?? true,
     approvedOrigins: old?.approvedOrigins ?? [],

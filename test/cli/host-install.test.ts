@@ -61,6 +61,19 @@ describe("cli host init / install", () => {
     expect(rollback.out).toMatch(/rolled back e@chat\.test to echo 1\.0\.0/);
   });
 
+  it("an upgrade keeps the operator's settings: a disabled bot stays disabled, with its reason", async () => {
+    const { work, data } = await setup();
+    const io = captureIo(work);
+    expect(await runCli(["host", "install", "e@chat.test", "echo", "--password-file", "pw", "--data-dir", data], io)).toBe(0);
+    expect(await runCli(["host", "bots", "disable", "e@chat.test", "--reason", "reported for spam", "--data-dir", data], io)).toBe(0);
+    const manifestFile = join(work, "echo", "chatbot.json");
+    writeFileSync(manifestFile, readFileSync(manifestFile, "utf8").replace('"version": "1.0.0"', '"version": "1.1.0"'));
+    await runCli(["build", "echo"], io);
+    expect(await runCli(["host", "install", "e@chat.test", "echo", "--data-dir", data], io)).toBe(0);
+    const settings = JSON.parse(readFileSync(join(data, "bots", "e@chat.test", "bot.json"), "utf8")) as Record<string, unknown>;
+    expect(settings).toMatchObject({ enabled: false, disabledReason: "reported for spam" });
+  });
+
   it("a tampered bundle is refused; a new bot without a password is refused", async () => {
     const { work, data } = await setup();
     writeFileSync(join(work, "echo", "dist", "bot.js"), "/* tampered */");

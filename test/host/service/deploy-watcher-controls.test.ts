@@ -107,6 +107,23 @@ describe("control deploys", () => {
     expect(t.relay.folderOf(BOT).size).toBe(0);
   });
 
+  it("a bot the operator disabled cannot be removed by its author (a fresh deploy would come back enabled); pause and resume still work", async () => {
+    const t = setup();
+    const config = hostPaths(t.dataDir).bot(BOT).config;
+    writeFileSync(config, JSON.stringify({ name: "echo", enabled: false, disabledReason: "reported for spam", approvedOrigins: [], installedAt: 0 }));
+    t.relay.deposit(BOT, control(BOT, "remove"));
+    t.relay.deposit(BOT, control(BOT, "pause"));
+    t.relay.deposit(BOT, control(BOT, "resume"));
+    const outcomes = await t.watcher.checkAccount(BOT);
+    expect(outcomes.map((o) => o.status)).toEqual(["refused", "paused", "resumed"]);
+    expect(outcomes[0]).toMatchObject({
+      reason: expect.stringMatching(/operator disabled echobot01@chat\.test \(reported for spam\): it cannot be removed by its author/),
+    });
+    expect(isInstalledBot(t.dataDir, BOT)).toBe(true);
+    // Resuming the author's pause does not enable what the operator disabled.
+    expect(JSON.parse(readFileSync(config, "utf8"))).toMatchObject({ enabled: false, disabledReason: "reported for spam" });
+  });
+
   it("a control deploy for an account with no bot is refused and moved to Refused", async () => {
     const t = setup();
     t.relay.deposit(NEW, control(NEW, "pause"));
