@@ -23,11 +23,12 @@ build: deps
 	npx tsc -p tsconfig.json
 	$(DELIVER_BUNDLE)
 	npx tsc -p host/testing/tsconfig.json
-	@echo "type checks: std, tsconfig.test.json, every template (side by side)"
+	@echo "type checks: std, tsconfig.test.json, every template and the relay bot host (side by side)"
 	@fail=0; \
 	$(TSC) -p std/tsconfig.json & std=$$!; \
 	$(TSC) -p tsconfig.test.json & tests=$$!; \
-	( for t in templates/*/; do $(TSC) -p $${t}tsconfig.json && $(TSC) -p $${t}tsconfig.test.json || { echo "template $$t does not type-check" >&2; exit 1; }; done ) & templates=$$!; \
+	( for t in templates/*/; do $(TSC) -p $${t}tsconfig.json && $(TSC) -p $${t}tsconfig.test.json || { echo "template $$t does not type-check" >&2; exit 1; }; done; \
+	  $(TSC) -p host/host-bot/tsconfig.json || { echo "host/host-bot does not type-check" >&2; exit 1; } ) & templates=$$!; \
 	wait $$std || fail=1; wait $$tests || fail=1; wait $$templates || fail=1; exit $$fail
 
 typecheck: build

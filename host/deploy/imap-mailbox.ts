@@ -217,3 +217,19 @@ export async function openFolderMailbox(
     close,
   };
 }
+
+/**
+ * Log in as `user` and put `raw` into its INBOX, unseen: how the relay bot host's mail reaches an
+ * account that is a bot here (host-bot.ts), where Postfix would hand it to the bot instead.
+ */
+export async function appendToInbox(settings: Readonly<ImapSettings>, user: string, password: string, raw: Uint8Array): Promise<void> {
+  const { client, where, guard, close } = await connect(settings, user, password);
+  try {
+    await guard("append to INBOX", async () => {
+      const result = await client.append("INBOX", Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), []);
+      if (!result) throw new ChatbotError("E_IMAP", `${where}: the server did not accept the message in INBOX`);
+    })();
+  } finally {
+    await close();
+  }
+}

@@ -38,6 +38,8 @@ export interface DeployInboxOptions {
   log: HostLog;
   /** Handle one deploy (DeployWatcher.installArrived): refusals are its to log; a throw means "try again later". */
   install: (account: string, raw: Uint8Array) => Promise<void>;
+  /** Tell an account its deploy was refused here (over the cap); must not throw. */
+  refused?: (account: string, reason: string) => Promise<void>;
 }
 
 /** The user this process runs as, for the fix in messages. */
@@ -121,12 +123,10 @@ export class DeployInbox {
       const info = await stat(file).catch(() => undefined);
       if (!info?.isFile()) continue;
       if (info.size > maxBytes) {
-        log({
-          event: "deploy.refused",
-          account,
-          reason: `E_DEPLOY: ${info.size} bytes or more, over the host's cap of ${maxBytes} for a deploy: build a smaller bot`,
-        });
+        const reason = `E_DEPLOY: ${info.size} bytes or more, over the host's cap of ${maxBytes} for a deploy: build a smaller bot`;
+        log({ event: "deploy.refused", account, reason });
         await unlink(file).catch(() => undefined);
+        await this.options.refused?.(account, reason);
         continue;
       }
       const raw = await readFile(file);

@@ -36,6 +36,8 @@ import { installBundle } from "./install-bot.js";
 import { readBundleFolder, type BotSettings } from "./installed-bots.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
 import { pauseBot, removeBot, resumeBot } from "./author-controls.js";
+import type { NoticeKind } from "./author-notices.js";
+import { botInviteLink } from "./bot-invite.js";
 import type { Clock } from "../../core/clock.js";
 
 /** <data>/bots/<addr>/account.json: when the host last logged in as the bot. */
@@ -66,6 +68,8 @@ export interface DeployWatcherDeps {
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<DeployMailbox>;
   /** Told when a bot starts getting its mail (a new bot installed, a paused one resumed), with when (ms): `host serve` catches up on its INBOX. */
   onRouted?: (addr: string, since: number) => void;
+  /** Tell the deploying account what became of its deploy (author-notices.ts); must not throw. */
+  notify?: (account: string, kind: NoticeKind, text: string, options?: { password?: string }) => Promise<void>;
 }
 
 /** How long after its last check a bot is checked again, ms (pure). */
@@ -123,18 +127,12 @@ export class DeployWatcher {
     let password: string | undefined;
     if (!installed) {
       const credentials = await readDeployCredentials(raw).catch(() => undefined);
-      if (!credentials) {
-        log({ event: "deploy.refused", account, reason: "E_DEPLOY: not a deploy made by 'chatbot deploy' (no password attachment)" });
-        return;
-      }
-      if (credentials.addr !== account) {
-        log({
-          event: "deploy.refused",
+      if (!credentials) return this.refuseArrived(account, "E_DEPLOY: not a deploy made by 'chatbot deploy' (no password attachment)");
+      if (credentials.addr !== account)
+        return this.refuseArrived(
           account,
-          reason: `E_DEPLOY: the deploy is for ${JSON.stringify(credentials.addr)} but was put into the folder of ${account}: run 'chatbot deploy --addr ${account}' with ${account}'s password`,
-        });
-        return;
-      }
+          `E_DEPLOY: the deploy is for ${JSON.stringify(credentials.addr)} but was put into the folder of ${account}: run 'chatbot deploy --addr ${account}' with ${account}'s password`,
+        );
       password = credentials.password;
     }
     for (let look = 1; look <= DEPLOY_INBOX_LOOKS && !this.stopped; look += 1) {
@@ -143,19 +141,19 @@ export class DeployWatcher {
       try {
         outcomes = await this.checkAccount(account, password === undefined ? {} : { password });
       } catch (error) {
-        if (isChatbotError(error, "E_IMAP_AUTH")) {
-          log({
-            event: "deploy.refused",
-            account,
-            reason: `E_DEPLOY: the password in the deploy does not log in as ${account}: deploy with the account's own password`,
-          });
-          return;
-        }
+        if (isChatbotError(error, "E_IMAP_AUTH"))
+          return this.refuseArrived(account, `E_DEPLOY: the password in the deploy does not log in as ${account}: deploy with the account's own password`);
         throw error;
       }
       if (outcomes.length > 0) return;
     }
     log({ event: "deploy.missed", account });
+  }
+
+  /** A deploy refused before any install: logged, and the account is told. */
+  private async refuseArrived(account: string, reason: string): Promise<void> {
+    this.deps.log({ event: "deploy.refused", account, reason });
+    await this.deps.notify?.(account, "refused", `Your deploy to ${account} was refused: ${reason}`);
   }
 
   private async checkAccountNow(addr: string, options: { password?: string; name?: string }): Promise<DeployOutcome[]> {
@@ -193,6 +191,7 @@ export class DeployWatcher {
           if ((outcome.status === "installed" && !outcome.upgrade) || outcome.status === "resumed") this.deps.onRouted?.(addr, clock.now());
           await mailbox.remove(outcome.uid);
         }
+        await this.tell(addr, outcome, password);
       }
       // A bot installed just now by --from-account gets its state file too.
       if (options.password !== undefined && (await readJsonFile(paths.config, undefined)) !== undefined) await writeJsonFile(stateFile, next);
@@ -259,6 +258,27 @@ export class DeployWatcher {
       // A refused first deploy leaves no empty bot folder behind (rmdir: only when nothing else is in it).
       if ((await readJsonFile(paths.config, undefined)) === undefined) await rmdir(paths.dir).catch(() => undefined);
     }
+  }
+
+  /** The notice for one outcome (none for a deploy that changed nothing). */
+  private async tell(addr: string, outcome: DeployOutcome, password: string): Promise<void> {
+    const notify = this.deps.notify;
+    if (!notify || outcome.status === "unchanged") return;
+    if (outcome.status === "installed") {
+      const invite = await botInviteLink(this.deps.dataDir, addr).catch(() => undefined);
+      await notify(
+        addr,
+        "installed",
+        `${outcome.name} ${outcome.version} is installed at ${addr}${outcome.upgrade ? " (an upgrade: the version before is kept for a rollback)" : ""} and answers its mail now.` +
+          (invite ? `\n\nPeople chat with it by this invite (a QR code of it works too):\n${invite}` : ""),
+        { password },
+      );
+    } else if (outcome.status === "refused") await notify(addr, "refused", `Your deploy to ${addr} was refused: ${outcome.reason}`, { password });
+    else if (outcome.status === "paused")
+      await notify(addr, "paused", `${addr} is paused: its mail goes to this mailbox and is not answered, until 'chatbot deploy --resume'.`, { password });
+    else if (outcome.status === "resumed") await notify(addr, "resumed", `${addr} runs again: its new mail is answered.`, { password });
+    else
+      await notify(addr, "removed", `${addr} is no longer a bot on this relay: it is a plain mailbox again (the host keeps a copy of the bot).`, { password });
   }
 
   /** A control deploy: pause, resume or remove the bot (refused when none is installed). */

@@ -5,7 +5,7 @@
 import { DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
-import { openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
+import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
 import { openRunnerWalls } from "../confine/runner-walls.js";
 import { Executor } from "../executor/executor.js";
 import { Spool } from "../spool/spool.js";
@@ -18,6 +18,8 @@ import { HostService } from "./host-service.js";
 import { startLmtpServer } from "./lmtp-server.js";
 import { DeployInbox } from "./deploy-inbox.js";
 import { InboxCatchUp } from "./inbox-catch-up.js";
+import { authorNoticesFor, NOTICE_HEADER } from "./author-notices.js";
+import { hostBotSubmitter } from "./host-bot.js";
 import { syncTransportMap } from "./transport-map.js";
 import { describeError } from "../../core/errors.js";
 import type { HostMetrics } from "./metrics.js";
@@ -80,7 +82,20 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
     executor,
     clock,
     log,
-    submitterFor: (bot) => createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password }),
+    submitterFor: (bot) => {
+      const smtp = createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password });
+      // The relay bot host's mail to an account that is a bot here goes to that account's INBOX (host-bot.ts).
+      if (bot.account.addr !== config.hostBot) return smtp;
+      // Marked like a notice: the INBOX catch-up must leave it to the author's Delta Chat.
+      return hostBotSubmitter(dataDir, smtp, async (addr, raw) =>
+        appendToInbox(
+          config.imap,
+          addr,
+          (await readFile(hostPaths(dataDir).bot(addr).password, "utf8")).trim(),
+          Buffer.concat([Buffer.from(`${NOTICE_HEADER}: relay\r\n`), raw]),
+        ),
+      );
+    },
   });
   stops.push("service", () => service.stop());
   return { options, spool, executor, mirror, service, metricsWriter };
@@ -111,21 +126,33 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
   host.service.start();
   host.mirror.start(STATE_MIRROR_INTERVAL_MS);
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
-  // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts).
+  // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts);
+  // the host's own notices there are its author's and stay.
   const catchUp = new InboxCatchUp({
     log,
     openInbox: async (addr) => {
       if (!isRoutedBot(dataDir, addr)) return null;
       const password = await readFile(hostPaths(dataDir).bot(addr).password, "utf8").catch(() => undefined);
-      return password === undefined ? null : openFolderMailbox(config.imap, addr, password.trim(), "INBOX", "Chat-Version");
+      return password === undefined ? null : openFolderMailbox(config.imap, addr, password.trim(), "INBOX", NOTICE_HEADER);
     },
+    keep: (message) => message.marker !== undefined,
     spool: async (addr, raw) => {
       await host.spool.write(addr, raw, MAIL_MAX_BYTES);
       host.service.poke();
     },
   });
   stops.push("inbox catch-up", async () => catchUp.stop());
-  const watcher = new DeployWatcher({ dataDir, config, clock, log, openMailbox: openDeployMailbox, onRouted: (addr, since) => catchUp.schedule(addr, since) });
+  // What became of each deploy, told to the deploying account by the relay bot host (author-notices.ts).
+  const notices = authorNoticesFor(dataDir, config, clock, log);
+  const watcher = new DeployWatcher({
+    dataDir,
+    config,
+    clock,
+    log,
+    openMailbox: openDeployMailbox,
+    onRouted: (addr, since) => catchUp.schedule(addr, since),
+    notify: (account, kind, text, options) => notices.notify(account, kind, text, options),
+  });
   watcher.start();
   stops.push("deploy watcher", () => watcher.stop());
   if (config.deployInbox !== undefined) {
@@ -135,6 +162,7 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
       clock,
       log,
       install: (account, raw) => watcher.installArrived(account, raw),
+      refused: (account, reason) => notices.notify(account, "refused", `Your deploy to ${account} was refused: ${reason}`),
     });
     await inbox.start();
     stops.push("deploy inbox", () => inbox.stop());

@@ -84,6 +84,11 @@ const hostConfigSchema = settings({
    * installed bots are still found by the IMAP poll (imap.pollSeconds).
    */
   deployInbox: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
+  /**
+   * The relay bot host (host-bot.ts): an installed bot that is the host's own voice. The host sends
+   * its notices to deploying accounts from it (author-notices.ts). Absent: notices are only logged.
+   */
+  hostBot: v.optional(v.pipe(v.string("must be an address"), v.email("must be an address"))),
   /** Postfix's config folder for `postmap -c` when the host rebuilds transportMap (a second Postfix instance); absent: postmap's own ($MAIL_CONFIG or /etc/postfix). */
   postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
   /** Events run at once (one sandbox runner each). */
@@ -120,6 +125,7 @@ const hostConfigSchema = settings({
 export type HostConfig = v.InferOutput<typeof hostConfigSchema> & {
   lmtpSocketGroup: string | undefined;
   deployInbox: string | undefined;
+  hostBot: string | undefined;
   transportMap: string | undefined;
   transportNexthop: string | undefined;
   postfixConfigDir: string | undefined;
@@ -136,6 +142,7 @@ export function parseHostConfig(raw: unknown, file: string): Readonly<HostConfig
     ...config,
     lmtpSocketGroup: config.lmtpSocketGroup,
     deployInbox: config.deployInbox,
+    hostBot: config.hostBot?.toLowerCase(),
     transportMap: config.transportMap,
     transportNexthop: config.transportNexthop,
     postfixConfigDir: config.postfixConfigDir,

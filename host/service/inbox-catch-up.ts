@@ -7,7 +7,7 @@
 // the account's life before it became a bot, or while its author had it paused — stays where it is.
 import { describeError } from "../../core/errors.js";
 import { INBOX_CATCH_UP_DELAYS_MS, INBOX_CATCH_UP_MAX, MAIL_MAX_BYTES } from "../../core/limits.js";
-import type { FolderMailbox } from "../deploy/imap-mailbox.js";
+import type { FolderMailbox, FolderMessage } from "../deploy/imap-mailbox.js";
 import { Serial } from "../policy/serial.js";
 import type { HostLog } from "./host-event.js";
 
@@ -17,6 +17,8 @@ export interface InboxCatchUpDeps {
   openInbox: (addr: string) => Promise<FolderMailbox | null>;
   /** Put one mail for `addr` into the spool (and wake the service). */
   spool: (addr: string, raw: Uint8Array) => Promise<void>;
+  /** Messages that stay in the INBOX whenever they came (the host's notices to the author); default none. */
+  keep?: (message: FolderMessage) => boolean;
 }
 
 /** Schedules and runs the catch-ups of bots that just started getting their mail. */
@@ -55,7 +57,7 @@ export class InboxCatchUp {
     let moved = 0;
     try {
       const from = Math.floor(since / 1000) * 1000;
-      const late = (await inbox.list()).filter((m) => m.receivedAt !== undefined && m.receivedAt >= from);
+      const late = (await inbox.list()).filter((m) => m.receivedAt !== undefined && m.receivedAt >= from && !this.deps.keep?.(m));
       // Too large ones stay in the INBOX (and do not take the place of others in this look).
       for (const message of late.filter((m) => (m.size ?? 0) > MAIL_MAX_BYTES))
         this.deps.log({ event: "inbox.catch-up-skipped", bot: addr, uid: message.uid, reason: `${message.size} bytes, over ${MAIL_MAX_BYTES}` });

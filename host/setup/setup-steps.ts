@@ -31,6 +31,8 @@ export interface SetupPlaces {
   mailGroup: string;
   /** Dovecot's main config file. */
   dovecotConfig: string;
+  /** The relay bot host (host-bot.ts) and a file with its account's password (read as root); none: no notices. */
+  hostBot?: { addr: string; passwordFile: string };
   node: string;
   /** lib/host/cli/main.js of this package. */
   cli: string;
@@ -168,6 +170,26 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
     },
   });
   add(`routes table ${table}`, existsSync(`${table}.db`), "runuser", asUser(["host", "route", "--data-dir", dataDir]));
+  if (places.hostBot) {
+    const { addr, passwordFile } = places.hostBot;
+    // The service user may not read root's file: a copy it owns, for the one install, then gone.
+    const copy = join(dataDir, ".host-bot.pw");
+    steps.push({
+      name: `relay bot host ${addr} (host.json hostBot: the host's notices to deploying accounts)`,
+      done: hostConfig?.hostBot === addr && existsSync(join(dataDir, "bots", addr, "bot.json")),
+      command: shell("runuser", asUser(["host", "install", addr, "--host-bot", "--password-file", passwordFile, "--data-dir", dataDir])),
+      apply: async () => {
+        const password = await readFile(passwordFile, "utf8");
+        await writeFile(copy, password, { mode: 0o600 });
+        try {
+          await run(places, "chown", [user, copy]);
+          await run(places, "runuser", asUser(["host", "install", addr, "--host-bot", "--password-file", copy, "--data-dir", dataDir]));
+        } finally {
+          await rm(copy, { force: true });
+        }
+      },
+    });
+  }
 
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
   const entry = tableEntry(table);

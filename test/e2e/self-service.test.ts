@@ -6,7 +6,7 @@
 // deploy, one over the relay's bot count) name the deploying account only. `host serve` stopped
 // for a minute loses nothing: the bot's mail waits in Postfix's queue and is answered after.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,8 +29,11 @@ const CLI = join(ROOT, "lib", "host", "cli", "main.js");
 const MAIL_GROUP = "5000";
 /** How long `host serve` stays stopped in the outage case, ms (the issue: "for a minute"). */
 const OUTAGE_MS = 60_000;
-/** The relay's most bots for this run: the echo bot and the two deployed at once fill it. */
-const MAX_BOTS = 3;
+/** The relay's most bots for this run: the relay bot host, the echo bot and the two deployed at once fill it. */
+const MAX_BOTS = 4;
+/** The relay bot host (README: relaybot@chat.example.org), which tells authors what became of their deploys. */
+const RELAY_BOT = "relaybot@chat.test";
+const RELAY_BOT_PASSWORD = "relay-bot-password";
 
 describe.skipIf(!relayAvailable())("self-service bots: any account deploys its own, after one host setup", () => {
   let relay: TestRelay;
@@ -50,6 +53,19 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
   let ids: { uid: number; gid: number };
   const echo = "echoself@chat.test";
   const echoPassword = "echo-self-password";
+  // The author's Delta Chat profile of the echo account, and its chat with the relay bot host.
+  let authorAccount = 0;
+  let hostChat = 0;
+  /** The author's next notice from the relay bot host whose text matches (call before the action). */
+  const notice = (text: RegExp) => author.waitForIncomingMessage(authorAccount, (m) => m.chatId === hostChat && text.test(m.text), 60_000);
+  /** The host's notices in `addr`'s mailbox, as files (an account no Delta Chat reads). */
+  const noticesIn = (addr: string) =>
+    ["new", "cur"]
+      .flatMap((sub) => {
+        const dir = join(relay.maildir(addr), sub);
+        return existsSync(dir) ? readdirSync(dir).map((name) => readFileSync(join(dir, name), "utf8")) : [];
+      })
+      .filter((mail) => /^X-Chatbot-Notice: /m.test(mail));
   // The person who talks to the echo bot, on another core version than the author's.
   let person = 0;
   let personChat = 0;
@@ -104,6 +120,12 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
   /** Postfix's delivery lines for `rcpt` into its mailbox (Dovecot's LMTP), as opposed to the host's door. */
   const mailboxDeliveries = async (rcpt: string) =>
     (await relay.readLog("postfix")).split("\n").filter((l) => l.includes(`to=<${rcpt}>`) && l.includes("dovecot-lmtp") && l.includes("status=sent"));
+  /** Everyone Postfix delivered mail from the relay bot host to (its SecureJoin answers and SMTP notices). */
+  const relayBotSmtpRecipients = async () => {
+    const lines = (await relay.readLog("postfix")).split("\n");
+    const ids = new Set(lines.filter((l) => l.includes(`from=<${RELAY_BOT}>`)).map((l) => /: ([0-9A-F]+): /.exec(l)?.[1]));
+    return new Set(lines.filter((l) => ids.has(/: ([0-9A-F]+): /.exec(l)?.[1]) && l.includes("to=<")).map((l) => /to=<([^>]+)>/.exec(l)![1]!));
+  };
   const hostDeliveries = async (rcpt: string) =>
     (await relay.readLog("postfix")).split("\n").filter((l) => l.includes(`to=<${rcpt}>`) && l.includes("lmtp.sock") && l.includes("status=sent"));
   /** The bot's invite link, from `host qr` as the service's user. */
@@ -146,6 +168,10 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     chmodSync(root, 0o755); // the service user reaches its data, Postfix the routes, Dovecot's hook the deploy door
     [relay, author, people] = await Promise.all([startRelay(), startDeltaChat(MAIN_CORE), startDeltaChat(DELTA_CHAT_CORES["2.33"])]);
     env = { ...process.env, MAIL_CONFIG: join(relay.base, "server", "postfix") };
+    // The relay bot host's account and its password file, root's (on chatmail the host's first login makes the account).
+    await relay.addUser(RELAY_BOT, RELAY_BOT_PASSWORD);
+    mkdirSync(join(root, "secrets"), { mode: 0o700 });
+    writeFileSync(join(root, "secrets", "relaybot.pw"), `${RELAY_BOT_PASSWORD}\n`, { mode: 0o600 });
     // The operator's one command, as the README has it (places replaced as for the recipe).
     const block = recipeShellBlocks(
       replaceRecipePlaces(recipeText(), {
@@ -159,6 +185,8 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
         dovecotConfig: join(relay.base, "server", "dovecot.conf"),
         unitDir: root,
         mailGroup: MAIL_GROUP,
+        domain: relay.domain,
+        secretsDir: join(root, "secrets"),
       }),
     ).find(isSetupBlock);
     expect(block, "README: no host setup block in the recipe").toBeDefined();
@@ -201,7 +229,13 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
 
   it("a fresh account made by a real core deploys the echo template; another core joins by QR and gets an encrypted echo", { timeout: 120_000 }, async () => {
     // The account appears at its first login, made by the author's Delta Chat (as on chatmail).
-    await author.createAccount(relay, "Echo author", echo, echoPassword);
+    authorAccount = await author.createAccount(relay, "Echo author", echo, echoPassword);
+    // Before its first deploy the author verifies the relay bot host from that profile, by its invite.
+    hostChat = await author.joinByQr(authorAccount, invite(RELAY_BOT), 60_000);
+    const about = author.waitForIncomingMessage(authorAccount, (m) => m.chatId === hostChat && /chatbot host of this relay/.test(m.text), 60_000);
+    await author.rpc.miscSendTextMessage(authorAccount, hostChat, "/help");
+    expect((await about).showPadlock).toBe(true);
+    const told = notice(/^echo 1\.0\.0 is installed at echoself@chat\.test/);
     const from = serve!.events.length;
     const started = Date.now();
     const result = await deploy(echo, "echo.pw", "echo");
@@ -219,6 +253,12 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     const answeredMs = Date.now() - started;
     expect(answer.showPadlock).toBe(true);
     expect(await hostDeliveries(echo)).not.toEqual([]);
+    // The author heard of it in their own Delta Chat: encrypted, from the verified relay bot host, with the bot's invite.
+    const installedNotice = await told;
+    expect(installedNotice.showPadlock).toBe(true);
+    expect(installedNotice.text).toContain("https://i.delta.chat/#");
+    expect((await author.rpc.getContact(authorAccount, installedNotice.fromId)).isVerified).toBe(true);
+    expect(serve!.events.find((e) => e.event === "notice" && e.account === echo)).toMatchObject({ kind: "installed", delivery: "verified" });
     // Measured, not asserted (a noisy 2-core machine): the issue's target is under 10 s.
     console.log(`self-service: deploy → installed ${installedMs} ms, deploy → first echo (QR join included) ${answeredMs} ms`);
     // The deploy message is gone from the folder once installed.
@@ -307,6 +347,19 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     expect((await deploy(extra, "extra.pw", "echo")).code).toBe(0);
     expect(await refusal("over the bot count", /E_QUOTA/, from)).toMatchObject({ bot: extra });
 
+    // Each refusal was told to the deploying account, and only to it: mallory's three in the clear
+    // (mallory never verified the relay bot host), over SMTP (its deploys' passwords did not all
+    // log in); extra's into its INBOX (the host logged in as it).
+    await until(() => noticesIn(mallory).length === 3, "three notices in mallory's mailbox", 30_000);
+    const malloryNotices = noticesIn(mallory).join("\n");
+    expect(malloryNotices).toMatch(/does not log in as mallory@chat\.test/);
+    expect(malloryNotices).toMatch(/is for "echoself@chat\.test" but was put into the folder of mallory/);
+    expect(malloryNotices).toMatch(/over the host's cap/);
+    expect(malloryNotices).toMatch(/https:\/\/i\.delta\.chat\/#/); // the invite that makes the next ones encrypted
+    await until(() => noticesIn(extra).length === 1, "the quota notice in extra's mailbox", 30_000);
+    expect(noticesIn(extra)[0]).toMatch(/E_QUOTA/);
+    const relayBotRecipients = await relayBotSmtpRecipients();
+    expect([...relayBotRecipients].filter((r) => r !== mallory && r !== echo)).toEqual([]);
     // Nothing was installed for any of them, and the echo bot is untouched.
     expect(existsSync(join(data, "bots", mallory))).toBe(false);
     expect(existsSync(join(data, "bots", extra))).toBe(false);
@@ -329,7 +382,9 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
 
     // Pause: the route goes; the bot's mail lands in its mailbox and is not run.
     from = serve!.events.length;
+    const pausedNotice = notice(/^echoself@chat\.test is paused/);
     expect((await deploy(echo, "echo.pw", "--pause")).code).toBe(0);
+    expect((await pausedNotice).showPadlock).toBe(true);
     await routesReloaded(await event("install.paused", (e) => e.event === "install.paused" && e.bot === echo, from));
     expect(routed(echo)).toBe(false);
     const before = (await mailboxDeliveries(echo)).length;
@@ -341,10 +396,22 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     // and mail from the second of the resume counts as after it.)
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     from = serve!.events.length;
+    const resumedNotice = notice(/^echoself@chat\.test runs again/);
     expect((await deploy(echo, "echo.pw", "--resume")).code).toBe(0);
+    await resumedNotice;
     await routesReloaded(await event("install.resumed", (e) => e.event === "install.resumed" && e.bot === echo, from));
     expect(routed(echo)).toBe(true);
     await echoes("after resume");
+
+    // The operator disables it (and says why), then enables it: the author is told both times.
+    const disabledNotice = notice(/^The relay's operator disabled echoself@chat\.test: reported by a test/);
+    const asUser = (...args: string[]) => spawnSync("runuser", ["-u", user, "--", process.execPath, CLI, ...args], { env, encoding: "utf8" });
+    expect(asUser("host", "bots", "disable", echo, "--reason", "reported by a test", "--data-dir", data).status).toBe(0);
+    expect((await disabledNotice).showPadlock).toBe(true);
+    const enabledNotice = notice(/^The relay's operator enabled echoself@chat\.test again/);
+    expect(asUser("host", "bots", "enable", echo, "--data-dir", data).status).toBe(0);
+    await enabledNotice;
+    await echoes("after the operator enabled it");
 
     // host serve stopped for a minute: the mail waits in Postfix's queue (not the mailbox), then is answered.
     await serve!.stop();
@@ -362,7 +429,9 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
 
     // Remove: the bot leaves the host (a copy is kept) and its mail goes to the mailbox again.
     from = serve!.events.length;
+    const removedNotice = notice(/^echoself@chat\.test is no longer a bot on this relay/);
     expect((await deploy(echo, "echo.pw", "--remove")).code).toBe(0);
+    await removedNotice;
     await routesReloaded(await event("install.removed", (e) => e.event === "install.removed" && e.bot === echo, from));
     expect(existsSync(join(data, "bots", echo))).toBe(false);
     expect(readdirSync(join(data, "removed")).some((name) => name.startsWith(`${echo}.`))).toBe(true);

@@ -27,6 +27,10 @@ export interface RecipePlaces {
   unitDir?: string;
   /** vmail: the group the test relay's mail processes run as. */
   mailGroup?: string;
+  /** chat.example.org: the test relay's domain. */
+  domain?: string;
+  /** /etc/chatbot: a folder for the operator's secrets (the relay bot host's password file). */
+  secretsDir?: string;
 }
 
 /** The README text of the recipe. */
@@ -50,6 +54,8 @@ export function replaceRecipePlaces(text: string, places: RecipePlaces): string 
   if (places.dovecotConfig) replaced = replaced.replaceAll("/etc/dovecot/dovecot.conf", places.dovecotConfig);
   if (places.unitDir) replaced = replaced.replaceAll("/etc/systemd/system", places.unitDir);
   if (places.mailGroup) replaced = replaced.replaceAll("--mail-group vmail", `--mail-group ${places.mailGroup}`);
+  if (places.domain) replaced = replaced.replaceAll("chat.example.org", places.domain);
+  if (places.secretsDir) replaced = replaced.replaceAll("/etc/chatbot/", `${places.secretsDir}/`);
   // The user and group name: the word standing alone (not in a path like chatbot/lmtp.sock).
   return replaced.replace(/(^|[\s=])chatbot(?=$|\s)/gm, `$1${places.user}`);
 }

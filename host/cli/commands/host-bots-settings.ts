@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { isAccountAddress } from "../../../core/address.js";
 import { checkOrigin } from "../../../core/manifest-values.js";
 import { ChatbotError } from "../../../core/errors.js";
+import { systemClock } from "../../../core/clock.js";
 import { loadHostConfig, saveHostConfig } from "../../service/host-config.js";
 import { readBundleFolder } from "../../service/installed-bots.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";
@@ -99,6 +100,19 @@ function enableCommand(verb: "enable" | "disable"): Command {
         else if (reason !== undefined) settings.disabledReason = reason;
       });
       io.stdout(was === enabled ? `${addr} was already ${verb}d\n` : `${verb}d ${addr}\n`);
+      if (was !== enabled) {
+        // The author is told, by the relay bot host (author-notices.ts); the notice line goes to stderr.
+        const { authorNoticesFor } = await import("../../service/author-notices.js");
+        const config = await loadHostConfig(hostPaths(dataDir).config, dataDir);
+        const log = (line: { event: string } & Record<string, unknown>) => io.stderr(`${JSON.stringify(line)}\n`);
+        await authorNoticesFor(dataDir, config, systemClock, log).notify(
+          addr,
+          verb === "enable" ? "enabled" : "disabled",
+          enabled
+            ? `The relay's operator enabled ${addr} again: it answers its mail.`
+            : `The relay's operator disabled ${addr}${reason ? `: ${reason}` : ""}. Its mail is not answered while it is disabled; ask the relay's operator about it.`,
+        );
+      }
       return EXIT.ok;
     },
   };

@@ -16,6 +16,7 @@ import { EXIT, type CliIo, type Command } from "../command.js";
 const HELP = `Usage: chatbot host install ADDR DIR --password-file FILE [--name NAME] [--data-dir DIR]
        chatbot host install ADDR --from-account [--password-file FILE] [--name NAME] [--data-dir DIR]
        chatbot host install ADDR --rollback [--data-dir DIR]
+       chatbot host install ADDR --host-bot --password-file FILE [--name NAME] [--data-dir DIR]
 
 Install the bot built in DIR (its dist/ folder, made by 'chatbot build') for the account ADDR,
 or upgrade it: the version before is kept for --rollback. The manifest is checked against this
@@ -26,11 +27,18 @@ With --from-account the bot comes from the account itself: the host logs in over
 host.json) and installs what its author uploaded with 'chatbot deploy' into the ChatbotInstall
 folder, with the same checks. 'chatbot host serve' does this by itself for installed bots.
 
+With --host-bot the account becomes the relay bot host, the host's own voice (host.json
+"hostBot"): it runs the bundle this package ships (it answers anyone who writes with what it is),
+and the host sends its notices to the accounts that deploy bots from it — installed, refused and
+why, paused, disabled by the operator, failing — end-to-end encrypted to every account that
+verified it by scanning its invite ('chatbot host qr ADDR').
+
 Options:
   --password-file FILE  the account's password (stored 0600; the host submits mail as ADDR)
   --name NAME           the name people see for the bot (default: the manifest's name)
   --from-account        install the deploy waiting in the account's ChatbotInstall folder
   --rollback            go back to the previous version
+  --host-bot            make ADDR the relay bot host (the bundle ships with this package)
   --data-dir DIR        the host's data directory (default: $CHATBOT_DATA_DIR or /var/lib/chatbot)
   -h, --help            show this help
 
@@ -48,6 +56,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       name: { type: "string" },
       rollback: { type: "boolean" },
       "from-account": { type: "boolean" },
+      "host-bot": { type: "boolean" },
       "data-dir": { type: "string" },
     },
     2,
@@ -103,6 +112,19 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       else io.stdout(`${addr}: ${outcome.status} by its author's deploy\n`);
     }
     return outcomes.some((o) => o.status !== "refused") ? EXIT.ok : EXIT.dataError;
+  }
+
+  if (values["host-bot"]) {
+    if (positionals[1] !== undefined) throw new ChatbotError("E_USAGE", "chatbot host install: --host-bot takes no bot folder: the bundle ships with chatbot");
+    const { installHostBot } = await import("../../service/host-bot.js");
+    const result = await installHostBot(dataDir, config, addr, { ...(password === undefined ? {} : { password }), name: name ?? "Relay bot host" });
+    io.stdout(
+      `installed the relay bot host ${result.manifest.name} ${result.manifest.version} at ${addr}${result.upgrade ? " (upgrade)" : ""}; host.json hostBot is ${addr}
+` +
+        `  authors verify it with: chatbot host qr ${addr}
+`,
+    );
+    return EXIT.ok;
   }
 
   const source = positionals[1];

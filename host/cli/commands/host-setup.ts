@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { DEFAULT_DATA_DIR } from "../../service/paths.js";
 import { runTool } from "../../service/run-tool.js";
+import { isAccountAddress } from "../../../core/address.js";
+import { resolve } from "node:path";
 import { findGroupId } from "../../service/unix-groups.js";
 import { removeSteps, setupSteps, type SetupPlaces, type SetupStep } from "../../setup/setup-steps.js";
 import { parseCommandArgs } from "../args.js";
@@ -15,6 +17,7 @@ const HELP = `Usage: chatbot host setup [--dry-run] [--remove] [--json] [--user 
                           [--routes-dir DIR] [--queue-dir DIR] [--smtp-port PORT]
                           [--imap-port PORT] [--unit-file FILE] [--deploy-dir DIR]
                           [--mail-group GROUP] [--dovecot-config FILE]
+                          [--host-bot ADDR --host-bot-password-file FILE]
 
 Wire the host into this relay's Postfix and Dovecot, once, as root. Each step is checked first and done only
 when needed, so a second run changes nothing:
@@ -46,6 +49,11 @@ Options:
   --mail-group GROUP  the group Dovecot's mail processes run as, a name or a number (default:
                     Dovecot's mail_gid, else vmail, chatmail's)
   --dovecot-config FILE  Dovecot's main config (default /etc/dovecot/dovecot.conf)
+  --host-bot ADDR   make the account ADDR the relay bot host: the host's own voice, which tells
+                    each deploying account what became of its deploy (installed, refused and
+                    why, paused, disabled by you), encrypted once the author verified it
+  --host-bot-password-file FILE  that account's password (on chatmail the account is made at
+                    the host's first login with it)
   -h, --help        show this help
 
 Example:
@@ -96,6 +104,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       "deploy-dir": { type: "string" },
       "mail-group": { type: "string" },
       "dovecot-config": { type: "string" },
+      "host-bot": { type: "string" },
+      "host-bot-password-file": { type: "string" },
     },
     0,
   );
@@ -122,6 +132,13 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     env: process.env,
   };
   places.mailGroup = await mailGroupOf(values["mail-group"], places);
+  const hostBot = values["host-bot"]?.toLowerCase();
+  if ((hostBot === undefined) !== (values["host-bot-password-file"] === undefined))
+    throw new ChatbotError("E_USAGE", "chatbot host setup: --host-bot ADDR and --host-bot-password-file FILE go together");
+  if (hostBot !== undefined) {
+    if (!isAccountAddress(hostBot)) throw new ChatbotError("E_USAGE", `chatbot host setup: --host-bot must be an account address, not "${hostBot}"`);
+    places.hostBot = { addr: hostBot, passwordFile: absolute("host-bot-password-file", resolve(io.cwd, values["host-bot-password-file"]!), "") };
+  }
   const dryRun = values["dry-run"] === true;
   if (!dryRun && process.getuid?.() !== 0)
     throw new ChatbotError("E_USAGE", "chatbot host setup: run it as root (sudo), or with --dry-run to see what it would do");
