@@ -579,3 +579,11 @@ export function runnerMessageMaxBytes(limits: EventLimits): number {
 export const INBOX_CATCH_UP_DELAYS_MS: readonly number[] = [2_000, 10_000, 30_000, 120_000];
 /** Messages one catch-up takes from an INBOX at most (more wait for the next look). */
 export const INBOX_CATCH_UP_MAX = 50;
+
+/**
+ * A bot that keeps failing (host/service/failing-bots.ts): after this many failed runs in a row
+ * (thrown errors, limits hit) its author is told, with the last error, at most once per
+ * FAILING_NOTICE_GAP_MS.
+ */
+export const FAILING_RUNS_IN_A_ROW = 3;
+export const FAILING_NOTICE_GAP_MS = 24 * 60 * 60 * 1000;

@@ -33,7 +33,7 @@ import { hostBotOf } from "./host-bot.js";
 import { hostPaths, isInstalledBot } from "./paths.js";
 
 /** What a notice is about. */
-export type NoticeKind = "installed" | "refused" | "paused" | "resumed" | "removed" | "disabled" | "enabled";
+export type NoticeKind = "installed" | "refused" | "paused" | "resumed" | "removed" | "disabled" | "enabled" | "failing";
 
 /** The header that marks the host's notices (the INBOX catch-up leaves them where they are). */
 export const NOTICE_HEADER = "X-Chatbot-Notice";

@@ -5,6 +5,9 @@ import { loadHostConfig } from "../../service/host-config.js";
 import { openHost, serveHost } from "../../service/host-assembly.js";
 import { hostLogger } from "../../service/host-logger.js";
 import { HostMetrics } from "../../service/metrics.js";
+import { authorNoticesFor } from "../../service/author-notices.js";
+import { FailingBots } from "../../service/failing-bots.js";
+import type { HostLog } from "../../service/host-event.js";
 import { StopStack } from "../../service/stop-stack.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
@@ -54,12 +57,21 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
   const metrics = new HostMetrics();
-  const log = hostLogger(paths.logs, io.stdout, metrics);
+  const clock = { now: () => Date.now() };
+  const logged = hostLogger(paths.logs, io.stdout, metrics);
+  // A bot that keeps failing is told to its author (failing-bots.ts), from what the log sees.
+  const notices = authorNoticesFor(dataDir, config, clock, (event) => log(event));
+  const failing = new FailingBots({ dataDir, clock, notify: (account, kind, text) => notices.notify(account, kind, text) });
+  const log: HostLog = (event) => {
+    logged(event);
+    failing.observe(event);
+  };
   const metricsFile = values["metrics-file"] === undefined ? paths.metrics : resolve(io.cwd, values["metrics-file"]);
   // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
   const stops = new StopStack();
   try {
-    const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock: { now: () => Date.now() }, log, metrics, metricsFile }, stops);
+    const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock, log, metrics, metricsFile }, stops);
+    stops.push("failing-bot notices", () => failing.settled());
     if (values.once) {
       const handled = await host.service.drainOnce();
       log({ event: "service.drained", entries: handled });
