@@ -308,6 +308,26 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     for (const result of results) expect(result.code, result.err).toBe(0);
     for (const twin of twins) await event(`install.deployed for ${twin}`, (e) => e.event === "install.deployed" && e.bot === twin, from);
     expect(twins.filter(routed)).toEqual(twins);
+    // twin1's author had not verified the relay bot host: the notice came in the clear, with its invite.
+    await until(() => serve!.events.find((e) => e.event === "notice" && e.account === twins[0]), "the notice to twin1");
+    expect(serve!.events.find((e) => e.event === "notice" && e.account === twins[0])).toMatchObject({ kind: "installed", delivery: "plain" });
+  });
+
+  it("an author verifies the relay bot host after the first deploy: its answers reach the profile, not the bot, and the next notice is encrypted", {
+    timeout: 90_000,
+  }, async () => {
+    // twin2's account, now a bot, opened in its author's Delta Chat; mail to it goes to the bot,
+    // but the relay bot host's SecureJoin answers go into its INBOX (host-bot.ts).
+    const twin = "twin2@chat.test";
+    const profile = await author.createAccount(relay, "Twin author", twin, "twin2-password");
+    const chat = await author.joinByQr(profile, invite(RELAY_BOT), 60_000);
+    const paused = author.waitForIncomingMessage(profile, (m) => m.chatId === chat && /^twin2@chat\.test is paused/.test(m.text), 60_000);
+    expect((await deploy(twin, `${twin}.pw`, "--pause")).code).toBe(0);
+    const message = await paused;
+    expect(message.showPadlock).toBe(true);
+    expect((await author.rpc.getContact(profile, message.fromId)).isVerified).toBe(true);
+    // The bot itself never saw the relay bot host's answers.
+    expect(serve!.events.filter((e) => e.event === "lmtp.spooled" && e.bot === twin && e.from === RELAY_BOT)).toEqual([]);
   });
 
   it("refused, each naming only the deploying account: a wrong password, another account's folder, an oversized deploy, one over the bot count", {
