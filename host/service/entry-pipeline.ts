@@ -22,6 +22,7 @@ import { deadLetterReason, type DeadLetterCode } from "./failure-class.js";
 import { applyPlan, planMail, planTick, type MailPlan } from "./handle-mail.js";
 import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
+import { probeNonce } from "./deploy-check.js";
 import { decideRetry } from "./retry-policy.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { SubmitterPool } from "./submitter-pool.js";
@@ -73,6 +74,13 @@ export class EntryPipeline {
           return undefined;
         }
         const raw = await spool.read(entry);
+        // `host doctor`'s probe of the route (route-probe.ts): it reached the door, and that is all it is for.
+        const nonce = probeNonce(raw);
+        if (nonce !== undefined) {
+          log({ event: "route.probe", bot: entry.recipient, nonce });
+          await spool.complete(current);
+          return undefined;
+        }
         const deps = { executor: this.deps.executor, submitter: this.deps.submitters.for(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy, sentSettled };
         const tickAt = await this.deps.ticks.tickTimeOf(raw);
         plan = tickAt === undefined ? await planMail(bot, raw, deps) : await planTick(bot, tickAt, deps);

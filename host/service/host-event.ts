@@ -95,6 +95,8 @@ export type DeployEvent =
   | { event: "deploy.refused"; account: string; reason: string }
   /** A file in the inbox that no hook of ours writes (its name says no account): removed. */
   | { event: "deploy.stray"; file: string }
+  /** `host doctor`'s probe mail reached the bot's door through Postfix (route-probe.ts): settled, never run. */
+  | { event: "route.probe"; bot: string; nonce: string }
   /** `host doctor`'s probe reached the inbox (deploy-check.ts): dropped, never installed. */
   | { event: "deploy.probe"; account: string; nonce: string }
   | { event: "deploy.error"; error: string }

@@ -3,6 +3,7 @@
 // Postfix's own lookup send each bot to the host? Each problem comes with its fix.
 import { readFile } from "node:fs/promises";
 import type { HostConfig } from "./host-config.js";
+import type { RouteProbe } from "./route-probe.js";
 import { mapsReadTable, plannedTransportMap, postfixTool, tableDbIsCurrent, tableEntry, transportNexthop } from "./transport-map.js";
 
 /** One thing wrong with the routes, and what to do. */
@@ -15,13 +16,16 @@ export interface RouteProblem {
 export interface RouteCheck {
   file: string;
   bots: number;
+  /** A probe mail through Postfix to the host's door (route-probe.ts), when the table is right and a bot can send it. */
+  probe: RouteProbe | null;
   problems: RouteProblem[];
 }
 
 /** Check the routes; undefined when host.json has no transportMap (routes are the operator's lines). */
 export async function checkRoutes(
   dataDir: string,
-  config: Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir">,
+  config: Pick<HostConfig, "transportMap" | "transportNexthop" | "lmtpSocket" | "postfixConfigDir" | "smtp">,
+  probe: (dataDir: string, config: Pick<HostConfig, "smtp">) => Promise<RouteProbe | undefined> = async () => undefined,
 ): Promise<RouteCheck | undefined> {
   const planned = await plannedTransportMap(dataDir, config);
   if (planned === undefined) return undefined;
@@ -54,13 +58,22 @@ export async function checkRoutes(
       if (found !== nexthop) problems.push({ what: `Postfix's lookup of ${bot} gives ${found ? `"${found}"` : "nothing"}, not ${nexthop}`, fix: rewrite });
     }
   }
-  return { file, bots: bots.length, problems };
+  // End to end: a mail through Postfix to the host's door, when the table itself is right.
+  const sent = problems.length === 0 ? await probe(dataDir, config) : undefined;
+  if (sent?.error !== undefined)
+    problems.push({ what: `the relay refused the probe mail from ${sent.bot}: ${sent.error}`, fix: "check host.json smtp and the bot's password" });
+  else if (sent !== undefined && sent.ms === null)
+    problems.push({
+      what: `a probe mail to ${sent.bot} did not reach the host's door within 20 s`,
+      fix: `is 'host serve' running (systemctl status chatbot)? Postfix's log says where the mail went (grep ${sent.bot} /var/log/mail.log)`,
+    });
+  return { file, bots: bots.length, probe: sent ?? null, problems };
 }
 
 /** The check for a person: one line, then a line per problem with its fix. */
 export function formatRouteCheck(check: RouteCheck | undefined): string {
   if (check === undefined) return 'routes    the operator\'s (host.json has no "transportMap")\n';
   if (check.problems.length === 0)
-    return `routes    ok: ${check.file} routes the ${check.bots} installed bot${check.bots === 1 ? "" : "s"} to the host, and Postfix reads it\n`;
+    return `routes    ok: ${check.file} routes the ${check.bots} installed bot${check.bots === 1 ? "" : "s"} to the host, and Postfix reads it${check.probe?.ms ? ` (a probe mail through ${check.probe.bot} arrived in ${check.probe.ms} ms)` : ""}\n`;
   return `routes    ${check.problems.length} problem${check.problems.length === 1 ? "" : "s"} with ${check.file}:\n${check.problems.map((p) => `  ${p.what}\n    fix: ${p.fix}\n`).join("")}`;
 }

@@ -113,9 +113,16 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
     const doctor = async () => {
       const io = captureIo(work);
       await runCli(["host", "doctor", "--json", "--data-dir", data], io);
-      return (JSON.parse(io.out) as { routes: { file: string; bots: number; problems: Array<{ what: string; fix: string }> } }).routes;
+      return (
+        JSON.parse(io.out) as {
+          routes: { file: string; bots: number; probe: { bot: string; ms: number | null } | null; problems: Array<{ what: string; fix: string }> };
+        }
+      ).routes;
     };
-    expect(await doctor()).toEqual({ file: table, bots: 1, problems: [] });
+    // End to end too: a probe mail from the bot to itself came back through Postfix to the host's door.
+    const first = await doctor();
+    expect(first).toMatchObject({ file: table, bots: 1, problems: [], probe: { bot } });
+    expect(first.probe!.ms).toBeGreaterThan(0);
     // A hand edit: the table no longer says what the host would write.
     writeFileSync(table, `${readFileSync(table, "utf8")}stranger@chat.test\tsmtp:[elsewhere.example]\n`);
     expect((await doctor()).problems).toEqual([

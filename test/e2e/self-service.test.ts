@@ -272,11 +272,12 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
       JSON.parse(
         spawnSync("runuser", ["-u", user, "--", process.execPath, CLI, "host", "doctor", "--json", "--data-dir", data], { env, encoding: "utf8" }).stdout,
       ) as {
-        routes: { problems: unknown[] };
+        routes: { problems: unknown[]; probe: { ms: number | null } | null };
         deploys: { inbox: string; probe: { bot: string; ms: number | null } | null; problems: Array<{ what: string; fix: string }> };
       };
     const ok = doctor();
     expect(ok.routes.problems).toEqual([]);
+    expect(ok.routes.probe?.ms).toBeGreaterThan(0); // a probe mail came back through Postfix to the host's door
     expect(ok.deploys.problems).toEqual([]);
     expect(ok.deploys.probe).toMatchObject({ bot: echo });
     expect(ok.deploys.probe!.ms).toBeGreaterThan(0);

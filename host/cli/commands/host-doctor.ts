@@ -32,7 +32,9 @@ each one that is down, the fix. Each layer is tried for real by starting a progr
 
 Where DIR/host.json has "transportMap" (the routes the host keeps), it also checks that the
 table lists exactly the installed bots, that its .db is built, that Postfix's transport_maps
-reads it, and that Postfix's lookup of each bot gives the host's door. Where it has
+reads it, that Postfix's lookup of each bot gives the host's door, and — end to end — that a
+probe mail from an installed bot to itself comes back through Postfix to the host within 20 s
+(the host logs it as route.probe and never runs it). Where it has
 "deployInbox" (deploys from any account, 'chatbot host setup'), it checks the inbox folder (this
 user's, open to Dovecot's mail group only, no deploy left waiting over a minute) and sends a probe
 end to end: appended to an installed bot's ChatbotInstall folder, it must reach the inbox through
@@ -77,7 +79,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const config = hasConfig ? await loadHostConfig(configFile, dataDir) : undefined;
   const [detection, routes, deploys] = await Promise.all([
     detectWalls(),
-    config ? checkRoutes(dataDir, config) : Promise.resolve(undefined as RouteCheck | undefined),
+    config
+      ? import("../../service/route-probe.js").then(({ probeRoute }) => checkRoutes(dataDir, config, probeRoute))
+      : Promise.resolve(undefined as RouteCheck | undefined),
     config
       ? import("../../deploy/imap-mailbox.js").then(({ openDeployMailbox }) => checkDeploys(dataDir, config, openDeployMailbox))
       : Promise.resolve(undefined),
