@@ -587,3 +587,12 @@ export const INBOX_CATCH_UP_MAX = 50;
  */
 export const FAILING_RUNS_IN_A_ROW = 3;
 export const FAILING_NOTICE_GAP_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What one account can make the host do through the deploy inbox and its notices, whatever it
+ * appends: deploys handled per rolling hour (more are dropped, one log line per hour says so) and
+ * notices sent to it per rolling hour (more are only logged). The relay bot host's own send rate is
+ * the relay's per-account limit: one account must not use it up for the others.
+ */
+export const DEPLOYS_PER_ACCOUNT_PER_HOUR = 30;
+export const NOTICES_PER_ACCOUNT_PER_HOUR = 10;

@@ -16,6 +16,8 @@ import { readFile } from "node:fs/promises";
 import { domainOf } from "../../core/address.js";
 import type { Clock } from "../../core/clock.js";
 import { describeError } from "../../core/errors.js";
+import { NOTICES_PER_ACCOUNT_PER_HOUR } from "../../core/limits.js";
+import { AccountHourly } from "../policy/account-hourly.js";
 import { appendToInbox } from "../deploy/imap-mailbox.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
@@ -70,6 +72,8 @@ export function authorNoticesFor(dataDir: string, config: Pick<HostConfig, "host
 
 /** Sends the host's notices to deploying accounts. */
 export class AuthorNotices {
+  private readonly perAccount = new AccountHourly(NOTICES_PER_ACCOUNT_PER_HOUR);
+
   constructor(private readonly deps: AuthorNoticesDeps) {}
 
   /**
@@ -82,6 +86,13 @@ export class AuthorNotices {
     const hostBot = hostBotOf(dataDir, config);
     if (hostBot === undefined || hostBot === account) {
       log({ event: "notice", account, kind, text, delivery: null });
+      return;
+    }
+    // The relay bot host's sends are one account's: one author must not use them up for the others.
+    const now = this.deps.clock.now();
+    if (!this.perAccount.take(account, now)) {
+      // Logged once an hour, not each time: the log must not be floodable either.
+      if (this.perAccount.firstOver(account, now)) log({ event: "notice", account, kind, text, delivery: "limited" });
       return;
     }
     try {

@@ -21,7 +21,8 @@ import { join } from "node:path";
 import { isAccountAddress } from "../../core/address.js";
 import type { Clock } from "../../core/clock.js";
 import { ChatbotError, describeError } from "../../core/errors.js";
-import { DEPLOY_INBOX_SCAN_MS, DEPLOY_INBOX_STALE_MS } from "../../core/limits.js";
+import { DEPLOY_INBOX_SCAN_MS, DEPLOY_INBOX_STALE_MS, DEPLOYS_PER_ACCOUNT_PER_HOUR } from "../../core/limits.js";
+import { AccountHourly } from "../policy/account-hourly.js";
 import { probeNonce } from "./deploy-check.js";
 import type { HostLog } from "./host-event.js";
 
@@ -67,6 +68,7 @@ export class DeployInbox {
   private stopped = false;
   /** Files whose handling failed for the moment: name → not before (ms). */
   private readonly retryAt = new Map<string, number>();
+  private readonly perAccount = new AccountHourly(DEPLOYS_PER_ACCOUNT_PER_HOUR);
 
   constructor(private readonly options: DeployInboxOptions) {}
 
@@ -117,6 +119,17 @@ export class DeployInbox {
       const account = droppedAccount(name);
       if (account === undefined) {
         log({ event: "deploy.stray", file: name.slice(0, 200) });
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      if (!this.retryAt.has(name) && !this.perAccount.take(account, clock.now())) {
+        // Appending costs the account nothing: what it can make the host do has a bound.
+        if (this.perAccount.firstOver(account, clock.now()))
+          log({
+            event: "deploy.refused",
+            account,
+            reason: `E_DEPLOY: over ${DEPLOYS_PER_ACCOUNT_PER_HOUR} deploys in an hour; the rest of this hour's are dropped`,
+          });
         await unlink(file).catch(() => undefined);
         continue;
       }

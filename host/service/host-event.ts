@@ -101,7 +101,7 @@ export type DeployEvent =
   | { event: "deploy.probe"; account: string; nonce: string }
   | { event: "deploy.error"; error: string }
   /** A notice to a deploying account (author-notices.ts): how it went out (null: no relay bot host, only this line), or why it could not. */
-  | { event: "notice"; account: string; kind: string; text: string; delivery: "verified" | "encrypted" | "plain" | null }
+  | { event: "notice"; account: string; kind: string; text: string; delivery: "verified" | "encrypted" | "plain" | "limited" | null }
   | { event: "notice.failed"; account: string; kind: string; error: string }
   /** Mail that reached a just-routed bot's INBOX was moved to the spool (inbox-catch-up.ts); one was too large; a look failed. */
   | { event: "inbox.caught-up"; bot: string; mails: number }

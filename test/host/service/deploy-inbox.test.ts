@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEPLOY_INBOX_STALE_MS } from "../../../core/limits.js";
+import { DEPLOY_INBOX_STALE_MS, DEPLOYS_PER_ACCOUNT_PER_HOUR } from "../../../core/limits.js";
 import { DeployInbox, droppedAccount } from "../../../host/service/deploy-inbox.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { FakeClock, T0 } from "../../support/fake-clock.js";
@@ -249,5 +249,16 @@ describe("deploy inbox", () => {
     t.inbox.poke();
     for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(started).toEqual(["first@chat.test"]);
+  });
+
+  it("one account is handled at most DEPLOYS_PER_ACCOUNT_PER_HOUR times an hour; the rest is dropped, with one log line", async () => {
+    const t = setup();
+    for (let i = 0; i < DEPLOYS_PER_ACCOUNT_PER_HOUR + 5; i += 1) t.drop(`${1000 + i}.1.flood@chat.test`);
+    t.drop("2000.1.other@chat.test");
+    await t.scanned();
+    expect(t.accounts().filter((a) => a === "flood@chat.test")).toHaveLength(DEPLOYS_PER_ACCOUNT_PER_HOUR);
+    expect(t.accounts()).toContain("other@chat.test");
+    expect(t.events.filter((e) => e.event === "deploy.refused" && e.account === "flood@chat.test")).toHaveLength(1);
+    expect(t.left()).toEqual([]);
   });
 });
