@@ -180,9 +180,12 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
       command: shell("runuser", asUser(["host", "install", addr, "--host-bot", "--password-file", passwordFile, "--data-dir", dataDir])),
       apply: async () => {
         const password = await readFile(passwordFile, "utf8");
-        await writeFile(copy, password, { mode: 0o600 });
+        // The service user owns this folder: whatever it left at that name (a symlink to /etc/shadow)
+        // goes, and the copy is made new (O_EXCL), never written through a link; chown -h never follows one.
+        await rm(copy, { force: true });
+        await writeFile(copy, password, { mode: 0o600, flag: "wx" });
         try {
-          await run(places, "chown", [user, copy]);
+          await run(places, "chown", ["-h", user, copy]);
           await run(places, "runuser", asUser(["host", "install", addr, "--host-bot", "--password-file", copy, "--data-dir", dataDir]));
         } finally {
           await rm(copy, { force: true });
