@@ -8,6 +8,7 @@ import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { DeployMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import type { HostConfig } from "./host-config.js";
+import { readLogTail } from "./log-file.js";
 import { hostPaths, installedBotAddresses } from "./paths.js";
 
 /** The header of a doctor's probe: the deploy inbox logs it (deploy.probe) and drops it, never installs it. */
@@ -50,8 +51,16 @@ async function probeArrived(inbox: string, logFile: string, nonce: string): Prom
       await handle.close();
     }
   }
-  const log = await readFile(logFile, "utf8").catch(() => "");
-  return log.slice(-65536).includes(`"nonce":"${nonce}"`);
+  return probeLogged(logFile, nonce);
+}
+
+/** How far back in the host's log a probe's line is looked for, bytes (readLogTail: never the whole file). */
+const PROBE_LOG_TAIL_BYTES = 256 * 1024;
+
+/** Whether the host logged the probe `nonce` (deploy.probe or route.probe) near the end of its log. */
+export async function probeLogged(logFile: string, nonce: string): Promise<boolean> {
+  const tail = await readLogTail(logFile, PROBE_LOG_TAIL_BYTES).catch(() => undefined);
+  return tail?.lines.some((line) => line.includes(`"nonce":"${nonce}"`)) ?? false;
 }
 
 /** Check the deploy inbox; undefined when host.json has none. `openMailbox` logs in as a bot (imap-mailbox.ts). */

@@ -9,7 +9,7 @@ import { openBotAccount } from "../wire/bot-account.js";
 import { composeBotMessage } from "../wire/bot-message.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
 import { readBotSettings } from "./bot-settings.js";
-import { PROBE_HEADER } from "./deploy-check.js";
+import { PROBE_HEADER, probeLogged } from "./deploy-check.js";
 import type { HostConfig } from "./host-config.js";
 import { hostPaths, routedBotAddresses } from "./paths.js";
 
@@ -51,8 +51,7 @@ export async function probeRoute(dataDir: string, config: Pick<HostConfig, "smtp
       smtp.close();
     }
     while (now() - started < ROUTE_PROBE_TIMEOUT_MS) {
-      const log = await readFile(hostPaths(dataDir).logFile, "utf8").catch(() => "");
-      if (log.slice(-262_144).includes(`"nonce":"${nonce}"`)) return { bot, ms: now() - started };
+      if (await probeLogged(hostPaths(dataDir).logFile, nonce)) return { bot, ms: now() - started };
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return { bot, ms: null };
