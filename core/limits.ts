@@ -297,6 +297,13 @@ export const DEFAULT_RELAY_QUOTAS: Readonly<RelayQuotas> = Object.freeze({
   deploysPerDay: 24,
 });
 
+/**
+ * Removed folders (`chatbot deploy --remove`, `host remove`) kept per address under DATA/removed:
+ * the newest two undo a slip; older ones go, so a deploy → remove loop cannot fill the disk (each
+ * copy is at most quotas.botDiskBytes).
+ */
+export const REMOVED_COPIES_PER_BOT = 2;
+
 /** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
 export const USER_USAGE_MAX_USERS = 2000;
 

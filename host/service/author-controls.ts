@@ -5,10 +5,12 @@
 // Pause takes the bot out of the table and leaves it installed: its mail goes to the account's
 // mailbox as for any account (not run, not bounced, not held for days in Postfix's queue), and it
 // gets no ticks. Resume puts it back. Remove moves its folder (keys, password, state, bundles) to
-// DATA/removed/ADDR.TIME, so nothing is lost by a slip.
+// DATA/removed/ADDR.TIME, so nothing is lost by a slip; the newest REMOVED_COPIES_PER_BOT per
+// address are kept, older ones deleted, so a deploy → remove loop does not grow the disk.
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { REMOVED_COPIES_PER_BOT } from "../../core/limits.js";
 import { mkdirDurable, renameDurable } from "../spool/durable-fs.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import type { HostConfig } from "./host-config.js";
@@ -42,11 +44,24 @@ export async function resumeBot(dataDir: string, config: RouteConfig, addr: stri
   return syncTransportMap(dataDir, config);
 }
 
+/** The name of a removed copy: ADDR.TIME, TIME an ISO date with ':' and '.' as '-' (sorts by time). */
+const REMOVED_COPY = /^(.+@.+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)$/;
+
 /** Take the installed bot `addr` off this host: its folder moves to DATA/removed/ADDR.TIME (returned). */
 export async function removeBot(dataDir: string, config: RouteConfig, addr: string, now: Date): Promise<{ kept: string; sync: TransportMapSync | undefined }> {
-  const removed = join(dataDir, "removed");
-  await mkdirDurable(removed);
-  const kept = join(removed, `${addr}.${now.toISOString().replace(/[:.]/g, "-")}`);
-  await renameDurable([[hostPaths(dataDir).bot(addr).dir, kept]]);
+  const paths = hostPaths(dataDir);
+  await mkdirDurable(paths.removed);
+  const kept = join(paths.removed, `${addr.toLowerCase()}.${now.toISOString().replace(/[:.]/g, "-")}`);
+  await renameDurable([[paths.bot(addr).dir, kept]]);
+  await pruneRemovedCopies(dataDir, addr);
   return { kept, sync: await syncTransportMap(dataDir, config) };
+}
+
+/** Delete all but the newest REMOVED_COPIES_PER_BOT removed copies of `addr`; returns the deleted paths. */
+export async function pruneRemovedCopies(dataDir: string, addr: string): Promise<string[]> {
+  const removed = hostPaths(dataDir).removed;
+  const copies = (await readdir(removed)).filter((name) => REMOVED_COPY.exec(name)?.[1]?.toLowerCase() === addr.toLowerCase()).sort();
+  const old = copies.slice(0, Math.max(0, copies.length - REMOVED_COPIES_PER_BOT)).map((name) => join(removed, name));
+  for (const path of old) await rm(path, { recursive: true, force: true });
+  return old;
 }

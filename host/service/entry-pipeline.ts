@@ -13,6 +13,9 @@
 // state.json from the bot's account; while the account cannot be read, the entry waits) and its
 // state writes under StateIoLimits (host/policy/state-io.ts; over them, the entry waits like over
 // the CPU budget). Each committed state is counted there and marks the bot dirty for the mirror.
+// A new entry of a bot its author paused is not run: a mail goes to the account's INBOX (where
+// Postfix puts its mail while paused), a tick is dropped (paused bots get none). An entry already
+// journaled still finishes: the bot ran before the pause, its replies go out.
 import type { Executor } from "../executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
@@ -25,6 +28,7 @@ import type { HostLog } from "./host-event.js";
 import { probeNonce } from "./deploy-check.js";
 import { decideRetry } from "./retry-policy.js";
 import type { StateMirror } from "./state-mirror.js";
+import type { InstalledBot } from "./installed-bots.js";
 import type { SubmitterPool } from "./submitter-pool.js";
 import type { TickScheduler } from "./tick-scheduler.js";
 import { errorMessage } from "../../core/errors.js";
@@ -42,6 +46,10 @@ export interface EntryPipelineDeps {
   log: HostLog;
   /** The bots' state copies in their accounts (state-mirror.ts): restored before a bot's first event, told of every save. */
   mirror?: Pick<StateMirror, "ensureRestored" | "markDirty">;
+  /** True while the author has `addr` paused (author-controls.ts). */
+  isPaused: (addr: string) => boolean;
+  /** Put a mail for a paused bot into its account's INBOX, unrun; without it such a mail is dead-lettered BOT_PAUSED. */
+  toMailbox?: (bot: InstalledBot, raw: Uint8Array) => Promise<void>;
 }
 
 /** The rest of an entry once its plan is committed: submit, then complete (or retry). Never rejects. */
@@ -67,6 +75,7 @@ export class EntryPipeline {
       const { bot, policy } = loaded;
       if (!bot.settings.enabled) return void (await this.deadLetter(entry, "BOT_DISABLED", `${entry.recipient} is disabled`));
       let plan = entry.journal as MailPlan | undefined;
+      if (!plan && this.deps.isPaused(entry.recipient)) return void (await this.handOverPaused(entry, bot));
       if (!plan) {
         const waitUntil = await this.waitBeforeRun(entry.recipient);
         if (waitUntil !== undefined) {
@@ -133,6 +142,20 @@ export class EntryPipeline {
     if (io.allowed) return undefined;
     this.deps.log({ event: "bot.deferred", bot: addr, reason: `bot state writes ${io.limit} used up`, until: io.resumesAt });
     return io.resumesAt;
+  }
+
+  /** A new entry of a paused bot: its mail to the account's INBOX, its tick dropped; logged either way. */
+  private async handOverPaused(entry: SpoolEntry, bot: InstalledBot): Promise<void> {
+    const { spool, log } = this.deps;
+    const raw = await spool.read(entry);
+    if ((await this.deps.ticks.tickTimeOf(raw)) !== undefined) {
+      log({ event: "bot.paused", bot: entry.recipient, entry: entry.id, kind: "tick", to: "dropped" });
+      return spool.complete(entry);
+    }
+    if (!this.deps.toMailbox) return this.deadLetter(entry, "BOT_PAUSED", `${entry.recipient} is paused by its author`);
+    await this.deps.toMailbox(bot, raw);
+    log({ event: "bot.paused", bot: entry.recipient, entry: entry.id, kind: "mail", to: "mailbox" });
+    await spool.complete(entry);
   }
 
   /**

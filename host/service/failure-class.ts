@@ -161,7 +161,7 @@ export function attemptsAllowed(action: FailureAction, maxAttempts: number): num
 }
 
 /** Why a dead letter was given up, with its stable code first: `[CODE] text`. */
-export type DeadLetterCode = FailureKind | "BOT_NOT_INSTALLED" | "BOT_DISABLED";
+export type DeadLetterCode = FailureKind | "BOT_NOT_INSTALLED" | "BOT_DISABLED" | "BOT_PAUSED";
 
 /** The reason stored with a dead letter: its code in brackets, then what happened. */
 export function deadLetterReason(code: DeadLetterCode, text: string): string {

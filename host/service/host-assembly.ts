@@ -82,6 +82,8 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
     executor,
     clock,
     log,
+    // A paused bot's mail that was spooled before the pause: to its mailbox, as Postfix now does.
+    toMailbox: (bot, raw) => appendToInbox(config.imap, bot.account.addr, bot.password, raw),
     submitterFor: (bot) => {
       const smtp = createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password });
       // The relay bot host's mail to an account that is a bot here goes to that account's INBOX (host-bot.ts).

@@ -49,6 +49,8 @@ export type MailEvent =
   | { event: "mail.held"; bot: string; reason: string }
   | { event: "group.update"; bot: string; detail: string }
   | { event: "securejoin"; bot: string; detail: string }
+  /** A new entry of a bot its author paused (entry-pipeline.ts): its mail went to the account's INBOX unrun, or its tick was dropped. */
+  | { event: "bot.paused"; bot: string; entry: string; kind: "mail" | "tick"; to: "mailbox" | "dropped" }
   /** Not now: the entry waits in the spool until `until` (ms since epoch). `from` when an incoming mail waits (not for state writes). */
   | { event: "bot.deferred"; bot: string; from?: string; reason: string; until: number }
   /**

@@ -17,6 +17,7 @@ import { BotRegistry, type LoadedBot } from "./bot-registry.js";
 import { SubmitterPool } from "./submitter-pool.js";
 import { TickScheduler } from "./tick-scheduler.js";
 import { EntryPipeline } from "./entry-pipeline.js";
+import { isPaused } from "./author-controls.js";
 import { errorMessage } from "../../core/errors.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -36,6 +37,8 @@ export interface HostServiceDeps {
   mirror?: Pick<StateMirror, "ensureRestored" | "markDirty">;
   /** State IO per bot (host/policy/state-io.ts); DEFAULT_STATE_IO_LIMITS when absent. */
   stateIoLimits?: Readonly<StateIoLimits>;
+  /** Put a mail for a paused bot into its account's INBOX (entry-pipeline.ts); without it such mail is dead-lettered. */
+  toMailbox?: (bot: InstalledBot, raw: Uint8Array) => Promise<void>;
 }
 
 /** The drain loop and the installed bots it runs. */
@@ -66,7 +69,9 @@ export class HostService {
       ticks: this.ticks,
       clock,
       log,
+      isPaused: (addr) => isPaused(dataDir, addr),
       ...(mirror ? { mirror } : {}),
+      ...(deps.toMailbox ? { toMailbox: deps.toMailbox } : {}),
     });
   }
 

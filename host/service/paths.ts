@@ -10,6 +10,9 @@
 //   <data>/bots/<addr>/previous/     the version before, for rollback
 //   <data>/bots/<addr>/account.json  when the host last logged in as the bot over IMAP (deploy-watcher)
 //   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json, state.json, … (host/wire)
+//   <data>/deploys/<addr>.json       when the address was installed in the last day (relay-quotas.ts):
+//                                    outside the bot's folder, so removing the bot does not reset it
+//   <data>/removed/<addr>.<time>/    removed bots' folders, the newest REMOVED_COPIES_PER_BOT per address
 //   <data>/logs/host.jsonl           structured log (JSON lines)
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";
@@ -43,6 +46,9 @@ export function hostPaths(dataDir: string) {
     logs: join(dataDir, "logs"),
     logFile: join(dataDir, "logs", "host.jsonl"),
     metrics: join(dataDir, "metrics.prom"),
+    /** Install history per address, kept apart from the bot's folder (relay-quotas.ts). */
+    deploys: (addr: string) => join(dataDir, "deploys", `${addr.toLowerCase()}.json`),
+    removed: join(dataDir, "removed"),
     bot: (addr: string) => {
       const dir = join(dataDir, "bots", addr.toLowerCase());
       return {

@@ -2,7 +2,7 @@
 // RelayQuotas), checked by installBundle before anything is written: the bots on this host, one
 // bot's disk after the install, and its installs in any rolling 24 hours. Over any, the install is
 // refused with E_QUOTA and a sentence that says which quota, the numbers, and what to do.
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ChatbotError } from "../../core/errors.js";
 import type { RelayQuotas } from "../../core/limits.js";
@@ -11,8 +11,12 @@ import { hostPaths, installedBotAddresses, isInstalledBot } from "./paths.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** <data>/bots/<addr>/deploys.json: when the bot was installed in the last 24 hours, ms since the epoch. */
-function deploysFile(dataDir: string, addr: string): string {
+/**
+ * Where the bot kept its install history before it moved to <data>/deploys/<addr>.json (outside the
+ * bot's folder, so `chatbot deploy --remove` and a fresh deploy do not reset the day's count). Still
+ * read, so an upgrade of the host keeps the day's count.
+ */
+function legacyDeploysFile(dataDir: string, addr: string): string {
   return join(hostPaths(dataDir).bot(addr).dir, "deploys.json");
 }
 
@@ -32,8 +36,10 @@ export async function treeBytes(path: string): Promise<number> {
 
 /** The installs of `addr` within the day before `now`, oldest first. */
 async function recentDeploys(dataDir: string, addr: string, now: number): Promise<number[]> {
-  const all = await readJsonFile<unknown>(deploysFile(dataDir, addr), []);
-  return (Array.isArray(all) ? all : []).filter((at): at is number => typeof at === "number" && at > now - DAY_MS && at <= now).sort((a, b) => a - b);
+  const kept = await readJsonFile<unknown>(hostPaths(dataDir).deploys(addr), []);
+  const legacy = await readJsonFile<unknown>(legacyDeploysFile(dataDir, addr), []);
+  const all = [...(Array.isArray(kept) ? kept : []), ...(Array.isArray(legacy) ? legacy : [])];
+  return [...new Set(all)].filter((at): at is number => typeof at === "number" && at > now - DAY_MS && at <= now).sort((a, b) => a - b);
 }
 
 /** Refuse (E_QUOTA) installing the bundle folder `dist` for `addr` at `now` when it would go over a quota. */
@@ -72,5 +78,6 @@ export async function checkRelayQuotas(dataDir: string, quotas: RelayQuotas, add
 /** Note an install of `addr` at `now` (kept for a day: the deploysPerDay window). */
 export async function recordDeploy(dataDir: string, addr: string, now: number): Promise<void> {
   const kept = await recentDeploys(dataDir, addr, now);
-  await writeJsonFile(deploysFile(dataDir, addr), [...kept, now]);
+  await writeJsonFile(hostPaths(dataDir).deploys(addr), [...kept, now]);
+  await rm(legacyDeploysFile(dataDir, addr), { force: true });
 }

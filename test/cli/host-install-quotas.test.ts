@@ -1,7 +1,7 @@
 // The relay's quotas for unattended bots (issue 13, part 4; host.json `quotas`): an install over
 // the bots on the host, over a bot's disk or over its deploys a day is refused with E_QUOTA and a
 // sentence naming the quota, its numbers and what to do; nothing of the refused install is written.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -47,6 +47,30 @@ describe("relay quotas for unattended bots", () => {
     expect(refused.err).toMatch(
       /busy@chat\.test was installed 2 times in the last 24 hours, the most this relay allows \(quotas\.deploysPerDay 2\); deploy again after \d{4}-\d\d-\d\dT/,
     );
+  });
+
+  it("deploysPerDay: removing the bot between installs does not reset the day's count (the history lives outside its folder)", async () => {
+    const { data, install } = await hostWithQuotas({ deploysPerDay: 2 });
+    const remove = async () => expect(await runCli(["host", "remove", "loop@chat.test", "--data-dir", data], captureIo(data))).toBe(0);
+    expect((await install("loop@chat.test")).code).toBe(0);
+    await remove();
+    expect((await install("loop@chat.test")).code).toBe(0);
+    await remove();
+    const refused = await install("loop@chat.test");
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/loop@chat\.test was installed 2 times in the last 24 hours/);
+    expect(JSON.parse(readFileSync(join(data, "deploys", "loop@chat.test.json"), "utf8"))).toHaveLength(2);
+  });
+
+  it("deploysPerDay: a day's count kept in the bot's folder by an older host still counts, and moves out on the next install", async () => {
+    const { data, install } = await hostWithQuotas({ deploysPerDay: 2 });
+    expect((await install("old@chat.test")).code).toBe(0);
+    const moved = join(data, "deploys", "old@chat.test.json");
+    writeFileSync(join(data, "bots", "old@chat.test", "deploys.json"), readFileSync(moved));
+    rmSync(moved);
+    expect((await install("old@chat.test")).code).toBe(0);
+    expect(existsSync(join(data, "bots", "old@chat.test", "deploys.json"))).toBe(false);
+    expect((await install("old@chat.test")).err).toMatch(/old@chat\.test was installed 2 times/);
   });
 
   it("botDiskBytes: an install that would take the bot's folder over its quota is refused with the bytes; at the quota it passes", async () => {

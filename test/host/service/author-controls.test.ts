@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { isPaused, pauseBot, removeBot, resumeBot } from "../../../host/service/author-controls.js";
 import { hostPaths, installedBotAddresses, isInstalledBot, isRoutedBot, routedBotAddresses } from "../../../host/service/paths.js";
 import { plannedTransportMap } from "../../../host/service/transport-map.js";
+import { REMOVED_COPIES_PER_BOT } from "../../../core/limits.js";
 import { T0 } from "../../support/fake-clock.js";
 
 const A = "alpha@chat.test";
@@ -80,6 +81,18 @@ describe("author controls", () => {
     expect(await installedBotAddresses(dataDir)).toEqual([B]);
     expect(isInstalledBot(dataDir, A)).toBe(false);
     expect((await table(dataDir))?.bots).toEqual([B]);
+  });
+
+  it("a deploy → remove loop keeps only the newest REMOVED_COPIES_PER_BOT copies of that address, and no other address's", async () => {
+    const dataDir = dataDirWith([A, B]);
+    await removeBot(dataDir, config, B, new Date(T0));
+    for (let i = 1; i <= REMOVED_COPIES_PER_BOT + 3; i++) {
+      mkdirSync(hostPaths(dataDir).bot(A).dir, { recursive: true });
+      writeFileSync(hostPaths(dataDir).bot(A).config, "{}");
+      await removeBot(dataDir, config, A, new Date(T0 + i * 1_000));
+    }
+    const newest = Array.from({ length: REMOVED_COPIES_PER_BOT }, (_, k) => `${A}.2025-01-01T10-00-0${REMOVED_COPIES_PER_BOT + 3 - k}-000Z`).reverse();
+    expect(readdirSync(join(dataDir, "removed")).sort()).toEqual([...newest, `${B}.2025-01-01T10-00-00-000Z`].sort());
   });
 
   it("a bot removed, installed again and removed again keeps both folders", async () => {

@@ -14,6 +14,8 @@ import type { MailPlan } from "../../../host/service/handle-mail.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { hostPaths } from "../../../host/service/paths.js";
+import { isPaused, pauseBot } from "../../../host/service/author-controls.js";
+import { ChatbotError } from "../../../core/errors.js";
 import { backoffMs } from "../../../host/service/retry-policy.js";
 import { SubmitterPool } from "../../../host/service/submitter-pool.js";
 import { TickScheduler, tickEntry } from "../../../host/service/tick-scheduler.js";
@@ -50,14 +52,20 @@ async function setup(stateIoLimits?: { stateWriteBytesPerSecond: number; stateWr
   const registry = new BotRegistry({ dataDir: data, config, clock, log, ...(stateIoLimits ? { stateIoLimits } : {}) });
   const submitters = new SubmitterPool({ submitterFor: () => smtp, clock, pacing: config.pacing, sleep: async () => {} });
   const ticks = new TickScheduler({ dataDir: data, spool, registry, clock, log });
-  const pipeline = new EntryPipeline({ config, spool, executor, registry, submitters, ticks, clock, log });
+  /** The mails handed to the paused bot's INBOX (toMailbox), and whether the next hand-over fails. */
+  const mailbox: { raws: Uint8Array[]; fail?: Error } = { raws: [] };
+  const toMailbox = async (_bot: unknown, raw: Uint8Array) => {
+    if (mailbox.fail) throw mailbox.fail;
+    mailbox.raws.push(raw);
+  };
+  const pipeline = new EntryPipeline({ config, spool, executor, registry, submitters, ticks, clock, log, isPaused: (addr) => isPaused(data, addr), toMailbox });
   const botKey = (await registry.bot(ADDR))!.bot.account.identity.publicKey;
   const deliver = async (text: string, to = ADDR) => {
     const mail = await userMail({ from: USER, to, recipientKey: botKey, signer: alice, body: { kind: "text", text } });
     return spool.write(to, mail.raw, MAIL_MAX_BYTES);
   };
   const settled = async () => {};
-  return { data, clock, logs, smtp, spool, ticks, pipeline, deliver, settled };
+  return { data, clock, logs, smtp, spool, ticks, pipeline, deliver, settled, mailbox };
 }
 
 describe("entry pipeline", () => {
@@ -119,5 +127,56 @@ describe("entry pipeline", () => {
     expect(host.logs.filter((l) => l.event === "bot.deferred")).toEqual([
       expect.objectContaining({ reason: "bot state writes stateWriteOpsPerSecond used up" }),
     ]);
+  });
+
+  describe("a bot its author paused", () => {
+    const route = { transportMap: undefined, transportNexthop: undefined, lmtpSocket: "/x", postfixConfigDir: undefined };
+
+    it("a mail spooled before the pause goes to the account's INBOX as it came, unrun, and leaves the spool", async () => {
+      const host = await setup();
+      const entry = await host.deliver("/sub");
+      const raw = Buffer.from(await host.spool.read(entry));
+      await pauseBot(host.data, route, ADDR, host.clock.now());
+      expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+      expect(host.mailbox.raws.map((m) => Buffer.from(m).equals(raw))).toEqual([true]);
+      expect(await botState(host.data, ADDR)).not.toMatchObject({ subscribers: [USER] });
+      expect(host.smtp.submits).toBe(0);
+      expect(await host.spool.all()).toEqual([]);
+      expect(host.logs).toEqual([{ event: "bot.paused", bot: ADDR, entry: entry.id, kind: "mail", to: "mailbox" }]);
+    });
+
+    it("a tick is dropped, not run", async () => {
+      const host = await setup();
+      const entry = await host.spool.write(ADDR, tickEntry(await host.ticks.tickSecret(), host.clock.now()), 1024);
+      await pauseBot(host.data, route, ADDR, host.clock.now());
+      expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+      expect(host.mailbox.raws).toEqual([]);
+      expect(await botState(host.data, ADDR)).not.toMatchObject({ ticks: 1 });
+      expect(await host.spool.all()).toEqual([]);
+      expect(host.logs).toEqual([{ event: "bot.paused", bot: ADDR, entry: entry.id, kind: "tick", to: "dropped" }]);
+    });
+
+    it("an IMAP failure handing the mail over is retried later, the mail kept in the spool", async () => {
+      const host = await setup();
+      const entry = await host.deliver("hello");
+      await pauseBot(host.data, route, ADDR, host.clock.now());
+      host.mailbox.fail = new ChatbotError("E_IMAP", "imap.chat.test:993: connection refused");
+      expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+      expect(await host.spool.all()).toEqual([expect.objectContaining({ id: entry.id, attempts: 1 })]);
+      expect(host.logs.filter((l) => l.event === "spool.retry")).toEqual([expect.objectContaining({ code: "E_IMAP" })]);
+    });
+
+    it("an entry the bot already ran before the pause (journaled) still sends its replies", async () => {
+      const host = await setup();
+      host.smtp.plan(1, { fail: Object.assign(new Error("451 4.7.1 try again later"), { responseCode: 451 }) });
+      const entry = await host.deliver("/sub");
+      await (await host.pipeline.prepare(entry, host.settled))!();
+      await pauseBot(host.data, route, ADDR, host.clock.now());
+      const [journaled] = await host.spool.all();
+      await (await host.pipeline.prepare(journaled!, host.settled))!();
+      expect(host.smtp.accepted).toHaveLength(1);
+      expect(host.mailbox.raws).toEqual([]);
+      expect(await host.spool.all()).toEqual([]);
+    });
   });
 });
