@@ -433,6 +433,12 @@ export const DEPLOY_INBOX_LOOK_DELAY_MS = 500;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
 /**
+ * Messages the host lists in one of a bot account's folders (INBOX for the catch-up, ChatbotState):
+ * the newest this many. The account can fill its own folders; what the host reads stays bounded
+ * (~200 bytes a message listed). The deploy folder is searched by the server instead.
+ */
+export const FOLDER_LIST_MAX = 1000;
+/**
  * The host's IMAP sessions as a bot (host/deploy/imap-mailbox.ts: deploys, state copies, the login
  * refresh): a relay that does not answer must not hold up the host's other bots for long.
  */

@@ -4,7 +4,7 @@
 // after 90 days without an IMAP login, PROTOCOL §1).
 import { ImapFlow } from "imapflow";
 import { ChatbotError } from "../../core/errors.js";
-import { DEPLOY_MESSAGE_MAX_BYTES, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../../core/limits.js";
+import { DEPLOY_MESSAGE_MAX_BYTES, FOLDER_LIST_MAX, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../../core/limits.js";
 import { DEPLOY_FOLDER, DEPLOY_HEADER, REFUSED_FOLDER } from "./deploy-message.js";
 import type { ImapSettings } from "./imap-settings.js";
 
@@ -118,12 +118,13 @@ export async function openDeployMailbox(settings: Readonly<ImapSettings>, user: 
     waiting: guard("list deploys", async (limit) => {
       if (!(await open(false))) return [];
       if (client.mailbox && client.mailbox.exists === 0) return [];
-      const messages = await client.fetchAll("1:*", { uid: true, size: true, headers: [DEPLOY_HEADER] });
-      return messages
-        .filter((m) => m.headers !== undefined && /^x-chatbot-deploy:/im.test(m.headers.toString("latin1")))
-        .map((m) => ({ uid: m.uid, size: m.size ?? 0 }))
-        .sort((a, b) => a.uid - b.uid)
-        .slice(0, limit);
+      // The server finds the deploys (SEARCH HEADER): whatever else the account keeps in the folder,
+      // the host fetches the sizes of `limit` messages at most.
+      const found = await client.search({ header: { [DEPLOY_HEADER]: true } }, { uid: true });
+      const uids = (found || []).sort((a, b) => a - b).slice(0, limit);
+      if (uids.length === 0) return [];
+      const messages = await client.fetchAll(uids.join(","), { uid: true, size: true }, { uid: true });
+      return messages.map((m) => ({ uid: m.uid, size: m.size ?? 0 })).sort((a, b) => a.uid - b.uid);
     }),
     download: guard("download", async (uid) => {
       await open(false);
@@ -156,7 +157,7 @@ export interface FolderMessage {
 
 /** One logged-in session on one folder of a bot account (the host's own records there, e.g. ChatbotState). */
 export interface FolderMailbox {
-  /** The messages in the folder, oldest UID first; [] when the folder does not exist. */
+  /** The newest FOLDER_LIST_MAX messages in the folder, oldest UID first; [] when the folder does not exist. */
   list(): Promise<FolderMessage[]>;
   /** Append a message (folder created when missing); resolves with its UID when the server says. */
   append(raw: Uint8Array): Promise<number | undefined>;
@@ -187,8 +188,11 @@ export async function openFolderMailbox(
   return {
     list: guard(`list ${folder}`, async () => {
       if (!(await open())) return [];
-      if (client.mailbox && client.mailbox.exists === 0) return [];
-      const messages = await client.fetchAll("1:*", { uid: true, size: true, internalDate: true, headers: [header] });
+      const exists = client.mailbox ? client.mailbox.exists : 0;
+      if (exists === 0) return [];
+      // The newest FOLDER_LIST_MAX only (by sequence number): an account can fill its own folders.
+      const first = Math.max(1, exists - FOLDER_LIST_MAX + 1);
+      const messages = await client.fetchAll(`${first}:*`, { uid: true, size: true, internalDate: true, headers: [header] });
       return messages
         .map((m) => ({
           uid: m.uid,
