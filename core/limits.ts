@@ -422,6 +422,13 @@ export const DEPLOY_MESSAGE_MAX_BYTES = MAIL_MAX_BYTES;
 export const DEPLOY_INBOX_SCAN_MS = 5_000;
 /** Files the hook leaves in the inbox at most: more deploys while the host is behind (or down) wait for the poll. */
 export const DEPLOY_INBOX_FILES_MAX = 64;
+/**
+ * Files of one account the hook leaves in the inbox at most: a deploy being handled and the next
+ * (say, `--pause` right after it). More wait in the account's ChatbotInstall, where the host's look
+ * at the account (up to DEPLOY_MESSAGES_PER_CHECK deploys) finds them; one account cannot fill the
+ * inbox for the others.
+ */
+export const DEPLOY_INBOX_FILES_PER_ACCOUNT = 2;
 /** A hook's temporary file older than this was left by a hook that died, ms: removed. */
 export const DEPLOY_INBOX_STALE_MS = 10 * 60 * 1000;
 /**

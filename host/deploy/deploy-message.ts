@@ -189,6 +189,16 @@ export function samePassword(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Bytes of a message's head looked at for the deploy header (a deploy's header block is a few hundred bytes). */
+const DEPLOY_HEAD_SCAN_BYTES = 16 * 1024;
+
+/** True when the message's header block (within its first DEPLOY_HEAD_SCAN_BYTES) has an X-Chatbot-Deploy field. */
+export function hasDeployHeader(raw: Uint8Array): boolean {
+  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, DEPLOY_HEAD_SCAN_BYTES)).toString("latin1");
+  const end = head.search(/\r?\n\r?\n/);
+  return new RegExp(`^${DEPLOY_HEADER}:`, "im").test(end === -1 ? head : head.slice(0, end));
+}
+
 /**
  * The account a deploy names and the password it carries, without the other checks (those are the
  * installer's): what the deploy door needs to log in as the account. Undefined when the message is

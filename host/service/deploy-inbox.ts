@@ -13,7 +13,11 @@
 // to the deploy watcher, which logs in as the account with the password the deploy carries (the
 // proof that the deploy is the owner's) and installs from the ChatbotInstall folder as for any
 // deploy. A file is removed once handled; one whose handling failed for the moment (IMAP down)
-// stays and is tried again after DEPLOY_INBOX_RETRY_MS. Files wait here while the host is down.
+// stays and is tried again with a growing wait (DEPLOY_INBOX_RETRY_MS doubling up to
+// DEPLOY_INBOX_RETRY_MAX_MS) until DEPLOY_INBOX_GIVE_UP_MS after its first failure, when it is
+// dropped and the account told (the deploy itself stays in its ChatbotInstall). Files wait here
+// while the host is down. One pass takes one file per account, oldest first, then looks again: an
+// account with many files waits its turn behind the others, never in front of them.
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { userInfo } from "node:os";
@@ -28,8 +32,20 @@ import type { HostLog } from "./host-event.js";
 
 /** `<time>.<pid>.<account>`, as the hook names a deploy it dropped. */
 const DROPPED = /^(\d+)\.(\d+)\.(.+)$/;
-/** Wait before a deploy whose handling failed for the moment is tried again, ms. */
+/** Wait before a deploy whose handling failed for the moment is tried again the first time, ms (doubles each time). */
 const DEPLOY_INBOX_RETRY_MS = 30_000;
+/** Longest wait between two tries of one deploy, ms. */
+const DEPLOY_INBOX_RETRY_MAX_MS = 10 * 60_000;
+/** A deploy that still fails this long after its first failure is dropped (and the account told), ms. */
+const DEPLOY_INBOX_GIVE_UP_MS = 60 * 60_000;
+
+/** A file whose handling failed for the moment. */
+interface Retry {
+  /** Not before, ms since the epoch. */
+  at: number;
+  tries: number;
+  firstFailedAt: number;
+}
 
 export interface DeployInboxOptions {
   dir: string;
@@ -39,7 +55,7 @@ export interface DeployInboxOptions {
   log: HostLog;
   /** Handle one deploy (DeployWatcher.installArrived): refusals are its to log; a throw means "try again later". */
   install: (account: string, raw: Uint8Array) => Promise<void>;
-  /** Tell an account its deploy was refused here (over the cap); must not throw. */
+  /** Tell an account its deploy was refused here (over the cap, or given up after failing for an hour); must not throw. */
   refused?: (account: string, reason: string) => Promise<void>;
 }
 
@@ -66,8 +82,8 @@ export class DeployInbox {
   private scanning: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Files whose handling failed for the moment: name → not before (ms). */
-  private readonly retryAt = new Map<string, number>();
+  /** Files whose handling failed for the moment, by name. */
+  private readonly retries = new Map<string, Retry>();
   private readonly perAccount = new AccountHourly(DEPLOYS_PER_ACCOUNT_PER_HOUR);
 
   constructor(private readonly options: DeployInboxOptions) {}
@@ -104,9 +120,13 @@ export class DeployInbox {
     });
   }
 
+  /** One pass: the oldest ready file of each account, in time order; `again` when an account had more. */
   private async scan(): Promise<void> {
-    const { dir, maxBytes, clock, log, install } = this.options;
-    for (const name of (await readdir(dir)).sort()) {
+    const { dir, clock, log } = this.options;
+    const names = (await readdir(dir)).sort();
+    for (const name of this.retries.keys()) if (!names.includes(name)) this.retries.delete(name);
+    const taken = new Set<string>();
+    for (const name of names) {
       if (this.stopped) return;
       const file = join(dir, name);
       if (name.startsWith(".")) {
@@ -115,52 +135,81 @@ export class DeployInbox {
         if (info && clock.now() - info.mtimeMs > DEPLOY_INBOX_STALE_MS) await unlink(file).catch(() => undefined);
         continue;
       }
-      if ((this.retryAt.get(name) ?? 0) > clock.now()) continue;
+      if ((this.retries.get(name)?.at ?? 0) > clock.now()) continue;
       const account = droppedAccount(name);
       if (account === undefined) {
         log({ event: "deploy.stray", file: name.slice(0, 200) });
         await unlink(file).catch(() => undefined);
         continue;
       }
-      if (!this.retryAt.has(name) && !this.perAccount.take(account, clock.now())) {
-        // Appending costs the account nothing: what it can make the host do has a bound.
-        if (this.perAccount.firstOver(account, clock.now()))
-          log({
-            event: "deploy.refused",
-            account,
-            reason: `E_DEPLOY: over ${DEPLOYS_PER_ACCOUNT_PER_HOUR} deploys in an hour; the rest of this hour's are dropped`,
-          });
-        await unlink(file).catch(() => undefined);
+      if (taken.has(account)) {
+        this.again = true;
         continue;
       }
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile()) continue;
-      if (info.size > maxBytes) {
-        const reason = `E_DEPLOY: ${info.size} bytes or more, over the host's cap of ${maxBytes} for a deploy: build a smaller bot`;
+      taken.add(account);
+      await this.handle(name, file, account);
+    }
+  }
+
+  /** One dropped file of `account`: refused, dropped, handed to the watcher, or kept for a retry. */
+  private async handle(name: string, file: string, account: string): Promise<void> {
+    const { maxBytes, clock, log, install } = this.options;
+    const retry = this.retries.get(name);
+    if (!retry && !this.perAccount.take(account, clock.now())) {
+      // Appending costs the account nothing: what it can make the host do has a bound.
+      if (this.perAccount.firstOver(account, clock.now()))
+        log({
+          event: "deploy.refused",
+          account,
+          reason: `E_DEPLOY: over ${DEPLOYS_PER_ACCOUNT_PER_HOUR} deploys in an hour; the rest of this hour's are dropped`,
+        });
+      await unlink(file).catch(() => undefined);
+      return;
+    }
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) return;
+    if (info.size > maxBytes) {
+      const reason = `E_DEPLOY: ${info.size} bytes or more, over the host's cap of ${maxBytes} for a deploy: build a smaller bot`;
+      log({ event: "deploy.refused", account, reason });
+      await unlink(file).catch(() => undefined);
+      await this.options.refused?.(account, reason);
+      return;
+    }
+    const raw = await readFile(file);
+    const nonce = probeNonce(raw);
+    if (nonce !== undefined) {
+      // `host doctor`'s probe of the whole path: logged for it to find, never installed.
+      log({ event: "deploy.probe", account, nonce });
+      await unlink(file).catch(() => undefined);
+      return;
+    }
+    log({ event: "deploy.received", account, bytes: raw.length });
+    try {
+      await install(account, raw);
+    } catch (error) {
+      const now = clock.now();
+      const firstFailedAt = retry?.firstFailedAt ?? now;
+      if (now - firstFailedAt >= DEPLOY_INBOX_GIVE_UP_MS) {
+        const reason = `E_DEPLOY: the host could not act on it for ${Math.round((now - firstFailedAt) / 60_000)} minutes (${describeError(error)}); deploy again, or ask the relay's operator if it keeps failing`;
         log({ event: "deploy.refused", account, reason });
+        this.retries.delete(name);
         await unlink(file).catch(() => undefined);
         await this.options.refused?.(account, reason);
-        continue;
+        return;
       }
-      const raw = await readFile(file);
-      const nonce = probeNonce(raw);
-      if (nonce !== undefined) {
-        // `host doctor`'s probe of the whole path: logged for it to find, never installed.
-        log({ event: "deploy.probe", account, nonce });
-        await unlink(file).catch(() => undefined);
-        continue;
-      }
-      log({ event: "deploy.received", account, bytes: raw.length });
-      try {
-        await install(account, raw);
-      } catch (error) {
-        log({ event: "deploy.error", error: `${account}: ${describeError(error)}; tried again in ${DEPLOY_INBOX_RETRY_MS / 1000} s` });
-        this.retryAt.set(name, clock.now() + DEPLOY_INBOX_RETRY_MS);
-        continue;
-      }
-      this.retryAt.delete(name);
-      await unlink(file).catch(() => undefined);
+      const tries = (retry?.tries ?? 0) + 1;
+      const wait = Math.min(DEPLOY_INBOX_RETRY_MS * 2 ** (tries - 1), DEPLOY_INBOX_RETRY_MAX_MS);
+      log({ event: "deploy.error", error: `${account}: ${describeError(error)}; tried again in ${Math.round(wait / 1000)} s` });
+      this.retries.set(name, { at: now + wait, tries, firstFailedAt });
+      return;
     }
+    this.retries.delete(name);
+    await unlink(file).catch(() => undefined);
+  }
+
+  /** Resolves once no look is in progress (each look runs until no account has a ready file left). */
+  async idle(): Promise<void> {
+    while (this.scanning) await this.scanning;
   }
 
   /** Stop watching after the deploy in progress. */

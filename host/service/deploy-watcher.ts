@@ -21,7 +21,9 @@ import { ACCOUNT_REFRESH_MS, DEPLOY_INBOX_LOOK_DELAY_MS, DEPLOY_INBOX_LOOKS, DEP
 import { Serial } from "../policy/serial.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import {
+  DEPLOY_FOLDER,
   DEPLOY_PARTS,
+  hasDeployHeader,
   parseDeployMessage,
   readDeployCredentials,
   samePassword,
@@ -68,9 +70,14 @@ export interface DeployWatcherDeps {
   openMailbox: (settings: Readonly<ImapSettings>, user: string, password: string) => Promise<DeployMailbox>;
   /** Told when a bot starts getting its mail (a new bot installed, a paused one resumed), with when (ms): `host serve` catches up on its INBOX. */
   onRouted?: (addr: string, since: number) => void;
+  /** Wait before each look into ChatbotInstall after a hook, ms; DEPLOY_INBOX_LOOK_DELAY_MS unless a test says. */
+  lookDelayMs?: number;
   /** Tell the deploying account what became of its deploy (author-notices.ts); must not throw. */
   notify?: (account: string, kind: NoticeKind, text: string, options?: { password?: string }) => Promise<void>;
 }
+
+/** A dropped deploy not found in the folder within this long after a check that handled deploys was handled by it, ms. */
+const HANDLED_WITH_EARLIER_MS = 60_000;
 
 /** How long after its last check a bot is checked again, ms (pure). */
 function checkIntervalMs(pollSeconds: number): number {
@@ -89,6 +96,8 @@ export class DeployWatcher {
   private stopped = false;
   /** One account check at a time, whether the poll, the deploy door or `host install` asked for it. */
   private readonly checks = new Serial();
+  /** When a check last handled a deploy of an account (kept HANDLED_WITH_EARLIER_MS), ms. */
+  private readonly lastHandled = new Map<string, number>();
 
   constructor(private readonly deps: DeployWatcherDeps) {}
 
@@ -136,7 +145,7 @@ export class DeployWatcher {
       password = credentials.password;
     }
     for (let look = 1; look <= DEPLOY_INBOX_LOOKS && !this.stopped; look += 1) {
-      await new Promise((resolve) => setTimeout(resolve, DEPLOY_INBOX_LOOK_DELAY_MS));
+      await new Promise((resolve) => setTimeout(resolve, this.deps.lookDelayMs ?? DEPLOY_INBOX_LOOK_DELAY_MS));
       let outcomes: DeployOutcome[];
       try {
         outcomes = await this.checkAccount(account, password === undefined ? {} : { password });
@@ -147,7 +156,25 @@ export class DeployWatcher {
       }
       if (outcomes.length > 0) return;
     }
-    log({ event: "deploy.missed", account });
+    // Nothing waited in the folder: say why, and tell the author only when they cannot know.
+    if (!hasDeployHeader(raw)) return log({ event: "deploy.missed", account, why: "not a deploy message" });
+    const handledAt = this.lastHandled.get(account);
+    if (handledAt !== undefined && this.deps.clock.now() - handledAt <= HANDLED_WITH_EARLIER_MS)
+      return log({ event: "deploy.missed", account, why: "handled with an earlier deploy" });
+    log({ event: "deploy.missed", account, why: "gone from the folder" });
+    const waited = (DEPLOY_INBOX_LOOKS * DEPLOY_INBOX_LOOK_DELAY_MS) / 1000;
+    await this.deps.notify?.(
+      account,
+      "refused",
+      `Your deploy to ${account} reached the host, but it was no longer in ${DEPLOY_FOLDER} when the host looked (for ${waited} s): if you did not move or delete it, run 'chatbot deploy' again.`,
+      password === undefined ? {} : { password },
+    );
+  }
+
+  /** Remember that a check of `addr` found deploys at `now`; older notes are dropped (the map stays small). */
+  private noteHandled(addr: string, now: number): void {
+    for (const [account, at] of this.lastHandled) if (now - at > HANDLED_WITH_EARLIER_MS) this.lastHandled.delete(account);
+    this.lastHandled.set(addr, now);
   }
 
   /** A deploy refused before any install: logged, and the account is told. */
@@ -177,7 +204,9 @@ export class DeployWatcher {
       if (refreshed) log({ event: "account.refreshed", bot: addr, previousLoginAt: state.lastLoginAt ?? null });
       const next: AccountCheck = { lastCheckAt: now, lastLoginAt: now, lastRefreshLoggedAt: refreshed ? now : state.lastRefreshLoggedAt };
       if ((await readJsonFile(paths.config, undefined)) !== undefined) await writeJsonFile(stateFile, next);
-      for (const waiting of await mailbox.waiting(DEPLOY_MESSAGES_PER_CHECK)) {
+      const waitingNow = await mailbox.waiting(DEPLOY_MESSAGES_PER_CHECK);
+      if (waitingNow.length > 0) this.noteHandled(addr, now);
+      for (const waiting of waitingNow) {
         const outcome = await this.install(addr, mailbox, waiting.uid, waiting.size, password, options.name);
         outcomes.push(outcome);
         if (outcome.status === "refused") {

@@ -110,7 +110,7 @@ export type DeployEvent =
   | { event: "inbox.catch-up-skipped"; bot: string; uid: number; reason: string }
   | { event: "inbox.catch-up-error"; bot: string; error: string }
   /** A deploy the hook dropped was not found in the folder after every look (DEPLOY_INBOX_LOOKS): the poll may still find it. */
-  | { event: "deploy.missed"; account: string };
+  | { event: "deploy.missed"; account: string; why: "not a deploy message" | "handled with an earlier deploy" | "gone from the folder" };
 
 /** The bots' state copies in their accounts (state-mirror.ts). */
 export type StateMirrorEvent =

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { DEPLOY_INBOX_FILES_MAX, DEPLOY_MESSAGE_MAX_BYTES } from "../../core/limits.js";
+import { DEPLOY_INBOX_FILES_MAX, DEPLOY_INBOX_FILES_PER_ACCOUNT, DEPLOY_MESSAGE_MAX_BYTES } from "../../core/limits.js";
 import { DEPLOY_FOLDER } from "../deploy/deploy-message.js";
 import { runTool } from "../service/run-tool.js";
 
@@ -80,23 +80,36 @@ pipe :try "${HOOK_PROGRAM}" ["\${account}"];
 `;
 }
 
+/** `text` as one sh word: in single quotes, each ' written as '\'' (nothing inside is expanded). */
+export function shellWord(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 /**
  * The program in sieve_pipe_bin_dir: Dovecot runs it as the mail user, with the message on stdin
  * and the account as $1. It writes `.<name>` and renames it (a reader never sees half a file), at
- * most one byte over the cap (the host refuses that one unread), and leaves the folder alone when
- * DEPLOY_INBOX_FILES_MAX deploys wait there already (the host is down or behind: the poll finds
- * installed bots' deploys, a new account deploys again). It always exits 0: Dovecot only logs a
- * failure, and the author's APPEND succeeds either way.
+ * most one byte over the cap (the host refuses that one unread). It leaves the folder alone when
+ * DEPLOY_INBOX_FILES_PER_ACCOUNT of this account's deploys wait there already (one account cannot
+ * crowd the others out; its deploy stays in its ChatbotInstall, where the host's next look at the
+ * account finds it) or DEPLOY_INBOX_FILES_MAX deploys in all (the host is down or far behind). It
+ * always exits 0: Dovecot only logs a failure, and the author's APPEND succeeds either way.
  */
 export function hookProgram(places: Pick<DovecotPlaces, "deployInbox">): string {
   return `#!/bin/sh
 # Written by 'chatbot host setup': Dovecot's IMAPSieve runs this, as the mail user, for each message
 # put into ${DEPLOY_FOLDER}, with the authenticated IMAP user as $1; the chatbot host takes it from
-# the deploy inbox ${places.deployInbox}.
-inbox=${places.deployInbox}
-case "$1" in ''|.*|*/*) cat >/dev/null; exit 0 ;; esac
-if [ "$(ls -A "$inbox" | wc -l)" -ge ${DEPLOY_INBOX_FILES_MAX} ]; then cat >/dev/null; exit 0; fi
-name="$(date +%s%N).$$.$1"
+# the deploy inbox ${places.deployInbox.replace(/[\r\n]/g, "?")}.
+inbox=${shellWord(places.deployInbox)}
+account=$1
+case "$account" in ''|.*|*/*) cat >/dev/null; exit 0 ;; esac
+mine=0
+for f in "$inbox"/* "$inbox"/.[0-9]*; do
+  [ -e "$f" ] || continue
+  rest=\${f##*/}; rest=\${rest#.}; rest=\${rest#*.}; rest=\${rest#*.}
+  [ "$rest" = "$account" ] && mine=$((mine + 1))
+done
+if [ "$mine" -ge ${DEPLOY_INBOX_FILES_PER_ACCOUNT} ] || [ "$(ls -A "$inbox" | wc -l)" -ge ${DEPLOY_INBOX_FILES_MAX} ]; then cat >/dev/null; exit 0; fi
+name="$(date +%s%N).$$.$account"
 umask 002
 head -c ${DEPLOY_MESSAGE_MAX_BYTES + 1} >"$inbox/.$name" && mv "$inbox/.$name" "$inbox/$name" || rm -f "$inbox/.$name"
 cat >/dev/null

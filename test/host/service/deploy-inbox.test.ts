@@ -27,6 +27,7 @@ function setup() {
   const clock = new FakeClock(T0);
   const events: HostEvent[] = [];
   const installs: Array<{ account: string; raw: string }> = [];
+  const refusals: Array<{ account: string; reason: string }> = [];
   const failFor = new Set<string>();
   let install = async (account: string, raw: Uint8Array): Promise<void> => {
     installs.push({ account, raw: Buffer.from(raw).toString("latin1") });
@@ -38,17 +39,21 @@ function setup() {
     clock,
     log: (event) => events.push(event),
     install: (account, raw) => install(account, raw),
+    refused: async (account, reason) => {
+      refusals.push({ account, reason });
+    },
   });
   cleanups.push(async () => {
     await inbox.stop();
     rmSync(dir, { recursive: true, force: true });
   });
   const drop = (name: string, content = `deploy in ${name}`) => writeFileSync(join(dir, name), content);
-  /** Poke and wait until the scan has passed every digit-named file (the sentinel is handled last). */
+  /** Poke and wait until the looks have handled every ready file (the sentinel is one of them). */
   const scanned = async () => {
     drop(SENTINEL);
     inbox.poke();
     await until(() => !existsSync(join(dir, SENTINEL)), "the sentinel handled");
+    await inbox.idle();
   };
   const deploys = () => installs.filter((i) => i.account !== "sentinel@chat.test");
   const accounts = () => deploys().map((i) => i.account);
@@ -57,6 +62,7 @@ function setup() {
     clock,
     events,
     installs,
+    refusals,
     failFor,
     inbox,
     drop,
@@ -260,5 +266,43 @@ describe("deploy inbox", () => {
     expect(t.accounts()).toContain("other@chat.test");
     expect(t.events.filter((e) => e.event === "deploy.refused" && e.account === "flood@chat.test")).toHaveLength(1);
     expect(t.left()).toEqual([]);
+  });
+
+  it("one pass takes one file per account: an account with many files does not hold up the next account's deploy", async () => {
+    const t = setup();
+    for (let i = 0; i < 5; i += 1) t.drop(`${1000 + i}.1.busy@chat.test`);
+    t.drop("1005.1.other@chat.test");
+    await t.scanned();
+    expect(t.accounts().slice(0, 2)).toEqual(["busy@chat.test", "other@chat.test"]);
+    expect(t.accounts().filter((a) => a === "busy@chat.test")).toHaveLength(5);
+    expect(t.left()).toEqual([]);
+  });
+
+  it("a deploy that keeps failing is tried after 30 s, 60 s, 120 s … (at most 10 min apart), and dropped an hour after its first failure with the account told", async () => {
+    const t = setup();
+    t.failFor.add("bot@chat.test");
+    t.drop("1000.1.bot@chat.test", "the deploy");
+    await t.scanned();
+    const tries = () => t.accounts().length;
+    expect(tries()).toBe(1);
+    const waits = [30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000];
+    let elapsed = 0;
+    for (const wait of waits) {
+      t.clock.advance(wait - 1);
+      await t.scanned();
+      const before = tries();
+      t.clock.advance(1);
+      await t.scanned();
+      expect(tries(), `tried again ${wait} ms after the last try`).toBe(before + 1);
+      elapsed += wait;
+    }
+    expect(elapsed).toBeLessThan(60 * 60_000);
+    expect(t.left()).toEqual(["1000.1.bot@chat.test"]);
+    t.clock.advance(60 * 60_000 - elapsed);
+    await t.scanned();
+    expect(t.left()).toEqual([]);
+    expect(t.refusals).toEqual([
+      { account: "bot@chat.test", reason: expect.stringMatching(/^E_DEPLOY: the host could not act on it for 60 minutes \(IMAP is down\); deploy again/) },
+    ]);
   });
 });

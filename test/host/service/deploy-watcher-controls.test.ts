@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { ChatbotError } from "../../../core/errors.js";
+import { DEPLOY_INBOX_LOOKS } from "../../../core/limits.js";
 import { runCli } from "../../../host/cli/main.js";
 import { composeControlMessage, composeDeployMessage } from "../../../host/deploy/deploy-message.js";
 import type { DeployMailbox } from "../../../host/deploy/imap-mailbox.js";
@@ -61,15 +62,20 @@ function setup() {
   const relay = fakeRelay();
   const events: HostEvent[] = [];
   const onRouted = vi.fn<(addr: string, since: number) => void>();
+  const notices: Array<{ account: string; kind: string; text: string }> = [];
   const watcher = new DeployWatcher({
+    notify: async (account, kind, text) => {
+      notices.push({ account, kind, text });
+    },
     dataDir,
     config: parseHostConfig({}, "host.json"),
     clock: { now: () => NOW },
     log: (event) => events.push(event),
     openMailbox: relay.open,
     onRouted,
+    lookDelayMs: 1,
   });
-  return { dataDir, relay, events, onRouted, watcher };
+  return { dataDir, relay, events, onRouted, notices, watcher };
 }
 
 const control = (addr: string, action: "pause" | "resume" | "remove", password = PASSWORDS[addr] ?? "some-password") =>
@@ -198,5 +204,47 @@ describe("installArrived (a deploy the deploy inbox handed over)", () => {
     expect(readFileSync(hostPaths(t.dataDir).bot(NEW).password, "utf8")).toBe(PASSWORDS[NEW]);
     expect(t.onRouted.mock.calls).toEqual([[NEW, NOW]]);
     expect(t.relay.folderOf(NEW).size).toBe(0);
+  });
+
+  describe("a dropped deploy not found in the folder after every look", () => {
+    /** installArrived with its looks 1 ms apart (DEPLOY_INBOX_LOOK_DELAY_MS in production). */
+    const arrive = (t: ReturnType<typeof setup>, account: string, raw: string) => t.watcher.installArrived(account, bytes(raw));
+
+    it("gone from the folder (moved or deleted): logged and the author told to deploy again", async () => {
+      const t = setup();
+      await arrive(t, BOT, control(BOT, "pause"));
+      expect(t.relay.logins).toEqual(Array(DEPLOY_INBOX_LOOKS).fill(BOT));
+      expect(t.events).toContainEqual({ event: "deploy.missed", account: BOT, why: "gone from the folder" });
+      expect(t.notices).toEqual([
+        {
+          account: BOT,
+          kind: "refused",
+          text: expect.stringMatching(/reached the host, but it was no longer in ChatbotInstall .* run 'chatbot deploy' again/),
+        },
+      ]);
+    });
+
+    it("a message without the deploy header (a mail moved into the folder): logged, nobody told", async () => {
+      const t = setup();
+      await arrive(t, BOT, `From: <${BOT}>\r\nSubject: hello\r\n\r\nX-Chatbot-Deploy: 1 (in the body, not a header)\r\n`);
+      expect(t.events).toContainEqual({ event: "deploy.missed", account: BOT, why: "not a deploy message" });
+      expect(t.notices).toEqual([]);
+    });
+
+    it("handled by the check of an earlier deploy (two appended at once): logged, nobody told", async () => {
+      const t = setup();
+      const pause = control(BOT, "pause");
+      const resume = control(BOT, "resume");
+      t.relay.deposit(BOT, pause);
+      t.relay.deposit(BOT, resume);
+      await t.watcher.installArrived(BOT, bytes(pause));
+      expect(t.events.filter((e) => e.event === "install.paused" || e.event === "install.resumed").map((e) => e.event)).toEqual([
+        "install.paused",
+        "install.resumed",
+      ]);
+      await arrive(t, BOT, resume);
+      expect(t.events).toContainEqual({ event: "deploy.missed", account: BOT, why: "handled with an earlier deploy" });
+      expect(t.notices.filter((n) => n.kind === "refused")).toEqual([]);
+    });
   });
 });
