@@ -429,6 +429,8 @@ export const DEPLOY_INBOX_FILES_MAX = 64;
  * inbox for the others.
  */
 export const DEPLOY_INBOX_FILES_PER_ACCOUNT = 2;
+/** While the deploy inbox cannot be used (missing, open to others), `host serve` tries it again this often, ms. */
+export const DEPLOY_INBOX_RESTART_MS = 60_000;
 /** A hook's temporary file older than this was left by a hook that died, ms: removed. */
 export const DEPLOY_INBOX_STALE_MS = 10 * 60 * 1000;
 /**

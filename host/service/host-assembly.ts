@@ -2,7 +2,7 @@
 // the StopStack) stop. Two steps because `--once` needs only the first:
 //   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
 //   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
-import { DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
 import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
@@ -166,8 +166,28 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
       install: (account, raw) => watcher.installArrived(account, raw),
       refused: (account, reason) => notices.notify(account, "refused", `Your deploy to ${account} was refused: ${reason}`),
     });
-    await inbox.start();
-    stops.push("deploy inbox", () => inbox.stop());
+    // A deploy inbox that is missing or open to others is refused, but mail keeps flowing: the host
+    // serves, says why (and the fix) in the log, and tries again every DEPLOY_INBOX_RESTART_MS.
+    let lastError: string | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const startInbox = async (): Promise<void> => {
+      try {
+        await inbox.start();
+        if (lastError !== undefined) log({ event: "deploy.error", error: "the deploy inbox works again" });
+      } catch (error) {
+        const message = `${describeError(error)}; deploys are found by the poll of installed bots only, tried again every ${DEPLOY_INBOX_RESTART_MS / 1000} s`;
+        if (message !== lastError) log({ event: "deploy.error", error: message });
+        lastError = message;
+        if (!stopped) retry = setTimeout(() => void startInbox(), DEPLOY_INBOX_RESTART_MS);
+      }
+    };
+    await startInbox();
+    stops.push("deploy inbox", async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await inbox.stop();
+    });
   }
   log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
   void host.metricsWriter.write();

@@ -2,7 +2,7 @@
 // private even when it exists, one serve per data directory, and a serve that cannot start
 // returning its reason instead of running half-started. (The same with real processes, a real
 // unprivileged user and Postfix: test/e2e/operator-recipe.test.ts.)
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import { lockDataDir, type DataDirLock } from "../../host/service/data-dir-lock.
 import { DEFAULT_LMTP_SOCKET } from "../../host/service/paths.js";
 import { Spool } from "../../host/spool/spool.js";
 import { captureIo } from "../support/cli-io.js";
+import { spawnServe } from "../support/serve-process.js";
 
 const held: DataDirLock[] = [];
 afterEach(() => {
@@ -64,5 +65,35 @@ describe("host init and the start of host serve", () => {
     expect(io.out).not.toContain('"event":"service.started"');
     expect(readdirSync(dir).sort()).toEqual(["data"]);
     held.push(await lockDataDir(data)); // released: the next start may take it
+  });
+
+  it("host serve with a deploy inbox open to every user serves anyway: it logs the refusal with the fix, and its LMTP door is open", {
+    timeout: 60_000,
+  }, async () => {
+    const dir = work();
+    const data = join(dir, "data");
+    const inbox = join(dir, "deploy-inbox");
+    mkdirSync(inbox);
+    chmodSync(inbox, 0o777);
+    const socket = join(dir, "lmtp.sock");
+    expect(await runCli(["host", "init", "--data-dir", data, "--lmtp-socket", socket], captureIo(dir))).toBe(0);
+    const hostJson = join(data, "host.json");
+    writeFileSync(hostJson, JSON.stringify({ ...JSON.parse(readFileSync(hostJson, "utf8")), deployInbox: inbox }));
+    const serve = spawnServe(data);
+    try {
+      await serve.started();
+      expect(serve.events).toContainEqual(
+        expect.objectContaining({
+          event: "deploy.error",
+          error: expect.stringMatching(
+            /deployInbox: .* is open to every user \(mode 777\); as root: install -d .*; deploys are found by the poll of installed bots only, tried again every 60 s/,
+          ),
+        }),
+      );
+      expect(existsSync(socket)).toBe(true);
+      expect(serve.child.exitCode).toBeNull();
+    } finally {
+      await serve.stop();
+    }
   });
 });
