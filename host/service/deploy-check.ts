@@ -63,6 +63,19 @@ export async function probeLogged(logFile: string, nonce: string): Promise<boole
   return tail?.lines.some((line) => line.includes(`"nonce":"${nonce}"`)) ?? false;
 }
 
+/** How often a doctor probe looks whether it arrived, ms. */
+const PROBE_LOOK_MS = 100;
+
+/** Look every PROBE_LOOK_MS until `arrived` says yes (resolves with the ms it took) or `timeoutMs` passed (null). */
+export async function waitForProbe(arrived: () => Promise<boolean>, timeoutMs: number, now: () => number): Promise<number | null> {
+  const started = now();
+  while (now() - started < timeoutMs) {
+    if (await arrived()) return now() - started;
+    await new Promise((resolve) => setTimeout(resolve, PROBE_LOOK_MS));
+  }
+  return null;
+}
+
 /** Check the deploy inbox; undefined when host.json has none. `openMailbox` logs in as a bot (imap-mailbox.ts). */
 export async function checkDeploys(
   dataDir: string,
@@ -99,7 +112,6 @@ export async function checkDeploys(
     const password = await readFile(hostPaths(dataDir).bot(bot).password, "utf8").catch(() => undefined);
     if (password === undefined) continue;
     const nonce = randomBytes(12).toString("hex");
-    const started = now();
     let mailbox: DeployMailbox;
     try {
       mailbox = await openMailbox(config.imap, bot, password.trim());
@@ -111,14 +123,7 @@ export async function checkDeploys(
       const uid = await mailbox.append(
         `From: <${bot}>\r\nTo: <${bot}>\r\nSubject: chatbot host doctor probe\r\n${PROBE_HEADER}: ${nonce}\r\n\r\nA probe of the deploy path; the host drops it.\r\n`,
       );
-      let ms: number | null = null;
-      while (now() - started < PROBE_TIMEOUT_MS) {
-        if (await probeArrived(inbox, hostPaths(dataDir).logFile, nonce)) {
-          ms = now() - started;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const ms = await waitForProbe(() => probeArrived(inbox, hostPaths(dataDir).logFile, nonce), PROBE_TIMEOUT_MS, now);
       if (uid !== undefined) await mailbox.remove(uid).catch(() => undefined);
       probe = { bot, ms };
       if (ms === null)

@@ -73,7 +73,11 @@ export class EntryPipeline {
       const loaded = await this.deps.registry.bot(entry.recipient);
       if (!loaded) return void (await this.deadLetter(entry, "BOT_NOT_INSTALLED", `${entry.recipient} is not an installed bot`));
       const { bot, policy } = loaded;
-      if (!bot.settings.enabled) return void (await this.deadLetter(entry, "BOT_DISABLED", `${entry.recipient} is disabled`));
+      if (!bot.settings.enabled) {
+        // `host doctor`'s probe proves the route whatever the bot's state: settled as for any bot.
+        if (!entry.journal && (await this.settledProbe(entry, await spool.read(entry)))) return undefined;
+        return void (await this.deadLetter(entry, "BOT_DISABLED", `${entry.recipient} is disabled`));
+      }
       let plan = entry.journal as MailPlan | undefined;
       if (!plan && this.deps.isPaused(entry.recipient)) return void (await this.handOverPaused(entry, bot));
       if (!plan) {
@@ -83,13 +87,7 @@ export class EntryPipeline {
           return undefined;
         }
         const raw = await spool.read(entry);
-        // `host doctor`'s probe of the route (route-probe.ts): it reached the door, and that is all it is for.
-        const nonce = probeNonce(raw);
-        if (nonce !== undefined) {
-          log({ event: "route.probe", bot: entry.recipient, nonce });
-          await spool.complete(current);
-          return undefined;
-        }
+        if (await this.settledProbe(current, raw)) return undefined;
         const deps = { executor: this.deps.executor, submitter: this.deps.submitters.for(bot), log, maxMailBytes: MAIL_MAX_BYTES, policy, sentSettled };
         const tickAt = await this.deps.ticks.tickTimeOf(raw);
         plan = tickAt === undefined ? await planMail(bot, raw, deps) : await planTick(bot, tickAt, deps);
@@ -144,10 +142,20 @@ export class EntryPipeline {
     return io.resumesAt;
   }
 
+  /** `host doctor`'s probe of the route (route-probe.ts): it reached the door, and that is all it is for. True when `raw` was one (logged, completed). */
+  private async settledProbe(entry: SpoolEntry, raw: Uint8Array): Promise<boolean> {
+    const nonce = probeNonce(raw);
+    if (nonce === undefined) return false;
+    this.deps.log({ event: "route.probe", bot: entry.recipient, nonce });
+    await this.deps.spool.complete(entry);
+    return true;
+  }
+
   /** A new entry of a paused bot: its mail to the account's INBOX, its tick dropped; logged either way. */
   private async handOverPaused(entry: SpoolEntry, bot: InstalledBot): Promise<void> {
     const { spool, log } = this.deps;
     const raw = await spool.read(entry);
+    if (await this.settledProbe(entry, raw)) return;
     if ((await this.deps.ticks.tickTimeOf(raw)) !== undefined) {
       log({ event: "bot.paused", bot: entry.recipient, entry: entry.id, kind: "tick", to: "dropped" });
       return spool.complete(entry);

@@ -9,7 +9,7 @@ import { openBotAccount } from "../wire/bot-account.js";
 import { composeBotMessage } from "../wire/bot-message.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
 import { readBotSettings } from "./bot-settings.js";
-import { PROBE_HEADER, probeLogged } from "./deploy-check.js";
+import { PROBE_HEADER, probeLogged, waitForProbe } from "./deploy-check.js";
 import type { HostConfig } from "./host-config.js";
 import { hostPaths, routedBotAddresses } from "./paths.js";
 
@@ -23,13 +23,25 @@ export interface RouteProbe {
   error?: string;
 }
 
-/** Send the probe through the first routed bot with a password; undefined when there is none. */
-export async function probeRoute(dataDir: string, config: Pick<HostConfig, "smtp">, now: () => number = Date.now): Promise<RouteProbe | undefined> {
+/**
+ * The bots a probe may go through, best first: routed (not paused) ones with a password, enabled
+ * before disabled (an operator's `disable` may be about the account itself, e.g. its login).
+ */
+async function probeCandidates(dataDir: string): Promise<Array<{ bot: string; password: string; name: string }>> {
+  const found: Array<{ bot: string; password: string; name: string; enabled: boolean }> = [];
   for (const bot of await routedBotAddresses(dataDir)) {
     const password = await readFile(hostPaths(dataDir).bot(bot).password, "utf8").catch(() => undefined);
-    if (password === undefined) continue;
+    const settings = await readBotSettings(hostPaths(dataDir).bot(bot).config).catch(() => undefined);
+    if (password === undefined || settings === undefined) continue;
+    found.push({ bot, password: password.trim(), name: settings.name, enabled: settings.enabled });
+  }
+  return found.sort((a, b) => Number(b.enabled) - Number(a.enabled));
+}
+
+/** Send the probe through the best routed bot (probeCandidates); undefined when there is none. */
+export async function probeRoute(dataDir: string, config: Pick<HostConfig, "smtp">, now: () => number = Date.now): Promise<RouteProbe | undefined> {
+  for (const { bot, password, name } of await probeCandidates(dataDir)) {
     const nonce = randomBytes(12).toString("hex");
-    const name = (await readBotSettings(hostPaths(dataDir).bot(bot).config).catch(() => undefined))?.name ?? bot;
     const account = await openBotAccount(dataDir, bot, name);
     const mail = await composeBotMessage(
       account,
@@ -42,7 +54,7 @@ export async function probeRoute(dataDir: string, config: Pick<HostConfig, "smtp
       { keys: [account.identity.publicKey] },
     );
     const started = now();
-    const smtp = createSmtpSubmitter({ ...config.smtp, user: bot, password: password.trim() });
+    const smtp = createSmtpSubmitter({ ...config.smtp, user: bot, password });
     try {
       await smtp.submit({ ...mail, raw: `${PROBE_HEADER}: ${nonce}\r\n${mail.raw}` });
     } catch (error) {
@@ -50,11 +62,8 @@ export async function probeRoute(dataDir: string, config: Pick<HostConfig, "smtp
     } finally {
       smtp.close();
     }
-    while (now() - started < ROUTE_PROBE_TIMEOUT_MS) {
-      if (await probeLogged(hostPaths(dataDir).logFile, nonce)) return { bot, ms: now() - started };
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return { bot, ms: null };
+    const waited = await waitForProbe(() => probeLogged(hostPaths(dataDir).logFile, nonce), ROUTE_PROBE_TIMEOUT_MS - (now() - started), now);
+    return { bot, ms: waited === null ? null : now() - started };
   }
   return undefined;
 }

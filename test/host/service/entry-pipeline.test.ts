@@ -1,7 +1,7 @@
 // The entry pipeline (host/service/entry-pipeline.ts) alone, one entry at a time: a real spool in a
 // temp dir, a real sandbox, bots installed like an operator does, the real registry, submitter pool
 // and tick scheduler, a fake clock and a fake SMTP (as host-service.test.ts).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +16,7 @@ import type { HostEvent } from "../../../host/service/host-event.js";
 import { hostPaths } from "../../../host/service/paths.js";
 import { isPaused, pauseBot } from "../../../host/service/author-controls.js";
 import { ChatbotError } from "../../../core/errors.js";
+import { PROBE_HEADER } from "../../../host/service/deploy-check.js";
 import { backoffMs } from "../../../host/service/retry-policy.js";
 import { SubmitterPool } from "../../../host/service/submitter-pool.js";
 import { TickScheduler, tickEntry } from "../../../host/service/tick-scheduler.js";
@@ -177,6 +178,31 @@ describe("entry pipeline", () => {
       expect(host.smtp.accepted).toHaveLength(1);
       expect(host.mailbox.raws).toEqual([]);
       expect(await host.spool.all()).toEqual([]);
+    });
+  });
+
+  describe("host doctor's route probe", () => {
+    const probe = (nonce: string) => new TextEncoder().encode(`${PROBE_HEADER}: ${nonce}\r\nFrom: <${ADDR}>\r\nTo: <${ADDR}>\r\n\r\nprobe\r\n`);
+
+    it("is logged as route.probe and settled, never run", async () => {
+      const host = await setup();
+      const entry = await host.spool.write(ADDR, probe("0123456789abcdef"), 1024);
+      expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+      expect(host.logs).toEqual([{ event: "route.probe", bot: ADDR, nonce: "0123456789abcdef" }]);
+      expect(await host.spool.all()).toEqual([]);
+      expect(host.smtp.submits).toBe(0);
+    });
+
+    it("reaching a bot the operator disabled still proves the route: route.probe, not a BOT_DISABLED dead letter", async () => {
+      const host = await setup();
+      const config = hostPaths(host.data).bot(ADDR).config;
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, "utf8")), enabled: false }));
+      const entry = await host.spool.write(ADDR, probe("fedcba9876543210"), 1024);
+      expect(await host.pipeline.prepare(entry, host.settled)).toBeUndefined();
+      expect(host.logs).toEqual([{ event: "route.probe", bot: ADDR, nonce: "fedcba9876543210" }]);
+      const mail = await host.deliver("hello");
+      await host.pipeline.prepare(mail, host.settled);
+      expect(host.logs.at(-1)).toMatchObject({ event: "spool.dead", code: "BOT_DISABLED" });
     });
   });
 });
