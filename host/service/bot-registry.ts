@@ -32,7 +32,7 @@ export interface BotRegistryDeps {
 
 /** The loaded bots, their policies and their state IO, by address. */
 export class BotRegistry {
-  private readonly bots = new Map<string, LoadedBot & { loadedFrom: number }>();
+  private readonly bots = new Map<string, LoadedBot & { loadedFrom: string }>();
   private readonly stateIos = new Map<string, StateIo>();
 
   constructor(private readonly deps: BotRegistryDeps) {}
@@ -42,14 +42,20 @@ export class BotRegistry {
     return readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[]);
   }
 
-  /** The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade, rollback, enable). */
+  /**
+   * The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade,
+   * rollback, enable) or its password file did (a deploy with the account's new password).
+   */
   async bot(addr: string): Promise<LoadedBot | undefined> {
-    const file = hostPaths(this.deps.dataDir).bot(addr).config;
-    const mtime = await stat(file).then(
-      (s) => s.mtimeMs,
-      () => undefined,
-    );
-    if (mtime === undefined) return undefined;
+    const paths = hostPaths(this.deps.dataDir).bot(addr);
+    const mtimeOf = (file: string) =>
+      stat(file).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
+    const [configAt, passwordAt] = await Promise.all([mtimeOf(paths.config), mtimeOf(paths.password)]);
+    if (configAt === undefined) return undefined;
+    const mtime = `${configAt}/${passwordAt ?? "-"}`;
     const cached = this.bots.get(addr);
     if (cached && cached.loadedFrom === mtime) return cached;
     // The old policy's held-back counters go to disk before the new one reads them.

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { isChatbotError, describeError } from "../../core/errors.js";
 import { ACCOUNT_REFRESH_MS, DEPLOY_INBOX_LOOK_DELAY_MS, DEPLOY_INBOX_LOOKS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../../core/limits.js";
 import { Serial } from "../policy/serial.js";
-import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 import {
   DEPLOY_FOLDER,
   DEPLOY_PARTS,
@@ -150,9 +150,26 @@ export class DeployWatcher {
       try {
         outcomes = await this.checkAccount(account, password === undefined ? {} : { password });
       } catch (error) {
-        if (isChatbotError(error, "E_IMAP_AUTH"))
-          return this.refuseArrived(account, `E_DEPLOY: the password in the deploy does not log in as ${account}: deploy with the account's own password`);
-        throw error;
+        if (!isChatbotError(error, "E_IMAP_AUTH")) throw error;
+        if (password === undefined) {
+          // The stored password no longer logs in (the account's password was changed): the deploy
+          // may carry the new one; a login with it is the same proof, and then it is stored.
+          const credentials = await readDeployCredentials(raw).catch(() => undefined);
+          if (credentials?.addr === account) {
+            password = credentials.password;
+            continue;
+          }
+          return this.refuseArrived(
+            account,
+            `E_DEPLOY: the host's stored password for ${account} no longer logs in, and the deploy carries no password for it: deploy with the account's current password`,
+          );
+        }
+        return this.refuseArrived(
+          account,
+          installed
+            ? `E_DEPLOY: neither the host's stored password for ${account} nor the one in the deploy logs in: deploy with the account's current password`
+            : `E_DEPLOY: the password in the deploy does not log in as ${account}: deploy with the account's own password`,
+        );
       }
       if (outcomes.length > 0) return;
     }
@@ -200,6 +217,14 @@ export class DeployWatcher {
     }
     const outcomes: DeployOutcome[] = [];
     try {
+      if (options.password !== undefined && isInstalledBot(dataDir, addr)) {
+        // A bot here whose account took a password other than the stored one: that login proved it is the account's now.
+        const stored = await readFile(paths.password, "utf8").catch(() => undefined);
+        if (stored?.trim() !== options.password) {
+          await writePrivateFile(paths.password, options.password);
+          log({ event: "account.password-changed", bot: addr });
+        }
+      }
       const refreshed = state.lastRefreshLoggedAt === undefined || now - state.lastRefreshLoggedAt >= ACCOUNT_REFRESH_MS;
       if (refreshed) log({ event: "account.refreshed", bot: addr, previousLoginAt: state.lastLoginAt ?? null });
       const next: AccountCheck = { lastCheckAt: now, lastLoginAt: now, lastRefreshLoggedAt: refreshed ? now : state.lastRefreshLoggedAt };

@@ -109,6 +109,8 @@ export type DeployEvent =
   | { event: "inbox.caught-up"; bot: string; mails: number }
   | { event: "inbox.catch-up-skipped"; bot: string; uid: number; reason: string }
   | { event: "inbox.catch-up-error"; bot: string; error: string }
+  /** A deploy logged in as an installed bot with a password other than the stored one (the account's was changed): now stored. */
+  | { event: "account.password-changed"; bot: string }
   /** A deploy the hook dropped was not found in the folder after every look (DEPLOY_INBOX_LOOKS): the poll may still find it. */
   | { event: "deploy.missed"; account: string; why: "not a deploy message" | "handled with an earlier deploy" | "gone from the folder" };
 

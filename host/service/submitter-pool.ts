@@ -18,26 +18,33 @@ export interface SubmitterPoolDeps {
 
 /** The bots' paced submitters, by address. */
 export class SubmitterPool {
-  private readonly submitters = new Map<string, SmtpSubmitter>();
+  /** Per bot: its submitter and the password it logs in with. */
+  private readonly submitters = new Map<string, { password: string; submitter: SmtpSubmitter }>();
+  /** Per bot: its pacer, kept when the submitter is replaced (the relay's rate is per account). */
+  private readonly pacers = new Map<string, SendPacer>();
 
   constructor(private readonly deps: SubmitterPoolDeps) {}
 
-  /** The bot's SMTP submitter, paced under the relay's per-account send rate (config `pacing`). */
+  /**
+   * The bot's SMTP submitter, paced under the relay's per-account send rate (config `pacing`); a
+   * new one (the old one closed) when the bot's password changed.
+   */
   for(bot: InstalledBot): SmtpSubmitter {
-    let submitter = this.submitters.get(bot.account.addr);
-    if (!submitter) {
-      const inner = this.deps.submitterFor(bot);
-      const pacer = new SendPacer(this.deps.clock, this.deps.pacing);
-      const sleep = this.deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-      submitter = { submit: (mail) => paced(pacer, sleep, () => inner.submit(mail)), close: () => inner.close() };
-      this.submitters.set(bot.account.addr, submitter);
-    }
+    const addr = bot.account.addr;
+    const kept = this.submitters.get(addr);
+    if (kept && kept.password === bot.password) return kept.submitter;
+    kept?.submitter.close();
+    const inner = this.deps.submitterFor(bot);
+    const pacer = this.pacers.get(addr) ?? this.pacers.set(addr, new SendPacer(this.deps.clock, this.deps.pacing)).get(addr)!;
+    const sleep = this.deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const submitter: SmtpSubmitter = { submit: (mail) => paced(pacer, sleep, () => inner.submit(mail)), close: () => inner.close() };
+    this.submitters.set(addr, { password: bot.password, submitter });
     return submitter;
   }
 
   /** Close every submitter (their SMTP connections); the next mail opens a new one. */
   closeAll(): void {
-    for (const submitter of this.submitters.values()) submitter.close();
+    for (const { submitter } of this.submitters.values()) submitter.close();
     this.submitters.clear();
   }
 }

@@ -1,7 +1,7 @@
 // The bot registry (host/service/bot-registry.ts) alone, on a host installed like an operator does:
 // a bot is loaded once and reloaded when its bot.json changes, the replaced policy's held-back
 // counters reach disk first, and each bot keeps one state-IO window.
-import { existsSync, mkdtempSync, readFileSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -64,6 +64,24 @@ describe("bot registry", () => {
     expect(readFileSync(usage, "utf8")).toContain("alice@chat.test");
     await editBotSettings(data, ADDR, { enabled: true });
     touchConfig();
+  });
+
+  it("reloads the bot when its password file changed (a deploy with the account's new password), with the new password", async () => {
+    const { registry } = await openRegistry();
+    const file = hostPaths(data).bot(ADDR).password;
+    const old = readFileSync(file, "utf8");
+    const first = (await registry.bot(ADDR))!;
+    try {
+      writeFileSync(file, "the-accounts-new-password");
+      const later = new Date(Date.now() + 2_000);
+      utimesSync(file, later, later);
+      const second = (await registry.bot(ADDR))!;
+      expect(second).not.toBe(first);
+      expect(second.bot.password).toBe("the-accounts-new-password");
+      expect(await registry.bot(ADDR)).toBe(second);
+    } finally {
+      writeFileSync(file, old);
+    }
   });
 
   it("flushPolicies writes every loaded bot's held-back counters", async () => {

@@ -247,4 +247,41 @@ describe("installArrived (a deploy the deploy inbox handed over)", () => {
       expect(t.notices.filter((n) => n.kind === "refused")).toEqual([]);
     });
   });
+
+  describe("an installed bot whose account password was changed", () => {
+    const NEW_PASSWORD = "echo-bot-new-password";
+
+    it("a deploy with the new password logs in with it, installs, and the host stores it", async () => {
+      const t = setup();
+      PASSWORDS[BOT] = NEW_PASSWORD;
+      try {
+        const raw = deployFor(BOT, NEW_PASSWORD);
+        t.relay.deposit(BOT, raw);
+        await t.watcher.installArrived(BOT, bytes(raw));
+        expect(t.events).toContainEqual({ event: "account.password-changed", bot: BOT });
+        expect(t.events).toContainEqual(expect.objectContaining({ event: "install.deployed", bot: BOT, upgrade: true }));
+        expect(readFileSync(hostPaths(t.dataDir).bot(BOT).password, "utf8")).toBe(NEW_PASSWORD);
+      } finally {
+        PASSWORDS[BOT] = "echo-bot-password";
+      }
+    });
+
+    it("a deploy with a password that does not log in either is refused saying neither does, and the stored one stays", async () => {
+      const t = setup();
+      PASSWORDS[BOT] = NEW_PASSWORD;
+      try {
+        const raw = deployFor(BOT, "a-guess-that-is-wrong");
+        t.relay.deposit(BOT, raw);
+        await t.watcher.installArrived(BOT, bytes(raw));
+        expect(t.events).toContainEqual({
+          event: "deploy.refused",
+          account: BOT,
+          reason: `E_DEPLOY: neither the host's stored password for ${BOT} nor the one in the deploy logs in: deploy with the account's current password`,
+        });
+        expect(readFileSync(hostPaths(t.dataDir).bot(BOT).password, "utf8")).toBe("echo-bot-password");
+      } finally {
+        PASSWORDS[BOT] = "echo-bot-password";
+      }
+    });
+  });
 });

@@ -54,6 +54,19 @@ describe("submitter pool", () => {
     expect(slept).toEqual([1_000, 1_000]);
   });
 
+  it("a bot whose password changed gets a new submitter (the old one closed) and keeps its pace", async () => {
+    const { submitters, opened, slept } = pool({ sendsPerMinute: 60, sendBurst: 2 });
+    const withPassword = (password: string) => ({ account: { addr: "a@chat.test" }, password }) as unknown as InstalledBot;
+    await submitters.for(withPassword("old-password")).submit(mail(1));
+    await submitters.for(withPassword("old-password")).submit(mail(2));
+    await submitters.for(withPassword("new-password")).submit(mail(3));
+    expect(opened).toHaveLength(2);
+    expect(opened[0]!.smtp.closed).toBe(true);
+    expect(opened[1]!.smtp.accepted.map((m) => m.raw)).toEqual(["mail 3"]);
+    // The burst of 2 was used by the old submitter: the third mail waited its interval.
+    expect(slept).toEqual([1_000]);
+  });
+
   it("closeAll closes every submitter; the next mail opens a new one", async () => {
     const { submitters, opened } = pool();
     submitters.for(botAt("a@chat.test"));
