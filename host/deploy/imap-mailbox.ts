@@ -222,14 +222,32 @@ export async function openFolderMailbox(
   };
 }
 
+/** Bytes of a message's head searched for its Message-ID. */
+const MESSAGE_ID_SCAN_BYTES = 16 * 1024;
+
+/** The Message-ID of `raw` ("<…>"), from its header block's first 16 KiB; undefined without one. */
+export function headMessageId(raw: Uint8Array): string | undefined {
+  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MESSAGE_ID_SCAN_BYTES)).toString("latin1");
+  const end = head.search(/\r?\n\r?\n/);
+  return /^message-id:[ \t]*(<[^<>\s]{1,250}>)[ \t]*$/im.exec(end === -1 ? head : head.slice(0, end))?.[1];
+}
+
 /**
  * Log in as `user` and put `raw` into its INBOX, unseen: how the relay bot host's mail reaches an
- * account that is a bot here (host-bot.ts), where Postfix would hand it to the bot instead.
+ * account that is a bot here (host-bot.ts), where Postfix would hand it to the bot instead. A
+ * message whose Message-ID is in the INBOX already is not appended again: a retry after an APPEND
+ * whose answer was lost leaves one copy.
  */
 export async function appendToInbox(settings: Readonly<ImapSettings>, user: string, password: string, raw: Uint8Array): Promise<void> {
   const { client, where, guard, close } = await connect(settings, user, password);
+  const messageId = headMessageId(raw);
   try {
     await guard("append to INBOX", async () => {
+      if (messageId !== undefined) {
+        await client.mailboxOpen("INBOX", { readOnly: true });
+        const found = await client.search({ header: { "Message-ID": messageId } }, { uid: true });
+        if (found && found.length > 0) return;
+      }
       const result = await client.append("INBOX", Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), []);
       if (!result) throw new ChatbotError("E_IMAP", `${where}: the server did not accept the message in INBOX`);
     })();

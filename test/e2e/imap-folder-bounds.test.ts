@@ -1,12 +1,13 @@
 // What the host reads from an account's folders stays bounded whatever the account keeps there,
 // against the test relay's real Dovecot: ChatbotInstall full of other mail still yields its deploys
 // (the server searches for the deploy header; the host fetches only those), and a folder with more
-// than FOLDER_LIST_MAX messages is listed as its newest FOLDER_LIST_MAX.
+// than FOLDER_LIST_MAX messages is listed as its newest FOLDER_LIST_MAX. And a mail the host puts
+// into an INBOX (notices, a paused bot's mail) is there once however often it is retried.
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FOLDER_LIST_MAX } from "../../core/limits.js";
 import { DEPLOY_FOLDER, DEPLOY_HEADER } from "../../host/deploy/deploy-message.js";
-import { openDeployMailbox, openFolderMailbox } from "../../host/deploy/imap-mailbox.js";
+import { appendToInbox, headMessageId, openDeployMailbox, openFolderMailbox } from "../../host/deploy/imap-mailbox.js";
 import type { ImapSettings } from "../../host/deploy/imap-settings.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 
@@ -81,5 +82,32 @@ describe.skipIf(!relayAvailable())("bounded folder reads on a real relay", () =>
     } finally {
       await inbox.close();
     }
+  });
+
+  it("appendToInbox a second time with the same Message-ID leaves one copy; another Message-ID, or none, is appended", { timeout: 60_000 }, async () => {
+    const user = `notices@${relay.domain}`;
+    await relay.addUser(user, PASSWORD);
+    const notice = (id: string | undefined, n: number) =>
+      Buffer.from(`From: <host@${relay.domain}>\r\nTo: <${user}>\r\n${id ? `Message-ID: ${id}\r\n` : ""}Subject: notice ${n}\r\n\r\nnotice ${n}\r\n`);
+    await appendToInbox(settings, user, PASSWORD, notice("<n1@chat.test>", 1));
+    await appendToInbox(settings, user, PASSWORD, notice("<n1@chat.test>", 1));
+    await appendToInbox(settings, user, PASSWORD, notice("<n2@chat.test>", 2));
+    await appendToInbox(settings, user, PASSWORD, notice(undefined, 3));
+    await appendToInbox(settings, user, PASSWORD, notice(undefined, 3));
+    const inbox = await openFolderMailbox(settings, user, PASSWORD, "INBOX", "Subject");
+    try {
+      expect((await inbox.list()).map((m) => m.marker)).toEqual(["notice 1", "notice 2", "notice 3", "notice 3"]);
+    } finally {
+      await inbox.close();
+    }
+  });
+});
+
+describe("headMessageId", () => {
+  it("reads the Message-ID from the header block only", () => {
+    expect(headMessageId(Buffer.from("Subject: x\r\nMessage-ID:  <a.b@c>  \r\n\r\nbody"))).toBe("<a.b@c>");
+    expect(headMessageId(Buffer.from("Subject: x\r\n\r\nMessage-ID: <in@body>\r\n"))).toBeUndefined();
+    expect(headMessageId(Buffer.from("message-id: <lower@case>\n\n"))).toBe("<lower@case>");
+    expect(headMessageId(Buffer.from("Message-ID: not-bracketed\r\n\r\n"))).toBeUndefined();
   });
 });
