@@ -199,19 +199,28 @@ export async function dovecotSteps(places: DovecotPlaces): Promise<DovecotStep[]
   steps.push({
     name: `Dovecot: IMAPSieve pipes each deploy put into ${DEPLOY_FOLDER} to the host (${f.conf}, ${f.folder}/)`,
     done,
-    command: `write ${f.conf} ${f.script} ${hook} && sievec -c ${places.dovecotConfig} ${f.script} && echo '${DOVECOT_INCLUDE_LINE}' >> ${places.dovecotConfig} && doveadm reload`,
+    command: `write ${f.conf} ${f.script} ${hook} && echo '${DOVECOT_INCLUDE_LINE}' >> ${places.dovecotConfig} && doveconf -n >/dev/null && sievec -c ${places.dovecotConfig} ${f.script} && doveadm reload (the include line taken out again if doveconf or sievec fails)`,
     apply: async () => {
       await mkdir(planned.pipeDir, { recursive: true, mode: 0o755 });
       await writeFile(f.script, deploySieveScript(), { mode: 0o644 });
       await writeFile(hook, hookProgram(places), { mode: 0o755 });
       // Plan again: the first plan may predate the plugins' installation a step before.
       const { text } = await plannedConf(places);
+      const before = readFileSync(places.dovecotConfig, "utf8");
+      const confBefore = await current(f.conf);
       await writeFile(f.conf, text, { mode: 0o644 });
-      if (!includes(places)) {
-        const before = readFileSync(places.dovecotConfig, "utf8");
-        await writeFile(places.dovecotConfig, `${before}${before.endsWith("\n") || before === "" ? "" : "\n"}${DOVECOT_INCLUDE_LINE}\n`);
+      if (!includes(places)) await writeFile(places.dovecotConfig, `${before}${before.endsWith("\n") || before === "" ? "" : "\n"}${DOVECOT_INCLUDE_LINE}\n`);
+      try {
+        // Dovecot must accept the whole configuration before it is told to reload: a relay's
+        // Dovecot is never left with settings it refuses.
+        await tool(places, "doveconf", ["-c", places.dovecotConfig, "-n"]);
+        await tool(places, "sievec", ["-c", places.dovecotConfig, f.script, f.binary]);
+      } catch (error) {
+        await writeFile(places.dovecotConfig, before);
+        if (confBefore === undefined) await rm(f.conf, { force: true });
+        else await writeFile(f.conf, confBefore, { mode: 0o644 });
+        throw new Error(`${(error as Error).message}; ${places.dovecotConfig} and ${f.conf} are as they were, Dovecot was not reloaded`);
       }
-      await tool(places, "sievec", ["-c", places.dovecotConfig, f.script, f.binary]);
       await chmod(f.binary, 0o644); // Dovecot reads it as the mail user; sievec writes it 0600
       await reload(places);
     },
