@@ -392,7 +392,9 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     ).toBe(1);
   });
 
-  it("upgrade, pause (mail goes to the mailbox), resume, a minute with host serve stopped, remove", { timeout: 240_000 }, async () => {
+  it("upgrade, a failing build its author hears of, pause (mail goes to the mailbox), resume, a minute with host serve stopped, remove", {
+    timeout: 240_000,
+  }, async () => {
     // Upgrade: the same command with a new version.
     setVersion("1.1.0");
     expect((await cli("build", "echo")).code).toBe(0);
@@ -400,6 +402,29 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     expect((await deploy(echo, "echo.pw", "echo")).code).toBe(0);
     expect(await event("upgrade", (e) => e.event === "install.deployed" && e.bot === echo, from)).toMatchObject({ version: "1.1.0", upgrade: true });
     await echoes("after the upgrade");
+
+    // A build that throws on every mail: after 3 failed runs in a row its author is told, with the error.
+    const source = join(work, "echo", "bot.ts");
+    const good = readFileSync(source, "utf8");
+    writeFileSync(
+      source,
+      good.replace("if (msg.reaction) return;", 'if (msg.text.startsWith("boom")) throw new Error("boom from the bot");\n    if (msg.reaction) return;'),
+    );
+    setVersion("1.1.1");
+    expect((await cli("build", "echo")).code).toBe(0);
+    from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "echo")).code).toBe(0);
+    await event("the failing build", (e) => e.event === "install.deployed" && e.bot === echo && e.version === "1.1.1", from);
+    const failingNotice = notice(/^echoself@chat\.test keeps failing: its last 3 runs failed\. The last error: .*boom from the bot/s);
+    for (const n of [1, 2, 3]) await people.rpc.miscSendTextMessage(person, personChat, `boom ${n}`);
+    expect((await failingNotice).showPadlock).toBe(true);
+    writeFileSync(source, good);
+    setVersion("1.1.2");
+    expect((await cli("build", "echo")).code).toBe(0);
+    from = serve!.events.length;
+    expect((await deploy(echo, "echo.pw", "echo")).code).toBe(0);
+    await event("the fixed build", (e) => e.event === "install.deployed" && e.bot === echo && e.version === "1.1.2", from);
+    await echoes("after the fix");
 
     // Pause: the route goes; the bot's mail lands in its mailbox and is not run.
     from = serve!.events.length;
