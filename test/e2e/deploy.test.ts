@@ -9,6 +9,7 @@ import { runCli } from "../../host/cli/main.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
 import { readBundleFolder } from "../../host/service/installed-bots.js";
 import { captureIo } from "../support/cli-io.js";
+import { runDeploy, setManifestVersion } from "../support/deploy-cli.js";
 import { until } from "../support/poll.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
 import { spawnServe, type ServeProcess } from "../support/serve-process.js";
@@ -21,32 +22,11 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
   let serve: ServeProcess | undefined;
   const lines: Array<Record<string, unknown>> = [];
 
-  const setVersion = (version: string) => {
-    const file = join(work, "echo", "chatbot.json");
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), version }, null, 2));
-  };
+  const setVersion = (version: string) => setManifestVersion(join(work, "echo"), version);
   const deploy = async () => {
-    const io = captureIo(work);
-    const code = await runCli(
-      [
-        "deploy",
-        "echo",
-        "--addr",
-        bot,
-        "--password-file",
-        "pw",
-        "--imap-host",
-        "127.0.0.1",
-        "--imap-port",
-        String(relay.imapPort),
-        "--imap-security",
-        "plain",
-        "--json",
-      ],
-      io,
-    );
-    expect(code, io.err).toBe(0);
-    return JSON.parse(io.out) as { version: string; folder: string; uid: number | null };
+    const { code, out, err } = await runDeploy(work, relay.imapPort, bot, "pw", "echo", "--json");
+    expect(code, err).toBe(0);
+    return JSON.parse(out) as { version: string; folder: string; uid: number | null };
   };
   const installed = async () =>
     (await readBundleFolder(join(data, "bots", bot, "current"), await loadHostConfig(join(data, "host.json"), data))).manifest.version;

@@ -16,6 +16,7 @@ import { DEPLOY_MESSAGE_MAX_BYTES } from "../../core/limits.js";
 import { composeDeployMessage } from "../../host/deploy/deploy-message.js";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
+import { runDeploy, setManifestVersion } from "../support/deploy-cli.js";
 import { DELTA_CHAT_CORES, MAIN_CORE } from "../support/dc-cores.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { until } from "../support/poll.js";
@@ -91,26 +92,9 @@ describe.skipIf(!relayAvailable())("self-service bots: any account deploys its o
     const code = await runCli(args, io);
     return { code, out: io.out, err: io.err };
   };
-  /** `chatbot deploy` as the author runs it, against the relay's IMAP (plain: loopback). */
-  const deploy = (addr: string, passwordFile: string, ...rest: string[]) =>
-    cli(
-      "deploy",
-      ...rest,
-      "--addr",
-      addr,
-      "--password-file",
-      passwordFile,
-      "--imap-host",
-      "127.0.0.1",
-      "--imap-port",
-      String(relay.imapPort),
-      "--imap-security",
-      "plain",
-    );
-  const setVersion = (version: string) => {
-    const file = join(work, "echo", "chatbot.json");
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), version }, null, 2));
-  };
+  /** `chatbot deploy` as the author runs it, against the relay's IMAP. */
+  const deploy = (addr: string, passwordFile: string, ...rest: string[]) => runDeploy(work, relay.imapPort, addr, passwordFile, ...rest);
+  const setVersion = (version: string) => setManifestVersion(join(work, "echo"), version);
   /** Lines of the routes table the host keeps. */
   const routes = () =>
     readFileSync(table, "utf8")

@@ -4,53 +4,20 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { ChatbotError } from "../../../core/errors.js";
 import { DEPLOY_INBOX_LOOKS } from "../../../core/limits.js";
 import { runCli } from "../../../host/cli/main.js";
 import { composeControlMessage, composeDeployMessage } from "../../../host/deploy/deploy-message.js";
-import type { DeployMailbox } from "../../../host/deploy/imap-mailbox.js";
 import { DeployWatcher } from "../../../host/service/deploy-watcher.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { parseHostConfig } from "../../../host/service/host-config.js";
 import { hostPaths, isInstalledBot } from "../../../host/service/paths.js";
 import { captureIo } from "../../support/cli-io.js";
+import { fakeDeployRelay } from "../../support/fake-deploy-relay.js";
 
 const BOT = "echobot01@chat.test";
 const NEW = "newbot01@chat.test";
 const PASSWORDS: Record<string, string> = { [BOT]: "echo-bot-password", [NEW]: "new-bot-password" };
 const NOW = 1_000_000;
-
-/** One ChatbotInstall folder per account behind a login that checks the account's password. */
-function fakeRelay() {
-  const folders = new Map<string, Map<number, string>>();
-  const refused: Array<{ account: string; uid: number }> = [];
-  const logins: string[] = [];
-  let next = 1;
-  const folderOf = (account: string) => folders.get(account) ?? folders.set(account, new Map()).get(account)!;
-  const open = async (_settings: unknown, user: string, password: string): Promise<DeployMailbox> => {
-    logins.push(user);
-    if (PASSWORDS[user] !== password) throw new ChatbotError("E_IMAP_AUTH", `IMAP as ${user}: the server refused the login`);
-    const folder = folderOf(user);
-    return {
-      append: async () => {
-        throw new Error("the host never appends");
-      },
-      waiting: async (limit) =>
-        [...folder.keys()]
-          .sort((a, b) => a - b)
-          .slice(0, limit)
-          .map((uid) => ({ uid, size: folder.get(uid)!.length })),
-      download: async (uid) => new TextEncoder().encode(folder.get(uid)!),
-      remove: async (uid) => void folder.delete(uid),
-      refuse: async (uid) => {
-        folder.delete(uid);
-        refused.push({ account: user, uid });
-      },
-      close: async () => {},
-    };
-  };
-  return { refused, logins, open, folderOf, deposit: (account: string, raw: string) => folderOf(account).set(next++, raw) };
-}
 
 /** A data dir with BOT installed (bot.json and password: what a control deploy needs), and a watcher on a fake relay. */
 function setup() {
@@ -59,7 +26,7 @@ function setup() {
   mkdirSync(paths.dir, { recursive: true });
   writeFileSync(paths.config, JSON.stringify({ name: "echo", enabled: true, approvedOrigins: [], installedAt: 0 }));
   writeFileSync(paths.password, PASSWORDS[BOT]!);
-  const relay = fakeRelay();
+  const relay = fakeDeployRelay(PASSWORDS);
   const events: HostEvent[] = [];
   const onRouted = vi.fn<(addr: string, since: number) => void>();
   const notices: Array<{ account: string; kind: string; text: string }> = [];

@@ -5,46 +5,27 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../../host/cli/main.js";
 import { composeDeployMessage } from "../../../host/deploy/deploy-message.js";
-import type { DeployMailbox } from "../../../host/deploy/imap-mailbox.js";
 import { checkDue, DeployWatcher } from "../../../host/service/deploy-watcher.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { readBundleFolder } from "../../../host/service/installed-bots.js";
 import { ACCOUNT_REFRESH_MS } from "../../../core/limits.js";
 import { captureIo } from "../../support/cli-io.js";
+import { fakeDeployRelay } from "../../support/fake-deploy-relay.js";
 
 const BOT = "echobot01@chat.test";
 const PASSWORD = "echo-bot-password";
 
-/** An in-memory ChatbotInstall folder. */
+/** BOT's ChatbotInstall folder on an in-memory relay. */
 function fakeAccount() {
-  const folder = new Map<number, string>();
-  const refused: number[] = [];
-  let next = 1;
-  const logins: string[] = [];
-  const open = async (_settings: unknown, user: string, password: string): Promise<DeployMailbox> => {
-    if (password !== PASSWORD) throw Object.assign(new Error("auth"), { authenticationFailed: true });
-    logins.push(user);
-    return {
-      append: async (raw) => {
-        folder.set(next, typeof raw === "string" ? raw : Buffer.from(raw).toString());
-        return next++;
-      },
-      waiting: async (limit) =>
-        [...folder.keys()]
-          .sort((a, b) => a - b)
-          .slice(0, limit)
-          .map((uid) => ({ uid, size: folder.get(uid)!.length })),
-      download: async (uid) => new TextEncoder().encode(folder.get(uid)!),
-      remove: async (uid) => void folder.delete(uid),
-      refuse: async (uid) => {
-        folder.delete(uid);
-        refused.push(uid);
-      },
-      close: async () => {},
-    };
+  const relay = fakeDeployRelay({ [BOT]: PASSWORD });
+  return {
+    folder: relay.folderOf(BOT),
+    refused: relay.refused,
+    logins: relay.logins,
+    open: relay.open,
+    deposit: (raw: string) => relay.deposit(BOT, raw),
   };
-  return { folder, refused, logins, open, deposit: (raw: string) => folder.set(next++, raw) };
 }
 
 async function setup(hostConfig: Record<string, unknown> = {}) {
@@ -110,7 +91,7 @@ describe("deploy watcher", () => {
     t.account.deposit(tampered);
     const outcomes = await t.watcher.checkAccount(BOT);
     expect(outcomes).toMatchObject([{ status: "refused", reason: expect.stringMatching(/E_BUNDLE: .*does not match the sha256 in its manifest/) }]);
-    expect(t.account.refused).toEqual([1]);
+    expect(t.account.refused).toEqual([{ account: BOT, uid: 1 }]);
     expect(await t.installed()).toBe("1.0.0");
     expect(t.lines).toContainEqual(expect.objectContaining({ event: "install.refused", bot: BOT, reason: expect.stringMatching(/sha256/) }));
   });
@@ -198,10 +179,11 @@ describe("deploy watcher", () => {
     expect(t.lines).toContainEqual(expect.objectContaining({ event: "account.error", bot: BOT }));
     writeFileSync(join(t.data, "bots", BOT, "password"), PASSWORD);
     await t.watcher.checkDue();
-    expect(t.account.logins).toHaveLength(0);
+    expect(t.account.logins).toHaveLength(1); // not due yet: the refused login counts as the look
     t.advance(60_000);
     await t.watcher.checkDue();
-    expect(t.account.logins).toHaveLength(1);
+    expect(t.account.logins).toHaveLength(2);
+    expect(t.lines.filter((l) => l.event === "account.error")).toHaveLength(1);
   });
 });
 
