@@ -62,10 +62,11 @@ relay-deps:
 # idling client of new mail 500 ms after it arrived, a constant compiled into it), so with two the
 # cores idled 40-60 % of the e2e run's second half (vmstat); three cut it from ~167 s to ~140 s.
 # Unit and e2e runs at the same time were slower (246 s for both) and failed two tests under load.
-# templates/*/*.test.ts are left to the e2e run, where templates-new-user runs every one of them
-# as a new user's `npm test` (running them here too ran each assertion twice).
+# templates/*/*.test.ts are left to the e2e run, where registry.test.ts runs every one of them as a
+# new user's `npm test` (running them here too ran each assertion twice).
 test: lint build relay-deps
 	@rm -f .vitest-unit.json .vitest-e2e.json .vitest-unit.log .vitest-e2e.log
+	@echo "tests on node $$(node --version), npm $$(npm --version), $$(uname -sm)"
 	npx vitest run --exclude 'test/e2e/**' --exclude 'templates/**' --no-isolate --reporter=default --reporter=json --outputFile.json=.vitest-unit.json 2>&1 | tee .vitest-unit.log || true
 	npx vitest run test/e2e --maxWorkers=3 --reporter=default --reporter=json --outputFile.json=.vitest-e2e.json 2>&1 | tee .vitest-e2e.log || true
 	@node test/demo/summarize-results.mjs --forbid 'Aborted(' --log .vitest-unit.log --log .vitest-e2e.log .vitest-unit.json .vitest-e2e.json

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ChatbotError } from "../core/errors.js";
 
 /** The package's own name in package.json; the walk stops at the first package.json that has it. */
-const PACKAGE_NAME = "chatbot";
+export const PACKAGE_NAME = "@chatbot-host/chatbot";
 
 /** The root folder of the `chatbot` package: walk up from this module to its package.json. */
 export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {

@@ -1,4 +1,4 @@
-// `make docs`: write docs/API.md from the types (bundler/api-docs.ts) and docs/manifest.schema.json
+// `make docs`: write docs/API.md from the types (bundler/api-docs.ts) and chatbot.schema.json
 // from the manifest's schema (manifest-json-schema.ts). Run from the checkout root.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";

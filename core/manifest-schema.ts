@@ -1,6 +1,6 @@
 // The shape of the bot manifest `chatbot.json` (DESIGN §3.2) as one valibot schema: its type
 // (Manifest), its checks with the words an author reads, and the JSON Schema in
-// docs/manifest.schema.json all come from here. Limits are checked against the relay operator's
+// chatbot.schema.json (shipped in the package) all come from here. Limits are checked against the relay operator's
 // ceilings, so the schema is made per set of ceilings (manifest.ts keeps the one for the defaults).
 import * as v from "valibot";
 import {
@@ -13,6 +13,7 @@ import {
 } from "./limits.js";
 import { checkContact, checkEntry, checkOrigin } from "./manifest-values.js";
 import { describeValue, got, strict } from "./schema-issues.js";
+import { withJsonSchema } from "./json-schema-hints.js";
 
 export { describeValue } from "./schema-issues.js";
 
@@ -37,6 +38,15 @@ export const DEFAULT_CEILINGS: ManifestCeilings = Object.freeze({
 });
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
+// For editors (chatbot.schema.json), what checkOrigin, checkContact and checkEntry accept, as
+// patterns; the functions stay the host's check. An origin: https with a lower-case host (or an
+// IPv6 literal) and a port other than 443, or http on loopback and a port other than 80.
+const HOST_LABELS = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*";
+const ORIGIN_PATTERN = `^(?:https://(?:${HOST_LABELS}|\\[[0-9a-f:.]+\\])(?::(?!443$)[1-9][0-9]{0,4})?|http://(?:localhost|127(?:\\.(?:0|[1-9][0-9]{0,2})){3}|\\[::1\\])(?::(?!80$)[1-9][0-9]{0,4})?)$`;
+// An email address (something@domain.tld) or an https URL.
+const CONTACT_PATTERN = '^(?:[^\\s@<>()\\[\\],;:"]+@[^\\s@<>()\\[\\],;:"]+\\.[^\\s@<>()\\[\\],;:"]+|https://[^\\s/?#]+(?:[/?#]\\S*)?)$';
+// Relative, "/" between folders, never out of the folder, a .ts/.mts/.js/.mjs file.
+const ENTRY_PATTERN = "^(?![/\\\\])(?![A-Za-z]:)(?!.*\\\\)(?!(?:.*/)?\\.\\.(?:/|$))(?!\\s*$).*\\.(?:ts|mts|js|mjs)$";
 // Semantic Versioning 2.0.0 core `x.y.z` plus an optional pre-release; no build metadata.
 const VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
@@ -79,20 +89,26 @@ const origins = v.pipe(
   v.array(
     v.pipe(
       v.string(got(`must be a string like ${ORIGIN_EXAMPLE}`)),
-      v.check(
-        (item) => checkOrigin(item) === undefined,
-        (issue) => `${checkOrigin(issue.input as string)}, got ${describeValue(issue.input)}`,
+      withJsonSchema(
+        v.check(
+          (item: string) => checkOrigin(item) === undefined,
+          (issue) => `${checkOrigin(issue.input as string)}, got ${describeValue(issue.input)}`,
+        ),
+        { pattern: ORIGIN_PATTERN },
       ),
     ),
     got(`must be an array of origins like ${ORIGIN_EXAMPLE}`),
   ),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    dataset.value.forEach((item, index) => {
-      if (dataset.value.indexOf(item) === index) return;
-      addIssue({ message: `repeats ${JSON.stringify(item)}`, path: [{ type: "array", origin: "value", input: dataset.value, key: index, value: item }] });
-    });
-  }),
+  withJsonSchema(
+    v.rawCheck<string[]>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      dataset.value.forEach((item, index) => {
+        if (dataset.value.indexOf(item) === index) return;
+        addIssue({ message: `repeats ${JSON.stringify(item)}`, path: [{ type: "array", origin: "value", input: dataset.value, key: index, value: item }] });
+      });
+    }),
+    { uniqueItems: true },
+  ),
   v.description("Origins (https://host[:port]) the bot asks to fetch from; the relay operator approves them."),
 );
 
@@ -123,6 +139,10 @@ const bundle = strict(
 export function manifestSchema(ceilings: ManifestCeilings) {
   return strict(
     {
+      // For editors only (completion and checks from chatbot.schema.json); the host ignores it.
+      $schema: v.optional(
+        v.pipe(text("the path or URL of the manifest's JSON Schema"), v.description("The manifest's JSON Schema, for editors; ignored by the host.")),
+      ),
       name: v.pipe(
         text("lowercase letters, digits, - _ . ; at most 64"),
         v.regex(NAME_PATTERN, got('must be 1-64 lowercase letters, digits, "-", "_" or "." starting with a letter or digit')),
@@ -141,9 +161,12 @@ export function manifestSchema(ceilings: ManifestCeilings) {
           ),
           contact: v.pipe(
             text("an email address or https URL where the relay operator can reach you"),
-            v.check(
-              (contact) => checkContact(contact) === undefined,
-              (issue) => `${checkContact(issue.input as string)}, got ${describeValue(issue.input)}`,
+            withJsonSchema(
+              v.check(
+                (contact: string) => checkContact(contact) === undefined,
+                (issue) => `${checkContact(issue.input as string)}, got ${describeValue(issue.input)}`,
+              ),
+              { pattern: CONTACT_PATTERN },
             ),
             v.description("An email address or https URL where the relay operator can reach you."),
           ),
@@ -153,12 +176,15 @@ export function manifestSchema(ceilings: ManifestCeilings) {
       entry: v.optional(
         v.pipe(
           text('a relative path like "bot.ts"'),
-          v.check(
-            (entry) => checkEntry(entry).ok,
-            (issue) => {
-              const entry = checkEntry(issue.input as string);
-              return `${entry.ok ? "" : entry.fault}, got ${describeValue(issue.input)}`;
-            },
+          withJsonSchema(
+            v.check(
+              (entry: string) => checkEntry(entry).ok,
+              (issue) => {
+                const entry = checkEntry(issue.input as string);
+                return `${entry.ok ? "" : entry.fault}, got ${describeValue(issue.input)}`;
+              },
+            ),
+            { pattern: ENTRY_PATTERN },
           ),
           // Normalized to POSIX form (checked just above, so never the fallback).
           v.transform((entry) => {

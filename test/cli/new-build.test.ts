@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { EXIT } from "../../host/cli/command.js";
 import { sanitizeBotName } from "../../host/cli/commands/new.js";
-import { stdEntryPath } from "../../bundler/package-root.js";
+import { packageRoot, stdEntryPath } from "../../bundler/package-root.js";
 import { BOT_MARKER, BUNDLE_GLOBAL } from "../../std/contract.js";
 import { captureIo, type Captured } from "../support/cli-io.js";
 
@@ -58,6 +58,16 @@ describe("cli new + build: the echo template", () => {
     const tsconfig = await readJson(join(dir, "tsconfig.json"));
     expect(tsconfig.compilerOptions).not.toHaveProperty("paths");
     expect(tsconfig.compilerOptions).toMatchObject({ types: [], strict: true, noUncheckedIndexedAccess: true });
+  });
+
+  it("depends on the registry's package under the name chatbot, by a semver range of this version; --link on this installation", async () => {
+    const version = (JSON.parse(await readFile(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+    expect(await runCli(["new", "from-registry"], capture())).toBe(EXIT.ok);
+    expect((await readJson(join(cwd, "from-registry", "package.json"))).devDependencies).toMatchObject({ chatbot: `npm:@chatbot-host/chatbot@^${version}` });
+    expect(await runCli(["new", "linked", "--link"], capture())).toBe(EXIT.ok);
+    expect((await readJson(join(cwd, "linked", "package.json"))).devDependencies).toMatchObject({ chatbot: `file:${packageRoot()}` });
+    // The manifest keeps naming its JSON Schema where npm installs the package.
+    expect((await readJson(join(cwd, "linked", "chatbot.json"))).$schema).toBe("./node_modules/chatbot/chatbot.schema.json");
   });
 
   it("takes the name from --name and prints {dir, template, name} with --json", async () => {

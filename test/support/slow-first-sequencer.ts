@@ -9,13 +9,12 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * many and short, and vitest's own order finishes both workers together there.
  */
 export const SLOW_FILES: readonly string[] = [
-  "test/e2e/templates-new-user.test.ts", // ~100 s: every template scaffolded, installed, tested, built
+  "test/e2e/registry.test.ts", // ~90 s: the package published to a local registry, every template installed from it
   "test/e2e/client-matrix.test.ts", // 85–113 s: five Delta Chat cores
   "test/e2e/self-service.test.ts", // ~85 s, 60 of them with host serve stopped: waits beside the busy files
   "test/e2e/host-crash.test.ts", // a burst of 200 mails through a real relay and a real core
   "test/e2e/host-routing.test.ts", // ~40 s, most of it Postfix keeping a removed bot's route ~30 s: waits beside the busy files
   "test/e2e/operator-recipe.test.ts", // the README's recipe as a fresh system user
-  "test/e2e/readme-quickstart.test.ts", // ~35 s: npm install, npm test, typecheck, run, dev
 ];
 
 /** Rank of a file in SLOW_FILES; every other file after them. */

@@ -6,14 +6,19 @@ import { ChatbotError } from "../../../core/errors.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 import { MANIFEST_FILE, parseManifest } from "../../../core/manifest.js";
-import { packageRoot, templatesDir } from "../../../bundler/package-root.js";
+import { PACKAGE_NAME, packageRoot, templatesDir } from "../../../bundler/package-root.js";
+
+/** This package's version (its package.json), the lowest the new bot accepts. */
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
 
 const DEFAULT_TEMPLATE = "echo";
 const NAME_RULE = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
 // npm does not publish files named .gitignore, so an installed template may lack it: write it then.
 const GITIGNORE = "dist/\nnode_modules/\n";
 
-const HELP = `Usage: chatbot new <dir> [--template NAME] [--name NAME] [--json]
+const HELP = `Usage: chatbot new <dir> [--template NAME] [--name NAME] [--link] [--json]
        chatbot new --list [--json]
 
 Create a bot folder from a template: a manifest (chatbot.json), bot.ts, its tests
@@ -25,9 +30,15 @@ Options:
   --list           list the templates with what each bot does
   --name NAME      the bot's name in chatbot.json and package.json: 1-64 of a-z 0-9 - _ .
                    (default: the folder's name, lowercased, other characters replaced by -)
+  --link           depend on this very installation (file:PATH) instead of the registry's
+                   ${PACKAGE_NAME} (for working inside a checkout of chatbot)
   --json           print {"dir", "template", "name"} as JSON instead of the next steps
                    (with --list: [{"name", "description", "schedule"}])
   -h, --help       show this help
+
+The bot's package.json gets "chatbot": "npm:${PACKAGE_NAME}@^VERSION" (this package's
+version): the bot imports chatbot/std and chatbot/testing and runs npx chatbot whatever the
+package's registry name.
 
 Example:
   chatbot new weather-bot
@@ -91,7 +102,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     "new",
     args,
-    { template: { type: "string" }, name: { type: "string" }, json: { type: "boolean" }, list: { type: "boolean" } },
+    { template: { type: "string" }, name: { type: "string" }, json: { type: "boolean" }, list: { type: "boolean" }, link: { type: "boolean" } },
     1,
   );
   if (values.list) {
@@ -129,12 +140,14 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     manifest.name = name;
     parseManifest(manifest, join(shown, MANIFEST_FILE));
   });
+  const dependency = values.link ? `file:${packageRoot()}` : `npm:${PACKAGE_NAME}@^${await packageVersion()}`;
   await editJson(join(target, "package.json"), (pkg) => {
     pkg.name = name;
-    // The bot depends on the very chatbot that created it (the same std and sandbox), by path:
-    // the name "chatbot" on the public registry is not this project.
+    // Under the name "chatbot" (an npm alias of the registry package, or this installation with
+    // --link): the bot imports chatbot/std and chatbot/testing and runs `npx chatbot`. The name
+    // "chatbot" on the public registry is another project's: a bot never installs it by accident.
     const dev = (pkg.devDependencies ?? {}) as Record<string, string>;
-    dev.chatbot = `file:${packageRoot()}`;
+    dev.chatbot = dependency;
     pkg.devDependencies = dev;
   });
   await editJson(join(target, "tsconfig.json"), (tsconfig) => {
