@@ -22,6 +22,10 @@ const OWNERS = {
   // The sender of bad input (mail) cannot make it succeed by retrying.
   E_MAIL_TOO_LARGE: "sender",
   E_MAIL_MALFORMED: "sender",
+  // A mail file an author's tool was given that a relay would drop without running the bot (an
+  // automatic response, a SecureJoin step, a group change, a deletion): only `chatbot run` and the
+  // other local tools throw it (the relay logs such a drop with its reason).
+  E_MAIL_DROPPED: "sender",
   // OpenPGP: a message that is not (PKESK|SKESK)* + one SEIPD, or that no key/password opens;
   // a recipient's key the bot cannot encrypt to (expired, revoked, no encryption subkey).
   E_PGP_MALFORMED: "sender",

@@ -16,7 +16,8 @@ import {
 } from "../../core/limits.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunRequest } from "../executor/run-types.js";
-import { eventOrigin, processEvent, type EventOutcome, type PipelineBot, type PipelineEvent } from "../service/event-pipeline.js";
+import { eventOrigin, processEvent, type EventOutcome, type PipelineBot, type PipelineEvent, type RanEvent } from "../service/event-pipeline.js";
+import type { LocalOutbound, SkippedAction } from "./local-outbound.js";
 import type { EventPolicy } from "../service/bot-policy.js";
 
 /** A built bot ready to run. */
@@ -51,6 +52,8 @@ export interface LocalEventOptions {
   state: Record<string, string>;
   /** The session's consent and per-user usage (openLocalPolicy): kept across its events. */
   policy: EventPolicy;
+  /** The session's view of the relay's sent and group stores: kept across its events. */
+  outbound: LocalOutbound;
   /** The clock at the start of the event, ms since the epoch. */
   nowMs: number;
   /** Seed of the event's Message-IDs with `botAddr` (localEventKey). */
@@ -88,17 +91,25 @@ function localMailBytes(event: GuestEvent, attachments: readonly Uint8Array[] = 
 }
 
 /**
+ * An event's end on the author's machine: as on the relay (EventOutcome), and when it ran, `kept`
+ * holds only what the relay's outbound rules let through; `skipped` the rest, with the relay's codes.
+ */
+export type LocalOutcome = Exclude<EventOutcome, { kind: "ran" }> | ({ kind: "ran" } & RanEvent & { skipped: SkippedAction[] });
+
+/**
  * Run one event of a local bot through the relay's event pipeline (service/event-pipeline.ts):
  * consent and the per-user limits admit it, the sandbox runs it, consent keeps its actions, the
- * event is counted and its state settled — `chatbot run`, `chatbot dev` and the test kit. A guest
- * stack in the outcome points into the author's files.
+ * event is counted and its state settled — `chatbot run`, `chatbot dev` and the test kit — and then
+ * the relay's outbound rules skip what the relay would skip (local-outbound.ts). A guest stack in
+ * the outcome points into the author's files.
  */
-export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<EventOutcome> {
+export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalBot, event: GuestEvent, options: LocalEventOptions): Promise<LocalOutcome> {
+  const botAddr = options.botAddr ?? LOCAL_BOT_ADDR;
   const pipelineBot: PipelineBot = {
     bundle: bot.bundle,
     limits: bot.limits,
     origins: bot.manifest.origins,
-    addr: options.botAddr ?? LOCAL_BOT_ADDR,
+    addr: botAddr,
     now: () => options.nowMs,
     loadState: async () => options.state,
   };
@@ -111,10 +122,18 @@ export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalB
     fetch: { allowHttpLoopback: false, ...options.fetch },
   };
   const origin = eventOrigin(event, options.bytes ?? localMailBytes(event, options.attachments));
+  // On the relay a group's members are recorded as its mail arrives, admitted or not (wire/group-updates.ts).
+  options.outbound.noteIncoming(event);
   const outcome = await processEvent(pipelineBot, input, { executor, policy: options.policy }, origin);
-  if (outcome.kind === "ran" && outcome.result.error?.stack)
-    outcome.result.error = { ...outcome.result.error, stack: bot.mapStack(outcome.result.error.stack) };
-  return outcome;
+  if (outcome.kind !== "ran") return outcome;
+  if (outcome.result.error?.stack) outcome.result.error = { ...outcome.result.error, stack: bot.mapStack(outcome.result.error.stack) };
+  const carried = await options.outbound.carryOut(outcome.kept, outcome.indices, {
+    botAddr,
+    eventKey: options.eventKey,
+    now: options.nowMs,
+    isStopped: (addr) => options.policy.consent.isStopped(addr),
+  });
+  return { ...outcome, ...carried };
 }
 
 /** State file contents ({ key: any JSON }) → the executor's key → JSON text map. */

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { Action } from "../../std/contract.js";
 import type { EventOutcome } from "../service/event-pipeline.js";
+import type { LocalOutcome } from "./local-bot.js";
 import { EXIT } from "../cli/command.js";
 
 /** An action as printed: file bytes replaced by their size and sha256 (use --files DIR to keep them). */
@@ -15,10 +16,11 @@ function printableAction(action: Action): unknown {
 
 /**
  * The JSON `chatbot run` prints. `actions` are those the relay would carry out; `refused` those
- * consent holds back (the chat never wrote to the bot, or sent /stop). When the host answers
- * instead of the bot (/stop, /start, a per-user limit), `status` is "answered" with its reply.
+ * consent holds back (E_NO_CONSENT: the chat never wrote to the bot; E_STOPPED: it sent /stop);
+ * `skipped` those the relay's outbound rules skip, with the code the relay logs. When the host
+ * answers instead of the bot (/stop, /start, a per-user limit), `status` is "answered" with its reply.
  */
-export function printableResult(outcome: EventOutcome): unknown {
+export function printableResult(outcome: LocalOutcome): unknown {
   if (outcome.kind === "answer") return { status: "answered", reply: outcome.text, reason: outcome.reason, refusal: outcome.refusal };
   if (outcome.kind === "defer") return { status: "deferred", reason: outcome.reason, until: outcome.until };
   const { result } = outcome;
@@ -26,6 +28,7 @@ export function printableResult(outcome: EventOutcome): unknown {
     status: result.status,
     actions: outcome.kept.map(printableAction),
     ...(outcome.refused.length ? { refused: outcome.refused } : {}),
+    ...(outcome.skipped.length ? { skipped: outcome.skipped } : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(result.limit ? { limit: result.limit } : {}),
     logs: result.logs,

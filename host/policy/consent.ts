@@ -27,6 +27,13 @@ export const START_TEXT = "You will get messages from this bot again. Send /stop
 /** The reply to /start from someone not stopped. */
 export const ALREADY_STARTED_TEXT = "You already get messages from this bot. Send /stop to end them.";
 
+/**
+ * Why consent holds back an action into a chat, as the relay logs it (`noConsent` of a bot.event
+ * line) and the author's tools show it: E_NO_CONSENT (the chat never wrote to the bot: a person
+ * never wrote 1:1, a group never sent a message), E_STOPPED (the person sent /stop).
+ */
+export type ConsentCode = "E_NO_CONSENT" | "E_STOPPED";
+
 /** The group chat ids of the host start with this (host/wire/inbound.ts: "group:<id>"); any other chat id is a 1:1 chat. */
 const GROUP_CHAT_PREFIX = "group:";
 
@@ -121,18 +128,28 @@ export class Consent {
     });
   }
 
-  /** May the bot write to chat `chatId`? 1:1: the person wrote first and has not sent /stop; group: a message came from the group. */
-  mayWrite(chatId: string): Promise<boolean> {
+  /** Why the bot may not write to chat `chatId` (mayWrite's verdict with its reason), or undefined when it may. */
+  writeRefusal(chatId: string): Promise<ConsentCode | undefined> {
     return this.serial.run(async () => {
       const data = await this.load();
-      if (isGroup(chatId)) return data.groups.has(chatId);
-      return writable(data.contacts.get(addrKey(chatId)));
+      if (isGroup(chatId)) return data.groups.has(chatId) ? undefined : "E_NO_CONSENT";
+      return refusal(data.contacts.get(addrKey(chatId)));
     });
   }
 
+  /** Why the bot may not add `addr` to a group (mayAddToGroup's verdict with its reason), or undefined when it may. */
+  addRefusal(addr: string): Promise<ConsentCode | undefined> {
+    return this.serial.run(async () => refusal((await this.load()).contacts.get(addrKey(addr))));
+  }
+
+  /** May the bot write to chat `chatId`? 1:1: the person wrote first and has not sent /stop; group: a message came from the group. */
+  async mayWrite(chatId: string): Promise<boolean> {
+    return (await this.writeRefusal(chatId)) === undefined;
+  }
+
   /** May the bot add `addr` to a group? Only a contact who wrote to it 1:1 first and has not sent /stop. */
-  mayAddToGroup(addr: string): Promise<boolean> {
-    return this.serial.run(async () => writable((await this.load()).contacts.get(addrKey(addr))));
+  async mayAddToGroup(addr: string): Promise<boolean> {
+    return (await this.addRefusal(addr)) === undefined;
   }
 
   /** True when `addr` sent /stop (and no /start since): leave them out of group mail too. */
@@ -166,8 +183,10 @@ function isGroup(chatId: string): boolean {
   return chatId.startsWith(GROUP_CHAT_PREFIX);
 }
 
-function writable(entry: ContactEntry | undefined): boolean {
-  return entry?.wroteAt !== undefined && entry.stoppedAt === undefined;
+// A /stop outranks never having written: someone who sent only /stop hears that they stopped the bot.
+function refusal(entry: ContactEntry | undefined): ConsentCode | undefined {
+  if (entry?.stoppedAt !== undefined) return "E_STOPPED";
+  return entry?.wroteAt === undefined ? "E_NO_CONSENT" : undefined;
 }
 
 /** Addresses compare case-insensitively (as host/wire does). */

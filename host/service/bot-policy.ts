@@ -6,7 +6,7 @@ import type { Action } from "../../std/contract.js";
 import type { BotLimits, PerUserLimits } from "../../core/limits.js";
 import { UserUsage } from "../policy/user-limits.js";
 import { CpuBudget } from "../policy/cpu-budget.js";
-import { Consent, consentCommand, consentReply } from "../policy/consent.js";
+import { Consent, consentCommand, consentReply, type ConsentCode } from "../policy/consent.js";
 import { REPORT_TEXT, reportCommand } from "../policy/report-command.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -113,18 +113,20 @@ export async function recordEvent(policy: EventPolicy, sender: string | undefine
   await policy.cpu?.record(cpuMs);
 }
 
-/** An action the consent rules hold back: its chat and type, and for add-member the person. */
+/** An action the consent rules hold back: its chat and type, for add-member the person, and why (ConsentCode). */
 export interface RefusedAction {
   chatId: string;
   type: string;
   addr?: string;
+  code: ConsentCode;
 }
 
 /**
  * The bot's actions it may carry out: only into chats that wrote to it and have not sent /stop.
  * add-member (DESIGN §3.1) needs that for the group and, for the person added, a 1:1 message to the
- * bot and no /stop since (Consent.mayAddToGroup); whether the bot is in the group and knows their
- * key is checked when the mail is composed (host/wire/outbound.ts: E_NOT_IN_CHAT, E_NO_KEY).
+ * bot and no /stop since (Consent.addRefusal); whether the bot is in the group and knows their key
+ * is checked when the mail is composed (host/wire/outbound.ts: E_NOT_IN_CHAT, E_NO_KEY). Each
+ * refusal carries its code (E_NO_CONSENT, E_STOPPED), which the relay logs under `noConsent`.
  * `indices` are the run's indices of the allowed actions (their Message-IDs, see mailsForActions).
  */
 export async function permittedActions(
@@ -135,15 +137,13 @@ export async function permittedActions(
   const indices: number[] = [];
   const refused: RefusedAction[] = [];
   for (const [index, action] of actions.entries()) {
-    const ok =
-      action.type === "add-member"
-        ? (await policy.consent.mayWrite(action.chatId)) && (await policy.consent.mayAddToGroup(action.addr))
-        : await policy.consent.mayWrite(action.chatId);
-    if (ok) {
+    const code =
+      (await policy.consent.writeRefusal(action.chatId)) ?? (action.type === "add-member" ? await policy.consent.addRefusal(action.addr) : undefined);
+    if (code === undefined) {
       allowed.push(action);
       indices.push(index);
     } else {
-      refused.push({ chatId: action.chatId, type: action.type, ...(action.type === "add-member" ? { addr: action.addr } : {}) });
+      refused.push({ chatId: action.chatId, type: action.type, ...(action.type === "add-member" ? { addr: action.addr } : {}), code });
     }
   }
   return { allowed, indices, refused };

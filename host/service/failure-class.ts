@@ -46,6 +46,7 @@ export const FAILURE_TABLE = {
   E_NOT_FOUND: { action: "retry", why: "a missing file the operator can restore; the mail is fine" },
   E_MAIL_TOO_LARGE: { action: "settle", why: SENDER },
   E_MAIL_MALFORMED: { action: "settle", why: SENDER },
+  E_MAIL_DROPPED: { action: "settle", why: SENDER },
   E_PGP_MALFORMED: { action: "settle", why: SENDER },
   E_PGP_DECRYPT: { action: "settle", why: SENDER },
   E_PGP_ENCRYPT: {

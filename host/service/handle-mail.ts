@@ -227,6 +227,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     status: result.status,
     cpuMs: result.cpuMs,
     sent: outbound.mails.length,
+    ...(outbound.skipped.length ? { skipped: outbound.skipped } : {}),
     ...(refused.length ? { noConsent: refused } : {}),
     ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
   });

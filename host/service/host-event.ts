@@ -9,7 +9,7 @@
 // Each member is a type alias (not an interface) so an event is also a plain
 // `Record<string, unknown>`, which is what the line writer (bound-log-line.ts) takes.
 import type { RunStatus } from "../executor/run-types.js";
-import type { SkipCode } from "../wire/outbound.js";
+import type { SkipCode } from "../wire/skip-rules.js";
 import type { DeadLetterCode, FailureKind } from "./failure-class.js";
 import type { Refusal, RefusedAction } from "./bot-policy.js";
 
@@ -40,6 +40,8 @@ export type BotRunEvent =
       status: RunStatus;
       cpuMs: number;
       sent: number;
+      /** As for bot.event: a tick's actions meet the same outbound rules. */
+      skipped?: Array<{ index: number; code: SkipCode; reason: string }>;
       noConsent?: RefusedAction[];
     } & RunFailure);
 

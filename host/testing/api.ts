@@ -6,6 +6,7 @@
 import type { Action, Address, ChatRef } from "../../std/contract.js";
 import type { LimitHit, LogEntry, RunError, RunStatus } from "../executor/run-types.js";
 import type { RefusedAction, Refusal } from "../service/bot-policy.js";
+import type { SkippedAction } from "../local/local-outbound.js";
 
 /** A duration: ms as a number, or text such as "90s", "15m", "2h", "1d", "1h30m". */
 export type Duration = number | string;
@@ -79,10 +80,20 @@ export interface SentMessage {
 export interface TestEventResult {
   /** How the run ended, or "answered" when the host answered instead of running the bot (see `answer`). */
   status: RunStatus | "answered";
-  /** The actions a relay would carry out, in order: those consent permits. */
+  /** The actions a relay would carry out, in order: those consent permits and its outbound rules do not skip. */
   actions: Action[];
-  /** The actions a relay would refuse: to a chat that never wrote to the bot, or sent /stop (see knownChats). */
+  /**
+   * The actions a relay's consent rules hold back, with the code the relay logs: E_NO_CONSENT (the
+   * chat never wrote to the bot; see knownChats), E_STOPPED (the person sent /stop).
+   */
   refused: RefusedAction[];
+  /**
+   * The actions a relay's outbound rules skip, with the code the relay logs: E_NOT_SENT /
+   * E_OTHER_CHAT (a delete or resend of a message the bot did not send to that chat in this test
+   * bot's life), E_ALREADY_MEMBER (add-member of someone already in the group), E_STOPPED (everyone who
+   * wrote in the group sent /stop).
+   */
+  skipped: SkippedAction[];
   /**
    * When the bot did not run: /stop and /start are the host's, and over a per-user limit of the
    * manifest the host answers with one notice per window (`text` is "" after the first).
@@ -122,8 +133,19 @@ export interface TestClock {
 
 /** A bot under test. */
 export interface TestBot {
-  /** Send a text message to the bot; resolves when the event has ended. */
+  /**
+   * Send a text message to the bot; resolves when the event has ended. `msg.text` is what a Delta
+   * Chat client's message with this text reaches a relay's bot as (trailing whitespace and leading
+   * empty lines removed); a reaction has no text.
+   */
   message(text: string, options?: MessageOptions): Promise<TestEventResult>;
+  /**
+   * Deliver a mail (RFC 5322, plaintext, like sample.eml): parsed by the relay's own parser, so the
+   * bot gets the `msg` (or webxdc update) a relay would hand it — Delta Chat's quote, footer and
+   * forward header are not part of `msg.text`. A mail a relay drops without running the bot
+   * (automatic response, deletion, group change) rejects with E_MAIL_DROPPED.
+   */
+  mail(raw: string | Uint8Array): Promise<TestEventResult>;
   /** Run the tick handler at the clock's current time. */
   tick(): Promise<TestEventResult>;
   /**

@@ -17,3 +17,6 @@ export type {
 export type { Action, Address, ChatRef } from "../../std/contract.js";
 export type { LimitHit, LogEntry, RunError, RunStatus } from "../executor/run-types.js";
 export type { RefusedAction, Refusal } from "../service/bot-policy.js";
+export type { ConsentCode } from "../policy/consent.js";
+export type { SkippedAction } from "../local/local-outbound.js";
+export type { SkipCode } from "../wire/skip-rules.js";

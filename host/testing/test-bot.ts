@@ -11,6 +11,8 @@ import type { RunRequest } from "../executor/run-types.js";
 import { acquireExecutor } from "./shared-executor.js";
 import { buildLocalBot, runLocalEvent, type LocalBot } from "../local/local-bot.js";
 import { openLocalPolicy } from "../service/bot-policy.js";
+import { LocalOutbound } from "../local/local-outbound.js";
+import { parseLocalMail } from "../local/local-mail.js";
 import { nextTick } from "../policy/schedule.js";
 import type { TestBot, TestBotOptions, TestEventResult } from "./api.js";
 import { parseDuration } from "./duration.js";
@@ -45,26 +47,30 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     const { id } = toChat(chat, DEFAULT_SENDER);
     await policy.consent.noteIncoming(id, id);
   }
+  // What the relay's sent and group stores would hold: delete/resend name only the bot's own messages.
+  const outbound = new LocalOutbound();
   let messages = 0;
 
   // One event at a time, like the host's per-bot queue: an event sees the state the previous one left.
   let previous: Promise<unknown> = Promise.resolve();
-  const run = (event: GuestEvent, eventKey: string, attachments: Uint8Array[] = []): Promise<TestEventResult> => {
-    const next = previous.then(() => runNow(event, eventKey, attachments));
+  const run = (event: GuestEvent, eventKey: string, attachments: Uint8Array[] = [], bytes?: number): Promise<TestEventResult> => {
+    const next = previous.then(() => runNow(event, eventKey, attachments, bytes));
     previous = next.catch(() => undefined);
     return next;
   };
-  const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[]): Promise<TestEventResult> => {
+  const runNow = async (event: GuestEvent, eventKey: string, attachments: Uint8Array[], bytes: number | undefined): Promise<TestEventResult> => {
     // The relay's pipeline: consent and the manifest's per-user limits on the fake clock, then the sandbox.
     // The recordings are the host's to answer from (Executor.run's fetch settings): they never reach the runner.
     const replaying = { run: (request: RunRequest) => executor.run(request, { recorded: fetch.recordings() }) };
     const outcome = await runLocalEvent(replaying, local, event, {
       state: state.snapshot(),
       policy,
+      outbound,
       nowMs: clock.now(),
       eventKey,
       botAddr,
       attachments,
+      ...(bytes !== undefined ? { bytes } : {}),
       freezeClock: true,
       ...(options.allowOrigins ? { extraOrigins: options.allowOrigins } : {}),
     });
@@ -82,6 +88,13 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
       const id = messageOptions.id ?? `<test-${messages}.${clock.now()}@${senderDomain(messageOptions.from)}>`;
       const { event, attachments } = messageEvent(text, messageOptions, id, clock.now());
       return run(event, id, attachments);
+    },
+    async mail(raw) {
+      // The relay's parser and mapping (local/local-mail.ts); a mail without Date is dated by the fake clock.
+      const bytes = typeof raw === "string" ? new Uint8Array(Buffer.from(raw, "utf8")) : raw;
+      const mail = await parseLocalMail(bytes, { clock });
+      // Counted by the mail's bytes against limits.perUser.bytesPerHour, as the relay counts a mail.
+      return run(mail.event, mail.key, mail.attachments, bytes.byteLength);
     },
     tick: () => tickAt(clock.now()),
     async advance(by) {

@@ -1,7 +1,9 @@
 // Simulated incoming events, shaped exactly like the ones host/wire/inbound.ts builds from mail:
-// a 1:1 chat's id is the sender's address, a group's is "group:<id>".
+// a 1:1 chat's id is the sender's address, a group's is "group:<id>", the text is what a Delta Chat
+// client's message with that text reaches the bot as (wire/mime/chat-text.ts), a reaction has none.
 import type { Address, ChatRef, GuestEvent, IncomingMessageData } from "../../std/contract.js";
 import { parseCommand } from "../mail/command.js";
+import { deliveredChatText } from "../wire/mime/chat-text.js";
 import type { MessageOptions, WebxdcUpdateOptions } from "./api.js";
 
 /** The sender of a message when the test names none. */
@@ -68,10 +70,12 @@ export function messageEvent(text: string, options: MessageOptions, id: string, 
     type: file.type ?? guessType(file.name),
     bytes: typeof file.data === "string" ? new Uint8Array(Buffer.from(file.data, "utf8")) : file.data,
   }));
-  const command = parseCommand(text);
+  // The relay reads no text from a reaction (wire/mime/parse-inner.ts: it is not chat text).
+  const delivered = options.reaction ? "" : deliveredChatText(text);
+  const command = parseCommand(delivered);
   const message: IncomingMessageData = {
     id,
-    text,
+    text: delivered,
     from,
     chat: toChat(options.chat, from),
     attachments: files.map((f) => ({ name: f.name, type: f.type, size: f.bytes.byteLength })),

@@ -1,8 +1,8 @@
 // An event's outcome (service/event-pipeline.ts) as a test reads it: the actions a relay would
-// carry out, their messages with Message-IDs and decoded files, texts, the refusals, the host's
+// carry out, their messages with Message-IDs and decoded files, texts, the refusals and skips, the host's
 // answer when the bot did not run, and the error's stack in the author's files (local-bot.ts maps it).
 import { stableMessageId } from "../wire/message-id.js";
-import type { EventOutcome } from "../service/event-pipeline.js";
+import type { LocalOutcome } from "../local/local-bot.js";
 import type { SentMessage, TestEventResult } from "./api.js";
 
 /** What the result view needs besides the outcome: how the Message-IDs were seeded. */
@@ -12,7 +12,7 @@ export interface ResultContext {
 }
 
 /** The TestEventResult of one event. */
-export function toTestResult(outcome: EventOutcome, context: ResultContext): TestEventResult {
+export function toTestResult(outcome: LocalOutcome, context: ResultContext): TestEventResult {
   if (outcome.kind !== "ran") {
     // The test kit has no CPU budget (it is the relay operator's), so a "defer" never comes here.
     const answer = outcome.kind === "answer" ? { answer: { text: outcome.text, reason: outcome.reason, refusal: outcome.refusal } } : {};
@@ -21,6 +21,7 @@ export function toTestResult(outcome: EventOutcome, context: ResultContext): Tes
       ...answer,
       actions: [],
       refused: [],
+      skipped: [],
       messages: [],
       texts: [],
       webxdc: [],
@@ -50,6 +51,7 @@ export function toTestResult(outcome: EventOutcome, context: ResultContext): Tes
     status: result.status,
     actions: kept,
     refused: outcome.refused,
+    skipped: outcome.skipped,
     messages,
     texts: messages.map((m) => m.text),
     webxdc: kept.filter((a): a is Extract<typeof a, { type: "webxdc-status" }> => a.type === "webxdc-status"),

@@ -74,6 +74,20 @@ export function neverAnswerReason(headers: ReadonlyMap<string, readonly string[]
   return undefined;
 }
 
+/**
+ * Why no bot may answer this decrypted message, from its protected headers and the outer
+ * `Auto-Submitted` verdict (`outerAutoResponse`), or undefined. A Secure-Join step is exempt from
+ * `Auto-Submitted: auto-replied`, outer or inner: older cores mark their handshake steps so (see
+ * the head of this file); bounce and receipt markers still drop it.
+ */
+export function innerAutomationRefusal(
+  inner: { secureJoin?: { step: string } | undefined; headers: ReadonlyMap<string, readonly string[]> },
+  outerAutoResponse: string | undefined,
+): string | undefined {
+  const handshake = inner.secureJoin?.step !== undefined;
+  return neverAnswerReason(inner.headers, { ignoreAutoSubmitted: handshake }) ?? (handshake ? undefined : outerAutoResponse);
+}
+
 /** The protected headers of a verified message, as far as automation goes. */
 export interface AutomationHeaders {
   /** The inner `Auto-Submitted` value, if any. */

@@ -8,6 +8,7 @@ import { composeBotMessage, type OutgoingMail } from "./bot-message.js";
 import { composeMemberAdded, groupMessageHeaders, groupRecipients, peerRecipient, type Recipient } from "./group-message.js";
 import { VERIFIED_CHAT_HEADER } from "./verified-chat.js";
 import { stableMessageId } from "./message-id.js";
+import { alreadyMemberSkip, everyoneStoppedSkip, referenceSkip, type Skip, type SkipCode } from "./skip-rules.js";
 import type { BotAccount } from "./bot-account.js";
 
 /** A mail that carries out action `index`. */
@@ -17,15 +18,6 @@ export interface ActionMail extends OutgoingMail {
   /** True for a newly composed mail (remember it once SMTP took it); false for a resend of a stored one. */
   fresh: boolean;
 }
-
-/**
- * Why an action was not sent: E_NOT_IN_CHAT (the bot left or never was in the group), E_NO_KEY (no
- * key for the chat's members, or for the person to add), E_NOT_SENT (delete/resend of an id the bot
- * did not send recently), E_OTHER_CHAT (delete/resend naming another chat than the one the mail
- * went to), E_ALREADY_MEMBER (add-member of someone already in the group, or of the bot itself),
- * E_STOPPED (every member of the group with a key sent /stop).
- */
-export type SkipCode = "E_NOT_IN_CHAT" | "E_NO_KEY" | "E_NOT_SENT" | "E_OTHER_CHAT" | "E_ALREADY_MEMBER" | "E_STOPPED";
 
 /** Mails for the actions, and the actions that could not be sent with a code and the reason. */
 export interface OutboundResult {
@@ -51,8 +43,6 @@ interface Route {
   headers: Array<[string, string]>;
 }
 
-type Skip = { code: SkipCode; reason: string };
-
 /** Who sent /stop: left out of the envelope and encryption of group mail (consent, issue 4 item 6). */
 export type StoppedCheck = (addr: string) => Promise<boolean>;
 
@@ -66,7 +56,7 @@ async function routeOf(account: BotAccount, chatId: string, isStopped: StoppedCh
     // only the mail's envelope and encryption leave out whoever sent /stop.
     const reached: Recipient[] = [];
     for (const member of members) if (!(await isStopped(member.addr))) reached.push(member);
-    if (reached.length === 0) return { code: "E_STOPPED", reason: `every member of ${chatId} sent /stop` };
+    if (reached.length === 0) return everyoneStoppedSkip(chatId);
     return { recipients: reached, to: members.map((m) => m.addr), subject: `Re: ${group.name}`, headers: groupMessageHeaders(group, members) };
   }
   const peer = await peerRecipient(account, chatId);
@@ -81,10 +71,9 @@ async function routeOf(account: BotAccount, chatId: string, isStopped: StoppedCh
 async function addMember(account: BotAccount, action: Extract<Action, { type: "add-member" }>, messageId: string): Promise<OutgoingMail | Skip> {
   const group = await account.groups.get(action.chatId.slice("group:".length));
   if (!group || group.left) return { code: "E_NOT_IN_CHAT", reason: `add-member: the bot is not in ${action.chatId}` };
+  const already = alreadyMemberSkip(action, account.addr, group.members);
+  if (already) return already;
   const addr = action.addr.toLowerCase();
-  if (addr === account.addr.toLowerCase() || group.members.includes(addr)) {
-    return { code: "E_ALREADY_MEMBER", reason: `add-member: ${addr} is already in ${action.chatId}` };
-  }
   const added = await peerRecipient(account, addr);
   if (!added) return { code: "E_NO_KEY", reason: `add-member: no key for ${addr} (they have not written to the bot)` };
   const withAdded = { ...group, members: [...group.members, addr].sort() };
@@ -145,17 +134,15 @@ export async function mailsForActions(
     const skip = (s: Skip) => result.skipped.push({ index, ...s });
     if (action.type === "delete" || action.type === "resend") {
       const sent = await sentByBot(action.messageId);
-      if (!sent) {
-        skip({ code: "E_NOT_SENT", reason: `${action.type}: ${action.messageId} is not a message the bot sent in the last days` });
-        continue;
-      }
-      if (sent.chatId !== action.chatId) {
-        skip({ code: "E_OTHER_CHAT", reason: `${action.type}: ${action.messageId} was sent to another chat than ${action.chatId}` });
+      const refused = referenceSkip(action, sent?.chatId);
+      if (refused) {
+        skip(refused);
         continue;
       }
       if (action.type === "resend") {
         // The same bytes (same Message-ID) to the same recipients: receivers drop a copy they have.
-        result.mails.push({ ...sent.mail, recipients: [...sent.mail.recipients], index, chatId: action.chatId, fresh: false });
+        // referenceSkip passed, so the bot sent it (`sent` is set).
+        result.mails.push({ ...sent!.mail, recipients: [...sent!.mail.recipients], index, chatId: action.chatId, fresh: false });
         continue;
       }
     }

@@ -81,11 +81,15 @@ describe("cli run: the relay's rules", () => {
     const { code, result } = await run("--mail", "hello.eml");
     expect(code).toBe(EXIT.ok);
     expect(result.actions).toEqual([expect.objectContaining({ type: "reply", text: "hi" })]);
-    expect(result.refused).toEqual([{ chatId: "bob@example.org", type: "send" }]);
+    expect(result.refused).toEqual([{ chatId: "bob@example.org", type: "send", code: "E_NO_CONSENT" }]);
   });
 
   it("--tick: nobody wrote, so the send is refused; with --known-chat it is kept", async () => {
-    expect((await run("--tick")).result).toMatchObject({ status: "ok", actions: [], refused: [{ chatId: "bob@example.org", type: "send" }] });
+    expect((await run("--tick")).result).toMatchObject({
+      status: "ok",
+      actions: [],
+      refused: [{ chatId: "bob@example.org", type: "send", code: "E_NO_CONSENT" }],
+    });
     const known = await run("--tick", "--known-chat", "bob@example.org");
     expect(known.result.actions).toEqual([expect.objectContaining({ type: "send", chatId: "bob@example.org", text: "tick for Bob" })]);
     expect(known.result.refused).toBeUndefined();
@@ -117,8 +121,41 @@ describe("cli dev: the relay's rules", () => {
     const input = Readable.from(["hello\n", "/stop\n", "/start\n", "/quit\n"]);
     expect(await devLoop(bot, io, { input, watch: false }, { extra: [], httpLoopback: false })).toBe(EXIT.ok);
     expect(io.out).toContain("bot: hi\n");
-    expect(io.out).toContain("  refused send to bob@example.org");
+    expect(io.out).toContain("  refused send to bob@example.org: E_NO_CONSENT (that chat has not written to the bot)\n");
     expect(io.out).toContain(`host: ${STOP_TEXT}\n`);
     expect(io.out).toContain("[answered] the bot did not run: consent: /stop");
+  });
+});
+
+/** Deletes a message it never sent, or (after /remember) the reply it sent in an earlier event. */
+const DELETER = `import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    if (msg.text === "/remember") await bot.state.set("id", await bot.reply("delete me later"));
+    else if (msg.text === "/delete") await bot.deleteMessage(await bot.state.get("id"));
+    else await bot.deleteMessage("<never-sent@example.org>");
+  },
+});
+`;
+const NOT_SENT = "delete: <never-sent@example.org> is not a message the bot sent in the last days";
+
+describe("cli run and dev: the relay's outbound rules, with its codes", () => {
+  it("run: a delete of a message the bot never sent is listed under skipped with the relay's E_NOT_SENT, not under actions", async () => {
+    await writeFile(join(bot, "bot.ts"), DELETER);
+    await writeFile(join(cwd, "forget.eml"), mail("forget it"));
+    const { code, result } = await run("--mail", "forget.eml");
+    expect(code).toBe(EXIT.ok);
+    expect(result.actions).toEqual([]);
+    expect(result.skipped).toEqual([{ index: 0, type: "delete", chatId: "alice@example.org", code: "E_NOT_SENT", reason: NOT_SENT }]);
+  });
+
+  it("dev: the skip is printed with its code; a delete of the bot's own reply from an earlier line of the session goes out", async () => {
+    await writeFile(join(bot, "bot.ts"), DELETER);
+    const io = capture();
+    const input = Readable.from(["forget it\n", "/remember\n", "/delete\n", "/quit\n"]);
+    expect(await devLoop(bot, io, { input, watch: false }, { extra: [], httpLoopback: false })).toBe(EXIT.ok);
+    expect(io.out).toContain(`  skipped delete in you@chatbot.local: E_NOT_SENT (${NOT_SENT})\n`);
+    expect(io.out.match(/skipped/g)).toHaveLength(1);
+    expect(io.out).toMatch(/bot \(in you@chatbot\.local\): delete <[^>]+>\n/);
   });
 });

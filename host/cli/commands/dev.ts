@@ -14,6 +14,10 @@ import { stableMessageId } from "../../wire/message-id.js";
 import { isChatbotError } from "../../../core/errors.js";
 import type { Action, GuestEvent } from "../../../std/contract.js";
 import { openLocalPolicy } from "../../service/bot-policy.js";
+import { LocalOutbound } from "../../local/local-outbound.js";
+import { parseLocalMail, type LocalMail } from "../../local/local-mail.js";
+import { deliveredChatText } from "../../wire/mime/chat-text.js";
+import type { ConsentCode } from "../../policy/consent.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 
@@ -26,12 +30,17 @@ The bot is rebuilt when a file in the folder changes; bot.state lives in memory 
 
 As on a relay: /stop and /start are answered by the host, the manifest's per-user limits count
 your messages (a refusal is printed as the host's notice), and the bot may write only to chats
-that wrote to it (you, and each /group you spoke in) — other actions are printed as refused.
+that wrote to it (you, and each /group you spoke in) — other actions are printed as refused,
+with the relay's code (E_NO_CONSENT, E_STOPPED). Actions the relay's outbound rules skip are
+printed as skipped with the relay's code (E_NOT_SENT, E_OTHER_CHAT: a delete or resend of a
+message the bot did not send this session; E_ALREADY_MEMBER; E_STOPPED). /mail FILE.eml is
+parsed by the relay's own parser, so the bot gets the msg a relay would hand it.
 
 Lines dev handles itself (everything else, including other /commands, goes to the bot):
   /tick              run the bot's tick handler now
   /file PATH [text]  send a file (with optional text)
   /group NAME text   say text in the group chat NAME (1:1 otherwise)
+  /mail FILE.eml     send a mail file (RFC 5322, plaintext; see sample.eml), as chatbot run --mail
   /webxdc JSON       send a webxdc status update with payload JSON to the last .xdc app
                      the bot sent (/webxdc <id> JSON for another one; ids are shown)
   /state             show bot.state
@@ -52,6 +61,12 @@ export interface DevInput {
   /** Watch the folder for changes (off in tests that do not need it). */
   watch: boolean;
 }
+
+/** A consent code in words, for the refused lines. */
+const CONSENT_WORDS: Record<ConsentCode, string> = {
+  E_NO_CONSENT: "that chat has not written to the bot",
+  E_STOPPED: "that person sent /stop",
+};
 
 function describeActions(actions: readonly Action[]): string[] {
   return actions.map((action) => {
@@ -99,8 +114,10 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
   }
   // The session's consent and per-user usage, in memory like bot.state: "you" write first, as on a relay.
   const policy = openLocalPolicy(bot.perUser, { now: () => Date.now() });
+  // What the relay's sent and group stores would hold after this session's events.
+  const outbound = new LocalOutbound();
   io.stdout(
-    `chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /webxdc JSON, /state or /quit\n`,
+    `chatting with ${bot.manifest.name} ${bot.manifest.version} — type a message, /tick, /file PATH, /group NAME text, /mail FILE.eml, /webxdc JSON, /state or /quit\n`,
   );
   // The webxdc apps the bot sent, newest last: what /webxdc answers.
   const apps: string[] = [];
@@ -120,17 +137,20 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
     });
   }
 
-  const runEvent = async (event: GuestEvent, attachments: Uint8Array[] = []) => {
+  // `mail`: a mail file's own event key and size (a typed line's are derived from it).
+  const runEvent = async (event: GuestEvent, attachments: Uint8Array[] = [], mail?: { key: string; bytes: number }) => {
     if (buildError || !bot) return io.stdout(`(not run: the last build failed: ${buildError})\n`);
     const nowMs = Date.now();
-    const eventKey = localEventKey(event, nowMs);
+    const eventKey = mail?.key ?? localEventKey(event, nowMs);
     // The relay's rules with the session's consent and usage (in memory); a rebuilt manifest's limits apply at once.
     const outcome = await runLocalEvent(executor, bot, event, {
       state,
       policy: { ...policy, perUser: bot.perUser },
+      outbound,
       nowMs,
       eventKey,
       attachments,
+      ...(mail ? { bytes: mail.bytes } : {}),
       extraOrigins: origins.extra,
       fetch: { allowHttpLoopback: origins.httpLoopback },
     });
@@ -139,7 +159,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
       io.stdout(`  ${costLine(outcome)}\n`);
       return;
     }
-    const { result, kept, indices, refused } = outcome;
+    const { result, kept, indices, refused, skipped } = outcome;
     for (const [position, line] of describeActions(kept).entries()) {
       const action = kept[position]!;
       const app = (action.type === "reply" || action.type === "send") && action.file?.name.toLowerCase().endsWith(".xdc");
@@ -147,12 +167,31 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
       if (id) apps.push(id);
       io.stdout(`${line}${id ? ` — webxdc app ${id}` : ""}\n`);
     }
-    for (const action of refused)
-      io.stdout(`  refused ${action.type} to ${action.addr ?? action.chatId}: that chat has not written to the bot (or sent /stop)\n`);
+    for (const action of refused) io.stdout(`  refused ${action.type} to ${action.addr ?? action.chatId}: ${action.code} (${CONSENT_WORDS[action.code]})\n`);
+    for (const action of skipped) io.stdout(`  skipped ${action.type} in ${action.chatId}: ${action.code} (${action.reason})\n`);
     for (const log of result.logs) io.stdout(`  log ${log.level}: ${log.text}\n`);
     if (result.error) io.stdout(`  error ${result.error.code}: ${result.error.message}\n${result.error.stack ? `${result.error.stack}\n` : ""}`);
     if (outcome.state) state = outcome.state;
     io.stdout(`  ${costLine(outcome)}\n`);
+  };
+
+  // /mail FILE.eml: the relay's parser and mapping (local/local-mail.ts); a mail a relay drops is reported, not run.
+  const runMailFile = async (path: string) => {
+    if (!path) return io.stdout("usage: /mail FILE.eml\n");
+    let raw: Buffer;
+    try {
+      raw = await readFile(resolve(io.cwd, path));
+    } catch {
+      return io.stdout(`cannot read ${path}\n`);
+    }
+    let mail: LocalMail;
+    try {
+      mail = await parseLocalMail(raw);
+    } catch (error) {
+      if (!isChatbotError(error)) throw error;
+      return io.stdout(`host: ${error.code}: ${error.message}\n`);
+    }
+    await runEvent(mail.event, mail.attachments, { key: mail.key, bytes: raw.byteLength });
   };
 
   const lines = createInterface({ input: input.input, terminal: false });
@@ -168,6 +207,10 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
       }
       if (own?.name === "state") {
         io.stdout(`${JSON.stringify(Object.fromEntries(Object.entries(state).map(([k, v]) => [k, JSON.parse(v)])), null, 2)}\n`);
+        continue;
+      }
+      if (own?.name === "mail") {
+        await runMailFile(own.args);
         continue;
       }
       counter += 1;
@@ -214,7 +257,8 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
           io.stdout(`cannot read ${path}\n`);
           continue;
         }
-        const text = words.join(" ");
+        const text = deliveredChatText(words.join(" "));
+        const command = parseCommand(text);
         await runEvent(
           {
             kind: "message",
@@ -224,6 +268,7 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
               from,
               chat,
               attachments: [{ name: basename(path), type: "application/octet-stream", size: bytes.byteLength }],
+              ...(command ? { command } : {}),
               date: Date.now(),
             },
           },
@@ -231,8 +276,10 @@ export async function devLoop(dir: string, io: CliIo, input: DevInput, origins: 
         );
         continue;
       }
-      const command = parseCommand(text);
-      await runEvent({ kind: "message", message: { id, text, from, chat, attachments: [], ...(command ? { command } : {}), date: Date.now() } });
+      // What a Delta Chat client's message with this text reaches a relay's bot as.
+      const delivered = deliveredChatText(text);
+      const command = parseCommand(delivered);
+      await runEvent({ kind: "message", message: { id, text: delivered, from, chat, attachments: [], ...(command ? { command } : {}), date: Date.now() } });
     }
   } finally {
     clearTimeout(reloadTimer);

@@ -4,9 +4,10 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ChatbotError, errorMessage } from "../../../core/errors.js";
 import { Executor } from "../../executor/executor.js";
-import { parsePlainMessage } from "../../mail/plain-message.js";
+import { parseLocalMail } from "../../local/local-mail.js";
 import { buildLocalBot, localEventKey, runLocalEvent, stateFromJson, stateToJson } from "../../local/local-bot.js";
 import { openLocalPolicy } from "../../service/bot-policy.js";
+import { LocalOutbound } from "../../local/local-outbound.js";
 import { costLine, exitCodeFor, printableResult } from "../../local/run-output.js";
 import type { GuestEvent } from "../../../std/contract.js";
 import { writePrivateFile } from "../../storage/json-file.js";
@@ -17,15 +18,21 @@ const HELP = `Usage: chatbot run [dir] (--mail FILE.eml | --tick) [options]
 
 Build the bot in [dir] (default: the current folder) and run it once, in the same sandbox, with
 the same limits and through the same rules as on the relay, on a plaintext mail (or a schedule
-tick). Prints the result as JSON on stdout: {status, actions, refused?, error?, limit?, logs,
-cpuMs, wallMs, memoryBytes, fetch, stateChanged}. Files the bot sends are shown as
+tick). Prints the result as JSON on stdout: {status, actions, refused?, skipped?, error?, limit?,
+logs, cpuMs, wallMs, memoryBytes, fetch, stateChanged}. Files the bot sends are shown as
 {name, type, size, sha256}; --files DIR saves them.
 
-The relay's rules, as for a freshly installed bot: /stop and /start are answered by the host
-(status "answered", with its reply); the manifest's per-user limits apply to this one mail
-(counted by the mail file's bytes); the bot may write only to chats that wrote to it — the
-mail's own chat, and those given with --known-chat — and its other actions are listed under
-"refused" instead of "actions". The relay operator's CPU budget for the whole bot is not applied.
+The mail is parsed by the relay's own parser, so the bot gets the msg a relay would hand it
+(Delta Chat's quote, footer and forward header are not part of msg.text). The relay's rules,
+as for a freshly installed bot: /stop and /start are answered by the host (status "answered",
+with its reply); the manifest's per-user limits apply to this one mail (counted by the mail
+file's bytes); the bot may write only to chats that wrote to it — the mail's own chat, and those
+given with --known-chat — and its other actions are listed under "refused" with the relay's code
+(E_NO_CONSENT, E_STOPPED); an action the relay's outbound rules skip is listed under "skipped"
+with its code (E_NOT_SENT, E_OTHER_CHAT: a delete or resend of a message the bot did not send in
+this run; E_ALREADY_MEMBER). A mail a relay drops without running the bot (an automatic response,
+a deletion, a group change) exits 65 with E_MAIL_DROPPED. The relay operator's CPU budget for
+the whole bot is not applied.
 
 Options:
   --mail FILE          the incoming mail (RFC 5322, plaintext; see sample.eml)
@@ -90,12 +97,15 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   let event: GuestEvent;
   let attachments: Uint8Array[] = [];
   let mailBytes: number | undefined;
+  let eventKey: string | undefined;
   if (values.mail !== undefined) {
     const raw = await readInput(resolve(io.cwd, values.mail), "mail file");
     mailBytes = raw.byteLength;
-    const parsed = await parsePlainMessage(raw);
-    event = { kind: "message", message: parsed.message };
+    // The relay's parser and mapping: the bot gets the `msg` a relay would hand it for this mail.
+    const parsed = await parseLocalMail(raw);
+    event = parsed.event;
     attachments = parsed.attachments;
+    eventKey = parsed.key;
   } else {
     event = { kind: "tick", at: Date.now() };
   }
@@ -128,8 +138,10 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     const outcome = await runLocalEvent(executor, bot, event, {
       state,
       policy,
+      // A fresh bot has sent nothing yet: a delete or resend names a message of this event or none.
+      outbound: new LocalOutbound(),
       nowMs,
-      eventKey: localEventKey(event, nowMs),
+      eventKey: eventKey ?? localEventKey(event, nowMs),
       attachments,
       // The relay counts the mail's bytes against limits.perUser.bytesPerHour: here, the file's.
       ...(mailBytes !== undefined ? { bytes: mailBytes } : {}),

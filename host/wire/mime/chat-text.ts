@@ -32,3 +32,13 @@ export function simplifyChatText(body: string): string {
   const text = lines.join("\n").replace(/\s+$/, "");
   return text.startsWith(`-${ZWSP}-`) ? `--${text.slice(3).replaceAll(`\n-${ZWSP}-`, "\n--")}` : text.replaceAll(`\n-${ZWSP}-`, "\n--");
 }
+
+/**
+ * The text a Delta Chat client's message `text` reaches a bot as: escaped by the sender's core,
+ * then simplified by the relay (simplifyChatText). For what the author's tools type instead of a
+ * mail (`chatbot dev`'s lines, the test kit's message()): trailing whitespace and leading empty
+ * lines go; a leading ">" or a "-- " line arrives as typed (core escapes them before sending).
+ */
+export function deliveredChatText(text: string): string {
+  return simplifyChatText(escapeChatText(text));
+}

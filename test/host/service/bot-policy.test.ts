@@ -26,7 +26,11 @@ async function policy(): Promise<BotPolicy> {
 describe("permittedActions: add-member", () => {
   it("a person who never wrote to the bot 1:1 is not added", async () => {
     const p = await policy();
-    expect(await permittedActions(p, [add(ERIN)])).toEqual({ allowed: [], indices: [], refused: [{ chatId: GROUP, type: "add-member", addr: ERIN }] });
+    expect(await permittedActions(p, [add(ERIN)])).toEqual({
+      allowed: [],
+      indices: [],
+      refused: [{ chatId: GROUP, type: "add-member", addr: ERIN, code: "E_NO_CONSENT" }],
+    });
   });
 
   it("writing in a group with the bot is not enough: only a 1:1 message is consent", async () => {
@@ -40,7 +44,7 @@ describe("permittedActions: add-member", () => {
     await gateEvent(p, ERIN, ERIN, "hi bot", 100);
     expect((await permittedActions(p, [add(ERIN)])).allowed).toEqual([add(ERIN)]);
     expect(await gateEvent(p, ERIN, ERIN, "/stop", 100)).toMatchObject({ kind: "answer" });
-    expect((await permittedActions(p, [add(ERIN)])).refused).toEqual([{ chatId: GROUP, type: "add-member", addr: ERIN }]);
+    expect((await permittedActions(p, [add(ERIN)])).refused).toEqual([{ chatId: GROUP, type: "add-member", addr: ERIN, code: "E_STOPPED" }]);
     await gateEvent(p, ERIN, ERIN, "/start", 100);
     expect((await permittedActions(p, [add(ERIN)])).allowed).toEqual([add(ERIN)]);
   });
@@ -48,7 +52,10 @@ describe("permittedActions: add-member", () => {
   it("a group that never wrote to the bot gets no member-added message, even for a consenting person", async () => {
     const p = await policy();
     await gateEvent(p, ERIN, ERIN, "hi bot", 100);
-    expect((await permittedActions(p, [add(ERIN, "group:ZzZzZzZzZzZzZz")])).allowed).toEqual([]);
+    expect(await permittedActions(p, [add(ERIN, "group:ZzZzZzZzZzZzZz")])).toMatchObject({
+      allowed: [],
+      refused: [{ chatId: "group:ZzZzZzZzZzZzZz", code: "E_NO_CONSENT" }],
+    });
   });
 
   it("held-back actions keep the others' indices", async () => {
@@ -58,7 +65,7 @@ describe("permittedActions: add-member", () => {
     const { allowed, indices, refused } = await permittedActions(p, actions);
     expect(allowed).toEqual([actions[1], actions[2]]);
     expect(indices).toEqual([1, 2]);
-    expect(refused).toEqual([{ chatId: GROUP, type: "add-member", addr: "stranger@example.org" }]);
+    expect(refused).toEqual([{ chatId: GROUP, type: "add-member", addr: "stranger@example.org", code: "E_NO_CONSENT" }]);
   });
 });
 

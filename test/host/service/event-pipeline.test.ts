@@ -36,6 +36,13 @@ const SOURCE = `import { defineBot } from "chatbot/std";
 
 export default defineBot({
   async message(msg, bot) {
+    if (msg.text === "forget") {
+      // Two deletes the relay skips: a message it never sent (E_NOT_SENT), its own into another chat (E_OTHER_CHAT).
+      const id = await bot.reply("forgotten");
+      await bot.deleteMessage("<never-sent@example.org>");
+      await bot.deleteMessage(id, "${ALICE}");
+      return;
+    }
     const seen = (await bot.state.get<string[]>("seen")) ?? [];
     await bot.state.set("seen", [...seen, msg.from.addr]);
     if (msg.text === "boom") throw new Error("boom");
@@ -55,6 +62,8 @@ interface Seen {
   /** Message-IDs of the kept actions' mails (they fix which run indices were kept). */
   sent: string[];
   refused: RefusedAction[];
+  /** Actions the outbound rules skipped: the relay logs { index, code, reason }. */
+  skipped: Array<{ index: number; code: string; reason: string }>;
   answer?: { refusal: Refusal; notified: boolean };
 }
 
@@ -63,6 +72,7 @@ function fromTestKit(result: TestEventResult): Seen {
     status: result.status,
     sent: result.messages.map((m) => m.id),
     refused: result.refused,
+    skipped: result.skipped.map(({ index, code, reason }) => ({ index, code, reason })),
     ...(result.answer ? { answer: { refusal: result.answer.refusal, notified: result.answer.text !== "" } } : {}),
   };
 }
@@ -70,9 +80,14 @@ function fromTestKit(result: TestEventResult): Seen {
 function fromRelay(plan: MailPlan, logs: HostEvent[]): Seen {
   const line = logs.at(-1) as Record<string, unknown>;
   if (plan.report.outcome === "answered") {
-    return { status: "answered", sent: [], refused: [], answer: { refusal: line.refusal as Refusal, notified: line.notified as boolean } };
+    return { status: "answered", sent: [], refused: [], skipped: [], answer: { refusal: line.refusal as Refusal, notified: line.notified as boolean } };
   }
-  return { status: plan.report.result!.status, sent: plan.mails.map((m) => m.messageId), refused: (line.noConsent as RefusedAction[] | undefined) ?? [] };
+  return {
+    status: plan.report.result!.status,
+    sent: plan.mails.map((m) => m.messageId),
+    refused: (line.noConsent as RefusedAction[] | undefined) ?? [],
+    skipped: (line.skipped as Seen["skipped"] | undefined) ?? [],
+  };
 }
 
 describe("event pipeline: the test kit and the relay give a bot the same outcome", () => {
@@ -131,6 +146,7 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
       [ALICE, "again"], // Alice's third mail this hour: at mailsPerHour (3), still runs
       [ALICE, "more"], // one over: the host answers with a notice
       [ALICE, "still more"], // over again: refused without a second notice
+      [BOB, "forget"], // the reply kept; two deletes skipped by the outbound rules, with the relay's codes
       [BOB, "/stop"], // the host's, not the bot's
     ];
     const seen: Array<{ relay: Seen; local: Seen }> = [];
@@ -141,20 +157,34 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
       expect(kit.state.all(), `state after ${from}: ${text}`).toEqual(await botState(data, ADDR));
     }
     // The outcomes themselves, so equality is not two identical mistakes.
-    const [first, second, boom, atCap, over, silent, stop] = seen.map((s) => s.local);
+    const [first, second, boom, atCap, over, silent, forget, stop] = seen.map((s) => s.local);
     expect(first).toMatchObject({
       status: "ok",
       sent: [expect.any(String)],
       refused: [
-        { chatId: "carol@example.org", type: "send" },
-        { chatId: BOB, type: "send" },
+        { chatId: "carol@example.org", type: "send", code: "E_NO_CONSENT" },
+        { chatId: BOB, type: "send", code: "E_NO_CONSENT" },
       ],
     });
-    expect(second).toMatchObject({ status: "ok", refused: [{ chatId: "carol@example.org", type: "send" }] });
+    expect(second).toMatchObject({ status: "ok", refused: [{ chatId: "carol@example.org", type: "send", code: "E_NO_CONSENT" }] });
     expect(second!.sent).toHaveLength(2);
-    expect(boom).toEqual({ status: "bot-error", sent: [], refused: [] });
+    expect(boom).toEqual({ status: "bot-error", sent: [], refused: [], skipped: [] });
     expect(atCap!.status).toBe("ok");
-    expect(over).toEqual({ status: "answered", sent: [], refused: [], answer: { refusal: { kind: "per-user-limit", limit: "mailsPerHour" }, notified: true } });
+    expect(over).toEqual({
+      status: "answered",
+      sent: [],
+      refused: [],
+      skipped: [],
+      answer: { refusal: { kind: "per-user-limit", limit: "mailsPerHour" }, notified: true },
+    });
+    expect(forget).toMatchObject({
+      status: "ok",
+      sent: [expect.any(String)],
+      skipped: [
+        { index: 1, code: "E_NOT_SENT" },
+        { index: 2, code: "E_OTHER_CHAT" },
+      ],
+    });
     expect(silent!.answer).toEqual({ refusal: { kind: "per-user-limit", limit: "mailsPerHour" }, notified: false });
     expect(stop!.answer).toEqual({ refusal: { kind: "consent", command: "stop" }, notified: true });
     expect(kit.state.all()).toEqual({ seen: [ALICE, BOB, ALICE] });
@@ -165,7 +195,7 @@ describe("event pipeline: the test kit and the relay give a bot the same outcome
     await applyPlan(relayBot, await commitPlan(relayBot, tickPlan), deps);
     const tick = fromTestKit(await kit.tick());
     expect(tick).toEqual(fromRelay(tickPlan, logs));
-    expect(tick).toMatchObject({ status: "ok", sent: [expect.any(String)], refused: [{ chatId: BOB, type: "send" }] });
+    expect(tick).toMatchObject({ status: "ok", sent: [expect.any(String)], refused: [{ chatId: BOB, type: "send", code: "E_STOPPED" }] });
   }, 120_000);
 });
 

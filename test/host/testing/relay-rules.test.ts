@@ -33,7 +33,7 @@ describe("test kit: the relay's rules", () => {
     bot = await createTestBot({ dir: botFolder(SOURCE) });
     const first = await bot.message("hello");
     expect(first.texts).toEqual(["hi alice@example.org"]);
-    expect(first.refused).toEqual([{ chatId: "bob@example.org", type: "send" }]);
+    expect(first.refused).toEqual([{ chatId: "bob@example.org", type: "send", code: "E_NO_CONSENT" }]);
     // The kept reply keeps its run index: its Message-ID is the one the bot was handed.
     expect(first.actions).toHaveLength(1);
     await bot.message("hi", { from: "bob@example.org" });
@@ -52,8 +52,8 @@ describe("test kit: the relay's rules", () => {
     const stop = await bot.message("/stop", { from: "bob@example.org" });
     expect(stop).toMatchObject({ status: "answered", actions: [], texts: [], answer: { text: STOP_TEXT, refusal: { kind: "consent", command: "stop" } } });
     expect((await bot.tick()).refused).toEqual([
-      { chatId: "bob@example.org", type: "send" },
-      { chatId: "group:club", type: "send" },
+      { chatId: "bob@example.org", type: "send", code: "E_STOPPED" },
+      { chatId: "group:club", type: "send", code: "E_NO_CONSENT" },
     ]);
     expect((await bot.message("/start", { from: "bob@example.org" })).answer?.text).toBe(START_TEXT);
     expect((await bot.tick()).texts).toEqual(["tick for Bob"]);
