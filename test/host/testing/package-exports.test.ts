@@ -27,7 +27,8 @@ describe("package exports: chatbot/testing", () => {
       for (const file of typeof target === "string" ? [target] : Object.values(target)) {
         expect(existsSync(join(ROOT, file)), `${name} → ${file}`).toBe(true);
         // npm always ships package.json; everything else must be under an entry of `files`.
-        const shipped = file === "./package.json" || pkg.files.some((entry) => file.replace(/^\.\//, "").startsWith(`${entry}/`));
+        const path = file.replace(/^\.\//, "");
+        const shipped = file === "./package.json" || pkg.files.some((entry) => path === entry || path.startsWith(`${entry}/`));
         expect(shipped, `${file} is in files`).toBe(true);
       }
     }
