@@ -304,6 +304,13 @@ export const DEFAULT_RELAY_QUOTAS: Readonly<RelayQuotas> = Object.freeze({
  */
 export const REMOVED_COPIES_PER_BOT = 2;
 
+/**
+ * How often the drain loop looks for due ticks, ms: a look reads every installed bot's bot.json and
+ * manifest, so once a minute, not once a second (issue 15: idle cost must not grow with the bots).
+ * An hourly tick is at most this late.
+ */
+export const TICK_SCAN_MS = 60_000;
+
 /** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
 export const USER_USAGE_MAX_USERS = 2000;
 
@@ -439,6 +446,11 @@ export const DEPLOY_INBOX_STALE_MS = 10 * 60 * 1000;
  */
 export const DEPLOY_INBOX_LOOKS = 6;
 export const DEPLOY_INBOX_LOOK_DELAY_MS = 500;
+/**
+ * Longest wait between two looks for bots whose IMAP check is due, ms (each bot is checked every
+ * imap.pollSeconds; a look reads every bot's bot.json and account.json, so not every few seconds).
+ */
+export const DEPLOY_WATCH_MAX_MS = 60_000;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
 /**

@@ -17,7 +17,14 @@
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isChatbotError, describeError } from "../../core/errors.js";
-import { ACCOUNT_REFRESH_MS, DEPLOY_INBOX_LOOK_DELAY_MS, DEPLOY_INBOX_LOOKS, DEPLOY_MESSAGE_MAX_BYTES, DEPLOY_MESSAGES_PER_CHECK } from "../../core/limits.js";
+import {
+  ACCOUNT_REFRESH_MS,
+  DEPLOY_WATCH_MAX_MS,
+  DEPLOY_INBOX_LOOK_DELAY_MS,
+  DEPLOY_INBOX_LOOKS,
+  DEPLOY_MESSAGE_MAX_BYTES,
+  DEPLOY_MESSAGES_PER_CHECK,
+} from "../../core/limits.js";
 import { Serial } from "../policy/serial.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";
 import {
@@ -82,6 +89,11 @@ const HANDLED_WITH_EARLIER_MS = 60_000;
 /** How long after its last check a bot is checked again, ms (pure). */
 function checkIntervalMs(pollSeconds: number): number {
   return pollSeconds > 0 ? Math.min(pollSeconds * 1000, ACCOUNT_REFRESH_MS) : ACCOUNT_REFRESH_MS;
+}
+
+/** How often the watcher looks for due bots, ms: the poll's interval within [1 s, DEPLOY_WATCH_MAX_MS]; no poll (0): the longest. */
+export function watchIntervalMs(pollSeconds: number): number {
+  return pollSeconds > 0 ? Math.min(Math.max(pollSeconds * 1000, 1000), DEPLOY_WATCH_MAX_MS) : DEPLOY_WATCH_MAX_MS;
 }
 
 /** True when the bot whose last check is `state` is due at `now` (pure). */
@@ -354,8 +366,12 @@ export class DeployWatcher {
     return { uid, status: action === "pause" ? "paused" : action === "resume" ? "resumed" : "removed" };
   }
 
-  /** Check due bots every `everyMs` (each bot itself only every imap.pollSeconds). */
-  start(everyMs = 5_000): void {
+  /**
+   * Check due bots every `everyMs` (each bot itself only every imap.pollSeconds): by default as
+   * often as the poll asks, between 1 s and DEPLOY_WATCH_MAX_MS (a look reads every bot's files;
+   * deploys of any account arrive through the deploy inbox without waiting for it).
+   */
+  start(everyMs = watchIntervalMs(this.deps.config.imap.pollSeconds)): void {
     if (this.timer || this.stopped) return;
     const tick = () => {
       this.running ??= this.checkDue()

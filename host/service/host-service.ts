@@ -92,7 +92,7 @@ export class HostService {
    * SUBMITS_IN_FLIGHT_MAX at once; the pass ends when every submission has settled.
    */
   async drainOnce(): Promise<number> {
-    await this.queueDueTicks();
+    await this.ticks.queueDueTicksThrottled();
     const entries = await this.deps.spool.ready();
     const inFlight = new Set<Promise<void>>();
     let flushedAt = this.deps.clock.now();

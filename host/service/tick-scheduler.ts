@@ -12,6 +12,8 @@ import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-f
 import type { BotRegistry } from "./bot-registry.js";
 import type { HostLog } from "./host-event.js";
 import { hostPaths } from "./paths.js";
+import { readBotSettings } from "./bot-settings.js";
+import { TICK_SCAN_MS } from "../../core/limits.js";
 import type { Clock } from "../../core/clock.js";
 
 /**
@@ -51,7 +53,7 @@ export function tickTime(raw: Uint8Array, secret: string): number | undefined {
 export interface TickSchedulerDeps {
   dataDir: string;
   spool: Spool;
-  registry: Pick<BotRegistry, "addrs" | "bot">;
+  registry: Pick<BotRegistry, "addrs">;
   clock: Clock;
   log: HostLog;
 }
@@ -59,6 +61,8 @@ export interface TickSchedulerDeps {
 /** Queues the bots' due ticks and recognises queued ones. */
 export class TickScheduler {
   private secret: Promise<string> | undefined;
+  /** When the last scan ran, ms on the clock. */
+  private lastScanAt: number | undefined;
 
   constructor(private readonly deps: TickSchedulerDeps) {}
 
@@ -73,18 +77,26 @@ export class TickScheduler {
     return tickTime(raw, await this.tickSecret());
   }
 
-  /** Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once. */
+  /**
+   * Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once.
+   * Each bot costs two small reads (bot.json and its manifest's schedule) and, only when it has a
+   * schedule, its ticks.json: the bot itself (bundle, keys) is not loaded, so an idle bot adds no
+   * memory here.
+   */
   async queueDueTicks(): Promise<number> {
+    this.lastScanAt = this.deps.clock.now();
     let queued = 0;
     for (const addr of await this.deps.registry.addrs()) {
-      const loaded = await this.deps.registry.bot(addr).catch(() => undefined);
-      if (!loaded?.bot.settings.enabled || loaded.bot.manifest.schedule === "none") continue;
+      const paths = hostPaths(this.deps.dataDir).bot(addr);
+      const settings = await readBotSettings(paths.config).catch(() => undefined);
+      if (!settings?.enabled) continue;
+      const schedule = await manifestSchedule(paths.current);
+      if (schedule === undefined) continue;
       if (isPaused(this.deps.dataDir, addr)) continue; // the author paused it: no ticks either
-      const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
+      const file = join(paths.dir, "ticks.json");
       const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
-      const schedule = loaded.bot.manifest.schedule;
       // A new bot starts counting from its installation, not from the epoch.
-      const plan = nextTick(schedule, last.lastTickAt ?? loaded.bot.settings.installedAt, this.deps.clock.now(), tickOffsetMs(addr, schedule));
+      const plan = nextTick(schedule, last.lastTickAt ?? settings.installedAt, this.deps.clock.now(), tickOffsetMs(addr, schedule));
       if (!plan.due) continue;
       await this.deps.spool.write(addr, tickEntry(await this.tickSecret(), plan.at), 1024);
       await writeJsonFile(file, { lastTickAt: plan.at });
@@ -93,4 +105,19 @@ export class TickScheduler {
     }
     return queued;
   }
+
+  /**
+   * queueDueTicks, at most once per TICK_SCAN_MS on the clock (the drain loop's call: it runs every
+   * second, and a scan reads every bot's files). A tick is then at most that late.
+   */
+  async queueDueTicksThrottled(): Promise<number> {
+    if (this.lastScanAt !== undefined && this.deps.clock.now() - this.lastScanAt < TICK_SCAN_MS) return 0;
+    return this.queueDueTicks();
+  }
+}
+
+/** The schedule in the installed manifest (current/chatbot.json, checked at install), or undefined for none. */
+async function manifestSchedule(current: string): Promise<"hourly" | "daily" | undefined> {
+  const manifest = await readJsonFile<{ schedule?: unknown }>(join(current, "chatbot.json"), {}).catch(() => ({}) as { schedule?: unknown });
+  return manifest.schedule === "hourly" || manifest.schedule === "daily" ? manifest.schedule : undefined;
 }

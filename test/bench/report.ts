@@ -8,6 +8,7 @@ import type { RssSoakResult } from "./rss-soak.js";
 import type { ServiceResult, ServiceRound } from "./service-bench.js";
 import type { TemplateResult } from "./template-bench.js";
 import type { WallsResult } from "./walls-bench.js";
+import type { IdleResult } from "./idle-bench.js";
 import type { Summary } from "./stats.js";
 
 /** Targets from the issue; printed next to the results. */
@@ -24,6 +25,12 @@ export const TARGETS = Object.freeze({
   wallsEventRatio: 1.1,
   /** CPU of the poll template's /poll event (it builds the webxdc app), median, ms: a fifth of the default budget. */
   pollEventCpuMs: 200,
+  /** Issue 15: what 10 000 idle bots may add to host serve + runner RSS over 1 bot, MiB. */
+  idleAddedMiB: 20,
+  /** Issue 15: idle CPU of the whole host (serve + runner), ms per second, whatever the number of bots. */
+  idleCpuMsPerS: 1,
+  /** Issue 15: host serve ready (service.started) with 10 000 bots, ms. */
+  idleReadyMs: 2000,
 });
 
 export interface BenchReport {
@@ -37,6 +44,7 @@ export interface BenchReport {
   templates: TemplateResult;
   rssSoak: RssSoakResult;
   walls: WallsResult;
+  idle: IdleResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -104,9 +112,23 @@ export function formatReport(r: BenchReport): string {
     ...templateLines(r.templates),
     ...rssSoakLines(r.rssSoak),
     ...wallsLines(r.walls),
+    ...idleLines(r.idle),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
+}
+
+/** Section 13: what idle installed bots cost `host serve` (issue 15's targets). */
+export function idleLines(idle: IdleResult): string[] {
+  const line = (h: IdleResult["one"]) =>
+    `    ${String(h.bots).padStart(6)} bot(s): ready in ${ms(h.startMs)}, idle CPU ${h.cpuMsPerS.toFixed(1)} ms/s, RSS ${(h.rssKiB / 1024).toFixed(1)} MiB (serve + runner)`;
+  const addedMiB = (idle.many.rssKiB - idle.one.rssKiB) / 1024;
+  return [
+    `13. Idle host serve (nothing arrives; IMAP a closed port), CPU over ${idle.windowMs / 1000} s:`,
+    line(idle.one),
+    line(idle.many),
+    `    ${idle.many.bots} bots add ${addedMiB.toFixed(1)} MiB (target ≤ ${TARGETS.idleAddedMiB} MiB: ${met(addedMiB <= TARGETS.idleAddedMiB)}), ${(idle.perBotRssKiB * 1024).toFixed(0)} B and ${(idle.perBotCpuMsPerS * 1000).toFixed(2)} µs/s per bot; idle CPU target ≤ ${TARGETS.idleCpuMsPerS} ms/s whatever the bots: ${met(idle.many.cpuMsPerS <= TARGETS.idleCpuMsPerS)}; ready target ≤ ${TARGETS.idleReadyMs / 1000} s: ${met(idle.many.startMs <= TARGETS.idleReadyMs)}`,
+  ];
 }
 
 /** Section 8: `host deliver` against `node -e 0`. */

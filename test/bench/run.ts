@@ -16,6 +16,7 @@ import { buildBenchBots } from "./bots.js";
 import { measureExecutor } from "./executor-bench.js";
 import { measureIsolate } from "./isolate-bench.js";
 import { measureRssSoak } from "./rss-soak.js";
+import { measureIdle } from "./idle-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
 import { measureTemplates } from "./template-bench.js";
 import { measureWalls } from "./walls-bench.js";
@@ -40,6 +41,8 @@ const BUDGETS = {
   templates: { n: 30, maxMs: 6000, warmUp: 2 },
   /** The RSS soak: 10 000 events on one runner after 3 000 untimed ones (its RSS climbs over about the first 3 000), RSS read every 500. */
   rssSoak: { events: 10_000, maxMs: 45_000, sampleEvery: 500, warmUp: 3000 },
+  /** Idle hosts (issue 15): 1 bot, then this many copies; each left alone for the window after a settle. */
+  idle: { bots: 10_000, settleMs: 5_000, windowMs: 20_000 },
   /** Runner walls: 5 starts of each kind, then 6 alternating blocks of 200 echo events each. */
   walls: { starts: 5, blocks: 6, blockEvents: 200 },
   inProcess: {
@@ -78,35 +81,38 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/8 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/9 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT)
       throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/8 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/9 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/8 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/9 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
 
-    log(`4/8 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    log(`4/9 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
     const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
-    log(`5/8 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
+    log(`5/9 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
     const service = await measureServiceBurst({ ...BUDGETS.service, log });
     if ("skipped" in service) log(`   SKIPPED: ${service.skipped}`);
 
-    log(`6/8 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
+    log(`6/9 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
     const templates = await measureTemplates(BUDGETS.templates);
 
-    log(`7/8 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
+    log(`7/9 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
     const rssSoak = await measureRssSoak(BUDGETS.rssSoak);
 
     log(
-      `8/8 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
+      `8/9 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
     );
     const walls = await measureWalls(echoRequest, REPLY_TEXT, BUDGETS.walls);
     if ("skipped" in walls) log(`   SKIPPED: ${walls.skipped}`);
+
+    log(`9/9 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
+    const idle = await measureIdle(BUDGETS.idle.bots, BUDGETS.idle.settleMs, BUDGETS.idle.windowMs);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -119,6 +125,7 @@ async function main(): Promise<void> {
       templates,
       rssSoak,
       walls,
+      idle,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,

@@ -381,6 +381,7 @@ describe("host service: ticks", () => {
     host.clock.set(slot - 1);
     expect(await host.service.queueDueTicks()).toBe(0);
     host.clock.set(slot);
+    expect(await host.service.queueDueTicks()).toBe(1);
     await host.service.drainOnce();
     await host.service.drainOnce();
     expect(host.logs.filter((l) => l.event === "tick.queued")).toEqual([expect.objectContaining({ at: slot })]);

@@ -1,6 +1,6 @@
 // The tick scheduler (host/service/tick-scheduler.ts) alone: the tick secret, the tick entry's
 // format, and queueing due ticks into a real spool for bots installed like an operator does.
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import type { HostEvent } from "../../../host/service/host-event.js";
 import { hostPaths } from "../../../host/service/paths.js";
 import { TICK_MARKER, TickScheduler, loadTickSecret, tickEntry, tickTime } from "../../../host/service/tick-scheduler.js";
 import { Spool } from "../../../host/spool/spool.js";
+import { TICK_SCAN_MS } from "../../../core/limits.js";
 import { FakeClock, botSettings, editBotSettings, initHost, installBot } from "../../support/host-fixture.js";
 
 const HOURLY = "hourly@chat.test";
@@ -81,5 +82,36 @@ describe("tick scheduler", () => {
     expect(await ticks.queueDueTicks()).toBe(0);
     await editBotSettings(data, HOURLY, { enabled: true });
     expect(await ticks.queueDueTicks()).toBe(1);
+  });
+
+  it("the drain loop's scan (queueDueTicksThrottled) runs at most once per TICK_SCAN_MS on the clock: a tick is then at most that late", async () => {
+    const { clock, ticks, slot } = await scheduler();
+    rmSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), { force: true }); // counted from the install again
+    clock.set(slot - 1);
+    expect(await ticks.queueDueTicksThrottled()).toBe(0); // scans: nothing due yet
+    clock.set(slot);
+    expect(await ticks.queueDueTicksThrottled()).toBe(0); // due, but the last scan was 1 ms ago
+    clock.set(slot - 1 + TICK_SCAN_MS - 1);
+    expect(await ticks.queueDueTicksThrottled()).toBe(0);
+    clock.set(slot - 1 + TICK_SCAN_MS);
+    expect(await ticks.queueDueTicksThrottled()).toBe(1);
+  });
+
+  it("does not load the bots it looks at (no bundle, no keys): the registry is asked only for their addresses", async () => {
+    const { clock, slot, spool, logs } = await scheduler();
+    rmSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), { force: true });
+    const asked: string[] = [];
+    // A registry that would load a bot if asked (as the scheduler once did for every bot, every second).
+    const registry = {
+      addrs: async () => [HOURLY, QUIET],
+      bot: async (addr: string) => {
+        asked.push(addr);
+        return undefined;
+      },
+    };
+    const ticks = new TickScheduler({ dataDir: data, spool, registry, clock, log: (event) => logs.push(event) });
+    clock.set(slot + 3 * 60 * 60 * 1000);
+    expect(await ticks.queueDueTicks()).toBe(1);
+    expect(asked).toEqual([]);
   });
 });

@@ -1,0 +1,99 @@
+// Issue 15, part 1: what installed bots cost `host serve` while nothing happens. One host with 1
+// echo bot and one with MANY copies of it (its folder copied under other addresses, as an operator
+// would try it), each `host serve` started alone and left idle: its start time to service.started,
+// then its whole process tree's CPU over a quiet window and its RSS at the end. The 1-bot host is
+// the baseline of the same run; the report gives the difference per bot. The IMAP server is a
+// closed port on 127.0.0.1 (a login fails at once): what is measured is the host's own work.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnServe } from "../support/serve-process.js";
+import { processTree, treeCpuMs } from "./proc.js";
+
+const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
+
+export interface IdleHost {
+  bots: number;
+  /** spawn → service.started, ms. */
+  startMs: number;
+  /** Whole tree's CPU per second of the quiet window, ms. */
+  cpuMsPerS: number;
+  /** Whole tree's RSS at the end, KiB. */
+  rssKiB: number;
+}
+
+export interface IdleResult {
+  one: IdleHost;
+  many: IdleHost;
+  /** (many − one) / (bots − 1). */
+  perBotRssKiB: number;
+  perBotCpuMsPerS: number;
+  windowMs: number;
+}
+
+/** RSS of `pid`'s whole tree, KiB. */
+function treeRssKiB(pid: number): number {
+  let kib = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kib;
+}
+
+function cli(args: string[], cwd: string): void {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`chatbot ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** A data dir with `bots` echo bots (one installed, the rest copies of its folder), IMAP on a closed port. */
+function hostWith(work: string, bots: number): string {
+  const data = join(work, `data-${bots}`);
+  cli(["host", "init", "--data-dir", data, "--lmtp-socket", join(work, `lmtp-${bots}.sock`), "--imap-port", "9", "--smtp-port", "9"], work);
+  cli(["host", "install", "bot0@bench.test", "echo", "--password-file", "pw", "--data-dir", data], work);
+  for (let i = 1; i < bots; i++) cpSync(join(data, "bots", "bot0@bench.test"), join(data, "bots", `bot${i}@bench.test`), { recursive: true });
+  return data;
+}
+
+async function measureHost(data: string, bots: number, settleMs: number, windowMs: number): Promise<IdleHost> {
+  const started = Date.now();
+  const serve = spawnServe(data);
+  try {
+    await serve.started(120_000);
+    const startMs = Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const pid = serve.child.pid!;
+    const before = treeCpuMs(pid);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const cpuMsPerS = (treeCpuMs(pid) - before) / (windowMs / 1000);
+    return { bots, startMs, cpuMsPerS, rssKiB: treeRssKiB(pid) };
+  } finally {
+    await serve.stop();
+  }
+}
+
+/** Both hosts, one after the other; `many` bots in the second. */
+export async function measureIdle(many: number, settleMs = 5_000, windowMs = 20_000): Promise<IdleResult> {
+  const work = mkdtempSync(join(tmpdir(), "idle-bench-"));
+  try {
+    cli(["new", "echo", "--name", "echo"], work);
+    cli(["build", "echo"], work);
+    writeFileSync(join(work, "pw"), "bench-bot-password\n");
+    const one = await measureHost(hostWith(work, 1), 1, settleMs, windowMs);
+    const manyHost = await measureHost(hostWith(work, many), many, settleMs, windowMs);
+    return {
+      one,
+      many: manyHost,
+      perBotRssKiB: (manyHost.rssKiB - one.rssKiB) / (many - 1),
+      perBotCpuMsPerS: (manyHost.cpuMsPerS - one.cpuMsPerS) / (many - 1),
+      windowMs,
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
