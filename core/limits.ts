@@ -451,6 +451,13 @@ export const DEPLOY_INBOX_LOOK_DELAY_MS = 500;
  * imap.pollSeconds; a look reads every bot's bot.json and account.json, so not every few seconds).
  */
 export const DEPLOY_WATCH_MAX_MS = 60_000;
+/**
+ * Logins the watcher's poll starts per second at most: after a restart every bot may be due at
+ * once, and 10 000 logins in a row would take a core for minutes. At 5/s the daily refresh of
+ * 10 000 bots takes ~33 min of its 24 h; a poll (imap.pollSeconds) shorter than bots / 5 s cannot
+ * be kept and runs late instead (with the deploy inbox, the poll is only a fallback: 0 turns it off).
+ */
+export const DEPLOY_LOGINS_PER_SECOND = 5;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
 /**

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { isChatbotError, describeError } from "../../core/errors.js";
 import {
   ACCOUNT_REFRESH_MS,
+  DEPLOY_LOGINS_PER_SECOND,
   DEPLOY_WATCH_MAX_MS,
   DEPLOY_INBOX_LOOK_DELAY_MS,
   DEPLOY_INBOX_LOOKS,
@@ -108,22 +109,49 @@ export class DeployWatcher {
   private stopped = false;
   /** One account check at a time, whether the poll, the deploy door or `host install` asked for it. */
   private readonly checks = new Serial();
+  /** When checkDue last started a login, real ms (its spacing is real time whatever the clock). */
+  private lastLoginStartedAt = 0;
+  /** Per bot folder: when checkDue looks at it again, ms (see checkDue). */
+  private readonly nextDue = new Map<string, number>();
   /** When a check last handled a deploy of an account (kept HANDLED_WITH_EARLIER_MS), ms. */
   private readonly lastHandled = new Map<string, number>();
 
   constructor(private readonly deps: DeployWatcherDeps) {}
 
-  /** Check every installed bot that is due (one after another); errors are logged per bot. */
+  /**
+   * Check every installed bot that is due (one after another); errors are logged per bot. A bot's
+   * next due time is kept in memory once its files were read, so a look reads the files of the
+   * bots that are due (or new) only, not of every bot (issue 15: idle cost must not grow with the
+   * bots); a bot checked meanwhile by another path is read again when its old time comes, found
+   * not due, and noted with its new time.
+   */
   async checkDue(): Promise<void> {
-    const names = await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[]);
-    for (const addr of names.sort()) {
+    const names = (await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[])).sort();
+    const present = new Set(names);
+    for (const addr of this.nextDue.keys()) if (!present.has(addr)) this.nextDue.delete(addr);
+    const interval = checkIntervalMs(this.deps.config.imap.pollSeconds);
+    for (const addr of names) {
       if (this.stopped) return;
+      const now = this.deps.clock.now();
+      if ((this.nextDue.get(addr) ?? now) > now) continue;
       const paths = hostPaths(this.deps.dataDir).bot(addr);
       const settings = await readJsonFile<BotSettings | undefined>(paths.config, undefined).catch(() => undefined);
-      if (!settings) continue;
+      if (!settings) {
+        this.nextDue.set(addr, now + interval); // not a bot (yet): looked at again later
+        continue;
+      }
       const state = await readJsonFile<AccountCheck>(join(paths.dir, "account.json"), {}).catch(() => ({}) as AccountCheck);
-      if (!checkDue(state, this.deps.clock.now(), this.deps.config.imap.pollSeconds)) continue;
+      if (!checkDue(state, now, this.deps.config.imap.pollSeconds)) {
+        this.nextDue.set(addr, (state.lastCheckAt ?? now) + interval);
+        continue;
+      }
+      // Logins spaced (after a restart every bot may be due at once): at most DEPLOY_LOGINS_PER_SECOND.
+      const wait = this.lastLoginStartedAt + 1000 / DEPLOY_LOGINS_PER_SECOND - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.stopped) return;
+      this.lastLoginStartedAt = Date.now();
       await this.checkAccount(addr).catch(() => {}); // logged inside
+      this.nextDue.set(addr, this.deps.clock.now() + interval);
     }
   }
 
