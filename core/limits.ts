@@ -305,6 +305,11 @@ export const DEFAULT_RELAY_QUOTAS: Readonly<RelayQuotas> = Object.freeze({
 export const REMOVED_COPIES_PER_BOT = 2;
 
 /**
+ * Longest sleep of an idle drain loop, ms: doors poke it (LMTP, the spool folder's watch) and it
+ * wakes for the first waiting entry's retry anyway, so this only paces the tick scan (TICK_SCAN_MS).
+ */
+export const DRAIN_IDLE_MS = 30_000;
+/**
  * How often the drain loop looks for due ticks, ms: a look reads every installed bot's bot.json and
  * manifest, so once a minute, not once a second (issue 15: idle cost must not grow with the bots).
  * An hourly tick is at most this late.

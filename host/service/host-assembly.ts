@@ -3,6 +3,7 @@
 //   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
 //   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
 import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
 import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
@@ -126,6 +127,11 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
   );
   await host.executor.warmUp();
   host.service.start();
+  // `host deliver` (the pipe door) writes into the spool from its own process: the folder's watch
+  // (inotify) wakes the drain loop, which otherwise sleeps up to DRAIN_IDLE_MS when idle.
+  const spoolWatch = watch(host.spool.dirs.new, () => host.service.poke());
+  spoolWatch.on("error", (error) => log({ event: "service.error", message: `watching ${host.spool.dirs.new}: ${error.message}` }));
+  stops.push("spool watch", () => spoolWatch.close());
   host.mirror.start(STATE_MIRROR_INTERVAL_MS);
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
   // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts);

@@ -5,7 +5,7 @@
 // The parts it composes, one job each: bot-registry.ts (installed bots, policies, state IO),
 // submitter-pool.ts (one paced SMTP submitter per bot), tick-scheduler.ts (due ticks into the
 // spool), retry-policy.ts (backoff or dead letter), commit-plan.ts (the one commit point).
-import { POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
+import { DRAIN_IDLE_MS, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
@@ -54,6 +54,8 @@ export class HostService {
   private wake: (() => void) | undefined;
   /** A door spooled something since the current pass began. */
   private poked = false;
+  /** When the first entry that was waiting at the last pass is due, ms on the clock (Infinity: none). */
+  private nextDueAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly deps: HostServiceDeps) {
     const { dataDir, config, spool, executor, clock, log, mirror } = deps;
@@ -93,7 +95,11 @@ export class HostService {
    */
   async drainOnce(): Promise<number> {
     await this.ticks.queueDueTicksThrottled();
-    const entries = await this.deps.spool.ready();
+    const now = this.deps.clock.now();
+    const all = await this.deps.spool.all();
+    const entries = all.filter((entry) => entry.nextAttemptAt <= now);
+    // The loop sleeps until the first waiting entry is due (a retry, a deferral), or a door pokes.
+    this.nextDueAt = Math.min(...all.filter((entry) => entry.nextAttemptAt > now).map((entry) => entry.nextAttemptAt));
     const inFlight = new Set<Promise<void>>();
     let flushedAt = this.deps.clock.now();
     try {
@@ -139,8 +145,12 @@ export class HostService {
     this.wake?.();
   }
 
-  /** Drain continuously: after each pass, sleep until poked or `idleMs` passed (retries become ready). */
-  start(idleMs = 1000): void {
+  /**
+   * Drain continuously: after each pass, sleep until a door pokes (LMTP, or the spool's folder
+   * changed: `host deliver` and ticks), the first waiting entry is due, or `idleMs` passed (the
+   * tick scan's turn). Idle, the host then wakes twice a minute, not every second (issue 15).
+   */
+  start(idleMs = DRAIN_IDLE_MS): void {
     if (this.running) return;
     this.running = true;
     this.loop = (async () => {
@@ -154,8 +164,9 @@ export class HostService {
         if (!this.running) break;
         // Mail spooled during the pass is not in it: go again instead of sleeping up to idleMs.
         if (this.poked) continue;
+        const untilDue = this.nextDueAt - this.deps.clock.now();
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, idleMs);
+          const timer = setTimeout(resolve, Math.max(0, Math.min(idleMs, untilDue)));
           this.wake = () => {
             clearTimeout(timer);
             resolve();

@@ -1,5 +1,6 @@
 // The metrics file of `host serve`: rewritten every METRICS_INTERVAL_MS (10 s) and once more on
-// stop; a write never overlaps the one before (a slow disk skips a beat instead of piling up).
+// stop, unless the figures are unchanged; a write never overlaps the one before (a slow disk skips
+// a beat instead of piling up).
 import { errorMessage } from "../../core/errors.js";
 import type { HostLog } from "./host-event.js";
 import { METRICS_INTERVAL_MS, spoolGauges, writeMetricsFile, type HostMetrics } from "./metrics.js";
@@ -15,10 +16,15 @@ export interface MetricsWriter {
 /** Start writing `metrics` (plus the spool's gauges) to `file`; a failed write is logged, never thrown. */
 export function startMetricsWriter(file: string, metrics: HostMetrics, spool: Pick<Spool, "all" | "deadLetters">, log: HostLog): MetricsWriter {
   let writing: Promise<void> | undefined;
+  /** The text last written: an idle host does not rewrite (and fsync) the same figures every 10 s. */
+  let written: string | undefined;
   const write = () =>
     (writing ??= (async () => {
       try {
-        await writeMetricsFile(file, metrics.render(await spoolGauges(spool)));
+        const text = metrics.render(await spoolGauges(spool));
+        if (text === written) return;
+        await writeMetricsFile(file, text);
+        written = text;
       } catch (error) {
         log({ event: "metrics.error", file, error: errorMessage(error) });
       } finally {

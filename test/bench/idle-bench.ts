@@ -1,7 +1,8 @@
 // Issue 15, part 1: what installed bots cost `host serve` while nothing happens. One host with 1
 // echo bot and one with MANY copies of it (its folder copied under other addresses, as an operator
 // would try it), each `host serve` started alone and left idle: its start time to service.started,
-// then its whole process tree's CPU over a quiet window and its RSS at the end. The 1-bot host is
+// then, after a settle (the start's own work and garbage), its whole process tree's CPU over a
+// quiet window and its RSS at the end. The 1-bot host is
 // the baseline of the same run; the report gives the difference per bot. The IMAP server is a
 // closed port on 127.0.0.1 (a login fails at once): what is measured is the host's own work.
 import { spawnSync } from "node:child_process";
@@ -56,6 +57,13 @@ function hostWith(work: string, bots: number): string {
   const data = join(work, `data-${bots}`);
   cli(["host", "init", "--data-dir", data, "--lmtp-socket", join(work, `lmtp-${bots}.sock`), "--imap-port", "9", "--smtp-port", "9"], work);
   cli(["host", "install", "bot0@bench.test", "echo", "--password-file", "pw", "--data-dir", data], work);
+  // As on a relay in its steady state: every bot's account was logged in to a minute ago (a host
+  // back from a long outage first logs in to each, DEPLOY_LOGINS_PER_SECOND at a time).
+  const checked = Date.now() - 60_000;
+  writeFileSync(
+    join(data, "bots", "bot0@bench.test", "account.json"),
+    JSON.stringify({ lastCheckAt: checked, lastLoginAt: checked, lastRefreshLoggedAt: checked }),
+  );
   for (let i = 1; i < bots; i++) cpSync(join(data, "bots", "bot0@bench.test"), join(data, "bots", `bot${i}@bench.test`), { recursive: true });
   return data;
 }
@@ -78,7 +86,7 @@ async function measureHost(data: string, bots: number, settleMs: number, windowM
 }
 
 /** Both hosts, one after the other; `many` bots in the second. */
-export async function measureIdle(many: number, settleMs = 5_000, windowMs = 20_000): Promise<IdleResult> {
+export async function measureIdle(many: number, settleMs = 15_000, windowMs = 20_000): Promise<IdleResult> {
   const work = mkdtempSync(join(tmpdir(), "idle-bench-"));
   try {
     cli(["new", "echo", "--name", "echo"], work);
