@@ -310,11 +310,11 @@ export const REMOVED_COPIES_PER_BOT = 2;
  */
 export const DRAIN_IDLE_MS = 30_000;
 /**
- * How often the drain loop looks for due ticks, ms: a look reads every installed bot's bot.json and
- * manifest, so once a minute, not once a second (issue 15: idle cost must not grow with the bots).
- * An hourly tick is at most this late.
+ * How often the drain loop looks for due ticks, ms: a look stats every installed bot's bot.json and
+ * manifest (and reads them when they changed), so every 5 minutes, not every second (issue 15: idle
+ * cost must not grow with the bots). An hourly tick is at most this late (DRAIN_IDLE_MS more when idle).
  */
-export const TICK_SCAN_MS = 60_000;
+export const TICK_SCAN_MS = 5 * 60_000;
 
 /** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
 export const USER_USAGE_MAX_USERS = 2000;

@@ -3,6 +3,7 @@
 // noted in <bot>/ticks.json after its entry is written, so a crash in between queues it twice at
 // worst, and the second one does not run (its seen mark, handle-mail.ts planTick).
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isPaused } from "./author-controls.js";
@@ -58,11 +59,29 @@ export interface TickSchedulerDeps {
   log: HostLog;
 }
 
+/** One bot's tick facts, with the stamp of the files they were read from. */
+interface BotTicks {
+  stamp: string;
+  enabled: boolean;
+  installedAt: number;
+  schedule: "hourly" | "daily" | undefined;
+  /** Its last queued tick (null: none yet; undefined: ticks.json not read yet), ms. */
+  lastTickAt: number | null | undefined;
+}
+
+/** A file's mtime and size ("-" when it does not exist): a cheap sign that it changed. */
+function fileStamp(file: string): string {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  return stat ? `${stat.mtimeMs}/${stat.size}` : "-";
+}
+
 /** Queues the bots' due ticks and recognises queued ones. */
 export class TickScheduler {
   private secret: Promise<string> | undefined;
   /** When the last scan ran, ms on the clock. */
   private lastScanAt: number | undefined;
+  /** Per bot: what its files said at the last scan (botTicks). */
+  private readonly known = new Map<string, BotTicks>();
 
   constructor(private readonly deps: TickSchedulerDeps) {}
 
@@ -79,31 +98,54 @@ export class TickScheduler {
 
   /**
    * Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once.
-   * Each bot costs two small reads (bot.json and its manifest's schedule) and, only when it has a
-   * schedule, its ticks.json: the bot itself (bundle, keys) is not loaded, so an idle bot adds no
-   * memory here.
+   * A bot costs two stats per scan (bot.json and its manifest): what it says is read and kept only
+   * when those changed (an install, an upgrade, enable or disable), its last tick once, and the bot
+   * itself (bundle, keys) is never loaded here, so an idle bot costs neither memory nor reads.
    */
   async queueDueTicks(): Promise<number> {
     this.lastScanAt = this.deps.clock.now();
     let queued = 0;
-    for (const addr of await this.deps.registry.addrs()) {
-      const paths = hostPaths(this.deps.dataDir).bot(addr);
-      const settings = await readBotSettings(paths.config).catch(() => undefined);
-      if (!settings?.enabled) continue;
-      const schedule = await manifestSchedule(paths.current);
-      if (schedule === undefined) continue;
+    const addrs = await this.deps.registry.addrs();
+    const present = new Set(addrs);
+    for (const addr of this.known.keys()) if (!present.has(addr)) this.known.delete(addr);
+    for (const addr of addrs) {
+      const known = await this.botTicks(addr);
+      if (!known?.enabled || known.schedule === undefined) continue;
       if (isPaused(this.deps.dataDir, addr)) continue; // the author paused it: no ticks either
-      const file = join(paths.dir, "ticks.json");
-      const last = await readJsonFile<{ lastTickAt?: number }>(file, {});
+      const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
+      known.lastTickAt ??= (await readJsonFile<{ lastTickAt?: number }>(file, {})).lastTickAt ?? null;
       // A new bot starts counting from its installation, not from the epoch.
-      const plan = nextTick(schedule, last.lastTickAt ?? settings.installedAt, this.deps.clock.now(), tickOffsetMs(addr, schedule));
+      const plan = nextTick(known.schedule, known.lastTickAt ?? known.installedAt, this.deps.clock.now(), tickOffsetMs(addr, known.schedule));
       if (!plan.due) continue;
       await this.deps.spool.write(addr, tickEntry(await this.tickSecret(), plan.at), 1024);
       await writeJsonFile(file, { lastTickAt: plan.at });
+      known.lastTickAt = plan.at;
       this.deps.log({ event: "tick.queued", bot: addr, at: plan.at });
       queued += 1;
     }
     return queued;
+  }
+
+  /** What `addr`'s files say about its ticks, read again only when bot.json or the manifest changed; undefined for no bot. */
+  private async botTicks(addr: string): Promise<BotTicks | undefined> {
+    const paths = hostPaths(this.deps.dataDir).bot(addr);
+    const stamp = `${fileStamp(paths.config)}|${fileStamp(join(paths.current, "chatbot.json"))}`;
+    const cached = this.known.get(addr);
+    if (cached?.stamp === stamp) return cached;
+    const settings = await readBotSettings(paths.config).catch(() => undefined);
+    if (!settings) {
+      this.known.delete(addr);
+      return undefined;
+    }
+    const known: BotTicks = {
+      stamp,
+      enabled: settings.enabled,
+      installedAt: settings.installedAt,
+      schedule: await manifestSchedule(paths.current),
+      lastTickAt: cached?.lastTickAt,
+    };
+    this.known.set(addr, known);
+    return known;
   }
 
   /**

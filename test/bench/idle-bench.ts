@@ -86,7 +86,7 @@ async function measureHost(data: string, bots: number, settleMs: number, windowM
 }
 
 /** Both hosts, one after the other; `many` bots in the second. */
-export async function measureIdle(many: number, settleMs = 15_000, windowMs = 20_000): Promise<IdleResult> {
+export async function measureIdle(many: number, settleMs = 15_000, windowMs = 65_000): Promise<IdleResult> {
   const work = mkdtempSync(join(tmpdir(), "idle-bench-"));
   try {
     cli(["new", "echo", "--name", "echo"], work);

@@ -42,7 +42,7 @@ const BUDGETS = {
   /** The RSS soak: 10 000 events on one runner after 3 000 untimed ones (its RSS climbs over about the first 3 000), RSS read every 500. */
   rssSoak: { events: 10_000, maxMs: 45_000, sampleEvery: 500, warmUp: 3000 },
   /** Idle hosts (issue 15): 1 bot, then this many copies; each left alone for the window after a settle. */
-  idle: { bots: 10_000, settleMs: 15_000, windowMs: 20_000 },
+  idle: { bots: 10_000, settleMs: 15_000, windowMs: 65_000 },
   /** Runner walls: 5 starts of each kind, then 6 alternating blocks of 200 echo events each. */
   walls: { starts: 5, blocks: 6, blockEvents: 200 },
   inProcess: {

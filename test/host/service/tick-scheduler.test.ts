@@ -1,6 +1,6 @@
 // The tick scheduler (host/service/tick-scheduler.ts) alone: the tick secret, the tick entry's
 // format, and queueing due ticks into a real spool for bots installed like an operator does.
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -113,5 +113,24 @@ describe("tick scheduler", () => {
     clock.set(slot + 3 * 60 * 60 * 1000);
     expect(await ticks.queueDueTicks()).toBe(1);
     expect(asked).toEqual([]);
+  });
+
+  it("keeps what a bot's files said between scans and reads them again when they change (an upgrade that adds a schedule)", async () => {
+    const { clock, ticks, slot, logs } = await scheduler();
+    clock.set(slot + 5 * 60 * 60 * 1000);
+    await ticks.queueDueTicks();
+    expect(logs.filter((l) => l.event === "tick.queued" && l.bot === QUIET)).toEqual([]);
+    const manifestFile = join(hostPaths(data).bot(QUIET).current, "chatbot.json");
+    const before = readFileSync(manifestFile, "utf8");
+    try {
+      writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(before), schedule: "hourly" }));
+      const later = new Date(Date.now() + 5_000);
+      utimesSync(manifestFile, later, later);
+      clock.set(slot + 10 * 60 * 60 * 1000);
+      await ticks.queueDueTicks();
+      expect(logs.filter((l) => l.event === "tick.queued" && l.bot === QUIET)).toHaveLength(1);
+    } finally {
+      writeFileSync(manifestFile, before);
+    }
   });
 });
