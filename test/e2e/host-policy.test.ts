@@ -3,6 +3,7 @@
 // submission as the bot, the bot's mail routed over LMTP to the service running IN this process
 // with a FAKE clock: the test moves time by hours without sleeping. Needs root, `make relay-deps`
 // and `make build` (the sandbox runner is compiled).
+import { TICK_SCAN_MS } from "../../core/limits.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { T } from "@deltachat/jsonrpc-client";
 import { Executor } from "../../host/executor/executor.js";
@@ -128,7 +129,7 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
     const from = host.logs.length; // earlier tests moved the clock past slots too (no subscriber then)
     const slot = nextTick("hourly", undefined, host.clock.now(), tickOffsetMs(tickBot, "hourly")).next;
     const tick = dc.waitForIncomingMessage(carol.account, (m) => m.chatId === carol.chatId && m.text.startsWith("tick at"), 30_000);
-    host.clock.set(slot + 1000);
+    host.clock.set(slot + TICK_SCAN_MS); // the drain loop looks for due ticks every TICK_SCAN_MS
     expect((await tick).text).toBe(`tick at ${new Date(slot).toISOString()}`);
     await settle(host);
     expect(await botTexts(carol)).toEqual(["subscribed", `tick at ${new Date(slot).toISOString()}`]);
@@ -144,7 +145,7 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
 
     const from = host.logs.length;
     const slot = nextTick("hourly", undefined, host.clock.now(), tickOffsetMs(stopBot, "hourly")).next;
-    host.clock.set(slot + 1000);
+    host.clock.set(slot + TICK_SCAN_MS); // the drain loop looks for due ticks every TICK_SCAN_MS
     await until(() => host.logs.slice(from).some((l) => l.event === "bot.tick" && l.bot === stopBot), "the stoppable bot's tick");
     expect(host.logs.slice(from).find((l) => l.event === "bot.tick" && l.bot === stopBot)).toMatchObject({
       at: slot,
