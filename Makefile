@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck lint format test demo demo-sandbox bench clean relay-deps docs
+.PHONY: registry all deps build typecheck lint format test demo demo-sandbox bench clean relay-deps docs
 
 all: build
 
@@ -77,6 +77,11 @@ bench: build
 # The whole product on this machine: relay, host service, echo bot, a real Delta Chat client.
 demo: build relay-deps
 	npx vite-node test/demo/live-demo.ts
+
+# This checkout's packages on a local registry (Verdaccio on 127.0.0.1), for the README's quick start
+# before a public release: prints the `export npm_config_registry=…` line; Ctrl-C stops it.
+registry: build
+	npx vite-node test/demo/local-registry.ts
 
 # Only the sandbox: new → build → run the echo bot, then a hostile bot stopped at its CPU budget.
 demo-sandbox: build

@@ -18,9 +18,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRegistry, type LocalRegistry } from "../support/local-registry.js";
+import { publishCheckout } from "../support/publish-local.js";
+import { until } from "../support/poll.js";
 import { userShellEnv } from "../support/user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const VITE_NODE = join(ROOT, "node_modules", "vite-node", "vite-node.mjs");
 const TEMPLATES = readdirSync(join(ROOT, "templates"), { withFileTypes: true })
   .filter((e) => e.isDirectory() && existsSync(join(ROOT, "templates", e.name, "chatbot.json")))
   .map((e) => e.name)
@@ -108,19 +111,7 @@ function quickStartCommands(): string[] {
 beforeAll(async () => {
   registry = await startLocalRegistry();
   // Packed from this checkout (lib/ as `make build` left it) and published, as a release would be.
-  const packs = join(work, "packs");
-  mkdirSync(packs);
-  const publisher = join(work, "publisher.npmrc");
-  writeFileSync(publisher, registry.npmrc);
-  const env = userShellEnv({ npm_config_userconfig: publisher, npm_config_cache: join(homedir(), ".npm") });
-  for (const dir of [ROOT, join(ROOT, "create")]) {
-    const packed = await sh(`npm pack --ignore-scripts --pack-destination ${packs}`, dir, "", env);
-    expect(packed.code, packed.output).toBe(0);
-  }
-  for (const tarball of readdirSync(packs)) {
-    const published = await sh(`npm publish ${join(packs, tarball)}`, work, "", env);
-    expect(published.code, `${published.output}\n${registry.output().slice(-2000)}`).toBe(0);
-  }
+  await publishCheckout(registry);
   mkdirSync(home);
   writeFileSync(join(home, ".npmrc"), `registry=${registry.url}\nignore-scripts=true\n`);
 }, 120_000);
@@ -199,4 +190,26 @@ describe("from a registry, outside any checkout", () => {
     expect(plan).toContain(join(prefix, "lib", "node_modules", "@chatbot-host", "chatbot", "lib", "host", "cli", "main.js"));
     expect(plan).toMatch(/steps to do; run without --dry-run to do them/);
   }, 300_000);
+
+  it("make registry's program (test/demo/local-registry.ts) prints the export line, and that registry serves both packages until stopped", async () => {
+    const child = spawn(process.execPath, [VITE_NODE, join(ROOT, "test", "demo", "local-registry.ts")], {
+      cwd: ROOT,
+      env: userShellEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      const url = await until(() => /export npm_config_registry=(\S+)/.exec(output)?.[1], `the export line (output: ${output.slice(-1000)})`, 90_000);
+      for (const name of ["@chatbot-host/chatbot", "@chatbot-host/create"]) {
+        const viewed = await sh(`npm view ${name} version`, home, "", newUserEnv({ npm_config_registry: url }));
+        expect(viewed.stdout.trim(), viewed.output).toBe((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }, 120_000);
 });
