@@ -13,6 +13,8 @@
 //   <data>/deploys/<addr>.json       when the address was installed in the last day (relay-quotas.ts):
 //                                    outside the bot's folder, so removing the bot does not reset it
 //   <data>/removed/<addr>.<time>/    removed bots' folders, the newest REMOVED_COPIES_PER_BOT per address
+//   <data>/tick-index.json           what the tick scan knew of each bot (tick-scheduler.ts), so a
+//                                    start stats every bot's files instead of reading them
 //   <data>/logs/host.jsonl           structured log (JSON lines)
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";

@@ -80,8 +80,11 @@ export class TickScheduler {
   private secret: Promise<string> | undefined;
   /** When the last scan ran, ms on the clock. */
   private lastScanAt: number | undefined;
-  /** Per bot: what its files said at the last scan (botTicks). */
+  /** Per bot: what its files said at the last scan (botTicks), kept in tick-index.json across starts. */
   private readonly known = new Map<string, BotTicks>();
+  private indexLoaded = false;
+  /** Something in `known` changed during the current scan: the index is written at its end. */
+  private indexChanged = false;
 
   constructor(private readonly deps: TickSchedulerDeps) {}
 
@@ -104,26 +107,54 @@ export class TickScheduler {
    */
   async queueDueTicks(): Promise<number> {
     this.lastScanAt = this.deps.clock.now();
+    if (!this.indexLoaded) await this.loadIndex();
+    this.indexChanged = false;
     let queued = 0;
     const addrs = await this.deps.registry.addrs();
     const present = new Set(addrs);
-    for (const addr of this.known.keys()) if (!present.has(addr)) this.known.delete(addr);
+    for (const addr of this.known.keys()) {
+      if (present.has(addr)) continue;
+      this.known.delete(addr);
+      this.indexChanged = true;
+    }
     for (const addr of addrs) {
       const known = await this.botTicks(addr);
       if (!known?.enabled || known.schedule === undefined) continue;
       if (isPaused(this.deps.dataDir, addr)) continue; // the author paused it: no ticks either
       const file = join(hostPaths(this.deps.dataDir).bot(addr).dir, "ticks.json");
-      known.lastTickAt ??= (await readJsonFile<{ lastTickAt?: number }>(file, {})).lastTickAt ?? null;
+      if (known.lastTickAt === undefined) {
+        known.lastTickAt = (await readJsonFile<{ lastTickAt?: number }>(file, {})).lastTickAt ?? null;
+        this.indexChanged = true;
+      }
       // A new bot starts counting from its installation, not from the epoch.
       const plan = nextTick(known.schedule, known.lastTickAt ?? known.installedAt, this.deps.clock.now(), tickOffsetMs(addr, known.schedule));
       if (!plan.due) continue;
       await this.deps.spool.write(addr, tickEntry(await this.tickSecret(), plan.at), 1024);
       await writeJsonFile(file, { lastTickAt: plan.at });
       known.lastTickAt = plan.at;
+      this.indexChanged = true;
       this.deps.log({ event: "tick.queued", bot: addr, at: plan.at });
       queued += 1;
     }
+    if (this.indexChanged) await writeJsonFile(this.indexFile(), Object.fromEntries(this.known));
     return queued;
+  }
+
+  /** <data>/tick-index.json: what the last scan knew of each bot, so a start reads one file, not every bot's. */
+  private indexFile(): string {
+    return join(this.deps.dataDir, "tick-index.json");
+  }
+
+  /** Take what a scan before this start knew (each entry is still checked against its files' stamps). */
+  private async loadIndex(): Promise<void> {
+    this.indexLoaded = true;
+    const index = await readJsonFile<Record<string, Partial<BotTicks>>>(this.indexFile(), {}).catch(() => ({}));
+    for (const [addr, entry] of Object.entries(index ?? {})) {
+      if (typeof entry?.stamp !== "string" || typeof entry.enabled !== "boolean" || typeof entry.installedAt !== "number") continue;
+      const schedule = entry.schedule === "hourly" || entry.schedule === "daily" ? entry.schedule : undefined;
+      const lastTickAt = typeof entry.lastTickAt === "number" || entry.lastTickAt === null ? entry.lastTickAt : undefined;
+      this.known.set(addr, { stamp: entry.stamp, enabled: entry.enabled, installedAt: entry.installedAt, schedule, lastTickAt });
+    }
   }
 
   /** What `addr`'s files say about its ticks, read again only when bot.json or the manifest changed; undefined for no bot. */
@@ -134,7 +165,7 @@ export class TickScheduler {
     if (cached?.stamp === stamp) return cached;
     const settings = await readBotSettings(paths.config).catch(() => undefined);
     if (!settings) {
-      this.known.delete(addr);
+      if (this.known.delete(addr)) this.indexChanged = true;
       return undefined;
     }
     const known: BotTicks = {
@@ -145,6 +176,7 @@ export class TickScheduler {
       lastTickAt: cached?.lastTickAt,
     };
     this.known.set(addr, known);
+    this.indexChanged = true;
     return known;
   }
 

@@ -86,7 +86,9 @@ describe("tick scheduler", () => {
 
   it("the drain loop's scan (queueDueTicksThrottled) runs at most once per TICK_SCAN_MS on the clock: a tick is then at most that late", async () => {
     const { clock, ticks, slot } = await scheduler();
-    rmSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), { force: true }); // counted from the install again
+    // Counted from the install again: its last tick forgotten, here and in the scan's index.
+    rmSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), { force: true });
+    rmSync(join(data, "tick-index.json"), { force: true });
     clock.set(slot - 1);
     expect(await ticks.queueDueTicksThrottled()).toBe(0); // scans: nothing due yet
     clock.set(slot);
@@ -100,6 +102,7 @@ describe("tick scheduler", () => {
   it("does not load the bots it looks at (no bundle, no keys): the registry is asked only for their addresses", async () => {
     const { clock, slot, spool, logs } = await scheduler();
     rmSync(join(hostPaths(data).bot(HOURLY).dir, "ticks.json"), { force: true });
+    rmSync(join(data, "tick-index.json"), { force: true });
     const asked: string[] = [];
     // A registry that would load a bot if asked (as the scheduler once did for every bot, every second).
     const registry = {
@@ -132,5 +135,20 @@ describe("tick scheduler", () => {
     } finally {
       writeFileSync(manifestFile, before);
     }
+  });
+
+  it("a new scheduler (a restart) takes what the last one knew from tick-index.json: the same bots, no tick twice", async () => {
+    const first = await scheduler();
+    first.clock.set(first.slot + 20 * 60 * 60 * 1000);
+    await first.ticks.queueDueTicks();
+    const index = JSON.parse(readFileSync(join(data, "tick-index.json"), "utf8")) as Record<string, { schedule?: string; lastTickAt?: number }>;
+    expect(index[HOURLY]).toMatchObject({ schedule: "hourly", lastTickAt: expect.any(Number) });
+    expect(index[QUIET]).toMatchObject({ enabled: true });
+    expect(index[QUIET]!.schedule).toBeUndefined();
+    const second = await scheduler();
+    second.clock.set(first.clock.now());
+    expect(await second.ticks.queueDueTicks()).toBe(0);
+    second.clock.set(first.clock.now() + 60 * 60 * 1000);
+    expect(await second.ticks.queueDueTicks()).toBe(1);
   });
 });
