@@ -111,8 +111,9 @@ export class DeployWatcher {
   private readonly checks = new Serial();
   /** When checkDue last started a login, real ms (its spacing is real time whatever the clock). */
   private lastLoginStartedAt = 0;
-  /** Per bot folder: when checkDue looks at it again, ms (see checkDue). */
+  /** Per bot folder: when checkDue looks at it again, ms (see checkDue); kept in watch-index.json. */
   private readonly nextDue = new Map<string, number>();
+  private indexLoaded = false;
   /** When a check last handled a deploy of an account (kept HANDLED_WITH_EARLIER_MS), ms. */
   private readonly lastHandled = new Map<string, number>();
 
@@ -126,6 +127,29 @@ export class DeployWatcher {
    * not due, and noted with its new time.
    */
   async checkDue(): Promise<void> {
+    if (!this.indexLoaded) await this.loadIndex();
+    const before = JSON.stringify(Object.fromEntries(this.nextDue));
+    try {
+      await this.lookAtDueBots();
+    } finally {
+      // Kept across starts: a restart reads only the bots that are due, not every bot's files.
+      const after = JSON.stringify(Object.fromEntries(this.nextDue));
+      if (after !== before) await writePrivateFile(this.indexFile(), after).catch(() => undefined);
+    }
+  }
+
+  /** <data>/watch-index.json: each bot folder's next due time, as checkDue last knew it. */
+  private indexFile(): string {
+    return join(this.deps.dataDir, "watch-index.json");
+  }
+
+  private async loadIndex(): Promise<void> {
+    this.indexLoaded = true;
+    const index = await readJsonFile<Record<string, unknown>>(this.indexFile(), {}).catch(() => ({}));
+    for (const [addr, at] of Object.entries(index ?? {})) if (typeof at === "number" && Number.isFinite(at)) this.nextDue.set(addr, at);
+  }
+
+  private async lookAtDueBots(): Promise<void> {
     const names = (await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[])).sort();
     const present = new Set(names);
     for (const addr of this.nextDue.keys()) if (!present.has(addr)) this.nextDue.delete(addr);

@@ -15,6 +15,7 @@
 //   <data>/removed/<addr>.<time>/    removed bots' folders, the newest REMOVED_COPIES_PER_BOT per address
 //   <data>/tick-index.json           what the tick scan knew of each bot (tick-scheduler.ts), so a
 //                                    start stats every bot's files instead of reading them
+//   <data>/watch-index.json          each bot's next IMAP check (deploy-watcher.ts), kept across starts
 //   <data>/logs/host.jsonl           structured log (JSON lines)
 //   <data>/metrics.prom              Prometheus text-format counters (host serve rewrites it every 10 s)
 import { existsSync } from "node:fs";

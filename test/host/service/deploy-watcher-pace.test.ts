@@ -1,7 +1,7 @@
 // The watcher's poll after a restart, when every bot is due at once: logins are spaced at
 // DEPLOY_LOGINS_PER_SECOND (real time), and a bot already looked at is not read again until its
-// next due time (the next look logs in nowhere).
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+// next due time (the next look logs in nowhere), also after a restart (watch-index.json).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -40,6 +40,19 @@ describe("deploy watcher poll pace", () => {
     expect(relay.logins).toEqual(BOTS);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000 / DEPLOY_LOGINS_PER_SECOND - 5);
     await watcher.checkDue();
+    expect(relay.logins).toEqual(BOTS);
+
+    // A restart: the new watcher takes the due times from watch-index.json, without reading each
+    // bot's account.json (removed here: read, it would make every bot due again).
+    for (const addr of BOTS) rmSync(join(hostPaths(dataDir).bot(addr).dir, "account.json"), { force: true });
+    const restarted = new DeployWatcher({
+      dataDir,
+      config: parseHostConfig({}, "host.json"),
+      clock: { now: () => 1_000_000 },
+      log: () => {},
+      openMailbox: relay.open,
+    });
+    await restarted.checkDue();
     expect(relay.logins).toEqual(BOTS);
   });
 });
