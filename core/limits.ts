@@ -463,6 +463,13 @@ export const DEPLOY_WATCH_MAX_MS = 60_000;
  * be kept and runs late instead (with the deploy inbox, the poll is only a fallback: 0 turns it off).
  */
 export const DEPLOY_LOGINS_PER_SECOND = 5;
+/**
+ * Bytes of a message's start the host searches for a header field without parsing it (a deploy's
+ * marker, a Message-ID before an APPEND; host/mail/header-block.ts): a chat mail's headers are a
+ * few KiB. A doctor's probe, which the host writes itself, is looked for in the first 8 KiB.
+ */
+export const HEADER_SCAN_BYTES = 16 * 1024;
+export const PROBE_HEADER_SCAN_BYTES = 8 * 1024;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;
 /**

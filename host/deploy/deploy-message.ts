@@ -26,7 +26,9 @@ import {
   DEPLOY_MESSAGE_MAX_BYTES,
   DEPLOY_PASSWORD_MAX_BYTES,
   DEPLOY_SOURCE_MAP_MAX_BYTES,
+  HEADER_SCAN_BYTES,
 } from "../../core/limits.js";
+import { headerBlock } from "../mail/header-block.js";
 import { formatDate } from "../wire/mime/header-format.js";
 import { newMessageId } from "../wire/mime/compose.js";
 
@@ -189,14 +191,9 @@ export function samePassword(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Bytes of a message's head looked at for the deploy header (a deploy's header block is a few hundred bytes). */
-const DEPLOY_HEAD_SCAN_BYTES = 16 * 1024;
-
-/** True when the message's header block (within its first DEPLOY_HEAD_SCAN_BYTES) has an X-Chatbot-Deploy field. */
+/** True when the message's header block (within its first HEADER_SCAN_BYTES) has an X-Chatbot-Deploy field. */
 export function hasDeployHeader(raw: Uint8Array): boolean {
-  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, DEPLOY_HEAD_SCAN_BYTES)).toString("latin1");
-  const end = head.search(/\r?\n\r?\n/);
-  return new RegExp(`^${DEPLOY_HEADER}:`, "im").test(end === -1 ? head : head.slice(0, end));
+  return new RegExp(`^${DEPLOY_HEADER}:`, "im").test(headerBlock(raw, HEADER_SCAN_BYTES));
 }
 
 /**

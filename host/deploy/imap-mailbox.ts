@@ -4,7 +4,15 @@
 // after 90 days without an IMAP login, PROTOCOL §1).
 import { ImapFlow } from "imapflow";
 import { ChatbotError } from "../../core/errors.js";
-import { DEPLOY_MESSAGE_MAX_BYTES, FOLDER_LIST_MAX, IMAP_CONNECT_TIMEOUT_MS, IMAP_RESPONSE_MAX_BYTES, IMAP_SOCKET_TIMEOUT_MS } from "../../core/limits.js";
+import { headerBlock } from "../mail/header-block.js";
+import {
+  DEPLOY_MESSAGE_MAX_BYTES,
+  FOLDER_LIST_MAX,
+  HEADER_SCAN_BYTES,
+  IMAP_CONNECT_TIMEOUT_MS,
+  IMAP_RESPONSE_MAX_BYTES,
+  IMAP_SOCKET_TIMEOUT_MS,
+} from "../../core/limits.js";
 import { DEPLOY_FOLDER, DEPLOY_HEADER, REFUSED_FOLDER } from "./deploy-message.js";
 import type { ImapSettings } from "./imap-settings.js";
 
@@ -222,14 +230,9 @@ export async function openFolderMailbox(
   };
 }
 
-/** Bytes of a message's head searched for its Message-ID. */
-const MESSAGE_ID_SCAN_BYTES = 16 * 1024;
-
-/** The Message-ID of `raw` ("<…>"), from its header block's first 16 KiB; undefined without one. */
+/** The Message-ID of `raw` ("<…>"), from its header block's first HEADER_SCAN_BYTES; undefined without one. */
 export function headMessageId(raw: Uint8Array): string | undefined {
-  const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MESSAGE_ID_SCAN_BYTES)).toString("latin1");
-  const end = head.search(/\r?\n\r?\n/);
-  return /^message-id:[ \t]*(<[^<>\s]{1,250}>)[ \t]*$/im.exec(end === -1 ? head : head.slice(0, end))?.[1];
+  return /^message-id:[ \t]*(<[^<>\s]{1,250}>)[ \t]*$/im.exec(headerBlock(raw, HEADER_SCAN_BYTES))?.[1];
 }
 
 /**

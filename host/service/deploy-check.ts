@@ -6,7 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { PROBE_HEADER_SCAN_BYTES } from "../../core/limits.js";
 import type { DeployMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
+import { headerBlock } from "../mail/header-block.js";
 import type { HostConfig } from "./host-config.js";
 import { readLogTail } from "./log-file.js";
 import { hostPaths, installedBotAddresses } from "./paths.js";
@@ -32,11 +34,7 @@ export interface DeployCheck {
 
 /** The nonce of a probe message in `raw` (its header part), if it is one. */
 export function probeNonce(raw: Uint8Array): string | undefined {
-  const head =
-    Buffer.from(raw.subarray(0, 8192))
-      .toString("latin1")
-      .split(/\r?\n\r?\n/)[0] ?? "";
-  return new RegExp(`^${PROBE_HEADER}:[ \\t]*([0-9a-f]{8,64})[ \\t]*$`, "im").exec(head)?.[1];
+  return new RegExp(`^${PROBE_HEADER}:[ \\t]*([0-9a-f]{8,64})[ \\t]*$`, "im").exec(headerBlock(raw, PROBE_HEADER_SCAN_BYTES))?.[1];
 }
 
 /** Whether a file or the host's log shows the probe `nonce` arrived. */
