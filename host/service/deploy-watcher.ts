@@ -114,6 +114,8 @@ export class DeployWatcher {
   /** Per bot folder: when checkDue looks at it again, ms (see checkDue); kept in watch-index.json. */
   private readonly nextDue = new Map<string, number>();
   private indexLoaded = false;
+  /** checkDue changed a due time since the index was last written. */
+  private indexChanged = false;
   /** When a check last handled a deploy of an account (kept HANDLED_WITH_EARLIER_MS), ms. */
   private readonly lastHandled = new Map<string, number>();
 
@@ -128,31 +130,34 @@ export class DeployWatcher {
    */
   async checkDue(): Promise<void> {
     if (!this.indexLoaded) await this.loadIndex();
-    const before = JSON.stringify(Object.fromEntries(this.nextDue));
+    this.indexChanged = false;
     try {
       await this.lookAtDueBots();
     } finally {
       // Kept across starts: a restart reads only the bots that are due, not every bot's files.
-      const after = JSON.stringify(Object.fromEntries(this.nextDue));
-      if (after !== before) await writePrivateFile(this.indexFile(), after).catch(() => undefined);
+      if (this.indexChanged)
+        await writePrivateFile(hostPaths(this.deps.dataDir).watchIndex, JSON.stringify(Object.fromEntries(this.nextDue))).catch(() => undefined);
     }
   }
 
-  /** <data>/watch-index.json: each bot folder's next due time, as checkDue last knew it. */
-  private indexFile(): string {
-    return join(this.deps.dataDir, "watch-index.json");
+  /** Note when `addr` is looked at next (a change marks the index for writing); undefined forgets it. */
+  private setDue(addr: string, at: number | undefined): void {
+    if (this.nextDue.get(addr) === at) return;
+    if (at === undefined) this.nextDue.delete(addr);
+    else this.nextDue.set(addr, at);
+    this.indexChanged = true;
   }
 
   private async loadIndex(): Promise<void> {
     this.indexLoaded = true;
-    const index = await readJsonFile<Record<string, unknown>>(this.indexFile(), {}).catch(() => ({}));
+    const index = await readJsonFile<Record<string, unknown>>(hostPaths(this.deps.dataDir).watchIndex, {}).catch(() => ({}));
     for (const [addr, at] of Object.entries(index ?? {})) if (typeof at === "number" && Number.isFinite(at)) this.nextDue.set(addr, at);
   }
 
   private async lookAtDueBots(): Promise<void> {
     const names = (await readdir(hostPaths(this.deps.dataDir).bots).catch(() => [] as string[])).sort();
     const present = new Set(names);
-    for (const addr of this.nextDue.keys()) if (!present.has(addr)) this.nextDue.delete(addr);
+    for (const addr of this.nextDue.keys()) if (!present.has(addr)) this.setDue(addr, undefined);
     const interval = checkIntervalMs(this.deps.config.imap.pollSeconds);
     for (const addr of names) {
       if (this.stopped) return;
@@ -161,12 +166,12 @@ export class DeployWatcher {
       const paths = hostPaths(this.deps.dataDir).bot(addr);
       const settings = await readJsonFile<BotSettings | undefined>(paths.config, undefined).catch(() => undefined);
       if (!settings) {
-        this.nextDue.set(addr, now + interval); // not a bot (yet): looked at again later
+        this.setDue(addr, now + interval); // not a bot (yet): looked at again later
         continue;
       }
       const state = await readJsonFile<AccountCheck>(join(paths.dir, "account.json"), {}).catch(() => ({}) as AccountCheck);
       if (!checkDue(state, now, this.deps.config.imap.pollSeconds)) {
-        this.nextDue.set(addr, (state.lastCheckAt ?? now) + interval);
+        this.setDue(addr, (state.lastCheckAt ?? now) + interval);
         continue;
       }
       // Logins spaced (after a restart every bot may be due at once): at most DEPLOY_LOGINS_PER_SECOND.
@@ -175,7 +180,7 @@ export class DeployWatcher {
       if (this.stopped) return;
       this.lastLoginStartedAt = Date.now();
       await this.checkAccount(addr).catch(() => {}); // logged inside
-      this.nextDue.set(addr, this.deps.clock.now() + interval);
+      this.setDue(addr, this.deps.clock.now() + interval);
     }
   }
 

@@ -95,11 +95,9 @@ export class HostService {
    */
   async drainOnce(): Promise<number> {
     await this.ticks.queueDueTicksThrottled();
-    const now = this.deps.clock.now();
-    const all = await this.deps.spool.all();
-    const entries = all.filter((entry) => entry.nextAttemptAt <= now);
     // The loop sleeps until the first waiting entry is due (a retry, a deferral), or a door pokes.
-    this.nextDueAt = Math.min(...all.filter((entry) => entry.nextAttemptAt > now).map((entry) => entry.nextAttemptAt));
+    const { ready: entries, nextAt } = await this.deps.spool.due();
+    this.nextDueAt = nextAt;
     const inFlight = new Set<Promise<void>>();
     let flushedAt = this.deps.clock.now();
     try {

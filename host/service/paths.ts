@@ -52,6 +52,10 @@ export function hostPaths(dataDir: string) {
     /** Install history per address, kept apart from the bot's folder (relay-quotas.ts). */
     deploys: (addr: string) => join(dataDir, "deploys", `${addr.toLowerCase()}.json`),
     removed: join(dataDir, "removed"),
+    /** What the tick scan knew of each bot (tick-scheduler.ts), so a start stats bots' files instead of reading them. */
+    tickIndex: join(dataDir, "tick-index.json"),
+    /** Each bot's next IMAP check (deploy-watcher.ts), kept across starts. */
+    watchIndex: join(dataDir, "watch-index.json"),
     bot: (addr: string) => {
       const dir = join(dataDir, "bots", addr.toLowerCase());
       return {

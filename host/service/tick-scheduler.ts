@@ -136,19 +136,14 @@ export class TickScheduler {
       this.deps.log({ event: "tick.queued", bot: addr, at: plan.at });
       queued += 1;
     }
-    if (this.indexChanged) await writeJsonFile(this.indexFile(), Object.fromEntries(this.known));
+    if (this.indexChanged) await writeJsonFile(hostPaths(this.deps.dataDir).tickIndex, Object.fromEntries(this.known));
     return queued;
-  }
-
-  /** <data>/tick-index.json: what the last scan knew of each bot, so a start reads one file, not every bot's. */
-  private indexFile(): string {
-    return join(this.deps.dataDir, "tick-index.json");
   }
 
   /** Take what a scan before this start knew (each entry is still checked against its files' stamps). */
   private async loadIndex(): Promise<void> {
     this.indexLoaded = true;
-    const index = await readJsonFile<Record<string, Partial<BotTicks>>>(this.indexFile(), {}).catch(() => ({}));
+    const index = await readJsonFile<Record<string, Partial<BotTicks>>>(hostPaths(this.deps.dataDir).tickIndex, {}).catch(() => ({}));
     for (const [addr, entry] of Object.entries(index ?? {})) {
       if (typeof entry?.stamp !== "string" || typeof entry.enabled !== "boolean" || typeof entry.installedAt !== "number") continue;
       const schedule = entry.schedule === "hourly" || entry.schedule === "daily" ? entry.schedule : undefined;

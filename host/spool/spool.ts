@@ -60,8 +60,19 @@ export class Spool {
 
   /** Entries ready now (nextAttemptAt <= now), oldest first. */
   async ready(): Promise<SpoolEntry[]> {
+    return (await this.due()).ready;
+  }
+
+  /** The entries whose time has come (oldest first), and when the first of the others is due (Infinity: none), ms. */
+  async due(): Promise<{ ready: SpoolEntry[]; nextAt: number }> {
     const now = this.clock.now();
-    return (await this.all()).filter((entry) => entry.nextAttemptAt <= now);
+    const ready: SpoolEntry[] = [];
+    let nextAt = Number.POSITIVE_INFINITY;
+    for (const entry of await this.all()) {
+      if (entry.nextAttemptAt <= now) ready.push(entry);
+      else nextAt = Math.min(nextAt, entry.nextAttemptAt);
+    }
+    return { ready, nextAt };
   }
 
   /** All entries (for status), oldest first. */

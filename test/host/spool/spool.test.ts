@@ -41,7 +41,7 @@ describe("spool", () => {
     expect(await readdir(join(root, "tmp"))).toEqual([]);
   });
 
-  it("spool: a stream is stored as it came, and ready() lists entries oldest first, only once their time has come", async () => {
+  it("spool: a stream is stored as it came, and ready() lists entries oldest first, only once their time has come; due() says when the first waiting one comes", async () => {
     const { spool, clock } = freshSpool();
     const a = await spool.write("a@x.org", chunks("Subject: a\n", "\n", "body a\n"), 1000);
     clock.advance(10);
@@ -49,8 +49,10 @@ describe("spool", () => {
     expect(new TextDecoder().decode(await spool.read(a))).toBe("Subject: a\n\nbody a\n");
     expect((await spool.ready()).map((e) => e.id)).toEqual([a.id, b.id]);
 
+    expect((await spool.due()).nextAt).toBe(Number.POSITIVE_INFINITY);
     const later = await spool.update(a, { attempts: 1, nextAttemptAt: clock.now() + 1000, lastError: "smtp 451", journal: { submitted: 2 } });
     expect((await spool.ready()).map((e) => e.id)).toEqual([b.id]);
+    expect(await spool.due()).toEqual({ ready: [b], nextAt: later.nextAttemptAt });
     expect(await spool.all()).toEqual([later, b]);
     clock.advance(1000);
     expect(await spool.ready()).toEqual([later, b]);
