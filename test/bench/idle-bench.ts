@@ -6,12 +6,13 @@
 // the baseline of the same run; the report gives the difference per bot. The IMAP server is a
 // closed port on 127.0.0.1 (a login fails at once): what is measured is the host's own work.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnServe } from "../support/serve-process.js";
 import { processTree, treeCpuMs } from "./proc.js";
+import { processRss } from "./stats.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 
@@ -39,7 +40,7 @@ function treeRssKiB(pid: number): number {
   let kib = 0;
   for (const p of processTree(pid)) {
     try {
-      kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+      kib += processRss(p).rssBytes / 1024;
     } catch {
       // exited meanwhile
     }

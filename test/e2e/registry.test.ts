@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalRegistry, type LocalRegistry } from "../support/local-registry.js";
 import { publishCheckout } from "../support/publish-local.js";
 import { until } from "../support/poll.js";
-import { userShellEnv } from "../support/user-shell.js";
+import { runShell, userShellEnv } from "../support/user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const VITE_NODE = join(ROOT, "node_modules", "vite-node", "vite-node.mjs");
@@ -54,24 +54,11 @@ function newUserEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 const timings: string[] = [];
 
 /** Run `command` (a shell line) as the new user in `cwd`; `input` is typed into it. `output` has stdout and stderr interleaved. */
-function sh(command: string, cwd: string, input = "", env = newUserEnv()): Promise<{ code: number | null; output: string; stdout: string }> {
+async function sh(command: string, cwd: string, input = "", env = newUserEnv()): Promise<{ code: number | null; output: string; stdout: string }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", command], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      timings.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${command.split("\n").at(-1)!.slice(0, 100)}`);
-      resolve({ code, output, stdout });
-    });
-    child.stdin.end(input);
-  });
+  const result = await runShell(command, cwd, env, input);
+  timings.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${command.split("\n").at(-1)!.slice(0, 100)}`);
+  return result;
 }
 
 /** At most `n` of the returned function's tasks run at once; each fails after `timeoutMs` of its own running. */

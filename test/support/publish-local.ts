@@ -1,26 +1,14 @@
 // Pack this checkout's two packages (@chatbot-host/chatbot and @chatbot-host/create) as `npm
 // publish` would and publish them to a local registry: what registry.test.ts and `make registry`
 // both do before a new user's `npm create @chatbot-host`.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LocalRegistry } from "./local-registry.js";
-import { userShellEnv } from "./user-shell.js";
+import { runShell, userShellEnv } from "./user-shell.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-function run(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", command], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
 
 /** Pack both packages from this checkout (lib/ as `make build` left it) and publish them to `registry`. */
 export async function publishCheckout(registry: LocalRegistry): Promise<void> {
@@ -32,11 +20,11 @@ export async function publishCheckout(registry: LocalRegistry): Promise<void> {
     writeFileSync(npmrc, registry.npmrc);
     const env = userShellEnv({ npm_config_userconfig: npmrc, npm_config_cache: join(homedir(), ".npm") });
     for (const dir of [ROOT, join(ROOT, "create")]) {
-      const packed = await run(`npm pack --ignore-scripts --pack-destination ${packs}`, dir, env);
+      const packed = await runShell(`npm pack --ignore-scripts --pack-destination ${packs}`, dir, env);
       if (packed.code !== 0) throw new Error(`npm pack in ${dir}: ${packed.output}`);
     }
     for (const tarball of readdirSync(packs)) {
-      const published = await run(`npm publish ${join(packs, tarball)}`, work, env);
+      const published = await runShell(`npm publish ${join(packs, tarball)}`, work, env);
       if (published.code !== 0) throw new Error(`npm publish ${tarball}: ${published.output}\n${registry.output().slice(-2000)}`);
     }
   } finally {
