@@ -34,6 +34,11 @@ export interface BuildResult {
   sha256: string;
   /** esbuild warnings as `file:line:col: text` (the build succeeded anyway). */
   warnings: string[];
+  /**
+   * Every file the build read, absolute: the files esbuild bundled, the source manifest, and the
+   * folder's tsconfig.json and package.json when present (esbuild reads both for its settings).
+   */
+  inputs: string[];
 }
 
 /** Throw E_BUNDLE when a bundle is larger than the host loads; exactly `maxBytes` passes. */
@@ -129,6 +134,8 @@ export async function buildBot(dir: string, options: BuildOptions = {}): Promise
       minifySyntax: true,
       minifyIdentifiers: false,
       logLevel: "silent",
+      // Which files went in (BuildResult.inputs): the test kit rebuilds only when one changed.
+      metafile: true,
       plugins: [guardPlugin(botDir, stdEntry)],
     });
   } catch (error) {
@@ -165,5 +172,10 @@ export async function buildBot(dir: string, options: BuildOptions = {}): Promise
     bundleBytes,
     sha256,
     warnings: result.warnings.map(formatMessage),
+    inputs: [
+      ...Object.keys(result.metafile.inputs).map((input) => resolve(botDir, input)),
+      join(botDir, MANIFEST_FILE),
+      ...["tsconfig.json", "package.json"].map((name) => join(botDir, name)).filter((path) => existsSync(path)),
+    ],
   };
 }

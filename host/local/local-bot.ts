@@ -1,7 +1,8 @@
 // A bot on the author's machine: build it, load its bundle, run events through the relay's event
 // pipeline and the real sandbox with the limits its manifest asks for. Shared by `chatbot run`,
 // `chatbot dev` and the test kit.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { buildBot } from "../../bundler/build.js";
 import { stackMapper } from "./stack-mapper.js";
 import type { Manifest } from "../../core/manifest.js";
@@ -31,19 +32,45 @@ export interface LocalBot {
   mapStack: (stack: string) => string;
 }
 
-/** Build the bot in `dir` (esbuild, ~20 ms) and load its bundle. */
-export async function buildLocalBot(dir: string): Promise<LocalBot> {
+/** The last build of each folder in this process, with the size and mtime of every file it read. */
+const lastBuilds = new Map<string, { stamps: string; inputs: string[]; bot: LocalBot }>();
+
+/** Size and mtime (ms) of each file, "" for one that is gone: a change in any of them means a rebuild. */
+async function stampsOf(paths: string[]): Promise<string> {
+  const stats = await Promise.all(paths.map((path) => stat(path).catch(() => undefined)));
+  return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}` : "")).join(" ");
+}
+
+/**
+ * Build the bot in `dir` (esbuild, ~20 ms wall and ~60 ms of esbuild's CPU) and load its bundle.
+ * With `reuse`, a folder built before in this process whose input files all have the same size and
+ * mtime is not built again: a bot's test file builds its folder for every test (the poll template:
+ * 46 times), so `npm test` ran esbuild once per test.
+ */
+export async function buildLocalBot(dir: string, options: { reuse?: boolean } = {}): Promise<LocalBot> {
+  const key = resolve(dir);
+  const last = options.reuse ? lastBuilds.get(key) : undefined;
+  if (last && (await stampsOf(last.inputs)) === last.stamps) return last.bot;
+  const bot = await buildFresh(dir);
+  if (options.reuse) lastBuilds.set(key, bot);
+  return bot.bot;
+}
+
+async function buildFresh(dir: string): Promise<{ stamps: string; inputs: string[]; bot: LocalBot }> {
   const built = await buildBot(dir);
+  // Stamped before the bundle is read back: a file changed during the build makes the next call rebuild.
+  const stamps = await stampsOf(built.inputs);
   const code = await readFile(built.bundlePath, "utf8");
   const mapStack = stackMapper(await readFile(built.sourceMapPath, "utf8"));
   const { perUser, ...eventLimits } = built.manifest.limits;
-  return {
+  const bot: LocalBot = {
     manifest: built.manifest,
     bundle: { id: built.sha256, code, filename: "bot.js" },
     limits: effectiveEventLimits(DEFAULT_EVENT_LIMITS, eventLimits),
     perUser: effectivePerUserLimits(DEFAULT_PER_USER_LIMITS, perUser),
     mapStack,
   };
+  return { stamps, inputs: built.inputs, bot };
 }
 
 /** Options of one local event. */

@@ -35,7 +35,7 @@ export function botFolder(dir: string | URL | undefined): string {
 
 /** Build the bot in `options.dir` (default: the current folder) and get it ready to run events. */
 export async function createTestBot(options: TestBotOptions = {}): Promise<TestBot> {
-  const local = await buildLocalBot(botFolder(options.dir));
+  const local = await buildLocalBot(botFolder(options.dir), { reuse: true });
   const botAddr = (options.botAddr ?? DEFAULT_BOT_ADDR).toLowerCase();
   const clock = createTestClock(options.now);
   const state = createTestState(options.state ?? {});

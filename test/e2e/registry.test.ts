@@ -1,7 +1,7 @@
 // The package as a new user and an operator get it from a registry, outside any checkout (issue 14):
-// a real registry (Verdaccio, test/support/local-registry.ts) on 127.0.0.1, this project's two
-// packages packed from this checkout (`npm pack`, as `npm publish` would) and published to it,
-// then, in a fresh HOME whose .npmrc names only that registry and forbids install scripts:
+// a real registry (Verdaccio, test/support/local-registry.ts) on 127.0.0.1, started by `make
+// registry`'s own program (test/demo/local-registry.ts), which packs this project's two packages
+// from this checkout (`npm pack`, as `npm publish` would) and publishes them to it; then, in a fresh HOME whose .npmrc names only that registry and forbids install scripts:
 //   - the README's quick start, run verbatim (its `npm create … --template echo` line included);
 //   - every other template the same way (`npm create …` for some, `npx @chatbot-host/chatbot new`
 //     for the others): npm install, npm test, npm run typecheck, npx chatbot run, build, a scripted
@@ -11,14 +11,13 @@
 // npm's cache is the machine user's (warm from `npm ci`): packages other than ours come through the
 // registry's proxy but their bytes from that cache (--prefer-offline), as for any user who installed
 // something before. Templates run two at a time (2 cores).
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalRegistry, type LocalRegistry } from "../support/local-registry.js";
-import { publishCheckout } from "../support/publish-local.js";
 import { until } from "../support/poll.js";
 import { runShell, userShellEnv } from "../support/user-shell.js";
 
@@ -37,7 +36,11 @@ const QUEUED_TIMEOUT_MS = TEMPLATE_TIMEOUT_MS * Math.ceil(TEMPLATES.length / 2);
 
 const work = mkdtempSync(join(tmpdir(), "registry-e2e-"));
 const home = join(work, "home");
-let registry: LocalRegistry;
+/** `make registry`'s program: the registry every case here uses, and what its own case checks. */
+let registryProgram: ChildProcess | undefined;
+let registryOutput = "";
+let registryExited: Promise<number | null>;
+let registryUrl: string;
 
 /** The fresh user's environment: only HOME's .npmrc (the local registry, no install scripts), the machine's npm cache. */
 function newUserEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -83,6 +86,25 @@ function limiter(n: number, timeoutMs: number): <T>(what: string, task: () => Pr
 }
 const twoAtATime = limiter(2, TEMPLATE_TIMEOUT_MS);
 
+/** The quick start's bot folder, once its `npm install` and tests passed: the other templates start from its node_modules. */
+let quickStartBot: string | undefined;
+
+/**
+ * Every template declares the same dependencies, so `npm install` in each would unpack the same
+ * tree again (~12 s and ~15 CPU-seconds each, a fifth of this file's CPU). A template's folder
+ * gets a copy of the quick start's installed node_modules (its vitest cache left out) when its
+ * dependencies are the same, as they are asserted to be; its own `npm install` then checks that
+ * tree against its package.json and writes its lock file, as after any earlier install.
+ */
+async function seedFromQuickStart(dir: string): Promise<void> {
+  if (!quickStartBot) return;
+  const deps = (folder: string) => (JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { devDependencies?: unknown; dependencies?: unknown });
+  expect(deps(dir).devDependencies).toEqual(deps(quickStartBot).devDependencies);
+  expect(deps(dir).dependencies).toEqual(deps(quickStartBot).dependencies);
+  const copied = await runShell(`cp -a ${join(quickStartBot, "node_modules")} node_modules && rm -rf node_modules/.vite`, dir, userShellEnv());
+  expect(copied.code, copied.output).toBe(0);
+}
+
 /** The commands of the README's "Quick start" code block, comments stripped. */
 function quickStartCommands(): string[] {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -96,16 +118,34 @@ function quickStartCommands(): string[] {
 }
 
 beforeAll(async () => {
-  registry = await startLocalRegistry();
   // Packed from this checkout (lib/ as `make build` left it) and published, as a release would be.
-  await publishCheckout(registry);
+  const child = spawn(process.execPath, [VITE_NODE, join(ROOT, "test", "demo", "local-registry.ts")], {
+    cwd: ROOT,
+    env: userShellEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  registryProgram = child;
+  child.stdout!.on("data", (chunk: Buffer) => (registryOutput += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (registryOutput += chunk.toString()));
+  registryExited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  registryUrl = await until(
+    () => {
+      if (child.exitCode !== null) throw new Error(`make registry's program exited ${child.exitCode}: ${registryOutput.slice(-2000)}`);
+      return /export npm_config_registry=(\S+)/.exec(registryOutput)?.[1];
+    },
+    "make registry's export line",
+    110_000,
+  );
   mkdirSync(home);
-  writeFileSync(join(home, ".npmrc"), `registry=${registry.url}\nignore-scripts=true\n`);
+  writeFileSync(join(home, ".npmrc"), `registry=${registryUrl}\nignore-scripts=true\n`);
 }, 120_000);
 
 afterAll(async () => {
   console.log(`registry.test.ts steps:\n${timings.join("\n")}`);
-  await registry?.stop();
+  if (registryProgram && registryProgram.exitCode === null) {
+    registryProgram.kill("SIGTERM");
+    await registryExited;
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -123,6 +163,7 @@ describe("from a registry, outside any checkout", () => {
     const pkg = JSON.parse(readFileSync(join(home, "mybot", "package.json"), "utf8")) as { devDependencies: Record<string, string> };
     const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
     expect(pkg.devDependencies.chatbot).toBe(`npm:@chatbot-host/chatbot@^${version}`);
+    quickStartBot = join(home, "mybot");
   }, 300_000);
 
   TEMPLATES.filter((name) => name !== QUICK_START_TEMPLATE).forEach((template, index) => {
@@ -142,6 +183,7 @@ describe("from a registry, outside any checkout", () => {
             return { output, stdout };
           };
           await step(create, home);
+          await seedFromQuickStart(dir);
           await step("npm install");
           expect((await step("npm test")).output).toMatch(/Tests\s+\d+ passed/);
           await step("npm run typecheck");
@@ -178,25 +220,26 @@ describe("from a registry, outside any checkout", () => {
     expect(plan).toMatch(/steps to do; run without --dry-run to do them/);
   }, 300_000);
 
-  it("make registry's program (test/demo/local-registry.ts) prints the export line, and that registry serves both packages until stopped", async () => {
-    const child = spawn(process.execPath, [VITE_NODE, join(ROOT, "test", "demo", "local-registry.ts")], {
-      cwd: ROOT,
-      env: userShellEnv(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    try {
-      const url = await until(() => /export npm_config_registry=(\S+)/.exec(output)?.[1], `the export line (output: ${output.slice(-1000)})`, 90_000);
-      for (const name of ["@chatbot-host/chatbot", "@chatbot-host/create"]) {
-        const viewed = await sh(`npm view ${name} version`, home, "", newUserEnv({ npm_config_registry: url }));
-        expect(viewed.stdout.trim(), viewed.output).toBe((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
-      }
-    } finally {
-      child.kill("SIGTERM");
-      await exited;
+  // Last: it stops the registry the cases above used.
+  it("make registry's program (test/demo/local-registry.ts) printed the export line, its registry serves both packages, and it stops on SIGTERM", async () => {
+    expect(registryOutput).toMatch(/^A registry with this checkout's @chatbot-host\/chatbot and @chatbot-host\/create runs at /m);
+    const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+    for (const name of ["@chatbot-host/chatbot", "@chatbot-host/create"]) {
+      const viewed = await sh(`npm view ${name} version`, home, "", newUserEnv({ npm_config_registry: registryUrl }));
+      expect(viewed.stdout.trim(), viewed.output).toBe(version);
     }
-  }, 120_000);
+    registryProgram!.kill("SIGTERM");
+    expect(await registryExited).toBe(0);
+    // Nothing listens on its port any more.
+    const { port } = new URL(registryUrl);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  }, 60_000);
 });

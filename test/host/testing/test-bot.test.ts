@@ -2,7 +2,8 @@
 // only on ok, stacks in the author's files; only the clock, fetch and state store are fake.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestBot } from "../../../host/testing/index.js";
-import type { TestBot } from "../../../host/testing/index.js";
+import type { TestBot, TestEventResult } from "../../../host/testing/index.js";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { botFolder as folderOf } from "../../../host/testing/test-bot.js";
@@ -197,6 +198,31 @@ describe("chatbot/testing: the bot folder", () => {
     expect(folderOf(dir)).toBe(dir);
     expect(folderOf(pathToFileURL(dir))).toBe(dir);
     expect(folderOf(pathToFileURL(join(dir, "bot.ts")).href)).toBe(dir);
+  });
+});
+
+describe("chatbot/testing: builds", () => {
+  const replyOf = (result: TestEventResult) => (result.actions[0] as { text?: string } | undefined)?.text;
+  it("a folder is built once for many test bots, and again when one of its files changes", async () => {
+    const dir = botFolder(`import { defineBot } from "chatbot/std";\nexport default defineBot({ async message(msg, bot) { await bot.reply("one"); } });\n`);
+    const first = await createTestBot({ dir });
+    const built = statSync(join(dir, "dist", "bot.js")).mtimeMs;
+    const second = await createTestBot({ dir });
+    try {
+      expect(replyOf(await second.message("hi"))).toBe("one");
+      // Nothing changed: dist/bot.js was not written again.
+      expect(statSync(join(dir, "dist", "bot.js")).mtimeMs).toBe(built);
+      writeFileSync(join(dir, "bot.ts"), readFileSync(join(dir, "bot.ts"), "utf8").replace('"one"', '"two"'));
+      const third = await createTestBot({ dir });
+      try {
+        expect(replyOf(await third.message("hi"))).toBe("two");
+      } finally {
+        await third.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });
 
