@@ -31,6 +31,8 @@ export const TARGETS = Object.freeze({
   idleCpuMsPerS: 1,
   /** Issue 15: host serve ready (service.started) with 10 000 bots, ms. */
   idleReadyMs: 2000,
+  /** Issue 15: runner RSS after 10 000 events / after 100. */
+  runnerRssGrowth: 1.1,
 });
 
 export interface BenchReport {
@@ -157,7 +159,7 @@ export function templateLines(t: TemplateResult): string[] {
 export function rssSoakLines(soak: RssSoakResult): string[] {
   const growthKiB = soak.growthBytesPer1000Events / 1024;
   return [
-    `11. RSS soak: ${soak.events} events on one runner in ${soak.seconds.toFixed(1)} s (after the untimed warm-up): runner ${mib(soak.warmedBytes)} → ${mib(soak.endBytes)}`,
+    `11. RSS soak: ${soak.events} events on one runner in ${soak.seconds.toFixed(1)} s after ${soak.warmUpEvents} untimed: runner ${mib(soak.warmedBytes)} → ${mib(soak.endBytes)}, ${(soak.endBytes / soak.warmedBytes).toFixed(2)}× (target ≤ ${TARGETS.runnerRssGrowth.toFixed(2)}× after ${soak.warmUpEvents + soak.events} events: ${met(soak.endBytes / soak.warmedBytes <= TARGETS.runnerRssGrowth)})`,
     `    peak of the first half ${mib(soak.firstHalfPeakBytes)}, of the second ${mib(soak.secondHalfPeakBytes)}: ${growthKiB >= 0 ? "+" : ""}${growthKiB.toFixed(0)} KiB per 1 000 events, second/first ${soak.peakRatio.toFixed(2)}× (1.00 = flat; V8's GC moves RSS by ±20 MiB)`,
   ];
 }

@@ -20,6 +20,8 @@ export interface SoakBudget {
 
 export interface RssSoakResult {
   events: number;
+  /** The untimed events before them (SoakBudget.warmUp). */
+  warmUpEvents: number;
   seconds: number;
   /** Runner RSS after the warm-up, bytes. */
   warmedBytes: number;
@@ -74,6 +76,7 @@ export async function measureRssSoak(budget: SoakBudget): Promise<RssSoakResult>
     const eventsBetweenHalves = (samples.length * budget.sampleEvery) / 2;
     return {
       events,
+      warmUpEvents: budget.warmUp,
       seconds,
       warmedBytes,
       endBytes: processRss(pid).rssBytes,

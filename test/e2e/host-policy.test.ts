@@ -88,7 +88,13 @@ describe.skipIf(!relayAvailable())("host policy with a real Delta Chat client (s
     const from = on.logs.length;
     await dc.rpc.miscSendTextMessage(chat.account, chat.chatId, text);
     let found: LogRecord | undefined;
-    await until(() => (found = on.logs.slice(from).find((l) => l.bot === bot && event(l))) !== undefined, `the host to handle "${text}" for ${bot}`);
+    try {
+      await until(() => (found = on.logs.slice(from).find((l) => l.bot === bot && event(l))) !== undefined, `the host to handle "${text}" for ${bot}`);
+    } catch (error) {
+      // What the host did log meanwhile says where the mail went instead.
+      const since = on.logs.slice(from).map((l) => JSON.stringify(l));
+      throw new Error(`${(error as Error).message}; the host's log since it was sent:\n${since.join("\n").slice(-6000)}`);
+    }
     return found!;
   }
 

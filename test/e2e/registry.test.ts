@@ -98,7 +98,7 @@ let quickStartBot: string | undefined;
  */
 async function seedFromQuickStart(dir: string): Promise<void> {
   if (!quickStartBot) return;
-  const deps = (folder: string) => (JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { devDependencies?: unknown; dependencies?: unknown });
+  const deps = (folder: string) => JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { devDependencies?: unknown; dependencies?: unknown };
   expect(deps(dir).devDependencies).toEqual(deps(quickStartBot).devDependencies);
   expect(deps(dir).dependencies).toEqual(deps(quickStartBot).dependencies);
   const copied = await runShell(`cp -a ${join(quickStartBot, "node_modules")} node_modules && rm -rf node_modules/.vite`, dir, userShellEnv());
