@@ -37,3 +37,39 @@ export async function cpuPerCall(label: string, n: number, step: (i: number) => 
   }
   return { cpuMs: (cpu.user + cpu.system) / 1000 / n, sysMs: cpu.system / 1000 / n, wallMs };
 }
+
+/**
+ * Several steps' CPU per call, measured in turns: `blocks` rounds, each running every step n/blocks
+ * times, so load from other processes, GC and CPU frequency fall on all of them alike (the parts a
+ * budget derives as differences need that). With PARTS_PROFILE set, one step at a time instead
+ * (cpuPerCall), so the profile holds one step's calls only.
+ */
+export async function cpuPerCallInTurns(
+  steps: ReadonlyArray<readonly [string, (i: number) => Promise<unknown>]>,
+  n: number,
+  blocks = 5,
+): Promise<Map<string, CallCost>> {
+  const costs = new Map<string, CallCost>();
+  if (process.env.PARTS_PROFILE) {
+    for (const [label, step] of steps) costs.set(label, await cpuPerCall(label, n, step));
+    return costs;
+  }
+  for (const [, step] of steps) for (let i = 0; i < Math.min(10, n); i++) await step(i);
+  const per = Math.max(1, Math.round(n / blocks));
+  const totals = new Map<string, { cpu: number; sys: number; wall: number }>(steps.map(([label]) => [label, { cpu: 0, sys: 0, wall: 0 }]));
+  for (let block = 0; block < blocks; block++) {
+    for (const [label, step] of steps) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = block * per; i < (block + 1) * per; i++) await step(i);
+      const cpu = process.cpuUsage(cpu0);
+      const total = totals.get(label)!;
+      total.cpu += cpu.user + cpu.system;
+      total.sys += cpu.system;
+      total.wall += performance.now() - t0;
+    }
+  }
+  const calls = per * blocks;
+  for (const [label, t] of totals) costs.set(label, { cpuMs: t.cpu / 1000 / calls, sysMs: t.sys / 1000 / calls, wallMs: t.wall / calls });
+  return costs;
+}

@@ -2,6 +2,7 @@
 // synthetic mail and real-core mail side by side. PARTS_PROFILE="real-core: inner=FILE" writes a
 // CPU profile of one part (cpu-per-call.ts).
 // Run with: npx vite-node test/bench/mail-parts-only.ts [N]   (after `make build`: the runner is lib/…)
+import "./production-env.js";
 import { Executor } from "../../host/executor/executor.js";
 import { measureMailParts } from "./mail-parts.js";
 import { mailPartsLines } from "./report.js";

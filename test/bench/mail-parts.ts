@@ -30,7 +30,7 @@ import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
 import { signAndEncrypt } from "../../host/wire/pgp/encrypt.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
-import { cpuPerCall } from "./cpu-per-call.js";
+import { cpuPerCall, cpuPerCallInTurns } from "./cpu-per-call.js";
 import { readRecording } from "./real-core-fixtures.js";
 
 export type MailSource = "synthetic" | "real-core";
@@ -165,58 +165,77 @@ export async function measureMailParts(source: MailSource, n: number, executor: 
     const at = (i: number) => prepared[i % prepared.length]!;
     const senderKey = async (i: number) => account.peers.key((await account.peers.get(at(i).sender))!.keydataBase64);
 
-    const costs = new Map<string, number>();
-    const measure = async (label: string, step: (i: number) => Promise<unknown>) => {
-      costs.set(label, (await cpuPerCall(`${source}: ${label}`, n, step)).cpuMs);
-      return costs.get(label)!;
-    };
+    // Every step but the spool's (whose order matters) in turns, so the differences compare like with like.
+    const steps: [string, (i: number) => Promise<unknown>][] = [
+      // receive: inbound.ts verify() and classify(), the calls they make, in their order.
+      ["outer parse", async (i) => parseOuter(at(i).raw, LIMITS)],
+      ["peer key", async (i) => senderKey(i)],
+      ["decrypt", async (i) => decryptAndVerify(at(i).armored, account.identity, [], LIMITS)],
+      ["decrypt + verify", async (i) => decryptAndVerify(at(i).armored, account.identity, [await senderKey(i)], LIMITS)],
+      ["inner parse", async (i) => withOuterFallbacks(await parseInner(at(i).decryptedInner, LIMITS), at(i).outer)],
+      [
+        "autocrypt",
+        async (i) => {
+          const header = parseAutocryptHeader(at(i).inner.autocrypt ?? "");
+          if (!header) return;
+          const keydataBase64 = Buffer.from(header.keydata).toString("base64");
+          const key = await account.peers.key(keydataBase64);
+          await account.peers.remember(at(i).sender, fingerprintOf(key), keydataBase64);
+        },
+      ],
+      ["receiveMail", async (i) => receiveMail(account, at(i).raw, LIMITS, { deferSeen: true })],
+      // run: event-pipeline.ts runAdmitted (admit, state, run, keep, count).
+      [
+        "policy",
+        async (i) => {
+          const { origin, result } = at(i);
+          await admitEvent(policy, origin);
+          await permittedActions(policy, result.actions);
+          await recordEvent(policy, origin.sender, origin.bytes, result.cpuMs);
+        },
+      ],
+      ["state.load", async () => bot.state.load()],
+      [
+        "executor.run",
+        async (i) => {
+          const { event } = at(i);
+          return executor.run(
+            runRequest(bot, { event: event.event, attachments: event.attachments, eventKey: event.key, state: {}, nowMs: Date.now(), botAddr: BOT_ADDR }),
+          );
+        },
+      ],
+      // reply: outbound.ts mailsForActions (route, compose, sign + encrypt).
+      ["signAndEncrypt", async (i) => signAndEncrypt(at(i).replyInner, [await senderKey(i)], account.identity)],
+      ["mailsForActions", async (i) => mailsForActions(account, at(i).result.actions, `${at(i).eventKey}#${i}`)],
+      ["planMail", async (i) => planMail(bot, at(i).raw, deps)],
+    ];
+    const cost = new Map(
+      [
+        ...(await cpuPerCallInTurns(
+          steps.map(([label, step]) => [`${source}: ${label}`, step] as const),
+          n,
+        )),
+      ].map(([label, c]) => [label.slice(source.length + 2), c.cpuMs]),
+    );
+    const of = (label: string) => cost.get(label)!;
     const parts: PartCost[] = [];
-    const part = async (stage: PartStage, label: string, step: (i: number) => Promise<unknown>, warmUp?: number) => {
-      const cpuMs = (await cpuPerCall(`${source}: ${label}`, n, step, warmUp)).cpuMs;
-      parts.push({ part: label, stage, cpuMs });
-    };
-    const derived = (stage: PartStage, label: string, cpuMs: number) => parts.push({ part: label, stage, cpuMs, derived: true });
-
-    // receive: inbound.ts verify() and classify(), the calls they make, in their order.
-    await part("receive", "outer parse (parseOuter)", async (i) => parseOuter(at(i).raw, LIMITS));
-    await part("receive", "peer lookup + stored key (peers.get/key)", async (i) => senderKey(i));
-    const decrypt = await measure("decrypt alone", async (i) => decryptAndVerify(at(i).armored, account.identity, [], LIMITS));
-    derived("receive", "decrypt (dearmor, PKESK, SEIPD)", decrypt);
-    const both = await measure("decrypt + verify", async (i) => decryptAndVerify(at(i).armored, account.identity, [await senderKey(i)], LIMITS));
-    derived("receive", "verify signature", both - decrypt);
-    await part("receive", "inner MIME parse (parseInner)", async (i) => withOuterFallbacks(await parseInner(at(i).decryptedInner, LIMITS), at(i).outer));
-    await part("receive", "Autocrypt key (header, key, remember)", async (i) => {
-      const header = parseAutocryptHeader(at(i).inner.autocrypt ?? "");
-      if (!header) return;
-      const keydataBase64 = Buffer.from(header.keydata).toString("base64");
-      const key = await account.peers.key(keydataBase64);
-      await account.peers.remember(at(i).sender, fingerprintOf(key), keydataBase64);
-    });
-    const received = await measure("receiveMail whole", async (i) => receiveMail(account, at(i).raw, LIMITS, { deferSeen: true }));
-    derived("receive", "rest: seen, replay, gossip, groups, event", received - parts.reduce((sum, p) => sum + p.cpuMs, 0));
-
-    // run: event-pipeline.ts runAdmitted (admit, state, run, keep, count).
-    await part("run", "policy (admit, keep, count)", async (i) => {
-      const { origin, result } = at(i);
-      await admitEvent(policy, origin);
-      await permittedActions(policy, result.actions);
-      await recordEvent(policy, origin.sender, origin.bytes, result.cpuMs);
-    });
-    await part("run", "state.load", async () => bot.state.load());
-    await part("run", "runner round trip (executor.run)", async (i) => {
-      const { event } = at(i);
-      return executor.run(
-        runRequest(bot, { event: event.event, attachments: event.attachments, eventKey: event.key, state: {}, nowMs: Date.now(), botAddr: BOT_ADDR }),
-      );
-    });
-
-    // reply: outbound.ts mailsForActions (route, compose, sign + encrypt).
-    const encrypt = await measure("signAndEncrypt", async (i) => signAndEncrypt(at(i).replyInner, [await senderKey(i)], account.identity));
-    const composed = await measure("mailsForActions whole", async (i) => mailsForActions(account, at(i).result.actions, `${at(i).eventKey}#${i}`));
-    derived("reply", "compose (route, MIME, armor)", composed - encrypt);
-    derived("reply", "sign + encrypt (signAndEncrypt)", encrypt);
-
-    const planMailMs = await measure("planMail whole", async (i) => planMail(bot, at(i).raw, deps));
+    const put = (stage: PartStage, part: string, cpuMs: number, derived = false) =>
+      parts.push({ part, stage, cpuMs, ...(derived ? { derived: true as const } : {}) });
+    put("receive", "outer parse (parseOuter)", of("outer parse"));
+    put("receive", "peer lookup + stored key (peers.get/key)", of("peer key"));
+    put("receive", "decrypt (dearmor, PKESK, SEIPD)", of("decrypt"));
+    put("receive", "verify signature", of("decrypt + verify") - of("decrypt"), true);
+    put("receive", "inner MIME parse (parseInner)", of("inner parse"));
+    put("receive", "Autocrypt key (header, key, remember)", of("autocrypt"));
+    put("receive", "rest: seen, replay, gossip, groups, event", of("receiveMail") - parts.reduce((sum, p) => sum + p.cpuMs, 0), true);
+    put("run", "policy (admit, keep, count)", of("policy"));
+    put("run", "state.load", of("state.load"));
+    put("run", "runner round trip (executor.run)", of("executor.run"));
+    put("reply", "compose (route, MIME, armor)", of("mailsForActions") - of("signAndEncrypt"), true);
+    put("reply", "sign + encrypt (signAndEncrypt)", of("signAndEncrypt"));
+    const planMailMs = of("planMail");
+    const part = async (stage: PartStage, label: string, step: (i: number) => Promise<unknown>, warmUp?: number) =>
+      put(stage, label, (await cpuPerCall(`${source}: ${label}`, n, step, warmUp)).cpuMs);
 
     // commit: the door's spool write, the entry pipeline's read, journal, commit point, submit, completion.
     const entries: SpoolEntry[] = [];
