@@ -48,6 +48,7 @@ export interface BenchReport {
   rssSoak: RssSoakResult;
   walls: WallsResult;
   idle: IdleResult;
+  mailParts: MailPartsReport;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -116,6 +117,7 @@ export function formatReport(r: BenchReport): string {
     ...rssSoakLines(r.rssSoak),
     ...wallsLines(r.walls),
     ...idleLines(r.idle),
+    ...mailPartsLines(r.mailParts),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
