@@ -59,6 +59,21 @@ function main(): void {
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
     }
   }
+  // Self time charged to the nearest caller outside Node and V8 (a package's or this repository's
+  // function): what WebCrypto key imports, stream plumbing and Buffer work cost whoever asked for them.
+  const owned = new Map<string, number>();
+  const ownedPackage = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    let at: number | undefined = id;
+    while (at !== undefined && !/^file:/.test(byId.get(at)!.callFrame.url)) at = parent.get(at);
+    const frame = at === undefined ? undefined : byId.get(at)!.callFrame;
+    const key = frame
+      ? `${short(frame.url)}:${frame.lineNumber + 1} ${frame.functionName || "(anonymous)"}`
+      : `(no caller) ${byId.get(id)!.callFrame.functionName}`;
+    owned.set(key, (owned.get(key) ?? 0) + us);
+    const pkg = frame ? (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1] ?? short(frame.url).split("/").slice(0, 2).join("/")) : key;
+    ownedPackage.set(pkg, (ownedPackage.get(pkg) ?? 0) + us);
+  }
   const perCall = (us: number) => `${(us / 1000 / calls).toFixed(3).padStart(7)} ms`;
   const list = (map: Map<string, number>) =>
     [...map]
@@ -74,6 +89,12 @@ function main(): void {
       "",
       "self time by file:",
       ...list(byFile),
+      "",
+      "self time charged to the nearest package or repository function:",
+      ...list(owned),
+      "",
+      "… by package or folder:",
+      ...list(ownedPackage),
       "",
       "inclusive time of host/ and core/ functions (main thread; crypto on the libuv pool shows as idle):",
       ...list(inclusive),
