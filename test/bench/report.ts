@@ -10,6 +10,7 @@ import type { TemplateResult } from "./template-bench.js";
 import type { WallsResult } from "./walls-bench.js";
 import type { IdleResult } from "./idle-bench.js";
 import type { Summary } from "./stats.js";
+import type { MailPartsResult } from "./mail-parts.js";
 
 /** Targets from the issue; printed next to the results. */
 export const TARGETS = Object.freeze({
@@ -33,6 +34,8 @@ export const TARGETS = Object.freeze({
   idleReadyMs: 2000,
   /** Issue 15: runner RSS after 10 000 events / after 100. */
   runnerRssGrowth: 1.1,
+  /** Issue 15 part 2: CPU of `host serve` per echo of real-core mail, ms (the per-part sum). */
+  echoCpuMs: 8,
 });
 
 export interface BenchReport {
@@ -47,6 +50,7 @@ export interface BenchReport {
   rssSoak: RssSoakResult;
   walls: WallsResult;
   idle: IdleResult;
+  mailParts: MailPartsReport;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -115,6 +119,7 @@ export function formatReport(r: BenchReport): string {
     ...rssSoakLines(r.rssSoak),
     ...wallsLines(r.walls),
     ...idleLines(r.idle),
+    ...mailPartsLines(r.mailParts),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -211,4 +216,31 @@ export function wallsLines(w: WallsResult): string[] {
     row("    walled, two bots taking turns (memory zeroed, module anew)", w.switchMs.twoBots),
     `    a bot switch costs ≈ ${ms(w.switchMs.twoBots.median - w.switchMs.sameBot.median)} per event`,
   ];
+}
+
+/** Both sets of the per-part budget (mail-parts.ts), or why the phase did not run. */
+export type MailPartsReport = { synthetic: MailPartsResult; realCore: MailPartsResult } | { skipped: string };
+
+/** Section 14: CPU per echo, part by part, synthetic mail beside real-core mail (issue 15 part 2). */
+export function mailPartsLines(report: MailPartsReport): string[] {
+  if ("skipped" in report) return [`14. CPU per echo of real-core mail: SKIPPED — ${report.skipped}.`];
+  const { synthetic, realCore } = report;
+  const share = (x: number, sum: number) => `${((x / sum) * 100).toFixed(0).padStart(3)} %`;
+  const cell = (x: number | undefined, sum: number) => (x === undefined ? "".padStart(16) : `${ms(x).padStart(9)} ${share(x, sum)}`);
+  const lines = [
+    `14. CPU per echo of real-core mail (target ≤ ${TARGETS.echoCpuMs} ms): each part alone, ms of CPU per mail and its share of the sum (≈: a difference of two measurements)`,
+    `    ${"".padEnd(50)} ${"synthetic".padStart(16)}   ${"real core".padStart(16)}`,
+    `    ${"mails in the set, mean size".padEnd(50)} ${`${synthetic.mails} × ${(synthetic.meanBytes / 1024).toFixed(1)} KiB`.padStart(16)}   ${`${realCore.mails} × ${(realCore.meanBytes / 1024).toFixed(1)} KiB`.padStart(16)}`,
+  ];
+  for (const p of realCore.parts) {
+    const other = synthetic.parts.find((s) => s.part === p.part);
+    const label = `${p.stage.padEnd(7)} ${p.derived ? "≈ " : "  "}${p.part}`;
+    lines.push(`    ${label.padEnd(50)} ${cell(other?.cpuMs, synthetic.sumMs)}   ${cell(p.cpuMs, realCore.sumMs)}`);
+  }
+  lines.push(
+    `    ${"sum".padEnd(50)} ${ms(synthetic.sumMs).padStart(9)}${"".padStart(7)}   ${ms(realCore.sumMs).padStart(9)}   (real / synthetic ${(realCore.sumMs / synthetic.sumMs).toFixed(2)}×; target ${met(realCore.sumMs <= TARGETS.echoCpuMs)})`,
+    `    ${"check: planMail whole (receive + run + reply)".padEnd(50)} ${ms(synthetic.planMailMs).padStart(9)}${"".padStart(7)}   ${ms(realCore.planMailMs).padStart(9)}`,
+    "    (this process only: the runner's own CPU for executor.run is not counted here; Postfix, Dovecot and SMTP are not either)",
+  );
+  return lines;
 }

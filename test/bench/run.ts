@@ -1,10 +1,12 @@
 // `make bench`: the echo bot per mail as a fresh `node` process (the baseline) against the same
 // bot in the sandbox, and the whole host service under a burst through a real relay (when root
 // with Postfix and Dovecot; else that phase says it skipped), then the runner's RSS over a soak of
-// 10 000 events, all measured in this one run. Prints a readable report, or JSON with --json.
+// 10 000 events, idle hosts, and the CPU of one echo part by part with synthetic and real-core mail
+// (mail-parts.ts), all measured in this one run. Prints a readable report, or JSON with --json.
 // Timing never fails the bench (2 cores, noisy); a bot that does not echo correctly does (exit 1).
 // Run with: npx vite-node test/bench/run.ts [--json]   (after `make build`: the runner is lib/…)
-import { readFileSync } from "node:fs";
+import "./production-env.js";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -20,7 +22,10 @@ import { measureIdle } from "./idle-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
 import { measureTemplates } from "./template-bench.js";
 import { measureWalls } from "./walls-bench.js";
-import { formatReport, TARGETS, type BenchReport } from "./report.js";
+import { formatReport, TARGETS, type BenchReport, type MailPartsReport } from "./report.js";
+import { Executor } from "../../host/executor/executor.js";
+import { measureMailParts } from "./mail-parts.js";
+import { REAL_CORE_MAIL_DIR } from "./real-core-fixtures.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
 /** The reply both the baseline and the sandbox must produce for sample.eml ("hello"). */
@@ -43,6 +48,8 @@ const BUDGETS = {
   rssSoak: { events: 9_900, maxMs: 60_000, sampleEvery: 500, warmUp: 100 },
   /** Idle hosts (issue 15): 1 bot, then this many copies; each left alone for the window after a settle. */
   idle: { bots: 10_000, settleMs: 15_000, windowMs: 65_000 },
+  /** CPU per echo, part by part (issue 15 part 2): calls of each part per mail set (synthetic, real-core). */
+  mailParts: { n: 200 },
   /** Runner walls: 5 starts of each kind, then 6 alternating blocks of 200 echo events each. */
   walls: { starts: 5, blocks: 6, blockEvents: 200 },
   inProcess: {
@@ -81,38 +88,42 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/9 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/10 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT)
       throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/9 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/10 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/9 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/10 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
 
-    log(`4/9 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    log(`4/10 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
     const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
-    log(`5/9 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
+    log(`5/10 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
     const service = await measureServiceBurst({ ...BUDGETS.service, log });
     if ("skipped" in service) log(`   SKIPPED: ${service.skipped}`);
 
-    log(`6/9 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
+    log(`6/10 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
     const templates = await measureTemplates(BUDGETS.templates);
 
-    log(`7/9 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
+    log(`7/10 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
     const rssSoak = await measureRssSoak(BUDGETS.rssSoak);
 
     log(
-      `8/9 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
+      `8/10 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
     );
     const walls = await measureWalls(echoRequest, REPLY_TEXT, BUDGETS.walls);
     if ("skipped" in walls) log(`   SKIPPED: ${walls.skipped}`);
 
-    log(`9/9 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
+    log(`9/10 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
     const idle = await measureIdle(BUDGETS.idle.bots, BUDGETS.idle.settleMs, BUDGETS.idle.windowMs);
+
+    log(`10/10 CPU per echo, part by part: synthetic and real-core mail (${BUDGETS.mailParts.n} calls of each part) …`);
+    const mailParts = await measureEchoParts(BUDGETS.mailParts.n);
+    if ("skipped" in mailParts) log(`   SKIPPED: ${mailParts.skipped}`);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -126,6 +137,7 @@ async function main(): Promise<void> {
       rssSoak,
       walls,
       idle,
+      mailParts,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,
@@ -137,6 +149,19 @@ async function main(): Promise<void> {
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
   } finally {
     await bots.dispose();
+  }
+}
+
+/** Phase 10: the per-part budget of one echo (mail-parts.ts) for both mail sets, on an Executor of its own. */
+async function measureEchoParts(n: number): Promise<MailPartsReport> {
+  if (!existsSync(REAL_CORE_MAIL_DIR))
+    return { skipped: `no recorded real-core mail in ${REAL_CORE_MAIL_DIR} (npx vite-node test/bench/record-real-core-mail.ts)` };
+  const executor = new Executor({ concurrency: 1 });
+  try {
+    await executor.warmUp();
+    return { synthetic: await measureMailParts("synthetic", n, executor), realCore: await measureMailParts("real-core", n, executor) };
+  } finally {
+    await executor.close();
   }
 }
 

@@ -5,9 +5,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFile } from "node:fs/promises";
-import { Session } from "node:inspector/promises";
-import { performance } from "node:perf_hooks";
 import { Executor } from "../../host/executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { loadHostConfig } from "../../host/service/host-config.js";
@@ -19,26 +16,12 @@ import { mailsForActions } from "../../host/wire/outbound.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { runRequest } from "../../host/executor/run-request.js";
+import { cpuPerCall } from "./cpu-per-call.js";
 
-const profileOf = process.env.PARTS_PROFILE; // "LABEL-PREFIX=FILE": a CPU profile of that part
 async function measure(label: string, n: number, step: (i: number) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < Math.min(10, n); i++) await step(i);
-  const [prefix, file] = profileOf?.split("=") ?? [];
-  const session = prefix && label.startsWith(prefix) ? new Session() : undefined;
-  if (session) {
-    session.connect();
-    await session.post("Profiler.enable");
-    await session.post("Profiler.setSamplingInterval", { interval: 100 });
-    await session.post("Profiler.start");
-  }
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await step(i);
-  const wall = (performance.now() - t0) / n;
-  const cpu = process.cpuUsage(cpu0);
-  if (session) await writeFile(file!, JSON.stringify((await session.post("Profiler.stop")).profile));
+  const cost = await cpuPerCall(label, n, step);
   process.stdout.write(
-    `${label.padEnd(46)} CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2).padStart(6)} ms (sys ${(cpu.system / 1000 / n).toFixed(2)})   wall ${wall.toFixed(2).padStart(6)} ms\n`,
+    `${label.padEnd(46)} CPU ${cost.cpuMs.toFixed(2).padStart(6)} ms (sys ${cost.sysMs.toFixed(2)})   wall ${cost.wallMs.toFixed(2).padStart(6)} ms\n`,
   );
 }
 

@@ -26,9 +26,10 @@ const TEMPLATES = fileURLToPath(new URL("../../templates/", import.meta.url));
 /** A bot running on the test relay. */
 export interface BotOnRelay {
   addr: string;
+  /** The host's data dir: the bot account's files are under bots/<addr>/ (openBotAccount). */
+  dataDir: string;
   account: BotAccount;
   bot: HostedBot;
-  /** Every structured log line the host wrote. */
   /** The events the host logged, and the harness's own `harness.error` lines, read like log lines. */
   logs: LogRecord[];
   /** Every handled mail's report, in order. */
@@ -146,6 +147,7 @@ export async function startBotOnRelay(relay: TestRelay, options: BotOnRelayOptio
   };
   return {
     addr: options.addr,
+    dataDir,
     account,
     bot,
     logs,

@@ -57,6 +57,47 @@ async function verifiedSigner(
 }
 
 /**
+ * openpgp.decrypt with the bot's key, on the message cut down to one PKESK (and the SEIPD) at a
+ * time, last first, until one opens it. Real cores hide their recipients (every PKESK names the
+ * wildcard key ID 0), and openpgp.js alone tries the bot's key on every PKESK of the message — one
+ * X25519 agreement with its key imports each (~1.5 ms of CPU), one per recipient. Core 2.57 writes
+ * the sender's own PKESK first, so last first opens a 1:1 mail on the first try; never more tries
+ * than openpgp.js makes. Each try is openpgp.decrypt itself (the same checks); after a failed one
+ * the next reads the message again, as openpgp.js may have consumed the SEIPD.
+ */
+async function decryptOnePkeskAtATime(
+  message: openpgp.Message<Uint8Array>,
+  binary: Uint8Array,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+): Promise<Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>> {
+  const tags = openpgp.enums.packet;
+  const count = message.packets.filterByTag(tags.publicKeyEncryptedSessionKey).length;
+  let failure: unknown = new Error("No public key encrypted session key packet found.");
+  let current = message;
+  for (let i = count - 1; i >= 0; i--) {
+    if (i < count - 1) current = await openpgp.readMessage({ binaryMessage: binary });
+    const one = new openpgp.PacketList<openpgp.AnyPacket>();
+    one.push(current.packets.filterByTag(tags.publicKeyEncryptedSessionKey)[i]!, ...current.packets.filterByTag(tags.symEncryptedIntegrityProtectedData));
+    try {
+      return await openpgp.decrypt({
+        message: new openpgp.Message(one),
+        decryptionKeys: bot.privateKey,
+        verificationKeys,
+        expectSigned: false,
+        format: "binary",
+        // A compressed inner part may not expand past the mail limit (a zip bomb).
+        config: { maxDecompressedMessageSize: limits.maxBytes },
+      });
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
+/**
  * Decrypt `armored` with the bot's key and check its signatures against `verificationKeys`.
  * E_MAIL_TOO_LARGE over `limits.maxBytes` (before parsing); E_PGP_MALFORMED for any other shape than
  * (PKESK|SKESK)* + one SEIPD; E_PGP_DECRYPT when the bot's key does not open it. A bad, unknown or
@@ -77,15 +118,7 @@ export async function decryptAndVerify(
   }
   let result: Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
   try {
-    result = await openpgp.decrypt({
-      message,
-      decryptionKeys: bot.privateKey,
-      verificationKeys,
-      expectSigned: false,
-      format: "binary",
-      // A compressed inner part may not expand past the mail limit (a zip bomb).
-      config: { maxDecompressedMessageSize: limits.maxBytes },
-    });
+    result = await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits);
   } catch (error) {
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
   }

@@ -1,0 +1,85 @@
+// Real cores hide their recipients: every PKESK names the wildcard key ID, so the bot's key must be
+// tried on them. decryptAndVerify tries one PKESK at a time, last first (core 2.57 writes the
+// sender's own first), and stops at the first that opens the message: one X25519 agreement for a
+// 1:1 mail instead of one per PKESK.
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as openpgp from "openpgp";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
+import { armorMessage } from "../../../../host/wire/pgp/armor.js";
+import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
+import { identityFromArmored, type BotIdentity } from "../../../../host/wire/pgp/identity.js";
+import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
+import { REAL_CORE_MAIL_DIR } from "../../../bench/real-core-fixtures.js";
+import { newIdentity } from "../../../support/user-mail.js";
+
+const LIMITS = { maxBytes: 30 * 1024 * 1024 };
+
+/** Counts the PKESKs a private key is tried on (openpgp.js's one decrypt per PKESK and key). */
+function countPkeskTries(): { count: () => number } {
+  // decrypt is openpgp.js's, not in its typings.
+  const prototype = openpgp.PublicKeyEncryptedSessionKeyPacket.prototype as unknown as { decrypt: (...args: unknown[]) => Promise<void> };
+  const spy = vi.spyOn(prototype, "decrypt");
+  return { count: () => spy.mock.calls.length };
+}
+
+/** A message signed by `signer`, encrypted to `keys` in this order with hidden recipients (wildcard key IDs), as binary. */
+async function hiddenRecipients(text: string, keys: openpgp.PublicKey[], signer: BotIdentity): Promise<Uint8Array> {
+  const message = await openpgp.createMessage({ binary: new TextEncoder().encode(text) });
+  return openpgp.encrypt({ message, encryptionKeys: keys, signingKeys: signer.privateKey, wildcard: true, format: "binary", config: { aeadProtect: false } });
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("decryptAndVerify with hidden recipients", () => {
+  it("a recorded core 2.57 text (2 wildcard PKESKs, the bot's last) opens with one try of the bot's key", async () => {
+    const index = JSON.parse(await readFile(join(REAL_CORE_MAIL_DIR, "index.json"), "utf8")) as { botAddr: string };
+    const bot = await identityFromArmored(await readFile(join(REAL_CORE_MAIL_DIR, "account", "key.asc"), "utf8"), index.botAddr);
+    const raw = new Uint8Array(await readFile(join(REAL_CORE_MAIL_DIR, "mails", "03-text.eml")));
+    const armored = parseOuter(raw, LIMITS).encrypted!.armored;
+    const tries = countPkeskTries();
+    const decrypted = await decryptAndVerify(armored, bot, [], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toContain("hello bot 1");
+    expect(tries.count()).toBe(1);
+  });
+
+  it("the bot's PKESK first (of three) still opens, after a try of each other one", async () => {
+    const [bot, alice, bob] = await Promise.all(["bot@chat.test", "alice@chat.test", "bob@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients("to the bot\r\n", [bot!.publicKey, alice!.publicKey, bob!.publicKey], alice!);
+    const tries = countPkeskTries();
+    const decrypted = await decryptAndVerify(armorMessage(binary), bot!, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("to the bot\r\n");
+    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+    expect(tries.count()).toBe(3);
+  });
+
+  it("a forged PKESK to the bot's key with a wrong session key, placed last, does not hide the genuine one", async () => {
+    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients("genuine\r\n", [alice!.publicKey, bot!.publicKey], alice!);
+    const forged = await openpgp.encryptSessionKey({
+      data: new Uint8Array(randomBytes(32)),
+      algorithm: "aes256",
+      encryptionKeys: bot!.publicKey,
+      wildcard: true,
+      format: "binary",
+    });
+    const frames = readPacketFrames(binary, { legacyFormat: true })!;
+    const seipd = frames.at(-1)!;
+    const spliced = Buffer.concat([binary.subarray(0, seipd.start), forged, binary.subarray(seipd.start)]);
+    const decrypted = await decryptAndVerify(armorMessage(spliced), bot!, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
+    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+  });
+
+  it("no PKESK opens with the bot's key: E_PGP_DECRYPT after one try each", async () => {
+    const [bot, alice, bob] = await Promise.all(["bot@chat.test", "alice@chat.test", "bob@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients("not for the bot\r\n", [alice!.publicKey, bob!.publicKey], alice!);
+    const tries = countPkeskTries();
+    await expect(decryptAndVerify(armorMessage(binary), bot!, [], LIMITS)).rejects.toMatchObject({ code: "E_PGP_DECRYPT" });
+    expect(tries.count()).toBe(2);
+  });
+});
