@@ -469,6 +469,20 @@ export const DEPLOY_LOGINS_PER_SECOND = 5;
  * few KiB. A doctor's probe, which the host writes itself, is looked for in the first 8 KiB.
  */
 export const HEADER_SCAN_BYTES = 16 * 1024;
+/**
+ * Session key packets (PKESK and SKESK) one encrypted mail may carry. Real cores hide the
+ * recipients (every PKESK names the wildcard key ID), so the bot's key is tried on each, one X25519
+ * agreement (~1-1.5 ms of CPU) per packet: this bounds what one mail can make the host compute
+ * (~1.5 s) while a group of that many members still reaches its bot.
+ */
+export const SESSION_KEY_PACKETS_MAX = 1000;
+/**
+ * Largest encrypted message (binary bytes) whose PKESKs are tried one at a time (pgp/decrypt.ts):
+ * each failed try reads the message again, so at SESSION_KEY_PACKETS_MAX tries this bounds the
+ * extra reading to 256 MB. A chat text from a real core is ~2-4 KiB; a larger message (a file) is
+ * decrypted by openpgp.js in one call, trying every PKESK as before.
+ */
+export const ONE_PKESK_AT_A_TIME_MAX_BYTES = 256 * 1024;
 export const PROBE_HEADER_SCAN_BYTES = 8 * 1024;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;

@@ -3,6 +3,7 @@
 // decides what an unsigned message may do.
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../../core/errors.js";
+import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../../core/limits.js";
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";
@@ -24,13 +25,21 @@ export interface Decrypted {
 
 /**
  * The binary `armored` message after checking its shape; E_MAIL_TOO_LARGE over `maxBytes` (before
- * parsing), E_PGP_MALFORMED unless it is exactly (PKESK|SKESK)* + one SEIPD.
+ * parsing), E_PGP_MALFORMED unless it is exactly (PKESK|SKESK)* + one SEIPD, with at most
+ * SESSION_KEY_PACKETS_MAX session key packets.
  */
 export async function encryptedMessageBytes(armored: string, maxBytes: number): Promise<Uint8Array> {
   const binary = await dearmorMessage(armored, maxBytes);
   const frames = readPacketFrames(binary, { legacyFormat: true });
   if (frames === undefined || !isEncryptedMessageShape(frames)) {
     throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message is not (PKESK|SKESK)* followed by one SEIPD packet.");
+  }
+  // Counted on the raw frames, before openpgp.js parses a packet (frames ends with the SEIPD).
+  if (frames.length - 1 > SESSION_KEY_PACKETS_MAX) {
+    throw new ChatbotError(
+      "E_PGP_MALFORMED",
+      `The OpenPGP message has ${frames.length - 1} session key packets; at most ${SESSION_KEY_PACKETS_MAX} are tried (SESSION_KEY_PACKETS_MAX).`,
+    );
   }
   return binary;
 }
@@ -63,7 +72,9 @@ async function verifiedSigner(
  * X25519 agreement with its key imports each (~1.5 ms of CPU), one per recipient. Core 2.57 writes
  * the sender's own PKESK first, so last first opens a 1:1 mail on the first try; never more tries
  * than openpgp.js makes. Each try is openpgp.decrypt itself (the same checks); after a failed one
- * the next reads the message again, as openpgp.js may have consumed the SEIPD.
+ * the next reads the message again, as openpgp.js may have consumed the SEIPD. Only for a message
+ * of at most ONE_PKESK_AT_A_TIME_MAX_BYTES: each read again is a pass over its bytes, so a larger one
+ * (a file) goes to openpgp.js whole, once, as before.
  */
 async function decryptOnePkeskAtATime(
   message: openpgp.Message<Uint8Array>,
@@ -118,7 +129,17 @@ export async function decryptAndVerify(
   }
   let result: Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
   try {
-    result = await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits);
+    result =
+      binary.byteLength <= ONE_PKESK_AT_A_TIME_MAX_BYTES
+        ? await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits)
+        : await openpgp.decrypt({
+            message,
+            decryptionKeys: bot.privateKey,
+            verificationKeys,
+            expectSigned: false,
+            format: "binary",
+            config: { maxDecompressedMessageSize: limits.maxBytes },
+          });
   } catch (error) {
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
   }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
+import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../../../core/limits.js";
 import { identityFromArmored, type BotIdentity } from "../../../../host/wire/pgp/identity.js";
 import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
 import { REAL_CORE_MAIL_DIR } from "../../../bench/real-core-fixtures.js";
@@ -72,6 +73,33 @@ describe("decryptAndVerify with hidden recipients", () => {
     const spliced = Buffer.concat([binary.subarray(0, seipd.start), forged, binary.subarray(seipd.start)]);
     const decrypted = await decryptAndVerify(armorMessage(spliced), bot!, [alice!.publicKey], LIMITS);
     expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
+    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+  });
+
+  it(`SESSION_KEY_PACKETS_MAX (${SESSION_KEY_PACKETS_MAX}) session key packets are tried; one more is refused before any is`, async () => {
+    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients("many\r\n", [bot!.publicKey], alice!);
+    const frames = readPacketFrames(binary, { legacyFormat: true })!;
+    const pkesk = binary.subarray(frames[0]!.start, frames[0]!.end);
+    const seipd = binary.subarray(frames.at(-1)!.start);
+    const withPkesks = (n: number) => armorMessage(Buffer.concat([...Array.from({ length: n }, () => pkesk), seipd]));
+    const atCap = await decryptAndVerify(withPkesks(SESSION_KEY_PACKETS_MAX), bot!, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(atCap.inner).toString("utf8")).toBe("many\r\n");
+    const tries = countPkeskTries();
+    await expect(decryptAndVerify(withPkesks(SESSION_KEY_PACKETS_MAX + 1), bot!, [alice!.publicKey], LIMITS)).rejects.toMatchObject({
+      code: "E_PGP_MALFORMED",
+      message: expect.stringContaining("SESSION_KEY_PACKETS_MAX"),
+    });
+    expect(tries.count()).toBe(0);
+  });
+
+  it(`a message over ONE_PKESK_AT_A_TIME_MAX_BYTES (a file) goes to openpgp.js whole and still opens, the bot's PKESK first`, async () => {
+    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+    const big = randomBytes(ONE_PKESK_AT_A_TIME_MAX_BYTES + 1024).toString("base64");
+    const binary = await hiddenRecipients(big, [bot!.publicKey, alice!.publicKey], alice!);
+    expect(binary.byteLength).toBeGreaterThan(ONE_PKESK_AT_A_TIME_MAX_BYTES);
+    const decrypted = await decryptAndVerify(armorMessage(binary), bot!, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe(big);
     expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
   });
 
