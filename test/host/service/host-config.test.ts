@@ -14,6 +14,14 @@ function error(raw: unknown): string {
 }
 
 describe("host config", () => {
+  it("imap.pollSeconds: 300 by default, 0 with a deploy inbox (the poll is its fallback), the operator's value either way", () => {
+    expect(parseHostConfig({}, "host.json").imap.pollSeconds).toBe(300);
+    expect(parseHostConfig({ deployInbox: "/var/lib/chatbot/deploys" }, "host.json").imap.pollSeconds).toBe(0);
+    expect(parseHostConfig({ deployInbox: "/var/lib/chatbot/deploys", imap: { port: 993 } }, "host.json").imap).toMatchObject({ port: 993, pollSeconds: 0 });
+    expect(parseHostConfig({ deployInbox: "/var/lib/chatbot/deploys", imap: { pollSeconds: 120 } }, "host.json").imap.pollSeconds).toBe(120);
+    expect(parseHostConfig({ imap: { pollSeconds: 0 } }, "host.json").imap.pollSeconds).toBe(0);
+  });
+
   it("an empty config gets every default and is frozen", () => {
     const config = parseHostConfig({}, "host.json");
     expect(config).toEqual({
