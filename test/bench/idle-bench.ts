@@ -36,7 +36,7 @@ export interface IdleResult {
 }
 
 /** RSS of `pid`'s whole tree, KiB. */
-function treeRssKiB(pid: number): number {
+export function treeRssKiB(pid: number): number {
   let kib = 0;
   for (const p of processTree(pid)) {
     try {

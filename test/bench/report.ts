@@ -11,6 +11,7 @@ import type { WallsResult } from "./walls-bench.js";
 import type { IdleResult } from "./idle-bench.js";
 import type { Summary } from "./stats.js";
 import type { MailPartsResult } from "./mail-parts.js";
+import type { ResidentResult } from "./resident-bench.js";
 
 /** Targets from the issue; printed next to the results. */
 export const TARGETS = Object.freeze({
@@ -51,6 +52,7 @@ export interface BenchReport {
   walls: WallsResult;
   idle: IdleResult;
   mailParts: MailPartsReport;
+  resident: ResidentResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -120,6 +122,7 @@ export function formatReport(r: BenchReport): string {
     ...wallsLines(r.walls),
     ...idleLines(r.idle),
     ...mailPartsLines(r.mailParts),
+    ...residentLines(r.resident, r.idle),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -243,4 +246,33 @@ export function mailPartsLines(report: MailPartsReport): string[] {
     "    (this process only: the runner's own CPU for executor.run is not counted here; Postfix, Dovecot and SMTP are not either)",
   );
   return lines;
+}
+
+/**
+ * Section 15: the host against a resident Delta Chat bot, line by line with resident/host and
+ * whether the host is ahead (lower is better on every line). `idle`: section 13's hosts, when it
+ * ran, for the host's RSS per bot with many bots.
+ */
+export function residentLines(r: ResidentResult, idle?: IdleResult): string[] {
+  if ("skipped" in r) return [`15. Host vs a resident Delta Chat bot: SKIPPED — ${r.skipped}.`];
+  const row = (label: string, host: number, resident: number, unit: (x: number) => string) =>
+    `    ${label.padEnd(44)} ${unit(host).padStart(10)} ${unit(resident).padStart(10)} ${times(resident / host).padStart(9)}   ${host < resident ? "yes" : "no"}`;
+  const kib = (x: number) => (x >= 1024 ? mib(x * 1024) : `${x.toFixed(1)} KiB`);
+  const { host, resident } = r;
+  return [
+    `15. Host vs a resident Delta Chat bot (deltachat-rpc-server ${r.core} + a minimal node client), same relay, one sender (core ${r.core}):`,
+    `    ${r.echoes} echoes to each in alternating blocks of ${r.block} (window ${r.windowSeconds.toFixed(1)} s, set-up ${r.setupSeconds.toFixed(1)} s untimed)`,
+    `    ${"".padEnd(44)} ${"host".padStart(10)} ${"resident".padStart(10)} ${"res/host".padStart(9)}   host ahead`,
+    row("CPU per echo, whole tree", host.cpuMsPerEcho, resident.cpuMsPerEcho, ms),
+    row("latency send → echo shown, median", host.latencyMs.median, resident.latencyMs.median, ms),
+    row("latency send → echo shown, p95", host.latencyMs.p95, resident.latencyMs.p95, ms),
+    row(`idle RSS, 1 bot, after ${r.idleWaitMs / 1000} s idle`, host.idleRssKiB, resident.idleRssKiB, kib),
+    ...(idle
+      ? [
+          row(`idle RSS per bot, ${idle.many.bots} bots (host: sect. 13)`, idle.many.rssKiB / idle.many.bots, resident.idleRssKiB, kib),
+          `    (that line's resident figure: each bot its own client + rpc-server, the 1-bot tree; one rpc-server holding many accounts was not measured. Host: ${(idle.perBotRssKiB * 1024).toFixed(0)} B more per further bot)`,
+        ]
+      : []),
+    `    (host tree: serve + runner, ${host.processes} processes; resident tree: node client + rpc-server, ${resident.processes} processes; CPU over the whole window, both idle while the other works)`,
+  ];
 }

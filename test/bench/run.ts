@@ -2,7 +2,8 @@
 // bot in the sandbox, and the whole host service under a burst through a real relay (when root
 // with Postfix and Dovecot; else that phase says it skipped), then the runner's RSS over a soak of
 // 10 000 events, idle hosts, and the CPU of one echo part by part with synthetic and real-core mail
-// (mail-parts.ts), all measured in this one run. Prints a readable report, or JSON with --json.
+// (mail-parts.ts), and the host beside a resident Delta Chat bot on the relay (resident-bench.ts),
+// all measured in this one run. Prints a readable report, or JSON with --json.
 // Timing never fails the bench (2 cores, noisy); a bot that does not echo correctly does (exit 1).
 // Run with: npx vite-node test/bench/run.ts [--json]   (after `make build`: the runner is lib/…)
 import "./production-env.js";
@@ -20,6 +21,7 @@ import { measureIsolate } from "./isolate-bench.js";
 import { measureRssSoak } from "./rss-soak.js";
 import { measureIdle } from "./idle-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
+import { measureResidentVsHost } from "./resident-bench.js";
 import { measureTemplates } from "./template-bench.js";
 import { measureWalls } from "./walls-bench.js";
 import { formatReport, TARGETS, type BenchReport, type MailPartsReport } from "./report.js";
@@ -52,6 +54,8 @@ const BUDGETS = {
   mailParts: { n: 200 },
   /** Runner walls: 5 starts of each kind, then 6 alternating blocks of 200 echo events each. */
   walls: { starts: 5, blocks: 6, blockEvents: 200 },
+  /** Host vs a resident Delta Chat bot (issue 15 part 5): echoes to each, one at a time (~0.6 s each). */
+  resident: { echoes: 30 },
   inProcess: {
     events: { n: 2000, maxMs: 6000, warmUp: 100 },
     largeEvents: { n: 300, maxMs: 5000, warmUp: 10 },
@@ -88,42 +92,46 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/10 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/11 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT)
       throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/10 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/11 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/10 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/11 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
 
-    log(`4/10 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    log(`4/11 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
     const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
-    log(`5/10 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
+    log(`5/11 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
     const service = await measureServiceBurst({ ...BUDGETS.service, log });
     if ("skipped" in service) log(`   SKIPPED: ${service.skipped}`);
 
-    log(`6/10 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
+    log(`6/11 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
     const templates = await measureTemplates(BUDGETS.templates);
 
-    log(`7/10 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
+    log(`7/11 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
     const rssSoak = await measureRssSoak(BUDGETS.rssSoak);
 
     log(
-      `8/10 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
+      `8/11 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
     );
     const walls = await measureWalls(echoRequest, REPLY_TEXT, BUDGETS.walls);
     if ("skipped" in walls) log(`   SKIPPED: ${walls.skipped}`);
 
-    log(`9/10 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
+    log(`9/11 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
     const idle = await measureIdle(BUDGETS.idle.bots, BUDGETS.idle.settleMs, BUDGETS.idle.windowMs);
 
-    log(`10/10 CPU per echo, part by part: synthetic and real-core mail (${BUDGETS.mailParts.n} calls of each part) …`);
+    log(`10/11 CPU per echo, part by part: synthetic and real-core mail (${BUDGETS.mailParts.n} calls of each part) …`);
     const mailParts = await measureEchoParts(BUDGETS.mailParts.n);
     if ("skipped" in mailParts) log(`   SKIPPED: ${mailParts.skipped}`);
+
+    log(`11/11 host vs a resident Delta Chat bot on the relay: ${BUDGETS.resident.echoes} echoes each, alternating …`);
+    const resident = await measureResidentVsHost(BUDGETS.resident.echoes, log);
+    if ("skipped" in resident) log(`   SKIPPED: ${resident.skipped}`);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -138,6 +146,7 @@ async function main(): Promise<void> {
       walls,
       idle,
       mailParts,
+      resident,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,
