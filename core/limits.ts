@@ -53,6 +53,13 @@ export const STACK_WORKER_MB = 16;
  * guest hands over (each bounded by the event caps) live there; the WASM memory does not count.
  */
 export const RUNNER_OLD_SPACE_MB = 256;
+/**
+ * `host serve` stops its runners after this long without an event, ms, and the next event starts
+ * one (~100-200 ms of CPU and latency, once per conversation that pauses this long): a host at
+ * rest then holds only its own process (~90 MiB) instead of that plus a runner (~58 MiB each;
+ * issue 15, idle footprint beside a resident Delta Chat bot).
+ */
+export const RUNNER_IDLE_STOP_MS = 30_000;
 /** Grace the parent allows past the wall budget before it kills a runner (its watchdog), ms. */
 export const WATCHDOG_GRACE_MS = 1000;
 /**

@@ -41,6 +41,11 @@ export interface ExecutorOptions {
    * launcher (issue 12's walls); the default is plain node without the host's environment.
    */
   launcher?: RunnerLauncher;
+  /**
+   * Stop every runner once none has had an event for this long, ms; the next event starts one
+   * (~100-200 ms). Unset: runners live until close(). `host serve` passes RUNNER_IDLE_STOP_MS.
+   */
+  idleStopMs?: number;
 }
 
 interface Pending {
@@ -89,6 +94,8 @@ export class Executor {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  private readonly idleStopMs: number | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   /**
    * Runners started and killed by the watchdog, for tests and metrics; sandboxResets counts events
    * after which a runner threw its QuickJS module away (a runtime that could not be freed, a trap),
@@ -124,6 +131,7 @@ export class Executor {
     this.fetchDispatcher = options.fetchDispatcher;
     this.fetchSettings = options.fetchSettings ?? {};
     this.launcher = options.launcher ?? plainLauncher;
+    this.idleStopMs = options.idleStopMs;
   }
 
   /**
@@ -149,11 +157,13 @@ export class Executor {
   async warmUp(): Promise<void> {
     while (this.runners.length < this.concurrency) this.runners.push(this.startRunner());
     await Promise.all(this.runners.map((r) => r.ready));
+    this.stopWhenIdle();
   }
 
   /** Stop all runners; queued events are rejected. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     for (const job of this.queue.splice(0)) job.reject(new ChatbotError("E_RUNNER_UNAVAILABLE", "executor closed"));
     await Promise.all(this.runners.splice(0).map((runner) => this.stopRunner(runner)));
   }
@@ -194,6 +204,24 @@ export class Executor {
     void job.fetches?.close();
     settle();
     this.pump();
+    this.stopWhenIdle();
+  }
+
+  /**
+   * With idleStopMs: (re)arm the timer that stops the runners once none has had an event for that
+   * long. An idle host then holds no runner (~58 MiB of RSS each; issue 15's idle footprint), and
+   * a timer that finds an event queued or running leaves them be.
+   */
+  private stopWhenIdle(): void {
+    if (this.idleStopMs === undefined || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closed || this.queue.length > 0 || this.runners.some((runner) => runner.job !== undefined)) return;
+      for (const runner of this.runners.splice(0)) void this.stopRunner(runner);
+    }, this.idleStopMs);
+    // An idle timer never keeps a process alive that has nothing else to do.
+    this.idleTimer.unref();
   }
 
   /** The watchdog fired: the guest is stuck where the interrupt handler cannot reach. */

@@ -2,7 +2,7 @@
 // the StopStack) stop. Two steps because `--once` needs only the first:
 //   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
 //   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
-import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, RUNNER_IDLE_STOP_MS, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
 import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
@@ -64,7 +64,7 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
   // Before the runners start: the walls they get (issue 12), logged, and required ones enforced.
   const launcher = await openRunnerWalls(config.requireWalls, log);
   stops.push("runner walls", () => launcher.close());
-  const executor = new Executor({ concurrency: config.concurrency, launcher });
+  const executor = new Executor({ concurrency: config.concurrency, launcher, idleStopMs: RUNNER_IDLE_STOP_MS });
   stops.push("executor", () => executor.close());
   // Each bot's state is copied into its own account (ChatbotState), off the drain loop.
   const mirror = new StateMirror({

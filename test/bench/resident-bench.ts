@@ -22,12 +22,16 @@ import { treeRssKiB } from "./idle-bench.js";
 import { processTree, treeCpuMs } from "./proc.js";
 import { serviceBenchUnavailable } from "./service-bench.js";
 import { summarize, type Summary } from "./stats.js";
+import { RUNNER_IDLE_STOP_MS } from "../../core/limits.js";
 
 const RESIDENT_BOT = fileURLToPath(new URL("./resident-echo-bot.mjs", import.meta.url));
 /** Echoes sent to one bot before switching to the other. */
 const BLOCK = 10;
-/** Quiet time after the last echo before the RSS is read, ms (both bots settle: GC, IMAP IDLE). */
-const IDLE_WAIT_MS = 10_000;
+/**
+ * Quiet time after the last echo before the RSS is read, ms: both bots settle (GC, IMAP IDLE) and
+ * the host has stopped its idle runner (RUNNER_IDLE_STOP_MS), as a host at rest does.
+ */
+const IDLE_WAIT_MS = RUNNER_IDLE_STOP_MS + 10_000;
 /** An echo not back after this long is missing, not slow (one takes ~0.6 s on the test relay). */
 const ECHO_TIMEOUT_MS = 30_000;
 /** SecureJoin with either bot (~2.5 s each on the test relay). */
