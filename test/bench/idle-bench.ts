@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { spawnServe } from "../support/serve-process.js";
 import { processTree, treeCpuMs } from "./proc.js";
 import { processRss } from "./stats.js";
+import { RUNNER_IDLE_STOP_MS } from "../../core/limits.js";
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 
@@ -87,7 +88,14 @@ async function measureHost(data: string, bots: number, settleMs: number, windowM
 }
 
 /** Both hosts, one after the other; `many` bots in the second. */
-export async function measureIdle(many: number, settleMs = 15_000, windowMs = 65_000): Promise<IdleResult> {
+/**
+ * The settle before the window, ms: past RUNNER_IDLE_STOP_MS, so the runner a host starts with has
+ * stopped (as on a host at rest) before CPU is counted; a process that exits inside the window
+ * would take its CPU out of the tree's sum (negative idle CPU, seen once).
+ */
+export const IDLE_SETTLE_MS = RUNNER_IDLE_STOP_MS + 5_000;
+
+export async function measureIdle(many: number, settleMs = IDLE_SETTLE_MS, windowMs = 65_000): Promise<IdleResult> {
   const work = mkdtempSync(join(tmpdir(), "idle-bench-"));
   try {
     cli(["new", "echo", "--name", "echo"], work);

@@ -19,7 +19,7 @@ import { buildBenchBots } from "./bots.js";
 import { measureExecutor } from "./executor-bench.js";
 import { measureIsolate } from "./isolate-bench.js";
 import { measureRssSoak } from "./rss-soak.js";
-import { measureIdle } from "./idle-bench.js";
+import { IDLE_SETTLE_MS, measureIdle } from "./idle-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
 import { measureResidentVsHost } from "./resident-bench.js";
 import { measureTemplates } from "./template-bench.js";
@@ -49,7 +49,7 @@ const BUDGETS = {
   /** The RSS soak (issue 15, part 4: RSS after 10 000 events within 10 % of after 100): 100 untimed events, then 9 900 more, RSS read every 500. */
   rssSoak: { events: 9_900, maxMs: 60_000, sampleEvery: 500, warmUp: 100 },
   /** Idle hosts (issue 15): 1 bot, then this many copies; each left alone for the window after a settle. */
-  idle: { bots: 10_000, settleMs: 15_000, windowMs: 65_000 },
+  idle: { bots: 10_000, settleMs: IDLE_SETTLE_MS, windowMs: 65_000 },
   /** CPU per echo, part by part (issue 15 part 2): calls of each part per mail set (synthetic, real-core). */
   mailParts: { n: 200 },
   /** Runner walls: 5 starts of each kind, then 6 alternating blocks of 200 echo events each. */
