@@ -82,7 +82,7 @@ async function decryptOnePkeskAtATime(
   bot: BotIdentity,
   verificationKeys: openpgp.PublicKey[],
   limits: { maxBytes: number },
-): Promise<Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>> {
+): Promise<Decryption> {
   const tags = openpgp.enums.packet;
   const count = message.packets.filterByTag(tags.publicKeyEncryptedSessionKey).length;
   let failure: unknown = new Error("No public key encrypted session key packet found.");
@@ -92,20 +92,32 @@ async function decryptOnePkeskAtATime(
     const one = new openpgp.PacketList<openpgp.AnyPacket>();
     one.push(current.packets.filterByTag(tags.publicKeyEncryptedSessionKey)[i]!, ...current.packets.filterByTag(tags.symEncryptedIntegrityProtectedData));
     try {
-      return await openpgp.decrypt({
-        message: new openpgp.Message(one),
-        decryptionKeys: bot.privateKey,
-        verificationKeys,
-        expectSigned: false,
-        format: "binary",
-        // A compressed inner part may not expand past the mail limit (a zip bomb).
-        config: { maxDecompressedMessageSize: limits.maxBytes },
-      });
+      return await decryptWithBotKey(new openpgp.Message(one), bot, verificationKeys, limits);
     } catch (error) {
       failure = error;
     }
   }
   throw failure;
+}
+
+type Decryption = Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
+
+/** openpgp.decrypt of `message` with the bot's key: binary, signatures checked but not required. */
+function decryptWithBotKey(
+  message: openpgp.Message<Uint8Array>,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+): Promise<Decryption> {
+  return openpgp.decrypt({
+    message,
+    decryptionKeys: bot.privateKey,
+    verificationKeys,
+    expectSigned: false,
+    format: "binary",
+    // A compressed inner part may not expand past the mail limit (a zip bomb).
+    config: { maxDecompressedMessageSize: limits.maxBytes },
+  });
 }
 
 /**
@@ -127,19 +139,12 @@ export async function decryptAndVerify(
   } catch (error) {
     throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message could not be parsed.", { cause: error });
   }
-  let result: Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
+  let result: Decryption;
   try {
     result =
       binary.byteLength <= ONE_PKESK_AT_A_TIME_MAX_BYTES
         ? await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits)
-        : await openpgp.decrypt({
-            message,
-            decryptionKeys: bot.privateKey,
-            verificationKeys,
-            expectSigned: false,
-            format: "binary",
-            config: { maxDecompressedMessageSize: limits.maxBytes },
-          });
+        : await decryptWithBotKey(message, bot, verificationKeys, limits);
   } catch (error) {
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
   }
