@@ -16,10 +16,9 @@ import { permittedActions, recordEvent } from "../../host/service/bot-policy.js"
 import { commitPlan } from "../../host/service/commit-plan.js";
 import { admitEvent, eventOrigin, type EventOrigin } from "../../host/service/event-pipeline.js";
 import { planMail, type MailPlan } from "../../host/service/handle-mail.js";
-import { loadHostConfig } from "../../host/service/host-config.js";
-import { HostService } from "../../host/service/host-service.js";
 import { hostPaths } from "../../host/service/paths.js";
-import { Spool, type SpoolEntry } from "../../host/spool/spool.js";
+import type { SpoolEntry } from "../../host/spool/spool.js";
+import { partBenchService } from "./part-bench-service.js";
 import { receiveMail } from "../../host/wire/inbound.js";
 import { parseInner, type DeltaInner } from "../../host/wire/mime/parse-inner.js";
 import { parseOuter, type OuterMail } from "../../host/wire/mime/parse-outer.js";
@@ -110,18 +109,7 @@ export async function measureMailParts(source: MailSource, n: number, executor: 
       const recording = await readRecording();
       for (const [name, text] of Object.entries(recording.accountFiles)) writeFileSync(join(hostPaths(data).bot(BOT_ADDR).dir, name), text, { mode: 0o600 });
     }
-    const config = await loadHostConfig(hostPaths(data).config, data);
-    const clock = { now: () => Date.now() };
-    const spool = new Spool(hostPaths(data).spool, clock);
-    const service = new HostService({
-      dataDir: data,
-      config,
-      spool,
-      executor,
-      clock,
-      log: () => {},
-      submitterFor: () => ({ submit: async () => {}, close: () => {} }),
-    });
+    const { service, spool } = await partBenchService(data, executor);
     const { bot, policy } = (await service.bot(BOT_ADDR))!;
     const { account } = bot;
     const deps = { executor, submitter: { submit: async () => {}, close: () => {} }, log: () => {}, maxMailBytes: MAIL_MAX_BYTES, policy };

@@ -7,10 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Executor } from "../../host/executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
-import { loadHostConfig } from "../../host/service/host-config.js";
-import { HostService } from "../../host/service/host-service.js";
-import { hostPaths } from "../../host/service/paths.js";
-import { Spool, type SpoolEntry } from "../../host/spool/spool.js";
+import type { SpoolEntry } from "../../host/spool/spool.js";
+import { partBenchService } from "./part-bench-service.js";
 import { receiveMail } from "../../host/wire/inbound.js";
 import { mailsForActions } from "../../host/wire/outbound.js";
 import { initHost, installBot } from "../support/host-fixture.js";
@@ -33,18 +31,7 @@ async function main(): Promise<void> {
     const data = await initHost(work, {});
     const addr = "echo@chat.test";
     await installBot(work, data, { addr });
-    const config = await loadHostConfig(hostPaths(data).config, data);
-    const clock = { now: () => Date.now() };
-    const spool = new Spool(hostPaths(data).spool, clock);
-    const service = new HostService({
-      dataDir: data,
-      config,
-      spool,
-      executor,
-      clock,
-      log: () => {},
-      submitterFor: () => ({ submit: async () => {}, close: () => {} }),
-    });
+    const { service, spool } = await partBenchService(data, executor);
     const { bot } = (await service.bot(addr))!;
     const account = bot.account;
     const alice = await newIdentity("alice@chat.test");
