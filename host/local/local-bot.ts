@@ -51,9 +51,9 @@ export async function buildLocalBot(dir: string, options: { reuse?: boolean } = 
   const key = resolve(dir);
   const last = options.reuse ? lastBuilds.get(key) : undefined;
   if (last && (await stampsOf(last.inputs)) === last.stamps) return last.bot;
-  const bot = await buildFresh(dir);
-  if (options.reuse) lastBuilds.set(key, bot);
-  return bot.bot;
+  const built = await buildFresh(dir);
+  if (options.reuse) lastBuilds.set(key, built);
+  return built.bot;
 }
 
 async function buildFresh(dir: string): Promise<{ stamps: string; inputs: string[]; bot: LocalBot }> {
