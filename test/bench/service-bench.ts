@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import {
   accessSync,
+  appendFileSync,
   chmodSync,
   constants,
   existsSync,
@@ -50,6 +51,8 @@ import { processRss, summarize, type Summary } from "./stats.js";
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 /** Parallel SMTP connections the injector uses (a busy peer relay opens a few). */
 const INJECT_CONNECTIONS = 4;
+/** The pause between single messages after the previous reply went out: the host is idle when the next arrives, ms. */
+const SINGLES_GAP_MS = 100;
 /** A round that has not answered everything after this long is broken, not slow. */
 const ROUND_DEADLINE_MS = 150_000;
 const LIMITS = { maxBytes: MAIL_MAX_BYTES };
@@ -82,6 +85,8 @@ export interface CpuPerMail {
 
 /** One burst at one executor concurrency. */
 export interface ServiceRound {
+  /** "burst": every mail injected at once; "singles": one at a time, the next after the reply went out and a pause (issue 15 part 3's latency on an idle host). */
+  mode: "burst" | "singles";
   concurrency: number;
   mails: number;
   /** Injection: first SMTP connection → Postfix accepted the last mail. */
@@ -167,7 +172,10 @@ async function startServe(dataDir: string): Promise<ServeProcess> {
   let buffer = "";
   let started: () => void;
   const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  // BENCH_SERVE_LOG=FILE: serve's log lines also into FILE (where an entry's time goes, by timestamps).
+  const logCopy = process.env.BENCH_SERVE_LOG;
   child.stdout!.on("data", (chunk: Buffer) => {
+    if (logCopy) appendFileSync(logCopy, chunk);
     buffer += chunk.toString();
     const lines = buffer.split("\n");
     buffer = lines.pop()!;
@@ -303,7 +311,13 @@ function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
 }
 
 /** One burst: start serve at `concurrency`, inject `mails`, wait for every reply, check them, stop serve. */
-async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array }>, concurrency: number, routed: boolean): Promise<ServiceRound> {
+async function burst(
+  setup: Setup,
+  mails: Array<{ text: string; raw: Uint8Array }>,
+  concurrency: number,
+  routed: boolean,
+  mode: ServiceRound["mode"] = "burst",
+): Promise<ServiceRound> {
   const { relay, dataDir } = setup;
   configure(dataDir, concurrency);
   const spoolNew = join(hostPaths(dataDir).spool, "new");
@@ -340,12 +354,25 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
 
     const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const injectStart = Date.now();
-    await Promise.all(
-      mails.map(async (mail, i) => {
-        await transport.sendMail({ envelope: { from: setup.user, to: [setup.bot] }, raw: Buffer.from(mail.raw) });
-        acceptedAt[i] = Date.now();
-      }),
-    );
+    const send = async (mail: { raw: Uint8Array }, i: number) => {
+      await transport.sendMail({ envelope: { from: setup.user, to: [setup.bot] }, raw: Buffer.from(mail.raw) });
+      acceptedAt[i] = Date.now();
+    };
+    if (mode === "burst") await Promise.all(mails.map(send));
+    else {
+      // One at a time: the next mail goes in once the previous entry left the spool (its reply
+      // accepted by SMTP) and a pause has passed, so each is handled by an idle host.
+      const singlesDeadline = performance.now() + ROUND_DEADLINE_MS;
+      for (const [i, mail] of mails.entries()) {
+        await send(mail, i);
+        await until(
+          () => serve.spooledAt.size > i && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))),
+          singlesDeadline,
+          () => `single mail ${i + 1} of ${mails.length} to be answered (spooled ${serve.spooledAt.size}, completed ${completedAt.size})`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, SINGLES_GAP_MS));
+      }
+    }
     const injectEnd = Date.now();
     transport.close();
 
@@ -406,6 +433,7 @@ async function burst(setup: Setup, mails: Array<{ text: string; raw: Uint8Array 
     const serveTree = perMail(cpu0.serveTree, cpu1.serveTree);
     const lastMailbox = Math.max(...mailboxAt);
     return {
+      mode,
       concurrency,
       mails: n,
       injectSeconds: (injectEnd - injectStart) / 1000,
@@ -449,6 +477,8 @@ export async function measureServiceBurst(options: {
   mails: number;
   concurrencies: number[];
   maxMs: number;
+  /** Then this many single mails, one at a time (0: none); outside `maxMs` (~0.2 s each). */
+  singles?: number;
   log: (text: string) => void;
 }): Promise<ServiceResult> {
   const unavailable = serviceBenchUnavailable();
@@ -490,6 +520,16 @@ export async function measureServiceBurst(options: {
       roundMsPerMail = roundMs / count;
       composed += count;
       rounds.push({ ...round, roundSeconds: roundMs / 1000 });
+    }
+    if (options.singles) {
+      const roundStart = performance.now();
+      options.log(`   composing ${options.singles} encrypted mails, then one at a time (each after the previous reply went out and ${SINGLES_GAP_MS} ms) …`);
+      const mails = await compose(setup, next, options.singles);
+      next += options.singles;
+      composeMs += performance.now() - roundStart;
+      composed += options.singles;
+      const round = await burst(setup, mails, 1, rounds.length > 0, "singles");
+      rounds.push({ ...round, roundSeconds: (performance.now() - roundStart) / 1000 });
     }
     return {
       rounds,
