@@ -7,13 +7,7 @@ import { STATUS_CODES } from "node:http";
 import { Dispatcher } from "undici";
 import { ChatbotError } from "../../core/errors.js";
 import type { RecordedFetch } from "../executor/run-types.js";
-
-/** The key a recording is found by: the URL normalized (`new URL().href`) without its fragment. */
-export function recordingKey(url: string): string {
-  const parsed = new URL(url);
-  parsed.hash = "";
-  return parsed.href;
-}
+import { recordingKey } from "./recording-key.js";
 
 /** The legacy handler calls undici's request() makes (the ones MockAgent makes too). */
 interface ReplayHandler {

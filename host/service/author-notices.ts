@@ -18,7 +18,7 @@ import type { Clock } from "../../core/clock.js";
 import { describeError } from "../../core/errors.js";
 import { NOTICES_PER_ACCOUNT_PER_HOUR } from "../../core/limits.js";
 import { AccountHourly } from "../policy/account-hourly.js";
-import { appendToInbox } from "../deploy/imap-mailbox.js";
+import { appendToInbox } from "../deploy/imap-on-demand.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
 import { composeBotMessage } from "../wire/bot-message.js";

@@ -6,7 +6,7 @@ import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, RUNN
 import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
-import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-mailbox.js";
+import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-on-demand.js";
 import { openRunnerWalls } from "../confine/runner-walls.js";
 import { Executor } from "../executor/executor.js";
 import { Spool } from "../spool/spool.js";

@@ -2,7 +2,7 @@
 // answers from (HostFetchSettings.recorded, which stays in the host process). The sandbox never reaches the network in a test.
 import { ChatbotError } from "../../core/errors.js";
 import type { RecordedFetch } from "../executor/run-types.js";
-import { recordingKey } from "../fetch/replay-dispatcher.js";
+import { recordingKey } from "../fetch/recording-key.js";
 import type { RecordedResponse, TestFetch } from "./api.js";
 
 /** A TestFetch and the recordings to hand to each event. */
