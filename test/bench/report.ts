@@ -197,6 +197,7 @@ function singlesLines(r: ServiceRound): string[] {
   return [
     `   single mails, one at a time on an idle host, ${r.mails} mails (round ${r.roundSeconds.toFixed(1)} s):`,
     `     latency spooled → reply accepted (host-added)    median ${ms(r.hostLatencyMs.median).padStart(8)}   p95 ${ms(r.hostLatencyMs.p95).padStart(8)}   n=${r.hostLatencyMs.n} (target p95 ≤ ${TARGETS.singleLatencyP95Ms} ms: ${met(r.hostLatencyMs.p95 <= TARGETS.singleLatencyP95Ms)})${r.unwatched ? ` (${r.unwatched} completions unseen)` : ""}`,
+    `     (the first mail, right after serve started — its runner starting, its code cold — is not in these: ${r.firstSingleMs === undefined ? "none" : ms(r.firstSingleMs)})`,
     `     latency Postfix accepted → reply in mailbox      median ${ms(r.userLatencyMs.median).padStart(8)}   p95 ${ms(r.userLatencyMs.p95).padStart(8)}`,
     `     sandbox (bot.event log): guest CPU median ${ms(r.guestCpuMs.median)}; wall median ${ms(r.sandboxWallMs.median)} p95 ${ms(r.sandboxWallMs.p95)}`,
     `     CPU per mail: serve process ${ms(c.serve)} + its runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector ${ms(c.injector)} | machine ${ms(c.machine)} (both cores, the pauses between mails included)`,
@@ -208,7 +209,7 @@ function burstLines(r: ServiceRound): string[] {
   const listed = c.serve + c.runners + c.postfix + c.dovecot + c.injector;
   const runnerRss = r.rss.runnerBytes.map((b, i) => `${mib(b)} (peak ${mib(r.rss.runnerPeakBytes[i]!)})`).join(", ") || "none";
   return [
-    `   concurrency ${r.concurrency}, ${r.mails} mails (round ${r.roundSeconds.toFixed(1)} s incl. compose and the reply check):`,
+    `   concurrency ${r.concurrency}, ${r.mails} mails${r.bots > 1 || r.senders > 1 ? ` from ${r.senders} senders to ${r.bots} bots` : ""}${r.pairs ? `, ${r.pairs}` : ""} (round ${r.roundSeconds.toFixed(1)} s incl. compose and the reply check):`,
     `     injection (Postfix accepted all ${r.mails})          ${r.injectSeconds.toFixed(2)} s = ${(r.mails / r.injectSeconds).toFixed(0)} mails/s`,
     `     end to end (first lmtp.spooled → last reply accepted by SMTP, i.e. its spool entry completed): ${r.endToEndSeconds.toFixed(1)} s = ${r.eventsPerSecond.toFixed(1)} events/s (target ≥ ${TARGETS.serviceEventsPerSecond}: ${met(r.eventsPerSecond >= TARGETS.serviceEventsPerSecond)})`,
     `     all replies in the user's mailbox ${r.mailboxSeconds.toFixed(1)} s after injection began`,

@@ -39,6 +39,7 @@ import { hostPaths } from "../../host/service/paths.js";
 import { openBotAccount } from "../../host/wire/bot-account.js";
 import { parseInner } from "../../host/wire/mime/parse-inner.js";
 import { parseOuter } from "../../host/wire/mime/parse-outer.js";
+import { fingerprintOf } from "../../host/wire/pgp/autocrypt.js";
 import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
 import type { BotIdentity } from "../../host/wire/pgp/identity.js";
 import { captureIo } from "../support/cli-io.js";
@@ -87,6 +88,9 @@ export interface CpuPerMail {
 export interface ServiceRound {
   /** "burst": every mail injected at once; "singles": one at a time, the next after the reply went out and a pause (issue 15 part 3's latency on an idle host). */
   mode: "burst" | "singles";
+  /** How many bots the round's mails went to, and from how many senders (issue 15 part 3: 10 bots × 100 senders). */
+  bots: number;
+  senders: number;
   concurrency: number;
   mails: number;
   /** Injection: first SMTP connection → Postfix accepted the last mail. */
@@ -97,8 +101,12 @@ export interface ServiceRound {
   eventsPerSecond: number;
   /** Injection start → the last reply in the user's mailbox. */
   mailboxSeconds: number;
-  /** spooled → completed per entry, paired by spool entry id. */
+  /** spooled → completed per entry, paired by spool entry id (singles: without the first). */
   hostLatencyMs: Summary;
+  /** Singles: the first mail's spooled → completed, right after serve started, ms. */
+  firstSingleMs?: number;
+  /** Spread rounds: "first contact" (no sender had written to its bot before) or "known pairs" (each had). */
+  pairs?: "first contact" | "known pairs";
   /** Postfix accepted the user's mail → its reply in the user's mailbox, paired by the reply's text. */
   userLatencyMs: Summary;
   /** Gap between consecutive completions while the spool had a backlog: the service time per event. */
@@ -231,19 +239,25 @@ async function until(check: () => boolean, deadline: number, what: () => string)
   }
 }
 
-/** Everything that must stay the same between the rounds. */
+/** Everything that must stay the same between the rounds: bots[0] and users[0] are the one-user rounds' pair. */
 interface Setup {
   relay: TestRelay;
   work: string;
   dataDir: string;
-  bot: string;
-  user: string;
-  userIdentity: BotIdentity;
-  botKey: openpgp.PublicKey;
+  bots: Array<{ addr: string; key: openpgp.PublicKey }>;
+  users: Array<{ addr: string; identity: BotIdentity }>;
   socket: string;
 }
 
-async function setUp(relay: TestRelay): Promise<Setup> {
+/** One mail of a round: its text ("bench N"), its bytes, and which of setup's bots and users it goes between. */
+interface BenchMail {
+  text: string;
+  raw: Uint8Array;
+  bot: number;
+  user: number;
+}
+
+async function setUp(relay: TestRelay, botCount: number, userCount: number): Promise<Setup> {
   const work = mkdtempSync(join(tmpdir(), "bench-service-"));
   chmodSync(work, 0o755); // Postfix's lmtp client (user postfix) must reach the socket inside
   const dataDir = join(work, "data");
@@ -255,14 +269,21 @@ async function setUp(relay: TestRelay): Promise<Setup> {
   await cli(relayHostInitArgs(relay, dataDir, socket));
   await cli(["new", "echo", "--name", "echo"]);
   await cli(["build", "echo"]);
-  const bot = `echobot01@${relay.domain}`;
-  const user = `alice@${relay.domain}`;
   writeFileSync(join(work, "pw"), "echo-bot-password");
-  await relay.addUser(bot, "echo-bot-password");
-  await relay.addUser(user, "alice-password");
-  await cli(["host", "install", bot, "echo", "--password-file", "pw", "--name", "Echo", "--data-dir", dataDir]);
-  const botKey = (await openBotAccount(dataDir, bot, "Echo")).identity.publicKey;
-  return { relay, work, dataDir, bot, user, userIdentity: await newIdentity(user), botKey, socket };
+  const bots: Setup["bots"] = [];
+  for (let b = 1; b <= botCount; b++) {
+    const addr = `echobot${String(b).padStart(2, "0")}@${relay.domain}`;
+    await relay.addUser(addr, "echo-bot-password");
+    await cli(["host", "install", addr, "echo", "--password-file", "pw", "--name", "Echo", "--data-dir", dataDir]);
+    bots.push({ addr, key: (await openBotAccount(dataDir, addr, "Echo")).identity.publicKey });
+  }
+  const users: Setup["users"] = [];
+  for (let u = 0; u < userCount; u++) {
+    const addr = u === 0 ? `alice@${relay.domain}` : `sender${String(u).padStart(3, "0")}@${relay.domain}`;
+    await relay.addUser(addr, "sender-password");
+    users.push({ addr, identity: await newIdentity(addr) });
+  }
+  return { relay, work, dataDir, bots, users, socket };
 }
 
 /**
@@ -288,13 +309,21 @@ function configure(dataDir: string, concurrency: number): void {
   );
 }
 
-/** Compose the round's mails ("bench <first>" … ), each signed and encrypted by the user to the bot. */
-async function compose(setup: Setup, first: number, count: number): Promise<Array<{ text: string; raw: Uint8Array }>> {
-  const mails: Array<{ text: string; raw: Uint8Array }> = [];
-  for (let i = first; i < first + count; i++) {
-    const text = `bench ${i}`;
-    const { raw } = await userMail({ from: setup.user, to: setup.bot, recipientKey: setup.botKey, signer: setup.userIdentity, body: { kind: "text", text } });
-    mails.push({ text, raw });
+/**
+ * Compose the round's mails ("bench <first>" … ), each signed by its user and encrypted to its bot:
+ * from `users` senders to `bots` bots, mail k from user k mod users to bot ⌊k / users⌋ mod bots, so
+ * every bot hears from every sender (1, 1: the one-user rounds' pair).
+ */
+async function compose(setup: Setup, first: number, count: number, spread = { bots: 1, users: 1 }): Promise<BenchMail[]> {
+  const mails: BenchMail[] = [];
+  for (let k = 0; k < count; k++) {
+    const text = `bench ${first + k}`;
+    const user = k % spread.users;
+    const bot = Math.floor(k / spread.users) % spread.bots;
+    const from = setup.users[user]!;
+    const to = setup.bots[bot]!;
+    const { raw } = await userMail({ from: from.addr, to: to.addr, recipientKey: to.key, signer: from.identity, body: { kind: "text", text } });
+    mails.push({ text, raw, bot, user });
   }
   return mails;
 }
@@ -311,13 +340,7 @@ function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
 }
 
 /** One burst: start serve at `concurrency`, inject `mails`, wait for every reply, check them, stop serve. */
-async function burst(
-  setup: Setup,
-  mails: Array<{ text: string; raw: Uint8Array }>,
-  concurrency: number,
-  routed: boolean,
-  mode: ServiceRound["mode"] = "burst",
-): Promise<ServiceRound> {
+async function burst(setup: Setup, mails: BenchMail[], concurrency: number, routed: boolean, mode: ServiceRound["mode"] = "burst"): Promise<ServiceRound> {
   const { relay, dataDir } = setup;
   configure(dataDir, concurrency);
   const spoolNew = join(hostPaths(dataDir).spool, "new");
@@ -325,12 +348,17 @@ async function burst(
   const serve = await startServe(dataDir);
   let watcher: FSWatcher | undefined;
   try {
-    if (!routed) await relay.routeToLmtp(setup.bot, setup.socket);
+    if (!routed) for (const bot of setup.bots) await relay.routeToLmtp(bot.addr, setup.socket);
     const postfixPid = pidFromFile(join(relay.base, "spool", "pid", "master.pid"));
     const dovecotPid = pidFromFile(join(relay.base, "run", "dovecot", "master.pid"));
     if (postfixPid === undefined || dovecotPid === undefined) throw new Error("service burst: cannot find the relay's Postfix/Dovecot master processes");
-    const maildir = relay.maildir(setup.user);
-    const before = new Set(maildirFiles(maildir).keys());
+    // The replies land in each sender's mailbox: only the users this round's mails came from.
+    const maildirs = [...new Set(mails.map((mail) => mail.user))].map((user) => ({ user, dir: relay.maildir(setup.users[user]!.addr) }));
+    const before = new Map(maildirs.map(({ dir }) => [dir, new Set(maildirFiles(dir).keys())]));
+    const newFiles = () =>
+      maildirs.flatMap(({ user, dir }) =>
+        [...maildirFiles(dir)].filter(([name]) => !before.get(dir)!.has(name)).map(([name, at]) => ({ user, dir, name, at })),
+      );
 
     // An entry is complete when its mail file is gone from new/ (meta files and arrivals are ignored).
     const completedAt = new Map<string, number>();
@@ -354,8 +382,8 @@ async function burst(
 
     const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const injectStart = Date.now();
-    const send = async (mail: { raw: Uint8Array }, i: number) => {
-      await transport.sendMail({ envelope: { from: setup.user, to: [setup.bot] }, raw: Buffer.from(mail.raw) });
+    const send = async (mail: BenchMail, i: number) => {
+      await transport.sendMail({ envelope: { from: setup.users[mail.user]!.addr, to: [setup.bots[mail.bot]!.addr] }, raw: Buffer.from(mail.raw) });
       acceptedAt[i] = Date.now();
     };
     if (mode === "burst") await Promise.all(mails.map(send));
@@ -377,7 +405,7 @@ async function burst(
     transport.close();
 
     const deadline = performance.now() + ROUND_DEADLINE_MS;
-    const newReplies = () => [...maildirFiles(maildir).keys()].filter((name) => !before.has(name)).length;
+    const newReplies = () => newFiles().length;
     const done = () =>
       serve.spooledAt.size >= n && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))) && newReplies() >= n;
     await until(
@@ -398,27 +426,34 @@ async function burst(
     // Entries the watcher did not see leave (a lost inotify event) are timed "now": excluded from the latency.
     const unwatchedIds = new Set([...serve.spooledAt.keys()].filter((id) => !completedAt.has(id)));
     for (const id of unwatchedIds) completedAt.set(id, Date.now());
-    const hostLatency = [...serve.spooledAt].filter(([id]) => !unwatchedIds.has(id)).map(([id, at]) => completedAt.get(id)! - at);
+    const latencies = [...serve.spooledAt].filter(([id]) => !unwatchedIds.has(id)).map(([id, at]) => completedAt.get(id)! - at);
+    // Single mails: the first one met a serve that had just started (its runner starting, its code
+    // cold), not an idle host: it is reported on its own.
+    const firstSingleMs = mode === "singles" ? latencies[0] : undefined;
+    const hostLatency = mode === "singles" ? latencies.slice(1) : latencies;
     const completions = [...serve.spooledAt.keys()].map((id) => completedAt.get(id)!).sort((a, b) => a - b);
     const firstSpooled = Math.min(...serve.spooledAt.values());
     const lastCompleted = completions[completions.length - 1]!;
 
     // Every reply: decrypt as the user, check it is "echo: bench N" for a mail of this round, once.
-    const replies = [...maildirFiles(maildir)].filter(([name]) => !before.has(name));
+    const replies = newFiles();
     const mailboxAt = new Array<number>(n).fill(NaN);
     const problems: string[] = [];
-    for (const [name, at] of replies) {
-      const raw = new Uint8Array(readFileSync(join(maildir, "new", name)));
+    const botKeys = setup.bots.map((bot) => bot.key);
+    for (const { user, dir, name, at } of replies) {
+      const raw = new Uint8Array(readFileSync(join(dir, "new", name)));
       const outer = parseOuter(raw, LIMITS);
       if (!outer.encrypted) {
         problems.push(`${name}: not encrypted`);
         continue;
       }
-      const decrypted = await decryptAndVerify(outer.encrypted.armored, setup.userIdentity, [setup.botKey], LIMITS);
+      const decrypted = await decryptAndVerify(outer.encrypted.armored, setup.users[user]!.identity, botKeys, LIMITS);
       const text = (await parseInner(decrypted.inner, LIMITS)).text.trim();
       const index = text.startsWith("echo: ") ? byText.get(text.slice("echo: ".length)) : undefined;
-      if (decrypted.signerFingerprint === undefined) problems.push(`${name}: not signed by the bot`);
-      else if (index === undefined) problems.push(`${name}: unexpected text ${JSON.stringify(text.slice(0, 60))}`);
+      if (index === undefined) problems.push(`${name}: unexpected text ${JSON.stringify(text.slice(0, 60))}`);
+      else if (mails[index]!.user !== user) problems.push(`${name}: the reply to ${JSON.stringify(mails[index]!.text)} went to another sender`);
+      else if (decrypted.signerFingerprint !== fingerprintOf(setup.bots[mails[index]!.bot]!.key))
+        problems.push(`${name}: not signed by the bot it was sent to`);
       else if (!Number.isNaN(mailboxAt[index]!)) problems.push(`${name}: a second reply to ${JSON.stringify(mails[index]!.text)}`);
       else mailboxAt[index] = at;
     }
@@ -434,6 +469,8 @@ async function burst(
     const lastMailbox = Math.max(...mailboxAt);
     return {
       mode,
+      bots: new Set(mails.map((mail) => mail.bot)).size,
+      senders: new Set(mails.map((mail) => mail.user)).size,
       concurrency,
       mails: n,
       injectSeconds: (injectEnd - injectStart) / 1000,
@@ -441,6 +478,7 @@ async function burst(
       eventsPerSecond: n / ((lastCompleted - firstSpooled) / 1000),
       mailboxSeconds: (lastMailbox - injectStart) / 1000,
       hostLatencyMs: summarize(hostLatency),
+      ...(firstSingleMs === undefined ? {} : { firstSingleMs }),
       userLatencyMs: summarize(mailboxAt.map((at, i) => at - acceptedAt[i]!)),
       completionGapMs: summarize(completions.slice(1).map((t, i) => t - completions[i]!)),
       guestCpuMs: summarize(serve.botEvents.map((e) => e.cpuMs)),
@@ -479,6 +517,8 @@ export async function measureServiceBurst(options: {
   maxMs: number;
   /** Then this many single mails, one at a time (0: none); outside `maxMs` (~0.2 s each). */
   singles?: number;
+  /** Then a burst from many senders to many bots (issue 15 part 3: 10 bots × 100 senders, so no one account's pacing is the limit); outside `maxMs`. */
+  spread?: { bots: number; senders: number; mails: number; concurrency: number };
   log: (text: string) => void;
 }): Promise<ServiceResult> {
   const unavailable = serviceBenchUnavailable();
@@ -488,7 +528,7 @@ export async function measureServiceBurst(options: {
   let setup: Setup | undefined;
   const notes: string[] = [];
   try {
-    setup = await setUp(relay);
+    setup = await setUp(relay, options.spread?.bots ?? 1, options.spread?.senders ?? 1);
     const setupSeconds = (performance.now() - phaseStart) / 1000;
     const rounds: ServiceRound[] = [];
     let composeMs = 0;
@@ -530,6 +570,21 @@ export async function measureServiceBurst(options: {
       composed += options.singles;
       const round = await burst(setup, mails, 1, rounds.length > 0, "singles");
       rounds.push({ ...round, roundSeconds: (performance.now() - roundStart) / 1000 });
+    }
+    if (options.spread) {
+      // Twice over the same pairs: first every sender writes to every bot for the first time (a new
+      // peer and key per pair), then again as known pairs (a relay's steady state).
+      const { bots, senders, mails: count, concurrency } = options.spread;
+      for (const pairs of ["first contact", "known pairs"] as const) {
+        const roundStart = performance.now();
+        options.log(`   composing ${count} encrypted mails from ${senders} senders to ${bots} bots (${pairs}), then the burst at concurrency ${concurrency} …`);
+        const mails = await compose(setup, next, count, { bots, users: senders });
+        next += count;
+        composeMs += performance.now() - roundStart;
+        composed += count;
+        const round = await burst(setup, mails, concurrency, rounds.length > 0);
+        rounds.push({ ...round, pairs, roundSeconds: (performance.now() - roundStart) / 1000 });
+      }
     }
     return {
       rounds,
