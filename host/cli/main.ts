@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { realpathSync } from "node:fs";
 
 /** The top-level help: every command with its one-line summary. */
-function topLevelHelp(commands: readonly Command[]): string {
+function topLevelHelp(commands: ReadonlyArray<Pick<Command, "path" | "summary">>): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
   return ["Usage: chatbot <command> [options]", "", "Commands:", ...lines, "", "Run 'chatbot <command> --help' for a command's options.", ""].join("\n");
@@ -29,9 +29,9 @@ function findCommand<T extends { path: readonly string[] }>(commands: readonly T
 
 /** Run the CLI with the given arguments (without `node` and the script) and return the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, commands?: readonly Command[]): Promise<number> {
-  const entries = commands?.map((command) => ({ path: command.path, load: async () => command })) ?? COMMANDS;
+  const entries = commands?.map((command) => ({ path: command.path, summary: command.summary, load: async () => command })) ?? COMMANDS;
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    io.stdout(topLevelHelp(await Promise.all(entries.map((entry) => entry.load()))));
+    io.stdout(topLevelHelp(entries));
     return argv.length === 0 ? EXIT.usage : EXIT.ok;
   }
   const entry = findCommand(entries, argv);

@@ -189,8 +189,8 @@ describe("cli host deliver", () => {
       const run = await deliver(args, MAIL, { nodeFlags: ["--import", RECORD_IMPORTS], env: { RECORD_IMPORTS_TO: out } });
       return { run, urls: [...new Set(readFileSync(out, "utf8").split("\n").filter(Boolean))] };
     };
-    // The control: the recorder does see packages (the full registry loads esbuild, QuickJS, …).
-    const control = await recorded(["--help"]);
+    // The control: the recorder does see packages (`chatbot run` loads esbuild, openpgp, the mail stack, …).
+    const control = await recorded(["run", "--help"]);
     expect(control.urls.some((url) => url.includes("/node_modules/"))).toBe(true);
 
     const dir = dataDirWithBot();
