@@ -2,7 +2,6 @@
 import { resolve } from "node:path";
 import { errorMessage } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
-import { openHost, serveHost } from "../../service/host-assembly.js";
 import { hostLogger } from "../../service/host-logger.js";
 import { HostMetrics } from "../../service/metrics.js";
 import { authorNoticesFor } from "../../service/author-notices.js";
@@ -83,6 +82,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
   const stops = new StopStack();
   try {
+    // The service's modules (the mail stack, OpenPGP, the sandbox's executor) load here, not with
+    // the command: `chatbot host serve --help` and a bad argument answer in ~0.1 s.
+    const { openHost, serveHost } = await import("../../service/host-assembly.js");
     const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock, log, metrics, metricsFile }, stops);
     stops.push("failing-bot notices", () => failing.settled());
     if (values.once) {
