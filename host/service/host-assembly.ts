@@ -29,6 +29,7 @@ import { hostPaths, isRoutedBot } from "./paths.js";
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "./state-mirror.js";
 import type { StopStack } from "./stop-stack.js";
 import { groupId } from "./unix-groups.js";
+import { collectGarbage } from "./idle-gc.js";
 
 export interface HostAssemblyOptions {
   dataDir: string;
@@ -85,6 +86,7 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
     log,
     // A paused bot's mail that was spooled before the pause: to its mailbox, as Postfix now does.
     toMailbox: (bot, raw) => appendToInbox(config.imap, bot.account.addr, bot.password, raw),
+    collectGarbage,
     submitterFor: (bot) => {
       const smtp = createSmtpSubmitter({ ...config.smtp, user: bot.account.addr, password: bot.password });
       // The relay bot host's mail to an account that is a bot here goes to that account's INBOX (host-bot.ts).

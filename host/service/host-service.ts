@@ -5,7 +5,7 @@
 // The parts it composes, one job each: bot-registry.ts (installed bots, policies, state IO),
 // submitter-pool.ts (one paced SMTP submitter per bot), tick-scheduler.ts (due ticks into the
 // spool), retry-policy.ts (backoff or dead letter), commit-plan.ts (the one commit point).
-import { DRAIN_IDLE_MS, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
+import { DRAIN_IDLE_MS, IDLE_GC_MS, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
@@ -39,6 +39,11 @@ export interface HostServiceDeps {
   stateIoLimits?: Readonly<StateIoLimits>;
   /** Put a mail for a paused bot into its account's INBOX (entry-pipeline.ts); without it such mail is dead-lettered. */
   toMailbox?: (bot: InstalledBot, raw: Uint8Array) => Promise<void>;
+  /**
+   * Called once when the drain loop (start()) finds the host idle IDLE_GC_MS after it last did work
+   * (`host serve`: service/idle-gc.ts collectGarbage). Not called by drainOnce alone.
+   */
+  collectGarbage?: () => void;
 }
 
 /** The drain loop and the installed bots it runs. */
@@ -52,6 +57,8 @@ export class HostService {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** When the host may collect its garbage (IDLE_GC_MS after its last work), ms on the clock; undefined: done, or no work since. */
+  private gcDueAt: number | undefined;
   /** A door spooled something since the current pass began. */
   private poked = false;
   /** When the first entry that was waiting at the last pass is due, ms on the clock (Infinity: none). */
@@ -154,17 +161,22 @@ export class HostService {
     this.loop = (async () => {
       while (this.running) {
         this.poked = false;
+        const scansBefore = this.ticks.scans;
         try {
-          await this.drainOnce();
+          const handled = await this.drainOnce();
+          this.afterPass(handled > 0 || this.ticks.scans !== scansBefore);
         } catch (error) {
           this.deps.log({ event: "service.error", message: errorMessage(error) });
         }
         if (!this.running) break;
         // Mail spooled during the pass is not in it: go again instead of sleeping up to idleMs.
         if (this.poked) continue;
-        const untilDue = this.nextDueAt - this.deps.clock.now();
+        const now = this.deps.clock.now();
+        const untilDue = this.nextDueAt - now;
+        // Also wake when the idle collection is due, so it comes IDLE_GC_MS after the work, not up to idleMs later.
+        const untilGc = this.gcDueAt === undefined ? Number.POSITIVE_INFINITY : this.gcDueAt - now;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, Math.min(idleMs, untilDue)));
+          const timer = setTimeout(resolve, Math.max(0, Math.min(idleMs, untilDue, untilGc)));
           this.wake = () => {
             clearTimeout(timer);
             resolve();
@@ -173,6 +185,16 @@ export class HostService {
         this.wake = undefined;
       }
     })();
+  }
+
+  /** After a pass of the loop: work arms the idle collection; a pass without work past its time runs it, once. */
+  private afterPass(didWork: boolean): void {
+    const now = this.deps.clock.now();
+    if (didWork) this.gcDueAt = now + IDLE_GC_MS;
+    else if (this.gcDueAt !== undefined && now >= this.gcDueAt) {
+      this.gcDueAt = undefined;
+      this.deps.collectGarbage?.();
+    }
   }
 
   /** Stop after the entry in progress; close SMTP connections. */
