@@ -87,7 +87,8 @@ describe.skipIf(!relayAvailable())("chatbot deploy to a real relay account", () 
     const deployed = await until(() => lines.find((l) => l.event === "install.deployed"), `install.deployed (log: ${JSON.stringify(lines.slice(-5))})`, 30_000);
     expect(deployed).toMatchObject({ bot, version: "1.1.0", author: "Your Name <you@example.org>", upgrade: true });
     expect(await installed()).toBe("1.1.0");
-    expect(waitingInFolder()).toHaveLength(0);
+    // The watcher logs the install, then removes the deploy from the folder (one more IMAP command).
+    await until(() => waitingInFolder().length === 0, `the deploy to leave ChatbotInstall (still there: ${JSON.stringify(waitingInFolder())})`, 10_000);
 
     // 3. The login itself is the refresh. The first one (host install --from-account) logged
     // account.refreshed (once a day per bot); the service logs in at every poll and records it;
