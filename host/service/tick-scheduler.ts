@@ -83,12 +83,16 @@ export class TickScheduler {
   /** Per bot: what its files said at the last scan (botTicks), kept in tick-index.json across starts. */
   private readonly known = new Map<string, BotTicks>();
   private indexLoaded = false;
-  /** Scans done so far (queueDueTicks): the drain loop counts a scan as work. */
-  scans = 0;
+  #scans = 0;
   /** Something in `known` changed during the current scan: the index is written at its end. */
   private indexChanged = false;
 
   constructor(private readonly deps: TickSchedulerDeps) {}
+
+  /** Scans done so far (queueDueTicks): the drain loop counts a scan as work. */
+  get scans(): number {
+    return this.#scans;
+  }
 
   /** The host's tick secret (loadTickSecret), read once. */
   tickSecret(): Promise<string> {
@@ -109,7 +113,7 @@ export class TickScheduler {
    */
   async queueDueTicks(): Promise<number> {
     this.lastScanAt = this.deps.clock.now();
-    this.scans += 1;
+    this.#scans += 1;
     if (!this.indexLoaded) await this.loadIndex();
     this.indexChanged = false;
     let queued = 0;

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../host/cli/main.js";
-import { captureIo } from "../support/cli-io.js";
+import { captureIo, cliOrThrow } from "../support/cli-io.js";
 import { MAIN_CORE, rpcServerPath } from "../support/dc-cores.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { startRelay, type TestRelay } from "../support/relay.js";
@@ -104,9 +104,7 @@ async function setUpHost(relay: TestRelay, work: string) {
   const data = join(work, "data");
   const socket = join(work, "lmtp.sock");
   const io = captureIo(work);
-  const cli = async (args: string[]) => {
-    if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
-  };
+  const cli = cliOrThrow(io);
   await cli(relayHostInitArgs(relay, data, socket));
   // One sender's echoes and joins in a minute: above the seed's 60 mails/hour; the test relay has no send-rate filter.
   const configFile = join(data, "host.json");

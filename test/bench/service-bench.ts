@@ -33,7 +33,6 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { createTransport } from "nodemailer";
 import type * as openpgp from "openpgp";
-import { runCli } from "../../host/cli/main.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import { hostPaths } from "../../host/service/paths.js";
 import { openBotAccount } from "../../host/wire/bot-account.js";
@@ -42,7 +41,7 @@ import { parseOuter } from "../../host/wire/mime/parse-outer.js";
 import { fingerprintOf } from "../../host/wire/pgp/autocrypt.js";
 import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
 import type { BotIdentity } from "../../host/wire/pgp/identity.js";
-import { captureIo } from "../support/cli-io.js";
+import { captureIo, cliOrThrow } from "../support/cli-io.js";
 import { startRelay, type TestRelay } from "../support/relay.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
@@ -263,9 +262,7 @@ async function setUp(relay: TestRelay, botCount: number, userCount: number): Pro
   const dataDir = join(work, "data");
   const socket = join(work, "lmtp.sock");
   const io = captureIo(work);
-  const cli = async (args: string[]) => {
-    if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
-  };
+  const cli = cliOrThrow(io);
   await cli(relayHostInitArgs(relay, dataDir, socket));
   await cli(["new", "echo", "--name", "echo"]);
   await cli(["build", "echo"]);
@@ -380,6 +377,9 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       tls: { rejectUnauthorized: false },
     });
 
+    /** At least `count` entries were spooled, and every spooled one has left the spool (its reply accepted by SMTP). */
+    const spooledAndCompleted = (count: number) =>
+      serve.spooledAt.size >= count && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id)));
     const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
     const injectStart = Date.now();
     const send = async (mail: BenchMail, i: number) => {
@@ -394,7 +394,7 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       for (const [i, mail] of mails.entries()) {
         await send(mail, i);
         await until(
-          () => serve.spooledAt.size > i && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))),
+          () => spooledAndCompleted(i + 1),
           singlesDeadline,
           () => `single mail ${i + 1} of ${mails.length} to be answered (spooled ${serve.spooledAt.size}, completed ${completedAt.size})`,
         );
@@ -406,8 +406,7 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
 
     const deadline = performance.now() + ROUND_DEADLINE_MS;
     const newReplies = () => newFiles().length;
-    const done = () =>
-      serve.spooledAt.size >= n && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id))) && newReplies() >= n;
+    const done = () => spooledAndCompleted(n) && newReplies() >= n;
     await until(
       done,
       deadline,

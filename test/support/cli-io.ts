@@ -1,5 +1,6 @@
 // A CliIo that records what a command prints, for CLI tests.
 import type { CliIo } from "../../host/cli/command.js";
+import { runCli } from "../../host/cli/main.js";
 
 /** CliIo plus the text written to stdout (`out`) and stderr (`err`). */
 export interface Captured extends CliIo {
@@ -21,4 +22,11 @@ export function captureIo(cwd: string): Captured {
     },
   };
   return io;
+}
+
+/** Runs `chatbot ARGS` in process with `io`; a command that fails throws with what it wrote to stderr (set-up steps). */
+export function cliOrThrow(io: Captured): (args: string[]) => Promise<void> {
+  return async (args) => {
+    if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
+  };
 }

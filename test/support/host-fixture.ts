@@ -9,7 +9,7 @@ import { hostPaths } from "../../host/service/paths.js";
 import type { BotSettings } from "../../host/service/installed-bots.js";
 import type { OutgoingMail } from "../../host/wire/bot-message.js";
 import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
-import { captureIo } from "./cli-io.js";
+import { captureIo, cliOrThrow } from "./cli-io.js";
 
 export { FakeClock } from "./fake-clock.js";
 
@@ -78,9 +78,7 @@ export async function initHost(work: string, config: Record<string, unknown> = {
 export async function installBot(work: string, data: string, spec: BotSpec, password = "bot-password-123"): Promise<void> {
   const folder = `bot-${spec.addr.replace(/[^a-z0-9]/g, "-")}`;
   const io = captureIo(work);
-  const cli = async (args: string[]) => {
-    if ((await runCli(args, io)) !== 0) throw new Error(`chatbot ${args.join(" ")} failed: ${io.err}`);
-  };
+  const cli = cliOrThrow(io);
   await cli(["new", folder, "--name", "testbot"]);
   if (spec.source) writeFileSync(join(work, folder, "bot.ts"), spec.source);
   if (spec.manifest) {

@@ -21,6 +21,32 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
+/** A host with no bot, a fake clock and a collector that counts its calls; closed after the test. */
+async function idleHost() {
+  const work = mkdtempSync(join(tmpdir(), "idle-gc-"));
+  const data = await initHost(work);
+  const clock = new FakeClock(1_700_000_000_000);
+  const spool = new Spool(hostPaths(data).spool, clock);
+  const executor = new Executor();
+  let collected = 0;
+  const service = new HostService({
+    sleep: async () => {},
+    dataDir: data,
+    config: await loadHostConfig(hostPaths(data).config, data),
+    spool,
+    executor,
+    clock,
+    log: () => {},
+    submitterFor: () => new FakeSmtp(),
+    collectGarbage: () => (collected += 1),
+  });
+  cleanups.push(async () => {
+    await service.stop();
+    await executor.close();
+  });
+  return { clock, spool, executor, service, collections: () => collected };
+}
+
 /** Real time for the loop to make a few passes (it sleeps `idleMs` = 5 ms between them). */
 const fewPasses = () => new Promise((resolve) => setTimeout(resolve, 150));
 
@@ -36,84 +62,47 @@ describe("idle garbage collection", () => {
   });
 
   it(`the drain loop collects once IDLE_GC_MS (${IDLE_GC_MS / 1000} s) after its last work, and again only after new work`, async () => {
-    const work = mkdtempSync(join(tmpdir(), "idle-gc-"));
-    const data = await initHost(work);
-    const clock = new FakeClock(1_700_000_000_000);
-    const spool = new Spool(hostPaths(data).spool, clock);
-    const executor = new Executor();
-    let collections = 0;
-    const service = new HostService({
-      sleep: async () => {},
-      dataDir: data,
-      config: await loadHostConfig(hostPaths(data).config, data),
-      spool,
-      executor,
-      clock,
-      log: () => {},
-      submitterFor: () => new FakeSmtp(),
-      collectGarbage: () => (collections += 1),
-    });
-    cleanups.push(async () => {
-      await service.stop();
-      await executor.close();
-    });
+    const { clock, spool, service, collections } = await idleHost();
     service.start(5);
     // The first pass scans for ticks (work); the clock has not moved: not idle long enough yet.
     await fewPasses();
-    expect(collections).toBe(0);
+    expect(collections()).toBe(0);
     clock.advance(IDLE_GC_MS - 1);
     await fewPasses();
-    expect(collections).toBe(0);
+    expect(collections()).toBe(0);
     clock.advance(1);
     await fewPasses();
-    expect(collections).toBe(1);
+    expect(collections()).toBe(1);
     // Idle on: no second collection.
     clock.advance(IDLE_GC_MS * 3);
     await fewPasses();
-    expect(collections).toBe(1);
+    expect(collections()).toBe(1);
 
     // New work (a mail for an address that is no bot: dead-lettered), then idleness: one more.
     await spool.write("nobody@chat.test", new TextEncoder().encode("Subject: x\r\n\r\nx\r\n"), MAIL_MAX_BYTES);
     service.poke();
     await fewPasses();
     expect(await spool.all()).toEqual([]);
-    expect(collections).toBe(1);
+    expect(collections()).toBe(1);
     clock.advance(IDLE_GC_MS);
     await fewPasses();
-    expect(collections).toBe(2);
+    expect(collections()).toBe(2);
 
     // A tick scan is work too (every TICK_SCAN_MS).
     clock.advance(TICK_SCAN_MS);
     await fewPasses();
-    expect(collections).toBe(2);
+    expect(collections()).toBe(2);
     clock.advance(IDLE_GC_MS);
     await fewPasses();
-    expect(collections).toBe(3);
+    expect(collections()).toBe(3);
   });
 
   it("drainOnce alone (host serve --once) never collects, whatever it did", async () => {
-    const work = mkdtempSync(join(tmpdir(), "idle-gc-"));
-    const data = await initHost(work);
-    const clock = new FakeClock(1_700_000_000_000);
-    const spool = new Spool(hostPaths(data).spool, clock);
-    const executor = new Executor();
-    let collections = 0;
-    const service = new HostService({
-      sleep: async () => {},
-      dataDir: data,
-      config: await loadHostConfig(hostPaths(data).config, data),
-      spool,
-      executor,
-      clock,
-      log: () => {},
-      submitterFor: () => new FakeSmtp(),
-      collectGarbage: () => (collections += 1),
-    });
-    cleanups.push(() => executor.close());
+    const { clock, spool, service, collections } = await idleHost();
     await spool.write("nobody@chat.test", new TextEncoder().encode("Subject: x\r\n\r\nx\r\n"), MAIL_MAX_BYTES);
     expect(await service.drainOnce()).toBe(1);
     clock.advance(IDLE_GC_MS * 2);
     expect(await service.drainOnce()).toBe(0);
-    expect(collections).toBe(0);
+    expect(collections()).toBe(0);
   });
 });
