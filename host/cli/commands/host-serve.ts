@@ -83,7 +83,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const stops = new StopStack();
   try {
     // The service's modules (the mail stack, OpenPGP, the sandbox's executor) load here, not with
-    // the command: `chatbot host serve --help` and a bad argument answer in ~0.1 s.
+    // the command: `chatbot host serve --help` and a bad argument answer in ~0.4 s of CPU, not ~0.8.
     const { openHost, serveHost } = await import("../../service/host-assembly.js");
     const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock, log, metrics, metricsFile }, stops);
     stops.push("failing-bot notices", () => failing.settled());
