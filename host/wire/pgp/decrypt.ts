@@ -7,6 +7,7 @@ import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../..
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";
+import { nativeSessionKey, type SessionKey } from "./native-session-key.js";
 import { isEncryptedMessageShape, readPacketFrames } from "./packets.js";
 
 /** A decrypted message. */
@@ -102,16 +103,17 @@ async function decryptOnePkeskAtATime(
 
 type Decryption = Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
 
-/** openpgp.decrypt of `message` with the bot's key: binary, signatures checked but not required. */
+/** openpgp.decrypt of `message` with the bot's key, or with a session key already opened: binary, signatures checked but not required. */
 function decryptWithBotKey(
   message: openpgp.Message<Uint8Array>,
   bot: BotIdentity,
   verificationKeys: openpgp.PublicKey[],
   limits: { maxBytes: number },
+  sessionKey?: SessionKey,
 ): Promise<Decryption> {
   return openpgp.decrypt({
     message,
-    decryptionKeys: bot.privateKey,
+    ...(sessionKey ? { sessionKeys: sessionKey } : { decryptionKeys: bot.privateKey }),
     verificationKeys,
     expectSigned: false,
     format: "binary",
@@ -139,9 +141,17 @@ export async function decryptAndVerify(
   } catch (error) {
     throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message could not be parsed.", { cause: error });
   }
-  let result: Decryption;
+  let result: Decryption | undefined;
+  // The session key opened with node:crypto (native-session-key.ts); if it is not there or does
+  // not open the SEIPD (a sender may write a PKESK for the bot with another key in it), openpgp.js
+  // tries every PKESK as before.
+  const sessionKey = await nativeSessionKey(message, bot);
+  if (sessionKey) {
+    result = await decryptWithBotKey(message, bot, verificationKeys, limits, sessionKey).catch(() => undefined);
+    if (!result) message = await openpgp.readMessage({ binaryMessage: binary });
+  }
   try {
-    result =
+    result ??=
       binary.byteLength <= ONE_PKESK_AT_A_TIME_MAX_BYTES
         ? await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits)
         : await decryptWithBotKey(message, bot, verificationKeys, limits);

@@ -1,7 +1,9 @@
 // Real cores hide their recipients: every PKESK names the wildcard key ID, so the bot's key must be
-// tried on them. decryptAndVerify tries one PKESK at a time, last first (core 2.57 writes the
-// sender's own first), and stops at the first that opens the message: one X25519 agreement for a
-// 1:1 mail instead of one per PKESK.
+// tried on them. A bot key of the kind the host makes (Curve25519Legacy) opens them with node:crypto
+// (native-session-key.ts, ~0.1 ms a PKESK), and openpgp.js's own PKESK decryption is not called;
+// a session key that does not open the SEIPD (a forged PKESK) sends the message to openpgp.js, which
+// tries every PKESK. For a bot key of another kind, openpgp.js tries one PKESK at a time, last first
+// (core 2.57 writes the sender's own first), and stops at the first that opens the message.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,12 +34,24 @@ async function hiddenRecipients(text: string, keys: openpgp.PublicKey[], signer:
   return openpgp.encrypt({ message, encryptionKeys: keys, signingKeys: signer.privateKey, wildcard: true, format: "binary", config: { aeadProtect: false } });
 }
 
+/** A bot identity whose keys are NIST P-256: not the kind node:crypto opens here, so openpgp.js does. */
+async function p256Identity(addr: string): Promise<BotIdentity> {
+  const { privateKey } = await openpgp.generateKey({
+    type: "ecc",
+    curve: "nistP256",
+    userIDs: [{ email: addr }],
+    format: "armored",
+    config: { aeadProtect: false, v6Keys: false },
+  });
+  return identityFromArmored(privateKey, addr);
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe("decryptAndVerify with hidden recipients", () => {
-  it("a recorded core 2.57 text (2 wildcard PKESKs, the bot's last) opens with one try of the bot's key", async () => {
+  it("a recorded core 2.57 text (2 wildcard PKESKs, the bot's last) opens with node:crypto: no PKESK goes to openpgp.js", async () => {
     const index = JSON.parse(await readFile(join(REAL_CORE_MAIL_DIR, "index.json"), "utf8")) as { botAddr: string };
     const bot = await identityFromArmored(await readFile(join(REAL_CORE_MAIL_DIR, "account", "key.asc"), "utf8"), index.botAddr);
     const raw = new Uint8Array(await readFile(join(REAL_CORE_MAIL_DIR, "mails", "03-text.eml")));
@@ -45,17 +59,58 @@ describe("decryptAndVerify with hidden recipients", () => {
     const tries = countPkeskTries();
     const decrypted = await decryptAndVerify(armored, bot, [], LIMITS);
     expect(Buffer.from(decrypted.inner).toString("utf8")).toContain("hello bot 1");
+    expect(tries.count()).toBe(0);
+  });
+
+  for (const position of [0, 1, 2]) {
+    it(`the bot's PKESK at position ${position} of three opens with node:crypto, signature checked`, async () => {
+      const [bot, alice, bob] = await Promise.all(["bot@chat.test", "alice@chat.test", "bob@chat.test"].map((addr) => newIdentity(addr)));
+      const keys = [alice!.publicKey, bob!.publicKey];
+      keys.splice(position, 0, bot!.publicKey);
+      const binary = await hiddenRecipients("to the bot\r\n", keys, alice!);
+      const tries = countPkeskTries();
+      const decrypted = await decryptAndVerify(armorMessage(binary), bot!, [alice!.publicKey], LIMITS);
+      expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("to the bot\r\n");
+      expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+      expect(tries.count()).toBe(0);
+    });
+  }
+
+  it("openpgp.js, for a bot key of another kind: the bot's PKESK last opens with one try", async () => {
+    const [bot, alice] = await Promise.all([p256Identity("bot@chat.test"), newIdentity("alice@chat.test")]);
+    const binary = await hiddenRecipients("to the bot\r\n", [alice!.publicKey, bot.publicKey], alice!);
+    const tries = countPkeskTries();
+    const decrypted = await decryptAndVerify(armorMessage(binary), bot, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("to the bot\r\n");
+    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
     expect(tries.count()).toBe(1);
   });
 
-  it("the bot's PKESK first (of three) still opens, after a try of each other one", async () => {
-    const [bot, alice, bob] = await Promise.all(["bot@chat.test", "alice@chat.test", "bob@chat.test"].map((addr) => newIdentity(addr)));
-    const binary = await hiddenRecipients("to the bot\r\n", [bot!.publicKey, alice!.publicKey, bob!.publicKey], alice!);
+  it("openpgp.js, for a bot key of another kind: the bot's PKESK first (of three) still opens, after a try of each other one", async () => {
+    const [bot, alice, bob] = await Promise.all([p256Identity("bot@chat.test"), newIdentity("alice@chat.test"), newIdentity("bob@chat.test")]);
+    const binary = await hiddenRecipients("to the bot\r\n", [bot.publicKey, alice!.publicKey, bob!.publicKey], alice!);
     const tries = countPkeskTries();
-    const decrypted = await decryptAndVerify(armorMessage(binary), bot!, [alice!.publicKey], LIMITS);
+    const decrypted = await decryptAndVerify(armorMessage(binary), bot, [alice!.publicKey], LIMITS);
     expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("to the bot\r\n");
     expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
     expect(tries.count()).toBe(3);
+  });
+
+  it("a forged PKESK to the bot's key with a wrong session key, placed FIRST, is opened by node:crypto, fails on the SEIPD, and openpgp.js finds the genuine one", async () => {
+    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients("genuine\r\n", [alice!.publicKey, bot!.publicKey], alice!);
+    const forged = await openpgp.encryptSessionKey({
+      data: new Uint8Array(randomBytes(32)),
+      algorithm: "aes256",
+      encryptionKeys: bot!.publicKey,
+      wildcard: true,
+      format: "binary",
+    });
+    const tries = countPkeskTries();
+    const decrypted = await decryptAndVerify(armorMessage(Buffer.concat([forged, binary])), bot!, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
+    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+    expect(tries.count(), "openpgp.js tried the PKESKs after the forged session key failed").toBeGreaterThan(0);
   });
 
   it("a forged PKESK to the bot's key with a wrong session key, placed last, does not hide the genuine one", async () => {

@@ -1,0 +1,257 @@
+// Sign and encrypt with node:crypto for the keys Delta Chat uses (issue 15, part 2: CPU per echo).
+// openpgp.js spent ~4 ms of CPU on one reply, most of it in WebCrypto's asynchronous machinery
+// (a key import and a thread-pool job for each X25519, Ed25519 and AES step); the same primitives
+// called synchronously cost ~0.5 ms. This writes the message openpgp.js writes for these keys,
+// packet for packet (RFC 9580 §5.1, §5.2, §5.4, §5.9, §5.13; ECDH of RFC 6637 / RFC 9580 §11.5):
+//   PKESK v3 (ECDH over Curve25519Legacy) per key, then SEIPD v1 holding a one-pass signature,
+//   the binary literal data and a v4 EdDSALegacy signature (the same hashed subpackets as
+//   openpgp.js: creation time, issuer key ID, a salt notation, issuer fingerprint), then the MDC.
+// It only writes; it never parses mail. Any key of another kind (RSA, NIST curves, X25519 of RFC
+// 9580, a v6 key), a key whose preferences leave no shared AES or SHA-2, or any failure while
+// choosing returns null, and encrypt.ts lets openpgp.js do the message (which also reports the
+// errors). Checked by decrypting and verifying its output with openpgp.js, beside openpgp.js's own
+// output for the same keys (test/host/wire/pgp/native-encrypt.test.ts), and by every e2e test whose
+// Delta Chat core reads the bot's replies.
+import {
+  createCipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from "node:crypto";
+import type * as openpgp from "openpgp";
+import type { BotIdentity } from "./identity.js";
+
+/** RFC 9580 algorithm ids. */
+const PUBKEY_ECDH = 18;
+const PUBKEY_EDDSA_LEGACY = 22;
+const HASH = { 8: "sha256", 9: "sha384", 10: "sha512" } as const;
+/** AES by OpenPGP id: its key length, node's names for CFB and for the key wrap of RFC 3394. */
+const AES = {
+  7: { bytes: 16, cfb: "aes-128-cfb", wrap: "id-aes128-wrap" },
+  8: { bytes: 24, cfb: "aes-192-cfb", wrap: "id-aes192-wrap" },
+  9: { bytes: 32, cfb: "aes-256-cfb", wrap: "id-aes256-wrap" },
+} as const;
+type HashId = keyof typeof HASH;
+type AesId = keyof typeof AES;
+/** The OID of Curve25519Legacy (1.3.6.1.4.1.3029.1.5.1), as it is written in the ECDH KDF parameters. */
+const CURVE25519_LEGACY_OID = Uint8Array.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
+const ANONYMOUS_SENDER = new TextEncoder().encode("Anonymous Sender    ");
+/** openpgp.js's salt notation on v4 EdDSA signatures (against fault attacks on deterministic signing). */
+const SALT_NOTATION_NAME = new TextEncoder().encode("salt@notations.openpgpjs.org");
+const SALT_BYTES = 32;
+
+/** One recipient's encryption subkey, as the ECDH of RFC 6637 needs it. */
+interface EcdhRecipient {
+  keyId: Uint8Array;
+  fingerprint: Uint8Array;
+  publicKey: KeyObject;
+  kdfHash: HashId;
+  kdfCipher: AesId;
+}
+
+interface Plan {
+  recipients: EcdhRecipient[];
+  sessionCipher: AesId;
+  signatureHash: HashId;
+}
+
+/** The bot's signing key as node:crypto takes it (made once per identity). */
+const signingKeys = new WeakMap<openpgp.PrivateKey, KeyObject>();
+
+/**
+ * The binary OpenPGP message: `data` signed by the bot's primary key and encrypted to `keys` (the
+ * bot's own among them, each once). null when a key is of a kind this does not write for.
+ */
+export async function nativeSignAndEncrypt(data: Uint8Array, keys: openpgp.PublicKey[], bot: BotIdentity, now: Date = new Date()): Promise<Uint8Array | null> {
+  const plan = await planFor(keys, now);
+  const signingKey = plan && botSigningKey(bot);
+  if (!plan || !signingKey) return null;
+  const created = Math.floor(now.getTime() / 1000);
+  const botKeyId = Buffer.from(bot.privateKey.getKeyID().toHex(), "hex");
+  const onePass = packet(4, concat([Uint8Array.of(3, 0x00, plan.signatureHash, PUBKEY_EDDSA_LEGACY), botKeyId, Uint8Array.of(1)]));
+  const literal = packet(11, concat([Uint8Array.of(0x62, 0), uint32(created), data]));
+  const signature = packet(2, signatureBody(data, plan.signatureHash, created, botKeyId, bot.privateKey.keyPacket.getFingerprintBytes()!, signingKey));
+  const { bytes: keyBytes } = AES[plan.sessionCipher];
+  const sessionKey = randomBytes(keyBytes);
+  const pkesks = plan.recipients.map((recipient) => packet(1, pkeskBody(recipient, plan.sessionCipher, sessionKey)));
+  const seipd = packet(18, seipdBody(concat([onePass, literal, signature]), plan.sessionCipher, sessionKey));
+  return concat([...pkesks, seipd]);
+}
+
+/** What to write with, or null when a key is not of the kinds written here. */
+async function planFor(keys: openpgp.PublicKey[], now: Date): Promise<Plan | null> {
+  try {
+    const recipients: EcdhRecipient[] = [];
+    const symmetric: Array<readonly number[] | null> = [];
+    const hashes: Array<readonly number[] | null> = [];
+    for (const key of keys) {
+      if (key.keyPacket.version !== 4) return null;
+      const subkey = await key.getEncryptionKey(undefined, now);
+      const recipient = ecdhRecipient(subkey);
+      if (!recipient) return null;
+      recipients.push(recipient);
+      const { selfCertification } = await key.getPrimaryUser(now);
+      symmetric.push(selfCertification.preferredSymmetricAlgorithms ?? null);
+      hashes.push(selfCertification.preferredHashAlgorithms ?? null);
+    }
+    // As openpgp.js chooses: AES-256 when every key lists it, else AES-128 (every implementation
+    // has it); the signature's hash the strongest SHA-2 every key lists (a key without preferences
+    // takes SHA-256).
+    const sessionCipher: AesId = symmetric.every((prefs) => prefs?.includes(9)) ? 9 : 7;
+    const signatureHash = ([10, 9, 8] as const).find((hash) => hashes.every((prefs) => (prefs ? prefs.includes(hash) : hash === 8)));
+    if (signatureHash === undefined) return null;
+    return { recipients, sessionCipher, signatureHash };
+  } catch {
+    return null;
+  }
+}
+
+/** A v4 ECDH encryption subkey over Curve25519Legacy with SHA-2 and AES KDF parameters, else null. */
+function ecdhRecipient(subkey: openpgp.PublicKey | openpgp.Subkey): EcdhRecipient | null {
+  const packet = subkey.keyPacket as unknown as {
+    version: number;
+    algorithm: number;
+    publicParams: { oid?: { toHex(): string }; Q?: Uint8Array; kdfParams?: { hash: number; cipher: number } };
+  };
+  if (packet.version !== 4 || packet.algorithm !== PUBKEY_ECDH) return null;
+  const { oid, Q, kdfParams } = packet.publicParams;
+  if (oid?.toHex() !== Buffer.from(CURVE25519_LEGACY_OID).toString("hex")) return null;
+  if (!(Q instanceof Uint8Array) || Q.length !== 33 || Q[0] !== 0x40 || !kdfParams) return null;
+  if (!(kdfParams.hash in HASH) || !(kdfParams.cipher in AES)) return null;
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(Q.subarray(1)).toString("base64url") }, format: "jwk" });
+  return {
+    keyId: Buffer.from(subkey.getKeyID().toHex(), "hex"),
+    fingerprint: subkey.keyPacket.getFingerprintBytes()!,
+    publicKey,
+    kdfHash: kdfParams.hash as HashId,
+    kdfCipher: kdfParams.cipher as AesId,
+  };
+}
+
+/** The bot's primary key as an Ed25519 private key, or null when it is not a v4 EdDSALegacy key with its seed. */
+function botSigningKey(bot: BotIdentity): KeyObject | null {
+  const known = signingKeys.get(bot.privateKey);
+  if (known) return known;
+  const packet = bot.privateKey.keyPacket as unknown as {
+    version: number;
+    algorithm: number;
+    publicParams: { Q?: Uint8Array };
+    privateParams?: { seed?: Uint8Array };
+  };
+  const seed = packet.privateParams?.seed;
+  const Q = packet.publicParams.Q;
+  if (packet.version !== 4 || packet.algorithm !== PUBKEY_EDDSA_LEGACY || !(seed instanceof Uint8Array) || !(Q instanceof Uint8Array) || Q.length !== 33)
+    return null;
+  // An MPI drops leading zero bytes: the seed is 32 bytes, left-padded.
+  const seed32 = concat([new Uint8Array(32 - seed.length), seed]);
+  const key = createPrivateKey({
+    key: { kty: "OKP", crv: "Ed25519", d: Buffer.from(seed32).toString("base64url"), x: Buffer.from(Q.subarray(1)).toString("base64url") },
+    format: "jwk",
+  });
+  signingKeys.set(bot.privateKey, key);
+  return key;
+}
+
+/** A v4 binary-document signature over `data` (RFC 9580 §5.2.4): EdDSALegacy signs the digest; R and S as MPIs. */
+function signatureBody(data: Uint8Array, hashId: HashId, created: number, keyId: Uint8Array, fingerprint: Uint8Array, key: KeyObject): Uint8Array {
+  const salt = randomBytes(SALT_BYTES);
+  const notation = concat([Uint8Array.of(0, 0, 0, 0), uint16(SALT_NOTATION_NAME.length), uint16(SALT_BYTES), SALT_NOTATION_NAME, salt]);
+  // The creation time is critical (0x80), as openpgp.js and RFC 9580 §5.2.3.11 have it.
+  const hashed = concat([
+    subpacket(0x80 | 2, uint32(created)),
+    subpacket(16, keyId),
+    subpacket(20, notation),
+    subpacket(33, concat([Uint8Array.of(4), fingerprint])),
+  ]);
+  const head = concat([Uint8Array.of(4, 0x00, PUBKEY_EDDSA_LEGACY, hashId), uint16(hashed.length), hashed]);
+  const digest = createHash(HASH[hashId]).update(data).update(head).update(Uint8Array.of(4, 0xff)).update(uint32(head.length)).digest();
+  const rs = sign(null, digest, key);
+  return concat([head, uint16(0), digest.subarray(0, 2), mpi(rs.subarray(0, 32)), mpi(rs.subarray(32))]);
+}
+
+/** A v3 PKESK for one ECDH recipient (RFC 6637 §8, RFC 9580 §11.5): the session key wrapped with a KEK from an ephemeral X25519. */
+function pkeskBody(recipient: EcdhRecipient, sessionCipher: AesId, sessionKey: Uint8Array): Uint8Array {
+  const ephemeral = generateKeyPairSync("x25519");
+  const ephemeralPublic = Buffer.from(ephemeral.publicKey.export({ format: "jwk" }).x!, "base64url");
+  const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.publicKey });
+  const param = concat([
+    Uint8Array.of(CURVE25519_LEGACY_OID.length),
+    CURVE25519_LEGACY_OID,
+    Uint8Array.of(PUBKEY_ECDH, 3, 1, recipient.kdfHash, recipient.kdfCipher),
+    ANONYMOUS_SENDER,
+    recipient.fingerprint,
+  ]);
+  const kek = createHash(HASH[recipient.kdfHash])
+    .update(Uint8Array.of(0, 0, 0, 1))
+    .update(shared)
+    .update(param)
+    .digest()
+    .subarray(0, AES[recipient.kdfCipher].bytes);
+  let checksum = 0;
+  for (const byte of sessionKey) checksum = (checksum + byte) % 65536;
+  const material = concat([Uint8Array.of(sessionCipher), sessionKey, uint16(checksum)]);
+  const padding = 8 - (material.length % 8);
+  const wrap = createCipheriv(AES[recipient.kdfCipher].wrap, kek, Buffer.from("A6A6A6A6A6A6A6A6", "hex"));
+  const wrapped = concat([wrap.update(concat([material, new Uint8Array(padding).fill(padding)])), wrap.final()]);
+  return concat([
+    Uint8Array.of(3),
+    recipient.keyId,
+    Uint8Array.of(PUBKEY_ECDH),
+    mpi(concat([Uint8Array.of(0x40), ephemeralPublic])),
+    Uint8Array.of(wrapped.length),
+    wrapped,
+  ]);
+}
+
+/** SEIPD v1 (RFC 9580 §5.13.1): CFB with a zero IV over a random prefix (its last two bytes repeated), the packets and the MDC. */
+function seipdBody(plaintext: Uint8Array, cipherId: AesId, sessionKey: Uint8Array): Uint8Array {
+  const random = randomBytes(16);
+  const prefix = concat([random, random.subarray(14)]);
+  const mdcHead = Uint8Array.of(0xd3, 0x14);
+  const mdc = createHash("sha1").update(prefix).update(plaintext).update(mdcHead).digest();
+  const cipher = createCipheriv(AES[cipherId].cfb, sessionKey, Buffer.alloc(16));
+  return concat([Uint8Array.of(1), cipher.update(concat([prefix, plaintext, mdcHead, mdc])), cipher.final()]);
+}
+
+/** A packet with an OpenPGP (new format) header: one-, two- or five-octet body length. */
+function packet(tag: number, body: Uint8Array): Uint8Array {
+  const length = body.length;
+  const header =
+    length < 192
+      ? Uint8Array.of(0xc0 | tag, length)
+      : length < 8384
+        ? Uint8Array.of(0xc0 | tag, ((length - 192) >> 8) + 192, (length - 192) & 0xff)
+        : concat([Uint8Array.of(0xc0 | tag, 0xff), uint32(length)]);
+  return concat([header, body]);
+}
+
+/** A signature subpacket (all bodies here are under 192 bytes: one-octet length). */
+function subpacket(type: number, body: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(body.length + 1, type), body]);
+}
+
+/** An MPI: its bit count, then its bytes without leading zeros. */
+function mpi(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start += 1;
+  const value = bytes.subarray(start);
+  const bits = value.length === 0 ? 0 : (value.length - 1) * 8 + (32 - Math.clz32(value[0]!));
+  return concat([uint16(bits), value]);
+}
+
+function uint16(value: number): Uint8Array {
+  return Uint8Array.of((value >> 8) & 0xff, value & 0xff);
+}
+
+function uint32(value: number): Uint8Array {
+  return Uint8Array.of((value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,145 @@
+// The session key of an incoming message, opened with node:crypto (issue 15, part 2: CPU per echo).
+// openpgp.js opens a PKESK with a WebCrypto key import and an asynchronous X25519 job each (~1.5 ms
+// of CPU), and real cores hide their recipients, so it tried the bot's key on every PKESK. Here
+// each PKESK addressed to the bot's Curve25519Legacy subkey (or to the wildcard key ID) costs one
+// synchronous X25519 and one AES key unwrap (~0.1 ms); the first that opens — the unwrap's
+// integrity check, the padding and the checksum all hold — gives the session key, and openpgp.js
+// then decrypts the SEIPD and checks the signatures with it. Only v3 PKESKs (SEIPDv1 mail: what
+// cores send a bot, whose key advertises SEIPDv1 only); v6 ones go to openpgp.js. The packets are
+// openpgp.js's parse of the message (decrypt.ts checked its shape first); nothing here reads raw
+// mail. When no PKESK opens, or the bot's key is of another kind, the result is undefined and
+// decrypt.ts lets openpgp.js try, as before (it also knows the KDF quirks of old implementations).
+import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import * as openpgp from "openpgp";
+import type { BotIdentity } from "./identity.js";
+
+const PUBKEY_ECDH = 18;
+const HASH: Record<number, string> = { 8: "sha256", 9: "sha384", 10: "sha512" };
+const AES: Record<number, { bytes: number; wrap: string; name: "aes128" | "aes192" | "aes256" }> = {
+  7: { bytes: 16, wrap: "id-aes128-wrap", name: "aes128" },
+  8: { bytes: 24, wrap: "id-aes192-wrap", name: "aes192" },
+  9: { bytes: 32, wrap: "id-aes256-wrap", name: "aes256" },
+};
+/** The OID of Curve25519Legacy (1.3.6.1.4.1.3029.1.5.1) as the KDF parameters write it, with its length byte. */
+const CURVE25519_LEGACY_OID = Uint8Array.from([0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
+const ANONYMOUS_SENDER = new TextEncoder().encode("Anonymous Sender    ");
+const WRAP_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
+
+/** The bot's encryption subkey as node:crypto takes it, with what its KDF needs. */
+interface DecryptionKey {
+  keyId: openpgp.KeyID;
+  privateKey: KeyObject;
+  /** The KDF's parameter block (RFC 6637 §8) up to and including the subkey's fingerprint. */
+  param: Uint8Array;
+  kdfHash: string;
+  kekBytes: number;
+  wrap: string;
+}
+
+/** Per identity: its decryption key, or null when its subkey is not of the kind opened here. */
+const decryptionKeys = new WeakMap<openpgp.PrivateKey, DecryptionKey | null>();
+
+export interface SessionKey {
+  data: Uint8Array;
+  algorithm: "aes128" | "aes192" | "aes256";
+}
+
+/** The session key of the first of `message`'s PKESKs the bot's key opens, or undefined. */
+export async function nativeSessionKey(message: openpgp.Message<Uint8Array>, bot: BotIdentity): Promise<SessionKey | undefined> {
+  const key = await decryptionKeyOf(bot);
+  if (!key) return undefined;
+  const pkesks = message.packets.filterByTag(openpgp.enums.packet.publicKeyEncryptedSessionKey) as unknown as Array<{
+    version: number;
+    publicKeyAlgorithm: number;
+    publicKeyID: openpgp.KeyID;
+    encrypted: { V?: unknown; C?: { data?: unknown } };
+  }>;
+  for (const pkesk of pkesks) {
+    if (pkesk.version !== 3 || pkesk.publicKeyAlgorithm !== PUBKEY_ECDH) continue;
+    if (!pkesk.publicKeyID.equals(key.keyId, true)) continue; // true: the wildcard ID matches too
+    const { V, C } = pkesk.encrypted;
+    const wrapped = C?.data;
+    if (!(V instanceof Uint8Array) || V.length !== 33 || V[0] !== 0x40) continue;
+    if (!(wrapped instanceof Uint8Array) || wrapped.length < 24 || wrapped.length % 8 !== 0) continue;
+    const opened = open(key, V.subarray(1), wrapped);
+    if (opened) return opened;
+  }
+  return undefined;
+}
+
+/** One PKESK's session key, or undefined when the bot's key does not open it. */
+function open(key: DecryptionKey, ephemeral: Uint8Array, wrapped: Uint8Array): SessionKey | undefined {
+  let material: Buffer;
+  try {
+    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(ephemeral).toString("base64url") }, format: "jwk" });
+    // node refuses an agreement that comes out all zero (a small-order point): that PKESK is not ours.
+    const shared = diffieHellman({ privateKey: key.privateKey, publicKey });
+    const kek = createHash(key.kdfHash)
+      .update(Uint8Array.of(0, 0, 0, 1))
+      .update(shared)
+      .update(key.param)
+      .digest()
+      .subarray(0, key.kekBytes);
+    const unwrap = createDecipheriv(key.wrap, kek, WRAP_IV);
+    material = Buffer.concat([unwrap.update(wrapped), unwrap.final()]);
+  } catch {
+    return undefined; // the key wrap's integrity check failed: another recipient's PKESK
+  }
+  // PKCS#5 padding, then: algorithm, key, two-byte checksum (RFC 6637 §8).
+  const padding = material.at(-1)!;
+  if (padding < 1 || padding > 8 || padding > material.length) return undefined;
+  for (let i = material.length - padding; i < material.length; i++) if (material[i] !== padding) return undefined;
+  const decoded = material.subarray(0, material.length - padding);
+  const cipher = AES[decoded[0]!];
+  if (!cipher || decoded.length !== 1 + cipher.bytes + 2) return undefined;
+  const data = decoded.subarray(1, 1 + cipher.bytes);
+  let checksum = 0;
+  for (const byte of data) checksum = (checksum + byte) % 65536;
+  if (checksum !== decoded.readUInt16BE(1 + cipher.bytes)) return undefined;
+  return { data: Uint8Array.from(data), algorithm: cipher.name };
+}
+
+/** The bot's v4 ECDH Curve25519Legacy subkey with SHA-2/AES KDF parameters, as node keys; null for any other kind. */
+async function decryptionKeyOf(bot: BotIdentity): Promise<DecryptionKey | null> {
+  const known = decryptionKeys.get(bot.privateKey);
+  if (known !== undefined) return known;
+  let key: DecryptionKey | null = null;
+  try {
+    const subkey = await bot.privateKey.getDecryptionKeys();
+    key = subkey.length === 1 ? toDecryptionKey(subkey[0]!) : null;
+  } catch {
+    key = null;
+  }
+  decryptionKeys.set(bot.privateKey, key);
+  return key;
+}
+
+function toDecryptionKey(subkey: openpgp.PrivateKey | openpgp.Subkey): DecryptionKey | null {
+  const packet = subkey.keyPacket as unknown as {
+    version: number;
+    algorithm: number;
+    publicParams: { oid?: { toHex(): string }; Q?: Uint8Array; kdfParams?: { hash: number; cipher: number } };
+    privateParams?: { d?: Uint8Array };
+    getFingerprintBytes(): Uint8Array;
+  };
+  const { oid, Q, kdfParams } = packet.publicParams;
+  const d = packet.privateParams?.d;
+  if (packet.version !== 4 || packet.algorithm !== PUBKEY_ECDH || oid?.toHex() !== Buffer.from(CURVE25519_LEGACY_OID.subarray(1)).toString("hex")) return null;
+  if (!(Q instanceof Uint8Array) || Q.length !== 33 || !(d instanceof Uint8Array) || d.length > 32 || !kdfParams) return null;
+  const kdfHash = HASH[kdfParams.hash];
+  const cipher = AES[kdfParams.cipher];
+  if (!kdfHash || !cipher) return null;
+  // The legacy secret is stored big-endian (an MPI, leading zeros dropped); X25519 takes it little-endian.
+  const secret = Buffer.concat([new Uint8Array(32 - d.length), d]).reverse();
+  const x = Buffer.from(Q.subarray(1)).toString("base64url");
+  const privateKey = createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: secret.toString("base64url"), x }, format: "jwk" });
+  // The secret must be the public key's: else this is not the key openpgp.js would use.
+  if (createPublicKey(privateKey).export({ format: "jwk" }).x !== x) return null;
+  const param = Buffer.concat([
+    CURVE25519_LEGACY_OID,
+    Uint8Array.of(PUBKEY_ECDH, 3, 1, kdfParams.hash, kdfParams.cipher),
+    ANONYMOUS_SENDER,
+    packet.getFingerprintBytes(),
+  ]);
+  return { keyId: subkey.getKeyID(), privateKey, param, kdfHash, kekBytes: cipher.bytes, wrap: cipher.wrap };
+}
