@@ -12,35 +12,24 @@
 // errors). Checked by decrypting and verifying its output with openpgp.js, beside openpgp.js's own
 // output for the same keys (test/host/wire/pgp/native-encrypt.test.ts), and by every e2e test whose
 // Delta Chat core reads the bot's replies.
-import {
-  createCipheriv,
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  type KeyObject,
-} from "node:crypto";
+import { createCipheriv, createHash, createPrivateKey, diffieHellman, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import type * as openpgp from "openpgp";
+import {
+  AES_CIPHERS,
+  type AesId,
+  type EcdhSubkey,
+  ecdhSubkey,
+  type HashId,
+  KDF_HASHES,
+  KEY_WRAP_IV,
+  keyEncryptionKey,
+  PUBKEY_ECDH,
+  x25519PublicKey,
+} from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
 
-/** RFC 9580 algorithm ids. */
-const PUBKEY_ECDH = 18;
+/** RFC 9580's public-key algorithm id of EdDSALegacy. */
 const PUBKEY_EDDSA_LEGACY = 22;
-const HASH = { 8: "sha256", 9: "sha384", 10: "sha512" } as const;
-/** AES by OpenPGP id: its key length, node's names for CFB and for the key wrap of RFC 3394. */
-const AES = {
-  7: { bytes: 16, cfb: "aes-128-cfb", wrap: "id-aes128-wrap" },
-  8: { bytes: 24, cfb: "aes-192-cfb", wrap: "id-aes192-wrap" },
-  9: { bytes: 32, cfb: "aes-256-cfb", wrap: "id-aes256-wrap" },
-} as const;
-type HashId = keyof typeof HASH;
-type AesId = keyof typeof AES;
-/** The OID of Curve25519Legacy (1.3.6.1.4.1.3029.1.5.1), as it is written in the ECDH KDF parameters. */
-const CURVE25519_LEGACY_OID = Uint8Array.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
-const ANONYMOUS_SENDER = new TextEncoder().encode("Anonymous Sender    ");
 /** openpgp.js's salt notation on v4 EdDSA signatures (against fault attacks on deterministic signing). */
 const SALT_NOTATION_NAME = new TextEncoder().encode("salt@notations.openpgpjs.org");
 const SALT_BYTES = 32;
@@ -48,10 +37,8 @@ const SALT_BYTES = 32;
 /** One recipient's encryption subkey, as the ECDH of RFC 6637 needs it. */
 interface EcdhRecipient {
   keyId: Uint8Array;
-  fingerprint: Uint8Array;
+  subkey: EcdhSubkey;
   publicKey: KeyObject;
-  kdfHash: HashId;
-  kdfCipher: AesId;
 }
 
 interface Plan {
@@ -76,7 +63,7 @@ export async function nativeSignAndEncrypt(data: Uint8Array, keys: openpgp.Publi
   const onePass = packet(4, concat([Uint8Array.of(3, 0x00, plan.signatureHash, PUBKEY_EDDSA_LEGACY), botKeyId, Uint8Array.of(1)]));
   const literal = packet(11, concat([Uint8Array.of(0x62, 0), uint32(created), data]));
   const signature = packet(2, signatureBody(data, plan.signatureHash, created, botKeyId, bot.privateKey.keyPacket.getFingerprintBytes()!, signingKey));
-  const { bytes: keyBytes } = AES[plan.sessionCipher];
+  const { bytes: keyBytes } = AES_CIPHERS[plan.sessionCipher];
   const sessionKey = randomBytes(keyBytes);
   const pkesks = plan.recipients.map((recipient) => packet(1, pkeskBody(recipient, plan.sessionCipher, sessionKey)));
   const seipd = packet(18, seipdBody(concat([onePass, literal, signature]), plan.sessionCipher, sessionKey));
@@ -112,25 +99,9 @@ async function planFor(keys: openpgp.PublicKey[], now: Date): Promise<Plan | nul
 }
 
 /** A v4 ECDH encryption subkey over Curve25519Legacy with SHA-2 and AES KDF parameters, else null. */
-function ecdhRecipient(subkey: openpgp.PublicKey | openpgp.Subkey): EcdhRecipient | null {
-  const packet = subkey.keyPacket as unknown as {
-    version: number;
-    algorithm: number;
-    publicParams: { oid?: { toHex(): string }; Q?: Uint8Array; kdfParams?: { hash: number; cipher: number } };
-  };
-  if (packet.version !== 4 || packet.algorithm !== PUBKEY_ECDH) return null;
-  const { oid, Q, kdfParams } = packet.publicParams;
-  if (oid?.toHex() !== Buffer.from(CURVE25519_LEGACY_OID).toString("hex")) return null;
-  if (!(Q instanceof Uint8Array) || Q.length !== 33 || Q[0] !== 0x40 || !kdfParams) return null;
-  if (!(kdfParams.hash in HASH) || !(kdfParams.cipher in AES)) return null;
-  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(Q.subarray(1)).toString("base64url") }, format: "jwk" });
-  return {
-    keyId: Buffer.from(subkey.getKeyID().toHex(), "hex"),
-    fingerprint: subkey.keyPacket.getFingerprintBytes()!,
-    publicKey,
-    kdfHash: kdfParams.hash as HashId,
-    kdfCipher: kdfParams.cipher as AesId,
-  };
+function ecdhRecipient(key: openpgp.PublicKey | openpgp.Subkey): EcdhRecipient | null {
+  const subkey = ecdhSubkey(key.keyPacket);
+  return subkey && { keyId: Buffer.from(key.getKeyID().toHex(), "hex"), subkey, publicKey: x25519PublicKey(subkey.publicKey) };
 }
 
 /** The bot's primary key as an Ed25519 private key, or null when it is not a v4 EdDSALegacy key with its seed. */
@@ -169,7 +140,7 @@ function signatureBody(data: Uint8Array, hashId: HashId, created: number, keyId:
     subpacket(33, concat([Uint8Array.of(4), fingerprint])),
   ]);
   const head = concat([Uint8Array.of(4, 0x00, PUBKEY_EDDSA_LEGACY, hashId), uint16(hashed.length), hashed]);
-  const digest = createHash(HASH[hashId]).update(data).update(head).update(Uint8Array.of(4, 0xff)).update(uint32(head.length)).digest();
+  const digest = createHash(KDF_HASHES[hashId]).update(data).update(head).update(Uint8Array.of(4, 0xff)).update(uint32(head.length)).digest();
   const rs = sign(null, digest, key);
   return concat([head, uint16(0), digest.subarray(0, 2), mpi(rs.subarray(0, 32)), mpi(rs.subarray(32))]);
 }
@@ -179,24 +150,12 @@ function pkeskBody(recipient: EcdhRecipient, sessionCipher: AesId, sessionKey: U
   const ephemeral = generateKeyPairSync("x25519");
   const ephemeralPublic = Buffer.from(ephemeral.publicKey.export({ format: "jwk" }).x!, "base64url");
   const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.publicKey });
-  const param = concat([
-    Uint8Array.of(CURVE25519_LEGACY_OID.length),
-    CURVE25519_LEGACY_OID,
-    Uint8Array.of(PUBKEY_ECDH, 3, 1, recipient.kdfHash, recipient.kdfCipher),
-    ANONYMOUS_SENDER,
-    recipient.fingerprint,
-  ]);
-  const kek = createHash(HASH[recipient.kdfHash])
-    .update(Uint8Array.of(0, 0, 0, 1))
-    .update(shared)
-    .update(param)
-    .digest()
-    .subarray(0, AES[recipient.kdfCipher].bytes);
+  const kek = keyEncryptionKey(recipient.subkey, shared);
   let checksum = 0;
   for (const byte of sessionKey) checksum = (checksum + byte) % 65536;
   const material = concat([Uint8Array.of(sessionCipher), sessionKey, uint16(checksum)]);
   const padding = 8 - (material.length % 8);
-  const wrap = createCipheriv(AES[recipient.kdfCipher].wrap, kek, Buffer.from("A6A6A6A6A6A6A6A6", "hex"));
+  const wrap = createCipheriv(AES_CIPHERS[recipient.subkey.kdfCipher].wrap, kek, KEY_WRAP_IV);
   const wrapped = concat([wrap.update(concat([material, new Uint8Array(padding).fill(padding)])), wrap.final()]);
   return concat([
     Uint8Array.of(3),
@@ -214,7 +173,7 @@ function seipdBody(plaintext: Uint8Array, cipherId: AesId, sessionKey: Uint8Arra
   const prefix = concat([random, random.subarray(14)]);
   const mdcHead = Uint8Array.of(0xd3, 0x14);
   const mdc = createHash("sha1").update(prefix).update(plaintext).update(mdcHead).digest();
-  const cipher = createCipheriv(AES[cipherId].cfb, sessionKey, Buffer.alloc(16));
+  const cipher = createCipheriv(AES_CIPHERS[cipherId].cfb, sessionKey, Buffer.alloc(16));
   return concat([Uint8Array.of(1), cipher.update(concat([prefix, plaintext, mdcHead, mdc])), cipher.final()]);
 }
 

@@ -9,31 +9,16 @@
 // openpgp.js's parse of the message (decrypt.ts checked its shape first); nothing here reads raw
 // mail. When no PKESK opens, or the bot's key is of another kind, the result is undefined and
 // decrypt.ts lets openpgp.js try, as before (it also knows the KDF quirks of old implementations).
-import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 import * as openpgp from "openpgp";
+import { AES_CIPHERS, type AesId, type EcdhSubkey, ecdhSubkey, KEY_WRAP_IV, keyEncryptionKey, PUBKEY_ECDH, x25519PublicKey } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
 
-const PUBKEY_ECDH = 18;
-const HASH: Record<number, string> = { 8: "sha256", 9: "sha384", 10: "sha512" };
-const AES: Record<number, { bytes: number; wrap: string; name: "aes128" | "aes192" | "aes256" }> = {
-  7: { bytes: 16, wrap: "id-aes128-wrap", name: "aes128" },
-  8: { bytes: 24, wrap: "id-aes192-wrap", name: "aes192" },
-  9: { bytes: 32, wrap: "id-aes256-wrap", name: "aes256" },
-};
-/** The OID of Curve25519Legacy (1.3.6.1.4.1.3029.1.5.1) as the KDF parameters write it, with its length byte. */
-const CURVE25519_LEGACY_OID = Uint8Array.from([0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
-const ANONYMOUS_SENDER = new TextEncoder().encode("Anonymous Sender    ");
-const WRAP_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
-
-/** The bot's encryption subkey as node:crypto takes it, with what its KDF needs. */
+/** The bot's encryption subkey as node:crypto takes it. */
 interface DecryptionKey {
   keyId: openpgp.KeyID;
+  subkey: EcdhSubkey;
   privateKey: KeyObject;
-  /** The KDF's parameter block (RFC 6637 §8) up to and including the subkey's fingerprint. */
-  param: Uint8Array;
-  kdfHash: string;
-  kekBytes: number;
-  wrap: string;
 }
 
 /** Per identity: its decryption key, or null when its subkey is not of the kind opened here. */
@@ -71,16 +56,9 @@ export async function nativeSessionKey(message: openpgp.Message<Uint8Array>, bot
 function open(key: DecryptionKey, ephemeral: Uint8Array, wrapped: Uint8Array): SessionKey | undefined {
   let material: Buffer;
   try {
-    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(ephemeral).toString("base64url") }, format: "jwk" });
     // node refuses an agreement that comes out all zero (a small-order point): that PKESK is not ours.
-    const shared = diffieHellman({ privateKey: key.privateKey, publicKey });
-    const kek = createHash(key.kdfHash)
-      .update(Uint8Array.of(0, 0, 0, 1))
-      .update(shared)
-      .update(key.param)
-      .digest()
-      .subarray(0, key.kekBytes);
-    const unwrap = createDecipheriv(key.wrap, kek, WRAP_IV);
+    const shared = diffieHellman({ privateKey: key.privateKey, publicKey: x25519PublicKey(ephemeral) });
+    const unwrap = createDecipheriv(AES_CIPHERS[key.subkey.kdfCipher].wrap, keyEncryptionKey(key.subkey, shared), KEY_WRAP_IV);
     material = Buffer.concat([unwrap.update(wrapped), unwrap.final()]);
   } catch {
     return undefined; // the key wrap's integrity check failed: another recipient's PKESK
@@ -90,8 +68,10 @@ function open(key: DecryptionKey, ephemeral: Uint8Array, wrapped: Uint8Array): S
   if (padding < 1 || padding > 8 || padding > material.length) return undefined;
   for (let i = material.length - padding; i < material.length; i++) if (material[i] !== padding) return undefined;
   const decoded = material.subarray(0, material.length - padding);
-  const cipher = AES[decoded[0]!];
-  if (!cipher || decoded.length !== 1 + cipher.bytes + 2) return undefined;
+  const id = decoded[0]!;
+  if (!(id in AES_CIPHERS)) return undefined;
+  const cipher = AES_CIPHERS[id as AesId];
+  if (decoded.length !== 1 + cipher.bytes + 2) return undefined;
   const data = decoded.subarray(1, 1 + cipher.bytes);
   let checksum = 0;
   for (const byte of data) checksum = (checksum + byte) % 65536;
@@ -105,8 +85,8 @@ async function decryptionKeyOf(bot: BotIdentity): Promise<DecryptionKey | null> 
   if (known !== undefined) return known;
   let key: DecryptionKey | null = null;
   try {
-    const subkey = await bot.privateKey.getDecryptionKeys();
-    key = subkey.length === 1 ? toDecryptionKey(subkey[0]!) : null;
+    const subkeys = await bot.privateKey.getDecryptionKeys();
+    key = subkeys.length === 1 ? toDecryptionKey(subkeys[0]!) : null;
   } catch {
     key = null;
   }
@@ -114,32 +94,15 @@ async function decryptionKeyOf(bot: BotIdentity): Promise<DecryptionKey | null> 
   return key;
 }
 
-function toDecryptionKey(subkey: openpgp.PrivateKey | openpgp.Subkey): DecryptionKey | null {
-  const packet = subkey.keyPacket as unknown as {
-    version: number;
-    algorithm: number;
-    publicParams: { oid?: { toHex(): string }; Q?: Uint8Array; kdfParams?: { hash: number; cipher: number } };
-    privateParams?: { d?: Uint8Array };
-    getFingerprintBytes(): Uint8Array;
-  };
-  const { oid, Q, kdfParams } = packet.publicParams;
-  const d = packet.privateParams?.d;
-  if (packet.version !== 4 || packet.algorithm !== PUBKEY_ECDH || oid?.toHex() !== Buffer.from(CURVE25519_LEGACY_OID.subarray(1)).toString("hex")) return null;
-  if (!(Q instanceof Uint8Array) || Q.length !== 33 || !(d instanceof Uint8Array) || d.length > 32 || !kdfParams) return null;
-  const kdfHash = HASH[kdfParams.hash];
-  const cipher = AES[kdfParams.cipher];
-  if (!kdfHash || !cipher) return null;
+function toDecryptionKey(key: openpgp.PrivateKey | openpgp.Subkey): DecryptionKey | null {
+  const subkey = ecdhSubkey(key.keyPacket);
+  const d = (key.keyPacket as unknown as { privateParams?: { d?: unknown } }).privateParams?.d;
+  if (!subkey || !(d instanceof Uint8Array) || d.length > 32) return null;
   // The legacy secret is stored big-endian (an MPI, leading zeros dropped); X25519 takes it little-endian.
   const secret = Buffer.concat([new Uint8Array(32 - d.length), d]).reverse();
-  const x = Buffer.from(Q.subarray(1)).toString("base64url");
+  const x = Buffer.from(subkey.publicKey).toString("base64url");
   const privateKey = createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: secret.toString("base64url"), x }, format: "jwk" });
   // The secret must be the public key's: else this is not the key openpgp.js would use.
   if (createPublicKey(privateKey).export({ format: "jwk" }).x !== x) return null;
-  const param = Buffer.concat([
-    CURVE25519_LEGACY_OID,
-    Uint8Array.of(PUBKEY_ECDH, 3, 1, kdfParams.hash, kdfParams.cipher),
-    ANONYMOUS_SENDER,
-    packet.getFingerprintBytes(),
-  ]);
-  return { keyId: subkey.getKeyID(), privateKey, param, kdfHash, kekBytes: cipher.bytes, wrap: cipher.wrap };
+  return { keyId: key.getKeyID(), subkey, privateKey };
 }
