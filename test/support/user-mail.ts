@@ -27,6 +27,18 @@ export async function newIdentity(addr: string, createdAt?: Date): Promise<BotId
   return identityFromArmored(privateKey, addr);
 }
 
+/** A key for `addr` of a kind no Delta Chat core makes (NIST P-256): the host's own OpenPGP code leaves it to openpgp.js. */
+export async function p256Identity(addr: string): Promise<BotIdentity> {
+  const { privateKey } = await openpgp.generateKey({
+    type: "ecc",
+    curve: "nistP256",
+    userIDs: [{ email: addr }],
+    format: "armored",
+    config: { aeadProtect: false, v6Keys: false },
+  });
+  return identityFromArmored(privateKey, addr);
+}
+
 /** What one mail says and how it is protected. */
 export interface UserMail {
   /** Inner and outer From (unless `outerFrom` differs). */

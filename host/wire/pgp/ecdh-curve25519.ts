@@ -1,8 +1,9 @@
 // OpenPGP's ECDH over Curve25519Legacy (RFC 6637 §7–8, RFC 9580 §11.5), the part that writing a
 // PKESK (native-encrypt.ts) and opening one (native-session-key.ts) share: which subkeys it is,
-// and the key-encryption key the KDF makes from an X25519 agreement. One place, so the two sides
-// cannot drift apart.
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+// the key-encryption key the KDF makes from an X25519 agreement, and the session key's wrapping
+// (algorithm, key, checksum, PKCS#5 padding, AES key wrap). One place, so the two sides cannot
+// drift apart.
+import { createCipheriv, createDecipheriv, createHash, createPublicKey, type KeyObject } from "node:crypto";
 
 /** RFC 9580's public-key algorithm id of ECDH. */
 export const PUBKEY_ECDH = 18;
@@ -17,7 +18,7 @@ export const AES_CIPHERS = {
 export type HashId = keyof typeof KDF_HASHES;
 export type AesId = keyof typeof AES_CIPHERS;
 /** RFC 3394's default initial value: the unwrap checks it (the wrap's integrity check). */
-export const KEY_WRAP_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
+const KEY_WRAP_IV = Buffer.from("A6A6A6A6A6A6A6A6", "hex");
 
 /** The OID of Curve25519Legacy (1.3.6.1.4.1.3029.1.5.1). */
 const CURVE25519_LEGACY_OID = Uint8Array.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
@@ -54,8 +55,50 @@ export function ecdhSubkey(keyPacket: unknown): EcdhSubkey | null {
   return { publicKey: Q.subarray(1), kdfHash: kdfParams.hash as HashId, kdfCipher: kdfParams.cipher as AesId, fingerprint };
 }
 
+/** `sessionKey` (for cipher `cipherId`) wrapped for `subkey` with the key-encryption key of the X25519 agreement `shared`. */
+export function wrapSessionKey(subkey: EcdhSubkey, shared: Uint8Array, cipherId: AesId, sessionKey: Uint8Array): Buffer {
+  const sum = checksum(sessionKey);
+  const material = Buffer.concat([Uint8Array.of(cipherId), sessionKey, Uint8Array.of(sum >> 8, sum & 0xff)]);
+  const padding = 8 - (material.length % 8);
+  const wrap = createCipheriv(AES_CIPHERS[subkey.kdfCipher].wrap, keyEncryptionKey(subkey, shared), KEY_WRAP_IV);
+  return Buffer.concat([wrap.update(Buffer.concat([material, new Uint8Array(padding).fill(padding)])), wrap.final()]);
+}
+
+/**
+ * The session key in `wrapped` for `subkey` and the agreement `shared`, or undefined when it does
+ * not unwrap (the wrap's integrity check: another recipient's PKESK) or its padding, algorithm or
+ * checksum is wrong.
+ */
+export function unwrapSessionKey(subkey: EcdhSubkey, shared: Uint8Array, wrapped: Uint8Array): { data: Uint8Array; cipher: AesId } | undefined {
+  let material: Buffer;
+  try {
+    const unwrap = createDecipheriv(AES_CIPHERS[subkey.kdfCipher].wrap, keyEncryptionKey(subkey, shared), KEY_WRAP_IV);
+    material = Buffer.concat([unwrap.update(wrapped), unwrap.final()]);
+  } catch {
+    return undefined;
+  }
+  const padding = material.at(-1)!;
+  if (padding < 1 || padding > 8 || padding > material.length) return undefined;
+  for (let i = material.length - padding; i < material.length; i++) if (material[i] !== padding) return undefined;
+  const decoded = material.subarray(0, material.length - padding);
+  const cipher = decoded[0]!;
+  if (!(cipher in AES_CIPHERS)) return undefined;
+  const { bytes } = AES_CIPHERS[cipher as AesId];
+  if (decoded.length !== 1 + bytes + 2) return undefined;
+  const data = decoded.subarray(1, 1 + bytes);
+  if (checksum(data) !== decoded.readUInt16BE(1 + bytes)) return undefined;
+  return { data: Uint8Array.from(data), cipher: cipher as AesId };
+}
+
+/** The session key's two-byte checksum: the sum of its bytes mod 65 536. */
+function checksum(key: Uint8Array): number {
+  let sum = 0;
+  for (const byte of key) sum = (sum + byte) % 65536;
+  return sum;
+}
+
 /** The key-encryption key for `subkey` from an X25519 agreement `shared` (RFC 6637 §7: one KDF round, cut to the cipher's key length). */
-export function keyEncryptionKey(subkey: EcdhSubkey, shared: Uint8Array): Buffer {
+function keyEncryptionKey(subkey: EcdhSubkey, shared: Uint8Array): Buffer {
   const param = Buffer.concat([
     Uint8Array.of(CURVE25519_LEGACY_OID.length),
     CURVE25519_LEGACY_OID,

@@ -21,9 +21,8 @@ import {
   ecdhSubkey,
   type HashId,
   KDF_HASHES,
-  KEY_WRAP_IV,
-  keyEncryptionKey,
   PUBKEY_ECDH,
+  wrapSessionKey,
   x25519PublicKey,
 } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
@@ -150,13 +149,7 @@ function pkeskBody(recipient: EcdhRecipient, sessionCipher: AesId, sessionKey: U
   const ephemeral = generateKeyPairSync("x25519");
   const ephemeralPublic = Buffer.from(ephemeral.publicKey.export({ format: "jwk" }).x!, "base64url");
   const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.publicKey });
-  const kek = keyEncryptionKey(recipient.subkey, shared);
-  let checksum = 0;
-  for (const byte of sessionKey) checksum = (checksum + byte) % 65536;
-  const material = concat([Uint8Array.of(sessionCipher), sessionKey, uint16(checksum)]);
-  const padding = 8 - (material.length % 8);
-  const wrap = createCipheriv(AES_CIPHERS[recipient.subkey.kdfCipher].wrap, kek, KEY_WRAP_IV);
-  const wrapped = concat([wrap.update(concat([material, new Uint8Array(padding).fill(padding)])), wrap.final()]);
+  const wrapped = wrapSessionKey(recipient.subkey, shared, sessionCipher, sessionKey);
   return concat([
     Uint8Array.of(3),
     recipient.keyId,

@@ -9,9 +9,9 @@
 // openpgp.js's parse of the message (decrypt.ts checked its shape first); nothing here reads raw
 // mail. When no PKESK opens, or the bot's key is of another kind, the result is undefined and
 // decrypt.ts lets openpgp.js try, as before (it also knows the KDF quirks of old implementations).
-import { createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 import * as openpgp from "openpgp";
-import { AES_CIPHERS, type AesId, type EcdhSubkey, ecdhSubkey, KEY_WRAP_IV, keyEncryptionKey, PUBKEY_ECDH, x25519PublicKey } from "./ecdh-curve25519.js";
+import { AES_CIPHERS, type EcdhSubkey, ecdhSubkey, PUBKEY_ECDH, unwrapSessionKey, x25519PublicKey } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
 
 /** The bot's encryption subkey as node:crypto takes it. */
@@ -54,29 +54,14 @@ export async function nativeSessionKey(message: openpgp.Message<Uint8Array>, bot
 
 /** One PKESK's session key, or undefined when the bot's key does not open it. */
 function open(key: DecryptionKey, ephemeral: Uint8Array, wrapped: Uint8Array): SessionKey | undefined {
-  let material: Buffer;
+  let shared: Buffer;
   try {
-    // node refuses an agreement that comes out all zero (a small-order point): that PKESK is not ours.
-    const shared = diffieHellman({ privateKey: key.privateKey, publicKey: x25519PublicKey(ephemeral) });
-    const unwrap = createDecipheriv(AES_CIPHERS[key.subkey.kdfCipher].wrap, keyEncryptionKey(key.subkey, shared), KEY_WRAP_IV);
-    material = Buffer.concat([unwrap.update(wrapped), unwrap.final()]);
+    shared = diffieHellman({ privateKey: key.privateKey, publicKey: x25519PublicKey(ephemeral) });
   } catch {
-    return undefined; // the key wrap's integrity check failed: another recipient's PKESK
+    return undefined; // node refuses an agreement that comes out all zero (a small-order point): not ours
   }
-  // PKCS#5 padding, then: algorithm, key, two-byte checksum (RFC 6637 §8).
-  const padding = material.at(-1)!;
-  if (padding < 1 || padding > 8 || padding > material.length) return undefined;
-  for (let i = material.length - padding; i < material.length; i++) if (material[i] !== padding) return undefined;
-  const decoded = material.subarray(0, material.length - padding);
-  const id = decoded[0]!;
-  if (!(id in AES_CIPHERS)) return undefined;
-  const cipher = AES_CIPHERS[id as AesId];
-  if (decoded.length !== 1 + cipher.bytes + 2) return undefined;
-  const data = decoded.subarray(1, 1 + cipher.bytes);
-  let checksum = 0;
-  for (const byte of data) checksum = (checksum + byte) % 65536;
-  if (checksum !== decoded.readUInt16BE(1 + cipher.bytes)) return undefined;
-  return { data: Uint8Array.from(data), algorithm: cipher.name };
+  const opened = unwrapSessionKey(key.subkey, shared, wrapped);
+  return opened && { data: opened.data, algorithm: AES_CIPHERS[opened.cipher].name };
 }
 
 /** The bot's v4 ECDH Curve25519Legacy subkey with SHA-2/AES KDF parameters, as node keys; null for any other kind. */

@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
 import { signAndEncrypt } from "../../../../host/wire/pgp/encrypt.js";
-import { identityFromArmored, type BotIdentity } from "../../../../host/wire/pgp/identity.js";
+import type { BotIdentity } from "../../../../host/wire/pgp/identity.js";
 import { nativeSignAndEncrypt } from "../../../../host/wire/pgp/native-encrypt.js";
-import { newIdentity } from "../../../support/user-mail.js";
+import { newIdentity, p256Identity } from "../../../support/user-mail.js";
 import { errorCode } from "../../../support/errors.js";
 import { CORE_1160_RUN, runKeys } from "./deltachat-fixtures.js";
 
@@ -127,8 +127,7 @@ describe("nativeSignAndEncrypt", () => {
       expect(Buffer.from(result.data).toString("utf8")).toContain("via openpgp.js");
     }
     // A bot whose own key is not Ed25519Legacy: openpgp.js signs.
-    const { privateKey: p256Bot } = await openpgp.generateKey({ type: "ecc", curve: "nistP256", userIDs: [{ email: "bot2@chat.test" }], format: "armored" });
-    const bot2 = await identityFromArmored(p256Bot, "bot2@chat.test");
+    const bot2 = await p256Identity("bot2@chat.test");
     expect(await nativeSignAndEncrypt(bytes("x"), [bot.publicKey, bot2.publicKey], bot2)).toBeNull();
   });
 
