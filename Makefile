@@ -47,7 +47,7 @@ format: deps
 docs: build
 	node lib/bundler/write-api-docs.js
 
-# Postfix + Dovecot for the end-to-end tests' relay (apt, ~15 s once; instant when installed).
+# Postfix + Dovecot for the end-to-end tests' relay (apt, ~26 s on a fresh machine; instant when installed).
 relay-deps:
 	bash test/relay/install.sh
 

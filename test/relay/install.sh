@@ -2,7 +2,7 @@
 # Install the test relay's daemons (Postfix + Dovecot, the Debian 12 packages chatmail relays use)
 # and the unprivileged `chatbot` system user that Postfix's pipe(8) runs bot deliveries as.
 # Idempotent: exits at once when everything is there. Needs root and the Debian apt mirror.
-# Measured on a 2-core machine: ~11 s the first time (apt), ~10 ms when done.
+# Measured on a 2-core machine: 11-26 s the first time (apt: mostly the mirror and dpkg), ~10 ms when done.
 set -euo pipefail
 
 PIPE_USER=${CHATBOT_PIPE_USER:-chatbot}
@@ -35,7 +35,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-echo "relay-deps: installing postfix + dovecot (apt, ~15 s)"
+echo "relay-deps: installing postfix + dovecot (apt, ~10-30 s)"
 echo "relay-deps: apt-get update"
 apt-get update -qq
 # "No configuration": the package must not write /etc/postfix/main.cf or try to deliver anything;
