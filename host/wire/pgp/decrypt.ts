@@ -7,8 +7,9 @@ import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../..
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";
+import { nativeDecryptAndVerify } from "./native-decrypt.js";
 import { nativeSessionKey, type SessionKey } from "./native-session-key.js";
-import { isEncryptedMessageShape, readPacketFrames } from "./packets.js";
+import { isEncryptedMessageShape, type PacketFrame, readPacketFrames } from "./packets.js";
 
 /** A decrypted message. */
 export interface Decrypted {
@@ -30,6 +31,11 @@ export interface Decrypted {
  * SESSION_KEY_PACKETS_MAX session key packets.
  */
 export async function encryptedMessageBytes(armored: string, maxBytes: number): Promise<Uint8Array> {
+  return (await encryptedMessage(armored, maxBytes)).binary;
+}
+
+/** encryptedMessageBytes with the message's top-level packet frames. */
+async function encryptedMessage(armored: string, maxBytes: number): Promise<{ binary: Uint8Array; frames: PacketFrame[] }> {
   const binary = await dearmorMessage(armored, maxBytes);
   const frames = readPacketFrames(binary, { legacyFormat: true });
   if (frames === undefined || !isEncryptedMessageShape(frames)) {
@@ -42,7 +48,7 @@ export async function encryptedMessageBytes(armored: string, maxBytes: number): 
       `The OpenPGP message has ${frames.length - 1} session key packets; at most ${SESSION_KEY_PACKETS_MAX} are tried (SESSION_KEY_PACKETS_MAX).`,
     );
   }
-  return binary;
+  return { binary, frames };
 }
 
 /** The first signature made by the primary key of one of `keys` that verifies: that key's fingerprint and the signature's creation time. */
@@ -134,7 +140,27 @@ export async function decryptAndVerify(
   verificationKeys: openpgp.PublicKey[],
   limits: { maxBytes: number },
 ): Promise<Decrypted> {
-  const binary = await encryptedMessageBytes(armored, limits.maxBytes);
+  const { binary, frames } = await encryptedMessage(armored, limits.maxBytes);
+  // The mail cores send, decrypted and checked with node:crypto (native-decrypt.ts); anything it is
+  // not sure of — another shape, key kind or signature, a failed check — is openpgp.js's, as before.
+  return (await nativeDecryptAndVerify(binary, frames, bot, verificationKeys, limits)) ?? (await withOpenpgpJs(binary, bot, verificationKeys, limits));
+}
+
+/**
+ * decryptAndVerify by openpgp.js alone (the session key still opened with node:crypto when it can):
+ * what it does for any mail native-decrypt.ts is not sure of, and the reference its tests compare
+ * it with (test/host/wire/pgp/native-decrypt.test.ts).
+ */
+export async function decryptAndVerifyWithOpenpgpJs(
+  armored: string,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+): Promise<Decrypted> {
+  return withOpenpgpJs((await encryptedMessage(armored, limits.maxBytes)).binary, bot, verificationKeys, limits);
+}
+
+async function withOpenpgpJs(binary: Uint8Array, bot: BotIdentity, verificationKeys: openpgp.PublicKey[], limits: { maxBytes: number }): Promise<Decrypted> {
   let message: openpgp.Message<Uint8Array>;
   try {
     message = await openpgp.readMessage({ binaryMessage: binary });

@@ -13,6 +13,7 @@ import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from
 import * as openpgp from "openpgp";
 import { AES_CIPHERS, type EcdhSubkey, ecdhSubkey, PUBKEY_ECDH, unwrapSessionKey, x25519PublicKey } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
+import { type PacketFrame, PacketTag } from "./packets.js";
 
 /** The bot's encryption subkey as node:crypto takes it. */
 interface DecryptionKey {
@@ -47,6 +48,31 @@ export async function nativeSessionKey(message: openpgp.Message<Uint8Array>, bot
     if (!(V instanceof Uint8Array) || V.length !== 33 || V[0] !== 0x40) continue;
     if (!(wrapped instanceof Uint8Array) || wrapped.length < 24 || wrapped.length % 8 !== 0) continue;
     const opened = open(key, V.subarray(1), wrapped);
+    if (opened) return opened;
+  }
+  return undefined;
+}
+
+/**
+ * The same from the raw packets (`frames` of `binary`, whose shape decrypt.ts checked): native-decrypt.ts
+ * opens a message without openpgp.js parsing it. A v3 ECDH PKESK body is the version, the 8-byte key
+ * ID, the algorithm, the ephemeral point as an MPI (263 bits: 0x40 and 32 bytes), then the wrapped
+ * key with a one-octet length (RFC 9580 §5.1.3, RFC 6637 §8); any other body is passed over.
+ */
+export async function nativeSessionKeyOfFrames(binary: Uint8Array, frames: readonly PacketFrame[], bot: BotIdentity): Promise<SessionKey | undefined> {
+  const key = await decryptionKeyOf(bot);
+  if (!key) return undefined;
+  const keyId = Buffer.from(key.keyId.toHex(), "hex");
+  for (const frame of frames) {
+    if (frame.tag !== PacketTag.PKESK || frame.partial) continue;
+    const body = binary.subarray(frame.bodyStart, frame.end);
+    if (body.length < 1 + 8 + 1 + 2 + 33 + 1 || body[0] !== 3 || body[9] !== PUBKEY_ECDH) continue;
+    const id = body.subarray(1, 9);
+    if (!id.every((byte) => byte === 0) && !keyId.equals(id)) continue; // all zero: the wildcard ID
+    if (body[10] !== 0x01 || body[11] !== 0x07 || body[12] !== 0x40) continue; // 263 bits, the 0x40 prefix
+    const wrappedLength = body[45]!;
+    if (body.length !== 46 + wrappedLength || wrappedLength < 24 || wrappedLength % 8 !== 0) continue;
+    const opened = open(key, body.subarray(13, 45), body.subarray(46));
     if (opened) return opened;
   }
   return undefined;

@@ -5,7 +5,10 @@
 /** Packet type IDs this layer cares about (RFC 9580 §5). */
 export const PacketTag = {
   PKESK: 1,
+  SIGNATURE: 2,
   SKESK: 3,
+  ONE_PASS_SIGNATURE: 4,
+  COMPRESSED: 8,
   LITERAL: 11,
   SEIPD: 18,
 } as const;
@@ -94,4 +97,27 @@ export function isEncryptedMessageShape(frames: readonly PacketFrame[]): boolean
   const last = frames.at(-1);
   if (last === undefined || last.tag !== PacketTag.SEIPD) return false;
   return frames.slice(0, -1).every((frame) => frame.tag === PacketTag.PKESK || frame.tag === PacketTag.SKESK);
+}
+
+/**
+ * The body of `frame` (a frame of `bytes`) as one contiguous array: a subarray for a fixed length,
+ * the chunks joined for a partial body (RFC 9580 §4.2.1.4). readPacketFrames checked every length.
+ */
+export function packetBody(bytes: Uint8Array, frame: PacketFrame): Uint8Array {
+  if (!frame.partial) return bytes.subarray(frame.bodyStart, frame.end);
+  const chunks: Uint8Array[] = [];
+  let i = frame.start + 1;
+  for (;;) {
+    const octet = bytes[i]!;
+    if (octet >= 224 && octet < 255) {
+      const size = 2 ** (octet & 0x1f);
+      chunks.push(bytes.subarray(i + 1, i + 1 + size));
+      i += 1 + size;
+      continue;
+    }
+    // The last chunk has a one-, two- or five-octet length and ends the packet.
+    const headerBytes = octet < 192 ? 1 : octet < 224 ? 2 : 5;
+    chunks.push(bytes.subarray(i + headerBytes, frame.end));
+    return Buffer.concat(chunks);
+  }
 }

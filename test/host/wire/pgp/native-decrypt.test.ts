@@ -1,0 +1,384 @@
+// Incoming mail decrypted and verified with node:crypto (native-decrypt.ts, native-verify.ts) must
+// never change an outcome: for every message, decryptAndVerify equals openpgp.js alone
+// (decryptAndVerifyWithOpenpgpJs) — the same inner bytes, signer and signing time, or the same
+// error. Checked on what real cores sent (2.57 and 1.160 captures, the bench's recording of a
+// 2.57 core writing to a bot), on what openpgp.js and the host write, and on hostile messages: a
+// swapped literal under a genuine signature, forged and future creation times, subpackets that
+// change a signature's meaning, a key re-signed after the signature, revoked and expiring keys,
+// a flipped ciphertext byte, a zip bomb. Each case also says whether node:crypto decided it or
+// handed it to openpgp.js.
+import { createCipheriv, createHash, createPrivateKey, type KeyObject, randomBytes, sign } from "node:crypto";
+import * as openpgp from "openpgp";
+import { describe, expect, it } from "vitest";
+import { armorMessage, dearmorMessage } from "../../../../host/wire/pgp/armor.js";
+import { decryptAndVerify, decryptAndVerifyWithOpenpgpJs, type Decrypted } from "../../../../host/wire/pgp/decrypt.js";
+import { signAndEncrypt } from "../../../../host/wire/pgp/encrypt.js";
+import type { BotIdentity } from "../../../../host/wire/pgp/identity.js";
+import { identityFromArmored } from "../../../../host/wire/pgp/identity.js";
+import { fingerprintOf } from "../../../../host/wire/pgp/autocrypt.js";
+import { nativeDecryptAndVerify } from "../../../../host/wire/pgp/native-decrypt.js";
+import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
+import { readRecording } from "../../../bench/real-core-fixtures.js";
+import { errorCode } from "../../../support/errors.js";
+import { newIdentity } from "../../../support/user-mail.js";
+import { armoredPart, CORE_1160_RUN, fixtureText, RUNS, runKeys } from "./deltachat-fixtures.js";
+
+const LIMITS = { maxBytes: 30 * 1024 * 1024 };
+
+/** node:crypto's verdict alone: the result, or "openpgp.js" when it handed the message over. */
+async function nativeOnly(armored: string, bot: BotIdentity, keys: openpgp.PublicKey[], limits = LIMITS): Promise<Decrypted | "openpgp.js"> {
+  const binary = await dearmorMessage(armored, limits.maxBytes);
+  const frames = readPacketFrames(binary, { legacyFormat: true })!;
+  return (await nativeDecryptAndVerify(binary, frames, bot, keys, limits)) ?? "openpgp.js";
+}
+
+/** The outcome of decryptAndVerify (with node:crypto) and of openpgp.js alone, comparable with toEqual. */
+async function bothWays(armored: string, bot: BotIdentity, keys: openpgp.PublicKey[], limits = LIMITS) {
+  const outcome = (promise: Promise<Decrypted>) =>
+    promise.then(
+      (result) => ({ inner: Buffer.from(result.inner).toString("base64"), signer: result.signerFingerprint, signedAt: result.signedAt }),
+      async (error: unknown) => ({ error: await errorCode(Promise.reject(error)) }),
+    );
+  return {
+    withNative: await outcome(decryptAndVerify(armored, bot, keys, limits)),
+    openpgpJsAlone: await outcome(decryptAndVerifyWithOpenpgpJs(armored, bot, keys, limits)),
+  };
+}
+
+describe("what real cores send: decided by node:crypto, the same as openpgp.js", () => {
+  it("a core 2.57 writing to a bot (the bench's recording: join, texts, a file, a group): every PKESK mail natively, signed by the user", async () => {
+    const recording = await readRecording();
+    const bot = await identityFromArmored(recording.accountFiles["key.asc"]!, recording.botAddr);
+    const armoredOf = (raw: Uint8Array) => /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(Buffer.from(raw).toString("latin1"))?.[0];
+    // The user's key as the bot's account stored it (core 2.57 sends its Autocrypt header inside the encryption).
+    const peers = JSON.parse(recording.accountFiles["peers.json"]!) as Record<string, { keydataBase64: string }>;
+    const userKey = await openpgp.readKey({ binaryKey: Buffer.from(peers[recording.userAddr]!.keydataBase64, "base64") });
+    let native = 0;
+    for (const mail of recording.mails) {
+      const armored = armoredOf(mail.raw);
+      if (!armored) continue;
+      const decided = await nativeOnly(armored, bot, [userKey!]);
+      if (decided === "openpgp.js") {
+        // Only the symmetric SecureJoin step (SKESK + SEIPDv2) is not this shape.
+        expect(readPacketFrames(await dearmorMessage(armored, LIMITS.maxBytes), { legacyFormat: true })![0]!.tag).toBe(3);
+        continue;
+      }
+      native += 1;
+      expect(decided.signerFingerprint, mail.label).toBe(fingerprintOf(userKey!));
+      const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [userKey!]);
+      expect(withNative).toEqual(openpgpJsAlone);
+    }
+    expect(native).toBeGreaterThanOrEqual(7);
+  });
+
+  for (const run of [...RUNS, CORE_1160_RUN]) {
+    it(`${run}: captures 02–06 between two humans give the same result both ways (SEIPDv1 natively, SEIPDv2 by openpgp.js)`, async () => {
+      const { A, B } = await runKeys(run);
+      for (const n of ["02", "03", "04", "05", "06"]) {
+        const eml = await fixtureText(`${run}/${n}.eml`);
+        if (!eml.includes("BEGIN PGP MESSAGE")) continue;
+        const [reader, writer] = Number(n) % 2 === 1 ? [B, A] : [A, B];
+        const { withNative, openpgpJsAlone } = await bothWays(armoredPart(eml), reader.identity, [writer.publicKey]);
+        expect(withNative, `${run}/${n}`).toEqual(openpgpJsAlone);
+        const binary = await dearmorMessage(armoredPart(eml), LIMITS.maxBytes);
+        const seipd = readPacketFrames(binary, { legacyFormat: true })!.at(-1)!;
+        if (binary[seipd.bodyStart] === 1) {
+          const decided = await nativeOnly(armoredPart(eml), reader.identity, [writer.publicKey]);
+          expect(decided, `${run}/${n}`).not.toBe("openpgp.js");
+          expect(withNative).toMatchObject({ signer: writer.fingerprint });
+        }
+      }
+    });
+  }
+});
+
+describe("what openpgp.js and the host write", () => {
+  const compressions = [
+    ["uncompressed", openpgp.enums.compression.uncompressed],
+    ["ZIP", openpgp.enums.compression.zip],
+    ["ZLIB", openpgp.enums.compression.zlib],
+  ] as const;
+  for (const [name, algorithm] of compressions) {
+    for (const size of [0, 5_000, 300_000]) {
+      it(`openpgp.js, ${name}, ${size} bytes (partial body lengths when large): natively, signer and bytes as openpgp.js`, async () => {
+        const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test")]);
+        const data = new Uint8Array(size).map((_, i) => (i * 7) % 251);
+        const binary = await openpgp.encrypt({
+          message: await openpgp.createMessage({ binary: data }),
+          encryptionKeys: [bot.publicKey, alice.publicKey],
+          signingKeys: alice.privateKey,
+          format: "binary",
+          config: { aeadProtect: false, preferredCompressionAlgorithm: algorithm },
+        });
+        const armored = armorMessage(binary);
+        const decided = await nativeOnly(armored, bot, [alice.publicKey]);
+        expect(decided).not.toBe("openpgp.js");
+        expect((decided as Decrypted).signerFingerprint).toBe(alice.fingerprint);
+        expect(Buffer.from((decided as Decrypted).inner).equals(data)).toBe(true);
+        const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+        expect(withNative).toEqual(openpgpJsAlone);
+      });
+    }
+  }
+
+  it("an unsigned message: natively, no signer; a message signed by two keys: the verification key's signature counts", async () => {
+    const [bot, alice, carol] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test"), newIdentity("carol@chat.test")]);
+    const unsigned = armorMessage(
+      await openpgp.encrypt({
+        message: await openpgp.createMessage({ binary: Uint8Array.of(1, 2, 3) }),
+        encryptionKeys: bot.publicKey,
+        format: "binary",
+        config: { aeadProtect: false },
+      }),
+    );
+    expect(await nativeOnly(unsigned, bot, [alice.publicKey])).toMatchObject({ signerFingerprint: undefined });
+    const twice = armorMessage(
+      await openpgp.encrypt({
+        message: await openpgp.createMessage({ binary: Uint8Array.of(1, 2, 3) }),
+        encryptionKeys: bot.publicKey,
+        signingKeys: [carol.privateKey, alice.privateKey],
+        format: "binary",
+        config: { aeadProtect: false },
+      }),
+    );
+    for (const keys of [[alice.publicKey], [carol.publicKey], [], [bot.publicKey]]) {
+      const { withNative, openpgpJsAlone } = await bothWays(twice, bot, keys);
+      expect(withNative).toEqual(openpgpJsAlone);
+    }
+    expect(await nativeOnly(twice, bot, [alice.publicKey])).toMatchObject({ signerFingerprint: alice.fingerprint });
+  });
+
+  it("the host's own reply (signAndEncrypt) opens natively for its recipient, signed by the bot", async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test")]);
+    const armored = await signAndEncrypt("Subject: hi\r\n\r\nhello\r\n", [alice.publicKey], bot);
+    expect(await nativeOnly(armored, alice, [bot.publicKey])).toMatchObject({ signerFingerprint: bot.fingerprint });
+    const { withNative, openpgpJsAlone } = await bothWays(armored, alice, [bot.publicKey]);
+    expect(withNative).toEqual(openpgpJsAlone);
+  });
+});
+
+/** A v4 EdDSALegacy signature written by hand, so a test can put any subpacket, time or data in it. */
+interface HandSignature {
+  data: Uint8Array;
+  created: number;
+  hashedExtra?: Uint8Array[];
+  unhashed?: Uint8Array[];
+  hash?: 8 | 10;
+  /** Sign `signedData` instead of `data` (a swapped literal). */
+  signedData?: Uint8Array;
+  spoilLeft16?: boolean;
+}
+
+const subpacket = (type: number, body: Uint8Array) => Buffer.concat([Uint8Array.of(body.length + 1, type), body]);
+const u16 = (n: number) => Uint8Array.of(n >> 8, n & 0xff);
+const u32 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+const mpi = (bytes: Uint8Array) => {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  const value = bytes.subarray(start);
+  return Buffer.concat([u16((value.length - 1) * 8 + (32 - Math.clz32(value[0]!))), value]);
+};
+const newPacket = (tag: number, body: Uint8Array) => Buffer.concat([Uint8Array.of(0xc0 | tag, 0xff), u32(body.length), body]);
+
+function ed25519Of(identity: BotIdentity): { key: KeyObject; keyId: Uint8Array; fingerprint: Uint8Array } {
+  const packet = identity.privateKey.keyPacket as unknown as { privateParams: { seed: Uint8Array }; publicParams: { Q: Uint8Array } };
+  const seed = Buffer.concat([new Uint8Array(32 - packet.privateParams.seed.length), packet.privateParams.seed]);
+  const key = createPrivateKey({
+    key: { kty: "OKP", crv: "Ed25519", d: seed.toString("base64url"), x: Buffer.from(packet.publicParams.Q.subarray(1)).toString("base64url") },
+    format: "jwk",
+  });
+  return { key, keyId: Buffer.from(identity.privateKey.getKeyID().toHex(), "hex"), fingerprint: identity.privateKey.keyPacket.getFingerprintBytes()! };
+}
+
+/** One-pass signature, literal, signature by `signer`, encrypted to `bot` by openpgp.js (uncompressed). */
+async function handSigned(signer: BotIdentity, bot: BotIdentity, spec: HandSignature): Promise<string> {
+  const { key, keyId, fingerprint } = ed25519Of(signer);
+  const hashAlgorithm = spec.hash ?? 8;
+  const hashed = Buffer.concat([
+    subpacket(0x80 | 2, u32(spec.created)),
+    subpacket(33, Buffer.concat([Uint8Array.of(4), fingerprint])),
+    ...(spec.hashedExtra ?? []),
+  ]);
+  const head = Buffer.concat([Uint8Array.of(4, 0x00, 22, hashAlgorithm), u16(hashed.length), hashed]);
+  const digest = createHash(hashAlgorithm === 8 ? "sha256" : "sha512")
+    .update(spec.signedData ?? spec.data)
+    .update(head)
+    .update(Uint8Array.of(4, 0xff))
+    .update(u32(head.length))
+    .digest();
+  const rs = sign(null, digest, key);
+  const unhashed = Buffer.concat(spec.unhashed ?? [subpacket(16, keyId)]);
+  const left16 = spec.spoilLeft16 ? Uint8Array.of(digest[0]! ^ 0xff, digest[1]!) : digest.subarray(0, 2);
+  const signature = Buffer.concat([head, u16(unhashed.length), unhashed, left16, mpi(rs.subarray(0, 32)), mpi(rs.subarray(32))]);
+  const inner = Buffer.concat([
+    newPacket(4, Buffer.concat([Uint8Array.of(3, 0x00, hashAlgorithm, 22), keyId, Uint8Array.of(1)])),
+    newPacket(11, Buffer.concat([Uint8Array.of(0x62, 0), u32(spec.created), spec.data])),
+    newPacket(2, signature),
+  ]);
+  return armorMessage(await encryptedAsIs(inner, bot));
+}
+
+/**
+ * `inner` packets in a SEIPD v1 to `bot`, byte for byte (openpgp.js re-reads a message's packets
+ * before encrypting and drops a trailing signature it did not make): its PKESK from openpgp.js with a
+ * chosen session key, the SEIPD written here.
+ */
+async function encryptedAsIs(inner: Uint8Array, bot: BotIdentity): Promise<Uint8Array> {
+  const sessionKey = randomBytes(16);
+  const carrier = await openpgp.encrypt({
+    message: await openpgp.createMessage({ binary: Uint8Array.of(0) }),
+    encryptionKeys: bot.publicKey,
+    sessionKey: { data: sessionKey, algorithm: "aes128" },
+    format: "binary",
+    config: { aeadProtect: false },
+  });
+  const pkesk = readPacketFrames(carrier, { legacyFormat: true })![0]!;
+  const random = randomBytes(16);
+  const prefix = Buffer.concat([random, random.subarray(14)]);
+  const mdc = createHash("sha1").update(prefix).update(inner).update(Uint8Array.of(0xd3, 0x14)).digest();
+  const cipher = createCipheriv("aes-128-cfb", sessionKey, Buffer.alloc(16));
+  const body = Buffer.concat([Uint8Array.of(1), cipher.update(Buffer.concat([prefix, inner, Uint8Array.of(0xd3, 0x14), mdc])), cipher.final()]);
+  return Buffer.concat([carrier.subarray(pkesk.start, pkesk.end), newPacket(18, body)]);
+}
+
+describe("hostile signatures: node:crypto decides only what it is sure of, and as openpgp.js would", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const notation = (critical: boolean, name: string, value: string) =>
+    subpacket(
+      (critical ? 0x80 : 0) | 20,
+      Buffer.concat([Uint8Array.of(0x80, 0, 0, 0), u16(name.length), u16(value.length), Buffer.from(name), Buffer.from(value)]),
+    );
+  const cases: Array<
+    [string, (fp: Uint8Array) => Omit<HandSignature, "data" | "created"> & { created?: number }, "valid" | "invalid", "native" | "openpgp.js"]
+  > = [
+    [
+      "a well-made signature (hand-written like core's: intended recipient, unhashed issuer key ID)",
+      (fp) => ({ hashedExtra: [subpacket(35, Buffer.concat([Uint8Array.of(4), fp]))] }),
+      "valid",
+      "native",
+    ],
+    ["SHA-512", () => ({ hash: 10 }), "valid", "native"],
+    ["a swapped literal under a genuine signature", () => ({ signedData: new TextEncoder().encode("what the signer said") }), "invalid", "native"],
+    ["a spoiled digest prefix (left 16 bits)", () => ({ spoilLeft16: true }), "invalid", "native"],
+    ["a creation time an hour ahead", () => ({ created: now() + 3600 }), "invalid", "native"],
+    ["a creation time before the key was made", () => ({ created: now() - 10 * 86_400 }), "invalid", "openpgp.js"],
+    ["a critical unknown subpacket (type 40)", () => ({ hashedExtra: [subpacket(0x80 | 40, Uint8Array.of(1))] }), "invalid", "openpgp.js"],
+    ["a non-critical unknown subpacket (type 40)", () => ({ hashedExtra: [subpacket(40, Uint8Array.of(1))] }), "valid", "native"],
+    [
+      "a signature expiration time (subpacket 3) that has passed",
+      () => ({ created: now() - 60, hashedExtra: [subpacket(3, u32(1))] }),
+      "invalid",
+      "openpgp.js",
+    ],
+    ["a revocation key subpacket (12)", (fp) => ({ hashedExtra: [subpacket(12, Buffer.concat([Uint8Array.of(0x80, 22), fp]))] }), "invalid", "openpgp.js"],
+    ["a critical notation openpgp.js does not know", () => ({ hashedExtra: [notation(true, "x@example.org", "1")] }), "invalid", "openpgp.js"],
+    ["a non-critical notation", () => ({ hashedExtra: [notation(false, "x@example.org", "1")] }), "valid", "native"],
+    ["two creation times (openpgp.js takes the last)", () => ({ hashedExtra: [subpacket(2, u32(now() - 5))] }), "valid", "openpgp.js"],
+    ["an unhashed creation time in the future (ignored by openpgp.js)", () => ({ unhashed: [subpacket(2, u32(now() + 86_400))] }), "valid", "native"],
+  ];
+  for (const [what, spec, validity, decider] of cases) {
+    it(`${what}: ${validity}, decided by ${decider}`, async () => {
+      const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test", new Date(Date.now() - 86_400_000))]);
+      const data = new TextEncoder().encode("Subject: x\r\n\r\nwhat the mail says\r\n");
+      const extra = spec(alice.privateKey.keyPacket.getFingerprintBytes()!);
+      const armored = await handSigned(alice, bot, { data, created: now() - 30, ...extra });
+      const decided = await nativeOnly(armored, bot, [alice.publicKey]);
+      expect(decided === "openpgp.js" ? "openpgp.js" : "native").toBe(decider);
+      const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+      expect(withNative).toEqual(openpgpJsAlone);
+      expect(withNative).toMatchObject({ signer: validity === "valid" ? alice.fingerprint : undefined });
+    });
+  }
+});
+
+describe("hostile keys and ciphertexts", () => {
+  it("a key re-signed after the signature was made (a reformatted key): openpgp.js decides (not valid then)", async () => {
+    const created = new Date(Date.now() - 2 * 86_400_000);
+    const alice = await newIdentity("alice@chat.test", created);
+    const bot = await newIdentity("bot@chat.test");
+    const armored = await handSigned(alice, bot, { data: Uint8Array.of(65), created: Math.floor(Date.now() / 1000) - 86_400 });
+    const { privateKey: reformatted } = await openpgp.reformatKey({
+      privateKey: alice.privateKey,
+      userIDs: [{ email: "alice@chat.test" }],
+      date: new Date(Date.now() - 3_600_000),
+      format: "object",
+    });
+    expect(await nativeOnly(armored, bot, [reformatted.toPublic()])).toBe("openpgp.js");
+    const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [reformatted.toPublic()]);
+    expect(withNative).toEqual(openpgpJsAlone);
+    expect(withNative).toMatchObject({ signer: undefined });
+    // The same signature against the original key: valid, natively.
+    expect(await nativeOnly(armored, bot, [alice.publicKey])).toMatchObject({ signerFingerprint: alice.fingerprint });
+  });
+
+  it("a revoked key and a key that expires: openpgp.js decides, as before", async () => {
+    const bot = await newIdentity("bot@chat.test");
+    const { privateKey, revocationCertificate } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ email: "carol@chat.test" }],
+      keyExpirationTime: 86_400 * 365,
+      date: new Date(Date.now() - 60_000),
+      format: "object",
+      config: { aeadProtect: false, v6Keys: false },
+    });
+    const carol = await identityFromArmored(privateKey.armor(), "carol@chat.test");
+    const armored = await handSigned(carol, bot, { data: Uint8Array.of(66), created: Math.floor(Date.now() / 1000) - 5 });
+    const expiring = carol.publicKey;
+    const { publicKey: revoked } = await openpgp.revokeKey({ key: expiring, revocationCertificate, format: "object" });
+    for (const key of [expiring, revoked]) {
+      expect(await nativeOnly(armored, bot, [key])).toBe("openpgp.js");
+      const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [key]);
+      expect(withNative).toEqual(openpgpJsAlone);
+    }
+    expect((await bothWays(armored, bot, [expiring])).withNative).toMatchObject({ signer: carol.fingerprint });
+    expect((await bothWays(armored, bot, [revoked])).withNative).toMatchObject({ signer: undefined });
+  });
+
+  it("a flipped byte anywhere in the SEIPD (the MDC fails): E_PGP_DECRYPT both ways", async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test")]);
+    const binary = await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: new Uint8Array(100).fill(0x41) }),
+      encryptionKeys: bot.publicKey,
+      signingKeys: alice.privateKey,
+      format: "binary",
+      config: { aeadProtect: false },
+    });
+    const seipd = readPacketFrames(binary, { legacyFormat: true })!.at(-1)!;
+    for (const at of [seipd.bodyStart + 1, seipd.bodyStart + 17, seipd.bodyStart + 60, seipd.end - 21, seipd.end - 1]) {
+      const spoiled = Uint8Array.from(binary);
+      spoiled[at]! ^= 0x01;
+      const armored = armorMessage(spoiled);
+      expect(await nativeOnly(armored, bot, [alice.publicKey])).toBe("openpgp.js");
+      expect(await bothWays(armored, bot, [alice.publicKey])).toEqual({ withNative: { error: "E_PGP_DECRYPT" }, openpgpJsAlone: { error: "E_PGP_DECRYPT" } });
+    }
+  });
+
+  it("a zip bomb (2 MiB of zeros, ~2 KiB compressed) against a 1 MiB limit: openpgp.js refuses it, node:crypto stops at the limit", async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test")]);
+    const limits = { maxBytes: 1024 * 1024 };
+    for (const [size, expected] of [
+      [2 * 1024 * 1024, "refused"],
+      [limits.maxBytes / 2, "opens"],
+    ] as const) {
+      const binary = await openpgp.encrypt({
+        message: await openpgp.createMessage({ binary: new Uint8Array(size) }),
+        encryptionKeys: bot.publicKey,
+        signingKeys: alice.privateKey,
+        format: "binary",
+        config: { aeadProtect: false, preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+      });
+      expect(binary.length).toBeLessThan(16 * 1024);
+      const armored = armorMessage(binary);
+      const decided = await nativeOnly(armored, bot, [alice.publicKey], limits);
+      const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey], limits);
+      expect(withNative).toEqual(openpgpJsAlone);
+      if (expected === "refused") {
+        expect(decided).toBe("openpgp.js");
+        expect(withNative).toEqual({ error: "E_PGP_DECRYPT" });
+      } else {
+        expect(decided).toMatchObject({ signerFingerprint: alice.fingerprint });
+      }
+    }
+  });
+});
