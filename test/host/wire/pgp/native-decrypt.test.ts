@@ -9,6 +9,7 @@
 // handed it to openpgp.js.
 import { createCipheriv, createHash, createPrivateKey, type KeyObject, randomBytes, sign } from "node:crypto";
 import * as openpgp from "openpgp";
+import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { armorMessage, dearmorMessage } from "../../../../host/wire/pgp/armor.js";
 import { decryptAndVerify, decryptAndVerifyWithOpenpgpJs, type Decrypted } from "../../../../host/wire/pgp/decrypt.js";
@@ -352,6 +353,23 @@ describe("hostile keys and ciphertexts", () => {
       expect(await nativeOnly(armored, bot, [alice.publicKey])).toBe("openpgp.js");
       expect(await bothWays(armored, bot, [alice.publicKey])).toEqual({ withNative: { error: "E_PGP_DECRYPT" }, openpgpJsAlone: { error: "E_PGP_DECRYPT" } });
     }
+  });
+
+  it("the limit on what a compressed packet expands to: exactly the limit opens natively, one byte more is E_PGP_DECRYPT both ways", async () => {
+    const bot = await newIdentity("bot@chat.test");
+    const literal = newPacket(11, Buffer.concat([Uint8Array.of(0x62, 0), u32(0), new Uint8Array(200_000)]));
+    const armored = armorMessage(await encryptedAsIs(newPacket(8, Buffer.concat([Uint8Array.of(2), deflateSync(literal)])), bot));
+    const atCap = { maxBytes: literal.length };
+    const opened = await nativeOnly(armored, bot, [], atCap);
+    expect(opened).not.toBe("openpgp.js");
+    expect(Buffer.from((opened as Decrypted).inner).equals(new Uint8Array(200_000))).toBe(true);
+    const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [], atCap);
+    // Compared as one boolean: a failing toEqual would print a diff of two 270 KB strings.
+    expect("inner" in withNative && "inner" in openpgpJsAlone && withNative.inner === openpgpJsAlone.inner).toBe(true);
+    expect(withNative).toMatchObject({ signer: undefined, signedAt: undefined });
+    const overCap = { maxBytes: literal.length - 1 };
+    expect(await nativeOnly(armored, bot, [], overCap)).toBe("openpgp.js");
+    expect(await bothWays(armored, bot, [], overCap)).toEqual({ withNative: { error: "E_PGP_DECRYPT" }, openpgpJsAlone: { error: "E_PGP_DECRYPT" } });
   });
 
   it("a zip bomb (2 MiB of zeros, ~2 KiB compressed) against a 1 MiB limit: openpgp.js refuses it, node:crypto stops at the limit", async () => {
