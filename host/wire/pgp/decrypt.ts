@@ -143,7 +143,10 @@ export async function decryptAndVerify(
   const { binary, frames } = await encryptedMessage(armored, limits.maxBytes);
   // The mail cores send, decrypted and checked with node:crypto (native-decrypt.ts); anything it is
   // not sure of — another shape, key kind or signature, a failed check — is openpgp.js's, as before.
-  return (await nativeDecryptAndVerify(binary, frames, bot, verificationKeys, limits)) ?? (await withOpenpgpJs(binary, bot, verificationKeys, limits));
+  // An exception there would be a bug of ours, never the mail's fault: openpgp.js decides then too,
+  // so such a bug costs speed, not a mail wrongly refused.
+  const native = await nativeDecryptAndVerify(binary, frames, bot, verificationKeys, limits).catch(() => undefined);
+  return native ?? (await withOpenpgpJs(binary, bot, verificationKeys, limits));
 }
 
 /**
