@@ -146,7 +146,9 @@ export async function decryptAndVerify(
   // An exception there would be a bug of ours, never the mail's fault: openpgp.js decides then too,
   // so such a bug costs speed, not a mail wrongly refused.
   const native = await nativeDecryptAndVerify(binary, frames, bot, verificationKeys, limits).catch(() => undefined);
-  return native ?? (await withOpenpgpJs(binary, bot, verificationKeys, limits));
+  if (native?.kind === "read") return native.result;
+  if (native?.kind === "refused") throw new ChatbotError("E_PGP_DECRYPT", `The OpenPGP message was not decrypted: ${native.why}.`);
+  return withOpenpgpJs(binary, bot, verificationKeys, limits, native?.sessionKey);
 }
 
 /**
@@ -163,12 +165,32 @@ export async function decryptAndVerifyWithOpenpgpJs(
   return withOpenpgpJs((await encryptedMessage(armored, limits.maxBytes)).binary, bot, verificationKeys, limits);
 }
 
-async function withOpenpgpJs(binary: Uint8Array, bot: BotIdentity, verificationKeys: openpgp.PublicKey[], limits: { maxBytes: number }): Promise<Decrypted> {
+/**
+ * openpgp.js's reading of `binary`. With `opened` (the session key native-decrypt.ts found the SEIPD
+ * opens with) it decrypts with that key only; without, it tries the bot's key on the PKESKs itself.
+ */
+async function withOpenpgpJs(
+  binary: Uint8Array,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+  opened?: SessionKey,
+): Promise<Decrypted> {
   let message: openpgp.Message<Uint8Array>;
   try {
     message = await openpgp.readMessage({ binaryMessage: binary });
   } catch (error) {
     throw new ChatbotError("E_PGP_MALFORMED", "The OpenPGP message could not be parsed.", { cause: error });
+  }
+  if (opened) {
+    let result: Decryption;
+    try {
+      result = await decryptWithBotKey(message, bot, verificationKeys, limits, opened);
+    } catch (error) {
+      throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
+    }
+    const signer = await verifiedSigner(result.signatures, verificationKeys);
+    return { inner: result.data, signerFingerprint: signer?.fingerprint, signedAt: signer?.signedAt };
   }
   let result: Decryption | undefined;
   // The session key opened with node:crypto (native-session-key.ts); if it is not there or does

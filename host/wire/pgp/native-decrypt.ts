@@ -6,17 +6,21 @@
 // adapters) and a WebCrypto job per step: ~2.8 ms of CPU for a real core's text mail, against
 // ~0.3 ms here.
 //
-// Anything outside that shape, a PKESK the bot's key does not open, a failed MDC,
-// a compressed body over the mail limit, and every signature native-verify.ts is not sure of give
-// undefined: decrypt.ts then hands the message to openpgp.js, which decides and reports as before.
-// So this only ever takes the road openpgp.js would have taken, faster.
+// Anything outside that shape, or no PKESK the bot's key opens, goes to openpgp.js whole, which
+// decides and reports as before. Once the SEIPD has opened (its MDC holds), what is inside that this
+// is not sure of — a compressed body over the mail limit, another packet sequence, a signature
+// native-verify.ts cannot judge — goes to openpgp.js with that session key, so the message is
+// decrypted once more, not once per PKESK. One limit is this reader's own: a mail with more PKESKs
+// that open with the bot's key than OPENED_SESSION_KEYS_MAX is refused (each would cost a pass over
+// the whole message; a sender writes one per key), as is one whose opened keys all fail the MDC.
 import { createDecipheriv, createHash, timingSafeEqual } from "node:crypto";
 import { inflateRawSync, inflateSync } from "node:zlib";
 import type * as openpgp from "openpgp";
+import { OPENED_SESSION_KEYS_MAX } from "../../../core/limits.js";
 import type { Decrypted } from "./decrypt.js";
 import { AES_CIPHERS } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
-import { nativeSessionKeyOfFrames } from "./native-session-key.js";
+import { nativeSessionKeysOfFrames, type SessionKey } from "./native-session-key.js";
 import { type ParsedSignature, parseSignature, verifyNatively } from "./native-verify.js";
 import { type PacketFrame, PacketTag, packetBody, readPacketFrames } from "./packets.js";
 
@@ -29,10 +33,21 @@ const COMPRESSION = { NONE: 0, ZIP: 1, ZLIB: 2 } as const;
 /** Session key algorithm names (native-session-key.ts) → their CFB ciphers. */
 const CFB_BY_NAME = Object.fromEntries(Object.values(AES_CIPHERS).map((cipher) => [cipher.name, cipher.cfb])) as Record<string, string>;
 
+/** What the native reader made of a message. */
+export type NativeReading =
+  /** Read and checked: the result. */
+  | { kind: "read"; result: Decrypted }
+  /** The SEIPD opened with this session key (its MDC holds), but openpgp.js must read what is inside. */
+  | { kind: "opened"; sessionKey: SessionKey }
+  /** Refused: more PKESKs open with the bot's key than OPENED_SESSION_KEYS_MAX, or none of them opens the SEIPD. */
+  | { kind: "refused"; why: string }
+  /** Not this shape, or a bot key of another kind: openpgp.js decides, as before. */
+  | undefined;
+
 /**
  * `binary` (its top-level `frames`, shape already checked: PKESKs and one SEIPD) decrypted with
- * the bot's key and its signatures checked against `verificationKeys`, or undefined when openpgp.js
- * must do it. A compressed body may expand to at most `limits.maxBytes` (a zip bomb stops there).
+ * the bot's key and its signatures checked against `verificationKeys`. A compressed body may expand
+ * to at most `limits.maxBytes` (a zip bomb stops there).
  */
 export async function nativeDecryptAndVerify(
   binary: Uint8Array,
@@ -40,18 +55,33 @@ export async function nativeDecryptAndVerify(
   bot: BotIdentity,
   verificationKeys: readonly openpgp.PublicKey[],
   limits: { maxBytes: number },
-): Promise<Decrypted | undefined> {
+): Promise<NativeReading> {
   const seipd = frames.at(-1);
   if (seipd?.tag !== PacketTag.SEIPD) return undefined;
-  const sessionKey = await nativeSessionKeyOfFrames(binary, frames, bot);
-  if (!sessionKey) return undefined;
-  const packets = decryptSeipdV1(packetBody(binary, seipd), CFB_BY_NAME[sessionKey.algorithm]!, sessionKey.data);
-  if (!packets) return undefined;
-  const parts = signedLiteral(packets, limits.maxBytes);
-  if (!parts) return undefined;
+  const seipdBody = packetBody(binary, seipd);
+  if (seipdBody[0] !== 1) return undefined; // SEIPD v2 (AEAD) is openpgp.js's
+  const sessionKeys = await nativeSessionKeysOfFrames(binary, frames, bot, OPENED_SESSION_KEYS_MAX);
+  if (!sessionKeys?.length) return undefined;
+  if (sessionKeys.length > OPENED_SESSION_KEYS_MAX) {
+    return {
+      kind: "refused",
+      why: `more than ${OPENED_SESSION_KEYS_MAX} session key packets open with the bot's key (OPENED_SESSION_KEYS_MAX); a sender writes one`,
+    };
+  }
+  let opened: { sessionKey: SessionKey; packets: Uint8Array } | undefined;
+  for (const sessionKey of sessionKeys) {
+    const packets = decryptSeipdV1(seipdBody, CFB_BY_NAME[sessionKey.algorithm]!, sessionKey.data);
+    if (packets) {
+      opened = { sessionKey, packets };
+      break;
+    }
+  }
+  if (!opened) return { kind: "refused", why: "no session key the bot's key opens decrypts the message (its MDC does not hold)" };
+  const parts = signedLiteral(opened.packets, limits.maxBytes);
+  if (!parts) return { kind: "opened", sessionKey: opened.sessionKey };
   const verdict = await verifyNatively(parts.signatures, parts.data, verificationKeys);
-  if (verdict === "unsure") return undefined;
-  return { inner: parts.data, signerFingerprint: verdict.signer?.fingerprint, signedAt: verdict.signer?.signedAt };
+  if (verdict === "unsure") return { kind: "opened", sessionKey: opened.sessionKey };
+  return { kind: "read", result: { inner: parts.data, signerFingerprint: verdict.signer?.fingerprint, signedAt: verdict.signer?.signedAt } };
 }
 
 /**

@@ -54,16 +54,26 @@ export async function nativeSessionKey(message: openpgp.Message<Uint8Array>, bot
 }
 
 /**
- * The same from the raw packets (`frames` of `binary`, whose shape decrypt.ts checked): native-decrypt.ts
- * opens a message without openpgp.js parsing it. A v3 ECDH PKESK body is the version, the 8-byte key
- * ID, the algorithm, the ephemeral point as an MPI (263 bits: 0x40 and 32 bytes), then the wrapped
- * key with a one-octet length (RFC 9580 §5.1.3, RFC 6637 §8); any other body is passed over.
+ * The session keys that the bot's key opens from the raw packets (`frames` of `binary`, whose shape
+ * decrypt.ts checked), last PKESK first (core writes the sender's own first, so a 1:1 mail opens on
+ * the first try); native-decrypt.ts opens a message without openpgp.js parsing it. Each distinct key
+ * once, and at most `limit + 1` of them: one more than the caller will try says "too many". A v3 ECDH PKESK body is the
+ * version, the 8-byte key ID, the algorithm, the ephemeral point as an MPI (263 bits: 0x40 and 32
+ * bytes), then the wrapped key with a one-octet length (RFC 9580 §5.1.3, RFC 6637 §8); any other
+ * body is passed over. undefined when the bot's key is not of the kind opened here.
  */
-export async function nativeSessionKeyOfFrames(binary: Uint8Array, frames: readonly PacketFrame[], bot: BotIdentity): Promise<SessionKey | undefined> {
+export async function nativeSessionKeysOfFrames(
+  binary: Uint8Array,
+  frames: readonly PacketFrame[],
+  bot: BotIdentity,
+  limit: number,
+): Promise<SessionKey[] | undefined> {
   const key = await decryptionKeyOf(bot);
   if (!key) return undefined;
   const keyId = Buffer.from(key.keyId.toHex(), "hex");
-  for (const frame of frames) {
+  const opened: SessionKey[] = [];
+  for (let i = frames.length - 1; i >= 0 && opened.length <= limit; i--) {
+    const frame = frames[i]!;
     if (frame.tag !== PacketTag.PKESK || frame.partial) continue;
     const body = binary.subarray(frame.bodyStart, frame.end);
     if (body.length < 1 + 8 + 1 + 2 + 33 + 1 || body[0] !== 3 || body[9] !== PUBKEY_ECDH) continue;
@@ -72,10 +82,12 @@ export async function nativeSessionKeyOfFrames(binary: Uint8Array, frames: reado
     if (body[10] !== 0x01 || body[11] !== 0x07 || body[12] !== 0x40) continue; // 263 bits, the 0x40 prefix
     const wrappedLength = body[45]!;
     if (body.length !== 46 + wrappedLength || wrappedLength < 24 || wrappedLength % 8 !== 0) continue;
-    const opened = open(key, body.subarray(13, 45), body.subarray(46));
-    if (opened) return opened;
+    const sessionKey = open(key, body.subarray(13, 45), body.subarray(46));
+    // The same session key in two PKESKs is one key (one pass over the message), as openpgp.js counts it.
+    const known = (other: SessionKey) => other.algorithm === sessionKey!.algorithm && Buffer.from(other.data).equals(sessionKey!.data);
+    if (sessionKey && !opened.some(known)) opened.push(sessionKey);
   }
-  return undefined;
+  return opened;
 }
 
 /** One PKESK's session key, or undefined when the bot's key does not open it. */

@@ -1,8 +1,9 @@
 // Real cores hide their recipients: every PKESK names the wildcard key ID, so the bot's key must be
 // tried on them. A bot key of the kind the host makes (Curve25519Legacy) opens them with node:crypto
 // (native-session-key.ts, ~0.1 ms a PKESK), and openpgp.js's own PKESK decryption is not called;
-// a session key that does not open the SEIPD (a forged PKESK) sends the message to openpgp.js, which
-// tries every PKESK. For a bot key of another kind, openpgp.js tries one PKESK at a time, last first
+// a forged PKESK (one to the bot's key with another session key) is tried on the SEIPD too, up to
+// OPENED_SESSION_KEYS_MAX distinct keys, and a mail with more is refused: each would cost a pass
+// over the whole message (the DoS this limit closes). For a bot key of another kind, openpgp.js tries one PKESK at a time, last first
 // (core 2.57 writes the sender's own first), and stops at the first that opens the message.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -12,7 +13,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseOuter } from "../../../../host/wire/mime/parse-outer.js";
 import { armorMessage } from "../../../../host/wire/pgp/armor.js";
 import { decryptAndVerify } from "../../../../host/wire/pgp/decrypt.js";
-import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../../../core/limits.js";
+import { ONE_PKESK_AT_A_TIME_MAX_BYTES, OPENED_SESSION_KEYS_MAX, SESSION_KEY_PACKETS_MAX } from "../../../../core/limits.js";
 import { identityFromArmored, type BotIdentity } from "../../../../host/wire/pgp/identity.js";
 import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
 import { REAL_CORE_MAIL_DIR } from "../../../bench/real-core-fixtures.js";
@@ -82,39 +83,60 @@ describe("decryptAndVerify with hidden recipients", () => {
     });
   }
 
-  it("a forged PKESK to the bot's key with a wrong session key, placed FIRST, is opened by node:crypto, fails on the SEIPD, and openpgp.js finds the genuine one", async () => {
-    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
-    const binary = await hiddenRecipients("genuine\r\n", [alice!.publicKey, bot!.publicKey], alice!);
-    const forged = await openpgp.encryptSessionKey({
-      data: new Uint8Array(randomBytes(32)),
-      algorithm: "aes256",
-      encryptionKeys: bot!.publicKey,
-      wildcard: true,
-      format: "binary",
+  /** `count` forged PKESKs (to the bot's key, each with its own random session key) in front of `binary`'s own. */
+  async function withForged(binary: Uint8Array, bot: BotIdentity, count: number, where: "first" | "last"): Promise<string> {
+    const forged: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      forged.push(
+        await openpgp.encryptSessionKey({
+          data: new Uint8Array(randomBytes(32)),
+          algorithm: "aes256",
+          encryptionKeys: bot.publicKey,
+          wildcard: true,
+          format: "binary",
+        }),
+      );
+    }
+    const seipd = readPacketFrames(binary, { legacyFormat: true })!.at(-1)!;
+    const pkesks = binary.subarray(0, seipd.start);
+    return armorMessage(
+      Buffer.concat(where === "first" ? [...forged, pkesks, binary.subarray(seipd.start)] : [pkesks, ...forged, binary.subarray(seipd.start)]),
+    );
+  }
+
+  for (const where of ["first", "last"] as const) {
+    it(`one forged PKESK to the bot's key, placed ${where}: node:crypto tries both session keys (OPENED_SESSION_KEYS_MAX = ${OPENED_SESSION_KEYS_MAX}), the genuine one opens the SEIPD; openpgp.js tries no PKESK`, async () => {
+      const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+      const binary = await hiddenRecipients("genuine\r\n", [alice!.publicKey, bot!.publicKey], alice!);
+      const tries = countPkeskTries();
+      const decrypted = await decryptAndVerify(await withForged(binary, bot!, OPENED_SESSION_KEYS_MAX - 1, where), bot!, [alice!.publicKey], LIMITS);
+      expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
+      expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+      expect(tries.count()).toBe(0);
     });
-    const tries = countPkeskTries();
-    const decrypted = await decryptAndVerify(armorMessage(Buffer.concat([forged, binary])), bot!, [alice!.publicKey], LIMITS);
-    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
-    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
-    expect(tries.count(), "openpgp.js tried the PKESKs after the forged session key failed").toBeGreaterThan(0);
+  }
+
+  it(`one forged PKESK more than OPENED_SESSION_KEYS_MAX allows, first or last, in a 2 MB mail: refused (E_PGP_DECRYPT) before any pass over the message, openpgp.js never tries`, async () => {
+    const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
+    const binary = await hiddenRecipients(randomBytes(2 * 1024 * 1024).toString("base64"), [alice!.publicKey, bot!.publicKey], alice!);
+    for (const where of ["first", "last"] as const) {
+      const tries = countPkeskTries();
+      await expect(decryptAndVerify(await withForged(binary, bot!, OPENED_SESSION_KEYS_MAX, where), bot!, [alice!.publicKey], LIMITS)).rejects.toMatchObject({
+        code: "E_PGP_DECRYPT",
+        message: expect.stringContaining("OPENED_SESSION_KEYS_MAX"),
+      });
+      expect(tries.count()).toBe(0);
+      vi.restoreAllMocks();
+    }
   });
 
-  it("a forged PKESK to the bot's key with a wrong session key, placed last, does not hide the genuine one", async () => {
+  it("the same genuine PKESK many times over is one session key: it opens", async () => {
     const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
-    const binary = await hiddenRecipients("genuine\r\n", [alice!.publicKey, bot!.publicKey], alice!);
-    const forged = await openpgp.encryptSessionKey({
-      data: new Uint8Array(randomBytes(32)),
-      algorithm: "aes256",
-      encryptionKeys: bot!.publicKey,
-      wildcard: true,
-      format: "binary",
-    });
+    const binary = await hiddenRecipients("twice\r\n", [bot!.publicKey], alice!);
     const frames = readPacketFrames(binary, { legacyFormat: true })!;
-    const seipd = frames.at(-1)!;
-    const spliced = Buffer.concat([binary.subarray(0, seipd.start), forged, binary.subarray(seipd.start)]);
-    const decrypted = await decryptAndVerify(armorMessage(spliced), bot!, [alice!.publicKey], LIMITS);
-    expect(Buffer.from(decrypted.inner).toString("utf8")).toBe("genuine\r\n");
-    expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+    const pkesk = binary.subarray(frames[0]!.start, frames[0]!.end);
+    const armored = armorMessage(Buffer.concat([pkesk, pkesk, pkesk, binary.subarray(frames.at(-1)!.start)]));
+    expect(Buffer.from((await decryptAndVerify(armored, bot!, [alice!.publicKey], LIMITS)).inner).toString("utf8")).toBe("twice\r\n");
   });
 
   it(`SESSION_KEY_PACKETS_MAX (${SESSION_KEY_PACKETS_MAX}) session key packets are tried; one more is refused before any is`, async () => {
