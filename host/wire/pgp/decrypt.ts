@@ -3,7 +3,7 @@
 // decides what an unsigned message may do.
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../../core/errors.js";
-import { ONE_PKESK_AT_A_TIME_MAX_BYTES, SESSION_KEY_PACKETS_MAX } from "../../../core/limits.js";
+import { ONE_PKESK_AT_A_TIME_MAX_BYTES, OPENED_SESSION_KEYS_MAX, SESSION_KEY_PACKETS_MAX } from "../../../core/limits.js";
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";
@@ -109,6 +109,39 @@ async function decryptOnePkeskAtATime(
 
 type Decryption = Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
 
+/**
+ * A large message (over ONE_PKESK_AT_A_TIME_MAX_BYTES) by openpgp.js: the session keys the bot's key
+ * opens first, then one decryption with them. openpgp.decrypt alone would try each opened key on the
+ * whole message, and a sender can write any number to the bot's key (each with another session key);
+ * a genuine mail has one, so more than OPENED_SESSION_KEYS_MAX distinct ones are refused, as the
+ * native reader refuses them (native-decrypt.ts). This path serves the mail that reader leaves to
+ * openpgp.js: SEIPD v2 with v6 PKESKs, a bot key of another kind.
+ */
+async function decryptWithOpenedKeys(
+  message: openpgp.Message<Uint8Array>,
+  binary: Uint8Array,
+  bot: BotIdentity,
+  verificationKeys: openpgp.PublicKey[],
+  limits: { maxBytes: number },
+): Promise<Decryption> {
+  const sessionKeys = await openpgp.decryptSessionKeys({ message, decryptionKeys: bot.privateKey });
+  if (sessionKeys.length > OPENED_SESSION_KEYS_MAX) {
+    throw new ChatbotError(
+      "E_PGP_DECRYPT",
+      `The OpenPGP message was not decrypted: more than ${OPENED_SESSION_KEYS_MAX} session key packets open with the bot's key (OPENED_SESSION_KEYS_MAX); a sender writes one.`,
+    );
+  }
+  return openpgp.decrypt({
+    message: await openpgp.readMessage({ binaryMessage: binary }),
+    // A SEIPD v2 key has algorithm null (the packet names it); openpgp.decrypt passes its own opened keys on the same way.
+    sessionKeys: sessionKeys as openpgp.SessionKey[],
+    verificationKeys,
+    expectSigned: false,
+    format: "binary",
+    config: { maxDecompressedMessageSize: limits.maxBytes },
+  });
+}
+
 /** openpgp.decrypt of `message` with the bot's key, or with a session key already opened: binary, signatures checked but not required. */
 function decryptWithBotKey(
   message: openpgp.Message<Uint8Array>,
@@ -205,8 +238,9 @@ async function withOpenpgpJs(
     result ??=
       binary.byteLength <= ONE_PKESK_AT_A_TIME_MAX_BYTES
         ? await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits)
-        : await decryptWithBotKey(message, bot, verificationKeys, limits);
+        : await decryptWithOpenedKeys(message, binary, bot, verificationKeys, limits);
   } catch (error) {
+    if (error instanceof ChatbotError) throw error;
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });
   }
   const signer = await verifiedSigner(result.signatures, verificationKeys);

@@ -156,7 +156,7 @@ describe("decryptAndVerify with hidden recipients", () => {
     expect(tries.count()).toBe(0);
   });
 
-  it(`a message over ONE_PKESK_AT_A_TIME_MAX_BYTES (a file) goes to openpgp.js whole and still opens, the bot's PKESK first`, async () => {
+  it(`a message over ONE_PKESK_AT_A_TIME_MAX_BYTES (a file) still opens, the bot's PKESK first`, async () => {
     const [bot, alice] = await Promise.all(["bot@chat.test", "alice@chat.test"].map((addr) => newIdentity(addr)));
     const big = randomBytes(ONE_PKESK_AT_A_TIME_MAX_BYTES + 1024).toString("base64");
     const binary = await hiddenRecipients(big, [bot!.publicKey, alice!.publicKey], alice!);
@@ -164,6 +164,33 @@ describe("decryptAndVerify with hidden recipients", () => {
     const decrypted = await decryptAndVerify(armorMessage(binary), bot!, [alice!.publicKey], LIMITS);
     expect(Buffer.from(decrypted.inner).toString("utf8")).toBe(big);
     expect(decrypted.signerFingerprint).toBe(alice!.fingerprint);
+  });
+
+  it(`a bot key of another kind (P-256: openpgp.js reads the mail), a file over ONE_PKESK_AT_A_TIME_MAX_BYTES: one forged PKESK opens, OPENED_SESSION_KEYS_MAX forged ones are refused`, async () => {
+    const [bot, alice] = await Promise.all([p256Identity("bot@chat.test"), newIdentity("alice@chat.test")]);
+    const big = randomBytes(ONE_PKESK_AT_A_TIME_MAX_BYTES + 1024).toString("base64");
+    const binary = await hiddenRecipients(big, [alice!.publicKey, bot.publicKey], alice!);
+    const forged = async (count: number) => {
+      const packets: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        packets.push(
+          await openpgp.encryptSessionKey({
+            data: new Uint8Array(randomBytes(32)),
+            algorithm: "aes256",
+            encryptionKeys: bot.publicKey,
+            wildcard: true,
+            format: "binary",
+          }),
+        );
+      }
+      return armorMessage(Buffer.concat([...packets, binary]));
+    };
+    const atCap = await decryptAndVerify(await forged(OPENED_SESSION_KEYS_MAX - 1), bot, [alice!.publicKey], LIMITS);
+    expect(Buffer.from(atCap.inner).toString("utf8")).toBe(big);
+    await expect(decryptAndVerify(await forged(OPENED_SESSION_KEYS_MAX), bot, [alice!.publicKey], LIMITS)).rejects.toMatchObject({
+      code: "E_PGP_DECRYPT",
+      message: expect.stringContaining("OPENED_SESSION_KEYS_MAX"),
+    });
   });
 
   it("no PKESK opens with the bot's key: E_PGP_DECRYPT after one try each", async () => {
