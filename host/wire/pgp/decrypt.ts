@@ -83,13 +83,7 @@ async function verifiedSigner(
  * of at most ONE_PKESK_AT_A_TIME_MAX_BYTES: each read again is a pass over its bytes, so a larger one
  * (a file) goes to openpgp.js whole, once, as before.
  */
-async function decryptOnePkeskAtATime(
-  message: openpgp.Message<Uint8Array>,
-  binary: Uint8Array,
-  bot: BotIdentity,
-  verificationKeys: openpgp.PublicKey[],
-  limits: { maxBytes: number },
-): Promise<Decryption> {
+async function decryptOnePkeskAtATime({ message, binary, bot, verificationKeys, limits }: OpenpgpReading): Promise<Decryption> {
   const tags = openpgp.enums.packet;
   const count = message.packets.filterByTag(tags.publicKeyEncryptedSessionKey).length;
   let failure: unknown = new Error("No public key encrypted session key packet found.");
@@ -109,6 +103,15 @@ async function decryptOnePkeskAtATime(
 
 type Decryption = Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
 
+/** What openpgp.js's reading of one message works with: the parsed message, its bytes (to read again), the keys, the mail limit. */
+interface OpenpgpReading {
+  message: openpgp.Message<Uint8Array>;
+  binary: Uint8Array;
+  bot: BotIdentity;
+  verificationKeys: openpgp.PublicKey[];
+  limits: { maxBytes: number };
+}
+
 /**
  * A large message (over ONE_PKESK_AT_A_TIME_MAX_BYTES) by openpgp.js: the session keys the bot's key
  * opens first, then one decryption with them. openpgp.decrypt alone would try each opened key on the
@@ -117,13 +120,7 @@ type Decryption = Awaited<ReturnType<typeof openpgp.decrypt<Uint8Array>>>;
  * native reader refuses them (native-decrypt.ts). This path serves the mail that reader leaves to
  * openpgp.js: SEIPD v2 with v6 PKESKs, a bot key of another kind.
  */
-async function decryptWithOpenedKeys(
-  message: openpgp.Message<Uint8Array>,
-  binary: Uint8Array,
-  bot: BotIdentity,
-  verificationKeys: openpgp.PublicKey[],
-  limits: { maxBytes: number },
-): Promise<Decryption> {
+async function decryptWithOpenedKeys({ message, binary, bot, verificationKeys, limits }: OpenpgpReading): Promise<Decryption> {
   const sessionKeys = await openpgp.decryptSessionKeys({ message, decryptionKeys: bot.privateKey });
   if (sessionKeys.length > OPENED_SESSION_KEYS_MAX) {
     throw new ChatbotError(
@@ -131,24 +128,17 @@ async function decryptWithOpenedKeys(
       `The OpenPGP message was not decrypted: more than ${OPENED_SESSION_KEYS_MAX} session key packets open with the bot's key (OPENED_SESSION_KEYS_MAX); a sender writes one.`,
     );
   }
-  return openpgp.decrypt({
-    message: await openpgp.readMessage({ binaryMessage: binary }),
-    // A SEIPD v2 key has algorithm null (the packet names it); openpgp.decrypt passes its own opened keys on the same way.
-    sessionKeys: sessionKeys as openpgp.SessionKey[],
-    verificationKeys,
-    expectSigned: false,
-    format: "binary",
-    config: { maxDecompressedMessageSize: limits.maxBytes },
-  });
+  // A SEIPD v2 key has algorithm null (the packet names it); openpgp.decrypt passes its own opened keys on the same way.
+  return decryptWithBotKey(await openpgp.readMessage({ binaryMessage: binary }), bot, verificationKeys, limits, sessionKeys as openpgp.SessionKey[]);
 }
 
-/** openpgp.decrypt of `message` with the bot's key, or with a session key already opened: binary, signatures checked but not required. */
+/** openpgp.decrypt of `message` with the bot's key, or with session keys already opened: binary, signatures checked but not required. */
 function decryptWithBotKey(
   message: openpgp.Message<Uint8Array>,
   bot: BotIdentity,
   verificationKeys: openpgp.PublicKey[],
   limits: { maxBytes: number },
-  sessionKey?: SessionKey,
+  sessionKey?: SessionKey | openpgp.SessionKey[],
 ): Promise<Decryption> {
   return openpgp.decrypt({
     message,
@@ -237,8 +227,8 @@ async function withOpenpgpJs(
   try {
     result ??=
       binary.byteLength <= ONE_PKESK_AT_A_TIME_MAX_BYTES
-        ? await decryptOnePkeskAtATime(message, binary, bot, verificationKeys, limits)
-        : await decryptWithOpenedKeys(message, binary, bot, verificationKeys, limits);
+        ? await decryptOnePkeskAtATime({ message, binary, bot, verificationKeys, limits })
+        : await decryptWithOpenedKeys({ message, binary, bot, verificationKeys, limits });
   } catch (error) {
     if (error instanceof ChatbotError) throw error;
     throw new ChatbotError("E_PGP_DECRYPT", "The OpenPGP message could not be decrypted with the bot's key.", { cause: error });

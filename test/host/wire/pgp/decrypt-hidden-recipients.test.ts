@@ -35,6 +35,25 @@ async function hiddenRecipients(text: string, keys: openpgp.PublicKey[], signer:
   return openpgp.encrypt({ message, encryptionKeys: keys, signingKeys: signer.privateKey, wildcard: true, format: "binary", config: { aeadProtect: false } });
 }
 
+/** `count` forged PKESKs (to the bot's key, each with its own random session key) in front of `binary`'s own. */
+async function withForged(binary: Uint8Array, bot: BotIdentity, count: number, where: "first" | "last"): Promise<string> {
+  const forged: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    forged.push(
+      await openpgp.encryptSessionKey({
+        data: new Uint8Array(randomBytes(32)),
+        algorithm: "aes256",
+        encryptionKeys: bot.publicKey,
+        wildcard: true,
+        format: "binary",
+      }),
+    );
+  }
+  const seipd = readPacketFrames(binary, { legacyFormat: true })!.at(-1)!;
+  const pkesks = binary.subarray(0, seipd.start);
+  return armorMessage(Buffer.concat(where === "first" ? [...forged, pkesks, binary.subarray(seipd.start)] : [pkesks, ...forged, binary.subarray(seipd.start)]));
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -81,27 +100,6 @@ describe("decryptAndVerify with hidden recipients", () => {
       expect(decrypted.signerFingerprint).toBe(alice.fingerprint);
       expect(tries.count()).toBe(expectedTries);
     });
-  }
-
-  /** `count` forged PKESKs (to the bot's key, each with its own random session key) in front of `binary`'s own. */
-  async function withForged(binary: Uint8Array, bot: BotIdentity, count: number, where: "first" | "last"): Promise<string> {
-    const forged: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      forged.push(
-        await openpgp.encryptSessionKey({
-          data: new Uint8Array(randomBytes(32)),
-          algorithm: "aes256",
-          encryptionKeys: bot.publicKey,
-          wildcard: true,
-          format: "binary",
-        }),
-      );
-    }
-    const seipd = readPacketFrames(binary, { legacyFormat: true })!.at(-1)!;
-    const pkesks = binary.subarray(0, seipd.start);
-    return armorMessage(
-      Buffer.concat(where === "first" ? [...forged, pkesks, binary.subarray(seipd.start)] : [pkesks, ...forged, binary.subarray(seipd.start)]),
-    );
   }
 
   for (const where of ["first", "last"] as const) {
@@ -170,21 +168,7 @@ describe("decryptAndVerify with hidden recipients", () => {
     const [bot, alice] = await Promise.all([p256Identity("bot@chat.test"), newIdentity("alice@chat.test")]);
     const big = randomBytes(ONE_PKESK_AT_A_TIME_MAX_BYTES + 1024).toString("base64");
     const binary = await hiddenRecipients(big, [alice!.publicKey, bot.publicKey], alice!);
-    const forged = async (count: number) => {
-      const packets: Uint8Array[] = [];
-      for (let i = 0; i < count; i++) {
-        packets.push(
-          await openpgp.encryptSessionKey({
-            data: new Uint8Array(randomBytes(32)),
-            algorithm: "aes256",
-            encryptionKeys: bot.publicKey,
-            wildcard: true,
-            format: "binary",
-          }),
-        );
-      }
-      return armorMessage(Buffer.concat([...packets, binary]));
-    };
+    const forged = (count: number) => withForged(binary, bot, count, "first");
     const atCap = await decryptAndVerify(await forged(OPENED_SESSION_KEYS_MAX - 1), bot, [alice!.publicKey], LIMITS);
     expect(Buffer.from(atCap.inner).toString("utf8")).toBe(big);
     await expect(decryptAndVerify(await forged(OPENED_SESSION_KEYS_MAX), bot, [alice!.publicKey], LIMITS)).rejects.toMatchObject({
