@@ -9,13 +9,21 @@ import { deserialize, serialize } from "node:v8";
 /** Bytes of the length header before each frame. */
 const HEADER_BYTES = 4;
 
-/** Write `message` as one frame; false when the stream wants a pause (Writable.write's answer). */
+/**
+ * Write `message` as one frame; false when the stream wants a pause (Writable.write's answer).
+ * Header and body go out in one system call: a pipe write is a system call that wakes the reader, and
+ * each event crosses twice (host → runner, runner → host).
+ */
 export function writeFrame(stream: Writable, message: unknown): boolean {
   const body = serialize(message);
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header.writeUInt32BE(body.byteLength, 0);
+  // Corked, the two chunks leave in one writev when uncorked (no copy of a large body).
+  stream.cork();
   stream.write(header);
-  return stream.write(body);
+  const ok = stream.write(body);
+  stream.uncork();
+  return ok;
 }
 
 export interface FrameReaderOptions {
