@@ -506,6 +506,15 @@ export const ONE_PKESK_AT_A_TIME_MAX_BYTES = 256 * 1024;
  * openpgp.js (measured). At most this many are tried; a mail with more is refused, E_PGP_DECRYPT.
  */
 export const OPENED_SESSION_KEYS_MAX = 2;
+/**
+ * Signature packets in one decrypted message (pgp/native-decrypt.ts, pgp/decrypt.ts). Checking a
+ * signature hashes the whole literal data once more, and a sender may write any number, each
+ * ~120 bytes, naming its own key: 1 000 of them over 1 MiB of data cost 0.86 s of CPU natively and
+ * 2.1 s through openpgp.js (measured), so one 30 MiB mail could have held the host for many minutes.
+ * Cores write one, signed by the sender's key; a mail with more is refused before any is checked,
+ * E_PGP_DECRYPT.
+ */
+export const MESSAGE_SIGNATURES_MAX = 4;
 export const PROBE_HEADER_SCAN_BYTES = 8 * 1024;
 /** Deploy messages the host looks at in one account per check; more wait for the next check. */
 export const DEPLOY_MESSAGES_PER_CHECK = 5;

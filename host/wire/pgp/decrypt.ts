@@ -3,7 +3,7 @@
 // decides what an unsigned message may do.
 import * as openpgp from "openpgp";
 import { ChatbotError } from "../../../core/errors.js";
-import { ONE_PKESK_AT_A_TIME_MAX_BYTES, OPENED_SESSION_KEYS_MAX, SESSION_KEY_PACKETS_MAX } from "../../../core/limits.js";
+import { MESSAGE_SIGNATURES_MAX, ONE_PKESK_AT_A_TIME_MAX_BYTES, OPENED_SESSION_KEYS_MAX, SESSION_KEY_PACKETS_MAX } from "../../../core/limits.js";
 import { dearmorMessage } from "./armor.js";
 import { fingerprintOf } from "./autocrypt.js";
 import type { BotIdentity } from "./identity.js";
@@ -132,23 +132,48 @@ async function decryptWithOpenedKeys({ message, binary, bot, verificationKeys, l
   return decryptWithBotKey(await openpgp.readMessage({ binaryMessage: binary }), bot, verificationKeys, limits, sessionKeys as openpgp.SessionKey[]);
 }
 
-/** openpgp.decrypt of `message` with the bot's key, or with session keys already opened: binary, signatures checked but not required. */
-function decryptWithBotKey(
+/**
+ * openpgp.decrypt of `message` with the bot's key, or with session keys already opened: binary,
+ * signatures checked but not required. openpgp.js checks every signature by a key it is given, each
+ * a hash of the whole literal, so it decrypts with no keys first (a signature it has no key for is
+ * not hashed), refuses more than MESSAGE_SIGNATURES_MAX, and then checks the rest over the data, as
+ * detached signatures: the same hashes (a one-pass packet names its signature's kind, hash and key,
+ * and covers nothing itself).
+ */
+async function decryptWithBotKey(
   message: openpgp.Message<Uint8Array>,
   bot: BotIdentity,
   verificationKeys: openpgp.PublicKey[],
   limits: { maxBytes: number },
   sessionKey?: SessionKey | openpgp.SessionKey[],
 ): Promise<Decryption> {
-  return openpgp.decrypt({
+  const unchecked = await openpgp.decrypt({
     message,
     ...(sessionKey ? { sessionKeys: sessionKey } : { decryptionKeys: bot.privateKey }),
-    verificationKeys,
+    verificationKeys: [],
     expectSigned: false,
     format: "binary",
     // A compressed inner part may not expand past the mail limit (a zip bomb).
     config: { maxDecompressedMessageSize: limits.maxBytes },
   });
+  if (unchecked.signatures.length > MESSAGE_SIGNATURES_MAX) {
+    throw new ChatbotError(
+      "E_PGP_DECRYPT",
+      `The OpenPGP message was not decrypted: it carries more than ${MESSAGE_SIGNATURES_MAX} signatures (MESSAGE_SIGNATURES_MAX); a sender writes one.`,
+    );
+  }
+  const byKnownKey = unchecked.signatures.some((signature) => verificationKeys.some((key) => key.getKeyIDs().some((id) => id.equals(signature.keyID))));
+  if (!byKnownKey) return unchecked;
+  const packets = new openpgp.PacketList<openpgp.SignaturePacket>();
+  for (const signature of unchecked.signatures) packets.push(...(await signature.signature).packets);
+  const checked = await openpgp.verify({
+    message: await openpgp.createMessage({ binary: unchecked.data }),
+    signature: new openpgp.Signature(packets),
+    verificationKeys,
+    expectSigned: false,
+    format: "binary",
+  });
+  return { ...unchecked, signatures: checked.signatures };
 }
 
 /**

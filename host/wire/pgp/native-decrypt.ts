@@ -10,13 +10,15 @@
 // decides and reports as before. Once the SEIPD has opened (its MDC holds), what is inside that this
 // is not sure of — a compressed body over the mail limit, another packet sequence, a signature
 // native-verify.ts cannot judge — goes to openpgp.js with that session key, so the message is
-// decrypted once more, not once per PKESK. One limit is this reader's own: a mail with more PKESKs
-// that open with the bot's key than OPENED_SESSION_KEYS_MAX is refused (each would cost a pass over
-// the whole message; a sender writes one per key), as is one whose opened keys all fail the MDC.
+// decrypted once more, not once per PKESK. Refused here: a mail with more PKESKs that open with the
+// bot's key than OPENED_SESSION_KEYS_MAX (each would cost a pass over the whole message; a sender
+// writes one per key), one whose opened keys all fail the MDC, and one with more signature packets
+// than MESSAGE_SIGNATURES_MAX (each would cost a hash of the whole literal; openpgp.js's path in
+// decrypt.ts refuses them too).
 import { createDecipheriv, createHash, timingSafeEqual } from "node:crypto";
 import { inflateRawSync, inflateSync } from "node:zlib";
 import type * as openpgp from "openpgp";
-import { OPENED_SESSION_KEYS_MAX } from "../../../core/limits.js";
+import { MESSAGE_SIGNATURES_MAX, OPENED_SESSION_KEYS_MAX } from "../../../core/limits.js";
 import type { Decrypted } from "./decrypt.js";
 import { AES_CIPHERS } from "./ecdh-curve25519.js";
 import type { BotIdentity } from "./identity.js";
@@ -39,7 +41,7 @@ export type NativeReading =
   | { kind: "read"; result: Decrypted }
   /** The SEIPD opened with this session key (its MDC holds), but openpgp.js must read what is inside. */
   | { kind: "opened"; sessionKey: SessionKey }
-  /** Refused: more PKESKs open with the bot's key than OPENED_SESSION_KEYS_MAX, or none of them opens the SEIPD. */
+  /** Refused: more PKESKs open with the bot's key than OPENED_SESSION_KEYS_MAX, none of them opens the SEIPD, or more signatures than MESSAGE_SIGNATURES_MAX. */
   | { kind: "refused"; why: string }
   /** Not this shape, or a bot key of another kind: openpgp.js decides, as before. */
   | undefined;
@@ -78,6 +80,9 @@ export async function nativeDecryptAndVerify(
   }
   if (!opened) return { kind: "refused", why: "no session key the bot's key opens decrypts the message (its MDC does not hold)" };
   const parts = signedLiteral(opened.packets, limits.maxBytes);
+  if (parts === "too many signatures") {
+    return { kind: "refused", why: `it carries more than ${MESSAGE_SIGNATURES_MAX} signatures (MESSAGE_SIGNATURES_MAX); a sender writes one` };
+  }
   if (!parts) return { kind: "opened", sessionKey: opened.sessionKey };
   const verdict = await verifyNatively(parts.signatures, parts.data, verificationKeys);
   if (verdict === "unsure") return { kind: "opened", sessionKey: opened.sessionKey };
@@ -105,9 +110,10 @@ function decryptSeipdV1(body: Uint8Array, cfb: string, key: Uint8Array): Uint8Ar
 
 /**
  * The literal data and the signatures (parsed strictly: native-verify.ts) of `packets`, or
- * undefined for any other shape or a signature that does not parse so.
+ * undefined for any other shape or a signature that does not parse so; "too many signatures" over
+ * MESSAGE_SIGNATURES_MAX signature packets, whatever the shape.
  */
-function signedLiteral(packets: Uint8Array, maxBytes: number): { data: Uint8Array; signatures: ParsedSignature[] } | undefined {
+function signedLiteral(packets: Uint8Array, maxBytes: number): { data: Uint8Array; signatures: ParsedSignature[] } | "too many signatures" | undefined {
   let bytes = packets;
   let frames = readPacketFrames(bytes, { legacyFormat: true });
   if (frames?.length === 1 && frames[0]!.tag === PacketTag.COMPRESSED) {
@@ -116,7 +122,10 @@ function signedLiteral(packets: Uint8Array, maxBytes: number): { data: Uint8Arra
     bytes = inflated;
     frames = readPacketFrames(bytes, { legacyFormat: true });
   }
-  if (!frames || frames.length % 2 !== 1) return undefined;
+  if (!frames) return undefined;
+  // Counted before any shape check: whatever reads the rest (here or openpgp.js) hashes the data once per signature.
+  if (frames.filter((frame) => frame.tag === PacketTag.SIGNATURE).length > MESSAGE_SIGNATURES_MAX) return "too many signatures";
+  if (frames.length % 2 !== 1) return undefined;
   // [OPS]^n literal [signature]^n; the i-th signature answers the (n-1-i)-th one-pass packet.
   const n = (frames.length - 1) / 2;
   const onePass = frames.slice(0, n);

@@ -18,6 +18,7 @@ import type { BotIdentity } from "../../../../host/wire/pgp/identity.js";
 import { identityFromArmored } from "../../../../host/wire/pgp/identity.js";
 import { fingerprintOf } from "../../../../host/wire/pgp/autocrypt.js";
 import { nativeDecryptAndVerify } from "../../../../host/wire/pgp/native-decrypt.js";
+import { MESSAGE_SIGNATURES_MAX } from "../../../../core/limits.js";
 import { readPacketFrames } from "../../../../host/wire/pgp/packets.js";
 import { readRecording } from "../../../bench/real-core-fixtures.js";
 import { errorCode } from "../../../support/errors.js";
@@ -465,5 +466,64 @@ describe("hostile keys and ciphertexts", () => {
         expect(decided).toMatchObject({ signerFingerprint: alice.fingerprint });
       }
     }
+  });
+});
+
+describe("MESSAGE_SIGNATURES_MAX: a sender's many signatures are refused before any is hashed", () => {
+  /** [one-pass]ⁿ literal [signature]ⁿ by alice over `data`: the last signature genuine, the others with a spoiled digest prefix. */
+  async function manySigned(alice: BotIdentity, data: Uint8Array, n: number): Promise<Uint8Array> {
+    const created = Math.floor(Date.now() / 1000) - 30;
+    const packetsOf = async (spoilLeft16: boolean) => {
+      const inner = await handInner(alice, { data, created, spoilLeft16 });
+      const [onePass, literal, signature] = readPacketFrames(inner, { legacyFormat: true })!.map((frame) => inner.subarray(frame.start, frame.end));
+      return { onePass: onePass!, literal: literal!, signature: signature! };
+    };
+    const [spoiled, genuine] = await Promise.all([packetsOf(true), packetsOf(false)]);
+    return Buffer.concat([
+      ...Array<Uint8Array>(n).fill(genuine.onePass),
+      genuine.literal,
+      ...Array<Uint8Array>(n - 1).fill(spoiled.signature),
+      genuine.signature,
+    ]);
+  }
+
+  it(`at the cap (${MESSAGE_SIGNATURES_MAX} signatures by the sender, the last genuine): read and verified, natively and by openpgp.js alike`, async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test", new Date(Date.now() - 86_400_000))]);
+    const data = new TextEncoder().encode("Subject: x\r\n\r\nsigned several times\r\n");
+    const armored = await innerAsIs(await manySigned(alice, data, MESSAGE_SIGNATURES_MAX), bot);
+    expect(await nativeOnly(armored, bot, [alice.publicKey])).toMatchObject({ signerFingerprint: alice.fingerprint });
+    const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+    expect(withNative).toEqual(openpgpJsAlone);
+    expect(withNative).toMatchObject({ signer: alice.fingerprint, inner: Buffer.from(data).toString("base64") });
+  });
+
+  it("one over the cap: refused by both readers (E_PGP_DECRYPT), natively without opening the rest", async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test", new Date(Date.now() - 86_400_000))]);
+    const data = new TextEncoder().encode("Subject: x\r\n\r\nsigned too often\r\n");
+    const armored = await innerAsIs(await manySigned(alice, data, MESSAGE_SIGNATURES_MAX + 1), bot);
+    expect(await nativeOnly(armored, bot, [alice.publicKey])).toBe("refused");
+    const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+    expect(withNative).toEqual({ error: "E_PGP_DECRYPT" });
+    expect(openpgpJsAlone).toEqual({ error: "E_PGP_DECRYPT" });
+  });
+
+  it("the attack: 1 000 signatures naming the sender's key over 1 MiB, plain and ZLIB-compressed (each would hash the whole MiB): refused both ways", async () => {
+    const [bot, alice] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test", new Date(Date.now() - 86_400_000))]);
+    const inner = await manySigned(alice, Buffer.alloc(1024 * 1024, 0x61), 1000);
+    for (const packets of [inner, newPacket(8, Buffer.concat([Uint8Array.of(2), deflateSync(inner)]))]) {
+      const armored = await innerAsIs(packets, bot);
+      expect(await nativeOnly(armored, bot, [alice.publicKey])).toBe("refused");
+      const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+      expect(withNative).toEqual({ error: "E_PGP_DECRYPT" });
+      expect(openpgpJsAlone).toEqual({ error: "E_PGP_DECRYPT" });
+    }
+  });
+
+  it("signatures by a key the host was not given count too: over the cap is refused however they are signed", async () => {
+    const [bot, alice, mallory] = await Promise.all([newIdentity("bot@chat.test"), newIdentity("alice@chat.test"), newIdentity("mallory@chat.test")]);
+    const armored = await innerAsIs(await manySigned(mallory, new TextEncoder().encode("hi"), MESSAGE_SIGNATURES_MAX + 1), bot);
+    const { withNative, openpgpJsAlone } = await bothWays(armored, bot, [alice.publicKey]);
+    expect(withNative).toEqual({ error: "E_PGP_DECRYPT" });
+    expect(openpgpJsAlone).toEqual({ error: "E_PGP_DECRYPT" });
   });
 });
