@@ -236,6 +236,20 @@ export const PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
  * dropped: openpgp's readKey and self-signature checks cost ~1 ms a key, on every mail otherwise.
  */
 export const PARSED_KEYS_MAX = 256;
+/**
+ * Autocrypt-Gossip headers one mail may make the host read (pgp keys other members announced for
+ * a group, host/wire/inbound.ts); the rest are ignored. A group of this many members still reaches
+ * its bot (SESSION_KEY_PACKETS_MAX); each unknown key costs a parse (~1 ms).
+ */
+export const GOSSIP_KEYS_PER_MAIL_MAX = 1000;
+/**
+ * Peers one bot keeps from gossip alone (host/wire/peer-store.ts): an address another member
+ * vouched for, not the peer itself. Beyond it gossip adds no one (a peer that writes to the bot
+ * is kept whatever the count). Any verified sender may gossip up to GOSSIP_KEYS_PER_MAIL_MAX made-up
+ * addresses per mail, and before this cap each one rewrote the whole store: 800 of them cost 3.6 s
+ * of CPU, growing with the square of their number, and the store without end (measured).
+ */
+export const GOSSIP_PEERS_MAX = 10_000;
 /** Age after which a parsed key is parsed and checked again (expiry, revocation), ms. */
 export const PARSED_KEY_TTL_MS = 10 * 60 * 1000;
 

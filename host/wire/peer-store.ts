@@ -1,9 +1,11 @@
 // What the bot knows about the people who write to it: address → key (from Autocrypt and
 // Autocrypt-Gossip headers) and whether SecureJoin verified it. One JSON file per bot, read once
 // and kept in memory (this store must be the only writer of its file); a key seen again unchanged
-// is written at most once a day (PEER_REFRESH_MS), not on every mail that carries it.
+// is written at most once a day (PEER_REFRESH_MS), not on every mail that carries it. Gossip only
+// fills in addresses the bot has no key of their own for (as core prefers a peer's own key over what
+// others gossip), all of one mail in one write, and at most GOSSIP_PEERS_MAX of them.
 import type * as openpgp from "openpgp";
-import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
+import { GOSSIP_PEERS_MAX, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import { Serial } from "../policy/serial.js";
 import { publicKeyFromKeydata } from "./pgp/autocrypt.js";
@@ -20,6 +22,15 @@ export interface Peer {
   verified: boolean;
   /** Milliseconds since the epoch of the last update. */
   updatedAt: number;
+  /** Learned from another member's Autocrypt-Gossip, not from the peer: its own key replaces it. */
+  gossip?: true;
+}
+
+/** A key another member gossiped for an address (parsed and checked by the caller). */
+export interface GossipedKey {
+  addr: string;
+  fingerprint: string;
+  keydataBase64: string;
 }
 
 /** An unchanged key is rewritten (updatedAt) at most this often, ms. */
@@ -35,6 +46,8 @@ export class PeerStore {
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
+    /** Peers kept from gossip alone (GOSSIP_PEERS_MAX; smaller in tests). */
+    private readonly gossipPeersMax: number = GOSSIP_PEERS_MAX,
   ) {}
 
   private async load(): Promise<Record<string, Peer>> {
@@ -83,12 +96,52 @@ export class PeerStore {
       if (old?.verified && !sameKey && !options.verified) return { ...old };
       const now = this.clock.now();
       const verified = (options.verified ?? false) || (sameKey && (old?.verified ?? false));
-      if (old && sameKey && old.keydataBase64 === keydataBase64 && old.verified === verified && now - old.updatedAt < PEER_REFRESH_MS) return { ...old };
+      const unchanged = old && sameKey && !old.gossip && old.keydataBase64 === keydataBase64 && old.verified === verified;
+      if (unchanged && now - old.updatedAt < PEER_REFRESH_MS) return { ...old };
       const peer: Peer = { addr: key, fingerprint, keydataBase64, verified, updatedAt: now };
       const next = { ...all, [key]: peer };
       await writeJsonFile(this.file, next);
       this.peers = next;
       return { ...peer };
+    });
+  }
+
+  /**
+   * Keys other members gossiped, in one write: an address the bot has no key for is added (marked
+   * `gossip`) while fewer than `gossipPeersMax` peers come from gossip alone, and a key that itself
+   * came from gossip is replaced by a newer one; a key the peer announced itself or SecureJoin
+   * verified stays (a sender could otherwise hand the bot a key for someone else). Resolves to the
+   * number added or replaced.
+   */
+  rememberGossiped(keys: readonly GossipedKey[]): Promise<number> {
+    return this.serial.run(async () => {
+      const all = await this.load();
+      let gossiped = Object.values(all).filter((peer) => peer.gossip).length;
+      const changed: Record<string, Peer> = {};
+      const now = this.clock.now();
+      for (const { addr, fingerprint, keydataBase64 } of keys) {
+        const key = addr.toLowerCase();
+        if (changed[key]) continue; // the first for an address in one call, as inbound.ts takes the first header
+        const old = all[key];
+        if (old && (!old.gossip || old.keydataBase64 === keydataBase64)) continue;
+        if (!old && gossiped >= this.gossipPeersMax) continue;
+        if (!old) gossiped += 1;
+        changed[key] = { addr: key, fingerprint, keydataBase64, verified: false, updatedAt: now, gossip: true };
+      }
+      const count = Object.keys(changed).length;
+      if (count === 0) return 0;
+      const next = { ...all, ...changed };
+      await writeJsonFile(this.file, next);
+      this.peers = next;
+      return count;
+    });
+  }
+
+  /** Whether gossip of `keydataBase64` for `addr` would change anything (rememberGossiped): no key yet, or another gossiped one. */
+  takesGossip(addr: string, keydataBase64: string): Promise<boolean> {
+    return this.serial.run(async () => {
+      const old = (await this.load())[addr.toLowerCase()];
+      return old === undefined || (old.gossip === true && old.keydataBase64 !== keydataBase64);
     });
   }
 }

@@ -1,14 +1,74 @@
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
+import { GOSSIP_PEERS_MAX, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
 import { newIdentity } from "../../support/user-mail.js";
 import { systemClock } from "../../../core/clock.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "stores-"));
+
+describe("peer store: what other members gossip", () => {
+  const gossip = (addr: string, fp = "G", keydata = `k-${addr}`) => ({ addr, fingerprint: fp.repeat(40), keydataBase64: keydata });
+
+  it("fills in addresses with no key, marked as gossip, and reads them back from the file", async () => {
+    const file = join(dir(), "peers.json");
+    const peers = new PeerStore(file, { now: () => 7 });
+    expect(await peers.rememberGossiped([gossip("Bob@x.org"), gossip("carol@x.org"), gossip("bob@x.org", "H")])).toBe(2);
+    expect(await new PeerStore(file, systemClock).get("bob@x.org")).toEqual({
+      addr: "bob@x.org",
+      fingerprint: "G".repeat(40),
+      keydataBase64: "k-Bob@x.org",
+      verified: false,
+      updatedAt: 7,
+      gossip: true,
+    });
+  });
+
+  it("never replaces a key the peer announced itself or SecureJoin verified; a gossiped key gives way to newer gossip and to the peer's own", async () => {
+    const peers = new PeerStore(join(dir(), "peers.json"), systemClock);
+    await peers.remember("own@x.org", "A".repeat(40), "own-key");
+    await peers.remember("verified@x.org", "V".repeat(40), "verified-key", { verified: true });
+    await peers.rememberGossiped([gossip("member@x.org", "M", "first")]);
+    expect(await peers.takesGossip("own@x.org", "evil")).toBe(false);
+    expect(await peers.takesGossip("member@x.org", "first")).toBe(false);
+    expect(await peers.takesGossip("member@x.org", "newer")).toBe(true);
+    const offered = [gossip("own@x.org", "E", "evil"), gossip("verified@x.org", "E", "evil"), gossip("member@x.org", "N", "newer")];
+    expect(await peers.rememberGossiped(offered)).toBe(1);
+    expect((await peers.get("own@x.org"))?.keydataBase64).toBe("own-key");
+    expect((await peers.get("verified@x.org"))?.keydataBase64).toBe("verified-key");
+    expect(await peers.get("member@x.org")).toMatchObject({ keydataBase64: "newer", gossip: true });
+    // The member writes to the bot itself: its own key, no longer gossip.
+    const own = await peers.remember("member@x.org", "N".repeat(40), "newer");
+    expect(own.gossip).toBeUndefined();
+    expect(await peers.rememberGossiped([gossip("member@x.org", "E", "evil")])).toBe(0);
+  });
+
+  it("at GOSSIP_PEERS_MAX peers from gossip alone it adds no more (a peer writing itself still is kept); one freed, one more fits", async () => {
+    const max = 3;
+    const peers = new PeerStore(join(dir(), "peers.json"), systemClock, max);
+    expect(await peers.rememberGossiped([gossip("a@x.org"), gossip("b@x.org"), gossip("c@x.org"), gossip("d@x.org")])).toBe(max);
+    expect(await peers.get("d@x.org")).toBeUndefined();
+    await peers.remember("e@x.org", "E".repeat(40), "e-own");
+    expect(await peers.get("e@x.org")).toBeDefined();
+    // a's own key replaces the gossiped one: two from gossip alone, room for one more.
+    await peers.remember("a@x.org", "A".repeat(40), "a-own");
+    expect(await peers.rememberGossiped([gossip("d@x.org"), gossip("f@x.org")])).toBe(1);
+    expect(await peers.get("d@x.org")).toMatchObject({ gossip: true });
+    expect(await peers.get("f@x.org")).toBeUndefined();
+    expect(GOSSIP_PEERS_MAX).toBeGreaterThan(max);
+  });
+
+  it("a mail's worth of made-up members (2 000) goes in with one call, and is in the file after it", async () => {
+    const file = join(dir(), "peers.json");
+    const peers = new PeerStore(file, systemClock);
+    const many = Array.from({ length: 2000 }, (_, i) => gossip(`m${i}@evil.test`));
+    expect(await peers.rememberGossiped(many)).toBe(2000);
+    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")) as object)).toHaveLength(2000);
+  });
+});
 
 describe("peer store", () => {
   it("remembers a key per address, case-insensitively, in a file only the host user can read", async () => {
