@@ -250,6 +250,20 @@ export const GOSSIP_KEYS_PER_MAIL_MAX = 1000;
  * of CPU, growing with the square of their number, and the store without end (measured).
  */
 export const GOSSIP_PEERS_MAX = 10_000;
+/**
+ * Members one group keeps (host/wire/group-store.ts): those it had first, then new ones up to this
+ * many. A group of this many members still reaches its bot (SESSION_KEY_PACKETS_MAX).
+ */
+export const GROUP_MEMBERS_MAX = 1000;
+/** Characters of a group's name the bot keeps (longer names are cut): core shows a line of it. */
+export const GROUP_NAME_MAX_CHARS = 256;
+/**
+ * Bytes (compact JSON) of all groups one bot keeps; beyond it the groups changed longest ago are
+ * forgotten, and one is joined again from its next message's headers (the bot in its To). Any
+ * sender could start a new group with each mail, each kept forever and each mail rewriting them
+ * all: the store grew without end.
+ */
+export const GROUP_STORE_MAX_BYTES = 4 * MiB;
 /** Age after which a parsed key is parsed and checked again (expiry, revocation), ms. */
 export const PARSED_KEY_TTL_MS = 10 * 60 * 1000;
 

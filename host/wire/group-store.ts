@@ -1,6 +1,9 @@
 // The groups a bot is in: id, name and members, kept from Chat-Group-* headers and gossip
-// (PROTOCOL §3). One JSON file per bot.
+// (PROTOCOL §3). One JSON file per bot, bounded (any sender can start a group): GROUP_NAME_MAX_CHARS
+// of a name, GROUP_MEMBERS_MAX members a group, GROUP_STORE_MAX_BYTES in all, the groups changed
+// longest ago forgotten first.
 import { randomBytes } from "node:crypto";
+import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -31,6 +34,8 @@ export class GroupStore {
     private readonly file: string,
     private readonly botAddr: string,
     private readonly clock: Clock,
+    /** GROUP_STORE_MAX_BYTES (smaller in tests). */
+    private readonly maxBytes: number = GROUP_STORE_MAX_BYTES,
   ) {}
 
   private load(): Promise<Record<string, Group>> {
@@ -54,10 +59,28 @@ export class GroupStore {
     const current: Group = all[id] ?? { id, name: "", members: [], left: false, updatedAt: this.clock.now() };
     const next = change({ ...current, members: [...current.members] });
     const self = this.botAddr.toLowerCase();
-    const members = [...new Set(next.members.map((m) => m.toLowerCase()))].filter((m) => m !== self).sort();
-    const stored: Group = { ...next, id, members, updatedAt: this.clock.now() };
+    // Members it had first, then new ones, up to GROUP_MEMBERS_MAX; stored sorted.
+    const members = [...new Set(next.members.map((m) => m.toLowerCase()))]
+      .filter((m) => m !== self)
+      .slice(0, GROUP_MEMBERS_MAX)
+      .sort();
+    const stored: Group = { ...next, id, name: next.name.slice(0, GROUP_NAME_MAX_CHARS), members, updatedAt: this.clock.now() };
     all[id] = stored;
-    await writeJsonFile(this.file, all);
+    await writeJsonFile(this.file, forgetOldest(all, id, this.maxBytes));
     return stored;
   }
+}
+
+/** `all` cut to `maxBytes` of compact JSON by forgetting the groups changed longest ago, never `keep`. */
+function forgetOldest(all: Record<string, Group>, keep: string, maxBytes: number): Record<string, Group> {
+  const size = (group: Group) => JSON.stringify(group).length + JSON.stringify(group.id).length + 2;
+  let total = Object.values(all).reduce((sum, group) => sum + size(group), 2);
+  if (total <= maxBytes) return all;
+  for (const group of Object.values(all).sort((a, b) => a.updatedAt - b.updatedAt)) {
+    if (total <= maxBytes) break;
+    if (group.id === keep) continue;
+    total -= size(group);
+    delete all[group.id];
+  }
+  return all;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GOSSIP_PEERS_MAX, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
+import { GOSSIP_PEERS_MAX, GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
 import { newIdentity } from "../../support/user-mail.js";
@@ -145,5 +145,48 @@ describe("group store", () => {
   it("refuses an invalid group id", async () => {
     const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", systemClock);
     await expect(groups.update("../../etc", (g) => g)).rejects.toThrow(/not a valid group id/);
+  });
+
+  it(`GROUP_MEMBERS_MAX: a group keeps ${GROUP_MEMBERS_MAX} members, those it had first; one more is not added`, async () => {
+    const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", systemClock);
+    const id = newGroupId();
+    const first = Array.from({ length: GROUP_MEMBERS_MAX - 1 }, (_, i) => `z${i}@x.org`);
+    await groups.update(id, (g) => ({ ...g, members: first }));
+    const atCap = await groups.update(id, (g) => ({ ...g, members: [...g.members, "a-at-cap@x.org"] }));
+    expect(atCap.members).toHaveLength(GROUP_MEMBERS_MAX);
+    expect(atCap.members).toContain("a-at-cap@x.org");
+    const over = await groups.update(id, (g) => ({ ...g, members: [...g.members, "a-over@x.org"] }));
+    expect(over.members).toHaveLength(GROUP_MEMBERS_MAX);
+    expect(over.members).not.toContain("a-over@x.org");
+  });
+
+  it(`GROUP_NAME_MAX_CHARS: a name of ${GROUP_NAME_MAX_CHARS} characters is kept whole, a longer one cut there`, async () => {
+    const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", systemClock);
+    const name = "n".repeat(GROUP_NAME_MAX_CHARS);
+    expect((await groups.update(newGroupId(), (g) => ({ ...g, name }))).name).toBe(name);
+    expect((await groups.update(newGroupId(), (g) => ({ ...g, name: `${name}+` }))).name).toBe(name);
+  });
+
+  it("GROUP_STORE_MAX_BYTES: groups started one after another fill the store, then the one changed longest ago is forgotten (never the one being changed)", async () => {
+    let now = 0;
+    const file = join(dir(), "groups.json");
+    const one = JSON.stringify({ id: "x".repeat(24), name: "", members: ["m@x.org"], left: false, updatedAt: 1 }).length + 24 + 4;
+    const groups = new GroupStore(file, "bot@x.org", { now: () => now }, 2 + 3 * one + 20);
+    const ids = Array.from({ length: 4 }, () => newGroupId());
+    for (const [i, id] of ids.entries()) {
+      now = i + 1;
+      await groups.update(id, (g) => ({ ...g, members: ["m@x.org"] }));
+    }
+    // Three fit (with room for a rename): the fourth made the first go.
+    expect(await groups.get(ids[0]!)).toBeUndefined();
+    for (const id of ids.slice(1)) expect(await groups.get(id)).toBeDefined();
+    // The second changes again: it stays, the third (now the oldest) goes when a fifth comes.
+    now = 10;
+    await groups.update(ids[1]!, (g) => ({ ...g, name: "renamed" }));
+    now = 11;
+    await groups.update(newGroupId(), (g) => ({ ...g, members: ["m@x.org"] }));
+    expect(await groups.get(ids[1]!)).toMatchObject({ name: "renamed" });
+    expect(await groups.get(ids[2]!)).toBeUndefined();
+    expect(GROUP_STORE_MAX_BYTES).toBeGreaterThan(one * 1000);
   });
 });
