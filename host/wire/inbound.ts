@@ -63,13 +63,15 @@ async function autocryptKey(account: BotAccount, inner: DeltaInner, sender: stri
  */
 async function rememberGossip(account: BotAccount, inner: DeltaInner, sender: string): Promise<void> {
   const keys: GossipedKey[] = [];
+  const taken = new Set<string>();
   for (const value of inner.gossip.slice(0, GOSSIP_KEYS_PER_MAIL_MAX)) {
     const header = parseAutocryptHeader(value);
-    if (!header || header.addr === sender || header.addr === account.addr.toLowerCase()) continue;
+    if (!header || header.addr === sender || header.addr === account.addr.toLowerCase() || taken.has(header.addr)) continue;
     const keydataBase64 = Buffer.from(header.keydata).toString("base64");
-    if (keys.some((key) => key.addr === header.addr) || !(await account.peers.takesGossip(header.addr, keydataBase64))) continue;
+    if (!(await account.peers.takesGossip(header.addr, keydataBase64))) continue;
     try {
       keys.push({ addr: header.addr, fingerprint: fingerprintOf(await account.peers.key(keydataBase64)), keydataBase64 });
+      taken.add(header.addr);
     } catch {
       // an unusable gossip key is ignored
     }

@@ -123,7 +123,7 @@ export class PeerStore {
         const key = addr.toLowerCase();
         if (changed[key]) continue; // the first for an address in one call, as inbound.ts takes the first header
         const old = all[key];
-        if (old && (!old.gossip || old.keydataBase64 === keydataBase64)) continue;
+        if (!gossipChanges(old, keydataBase64)) continue;
         if (!old && gossiped >= this.gossipPeersMax) continue;
         if (!old) gossiped += 1;
         changed[key] = { addr: key, fingerprint, keydataBase64, verified: false, updatedAt: now, gossip: true };
@@ -140,8 +140,12 @@ export class PeerStore {
   /** Whether gossip of `keydataBase64` for `addr` would change anything (rememberGossiped): no key yet, or another gossiped one. */
   takesGossip(addr: string, keydataBase64: string): Promise<boolean> {
     return this.serial.run(async () => {
-      const old = (await this.load())[addr.toLowerCase()];
-      return old === undefined || (old.gossip === true && old.keydataBase64 !== keydataBase64);
+      return gossipChanges((await this.load())[addr.toLowerCase()], keydataBase64);
     });
   }
+}
+
+/** Whether gossip of `keydataBase64` may change `old`: no key yet, or another key that itself came from gossip. */
+function gossipChanges(old: Peer | undefined, keydataBase64: string): boolean {
+  return old === undefined || (old.gossip === true && old.keydataBase64 !== keydataBase64);
 }
