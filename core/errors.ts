@@ -66,6 +66,11 @@ const OWNERS = {
 
 export type ErrorCode = keyof typeof OWNERS;
 
+/** True when `code` is one of the project's error codes (a code that came over a channel, as text). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(OWNERS, code);
+}
+
 /** The project's error: `code` is stable and machine-read, `message` tells a person what to do next. */
 export class ChatbotError extends Error {
   readonly code: ErrorCode;

@@ -358,6 +358,26 @@ export const IDLE_GC_MS = 20_000;
  * cost must not grow with the bots). An hourly tick is at most this late (DRAIN_IDLE_MS more when idle).
  */
 export const TICK_SCAN_MS = 5 * 60_000;
+/**
+ * `host serve` runs the mail pipeline (decrypt, sandbox, compose, encrypt, SMTP, ticks, deploys,
+ * state copies) in a process of its own, which rests (exits) after this long with nothing to do
+ * and nothing due sooner, ms; the next mail, due tick, retry or login starts it again (~0.8 s of
+ * CPU and ~1 s before that first mail is answered). At rest only the door (LMTP, spool, timers)
+ * stays: ~55 MiB instead of ~90 (issue 15 part 5). The same as RUNNER_IDLE_STOP_MS: a conversation
+ * that pauses longer already pays a runner's start.
+ */
+export const PIPELINE_REST_AFTER_MS = 30_000;
+/** How often the pipeline process looks whether it may rest, ms (a sixth of PIPELINE_REST_AFTER_MS: it rests at most this much later). */
+export const PIPELINE_REST_CHECK_MS = 5_000;
+/** A pipeline process that died without resting is started again after this long, doubled per death in a row up to PIPELINE_RESTART_MAX_MS, ms. */
+export const PIPELINE_RESTART_MIN_MS = 1_000;
+export const PIPELINE_RESTART_MAX_MS = 60_000;
+/**
+ * How long a new pipeline process waits for the one before it to let go of <data>/pipeline.lock,
+ * ms: after a `kill -9` of `host serve` its pipeline finishes the entry in progress (a run's wall
+ * limit, then its SMTP submission) before it exits.
+ */
+export const PIPELINE_LOCK_WAIT_MS = 120_000;
 
 /** Users whose usage one bot remembers; beyond it the least recently active are forgotten (idle ones go after a day anyway). */
 export const USER_USAGE_MAX_USERS = 2000;

@@ -27,6 +27,15 @@ export function confinesRunners(detection: WallDetection): boolean {
 
 /** Detect, log and check the walls; the launcher runners start with. */
 export async function openRunnerWalls(required: RequiredWalls, log: HostLog, options: DetectOptions = {}): Promise<RunnerLauncher> {
+  return launcherFor(await detectRunnerWalls(required, log, options));
+}
+
+/**
+ * Detect, log and check the walls, once per `host serve` (its door process: the cgroup claim moves
+ * that process into a leaf, which the pipeline process it starts inherits). The detection is plain
+ * data: the pipeline process gets it as JSON and builds its launcher with launcherFor.
+ */
+export async function detectRunnerWalls(required: RequiredWalls, log: HostLog, options: DetectOptions = {}): Promise<WallDetection> {
   const detection = await detectWalls({ claimCgroup: true, ...options });
   const up = detection.reports.filter((r) => r.up);
   const confined = confinesRunners(detection);
@@ -48,7 +57,12 @@ export async function openRunnerWalls(required: RequiredWalls, log: HostLog, opt
       `host.json requireWalls names ${missing.length === 1 ? "a wall that is" : "walls that are"} down, so the host does not start: ${reasons.join("; ")}. 'chatbot host doctor' shows every layer.`,
     );
   }
-  if (!confined) return plainLauncher;
+  return detection;
+}
+
+/** The launcher runners start with, from a detection detectRunnerWalls checked. */
+export function launcherFor(detection: WallDetection): RunnerLauncher {
+  if (!confinesRunners(detection)) return plainLauncher;
   return confinedLauncher(detection.setup, {
     projectRoot: packageRoot(),
     ...(detection.cgroup.usable ? { cgroupBase: detection.cgroup.dir } : {}),

@@ -12,6 +12,7 @@
 // stored password; a deploy whose password logged in: that one): Postfix would hand mail for a bot
 // to the bot, not to its author's Delta Chat. Otherwise (a deploy whose password did not log in)
 // submitted over SMTP as the relay bot host; the account is no bot then, so it reaches its mailbox.
+import type { RestAnswer } from "./pipeline-rest.js";
 import { readFile } from "node:fs/promises";
 import { domainOf } from "../../core/address.js";
 import type { Clock } from "../../core/clock.js";
@@ -73,6 +74,8 @@ export function authorNoticesFor(dataDir: string, config: Pick<HostConfig, "host
 /** Sends the host's notices to deploying accounts. */
 export class AuthorNotices {
   private readonly perAccount = new AccountHourly(NOTICES_PER_ACCOUNT_PER_HOUR);
+  /** Notices being sent now. */
+  private sending = 0;
 
   constructor(private readonly deps: AuthorNoticesDeps) {}
 
@@ -82,6 +85,20 @@ export class AuthorNotices {
    * Never throws: a notice that cannot be sent is logged (notice.failed).
    */
   async notify(account: string, kind: NoticeKind, text: string, options: { password?: string } = {}): Promise<void> {
+    this.sending += 1;
+    try {
+      await this.notifyNow(account, kind, text, options);
+    } finally {
+      this.sending -= 1;
+    }
+  }
+
+  /** For the pipeline's rest (pipeline-rest.ts): busy while a notice is sent or an account's hourly count must be kept. */
+  restAnswer(now: number): RestAnswer {
+    return this.sending > 0 || this.perAccount.liveUntil > now ? "busy" : Number.POSITIVE_INFINITY;
+  }
+
+  private async notifyNow(account: string, kind: NoticeKind, text: string, options: { password?: string }): Promise<void> {
     const { dataDir, config, log } = this.deps;
     const hostBot = hostBotOf(dataDir, config);
     if (hostBot === undefined || hostBot === account) {

@@ -48,9 +48,26 @@ export interface DataDirLock {
   release(): void;
 }
 
-/** Take the data directory's lock or throw E_CONFIG naming the process that holds it (`flock`: the flock(1) program, for tests). */
-export async function lockDataDir(dataDir: string, options: { flock?: string } = {}): Promise<DataDirLock> {
-  const file = join(dataDir, LOCK_FILE_NAME);
+/**
+ * The pipeline process's lock (host serve's child, pipeline-process.ts): one pipeline per data
+ * directory even when the `host serve` that started one was killed and a new one starts another
+ * while the first still finishes its entry.
+ */
+export const PIPELINE_LOCK_FILE_NAME = "pipeline.lock";
+
+export interface LockOptions {
+  /** The flock(1) program (tests). */
+  flock?: string;
+  /** Which lock: serve.lock (default) or pipeline.lock. */
+  name?: typeof LOCK_FILE_NAME | typeof PIPELINE_LOCK_FILE_NAME;
+  /** Wait up to this long for the holder to let go, ms (default 0: refuse at once). */
+  waitMs?: number;
+}
+
+/** Take the data directory's lock or throw E_CONFIG naming the process that holds it. */
+export async function lockDataDir(dataDir: string, options: LockOptions = {}): Promise<DataDirLock> {
+  const name = options.name ?? LOCK_FILE_NAME;
+  const file = join(dataDir, name);
   // O_RDWR | O_CREAT, no O_TRUNC: a refused instance must not erase the holder's record.
   let fd: number;
   try {
@@ -64,8 +81,13 @@ export async function lockDataDir(dataDir: string, options: { flock?: string } =
     );
   }
   try {
-    if (!(await flockNonBlocking(fd, options.flock ?? "flock"))) {
+    if (!(await flockWithin(fd, options.flock ?? "flock", options.waitMs ?? 0))) {
       const holder = await liveHolder(file);
+      if (name === PIPELINE_LOCK_FILE_NAME)
+        throw new ChatbotError(
+          "E_CONFIG",
+          `the pipeline process of an earlier 'chatbot host serve' (${holder ? `pid ${holder.pid}` : "a process"}) still holds ${file} after ${Math.round((options.waitMs ?? 0) / 1000)} s; it exits once its entry in progress is done (kill ${holder ? holder.pid : "it"} if it hangs)`,
+        );
       const who = holder ? `pid ${holder.pid}, running since ${holder.since}: ${holder.command}` : "a process whose pid it has not written yet";
       const stop = holder ? `stop it first (systemctl stop chatbot, or kill ${holder.pid})` : "stop it first";
       throw new ChatbotError(
@@ -91,6 +113,19 @@ export async function lockDataDir(dataDir: string, options: { flock?: string } =
     },
   };
 }
+
+/** flockNonBlocking again every LOCK_RETRY_MS until `waitMs` passed; true when taken. */
+async function flockWithin(fd: number, flock: string, waitMs: number): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    if (await flockNonBlocking(fd, flock)) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+  }
+}
+
+/** Pause between tries of a lock that is waited for, ms. */
+const LOCK_RETRY_MS = 200;
 
 /** flock(LOCK_EX | LOCK_NB) on `fd` through flock(1); true when taken, false when someone else holds it. */
 function flockNonBlocking(fd: number, flock: string): Promise<boolean> {

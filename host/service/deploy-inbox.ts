@@ -18,6 +18,7 @@
 // dropped and the account told (the deploy itself stays in its ChatbotInstall). Files wait here
 // while the host is down. One pass takes one file per account, oldest first, then looks again: an
 // account with many files waits its turn behind the others, never in front of them.
+import type { RestAnswer } from "./pipeline-rest.js";
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { userInfo } from "node:os";
@@ -205,6 +206,11 @@ export class DeployInbox {
     }
     this.retries.delete(name);
     await unlink(file).catch(() => undefined);
+  }
+
+  /** For the pipeline's rest (pipeline-rest.ts): busy while a look runs, a file waits for a retry, or an account's hourly count must be kept. */
+  restAnswer(now: number): RestAnswer {
+    return this.scanning !== undefined || this.retries.size > 0 || this.perAccount.liveUntil > now ? "busy" : Number.POSITIVE_INFINITY;
   }
 
   /** Resolves once no look is in progress (each look runs until no account has a ready file left). */

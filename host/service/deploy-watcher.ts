@@ -14,6 +14,7 @@
 // Every check is an IMAP login, which is what keeps a chatmail account from expiring (90 days
 // without one, PROTOCOL §1): a bot is checked every `imap.pollSeconds`, and at least once per
 // ACCOUNT_REFRESH_MS even when polling is off.
+import type { RestAnswer } from "./pipeline-rest.js";
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isChatbotError, describeError } from "../../core/errors.js";
@@ -107,6 +108,8 @@ export class DeployWatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Account checks and arrived deploys in progress (each keeps the pipeline from resting). */
+  private active = 0;
   /** One account check at a time, whether the poll, the deploy door or `host install` asked for it. */
   private readonly checks = new Serial();
   /** When checkDue last started a login, real ms (its spacing is real time whatever the clock). */
@@ -189,7 +192,8 @@ export class DeployWatcher {
    * that is not installed yet (host install --from-account); an installed bot uses its stored one.
    */
   checkAccount(addr: string, options: { password?: string; name?: string } = {}): Promise<DeployOutcome[]> {
-    return this.checks.run(() => this.checkAccountNow(addr, options));
+    this.active += 1;
+    return this.checks.run(() => this.checkAccountNow(addr, options)).finally(() => (this.active -= 1));
   }
 
   /**
@@ -200,6 +204,15 @@ export class DeployWatcher {
    * logged (deploy.refused); an IMAP failure throws.
    */
   async installArrived(account: string, raw: Uint8Array): Promise<void> {
+    this.active += 1;
+    try {
+      return await this.installArrivedNow(account, raw);
+    } finally {
+      this.active -= 1;
+    }
+  }
+
+  private async installArrivedNow(account: string, raw: Uint8Array): Promise<void> {
     const { dataDir, log } = this.deps;
     const installed = isInstalledBot(dataDir, account);
     let password: string | undefined;
@@ -439,6 +452,17 @@ export class DeployWatcher {
     };
     tick();
     this.timer = setInterval(tick, everyMs);
+  }
+
+  /**
+   * For the pipeline's rest (pipeline-rest.ts): busy until its first look ran and while a look or a
+   * check runs; else the earliest time a bot is due for its next check (the daily login, a poll).
+   */
+  restAnswer(): RestAnswer {
+    if (!this.indexLoaded || this.running !== undefined || this.active > 0) return "busy";
+    let next = Number.POSITIVE_INFINITY;
+    for (const at of this.nextDue.values()) next = Math.min(next, at);
+    return next;
   }
 
   /** Stop after the check in progress. */

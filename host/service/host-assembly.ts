@@ -1,34 +1,42 @@
-// `host serve` put together from its parts, in the order they must start and (reversed, through
-// the StopStack) stop. Two steps because `--once` needs only the first:
-//   openHost:  data-dir lock → spool (+ recovery) → metrics file → runner walls → sandbox runner → state mirror → HostService
-//   serveHost: LMTP door → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher
-import { DEPLOY_INBOX_RESTART_MS, DEPLOY_MESSAGE_MAX_BYTES, MAIL_MAX_BYTES, RUNNER_IDLE_STOP_MS, STATE_MIRROR_INTERVAL_MS } from "../../core/limits.js";
+// `host serve`'s pipeline put together from its parts, in the order they must start and (reversed,
+// through the StopStack) stop. Two steps because `--once` needs only the first:
+//   openHost:  lock(s) → spool (+ recovery) → [metrics file] → runner walls → sandbox runner → state mirror → HostService
+//   serveHost: routes table → runner warm-up → drain loop + ticks → state mirror timer → deploy watcher and inbox
+// `host serve` runs both in its pipeline process (pipeline-process.ts); its door (serve-door.ts)
+// holds the LMTP socket, the metrics and the log. `--once` runs openHost in its own process.
+import {
+  DEPLOY_INBOX_RESTART_MS,
+  DEPLOY_MESSAGE_MAX_BYTES,
+  MAIL_MAX_BYTES,
+  PIPELINE_LOCK_WAIT_MS,
+  RUNNER_IDLE_STOP_MS,
+  STATE_MIRROR_INTERVAL_MS,
+} from "../../core/limits.js";
 import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
 import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-on-demand.js";
-import { openRunnerWalls } from "../confine/runner-walls.js";
+import { launcherFor, openRunnerWalls } from "../confine/runner-walls.js";
+import type { WallDetection } from "../confine/detect-walls.js";
 import { Executor } from "../executor/executor.js";
 import { Spool } from "../spool/spool.js";
 import { createSmtpSubmitter } from "../wire/smtp-submit.js";
-import { lockDataDir } from "./data-dir-lock.js";
+import { lockDataDir, PIPELINE_LOCK_FILE_NAME } from "./data-dir-lock.js";
 import { DeployWatcher } from "./deploy-watcher.js";
 import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { HostService } from "./host-service.js";
-import { startLmtpServer } from "./lmtp-server.js";
 import { DeployInbox } from "./deploy-inbox.js";
 import { InboxCatchUp } from "./inbox-catch-up.js";
-import { authorNoticesFor, NOTICE_HEADER } from "./author-notices.js";
+import { NOTICE_HEADER, type AuthorNotices } from "./author-notices.js";
 import { hostBotSubmitter } from "./host-bot.js";
 import { syncTransportMap } from "./transport-map.js";
 import { describeError } from "../../core/errors.js";
 import type { HostMetrics } from "./metrics.js";
-import { startMetricsWriter, type MetricsWriter } from "./metrics-writer.js";
+import { startMetricsWriter } from "./metrics-writer.js";
 import { hostPaths, isRoutedBot } from "./paths.js";
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "./state-mirror.js";
 import type { StopStack } from "./stop-stack.js";
-import { groupId } from "./unix-groups.js";
 import { collectGarbage } from "./idle-gc.js";
 
 export interface HostAssemblyOptions {
@@ -37,8 +45,12 @@ export interface HostAssemblyOptions {
   config: HostConfig;
   clock: Clock;
   log: HostLog;
-  metrics: HostMetrics;
-  metricsFile: string;
+  /**
+   * "once" (`host serve --once`): takes serve.lock, writes the metrics file and finds the walls
+   * itself. "pipeline" (the pipeline process): its door holds serve.lock, the metrics and found the
+   * walls (`walls`).
+   */
+  role: { kind: "once"; metrics: HostMetrics; metricsFile: string } | { kind: "pipeline"; walls: WallDetection };
 }
 
 /** The opened host: what serveHost starts, and what `--once` drains. */
@@ -48,22 +60,30 @@ export interface OpenHost {
   executor: Executor;
   mirror: StateMirror;
   service: HostService;
-  metricsWriter: MetricsWriter;
 }
 
 /** Open everything that holds the data directory; each part's stop goes onto `stops` as it opens. */
 export async function openHost(options: HostAssemblyOptions, stops: StopStack): Promise<OpenHost> {
   const { dataDir, config, clock, log } = options;
-  // Before anything reads the spool: one host serve per data directory (data-dir-lock.ts).
-  const lock = await lockDataDir(dataDir);
-  stops.push("data directory lock", () => lock.release());
+  const { role } = options;
+  // Before anything reads the spool: one host serve per data directory (data-dir-lock.ts), and one
+  // pipeline (a killed serve's pipeline may still finish its entry: a new one waits for it).
+  if (role.kind === "once") {
+    const lock = await lockDataDir(dataDir);
+    stops.push("data directory lock", () => lock.release());
+  }
+  const pipelineLock = await lockDataDir(dataDir, { name: PIPELINE_LOCK_FILE_NAME, waitMs: PIPELINE_LOCK_WAIT_MS });
+  stops.push("pipeline lock", () => pipelineLock.release());
   const spool = new Spool(options.spoolDir, clock);
-  const metricsWriter = startMetricsWriter(options.metricsFile, options.metrics, spool, log);
-  stops.push("metrics", () => metricsWriter.stop());
+  if (role.kind === "once") {
+    const metricsWriter = startMetricsWriter(role.metricsFile, role.metrics, spool, log);
+    stops.push("metrics", () => metricsWriter.stop());
+  }
   const recovered = await spool.recover();
   if (recovered.length) log({ event: "spool.recovered", files: recovered.length });
-  // Before the runners start: the walls they get (issue 12), logged, and required ones enforced.
-  const launcher = await openRunnerWalls(config.requireWalls, log);
+  // Before the runners start: the walls they get (issue 12), logged, and required ones enforced
+  // (by the door for the pipeline process, which inherits its cgroup).
+  const launcher = role.kind === "once" ? await openRunnerWalls(config.requireWalls, log) : launcherFor(role.walls);
   stops.push("runner walls", () => launcher.close());
   const executor = new Executor({ concurrency: config.concurrency, launcher, idleStopMs: RUNNER_IDLE_STOP_MS });
   stops.push("executor", () => executor.close());
@@ -103,34 +123,31 @@ export async function openHost(options: HostAssemblyOptions, stops: StopStack): 
     },
   });
   stops.push("service", () => service.stop());
-  return { options, spool, executor, mirror, service, metricsWriter };
+  return { options, spool, executor, mirror, service };
 }
 
-/** Start serving: the LMTP door (unless `lmtp` is false), the drain loop, the timers. */
-export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack): Promise<void> {
+/** The parts of a served pipeline that answer whether it may rest (pipeline-process.ts). */
+export interface ServedParts {
+  watcher: DeployWatcher;
+  catchUp: InboxCatchUp;
+  /** The deploy inbox (absent without one); `broken` while it cannot be watched (it is retried then). */
+  inbox: { restAnswer(now: number): import("./pipeline-rest.js").RestAnswer; broken: () => boolean } | undefined;
+}
+
+/** Start the drain loop, the timers and the watchers (the pipeline process; `first`: the door's first start of it). */
+export async function serveHost(host: OpenHost, first: boolean, notices: AuthorNotices, stops: StopStack): Promise<ServedParts> {
   const { dataDir, config, clock, log } = host.options;
-  if (lmtp) {
-    const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
-    const door = await startLmtpServer({
-      socketPath: config.lmtpSocket,
-      spool: host.spool,
-      isBot: (addr) => isRoutedBot(dataDir, addr),
-      maxBytes: MAIL_MAX_BYTES,
-      log,
-      onSpooled: () => host.service.poke(),
-      ...(socketGroup === undefined ? {} : { socketGroup }),
-    });
-    stops.push("lmtp", () => door.close());
-  }
   // Postfix's table of bot routes, when the host keeps it: right at start, for bots installed while it was down.
-  await syncTransportMap(dataDir, config).then(
-    (sync) => sync && log({ event: "routing.synced", file: sync.file, bots: sync.bots, changed: sync.changed }),
-    (error: unknown) => log({ event: "routing.failed", message: describeError(error) }),
-  );
+  if (first)
+    await syncTransportMap(dataDir, config).then(
+      (sync) => sync && log({ event: "routing.synced", file: sync.file, bots: sync.bots, changed: sync.changed }),
+      (error: unknown) => log({ event: "routing.failed", message: describeError(error) }),
+    );
   await host.executor.warmUp();
   host.service.start();
   // `host deliver` (the pipe door) writes into the spool from its own process: the folder's watch
-  // (inotify) wakes the drain loop, which otherwise sleeps up to DRAIN_IDLE_MS when idle.
+  // (inotify) wakes the drain loop, which otherwise sleeps up to DRAIN_IDLE_MS when idle (the door
+  // watches it too, to start a resting pipeline).
   const spoolWatch = watch(host.spool.dirs.new, () => host.service.poke());
   spoolWatch.on("error", (error) => log({ event: "service.error", message: `watching ${host.spool.dirs.new}: ${error.message}` }));
   stops.push("spool watch", () => spoolWatch.close());
@@ -152,8 +169,7 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
     },
   });
   stops.push("inbox catch-up", async () => catchUp.stop());
-  // What became of each deploy, told to the deploying account by the relay bot host (author-notices.ts).
-  const notices = authorNoticesFor(dataDir, config, clock, log);
+  // What became of each deploy is told to the deploying account by the relay bot host (`notices`, author-notices.ts).
   const watcher = new DeployWatcher({
     dataDir,
     config,
@@ -177,16 +193,19 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
     // A deploy inbox that is missing or open to others is refused, but mail keeps flowing: the host
     // serves, says why (and the fix) in the log, and tries again every DEPLOY_INBOX_RESTART_MS.
     let lastError: string | undefined;
+    let broken = false;
     let retry: NodeJS.Timeout | undefined;
     let stopped = false;
     const startInbox = async (): Promise<void> => {
       try {
         await inbox.start();
+        broken = false;
         if (lastError !== undefined) log({ event: "deploy.error", error: "the deploy inbox works again" });
       } catch (error) {
         const message = `${describeError(error)}; deploys are found by the poll of installed bots only, tried again every ${DEPLOY_INBOX_RESTART_MS / 1000} s`;
         if (message !== lastError) log({ event: "deploy.error", error: message });
         lastError = message;
+        broken = true;
         if (!stopped) retry = setTimeout(() => void startInbox(), DEPLOY_INBOX_RESTART_MS);
       }
     };
@@ -196,7 +215,7 @@ export async function serveHost(host: OpenHost, lmtp: boolean, stops: StopStack)
       clearTimeout(retry);
       await inbox.stop();
     });
+    return { watcher, catchUp, inbox: { restAnswer: (now) => inbox.restAnswer(now), broken: () => broken } };
   }
-  log({ event: "service.started", dataDir, lmtp: lmtp ? config.lmtpSocket : null });
-  void host.metricsWriter.write();
+  return { watcher, catchUp, inbox: undefined };
 }

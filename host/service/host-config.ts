@@ -4,7 +4,14 @@
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { ChatbotError, errorMessage } from "../../core/errors.js";
-import { DEFAULT_BOT_LIMITS, DEFAULT_EVENT_LIMITS, DEFAULT_PER_USER_LIMITS, DEFAULT_RELAY_QUOTAS, DEFAULT_SEND_PACING } from "../../core/limits.js";
+import {
+  DEFAULT_BOT_LIMITS,
+  DEFAULT_EVENT_LIMITS,
+  DEFAULT_PER_USER_LIMITS,
+  DEFAULT_RELAY_QUOTAS,
+  DEFAULT_SEND_PACING,
+  PIPELINE_REST_AFTER_MS,
+} from "../../core/limits.js";
 import { deepFreeze, parseOrThrow, strict } from "../../core/schema-issues.js";
 import { writeJsonFile } from "../storage/json-file.js";
 import { IMAP_SECURITIES } from "../deploy/imap-settings.js";
@@ -92,6 +99,13 @@ const hostConfigSchema = settings({
   hostBot: v.optional(v.pipe(v.string("must be an address"), v.email("must be an address"))),
   /** Postfix's config folder for `postmap -c` when the host rebuilds transportMap (a second Postfix instance); absent: postmap's own ($MAIL_CONFIG or /etc/postfix). */
   postfixConfigDir: v.optional(v.pipe(v.string("must be an absolute path"), v.startsWith("/", "must be an absolute path"))),
+  /**
+   * Seconds `host serve`'s pipeline process (decrypt, sandbox, encrypt, SMTP, ticks, deploys) waits
+   * with nothing to do before it rests, leaving only the door (LMTP, spool) until the next mail or
+   * due time (pipeline-process.ts); 0: it never rests (a relay busy enough that a start on the next
+   * mail, ~0.8 s of CPU, costs more than the ~35 MiB it frees).
+   */
+  pipelineRestSeconds: count(PIPELINE_REST_AFTER_MS / 1000),
   /** Events run at once (one sandbox runner each). */
   concurrency: v.pipe(count(1), v.minValue(1, "must be at least 1")),
   /** Tries before a mail goes to the dead-letter folder. */

@@ -132,6 +132,10 @@ export type ServiceEvent =
    */
   | { event: "runner.walls"; confined: boolean; up: string[]; down: Array<{ layer: string; why: string; fix: string }>; together: string }
   | { event: "service.drained"; entries: number }
+  /** The door started its pipeline process (pipeline-door.ts): at start, for a poke (mail), a notice, a due time, or again after it died. */
+  | { event: "pipeline.started"; pid: number | null; why: "start" | "poke" | "notice" | "due" | "restart" }
+  /** The pipeline process rested (exited with nothing to do); the door starts it again at `nextDueAt` (ISO 8601; null: on the next mail). */
+  | { event: "pipeline.rested"; pid: number | null; nextDueAt: string | null }
   | { event: "service.stopping" }
   | { event: "service.failed"; error: string }
   | { event: "service.stop-error"; part: string; error: string }

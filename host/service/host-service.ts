@@ -20,6 +20,7 @@ import { EntryPipeline } from "./entry-pipeline.js";
 import { isPaused } from "./author-controls.js";
 import { errorMessage } from "../../core/errors.js";
 import type { Clock } from "../../core/clock.js";
+import type { RestAnswer } from "./pipeline-rest.js";
 
 /** What the service needs; everything with an outside effect is injected (tests use fakes). */
 export interface HostServiceDeps {
@@ -63,6 +64,11 @@ export class HostService {
   private poked = false;
   /** When the first entry that was waiting at the last pass is due, ms on the clock (Infinity: none). */
   private nextDueAt = Number.POSITIVE_INFINITY;
+  /** When a pass last handled an entry, ms on the clock. */
+  private lastWorkAt = Number.NEGATIVE_INFINITY;
+  /** The loop's passes and the rest check's scan, one at a time (two tick scans at once could queue a tick twice). */
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private passing = false;
 
   constructor(private readonly deps: HostServiceDeps) {
     const { dataDir, config, spool, executor, clock, log, mirror } = deps;
@@ -144,6 +150,33 @@ export class HostService {
     return this.pipeline.prepare(entry, async () => void (await Promise.all(this.submitting.get(entry.recipient) ?? [])));
   }
 
+  /** Run `step` after the pass or scan in progress. */
+  private oneAtATime<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.exclusive.then(step, step);
+    this.exclusive = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * For the pipeline's rest (pipeline-rest.ts): busy while a pass runs or within `quietMs` of the
+   * last handled entry; else, after a fresh tick scan, busy when ticks or entries are ready (the
+   * loop is poked for them), or the earliest of the spool's waiting entries (retries, deferrals)
+   * and the bots' next ticks. The scan reads every bot's stamps: call it once the rest of the
+   * process has been quiet, not on every look.
+   */
+  async restAnswer(quietMs: number): Promise<RestAnswer> {
+    if (this.passing || this.deps.clock.now() - this.lastWorkAt < quietMs) return "busy";
+    return this.oneAtATime(async (): Promise<RestAnswer> => {
+      const queued = await this.ticks.queueDueTicks();
+      const { ready, nextAt } = await this.deps.spool.due();
+      if (queued > 0 || ready.length > 0) {
+        this.poke();
+        return "busy";
+      }
+      return Math.min(nextAt, this.ticks.nextDueAt(this.deps.clock.now()));
+    });
+  }
+
   /** Wake the loop now (a door just spooled something); during a pass, the loop starts the next one at once. */
   poke(): void {
     this.poked = true;
@@ -163,7 +196,15 @@ export class HostService {
         this.poked = false;
         const scansBefore = this.ticks.scans;
         try {
-          const handled = await this.drainOnce();
+          const handled = await this.oneAtATime(async () => {
+            this.passing = true;
+            try {
+              return await this.drainOnce();
+            } finally {
+              this.passing = false;
+            }
+          });
+          if (handled > 0) this.lastWorkAt = this.deps.clock.now();
           this.afterPass(handled > 0 || this.ticks.scans !== scansBefore);
         } catch (error) {
           this.deps.log({ event: "service.error", message: errorMessage(error) });

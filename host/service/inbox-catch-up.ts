@@ -5,6 +5,7 @@
 // arrived there since into its spool, where it runs like any mail; then deletes it from the INBOX
 // (spooled first: a crash in between runs it, it never loses it). Mail from before the change —
 // the account's life before it became a bot, or while its author had it paused — stays where it is.
+import type { RestAnswer } from "./pipeline-rest.js";
 import { describeError } from "../../core/errors.js";
 import { INBOX_CATCH_UP_DELAYS_MS, INBOX_CATCH_UP_MAX, MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { FolderMailbox, FolderMessage } from "../deploy/imap-mailbox.js";
@@ -29,6 +30,8 @@ export class InboxCatchUp {
   /** The latest change of each bot scheduled (ms). */
   private readonly since = new Map<string, number>();
   private stopped = false;
+  /** Looks started and not finished. */
+  private looking = 0;
 
   constructor(private readonly deps: InboxCatchUpDeps) {}
 
@@ -41,9 +44,11 @@ export class InboxCatchUp {
     for (const delay of INBOX_CATCH_UP_DELAYS_MS) {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
+        this.looking += 1;
         this.looks
           .run(() => this.catchUp(addr, this.since.get(addr) ?? since))
-          .catch((error: unknown) => this.deps.log({ event: "inbox.catch-up-error", bot: addr, error: describeError(error) }));
+          .catch((error: unknown) => this.deps.log({ event: "inbox.catch-up-error", bot: addr, error: describeError(error) }))
+          .finally(() => (this.looking -= 1));
       }, delay);
       timer.unref();
       this.timers.add(timer);
@@ -72,6 +77,11 @@ export class InboxCatchUp {
     }
     if (moved > 0) this.deps.log({ event: "inbox.caught-up", bot: addr, mails: moved });
     return moved;
+  }
+
+  /** For the pipeline's rest (pipeline-rest.ts): busy while a catch-up is scheduled or running. */
+  restAnswer(): RestAnswer {
+    return this.timers.size > 0 || this.looking > 0 ? "busy" : Number.POSITIVE_INFINITY;
   }
 
   /** Forget the catch-ups not run yet. */

@@ -18,6 +18,7 @@
 // machine, a moved account), the state is pulled from the account (`state.restored`). If the
 // account cannot be reached, the bot's mail waits in the spool rather than run on an empty state
 // that a later push would put over the real one.
+import type { RestAnswer } from "./pipeline-rest.js";
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -313,6 +314,11 @@ export class StateMirror {
         this.failed(addr, "push", error);
       }
     }
+  }
+
+  /** For the pipeline's rest (pipeline-rest.ts): busy until the first scan ran and while a push runs or waits (a retry too). */
+  restAnswer(): RestAnswer {
+    return !this.scanned || this.running !== undefined || this.dirty.size > 0 ? "busy" : Number.POSITIVE_INFINITY;
   }
 
   /** Flush every `everyMs` (never two at once). */

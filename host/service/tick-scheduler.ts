@@ -183,6 +183,21 @@ export class TickScheduler {
   }
 
   /**
+   * When the next tick of any bot known from the last scan is due, ms (Infinity: none; paused and
+   * disabled bots have none). For the pipeline's rest, right after a scan (queueDueTicks).
+   */
+  nextDueAt(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [addr, known] of this.known) {
+      if (!known.enabled || known.schedule === undefined || known.lastTickAt === undefined) continue;
+      if (isPaused(this.deps.dataDir, addr)) continue;
+      const plan = nextTick(known.schedule, known.lastTickAt ?? known.installedAt, now, tickOffsetMs(addr, known.schedule));
+      next = Math.min(next, plan.due ? now : plan.next);
+    }
+    return next;
+  }
+
+  /**
    * queueDueTicks, at most once per TICK_SCAN_MS on the clock (the drain loop's call: it runs every
    * second, and a scan reads every bot's files). A tick is then at most that late.
    */

@@ -4,14 +4,15 @@ import { errorMessage } from "../../../core/errors.js";
 import { loadHostConfig } from "../../service/host-config.js";
 import { hostLogger } from "../../service/host-logger.js";
 import { HostMetrics } from "../../service/metrics.js";
-import { authorNoticesFor } from "../../service/author-notices.js";
 import { FailingBots } from "../../service/failing-bots.js";
 import type { HostLog } from "../../service/host-event.js";
+import type { NoticeKind } from "../../service/author-notices.js";
 import { StopStack } from "../../service/stop-stack.js";
 import { dataDirFrom, hostPaths } from "../../service/paths.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CliIo, type Command } from "../command.js";
 import { setFlagsFromString } from "node:v8";
+import { ChatbotError } from "../../../core/errors.js";
 
 const HELP = `Usage: chatbot host serve [--data-dir DIR] [--once] [--no-lmtp] [--metrics-file FILE]
 
@@ -62,18 +63,31 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(
     "host serve",
     args,
-    { "data-dir": { type: "string" }, once: { type: "boolean" }, "no-lmtp": { type: "boolean" }, "metrics-file": { type: "string" } },
+    {
+      "data-dir": { type: "string" },
+      once: { type: "boolean" },
+      "no-lmtp": { type: "boolean" },
+      "metrics-file": { type: "string" },
+      pipeline: { type: "string" },
+    },
     0,
   );
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
-  const metrics = new HostMetrics();
   const clock = { now: () => Date.now() };
+  if (values.pipeline !== undefined) {
+    if (values.pipeline !== "first" && values.pipeline !== "again")
+      throw new ChatbotError("E_USAGE", "--pipeline is for the process 'host serve' starts itself (first or again); run 'chatbot host serve' instead");
+    const { runPipelineProcess } = await import("../../service/pipeline-process.js");
+    return runPipelineProcess({ dataDir, spoolDir: paths.spool, config, clock, first: values.pipeline === "first" });
+  }
+  const metrics = new HostMetrics();
   const logged = hostLogger(paths.logs, io.stdout, metrics);
-  // A bot that keeps failing is told to its author (failing-bots.ts), from what the log sees.
-  const notices = authorNoticesFor(dataDir, config, clock, (event) => log(event));
-  const failing = new FailingBots({ dataDir, clock, notify: (account, kind, text) => notices.notify(account, kind, text) });
+  // A bot that keeps failing is told to its author (failing-bots.ts), from what the log sees: the
+  // counts are kept here, the notice is sent by the pipeline (or, with --once, by this process).
+  let notify: (account: string, kind: NoticeKind, text: string) => Promise<void> = async () => {};
+  const failing = new FailingBots({ dataDir, clock, notify: (account, kind, text) => notify(account, kind, text) });
   const log: HostLog = (event) => {
     logged(event);
     failing.observe(event);
@@ -82,17 +96,23 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   // Closed in reverse on every way out: a normal stop, --once, or a start-up that failed half-way.
   const stops = new StopStack();
   try {
-    // The service's modules (the mail stack, OpenPGP, the sandbox's executor) load here, not with
-    // the command: `chatbot host serve --help` and a bad argument answer in ~0.4 s of CPU, not ~0.8.
-    const { openHost, serveHost } = await import("../../service/host-assembly.js");
-    const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock, log, metrics, metricsFile }, stops);
-    stops.push("failing-bot notices", () => failing.settled());
     if (values.once) {
+      // The service's modules (the mail stack, OpenPGP, the sandbox's executor) load here, not with
+      // the command: `chatbot host serve --help` and a bad argument answer in ~0.4 s of CPU, not ~0.8.
+      const { openHost } = await import("../../service/host-assembly.js");
+      const { authorNoticesFor } = await import("../../service/author-notices.js");
+      const notices = authorNoticesFor(dataDir, config, clock, log);
+      notify = (account, kind, text) => notices.notify(account, kind, text);
+      const host = await openHost({ dataDir, spoolDir: paths.spool, config, clock, log, role: { kind: "once", metrics, metricsFile } }, stops);
+      stops.push("failing-bot notices", () => failing.settled());
       const handled = await host.service.drainOnce();
       log({ event: "service.drained", entries: handled });
       return EXIT.ok;
     }
-    await serveHost(host, !values["no-lmtp"], stops);
+    // The door (LMTP, spool, log, metrics) stays; the pipeline process does the rest and rests when idle.
+    const { openDoor } = await import("../../service/serve-door.js");
+    const pipeline = await openDoor({ dataDir, spoolDir: paths.spool, config, clock, log, metrics, metricsFile, lmtp: !values["no-lmtp"] }, stops);
+    notify = (account, kind, text) => pipeline.notify(account, kind, text);
     await new Promise<void>((resolve) => {
       process.once("SIGTERM", resolve);
       process.once("SIGINT", resolve);

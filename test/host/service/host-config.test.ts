@@ -32,6 +32,7 @@ describe("host config", () => {
       transportMap: undefined,
       transportNexthop: undefined,
       postfixConfigDir: undefined,
+      pipelineRestSeconds: 30,
       concurrency: 1,
       maxAttempts: 10,
       ceilings: { event: DEFAULT_EVENT_LIMITS, perUser: DEFAULT_PER_USER_LIMITS, bot: DEFAULT_BOT_LIMITS },
