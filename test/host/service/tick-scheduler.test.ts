@@ -151,4 +151,17 @@ describe("tick scheduler", () => {
     second.clock.set(first.clock.now() + 60 * 60 * 1000);
     expect(await second.ticks.queueDueTicks()).toBe(1);
   });
+
+  it("nextDueAt (the pipeline's rest): after a scan, the next slot of the scheduled bot; none for a disabled one", async () => {
+    const { clock, spool, ticks, slot } = await scheduler();
+    const hour = 60 * 60 * 1000;
+    clock.set(slot + 100 * hour + 10 * 60 * 1000);
+    await ticks.queueDueTicks();
+    expect(ticks.nextDueAt(clock.now())).toBe(slot + 101 * hour);
+    await editBotSettings(data, HOURLY, { enabled: false });
+    await ticks.queueDueTicks();
+    expect(ticks.nextDueAt(clock.now())).toBe(Number.POSITIVE_INFINITY);
+    await editBotSettings(data, HOURLY, { enabled: true });
+    for (const entry of await spool.all()) await spool.complete(entry);
+  });
 });
