@@ -292,6 +292,6 @@ export function residentLines(r: ResidentResult, idle?: IdleResult): string[] {
           `    (that line's resident figure: each bot its own client + rpc-server, the 1-bot tree; one rpc-server holding many accounts was not measured. Host: ${(idle.perBotRssKiB * 1024).toFixed(0)} B more per further bot)`,
         ]
       : []),
-    `    (host tree: serve + runner, ${host.processes} processes; resident tree: node client + rpc-server, ${resident.processes} processes; CPU over the whole window, both idle while the other works)`,
+    `    (host tree: serve's door, its pipeline and runner while they run, ${host.processes} processes at rest; resident tree: node client + rpc-server, ${resident.processes} processes; CPU over the whole window, both idle while the other works)`,
   ];
 }

@@ -22,23 +22,24 @@ import { treeRssKiB } from "./idle-bench.js";
 import { processTree, treeCpuMs } from "./proc.js";
 import { serviceBenchUnavailable } from "./service-bench.js";
 import { summarize, type Summary } from "./stats.js";
-import { RUNNER_IDLE_STOP_MS } from "../../core/limits.js";
+import { PIPELINE_REST_AFTER_MS, RUNNER_IDLE_STOP_MS } from "../../core/limits.js";
 
 const RESIDENT_BOT = fileURLToPath(new URL("./resident-echo-bot.mjs", import.meta.url));
 /** Echoes sent to one bot before switching to the other. */
 const BLOCK = 10;
 /**
  * Quiet time after the last echo before the RSS is read, ms: both bots settle (GC, IMAP IDLE) and
- * the host has stopped its idle runner (RUNNER_IDLE_STOP_MS), as a host at rest does.
+ * the host has stopped its idle runner (RUNNER_IDLE_STOP_MS) and its pipeline process has rested
+ * (PIPELINE_REST_AFTER_MS after its last work, its state copy pushed), as a host at rest does.
  */
-const IDLE_WAIT_MS = RUNNER_IDLE_STOP_MS + 10_000;
+const IDLE_WAIT_MS = Math.max(RUNNER_IDLE_STOP_MS, PIPELINE_REST_AFTER_MS) + 30_000;
 /** An echo not back after this long is missing, not slow (one takes ~0.6 s on the test relay). */
 const ECHO_TIMEOUT_MS = 30_000;
 /** SecureJoin with either bot (~2.5 s each on the test relay). */
 const JOIN_TIMEOUT_MS = 60_000;
 
 export interface BotSide {
-  /** Whole tree's CPU over the echo window per echo, ms (host: serve + runner; resident: node + rpc-server). */
+  /** Whole tree's CPU over the echo window per echo, ms (host: serve's door + pipeline + runner; resident: node + rpc-server). */
   cpuMsPerEcho: number;
   /** The sender's send call → the echo's IncomingMsg loaded, ms. */
   latencyMs: Summary;
