@@ -1,15 +1,14 @@
 // kill -9 of the host service during a burst of 200 mails: after a restart, every mail is answered
 // exactly once, as the real Delta Chat client sees it (a reply sent twice would have to carry the
 // same Message-ID, which the client drops; a lost mail would leave a gap).
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
-import { relayHostInitArgs } from "../support/relay-host-init.js";
+import { initRelayHost } from "../support/relay-host-init.js";
 import { until } from "../support/poll.js";
 import { spawnServe, type ServeProcess } from "../support/serve-process.js";
 
@@ -32,21 +31,15 @@ describe.skipIf(!relayAvailable())("host service crash safety with a real Delta 
 
   beforeAll(async () => {
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
-    work = mkdtempSync(join(tmpdir(), "host-crash-"));
-    chmodSync(work, 0o755); // Postfix must reach the LMTP socket inside
-    data = join(work, "data");
-    const io = captureIo(work);
-    const socket = join(work, "lmtp.sock");
-    // IMAP as on a relay: the service logs in as the bot for its state copy (state-mirror.ts).
-    expect(await runCli(relayHostInitArgs(relay, data, socket), io)).toBe(0);
     // One user sends 200 mails in a minute: above the seed's 60/hour, so the operator raises it.
-    const configFile = join(data, "host.json");
-    const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
     // The test relay has no send-rate filter, so the host's pacing (50/min for a real relay) is lifted too.
-    writeFileSync(
-      configFile,
-      JSON.stringify({ ...config, ceilings: { perUser: { mailsPerHour: 1000, mailsPerDay: 1000 } }, pacing: { sendsPerMinute: 1_000_000, sendBurst: 1000 } }),
-    );
+    // IMAP as on a relay: the service logs in as the bot for its state copy (state-mirror.ts).
+    let socket: string;
+    ({ work, data, socket } = await initRelayHost(relay, "host-crash-", {
+      ceilings: { perUser: { mailsPerHour: 1000, mailsPerDay: 1000 } },
+      pacing: { sendsPerMinute: 1_000_000, sendBurst: 1000 },
+    }));
+    const io = captureIo(work);
     expect(await runCli(["new", "echo", "--name", "echo"], io)).toBe(0);
     expect(await runCli(["build", "echo"], io)).toBe(0);
     writeFileSync(join(work, "pw"), "echo-bot-password");

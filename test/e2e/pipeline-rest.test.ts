@@ -2,15 +2,14 @@
 // pipelineRestSeconds with nothing to do, only the door stays, and the next mail from a real Delta
 // Chat client through the real relay starts it again and is answered. A pipeline that dies is
 // started again; a door killed with -9 leaves no pipeline behind.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js";
-import { relayHostInitArgs } from "../support/relay-host-init.js";
+import { initRelayHost } from "../support/relay-host-init.js";
 import { until } from "../support/poll.js";
 import { spawnServe, type ServeEvent, type ServeProcess } from "../support/serve-process.js";
 
@@ -36,15 +35,9 @@ describe.skipIf(!relayAvailable())("host serve rests between mails (pipeline pro
 
   beforeAll(async () => {
     [relay, dc] = await Promise.all([startRelay(), startDeltaChat()]);
-    work = mkdtempSync(join(tmpdir(), "pipeline-rest-"));
-    chmodSync(work, 0o755); // Postfix must reach the LMTP socket inside
-    data = join(work, "data");
+    let socket: string;
+    ({ work, data, socket } = await initRelayHost(relay, "pipeline-rest-", { pipelineRestSeconds: 2 }));
     const io = captureIo(work);
-    const socket = join(work, "lmtp.sock");
-    expect(await runCli(relayHostInitArgs(relay, data, socket), io)).toBe(0);
-    const configFile = join(data, "host.json");
-    const config = JSON.parse(readFileSync(configFile, "utf8")) as Record<string, unknown>;
-    writeFileSync(configFile, JSON.stringify({ ...config, pipelineRestSeconds: 2 }));
     expect(await runCli(["new", "echo", "--name", "echo"], io)).toBe(0);
     expect(await runCli(["build", "echo"], io)).toBe(0);
     writeFileSync(join(work, "pw"), "rest-bot-password");
@@ -58,7 +51,7 @@ describe.skipIf(!relayAvailable())("host serve rests between mails (pipeline pro
     const { link } = JSON.parse(qr.out) as { link: string };
     alice = await dc.createAccount(relay, "Alice", `alice@${relay.domain}`, "alice-password");
     chatId = await dc.joinByQr(alice, link, 60_000);
-    [botContact] = await dc.rpc.getChatContacts(alice, chatId);
+    botContact = (await dc.rpc.getChatContacts(alice, chatId))[0]!;
   }, 180_000);
 
   afterAll(async () => {
