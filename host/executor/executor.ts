@@ -5,9 +5,7 @@
 // runner (issue 12, part 1): the runner asks over IPC, EventFetches performs the request under the
 // event's policy and answers, and whatever is still running when the event ends is aborted.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { compiledFile } from "../compiled-file.js";
 import { performance } from "node:perf_hooks";
 import type { Readable, Writable } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -73,12 +71,7 @@ interface Runner {
 
 /** Where the compiled runner entry is: beside this module when compiled, else under lib/. */
 function defaultRunnerPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, "runner-process.js");
-  if (existsSync(beside)) return beside;
-  const compiled = join(here, "..", "..", "lib", "host", "executor", "runner-process.js");
-  if (existsSync(compiled)) return compiled;
-  throw new ChatbotError("E_CONFIG", `runner-process.js not found next to ${here} or in lib/: run 'make build' first`);
+  return compiledFile("executor/runner-process.js");
 }
 
 /** Runs events in sandboxes; `close()` stops every runner. */

@@ -12,7 +12,6 @@ import {
   RUNNER_IDLE_STOP_MS,
   STATE_MIRROR_INTERVAL_MS,
 } from "../../core/limits.js";
-import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Clock } from "../../core/clock.js";
 import { appendToInbox, openDeployMailbox, openFolderMailbox } from "../deploy/imap-on-demand.js";
@@ -38,6 +37,7 @@ import { hostPaths, isRoutedBot } from "./paths.js";
 import { STATE_FOLDER, STATE_HEADER, StateMirror } from "./state-mirror.js";
 import type { StopStack } from "./stop-stack.js";
 import { collectGarbage } from "./idle-gc.js";
+import type { RestAnswer } from "./pipeline-rest.js";
 
 export interface HostAssemblyOptions {
   dataDir: string;
@@ -131,7 +131,7 @@ export interface ServedParts {
   watcher: DeployWatcher;
   catchUp: InboxCatchUp;
   /** The deploy inbox (absent without one); `broken` while it cannot be watched (it is retried then). */
-  inbox: { restAnswer(now: number): import("./pipeline-rest.js").RestAnswer; broken: () => boolean } | undefined;
+  inbox: { restAnswer(now: number): RestAnswer; broken: () => boolean } | undefined;
 }
 
 /** Start the drain loop, the timers and the watchers (the pipeline process; `first`: the door's first start of it). */
@@ -145,12 +145,8 @@ export async function serveHost(host: OpenHost, first: boolean, notices: AuthorN
     );
   await host.executor.warmUp();
   host.service.start();
-  // `host deliver` (the pipe door) writes into the spool from its own process: the folder's watch
-  // (inotify) wakes the drain loop, which otherwise sleeps up to DRAIN_IDLE_MS when idle (the door
-  // watches it too, to start a resting pipeline).
-  const spoolWatch = watch(host.spool.dirs.new, () => host.service.poke());
-  spoolWatch.on("error", (error) => log({ event: "service.error", message: `watching ${host.spool.dirs.new}: ${error.message}` }));
-  stops.push("spool watch", () => spoolWatch.close());
+  // `host deliver` (the pipe door) writes into the spool from its own process: the door's watch of
+  // the folder (serve-door.ts) pokes the drain loop, which otherwise sleeps up to DRAIN_IDLE_MS.
   host.mirror.start(STATE_MIRROR_INTERVAL_MS);
   // Deploys and account logins on a timer of their own: a slow IMAP server never holds up mail.
   // Mail Postfix still delivered to a just-routed bot's mailbox is run from there (inbox-catch-up.ts);

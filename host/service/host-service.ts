@@ -21,6 +21,7 @@ import { isPaused } from "./author-controls.js";
 import { errorMessage } from "../../core/errors.js";
 import type { Clock } from "../../core/clock.js";
 import type { RestAnswer } from "./pipeline-rest.js";
+import { Serial } from "../policy/serial.js";
 
 /** What the service needs; everything with an outside effect is injected (tests use fakes). */
 export interface HostServiceDeps {
@@ -67,7 +68,7 @@ export class HostService {
   /** When a pass last handled an entry, ms on the clock. */
   private lastWorkAt = Number.NEGATIVE_INFINITY;
   /** The loop's passes and the rest check's scan, one at a time (two tick scans at once could queue a tick twice). */
-  private exclusive: Promise<unknown> = Promise.resolve();
+  private readonly passes = new Serial();
   private passing = false;
 
   constructor(private readonly deps: HostServiceDeps) {
@@ -150,13 +151,6 @@ export class HostService {
     return this.pipeline.prepare(entry, async () => void (await Promise.all(this.submitting.get(entry.recipient) ?? [])));
   }
 
-  /** Run `step` after the pass or scan in progress. */
-  private oneAtATime<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.exclusive.then(step, step);
-    this.exclusive = result.catch(() => undefined);
-    return result;
-  }
-
   /**
    * For the pipeline's rest (pipeline-rest.ts): busy while a pass runs or within `quietMs` of the
    * last handled entry; else, after a fresh tick scan, busy when ticks or entries are ready (the
@@ -166,7 +160,7 @@ export class HostService {
    */
   async restAnswer(quietMs: number): Promise<RestAnswer> {
     if (this.passing || this.deps.clock.now() - this.lastWorkAt < quietMs) return "busy";
-    return this.oneAtATime(async (): Promise<RestAnswer> => {
+    return this.passes.run(async (): Promise<RestAnswer> => {
       const queued = await this.ticks.queueDueTicks();
       const { ready, nextAt } = await this.deps.spool.due();
       if (queued > 0 || ready.length > 0) {
@@ -196,7 +190,7 @@ export class HostService {
         this.poked = false;
         const scansBefore = this.ticks.scans;
         try {
-          const handled = await this.oneAtATime(async () => {
+          const handled = await this.passes.run(async () => {
             this.passing = true;
             try {
               return await this.drainOnce();

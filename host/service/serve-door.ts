@@ -6,11 +6,9 @@
 // (pipeline-door.ts). Measured at rest: this process ~55 MiB, the pipeline ~35 MiB more while it runs.
 import { spawn } from "node:child_process";
 import { existsSync, watch } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { Clock } from "../../core/clock.js";
-import { ChatbotError } from "../../core/errors.js";
+import { compiledFile } from "../compiled-file.js";
 import { detectRunnerWalls } from "../confine/runner-walls.js";
 import { Spool } from "../spool/spool.js";
 import { lockDataDir } from "./data-dir-lock.js";
@@ -41,16 +39,6 @@ export interface DoorOptions {
   lmtp: boolean;
 }
 
-/** The compiled CLI the pipeline process runs (beside this module in lib/, or lib/ from the sources). */
-export function cliPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, "..", "cli", "main.js");
-  if (existsSync(beside)) return beside;
-  const compiled = join(here, "..", "..", "lib", "host", "cli", "main.js");
-  if (existsSync(compiled)) return compiled;
-  throw new ChatbotError("E_CONFIG", `the chatbot CLI (main.js) was not found next to ${here} or in lib/: run 'make build' first`);
-}
-
 /** Open the door and start the first pipeline; resolves with the pipeline's handle once it runs. */
 export async function openDoor(options: DoorOptions, stops: StopStack): Promise<PipelineDoor> {
   const { dataDir, config, clock, log } = options;
@@ -63,7 +51,7 @@ export async function openDoor(options: DoorOptions, stops: StopStack): Promise<
   // The walls runners get (issue 12), logged, and required ones enforced, once per start: the
   // pipeline process gets them as they are (and the cgroup leaf this process was moved into).
   const walls = await detectRunnerWalls(config.requireWalls, log);
-  const cli = cliPath();
+  const cli = compiledFile("cli/main.js");
   let gcTimer: NodeJS.Timeout | undefined;
   const pipeline = new PipelineDoor({
     log,
