@@ -70,6 +70,8 @@ export class HostService {
   /** The loop's passes and the rest check's scan, one at a time (two tick scans at once could queue a tick twice). */
   private readonly passes = new Serial();
   private passing = false;
+  /** stop() was called: the pass in progress ends after its current entry. */
+  private stopping = false;
 
   constructor(private readonly deps: HostServiceDeps) {
     const { dataDir, config, spool, executor, clock, log, mirror } = deps;
@@ -116,6 +118,9 @@ export class HostService {
     let flushedAt = this.deps.clock.now();
     try {
       for (const entry of entries) {
+        // A stop waits for the entry in progress, not for the rest of the pass (a burst of 200 would
+        // hold a stopping host, or a killed door's pipeline, for their whole run).
+        if (this.stopping) break;
         const submit = await this.prepare(entry);
         if (submit) {
           const bot = this.submitting.get(entry.recipient) ?? new Set<Promise<void>>();
@@ -234,6 +239,7 @@ export class HostService {
 
   /** Stop after the entry in progress; close SMTP connections. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.running = false;
     this.wake?.();
     await this.loop;

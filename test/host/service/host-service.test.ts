@@ -37,6 +37,7 @@ import {
   type BotSpec,
 } from "../../support/host-fixture.js";
 import { newIdentity, userMail } from "../../support/user-mail.js";
+import { until } from "../../support/poll.js";
 
 const USER = "alice@chat.test";
 const HOUR = 60 * 60 * 1000;
@@ -109,6 +110,19 @@ class SlowSmtp extends FakeSmtp {
 }
 
 describe("host service: crash-safe drain", () => {
+  it("stop() ends a pass after the entry in progress: the rest of the pass stays in the spool for the next start", async () => {
+    const host = await setup();
+    for (let i = 0; i < 5; i++) await host.deliver(`mail ${i}`);
+    const pass = host.service.drainOnce();
+    await until(() => host.logs.some((event) => event.event === "bot.event"), "the first entry to run", 30_000);
+    await host.service.stop();
+    const handled = await pass;
+    expect(handled).toBe(5); // the pass had taken up all five
+    const left = (await host.spool.all()).length;
+    expect(left).toBeGreaterThanOrEqual(3);
+    expect(host.smtp.accepted.length + left).toBe(5);
+  });
+
   it("an entry leaves the spool only after its reply was submitted; the reply is encrypted the way the relay demands", async () => {
     const host = await setup();
     const { entry, messageId } = await host.deliver("hello");
