@@ -4,8 +4,9 @@
 // is fsynced, so a power cut could bring back the old file), create folders durably, and unlink
 // that tolerates "already gone". `renameDurable` is the one way the host renames a durable file:
 // test/host/storage/durable-rename.test.ts fails when any other file of host/ calls rename().
-import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { mkdir, rename, syncPath, unlink, writeAndSync } from "./file-io.js";
 
 /** Files the spool creates: only the host user reads mail. */
 export const FILE_MODE = 0o600;
@@ -14,23 +15,12 @@ export const DIR_MODE = 0o700;
 
 /** Create `file` (it must not exist), write `data`, fsync it, close it. */
 export async function writeNewFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, "wx", FILE_MODE);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeAndSync(file, data, "wx", FILE_MODE, "full");
 }
 
 /** fsync a folder: makes the renames, creations and unlinks in it durable (POSIX leaves them in the page cache otherwise). */
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await syncPath(dir);
 }
 
 /**

@@ -1,9 +1,9 @@
 // A JSON file that only the host user can read, replaced atomically and durably (write temp, fsync,
 // rename, fsync the folder: host/spool/durable-fs.ts), so a crash or a power cut leaves either the
 // old or the new content, never half of one, and never the old one back after the new was reported.
-import { open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { mkdirDurable, renameDurable } from "../spool/durable-fs.js";
+import { readFile, writeAndSync } from "../spool/file-io.js";
 
 /** The parsed file, or `fallback` when it does not exist yet. */
 export async function readJsonFile<T>(file: string, fallback: T): Promise<T> {
@@ -24,12 +24,6 @@ export async function writeJsonFile(file: string, value: unknown): Promise<void>
 export async function writePrivateFile(file: string, data: string | Uint8Array): Promise<void> {
   await mkdirDurable(dirname(file));
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, "w", 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeAndSync(temp, data, "w", 0o600, "full");
   await renameDurable([[temp, file]]);
 }

@@ -6,9 +6,9 @@
 // the log starts over. A crash can
 // leave a torn last line (skipped when read) or, between the snapshot's rename and the log's
 // truncation, lines the snapshot already holds: owners apply lines idempotently.
-import { appendFile, open, readFile, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import { syncDir } from "../spool/durable-fs.js";
+import { readFile, truncate, writeAndSync } from "../spool/file-io.js";
 import { writePrivateFile } from "./json-file.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
@@ -68,20 +68,14 @@ export class JsonLog<Snapshot, Line> {
   async append(line: Line): Promise<void> {
     const text = `${JSON.stringify(line)}\n`;
     if (this.durable) {
-      const handle = await open(this.logFile, "a", 0o600);
-      try {
-        await handle.write(text);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await writeAndSync(this.logFile, text, "a", 0o600, "data");
       // The first append may have created the file: its name is durable only once its folder is fsynced.
       if (!this.logEntrySynced) {
         await syncDir(dirname(this.logFile));
         this.logEntrySynced = true;
       }
     } else {
-      await appendFile(this.logFile, text, { mode: 0o600 });
+      await writeAndSync(this.logFile, text, "a", 0o600, "none");
     }
     this.lines += 1;
   }

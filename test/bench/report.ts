@@ -200,13 +200,13 @@ function singlesLines(r: ServiceRound): string[] {
     `     (the first mail, right after serve started — its runner starting, its code cold — is not in these: ${r.firstSingleMs === undefined ? "none" : ms(r.firstSingleMs)})`,
     `     latency Postfix accepted → reply in mailbox      median ${ms(r.userLatencyMs.median).padStart(8)}   p95 ${ms(r.userLatencyMs.p95).padStart(8)}`,
     `     sandbox (bot.event log): guest CPU median ${ms(r.guestCpuMs.median)}; wall median ${ms(r.sandboxWallMs.median)} p95 ${ms(r.sandboxWallMs.p95)}`,
-    `     CPU per mail: serve process ${ms(c.serve)} + its runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector ${ms(c.injector)} | machine ${ms(c.machine)} (both cores, the pauses between mails included)`,
+    `     CPU per mail: serve: door ${ms(c.serve)} + pipeline ${ms(c.pipeline)} + runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector ${ms(c.injector)} | machine ${ms(c.machine)} (both cores, the pauses between mails included)`,
   ];
 }
 
 function burstLines(r: ServiceRound): string[] {
   const c = r.cpuPerMail;
-  const listed = c.serve + c.runners + c.postfix + c.dovecot + c.injector;
+  const listed = c.serve + c.pipeline + c.runners + c.postfix + c.dovecot + c.injector;
   const runnerRss = r.rss.runnerBytes.map((b, i) => `${mib(b)} (peak ${mib(r.rss.runnerPeakBytes[i]!)})`).join(", ") || "none";
   return [
     `   concurrency ${r.concurrency}, ${r.mails} mails${r.bots > 1 || r.senders > 1 ? ` from ${r.senders} senders to ${r.bots} bots` : ""}${r.pairs ? `, ${r.pairs}` : ""} (round ${r.roundSeconds.toFixed(1)} s incl. compose and the reply check):`,
@@ -217,7 +217,7 @@ function burstLines(r: ServiceRound): string[] {
     `     latency Postfix accepted → reply in mailbox      median ${ms(r.userLatencyMs.median).padStart(8)}   p95 ${ms(r.userLatencyMs.p95).padStart(8)}   (a burst: mostly waiting in the spool)`,
     `     service time per event (gap between completions) median ${ms(r.completionGapMs.median).padStart(8)}   p95 ${ms(r.completionGapMs.p95).padStart(8)}   → ${(1000 / r.completionGapMs.median).toFixed(0)} events/s at the median`,
     `     sandbox (bot.event log): guest CPU median ${ms(r.guestCpuMs.median)} p95 ${ms(r.guestCpuMs.p95)}; wall median ${ms(r.sandboxWallMs.median)} p95 ${ms(r.sandboxWallMs.p95)}`,
-    `     CPU per mail: serve process ${ms(c.serve)} + its runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector (this process) ${ms(c.injector)}`,
+    `     CPU per mail: serve: door ${ms(c.serve)} + pipeline ${ms(c.pipeline)} + runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector (this process) ${ms(c.injector)}`,
     `                   machine ${ms(c.machine)} (both cores; ${ms(Math.max(0, c.machine - listed))} outside these: kernel, other processes)`,
     `     RSS at the end: serve ${mib(r.rss.serveBytes)} (peak ${mib(r.rss.servePeakBytes)}); runners ${runnerRss}`,
   ];

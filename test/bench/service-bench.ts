@@ -69,8 +69,10 @@ function commandOf(pid: number): string {
 }
 
 export interface CpuPerMail {
-  /** `host serve`'s own process: LMTP, spool, decrypt/verify, planning, encrypt/sign, SMTP client, logging. */
+  /** `host serve`'s own process, the door: LMTP, the spool's writes, the log and metrics. */
   serve: number;
+  /** The pipeline process (`host serve --pipeline`): decrypt/verify, planning, encrypt/sign, SMTP client, stores. */
+  pipeline: number;
   /** Its sandbox runner processes (IPC, worker, QuickJS isolate). */
   runners: number;
   /** Every Postfix process of the relay (smtpd ×2 ways, cleanup, qmgr, lmtp client, local delivery). */
@@ -168,7 +170,9 @@ async function startServe(dataDir: string): Promise<ServeProcess> {
   // The environment a unit file would give it: no loaders or NODE_OPTIONS of the bench's own process.
   // BENCH_SERVE_PROFILE=DIR: a V8 CPU profile of each serve process into DIR (where its time goes).
   const profile = process.env.BENCH_SERVE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVE_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, CLI, "host", "serve", "--data-dir", dataDir], {
+  // BENCH_SERVE_NODE_ARGS="--flag …": node options for serve (and so its pipeline process), for trying V8 flags.
+  const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...profile, CLI, "host", "serve", "--data-dir", dataDir], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production" },
   });
@@ -325,10 +329,25 @@ async function compose(setup: Setup, first: number, count: number, spread = { bo
   return mails;
 }
 
+/** The door's pipeline child (`host serve --pipeline …`), undefined while it rests. */
+function pipelinePid(servePid: number): number | undefined {
+  return processTree(servePid).find((pid) => {
+    if (pid === servePid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("--pipeline");
+    } catch {
+      return false;
+    }
+  });
+}
+
 function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
+  const pipeline = pipelinePid(servePid);
   return {
     serveTree: treeCpuMs(servePid),
     serveOwn: ownCpuMs(servePid),
+    pipelinePid: pipeline,
+    pipelineOwn: pipeline === undefined ? 0 : ownCpuMs(pipeline),
     postfix: treeCpuMs(postfixPid),
     dovecot: treeCpuMs(dovecotPid),
     injector: process.cpuUsage(),
@@ -417,7 +436,7 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
     const rssNow = processRss(serve.pid);
     // The runners' node processes; behind the walls each also has small setpriv/unshare parents.
     const runners = processTree(serve.pid)
-      .filter((pid) => pid !== serve.pid && commandOf(pid) === "node")
+      .filter((pid) => pid !== serve.pid && pid !== cpu1.pipelinePid && commandOf(pid) === "node")
       .map((pid) => processRss(pid));
     watcher.close();
     watcher = undefined;
@@ -465,6 +484,9 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
     const injectorMs = (u: NodeJS.CpuUsage, v: NodeJS.CpuUsage) => (v.user - u.user + v.system - u.system) / 1000;
     const serveOwn = perMail(cpu0.serveOwn, cpu1.serveOwn);
     const serveTree = perMail(cpu0.serveTree, cpu1.serveTree);
+    // The same pipeline process at both readings (it rests only after pipelineRestSeconds idle);
+    // otherwise its share stays in "runners" (the tree's reaped children).
+    const pipelineOwn = cpu0.pipelinePid !== undefined && cpu0.pipelinePid === cpu1.pipelinePid ? perMail(cpu0.pipelineOwn, cpu1.pipelineOwn) : 0;
     const lastMailbox = Math.max(...mailboxAt);
     return {
       mode,
@@ -484,7 +506,8 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       sandboxWallMs: summarize(serve.botEvents.map((e) => e.wallMs)),
       cpuPerMail: {
         serve: serveOwn,
-        runners: serveTree - serveOwn,
+        pipeline: pipelineOwn,
+        runners: serveTree - serveOwn - pipelineOwn,
         postfix: perMail(cpu0.postfix, cpu1.postfix),
         dovecot: perMail(cpu0.dovecot, cpu1.dovecot),
         injector: injectorMs(cpu0.injector, cpu1.injector) / n,

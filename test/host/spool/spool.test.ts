@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newEntryId } from "../../../host/spool/entry.js";
+import { useBlockingFileIo } from "../../../host/spool/file-io.js";
 import { Spool } from "../../../host/spool/spool.js";
 import { errorCode } from "../../support/errors.js";
 
@@ -27,7 +28,14 @@ async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield new TextEncoder().encode(part);
 }
 
-describe("spool", () => {
+// Both ways of making the stores' file calls (spool/file-io.ts): the door's (libuv's pool) and the pipeline process's (blocking).
+describe.each([
+  ["the thread pool", false],
+  ["blocking calls", true],
+])("spool, file calls through %s", (_way, blocking) => {
+  beforeAll(() => useBlockingFileIo(blocking));
+  afterAll(() => useBlockingFileIo(false));
+
   it("spool: write → ready → read → complete round-trips the mail byte for byte and leaves nothing", async () => {
     const { spool, root } = freshSpool();
     const entry = await spool.write("Bot@Example.org", MAIL, 1000);
