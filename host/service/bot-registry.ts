@@ -3,7 +3,7 @@
 // over the last second (host/policy/state-io.ts). Policies are opened with deferred writes: their
 // usage counters reach disk on flushPolicies (the drainer calls it every POLICY_FLUSH_MS) and when
 // a reload replaces them.
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "../spool/file-io.js";
 import { DEFAULT_STATE_IO_LIMITS, type StateIoLimits } from "../../core/limits.js";
 import { StateIo } from "../policy/state-io.js";
 import { flushBotPolicy, openBotPolicy, type BotPolicy } from "./bot-policy.js";
