@@ -216,6 +216,7 @@ describe("cli host deliver", () => {
       "host/spool/bounded-copy.js",
       "host/spool/durable-fs.js",
       "host/spool/entry.js",
+      "host/spool/file-io.js", // the stores' file calls (libuv's pool here; blocking only in the pipeline)
       "host/spool/spool.js",
       "host/storage/json-object.js",
     ]);
