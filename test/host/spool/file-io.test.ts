@@ -4,22 +4,11 @@
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  isBlockingFileIo,
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  stat,
-  syncPath,
-  truncate,
-  unlink,
-  useBlockingFileIo,
-  writeAndSync,
-} from "../../../host/spool/file-io.js";
+import { describe, expect, it } from "vitest";
+import { isBlockingFileIo, mkdir, readdir, readFile, rename, stat, syncPath, truncate, unlink, writeAndSync } from "../../../host/spool/file-io.js";
 import { JsonLog } from "../../../host/storage/json-log.js";
 import { readJsonFile, writePrivateFile } from "../../../host/storage/json-file.js";
+import { FILE_IO_WAYS, withFileIoWay } from "../../support/file-io-ways.js";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "file-io-"));
@@ -40,12 +29,8 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-describe.each([
-  ["the thread pool", false],
-  ["blocking calls", true],
-])("file-io through %s", (_way, blocking) => {
-  beforeAll(() => useBlockingFileIo(blocking));
-  afterAll(() => useBlockingFileIo(false));
+describe.each(FILE_IO_WAYS)("file-io through %s", (_way, blocking) => {
+  withFileIoWay(blocking);
 
   it("the mode is what was asked", () => {
     expect(isBlockingFileIo()).toBe(blocking);

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { newEntryId } from "../../../host/spool/entry.js";
-import { useBlockingFileIo } from "../../../host/spool/file-io.js";
 import { Spool } from "../../../host/spool/spool.js";
 import { errorCode } from "../../support/errors.js";
+import { FILE_IO_WAYS, withFileIoWay } from "../../support/file-io-ways.js";
 
 /** A clock the test moves by hand (starts at the real time: recover compares it with file mtimes). */
 function fakeClock() {
@@ -29,12 +29,8 @@ async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
 }
 
 // Both ways of making the stores' file calls (spool/file-io.ts): the door's (libuv's pool) and the pipeline process's (blocking).
-describe.each([
-  ["the thread pool", false],
-  ["blocking calls", true],
-])("spool, file calls through %s", (_way, blocking) => {
-  beforeAll(() => useBlockingFileIo(blocking));
-  afterAll(() => useBlockingFileIo(false));
+describe.each(FILE_IO_WAYS)("spool, file calls through %s", (_way, blocking) => {
+  withFileIoWay(blocking);
 
   it("spool: write → ready → read → complete round-trips the mail byte for byte and leaves nothing", async () => {
     const { spool, root } = freshSpool();
