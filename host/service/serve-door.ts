@@ -23,6 +23,7 @@ import { PipelineDoor } from "./pipeline-door.js";
 import { PIPELINE_WALLS_ENV } from "./pipeline-messages.js";
 import type { StopStack } from "./stop-stack.js";
 import { groupId } from "./unix-groups.js";
+import { SpoolArrivals } from "./spool-arrivals.js";
 
 /** After the pipeline rested, the door collects its own garbage once this much later, ms (if it is still resting). */
 const DOOR_GC_AFTER_REST_MS = 5_000;
@@ -73,6 +74,8 @@ export async function openDoor(options: DoorOptions, stops: StopStack): Promise<
     await pipeline.stop();
   });
   await pipeline.start();
+  // New entries only: the pipeline's own writes in spool/new (journals, completions) are not news to it.
+  const arrivals = new SpoolArrivals(spool.dirs.new);
   if (options.lmtp) {
     const socketGroup = config.lmtpSocketGroup === undefined ? undefined : groupId(config.lmtpSocketGroup);
     const door = await startLmtpServer({
@@ -81,14 +84,14 @@ export async function openDoor(options: DoorOptions, stops: StopStack): Promise<
       isBot: (addr) => isRoutedBot(dataDir, addr),
       maxBytes: MAIL_MAX_BYTES,
       log,
-      onSpooled: () => pipeline.poke(),
+      onSpooled: (entry) => arrivals.arrived(entry.id) && pipeline.poke(),
       ...(socketGroup === undefined ? {} : { socketGroup }),
     });
     stops.push("lmtp", () => door.close());
   }
   // `host deliver` writes into the spool from its own process, Dovecot's hook into the deploy
   // inbox: their folders' watches (inotify) start a resting pipeline or wake a running one.
-  watchFolder(spool.dirs.new, () => pipeline.poke(), log, stops);
+  watchFolder(spool.dirs.new, (_event, name) => arrivals.changed(name) && pipeline.poke(), log, stops);
   if (config.deployInbox !== undefined && existsSync(config.deployInbox)) watchFolder(config.deployInbox, () => pipeline.poke(), log, stops);
   log({ event: "service.started", dataDir, lmtp: options.lmtp ? config.lmtpSocket : null });
   void metricsWriter.write();
@@ -96,7 +99,7 @@ export async function openDoor(options: DoorOptions, stops: StopStack): Promise<
 }
 
 /** Call `onChange` whenever something in `dir` changes, until the stops run. */
-function watchFolder(dir: string, onChange: () => void, log: HostLog, stops: StopStack): void {
+function watchFolder(dir: string, onChange: (event: string, name: string | null) => void, log: HostLog, stops: StopStack): void {
   try {
     const watcher = watch(dir, onChange);
     watcher.on("error", (error) => log({ event: "service.error", message: `watching ${dir}: ${error.message}` }));
