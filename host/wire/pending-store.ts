@@ -10,7 +10,7 @@
 // 0600). Bounded by count, by bytes and by age (PENDING_MAX_* in limits.ts): the oldest halves are
 // forgotten first.
 import { createHash } from "node:crypto";
-import { readFile, unlink } from "node:fs/promises";
+import { readFile, unlink } from "../spool/file-io.js";
 import { join } from "node:path";
 import { PENDING_MAX_AGE_MS, PENDING_MAX_BYTES, PENDING_MAX_ENTRIES } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile, writePrivateFile } from "../storage/json-file.js";

@@ -10,12 +10,11 @@
 // reply once, so a power cut may lose the last records (those mails then answer E_NOT_SENT). A
 // raw file cut short by one is never resent: `get` checks its size against the index.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { SENT_MAX_AGE_MS, SENT_MAX_BYTES, SENT_MAX_MESSAGES } from "../../core/limits.js";
 import { Serial } from "../policy/serial.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
-import { writeAndSync } from "../spool/file-io.js";
+import { mkdir, readFile, unlink, writeAndSync } from "../spool/file-io.js";
 import { JsonLog } from "../storage/json-log.js";
 import type { Clock } from "../../core/clock.js";
 
