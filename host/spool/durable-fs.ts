@@ -4,7 +4,7 @@
 // is fsynced, so a power cut could bring back the old file), create folders durably, and unlink
 // that tolerates "already gone". `renameDurable` is the one way the host renames a durable file:
 // test/host/storage/durable-rename.test.ts fails when any other file of host/ calls rename().
-import { open, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { mkdir, rename, syncPath, unlink, writeAndSync } from "./file-io.js";
 
@@ -58,14 +58,7 @@ export async function syncTree(dir: string): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await syncTree(path);
-    else if (entry.isFile()) {
-      const handle = await open(path, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
+    else if (entry.isFile()) await syncPath(path);
   }
   await syncDir(dir);
 }

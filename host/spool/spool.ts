@@ -9,11 +9,11 @@
 // fresh id `<ms>-<pid>-<random>`, so writers never collide, and `recover` only removes leftovers
 // whose writer is gone (or that are older than `staleMs`).
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, stat, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { copyBounded, type MailSource } from "./bounded-copy.js";
 import { DIR_MODE, FILE_MODE, renameDurable, syncDir, unlinkIfPresent, writeNewFileSynced } from "./durable-fs.js";
-import { readdir as readdirOfStore, readFile } from "./file-io.js";
+import { mkdir, readdir, readFile, stat } from "./file-io.js";
 import { encodeMeta, isEntryId, newEntryId, parseMeta, writerPid, type DeadLetter, type SpoolEntry } from "./entry.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -194,7 +194,7 @@ export class Spool {
   async #list(dir: string): Promise<Array<SpoolEntry & { reason?: string }>> {
     let names: string[];
     try {
-      names = await readdirOfStore(dir);
+      names = await readdir(dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
