@@ -702,6 +702,15 @@ export const DEFAULT_RUNNER_CGROUP_LIMITS: RunnerCgroupLimits = Object.freeze({
  */
 export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 2 ** 30 });
 
+/**
+ * Bundles a runner keeps between events (host/executor/bundle-cache.ts), so an event of a bot whose
+ * code the runner already holds crosses the channel without it: an echo bot's ~18 KB bundle (36 KB of
+ * v8 serialization as a two-byte string) was the largest part of each event's frame. At most this
+ * many bundles and this many characters of code in all (a character is at most 2 bytes of heap), far
+ * under the runner's RUNNER_OLD_SPACE_MB; a bundle over the characters cap is always sent whole.
+ */
+export const RUNNER_BUNDLE_CACHE = Object.freeze({ maxEntries: 16, maxChars: 4 * MiB });
+
 /** The largest message a runner may send the host while no event is in hand ("ready"), bytes. */
 export const RUNNER_IDLE_MESSAGE_MAX_BYTES = 64 * KiB;
 

@@ -17,6 +17,7 @@ import { plainLauncher, type RunnerLauncher } from "../confine/runner-launcher.j
 import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
 import { checkRunnerFetch, checkRunnerResult, RunnerMessageError } from "./runner-message-check.js";
 import { readFrames, writeFrame } from "./message-frames.js";
+import { BundleCache } from "./bundle-cache.js";
 
 export interface ExecutorOptions {
   /** Events run at once, one runner process each (default 1: execution is serialized). */
@@ -57,6 +58,8 @@ interface Pending {
   sent?: boolean;
   /** The event's fetches, performed here for the runner; built on its first fetch. */
   fetches?: EventFetches;
+  /** The runner said it lacked the bundle and was sent it whole: a second time it says so is refused. */
+  bundleResent?: boolean;
 }
 
 interface Runner {
@@ -67,6 +70,8 @@ interface Runner {
   job: Pending | undefined;
   watchdog: NodeJS.Timeout | undefined;
   startedAt: number;
+  /** The bundles this runner holds, as it counts them too (bundle-cache.ts): their code is not sent again. */
+  bundles: BundleCache;
 }
 
 /** Where the compiled runner entry is: beside this module when compiled, else under lib/. */
@@ -96,6 +101,7 @@ export class Executor {
    * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
    * modulesBuilt counts events that ran in a fresh QuickJS module (a runner's first, another bot's, after a reset).
    * runnersRefused counts runners killed for a message the host does not take (runner-message-check.ts).
+   * bundlesSent counts events whose frame carried the bundle's code (the runner did not hold it yet).
    */
   readonly stats: {
     runnersStarted: number;
@@ -106,6 +112,7 @@ export class Executor {
     guestsStopped: number;
     modulesBuilt: number;
     runnersRefused: number;
+    bundlesSent: number;
   } = {
     runnersStarted: 0,
     runnersKilled: 0,
@@ -114,6 +121,7 @@ export class Executor {
     guestsStopped: 0,
     modulesBuilt: 0,
     runnersRefused: 0,
+    bundlesSent: 0,
   };
 
   constructor(options: ExecutorOptions = {}) {
@@ -182,10 +190,21 @@ export class Executor {
         runner.startedAt = performance.now();
         runner.watchdog = setTimeout(() => this.overran(runner, job), job.request.limits.wallMsPerEvent + this.graceMs);
         job.sent = true;
-        writeFrame(runner.toRunner, { type: "run", id: job.id, request: job.request } satisfies HostToRunner);
+        this.sendRun(runner, job, !runner.bundles.holds(job.request.bundle));
       },
       (error: Error) => this.finish(runner, job, () => job.reject(error)),
     );
+  }
+
+  /** Hand `job` to `runner`, with its bundle's code when `withCode` (which the runner then holds), else by name. */
+  private sendRun(runner: Runner, job: Pending, withCode: boolean): void {
+    const { bundle } = job.request;
+    if (withCode) {
+      runner.bundles.put(bundle);
+      this.stats.bundlesSent += 1;
+    }
+    const named = withCode ? bundle : { id: bundle.id, filename: bundle.filename };
+    writeFrame(runner.toRunner, { type: "run", id: job.id, request: { ...job.request, bundle: named } } satisfies HostToRunner);
   }
 
   private finish(runner: Runner, job: Pending, settle: () => void): void {
@@ -267,7 +286,7 @@ export class Executor {
     // A runner that is gone or killed: writes fail quietly (its exit handler ends the event).
     toRunner.on("error", () => undefined);
     fromRunner.on("error", () => undefined);
-    const runner: Runner = { child, toRunner, ready, job: undefined, watchdog: undefined, startedAt: 0 };
+    const runner: Runner = { child, toRunner, ready, job: undefined, watchdog: undefined, startedAt: 0, bundles: new BundleCache() };
     // Everything a runner says is checked (runner-message-check.ts): behind the walls it is the
     // one way out of a runner, so a runner that sends anything else is killed, and its event ends.
     readFrames(fromRunner, {
@@ -319,6 +338,13 @@ export class Executor {
       const checked = checkRunnerFetch(message);
       if (checked.type === "fetch") this.fetchesOf(job).start(checked, (answer) => this.tell(runner, answer));
       else job.fetches?.cancel(checked.fetchId);
+      return;
+    }
+    if (message.type === "bundle-missing") {
+      // Never in the host's own account of the runner's bundles; a runner that asks twice for one event is not believed.
+      if (job.bundleResent) throw new RunnerMessageError("a second request for the bundle of one event");
+      job.bundleResent = true;
+      this.sendRun(runner, job, true);
       return;
     }
     if (message.type === "result") {

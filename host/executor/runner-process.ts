@@ -14,7 +14,8 @@ import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { CPU_BACKSTOP_GRACE_MS, CPU_BACKSTOP_POLL_MS, INTERRUPTED_STOP_GRACE_MS, STACK_WORKER_MB, type EventLimits } from "../../core/limits.js";
 import { budgetEnding } from "./isolate-outcome.js";
-import type { HostToRunner, InterruptedMessage, RunMessage, RunnerToHost, ThreadMessage } from "./runner-protocol.js";
+import type { HostToRunner, InterruptedMessage, RunFrame, RunMessage, RunnerToHost, ThreadMessage } from "./runner-protocol.js";
+import { BundleCache } from "./bundle-cache.js";
 import { processCpuClock, type CpuClock } from "./thread-cpu-clock.js";
 import { threadCpuReader } from "./worker-thread-cpu.js";
 import { stoppedResult } from "./run-types.js";
@@ -44,6 +45,8 @@ let current: CurrentEvent | undefined;
  */
 let workerCpu: CpuClock | undefined;
 let worker = startWorker();
+/** The bundles this runner holds; the host keeps the same account of them (bundle-cache.ts). */
+const bundles = new BundleCache();
 
 function startWorker(): Worker {
   const started = new Worker(new URL("./sandbox-worker.js", import.meta.url), {
@@ -163,8 +166,25 @@ function received(message: HostToRunner): void {
     if (current?.id === message.id) worker.postMessage(message);
     return;
   }
-  startEvent(message);
-  worker.postMessage(message);
+  const run = withCode(message);
+  if (run === undefined) {
+    send({ type: "bundle-missing", id: message.id });
+    return;
+  }
+  startEvent(run);
+  worker.postMessage(run);
+}
+
+/** The event of `frame` with its bundle's code: as sent (and now held), or held since an earlier event. */
+function withCode(frame: RunFrame): RunMessage | undefined {
+  const named = frame.request.bundle;
+  if ("code" in named) {
+    bundles.put(named);
+    return { ...frame, request: { ...frame.request, bundle: named } };
+  }
+  const held = bundles.take(named.id);
+  if (held === undefined || held.filename !== named.filename) return undefined;
+  return { ...frame, request: { ...frame.request, bundle: held } };
 }
 /** Watch the event the worker is handed: its start, and its worker thread's CPU time. */
 function startEvent(message: RunMessage): void {

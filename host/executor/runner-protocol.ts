@@ -4,13 +4,30 @@
 // opens no socket, so it can live in a network namespace with nothing but `lo`.
 import type { FetchRequestData, GuestErrorData } from "../../std/contract.js";
 import type { BridgeFetchResult } from "./host-bridge.js";
+import type { Bundle } from "./bundle-cache.js";
 import type { RunRequest, RunResult } from "./run-types.js";
 
-/** Host → runner → worker: run one event. */
+/** Runner → worker: run one event. */
 export interface RunMessage {
   type: "run";
   id: number;
   request: RunRequest;
+}
+
+/** A bundle named without its code: the runner holds it (bundle-cache.ts). */
+export type BundleRef = Omit<Bundle, "code">;
+
+/** Host → runner: run one event; the bundle's code is left out when the runner holds it already. */
+export interface RunFrame {
+  type: "run";
+  id: number;
+  request: Omit<RunRequest, "bundle"> & { bundle: Bundle | BundleRef };
+}
+
+/** Runner → host: event `id` named a bundle the runner does not hold; the host sends it whole (once). */
+export interface BundleMissingMessage {
+  type: "bundle-missing";
+  id: number;
 }
 
 /** Worker → runner → host: the event's result. */
@@ -84,6 +101,6 @@ export interface FetchAnswerMessage {
   outcome: { value: BridgeFetchResult } | { error: GuestErrorData };
 }
 
-export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage | FetchStartMessage | FetchCancelMessage;
+export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage | FetchStartMessage | FetchCancelMessage | BundleMissingMessage;
 
-export type HostToRunner = RunMessage | FetchAnswerMessage;
+export type HostToRunner = RunFrame | FetchAnswerMessage;

@@ -30,6 +30,16 @@ describe("a compromised runner's messages", () => {
     expect(result.actions).toEqual([{ type: "send", chatId: "alice@example.org", text: "echo: honest" }]);
   });
 
+  it("a runner that lost the bundle it was sent is sent it whole once, and the event runs", async () => {
+    expect((await run("honest")).status).toBe("ok");
+    const sent = executor.stats.bundlesSent;
+    const refused = executor.stats.runnersRefused;
+    const result = await run("bundle-lost");
+    expect(result.status).toBe("ok");
+    expect(executor.stats.bundlesSent).toBe(sent + 1);
+    expect(executor.stats.runnersRefused).toBe(refused);
+  });
+
   const attacks: Array<[string, RegExp]> = [
     ["not-an-object", /a message that is not an object/],
     ["header-injection", /action 0: action.chatId must be/],
@@ -43,6 +53,7 @@ describe("a compromised runner's messages", () => {
     ["unknown-status", /status is not a known one/],
     ["bad-fetch", /a fetch request is not/],
     ["unknown-type", /a message of an unknown type/],
+    ["bundle-missing-forever", /a second request for the bundle of one event/],
     ["huge-frame", /a message of 3221225472 bytes, over the \d+-byte cap/],
     ["garbage", /a message that does not deserialize/],
   ];
