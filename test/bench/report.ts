@@ -197,7 +197,7 @@ function singlesLines(r: ServiceRound): string[] {
   return [
     `   single mails, one at a time on an idle host, ${r.mails} mails (round ${r.roundSeconds.toFixed(1)} s):`,
     `     latency spooled → reply accepted (host-added)    median ${ms(r.hostLatencyMs.median).padStart(8)}   p95 ${ms(r.hostLatencyMs.p95).padStart(8)}   n=${r.hostLatencyMs.n} (target p95 ≤ ${TARGETS.singleLatencyP95Ms} ms: ${met(r.hostLatencyMs.p95 <= TARGETS.singleLatencyP95Ms)})${r.unwatched ? ` (${r.unwatched} completions unseen)` : ""}`,
-    `     (the first mail, right after serve started — its runner starting, its code cold — is not in these: ${r.firstSingleMs === undefined ? "none" : ms(r.firstSingleMs)})`,
+    startUpLine(r),
     `     latency Postfix accepted → reply in mailbox      median ${ms(r.userLatencyMs.median).padStart(8)}   p95 ${ms(r.userLatencyMs.p95).padStart(8)}`,
     `     sandbox (bot.event log): guest CPU median ${ms(r.guestCpuMs.median)}; wall median ${ms(r.sandboxWallMs.median)} p95 ${ms(r.sandboxWallMs.p95)}`,
     `     CPU per mail: serve: door ${ms(c.serve)} + pipeline ${ms(c.pipeline)} + runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector ${ms(c.injector)} | machine ${ms(c.machine)} (both cores, the pauses between mails included)`,
@@ -220,7 +220,14 @@ function burstLines(r: ServiceRound): string[] {
     `     CPU per mail: serve: door ${ms(c.serve)} + pipeline ${ms(c.pipeline)} + runners ${ms(c.runners)} | Postfix ${ms(c.postfix)} | Dovecot ${ms(c.dovecot)} | injector (this process) ${ms(c.injector)}`,
     `                   machine ${ms(c.machine)} (both cores; ${ms(Math.max(0, c.machine - listed))} outside these: kernel, other processes)`,
     `     RSS at the end: serve ${mib(r.rss.serveBytes)} (peak ${mib(r.rss.servePeakBytes)}); runners ${runnerRss}`,
+    startUpLine(r),
   ];
+}
+
+/** The round's warm-up, measured apart from its figures: what a freshly started serve pays once. */
+function startUpLine(r: ServiceRound): string {
+  const s = r.startUp;
+  return `     start-up, not in the figures above: the first ${s.mails} mails after serve started (one at a time) used ${ms(s.serveCpuMs)} of serve CPU (door + pipeline + runners), ${ms(s.aboveSteadyMs)} above ${s.mails} steady mails — the pipeline and runner processes starting, code warming; the very first took ${r.firstSingleMs === undefined ? "?" : ms(r.firstSingleMs)} spooled → reply accepted`;
 }
 
 /** Section 12: the runner walls' cost (issue 12), or why they did not run. */

@@ -53,6 +53,13 @@ const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url)
 const INJECT_CONNECTIONS = 4;
 /** The pause between single messages after the previous reply went out: the host is idle when the next arrives, ms. */
 const SINGLES_GAP_MS = 100;
+/**
+ * Mails each round sends first, one at a time, before its measurement starts: a fresh `host serve`
+ * starts its pipeline process and its runner and warms its code (V8 compiles what runs hot) on them.
+ * Their CPU is reported apart as the round's start-up (ServiceRound.startUp), not spread over the
+ * round's per-mail figures: a round of 60 single mails had ~1.2 s of it, 20 ms per mail.
+ */
+const WARM_UP_MAILS = 5;
 /** A round that has not answered everything after this long is broken, not slow. */
 const ROUND_DEADLINE_MS = 150_000;
 const LIMITS = { maxBytes: MAIL_MAX_BYTES };
@@ -104,8 +111,13 @@ export interface ServiceRound {
   mailboxSeconds: number;
   /** spooled → completed per entry, paired by spool entry id (singles: without the first). */
   hostLatencyMs: Summary;
-  /** Singles: the first mail's spooled → completed, right after serve started, ms. */
+  /** The first mail's spooled → completed, right after serve started (a warm-up mail), ms. */
   firstSingleMs?: number;
+  /**
+   * The warm-up (WARM_UP_MAILS, one at a time, right after serve started): their CPU in all, ms, and
+   * what it was above that many mails at this round's steady per-mail CPU (serve + pipeline + runners).
+   */
+  startUp: { mails: number; serveCpuMs: number; aboveSteadyMs: number };
   /** Spread rounds: "first contact" (no sender had written to its bot before) or "known pairs" (each had). */
   pairs?: "first contact" | "known pairs";
   /** Postfix accepted the user's mail → its reply in the user's mailbox, paired by the reply's text. */
@@ -355,7 +367,11 @@ function cpuSnapshot(servePid: number, postfixPid: number, dovecotPid: number) {
   };
 }
 
-/** One burst: start serve at `concurrency`, inject `mails`, wait for every reply, check them, stop serve. */
+/**
+ * One round: start serve at `concurrency`; send the first WARM_UP_MAILS of `mails` one at a time
+ * (the start-up, measured apart), then the rest as `mode` says; wait for every reply, check them
+ * all, stop serve. The figures are of the rest.
+ */
 async function burst(setup: Setup, mails: BenchMail[], concurrency: number, routed: boolean, mode: ServiceRound["mode"] = "burst"): Promise<ServiceRound> {
   const { relay, dataDir } = setup;
   configure(dataDir, concurrency);
@@ -399,19 +415,16 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
     /** At least `count` entries were spooled, and every spooled one has left the spool (its reply accepted by SMTP). */
     const spooledAndCompleted = (count: number) =>
       serve.spooledAt.size >= count && [...serve.spooledAt.keys()].every((id) => completedAt.has(id) || !existsSync(join(spoolNew, id)));
-    const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
-    const injectStart = Date.now();
     const send = async (mail: BenchMail, i: number) => {
       await transport.sendMail({ envelope: { from: setup.users[mail.user]!.addr, to: [setup.bots[mail.bot]!.addr] }, raw: Buffer.from(mail.raw) });
       acceptedAt[i] = Date.now();
     };
-    if (mode === "burst") await Promise.all(mails.map(send));
-    else {
-      // One at a time: the next mail goes in once the previous entry left the spool (its reply
-      // accepted by SMTP) and a pause has passed, so each is handled by an idle host.
-      const singlesDeadline = performance.now() + ROUND_DEADLINE_MS;
-      for (const [i, mail] of mails.entries()) {
-        await send(mail, i);
+    const singlesDeadline = performance.now() + ROUND_DEADLINE_MS;
+    // One at a time: the next mail goes in once the previous entry left the spool (its reply
+    // accepted by SMTP) and a pause has passed, so each is handled by an idle host.
+    const oneByOne = async (first: number, end: number) => {
+      for (let i = first; i < end; i++) {
+        await send(mails[i]!, i);
         await until(
           () => spooledAndCompleted(i + 1),
           singlesDeadline,
@@ -419,7 +432,17 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
         );
         await new Promise((resolve) => setTimeout(resolve, SINGLES_GAP_MS));
       }
-    }
+    };
+    const warmUp = Math.min(WARM_UP_MAILS, n - 1);
+    const cpuCold = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
+    await oneByOne(0, warmUp);
+    const warmIds = new Set(serve.spooledAt.keys());
+    const warmEvents = serve.botEvents.length;
+    const firstWarmId = [...serve.spooledAt].sort((a, b) => a[1] - b[1])[0]?.[0];
+    const cpu0 = cpuSnapshot(serve.pid, postfixPid, dovecotPid);
+    const injectStart = Date.now();
+    if (mode === "burst") await Promise.all(mails.slice(warmUp).map((mail, i) => send(mail, warmUp + i)));
+    else await oneByOne(warmUp, n);
     const injectEnd = Date.now();
     transport.close();
 
@@ -444,13 +467,14 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
     // Entries the watcher did not see leave (a lost inotify event) are timed "now": excluded from the latency.
     const unwatchedIds = new Set([...serve.spooledAt.keys()].filter((id) => !completedAt.has(id)));
     for (const id of unwatchedIds) completedAt.set(id, Date.now());
-    const latencies = [...serve.spooledAt].filter(([id]) => !unwatchedIds.has(id)).map(([id, at]) => completedAt.get(id)! - at);
-    // Single mails: the first one met a serve that had just started (its runner starting, its code
-    // cold), not an idle host: it is reported on its own.
-    const firstSingleMs = mode === "singles" ? latencies[0] : undefined;
-    const hostLatency = mode === "singles" ? latencies.slice(1) : latencies;
-    const completions = [...serve.spooledAt.keys()].map((id) => completedAt.get(id)!).sort((a, b) => a - b);
-    const firstSpooled = Math.min(...serve.spooledAt.values());
+    // The warm-up's mails met a serve that had just started (its runner starting, its code cold):
+    // the first is reported on its own, none is in the round's figures.
+    const firstSingleMs =
+      firstWarmId !== undefined && completedAt.has(firstWarmId) ? completedAt.get(firstWarmId)! - serve.spooledAt.get(firstWarmId)! : undefined;
+    const measured = [...serve.spooledAt].filter(([id]) => !warmIds.has(id));
+    const hostLatency = measured.filter(([id]) => !unwatchedIds.has(id)).map(([id, at]) => completedAt.get(id)! - at);
+    const completions = measured.map(([id]) => completedAt.get(id)!).sort((a, b) => a - b);
+    const firstSpooled = Math.min(...measured.map(([, at]) => at));
     const lastCompleted = completions[completions.length - 1]!;
 
     // Every reply: decrypt as the user, check it is "echo: bench N" for a mail of this round, once.
@@ -480,30 +504,33 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       throw new Error(`service burst: ${missing} of ${n} mails not answered; ${problems.length} bad replies: ${problems.slice(0, 5).join("; ")}`);
     if (serve.trouble.size) throw new Error(`service burst: the host logged ${JSON.stringify([...serve.trouble])}`);
 
-    const perMail = (a: number, b: number) => (b - a) / n;
+    const counted = n - warmUp;
+    const perMail = (a: number, b: number) => (b - a) / counted;
     const injectorMs = (u: NodeJS.CpuUsage, v: NodeJS.CpuUsage) => (v.user - u.user + v.system - u.system) / 1000;
     const serveOwn = perMail(cpu0.serveOwn, cpu1.serveOwn);
     const serveTree = perMail(cpu0.serveTree, cpu1.serveTree);
     // The same pipeline process at both readings (it rests only after pipelineRestSeconds idle);
     // otherwise its share stays in "runners" (the tree's reaped children).
     const pipelineOwn = cpu0.pipelinePid !== undefined && cpu0.pipelinePid === cpu1.pipelinePid ? perMail(cpu0.pipelineOwn, cpu1.pipelineOwn) : 0;
-    const lastMailbox = Math.max(...mailboxAt);
+    const startUpCpuMs = cpu0.serveTree - cpuCold.serveTree;
+    const lastMailbox = Math.max(...mailboxAt.slice(warmUp));
     return {
       mode,
       bots: new Set(mails.map((mail) => mail.bot)).size,
       senders: new Set(mails.map((mail) => mail.user)).size,
       concurrency,
-      mails: n,
+      mails: counted,
       injectSeconds: (injectEnd - injectStart) / 1000,
       endToEndSeconds: (lastCompleted - firstSpooled) / 1000,
       eventsPerSecond: n / ((lastCompleted - firstSpooled) / 1000),
       mailboxSeconds: (lastMailbox - injectStart) / 1000,
       hostLatencyMs: summarize(hostLatency),
       ...(firstSingleMs === undefined ? {} : { firstSingleMs }),
-      userLatencyMs: summarize(mailboxAt.map((at, i) => at - acceptedAt[i]!)),
+      userLatencyMs: summarize(mailboxAt.slice(warmUp).map((at, i) => at - acceptedAt[warmUp + i]!)),
+      startUp: { mails: warmUp, serveCpuMs: startUpCpuMs, aboveSteadyMs: startUpCpuMs - warmUp * serveTree },
       completionGapMs: summarize(completions.slice(1).map((t, i) => t - completions[i]!)),
-      guestCpuMs: summarize(serve.botEvents.map((e) => e.cpuMs)),
-      sandboxWallMs: summarize(serve.botEvents.map((e) => e.wallMs)),
+      guestCpuMs: summarize(serve.botEvents.slice(warmEvents).map((e) => e.cpuMs)),
+      sandboxWallMs: summarize(serve.botEvents.slice(warmEvents).map((e) => e.wallMs)),
       cpuPerMail: {
         serve: serveOwn,
         pipeline: pipelineOwn,
@@ -574,8 +601,8 @@ export async function measureServiceBurst(options: {
       }
       const roundStart = performance.now();
       options.log(`   composing ${count} encrypted mails, then the burst at concurrency ${concurrency} …`);
-      const mails = await compose(setup, next, count);
-      next += count;
+      const mails = await compose(setup, next, count + WARM_UP_MAILS);
+      next += count + WARM_UP_MAILS;
       composeMs += performance.now() - roundStart;
       const round = await burst(setup, mails, concurrency, index > 0);
       const roundMs = performance.now() - roundStart;
@@ -586,8 +613,8 @@ export async function measureServiceBurst(options: {
     if (options.singles) {
       const roundStart = performance.now();
       options.log(`   composing ${options.singles} encrypted mails, then one at a time (each after the previous reply went out and ${SINGLES_GAP_MS} ms) …`);
-      const mails = await compose(setup, next, options.singles);
-      next += options.singles;
+      const mails = await compose(setup, next, options.singles + WARM_UP_MAILS);
+      next += options.singles + WARM_UP_MAILS;
       composeMs += performance.now() - roundStart;
       composed += options.singles;
       const round = await burst(setup, mails, 1, rounds.length > 0, "singles");
@@ -600,8 +627,8 @@ export async function measureServiceBurst(options: {
       for (const pairs of ["first contact", "known pairs"] as const) {
         const roundStart = performance.now();
         options.log(`   composing ${count} encrypted mails from ${senders} senders to ${bots} bots (${pairs}), then the burst at concurrency ${concurrency} …`);
-        const mails = await compose(setup, next, count, { bots, users: senders });
-        next += count;
+        const mails = await compose(setup, next, count + WARM_UP_MAILS, { bots, users: senders });
+        next += count + WARM_UP_MAILS;
         composeMs += performance.now() - roundStart;
         composed += count;
         const round = await burst(setup, mails, concurrency, rounds.length > 0);
