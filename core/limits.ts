@@ -617,10 +617,11 @@ export const STATE_MIRROR_INTERVAL_MS = 5_000;
 export const STATE_MIRROR_MIN_GAP_MS = 30_000;
 
 /**
- * `host serve` writes the per-user and per-bot CPU usage counters after each pass over the spool
- * and at least this often while a pass lasts, ms — not once per event. A crash (even kill -9)
- * loses at most this much of counting (never an event or a reply): that many mails may then run
- * over a per-user limit or the CPU budget once.
+ * `host serve` writes the per-user and per-bot CPU usage counters at most this often, ms, and at
+ * most this long after they changed — not once per event, nor once per pass: single mails a few
+ * hundred ms apart share one write (host-service.ts), and a stopping loop writes what it holds.
+ * A crash (even kill -9) loses at most this much of counting (never an event or a reply): that
+ * many mails may then run over a per-user limit or the CPU budget once.
  */
 export const POLICY_FLUSH_MS = 1_000;
 /**

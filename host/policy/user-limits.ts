@@ -17,8 +17,8 @@
 // and the per-bot CPU budget still bounds the whole bot).
 // With no file (null: `chatbot run`/`dev` and the test kit) the counts live in memory only.
 // Read once and kept in memory (this object must be the only writer of the file). With
-// `deferWrites` (the service) a change is written by `flush()` — the service flushes after each
-// batch of events and at least every POLICY_FLUSH_MS — not once per mail: a crash loses at most
+// `deferWrites` (the service) a change is written by `flush()` — the service flushes at most every
+// POLICY_FLUSH_MS and within that long of a change — not once per mail: a crash loses at most
 // the counts since the last flush (a user may then get that many mails more), never an event.
 import { USER_USAGE_MAX_USERS, type PerUserLimits } from "../../core/limits.js";
 import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
