@@ -74,7 +74,7 @@ export class HostService {
   private stopping = false;
   /** When the usage counters were last written, ms on the clock (POLICY_FLUSH_MS). */
   private policiesFlushedAt = Number.NEGATIVE_INFINITY;
-  /** The loop's last pass changed counters it did not write yet: they are written POLICY_FLUSH_MS after the last write. */
+  /** Passes changed counters that are not written yet: the loop writes them POLICY_FLUSH_MS after the last write. */
   private policiesHeldBack = false;
 
   constructor(private readonly deps: HostServiceDeps) {
@@ -147,16 +147,20 @@ export class HostService {
           bot.add(running);
           if (inFlight.size >= SUBMITS_IN_FLIGHT_MAX) await Promise.race(inFlight);
         }
-        if (this.deps.clock.now() - this.policiesFlushedAt >= POLICY_FLUSH_MS) await this.flushPolicies();
+        if (this.policiesFlushDue()) await this.flushPolicies();
       }
     } finally {
       await Promise.all(inFlight);
       // A loop pass that handled nothing changed no counter: it neither writes nor restarts the wait.
-      if (!holdBack || ((entries.length > 0 || this.policiesHeldBack) && this.deps.clock.now() - this.policiesFlushedAt >= POLICY_FLUSH_MS))
-        await this.flushPolicies();
-      else if (entries.length > 0) this.policiesHeldBack = true;
+      if (entries.length > 0) this.policiesHeldBack = true;
+      if (!holdBack || (this.policiesHeldBack && this.policiesFlushDue())) await this.flushPolicies();
     }
     return entries.length;
+  }
+
+  /** POLICY_FLUSH_MS passed since the counters were last written. */
+  private policiesFlushDue(): boolean {
+    return this.deps.clock.now() - this.policiesFlushedAt >= POLICY_FLUSH_MS;
   }
 
   /** Write the counters the loaded bots hold back (a failure is logged and retried next time). */
@@ -256,7 +260,7 @@ export class HostService {
 
   /** Write held-back counters whose POLICY_FLUSH_MS came (between passes: no entry is changing them). */
   private async flushHeldBackIfDue(): Promise<void> {
-    if (!this.policiesHeldBack || this.deps.clock.now() - this.policiesFlushedAt < POLICY_FLUSH_MS) return;
+    if (!this.policiesHeldBack || !this.policiesFlushDue()) return;
     await this.passes.run(() => this.flushPolicies());
   }
 
