@@ -76,14 +76,11 @@ async function planFor(keys: openpgp.PublicKey[], now: Date): Promise<Plan | nul
     const symmetric: Array<readonly number[] | null> = [];
     const hashes: Array<readonly number[] | null> = [];
     for (const key of keys) {
-      if (key.keyPacket.version !== 4) return null;
-      const subkey = await key.getEncryptionKey(undefined, now);
-      const recipient = ecdhRecipient(subkey);
-      if (!recipient) return null;
-      recipients.push(recipient);
-      const { selfCertification } = await key.getPrimaryUser(now);
-      symmetric.push(selfCertification.preferredSymmetricAlgorithms ?? null);
-      hashes.push(selfCertification.preferredHashAlgorithms ?? null);
+      const checked = await checkedKey(key, now);
+      if (!checked) return null;
+      recipients.push(checked.recipient);
+      symmetric.push(checked.symmetric);
+      hashes.push(checked.hashes);
     }
     // As openpgp.js chooses: AES-256 when every key lists it, else AES-128 (every implementation
     // has it); the signature's hash the strongest SHA-2 every key lists (a key without preferences
@@ -95,6 +92,53 @@ async function planFor(keys: openpgp.PublicKey[], now: Date): Promise<Plan | nul
   } catch {
     return null;
   }
+}
+
+/** What one recipient key gives a message: its ECDH subkey and its preferences, as openpgp.js found them at `checkedAt`. */
+interface CheckedKey {
+  recipient: EcdhRecipient;
+  symmetric: readonly number[] | null;
+  hashes: readonly number[] | null;
+  /** When openpgp.js checked the key, ms since the epoch. */
+  checkedAt: number;
+  /** Until when the check stands: CHECKED_KEY_MS after it, or the key's or subkey's expiry if sooner, ms. */
+  validUntil: number;
+}
+
+/**
+ * How long a recipient key's check stands, ms. openpgp.js verifies every self-signature and
+ * binding signature again on each getEncryptionKey and getPrimaryUser (~0.5 ms of CPU a reply for
+ * the two keys, measured in the pipeline's profile); a parsed key object never changes (a new
+ * Autocrypt key is a new object, peer-store.ts), so only time can change the answer: an expiry,
+ * which bounds the entry, or a signature or subkey dated in the future, picked up within this.
+ */
+const CHECKED_KEY_MS = 60_000;
+
+/** Per parsed key (the peer store keeps the objects; the bot's own lives with its identity): its last check. */
+const checkedKeys = new WeakMap<openpgp.PublicKey, CheckedKey>();
+
+/** The key's ECDH recipient and preferences at `now` (openpgp.js's checks, reused while they stand), or null when it is not a key written for here. */
+async function checkedKey(key: openpgp.PublicKey, now: Date): Promise<CheckedKey | null> {
+  const at = now.getTime();
+  const known = checkedKeys.get(key);
+  if (known && at >= known.checkedAt && at < known.validUntil) return known;
+  checkedKeys.delete(key);
+  if (key.keyPacket.version !== 4) return null;
+  const subkey = await key.getEncryptionKey(undefined, now);
+  const recipient = ecdhRecipient(subkey);
+  if (!recipient) return null;
+  const { selfCertification } = await key.getPrimaryUser(now);
+  const expiries = [await key.getExpirationTime(), "bindingSignatures" in subkey ? await subkey.getExpirationTime(now) : Number.POSITIVE_INFINITY];
+  const validUntil = Math.min(at + CHECKED_KEY_MS, ...expiries.map((expiry) => (expiry instanceof Date ? expiry.getTime() : expiry === null ? at : expiry)));
+  const checked: CheckedKey = {
+    recipient,
+    symmetric: selfCertification.preferredSymmetricAlgorithms ?? null,
+    hashes: selfCertification.preferredHashAlgorithms ?? null,
+    checkedAt: at,
+    validUntil,
+  };
+  checkedKeys.set(key, checked);
+  return checked;
 }
 
 /** A v4 ECDH encryption subkey over Curve25519Legacy with SHA-2 and AES KDF parameters, else null. */

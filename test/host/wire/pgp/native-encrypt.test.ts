@@ -29,6 +29,21 @@ async function openedBy(binary: Uint8Array, reader: openpgp.PrivateKey, bot: Bot
   return { text: Buffer.from(result.data).toString("utf8"), sessionAlgorithm: String(sessionKey!.algorithm) };
 }
 
+/** Count the calls of `methods` on this one key object (its own property wraps the prototype's method). */
+function countCalls(key: openpgp.PublicKey, methods: ReadonlyArray<"getEncryptionKey" | "getPrimaryUser">): { count: number } {
+  const counter = { count: 0 };
+  for (const method of methods) {
+    const original = key[method].bind(key) as (...args: unknown[]) => unknown;
+    Object.defineProperty(key, method, {
+      value: (...args: unknown[]) => {
+        counter.count += 1;
+        return original(...args);
+      },
+    });
+  }
+  return counter;
+}
+
 /** The packets of `binary` as openpgp.js reads them, outside and inside the SEIPD, with the fields both writers set. */
 async function shape(binary: Uint8Array, reader: openpgp.PrivateKey): Promise<unknown> {
   const outer = await openpgp.readMessage({ binaryMessage: binary });
@@ -144,5 +159,47 @@ describe("nativeSignAndEncrypt", () => {
     });
     expect(await nativeSignAndEncrypt(bytes("x"), [publicKey, bot.publicKey], bot)).toBeNull();
     expect(await errorCode(signAndEncrypt("x", [publicKey], bot))).toBe("E_PGP_ENCRYPT");
+  });
+
+  it("a key's check is reused while it stands, never past the key's expiry, and is redone after a minute", async () => {
+    const bot = await newIdentity("bot@chat.test");
+    const created = new Date(1_800_000_000_000);
+    const { publicKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ email: "soon@chat.test" }],
+      date: created,
+      keyExpirationTime: 30,
+      format: "object",
+      config: { v6Keys: false },
+    });
+    const at = (seconds: number) => new Date(created.getTime() + seconds * 1000);
+    // Checked at +10 s (openpgp.js's verifications counted): valid, and the same key again at +20 s is not verified again.
+    const verified = countCalls(publicKey, ["getEncryptionKey", "getPrimaryUser"]);
+    expect(await nativeSignAndEncrypt(bytes("one"), [publicKey, bot.publicKey], bot, at(10))).not.toBeNull();
+    const afterFirst = verified.count;
+    expect(afterFirst).toBeGreaterThan(0);
+    expect(await nativeSignAndEncrypt(bytes("two"), [publicKey, bot.publicKey], bot, at(20))).not.toBeNull();
+    expect(verified.count).toBe(afterFirst);
+    // At +31 s the key has expired: the check made at +10 s does not stand any more.
+    expect(await nativeSignAndEncrypt(bytes("three"), [publicKey, bot.publicKey], bot, at(31))).toBeNull();
+    expect(verified.count).toBeGreaterThan(afterFirst);
+    // A key without expiry: checked again once a minute has passed, not before.
+    const { publicKey: lasting } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ email: "lasting@chat.test" }],
+      date: created,
+      format: "object",
+      config: { v6Keys: false },
+    });
+    const lastingChecks = countCalls(lasting, ["getEncryptionKey"]);
+    for (const seconds of [1, 30, 60]) await nativeSignAndEncrypt(bytes("x"), [lasting, bot.publicKey], bot, at(seconds));
+    expect(lastingChecks.count).toBe(1);
+    await nativeSignAndEncrypt(bytes("x"), [lasting, bot.publicKey], bot, at(61.5));
+    expect(lastingChecks.count).toBe(2);
+    // A clock that went back is not inside the check either.
+    await nativeSignAndEncrypt(bytes("x"), [lasting, bot.publicKey], bot, at(30));
+    expect(lastingChecks.count).toBe(3);
   });
 });
