@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
 import { processRss } from "./stats.js";
+import { runBench } from "./run-bench.js";
 
 /** How long the door rests after the last mail before its RSS is read, ms (as section 15's 40 s). */
 const IDLE_MS = 40_000;
@@ -97,10 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, "bench failed: ");

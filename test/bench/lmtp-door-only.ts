@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { startLmtpServer } from "../../host/service/lmtp-server.js";
 import { Spool, type SpoolEntry } from "../../host/spool/spool.js";
 import { systemClock } from "../../core/clock.js";
+import { runBench } from "./run-bench.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
 /** Sessions run before the measured ones (the door's code warms up), ms of nothing else. */
@@ -95,10 +96,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

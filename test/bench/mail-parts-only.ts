@@ -6,6 +6,7 @@ import "./production-env.js";
 import { Executor } from "../../host/executor/executor.js";
 import { measureMailParts } from "./mail-parts.js";
 import { mailPartsLines } from "./report.js";
+import { runBench } from "./run-bench.js";
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200);
@@ -20,10 +21,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

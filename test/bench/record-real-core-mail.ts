@@ -4,6 +4,7 @@
 import { relayAvailable } from "../support/relay.js";
 import { REAL_CORE_MAIL_DIR, writeRecording } from "./real-core-fixtures.js";
 import { recordRealCoreMail } from "./real-core-record.js";
+import { runBench } from "./run-bench.js";
 
 async function main(): Promise<void> {
   if (!relayAvailable()) throw new Error("no test relay here (root with Postfix and Dovecot: bash test/relay/install.sh)");
@@ -15,10 +16,4 @@ async function main(): Promise<void> {
 
 type Recording = Awaited<ReturnType<typeof recordRealCoreMail>>;
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -5,6 +5,7 @@ import "./production-env.js";
 import { loadavg } from "node:os";
 import { measureResidentVsHost } from "./resident-bench.js";
 import { residentLines } from "./report.js";
+import { runBench } from "./run-bench.js";
 
 async function main(): Promise<void> {
   const echoes = Number(process.argv[2] ?? 30);
@@ -19,10 +20,4 @@ async function main(): Promise<void> {
   process.stdout.write("    (host RSS per bot with many bots: `npx vite-node test/bench/idle-only.ts`, or section 13 of `make bench`)\n");
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, "bench failed: ");

@@ -28,6 +28,7 @@ import { formatReport, TARGETS, type BenchReport, type MailPartsReport } from ".
 import { Executor } from "../../host/executor/executor.js";
 import { measureMailParts } from "./mail-parts.js";
 import { REAL_CORE_MAIL_DIR } from "./real-core-fixtures.js";
+import { runBench } from "./run-bench.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
 /** The reply both the baseline and the sandbox must produce for sample.eml ("hello"). */
@@ -178,10 +179,4 @@ async function measureEchoParts(n: number): Promise<MailPartsReport> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, "bench failed: ");

@@ -20,6 +20,7 @@ import type { OutgoingMail } from "../../host/wire/bot-message.js";
 import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
+import { runBench } from "./run-bench.js";
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 300);
@@ -81,10 +82,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -15,6 +15,7 @@ import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { runRequest } from "../../host/executor/run-request.js";
 import { cpuPerCall } from "./cpu-per-call.js";
+import { runBench } from "./run-bench.js";
 
 async function measure(label: string, n: number, step: (i: number) => Promise<unknown>): Promise<void> {
   const cost = await cpuPerCall(label, n, step);
@@ -86,10 +87,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { measureDeliver } from "./deliver-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
 import { deliverLines, serviceLines } from "./report.js";
+import { runBench } from "./run-bench.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
 
@@ -41,10 +42,4 @@ async function main(): Promise<void> {
     );
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, "bench failed: ");

@@ -3,6 +3,7 @@
 import "./production-env.js";
 import { measureRssSoak } from "./rss-soak.js";
 import { rssSoakLines } from "./report.js";
+import { runBench } from "./run-bench.js";
 
 async function main(): Promise<void> {
   const events = Number(process.argv[2] ?? 9_900);
@@ -11,10 +12,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${rssSoakLines(soak).join("\n")}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, "bench failed: ");
