@@ -522,7 +522,7 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       mails: counted,
       injectSeconds: (injectEnd - injectStart) / 1000,
       endToEndSeconds: (lastCompleted - firstSpooled) / 1000,
-      eventsPerSecond: n / ((lastCompleted - firstSpooled) / 1000),
+      eventsPerSecond: counted / ((lastCompleted - firstSpooled) / 1000),
       mailboxSeconds: (lastMailbox - injectStart) / 1000,
       hostLatencyMs: summarize(hostLatency),
       ...(firstSingleMs === undefined ? {} : { firstSingleMs }),
