@@ -16,7 +16,7 @@ import { systemClock } from "../../core/clock.js";
 import { runBench } from "./run-bench.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
-/** Sessions run before the measured ones (the door's code warms up), ms of nothing else. */
+/** Sessions the client runs before the measured ones, so the door's code is warm when counting starts. */
 const WARM_UP_SESSIONS = 20;
 
 // The client, as an ES module for `node -e`: argv socket, sessions, mails per session, sample file.

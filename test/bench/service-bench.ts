@@ -583,6 +583,13 @@ export async function measureServiceBurst(options: {
     let composeMs = 0;
     let composed = 0;
     let next = 1;
+    /** A round's mails: WARM_UP_MAILS for its start-up, then `count` measured ones, numbered on from the last round's. */
+    const composeFor: Setup = setup;
+    const composeRound = async (count: number, spread?: { bots: number; users: number }): Promise<BenchMail[]> => {
+      const mails = await compose(composeFor, next, count + WARM_UP_MAILS, spread);
+      next += count + WARM_UP_MAILS;
+      return mails;
+    };
     let roundMsPerMail = Infinity;
     for (const [index, concurrency] of options.concurrencies.entries()) {
       // A later round gets the mails that fit in what is left of the budget, at the first round's pace.
@@ -601,8 +608,7 @@ export async function measureServiceBurst(options: {
       }
       const roundStart = performance.now();
       options.log(`   composing ${count} encrypted mails, then the burst at concurrency ${concurrency} …`);
-      const mails = await compose(setup, next, count + WARM_UP_MAILS);
-      next += count + WARM_UP_MAILS;
+      const mails = await composeRound(count);
       composeMs += performance.now() - roundStart;
       const round = await burst(setup, mails, concurrency, index > 0);
       const roundMs = performance.now() - roundStart;
@@ -613,8 +619,7 @@ export async function measureServiceBurst(options: {
     if (options.singles) {
       const roundStart = performance.now();
       options.log(`   composing ${options.singles} encrypted mails, then one at a time (each after the previous reply went out and ${SINGLES_GAP_MS} ms) …`);
-      const mails = await compose(setup, next, options.singles + WARM_UP_MAILS);
-      next += options.singles + WARM_UP_MAILS;
+      const mails = await composeRound(options.singles);
       composeMs += performance.now() - roundStart;
       composed += options.singles;
       const round = await burst(setup, mails, 1, rounds.length > 0, "singles");
@@ -627,8 +632,7 @@ export async function measureServiceBurst(options: {
       for (const pairs of ["first contact", "known pairs"] as const) {
         const roundStart = performance.now();
         options.log(`   composing ${count} encrypted mails from ${senders} senders to ${bots} bots (${pairs}), then the burst at concurrency ${concurrency} …`);
-        const mails = await compose(setup, next, count + WARM_UP_MAILS, { bots, users: senders });
-        next += count + WARM_UP_MAILS;
+        const mails = await composeRound(count, { bots, users: senders });
         composeMs += performance.now() - roundStart;
         composed += count;
         const round = await burst(setup, mails, concurrency, rounds.length > 0);
