@@ -7,7 +7,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
 import { dovecotRemoveSteps, dovecotSteps } from "./dovecot-steps.js";
-import { mapsReadTable, tableEntry } from "../service/transport-map.js";
+import { mapsReadTable, tableEntry, transportNexthop } from "../service/transport-map.js";
+import { cacheListsEntry, lmtpCacheEntry, listEntries } from "./lmtp-cache.js";
 import { findGroupId } from "../service/unix-groups.js";
 import { runTool } from "../service/run-tool.js";
 
@@ -53,6 +54,8 @@ export interface SetupStep {
 interface SetupRecord {
   /** transport_maps before setup added the host's table ("" when it was unset). */
   transportMapsBefore?: string;
+  /** lmtp_connection_cache_destinations before setup added the host's socket ("" when it was unset). */
+  lmtpCacheBefore?: string;
 }
 
 async function run(places: SetupPlaces, command: string, args: string[]): Promise<string> {
@@ -86,6 +89,15 @@ function readRecord(places: SetupPlaces): SetupRecord {
     return JSON.parse(readFileSync(recordFile(places), "utf8")) as SetupRecord;
   } catch {
     return {};
+  }
+}
+
+/** DATA/host.json's keys, or undefined when it is missing or unreadable. */
+function readHostJson(dataDir: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, "host.json"), "utf8")) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
 }
 
@@ -153,13 +165,7 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
   );
   // A host.json from before the deploy inbox: the key, set in place (owner and mode kept).
   const hostJson = join(dataDir, "host.json");
-  const hostConfig = (() => {
-    try {
-      return JSON.parse(readFileSync(hostJson, "utf8")) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-  })();
+  const hostConfig = readHostJson(dataDir);
   steps.push({
     name: `host.json watches the deploy inbox (deployInbox ${places.deployDir})`,
     done: hostConfig?.deployInbox === places.deployDir,
@@ -209,6 +215,8 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
     },
   });
 
+  steps.push(...(await lmtpCacheSteps(places, hostConfig, join(socketDir, "lmtp.sock"))));
+
   steps.push(...(await dovecotSteps({ dovecotConfig: places.dovecotConfig, deployInbox: places.deployDir, env: places.env })));
 
   const unit = systemdUnit({ user, node: places.node, cli: places.cli, dataDir, socketDir, routesDir, deployDir: places.deployDir });
@@ -249,6 +257,58 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
   return steps;
 }
 
+/** The entry that lets Postfix keep its LMTP connections to the host's door (lmtp-cache.ts), from host.json's socket and next hop when there is one. */
+function doorCacheEntry(hostConfig: Record<string, unknown> | undefined, plannedSocket: string): string | undefined {
+  const lmtpSocket = typeof hostConfig?.lmtpSocket === "string" ? hostConfig.lmtpSocket : plannedSocket;
+  const nexthop = typeof hostConfig?.transportNexthop === "string" ? hostConfig.transportNexthop : undefined;
+  return lmtpCacheEntry(transportNexthop({ lmtpSocket, transportNexthop: nexthop }));
+}
+
+/** Postfix's lmtp(8) keeps its connections to the door between mails (none for a next hop that is not a unix socket). */
+async function lmtpCacheSteps(places: SetupPlaces, hostConfig: Record<string, unknown> | undefined, plannedSocket: string): Promise<SetupStep[]> {
+  const entry = doorCacheEntry(hostConfig, plannedSocket);
+  if (entry === undefined) return [];
+  const current = await run(places, "postconf", ["-h", "lmtp_connection_cache_destinations"]).catch(() => "");
+  const value = current ? `${entry}, ${current}` : entry;
+  return [
+    {
+      name: `Postfix keeps its LMTP connections to the host open between mails (lmtp_connection_cache_destinations ${entry})`,
+      done: cacheListsEntry(current, entry),
+      command: `${shell("postconf", ["-e", `lmtp_connection_cache_destinations = ${value}`])} && postfix reload`,
+      apply: async () => {
+        // What --remove puts back; written before the change, so a failed reload still leaves it.
+        await writeFile(recordFile(places), `${JSON.stringify({ ...readRecord(places), lmtpCacheBefore: current } satisfies SetupRecord)}\n`, { mode: 0o600 });
+        await run(places, "postconf", ["-e", `lmtp_connection_cache_destinations = ${value}`]);
+        await run(places, "postfix", ["reload"]);
+      },
+    },
+  ];
+}
+
+/** --remove: lmtp_connection_cache_destinations as before setup (or without the door's entry). */
+async function lmtpCacheRemoveSteps(places: SetupPlaces): Promise<SetupStep[]> {
+  const entry = doorCacheEntry(readHostJson(places.dataDir), join(places.queueDir, "chatbot", "lmtp.sock"));
+  if (entry === undefined) return [];
+  const current = await run(places, "postconf", ["-h", "lmtp_connection_cache_destinations"]).catch(() => "");
+  const restored =
+    readRecord(places).lmtpCacheBefore ??
+    listEntries(current)
+      .filter((e) => e !== entry)
+      .join(", ");
+  const parameter = "lmtp_connection_cache_destinations";
+  return [
+    {
+      name: `Postfix ${parameter} without ${entry}`,
+      done: !listEntries(current).includes(entry),
+      command: `${restored === "" ? `postconf -X ${parameter}` : shell("postconf", ["-e", `${parameter} = ${restored}`])} && postfix reload`,
+      apply: async () => {
+        await run(places, "postconf", restored === "" ? ["-X", parameter] : ["-e", `${parameter} = ${restored}`]);
+        await run(places, "postfix", ["reload"]);
+      },
+    },
+  ];
+}
+
 /** The steps of `host setup --remove`: Postfix's transport_maps as before setup, the unit gone. */
 export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
   const steps: SetupStep[] = [];
@@ -278,6 +338,7 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
     },
   });
   steps.push(...(await dovecotRemoveSteps({ dovecotConfig: places.dovecotConfig, deployInbox: places.deployDir, env: places.env })));
+  steps.push(...(await lmtpCacheRemoveSteps(places)));
   const entry = tableEntry(tablePath(places));
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
   const before = readRecord(places).transportMapsBefore;

@@ -1,6 +1,6 @@
 // Only phases 4 and 5 of `make bench`: `host deliver` against `node -e 0`, and the service burst
 // through the relay. For working on the host service without the sandbox phases' minute.
-// Run with: npx vite-node test/bench/service-only.ts [--json] [--mails N] [--singles N] [--spread N] [--skip-deliver] [--skip-service]
+// Run with: npx vite-node test/bench/service-only.ts [--json] [--mails N] [--singles N] [--spread N] [--skip-deliver] [--skip-service] [--no-lmtp-cache]
 //   (after `make build`; BENCH_SERVE_PROFILE=DIR writes a CPU profile of each serve process)
 import { readFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -28,7 +28,15 @@ async function main(): Promise<void> {
   const deliver = args.includes("--skip-deliver") ? undefined : await measureDeliver(await readFile(SAMPLE_MAIL), { n: 30, maxMs: 10_000, warmUp: 2 });
   const service = args.includes("--skip-service")
     ? undefined
-    : await measureServiceBurst({ mails, concurrencies: [1, 2], maxMs: 90_000, singles, ...(spread ? { spread } : {}), log });
+    : await measureServiceBurst({
+        mails,
+        concurrencies: [1, 2],
+        maxMs: 90_000,
+        singles,
+        ...(spread ? { spread } : {}),
+        lmtpCache: !args.includes("--no-lmtp-cache"),
+        log,
+      });
   if (json) process.stdout.write(`${JSON.stringify({ load, loadEnd: loadavg(), deliver, service }, null, 2)}\n`);
   else
     process.stdout.write(

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLmtpServer, type LmtpServer } from "../../host/service/lmtp-server.js";
 import { hostPaths, isInstalledBot } from "../../host/service/paths.js";
+import { lmtpCacheEntry } from "../../host/setup/lmtp-cache.js";
 import { Spool } from "../../host/spool/spool.js";
 import { relayAvailable, startRelay, submissionTransport, type TestRelay } from "../support/relay.js";
 import { until } from "../support/poll.js";
@@ -134,7 +135,8 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
       dir = dataDir([bot]);
       // Postfix's lmtp(8) client runs as postfix: give it the socket's group and a way through the folders.
       const postfixGid = idOf("/etc/group", "postfix");
-      const socketDir = join(dir, "run");
+      // Upper case in the path: Postfix lower-cases the socket path it looks up in lmtp_connection_cache_destinations.
+      const socketDir = join(dir, "Run");
       mkdirSync(socketDir);
       chownSync(socketDir, 0, postfixGid);
       chmodSync(socketDir, 0o750);
@@ -171,6 +173,30 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
 
       const deferred = await logged(relay, ghost, /status=(sent|deferred|bounced)/, "the unknown address's deferral");
       expect(deferred).toMatch(/status=deferred \(host .*said: 450 4\.\d\.\d <ghost@chat\.test>: not a bot on this host now/);
+    });
+
+    it("with host setup's lmtp_connection_cache_destinations entry, Postfix keeps its connection to the door between mails (conn_use=N in its log); without it, one connection per mail", async () => {
+      await relay.routeToLmtp(bot, socketPath);
+      /** Send one mail and wait for its delivery line: the n-th delivery to the bot. */
+      const deliver = async (subject: string): Promise<string> => {
+        const before = (await deliveryLines(relay, bot)).length;
+        await send([bot], subject);
+        return until(async () => (await deliveryLines(relay, bot))[before], `the delivery of "${subject}"`, 15_000);
+      };
+      const uncached = [await deliver("uncached 1"), await deliver("uncached 2")];
+      for (const line of uncached) expect(line).toMatch(/status=sent/);
+      expect(uncached.filter((line) => /conn_use=/.test(line))).toEqual([]);
+
+      const entry = lmtpCacheEntry(`lmtp:unix:${socketPath}`);
+      expect(entry).toBe(`inline:{${socketPath.toLowerCase()}=yes}`);
+      await relay.postconf([`lmtp_connection_cache_destinations = ${entry}`]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // the reload's new lmtp(8) processes
+      const cached = [await deliver("cached 1"), await deliver("cached 2"), await deliver("cached 3")];
+      for (const line of cached) expect(line).toMatch(/status=sent \(250 2\.6\.0 .* spooled\)/);
+      // Mail a few hundred ms apart, within lmtp_connection_cache_time_limit (2 s): the later ones reuse a
+      // connection (its count also holds the deferred ghost's retries, which go over it too).
+      for (const line of cached.slice(1)) expect(Number(/conn_use=(\d+)/.exec(line)?.[1] ?? 1), line).toBeGreaterThanOrEqual(2);
+      await relay.postconf(["lmtp_connection_cache_destinations ="]);
     });
   });
 });

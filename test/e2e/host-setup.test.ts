@@ -1,8 +1,8 @@
 // `chatbot host setup` (issue 13, parts 1 and 2) against the test relay's real Postfix and Dovecot,
 // as root, for a fresh system user: --dry-run changes nothing; setup does every step; a second run
-// changes nothing (Postfix's and Dovecot's config and the unit file the same); host doctor finds
-// the routes right; --remove leaves both as they were before setup (postconf -n, doveconf -n and
-// dovecot.conf, compared line by line).
+// changes nothing (Postfix's and Dovecot's config and the unit file the same; Postfix keeps its
+// LMTP connections to the door); host doctor finds the routes right; --remove leaves both as they
+// were before setup (postconf -n, doveconf -n and dovecot.conf, compared line by line).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { relayAvailable, startRelay, type TestRelay } from "../support/relay.js"
 
 const CLI = fileURLToPath(new URL("../../lib/host/cli/main.js", import.meta.url));
 /** The steps of `host setup` (setup-steps.ts, dovecot-steps.ts). */
-const STEPS = 12;
+const STEPS = 13;
 
 describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () => {
   let relay: TestRelay;
@@ -78,6 +78,10 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     expect(out).toMatch(/^ok {6}Dovecot's Sieve plugins/m);
     expect(out).toContain(`adduser --system --group --home ${join(root, "data")} ${user}`);
     expect(out).toMatch(/postconf -e 'transport_maps = hash:.*\/routes\/transport, texthash:.*' && postfix reload/);
+    // The socket is not below /var/spool/postfix here: Postfix names it by its whole path, which it lower-cases to match.
+    expect(out).toContain(
+      `postconf -e 'lmtp_connection_cache_destinations = inline:{${join(relay.base, "spool", "chatbot", "lmtp.sock").toLowerCase()}=yes}' && postfix reload`,
+    );
     expect(out).toMatch(new RegExp(`${STEPS - 1} steps to do; run without --dry-run`));
     expect(out).toMatch(/Dovecot: IMAPSieve pipes each deploy put into ChatbotInstall to the host/);
     expect(postconf()).toBe(postconfBefore);
@@ -92,6 +96,7 @@ describe.skipIf(!relayAvailable())("host setup on the test relay's Postfix", () 
     expect(first.out.match(/^doing {3}/gm)).toHaveLength(STEPS - 1);
     const after = postconf();
     expect(after).toMatch(new RegExp(`^transport_maps = hash:${join(root, "routes", "transport")}, texthash:`, "m"));
+    expect(after).toContain(`\nlmtp_connection_cache_destinations = inline:{${join(relay.base, "spool", "chatbot", "lmtp.sock").toLowerCase()}=yes}\n`);
     const unit = readFileSync(join(root, "chatbot.service"), "utf8");
     expect(unit).toContain(`User=${user}\n`);
     expect(unit).toContain(`ReadWritePaths=${join(root, "data")} ${join(relay.base, "spool", "chatbot")} ${join(root, "routes")} -${join(root, "deploy")}\n`);

@@ -242,6 +242,8 @@ describe.skipIf(!relayAvailable())("README operator recipe, run verbatim as a fr
     // Routes the host keeps (issue 13, part 3): one table, set up once; no per-bot Postfix line, no reload after step 3.
     expect(commands.some((line) => line.includes("host init") && line.includes(`--transport-map ${dataDir}-routes/transport`))).toBe(true);
     expect(commands).toContain(`postconf -e 'transport_maps = hash:${dataDir}-routes/transport' && postfix reload`);
+    // Postfix keeps its LMTP connections to the door (lmtp-cache.ts); the README names the default socket's key.
+    expect(commands).toContain("postconf -e 'lmtp_connection_cache_destinations = inline:{chatbot/lmtp.sock=yes}' && postfix reload");
     const installAt = commands.findIndex((line) => line.includes(" host install "));
     expect(installAt).toBeGreaterThan(0);
     expect(commands.slice(installAt).filter((line) => /postfix reload|postconf|transport/.test(line))).toEqual([]);

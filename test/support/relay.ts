@@ -50,6 +50,8 @@ export interface TestRelay {
    * later changes of the table need none.
    */
   useHostTransportMap(file: string): Promise<void>;
+  /** `postconf -e` each "name = value" line into this relay's Postfix, then one `postfix reload`. */
+  postconf(settings: string[]): Promise<void>;
   /** `postqueue -f`: attempt every deferred mail now (after fixing what made it fail). */
   flushQueue(): Promise<void>;
   /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
@@ -147,6 +149,11 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     useHostTransportMap: async (file) => {
       const postfix = join(base, "server", "postfix");
       await run("postconf", ["-c", postfix, "-e", `transport_maps = hash:${file}, texthash:${join(postfix, "transport")}`]);
+      await run("postfix", ["-c", postfix, "reload"]);
+    },
+    postconf: async (settings) => {
+      const postfix = join(base, "server", "postfix");
+      for (const setting of settings) await run("postconf", ["-c", postfix, "-e", setting]);
       await run("postfix", ["-c", postfix, "reload"]);
     },
     flushQueue: async () => {

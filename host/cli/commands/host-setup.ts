@@ -23,7 +23,8 @@ Wire the host into this relay's Postfix and Dovecot, once, as root. Each step is
 when needed, so a second run changes nothing:
   the system user (adduser --system), its data directory and host.json (host init), the LMTP
   socket's folder (setgid postfix), the routes folder and table the host keeps (one line per
-  installed bot), Postfix's transport_maps reading that table (one postfix reload), the deploy
+  installed bot), Postfix's transport_maps reading that table (one postfix reload), Postfix's
+  lmtp_connection_cache_destinations naming the socket (its connections kept between mails), the deploy
   door's folder (setgid to Dovecot's mail group), Dovecot's Sieve plugins (dovecot-sieve) and an
   IMAPSieve rule that pipes every message put into any account's ChatbotInstall folder to the
   host (files of their own next to dovecot.conf, one include line in it, one doveadm reload), and
@@ -34,8 +35,8 @@ seconds, with no further operator step;
 
 Options:
   --dry-run         print each step, done or the command it would run; change nothing
-  --remove          undo what setup changed in Postfix, Dovecot and systemd: transport_maps as
-                    before, Dovecot's files and include line gone, the unit stopped and gone
+  --remove          undo what setup changed in Postfix, Dovecot and systemd: transport_maps and
+                    lmtp_connection_cache_destinations as before, Dovecot's files and include line gone, the unit stopped and gone
                     (the user, the data and the folders are kept)
   --json            print the steps as JSON
   --user NAME       the service's system user (default chatbot)
