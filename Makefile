@@ -15,6 +15,12 @@ deps: $(NPM_STAMP)
 # lib/deliver.cjs: `host deliver` bundled into one CommonJS file (the Postfix pipe command runs it
 # once per mail; one file loads in a fraction of the ES module graph's time — README, host deliver).
 DELIVER_BUNDLE := node_modules/.bin/esbuild host/cli/deliver-entry.ts --bundle --platform=node --format=cjs --target=node20 --log-level=warning --outfile=lib/deliver.cjs
+# lib/host/pipeline.mjs: `host serve`'s pipeline process bundled into one ES module (the door starts
+# it at every wake after a rest; host/cli/pipeline-entry.ts says why and what stays outside). The
+# CommonJS packages inside call require(): the banner gives the module one.
+PIPELINE_BUNDLE := node_modules/.bin/esbuild host/cli/pipeline-entry.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+	--external:esbuild --external:imapflow --outfile=lib/host/pipeline.mjs \
+	--banner:js="import { createRequire as chatbotCreateRequire } from 'node:module'; const require = chatbotCreateRequire(import.meta.url);"
 
 # Two lines of work side by side on 2 cores; any one failing fails the build. The type checks of
 # std/ and of the tests need nothing built; lib/ comes first for the templates (they read
@@ -22,12 +28,13 @@ DELIVER_BUNDLE := node_modules/.bin/esbuild host/cli/deliver-entry.ts --bundle -
 TSC := node_modules/.bin/tsc
 
 build: deps
-	@echo "build: tsc (host, bundler → lib/), the deliver bundle, chatbot/testing's declarations, then every template (two at a time); beside them the type checks of std/, the tests and the relay bot host"
+	@echo "build: tsc (host, bundler → lib/), the deliver and pipeline bundles, chatbot/testing's declarations, then every template (two at a time); beside them the type checks of std/, the tests and the relay bot host"
 	@fail=0; \
 	$(TSC) -p std/tsconfig.json & std=$$!; \
 	$(TSC) -p tsconfig.test.json & tests=$$!; \
 	( $(TSC) -p tsconfig.json || { echo "build: tsc -p tsconfig.json failed" >&2; exit 1; }; \
 	  $(DELIVER_BUNDLE) || exit 1; \
+	  $(PIPELINE_BUNDLE) || exit 1; \
 	  $(TSC) -p host/testing/tsconfig.json || { echo "build: chatbot/testing's declarations failed" >&2; exit 1; }; \
 	  ls -d templates/*/ | xargs -P 2 -I '{}' sh -c '$(TSC) -p {}tsconfig.json && $(TSC) -p {}tsconfig.test.json || { echo "template {} does not type-check" >&2; exit 1; }' ) & lib=$$!; \
 	$(TSC) -p host/host-bot/tsconfig.json || { echo "host/host-bot does not type-check" >&2; fail=1; }; \

@@ -2,7 +2,10 @@
 // a deploy to its ChatbotInstall folder, list and download the deploys there, delete an installed
 // one, move a refused one aside. Every login also refreshes the account (chatmail deletes accounts
 // after 90 days without an IMAP login, PROTOCOL §1).
-import { ImapFlow } from "imapflow";
+// Types only: imapflow is imported at the first login. The pipeline's bundle (lib/host/pipeline.mjs,
+// Makefile) leaves it out and hoists a static import of it to its top, which would load it (~0.3 s
+// of CPU) at every start of the pipeline process, most of which log in nowhere.
+import type { ImapFlow } from "imapflow";
 import { ChatbotError } from "../../core/errors.js";
 import { headerBlock } from "../mail/header-block.js";
 import {
@@ -58,6 +61,7 @@ interface Session {
 }
 
 async function connect(settings: Readonly<ImapSettings>, user: string, password: string): Promise<Session> {
+  const { ImapFlow } = await import("imapflow");
   const client = new ImapFlow({
     host: settings.host,
     port: settings.port,

@@ -52,17 +52,22 @@ export async function openDoor(options: DoorOptions, stops: StopStack): Promise<
   // The walls runners get (issue 12), logged, and required ones enforced, once per start: the
   // pipeline process gets them as they are (and the cgroup leaf this process was moved into).
   const walls = await detectRunnerWalls(config.requireWalls, log);
-  const cli = compiledFile("cli/main.js");
+  // The pipeline as one bundled file (host/cli/pipeline-entry.ts): it loads in half the CPU of the module graph.
+  const pipelineProgram = compiledFile("pipeline.mjs");
   let gcTimer: NodeJS.Timeout | undefined;
   const pipeline = new PipelineDoor({
     log,
     clock,
     spawn: (why) =>
-      spawn(process.execPath, [...process.execArgv, cli, "host", "serve", "--pipeline", why === "start" ? "first" : "again", "--data-dir", dataDir], {
-        // stdout unused (events come over the channel); stderr is the door's: a crash's trace lands where the door's would.
-        stdio: ["ignore", "ignore", "inherit", "ipc"],
-        env: { ...process.env, [PIPELINE_WALLS_ENV]: JSON.stringify(walls) },
-      }),
+      spawn(
+        process.execPath,
+        [...process.execArgv, pipelineProgram, "host", "serve", "--pipeline", why === "start" ? "first" : "again", "--data-dir", dataDir],
+        {
+          // stdout unused (events come over the channel); stderr is the door's: a crash's trace lands where the door's would.
+          stdio: ["ignore", "ignore", "inherit", "ipc"],
+          env: { ...process.env, [PIPELINE_WALLS_ENV]: JSON.stringify(walls) },
+        },
+      ),
     onRest: () => {
       clearTimeout(gcTimer);
       gcTimer = setTimeout(() => pipeline.running || collectGarbage(), DOOR_GC_AFTER_REST_MS);

@@ -227,7 +227,7 @@ function burstLines(r: ServiceRound): string[] {
 /** The round's warm-up, measured apart from its figures: what a freshly started serve pays once. */
 function startUpLine(r: ServiceRound): string {
   const s = r.startUp;
-  return `     start-up, not in the figures above: the first ${s.mails} mails after serve started (one at a time) used ${ms(s.serveCpuMs)} of serve CPU (door + pipeline + runners), ${ms(s.aboveSteadyMs)} above ${s.mails} steady mails — the pipeline and runner processes starting, code warming; the very first took ${r.firstSingleMs === undefined ? "?" : ms(r.firstSingleMs)} spooled → reply accepted`;
+  return `     start-up, not in the figures above: serve's door ${ms(s.doorReadyCpuMs)} and its pipeline ${ms(s.pipelineReadyCpuMs)} of CPU from their start to ready (a wake after a rest pays the pipeline's again); then the first ${s.mails} mails after serve started (one at a time) used ${ms(s.serveCpuMs)} of serve CPU (door + pipeline + runners), ${ms(s.aboveSteadyMs)} above ${s.mails} steady mails — the pipeline and runner processes starting, code warming; the very first took ${r.firstSingleMs === undefined ? "?" : ms(r.firstSingleMs)} spooled → reply accepted`;
 }
 
 /** Section 12: the runner walls' cost (issue 12), or why they did not run. */

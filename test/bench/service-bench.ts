@@ -118,7 +118,7 @@ export interface ServiceRound {
    * The warm-up (WARM_UP_MAILS, one at a time, right after serve started): their CPU in all, ms, and
    * what it was above that many mails at this round's steady per-mail CPU (serve + pipeline + runners).
    */
-  startUp: { mails: number; serveCpuMs: number; aboveSteadyMs: number };
+  startUp: { mails: number; serveCpuMs: number; aboveSteadyMs: number; doorReadyCpuMs: number; pipelineReadyCpuMs: number };
   /** Spread rounds: "first contact" (no sender had written to its bot before) or "known pairs" (each had). */
   pairs?: "first contact" | "known pairs";
   /** Postfix accepted the user's mail → its reply in the user's mailbox, paired by the reply's text. */
@@ -528,7 +528,14 @@ async function burst(setup: Setup, mails: BenchMail[], concurrency: number, rout
       hostLatencyMs: summarize(hostLatency),
       ...(firstSingleMs === undefined ? {} : { firstSingleMs }),
       userLatencyMs: summarize(mailboxAt.slice(warmUp).map((at, i) => at - acceptedAt[warmUp + i]!)),
-      startUp: { mails: warmUp, serveCpuMs: startUpCpuMs, aboveSteadyMs: startUpCpuMs - warmUp * serveTree },
+      startUp: {
+        mails: warmUp,
+        serveCpuMs: startUpCpuMs,
+        aboveSteadyMs: startUpCpuMs - warmUp * serveTree,
+        // Before the first mail: each process's CPU from its spawn until serve was ready (the pipeline's load and start-up scan).
+        doorReadyCpuMs: cpuCold.serveOwn,
+        pipelineReadyCpuMs: cpuCold.pipelineOwn,
+      },
       completionGapMs: summarize(completions.slice(1).map((t, i) => t - completions[i]!)),
       guestCpuMs: summarize(serve.botEvents.slice(warmEvents).map((e) => e.cpuMs)),
       sandboxWallMs: summarize(serve.botEvents.slice(warmEvents).map((e) => e.wallMs)),

@@ -4,6 +4,7 @@
 // started again; a door killed with -9 leaves no pipeline behind.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../host/cli/main.js";
 import { captureIo } from "../support/cli-io.js";
@@ -95,6 +96,8 @@ describe.skipIf(!relayAvailable())("host serve rests between mails (pipeline pro
     await echo("wake it");
     const running = eventsNamed("pipeline.started").at(-1)!;
     expect(alive(running.pid as number)).toBe(true);
+    // The door starts the bundled pipeline (lib/host/pipeline.mjs, host/cli/pipeline-entry.ts), not the CLI's module graph.
+    expect(readFileSync(`/proc/${running.pid}/cmdline`, "utf8").split("\0")).toContain(fileURLToPath(new URL("../../lib/host/pipeline.mjs", import.meta.url)));
     process.kill(running.pid as number, "SIGKILL");
     await until(() => eventsNamed("pipeline.started").some((e) => e.why === "restart"), "the pipeline to be started again", 30_000);
     expect(serve.events.some((e) => e.event === "service.error" && String(e.message).includes("SIGKILL; started again in 1 s"))).toBe(true);
