@@ -17,7 +17,7 @@
 // local processes with those permissions can reach the socket at all.
 import { existsSync } from "node:fs";
 import { chmod, chown, lstat, unlink } from "node:fs/promises";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { SMTPServer, type SMTPServerDataResult, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
@@ -49,7 +49,7 @@ export interface LmtpServerOptions {
 
 /** A running LMTP door. */
 export interface LmtpServer {
-  /** Stop accepting, let open transactions finish (up to LMTP_CLOSE_GRACE_MS), remove the socket. */
+  /** Stop accepting, end the sessions between transactions (421), let one in DATA finish (up to LMTP_CLOSE_GRACE_MS), remove the socket. */
   close(): Promise<void>;
 }
 
@@ -161,8 +161,47 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
 
   let closing: Promise<void> | undefined;
   return {
-    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        closeIdleSessions(server);
+      })),
   };
+}
+
+/** The parts of smtp-server's connection objects a stopping door uses (its own close() uses them too; they are not in its types). */
+interface DoorSession {
+  session?: { envelope?: { mailFrom?: unknown } };
+  _dataStream?: unknown;
+  _socket?: Socket;
+  send(code: number, text: string): void;
+  close(): void;
+}
+
+/**
+ * End at once the sessions that are between transactions. Postfix keeps its connections to the
+ * door open between mails (lmtp_connection_cache_destinations, host/setup/lmtp-cache.ts); smtp-server's
+ * close waits for every connection up to closeTimeout, so a stopping host would wait for Postfix to
+ * drop an idle one (up to lmtp_connection_cache_time_limit, 2 s: measured 1.5 s). A session with a
+ * MAIL FROM or in DATA is left to finish (LMTP_CLOSE_GRACE_MS). A 421 is safe at any point: Postfix
+ * keeps a mail it has not had a 250 for and tries it again.
+ */
+function closeIdleSessions(server: SMTPServer): void {
+  const connections = (server as unknown as { connections?: unknown }).connections;
+  if (!(connections instanceof Set)) return;
+  for (const connection of connections as Set<DoorSession>) {
+    if (connection.session?.envelope?.mailFrom || connection._dataStream) continue;
+    connection.send(421, "chatbot host is stopping, try again later");
+    connection.close();
+    // close() only half-closes; Postfix's cache holds its end without reading until its time
+    // limit, and the server closes only once every socket has. So the socket goes as soon as the
+    // 421 is written (Postfix probes a cached connection with RSET before it reuses one).
+    const socket = connection._socket;
+    if (socket && !socket.destroyed) {
+      if (socket.writableFinished) socket.destroy();
+      else socket.once("finish", () => socket.destroy());
+    }
+  }
 }
 
 /**

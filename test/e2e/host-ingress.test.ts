@@ -127,6 +127,7 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
 
   describe("LMTP door", () => {
     let lmtp: LmtpServer;
+    let startDoor: () => Promise<LmtpServer>;
     let dir: string;
     let socketPath: string;
     const bot = "lmtp-bot@chat.test";
@@ -142,14 +143,16 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
       chmodSync(socketDir, 0o750);
       chmodSync(dir, 0o711);
       socketPath = join(socketDir, "lmtp.sock");
-      lmtp = await startLmtpServer({
-        socketPath,
-        spool: new Spool(hostPaths(dir).spool, clock),
-        isBot: (addr) => isInstalledBot(dir, addr),
-        maxBytes: 31_457_280,
-        log: () => {},
-        socketGroup: postfixGid,
-      });
+      startDoor = () =>
+        startLmtpServer({
+          socketPath,
+          spool: new Spool(hostPaths(dir).spool, clock),
+          isBot: (addr) => isInstalledBot(dir, addr),
+          maxBytes: 31_457_280,
+          log: () => {},
+          socketGroup: postfixGid,
+        });
+      lmtp = await startDoor();
     });
 
     afterAll(async () => {
@@ -175,7 +178,7 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
       expect(deferred).toMatch(/status=deferred \(host .*said: 450 4\.\d\.\d <ghost@chat\.test>: not a bot on this host now/);
     });
 
-    it("with host setup's lmtp_connection_cache_destinations entry, Postfix keeps its connection to the door between mails (conn_use=N in its log); without it, one connection per mail", async () => {
+    it("with host setup's lmtp_connection_cache_destinations entry, Postfix keeps its connection to the door between mails (conn_use=N in its log; a stopping door ends it at once and the next mail takes a new one); without it, one connection per mail", async () => {
       await relay.routeToLmtp(bot, socketPath);
       /** Send one mail and wait for its delivery line: the n-th delivery to the bot. */
       const deliver = async (subject: string): Promise<string> => {
@@ -196,6 +199,14 @@ describe.skipIf(!relayAvailable())("host ingress through the real Postfix of the
       // Mail a few hundred ms apart, within lmtp_connection_cache_time_limit (2 s): the later ones reuse a
       // connection (its count also holds the deferred ghost's retries, which go over it too).
       for (const line of cached.slice(1)) expect(Number(/conn_use=(\d+)/.exec(line)?.[1] ?? 1), line).toBeGreaterThanOrEqual(2);
+
+      // A door that stops ends Postfix's idle cached session at once (421), instead of waiting up to
+      // 2 s for Postfix to drop it; Postfix's RSET probe then finds it gone and opens a new one to
+      // the restarted door: the next mail goes through at once, not deferred.
+      const stopping = lmtp.close();
+      expect(await Promise.race([stopping.then(() => "closed"), new Promise((resolve) => setTimeout(resolve, 1_000, "still open"))])).toBe("closed");
+      lmtp = await startDoor();
+      expect(await deliver("after a restart")).toMatch(/status=sent \(250 2\.6\.0 .* spooled\)/);
       await relay.postconf(["lmtp_connection_cache_destinations ="]);
     });
   });

@@ -15,7 +15,7 @@ export interface LmtpTranscript {
 }
 
 /** Reads complete replies (a multi-line reply ends with "NNN " rather than "NNN-"). */
-class ReplyReader {
+export class ReplyReader {
   private buffer = "";
   private lines: string[] = [];
   private waiting: (() => void) | undefined;

@@ -2,13 +2,14 @@ import { spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HostEvent } from "../../../host/service/host-event.js";
 import { startLmtpServer, type LmtpServer } from "../../../host/service/lmtp-server.js";
 import { Spool, type MailSource, type SpoolEntry } from "../../../host/spool/spool.js";
 import { errorCode } from "../../support/errors.js";
-import { lmtpSend } from "../../support/lmtp-client.js";
+import { lmtpSend, ReplyReader } from "../../support/lmtp-client.js";
 
 const BOTS = new Set(["a@chat.test", "b@chat.test"]);
 const MAIL = "From: alice@chat.test\r\nSubject: hi\r\n\r\nhello\r\n.dot line\r\n";
@@ -180,6 +181,39 @@ describe("lmtp door", () => {
       expect((await stat(socketPath)).gid).toBe(other);
       expect((await stat(socketPath)).mode & 0o777).toBe(0o660);
     }
+  });
+
+  it("lmtp: close() ends a session between transactions at once with 421 (Postfix keeps its connections open between mails), and lets one in DATA finish its mail", async () => {
+    const { socketPath, server, spool } = await start();
+    const session = async () => {
+      const socket = connect(socketPath);
+      const reader = new ReplyReader(socket);
+      await reader.next(); // greeting
+      socket.write("LHLO postfix.test\r\n");
+      await reader.next();
+      return { socket, reader };
+    };
+    const idle = await session();
+    const busy = await session();
+    for (const [command, reply] of [
+      ["MAIL FROM:<alice@chat.test>", /^250/],
+      ["RCPT TO:<a@chat.test>", /^250/],
+      ["DATA", /^354/],
+    ] as const) {
+      busy.socket.write(`${command}\r\n`);
+      expect((await busy.reader.next()).at(-1)).toMatch(reply);
+    }
+    busy.socket.write(MAIL.slice(0, 10)); // part of the mail: DATA in progress
+
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    expect((await idle.reader.next()).at(-1)).toMatch(/^421 .*stopping, try again later/);
+    expect(closed).toBe(false); // the session in DATA still holds the door open
+    busy.socket.write(`${MAIL.slice(10)}.\r\n`);
+    expect((await busy.reader.next()).at(-1)).toMatch(/^250 .* spooled/);
+    busy.socket.end();
+    await closing;
+    expect((await spool.all()).map((entry) => entry.recipient)).toEqual(["a@chat.test"]);
   });
 
   it("lmtp: close() stops the door and removes its socket", async () => {
