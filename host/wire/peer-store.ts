@@ -1,12 +1,16 @@
 // What the bot knows about the people who write to it: address → key (from Autocrypt and
-// Autocrypt-Gossip headers) and whether SecureJoin verified it. One JSON file per bot, read once
-// and kept in memory (this store must be the only writer of its file); a key seen again unchanged
-// is written at most once a day (PEER_REFRESH_MS), not on every mail that carries it. Gossip only
-// fills in addresses the bot has no key of their own for (as core prefers a peer's own key over what
-// others gossip), all of one mail in one write, and at most GOSSIP_PEERS_MAX of them.
+// Autocrypt-Gossip headers) and whether SecureJoin verified it. Per bot a JSON snapshot and a log
+// of the changes since it (storage/json-log.ts: peers.json and peers.json.log), read once and kept
+// in memory (this store must be the only writer of its files): a change appends one line, so a new
+// peer costs the same whether the bot knows ten or ten thousand (rewriting the whole file made each
+// first contact cost O(peers), ~7 MB of JSON for 10 000 peers; the snapshot is rewritten every
+// JSON_LOG_COMPACT_LINES changes). A key seen again unchanged is written at most once a day
+// (PEER_REFRESH_MS), not on every mail that carries it. Gossip only fills in addresses the bot has
+// no key of their own for (as core prefers a peer's own key over what others gossip), all of one
+// mail in one line, and at most GOSSIP_PEERS_MAX of them.
 import type * as openpgp from "openpgp";
 import { GOSSIP_PEERS_MAX, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
-import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import { JsonLog } from "../storage/json-log.js";
 import { Serial } from "../policy/serial.js";
 import { publicKeyFromKeydata } from "./pgp/autocrypt.js";
 import type { Clock } from "../../core/clock.js";
@@ -39,20 +43,50 @@ const PEER_REFRESH_MS = 24 * 60 * 60 * 1000;
 /** The peers of one bot, keyed by lowercased address. */
 export class PeerStore {
   private readonly serial = new Serial();
+  private readonly log: JsonLog<Record<string, Peer>, Peer[]>;
   private peers: Record<string, Peer> | undefined;
+  private snapshotExists = false;
+  /** How many of `peers` came from gossip alone (kept as they change, not counted per mail). */
+  private gossiped = 0;
   /** keydata (base64) → the parsed, checked key and when it was parsed; oldest first. */
   private readonly parsed = new Map<string, { key: Promise<openpgp.PublicKey>; at: number }>();
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly clock: Clock,
     /** Peers kept from gossip alone (GOSSIP_PEERS_MAX; smaller in tests). */
     private readonly gossipPeersMax: number = GOSSIP_PEERS_MAX,
-  ) {}
+  ) {
+    this.log = new JsonLog(file);
+  }
 
   private async load(): Promise<Record<string, Peer>> {
-    this.peers ??= await readJsonFile<Record<string, Peer>>(this.file, {});
-    return this.peers;
+    if (this.peers) return this.peers;
+    const { snapshot, lines } = await this.log.read();
+    this.snapshotExists = snapshot !== undefined;
+    // A null prototype: an address is data, never a key such as "__proto__" that changes the object.
+    const peers: Record<string, Peer> = Object.assign(Object.create(null) as Record<string, Peer>, snapshot);
+    // Lines in order, the last for an address wins: one the snapshot holds already (a crash
+    // between its rename and the log's truncation) is applied again to the same result.
+    for (const line of lines) for (const peer of line) peers[peer.addr] = peer;
+    this.gossiped = Object.values(peers).filter((peer) => peer.gossip).length;
+    this.peers = peers;
+    return peers;
+  }
+
+  /** Store `changed` (durably, then in memory): one log line, or a new snapshot when the log is due for one. */
+  private async save(all: Record<string, Peer>, changed: Peer[]): Promise<void> {
+    if (this.log.wantsSnapshot(this.snapshotExists)) {
+      await this.log.snapshot({ ...all, ...Object.fromEntries(changed.map((peer) => [peer.addr, peer])) });
+      this.snapshotExists = true;
+    } else {
+      await this.log.append(changed);
+    }
+    for (const peer of changed) {
+      if (all[peer.addr]?.gossip) this.gossiped -= 1;
+      if (peer.gossip) this.gossiped += 1;
+      all[peer.addr] = peer;
+    }
   }
 
   /** The peer with this address, if known. */
@@ -99,9 +133,7 @@ export class PeerStore {
       const unchanged = old && sameKey && !old.gossip && old.keydataBase64 === keydataBase64 && old.verified === verified;
       if (unchanged && now - old.updatedAt < PEER_REFRESH_MS) return { ...old };
       const peer: Peer = { addr: key, fingerprint, keydataBase64, verified, updatedAt: now };
-      const next = { ...all, [key]: peer };
-      await writeJsonFile(this.file, next);
-      this.peers = next;
+      await this.save(all, [peer]);
       return { ...peer };
     });
   }
@@ -116,24 +148,21 @@ export class PeerStore {
   rememberGossiped(keys: readonly GossipedKey[]): Promise<number> {
     return this.serial.run(async () => {
       const all = await this.load();
-      let gossiped = Object.values(all).filter((peer) => peer.gossip).length;
-      const changed: Record<string, Peer> = {};
+      let gossiped = this.gossiped;
+      const changed = new Map<string, Peer>();
       const now = this.clock.now();
       for (const { addr, fingerprint, keydataBase64 } of keys) {
         const key = addr.toLowerCase();
-        if (changed[key]) continue; // the first for an address in one call, as inbound.ts takes the first header
+        if (changed.has(key)) continue; // the first for an address in one call, as inbound.ts takes the first header
         const old = all[key];
         if (!gossipChanges(old, keydataBase64)) continue;
         if (!old && gossiped >= this.gossipPeersMax) continue;
         if (!old) gossiped += 1;
-        changed[key] = { addr: key, fingerprint, keydataBase64, verified: false, updatedAt: now, gossip: true };
+        changed.set(key, { addr: key, fingerprint, keydataBase64, verified: false, updatedAt: now, gossip: true });
       }
-      const count = Object.keys(changed).length;
-      if (count === 0) return 0;
-      const next = { ...all, ...changed };
-      await writeJsonFile(this.file, next);
-      this.peers = next;
-      return count;
+      if (changed.size === 0) return 0;
+      await this.save(all, [...changed.values()]);
+      return changed.size;
     });
   }
 

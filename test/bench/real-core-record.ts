@@ -16,7 +16,7 @@ import { MAIN_CORE, packageVersion } from "../support/dc-cores.js";
 import { startRelay } from "../support/relay.js";
 
 /** The bot account's files a recording keeps: its key, the SecureJoin tokens, the peers' keys, its groups (not seen/sent: the mails must run again). */
-export const ACCOUNT_FILES = ["key.asc", "securejoin.json", "peers.json", "groups.json"] as const;
+export const ACCOUNT_FILES = ["key.asc", "securejoin.json", "peers.json", "peers.json.log", "groups.json"] as const;
 
 /** What a mail was, as sent by the core. */
 export type MailLabel = "handshake" | "text" | "file" | "group";

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GOSSIP_PEERS_MAX, GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
+import { JSON_LOG_COMPACT_LINES } from "../../../host/storage/json-log.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
 import { newIdentity } from "../../support/user-mail.js";
 import { systemClock } from "../../../core/clock.js";
@@ -67,6 +68,58 @@ describe("peer store: what other members gossip", () => {
     const many = Array.from({ length: 2000 }, (_, i) => gossip(`m${i}@evil.test`));
     expect(await peers.rememberGossiped(many)).toBe(2000);
     expect(Object.keys(JSON.parse(readFileSync(file, "utf8")) as object)).toHaveLength(2000);
+  });
+});
+
+describe("peer store: a snapshot and a log of changes (json-log.ts)", () => {
+  const own = (i: number) => [`p${i}@x.org`, "P".repeat(40), `key-of-p${i}-${"k".repeat(600)}`] as const;
+
+  it("a new peer among 2 000 known appends one line: the snapshot is not rewritten, and a fresh store reads both", async () => {
+    const file = join(dir(), "peers.json");
+    const peers = new PeerStore(file, { now: () => 1 });
+    expect(
+      await peers.rememberGossiped(Array.from({ length: 2000 }, (_, i) => ({ addr: `g${i}@x.org`, fingerprint: "G".repeat(40), keydataBase64: `g${i}` }))),
+    ).toBe(2000);
+    const snapshot = { size: statSync(file).size, mtime: statSync(file).mtimeMs };
+    await peers.remember(...own(1));
+    await peers.remember(...own(2));
+    expect(statSync(file).size).toBe(snapshot.size);
+    expect(statSync(file).mtimeMs).toBe(snapshot.mtime);
+    const log = readFileSync(`${file}.log`, "utf8").trim().split("\n");
+    expect(log).toHaveLength(2);
+    expect(Buffer.byteLength(log[0]!)).toBeLessThan(1000); // the one peer, not the 2 000
+    const fresh = new PeerStore(file, { now: () => 1 });
+    expect(await fresh.get("p2@x.org")).toMatchObject({ fingerprint: "P".repeat(40), verified: false });
+    expect(await fresh.get("g1999@x.org")).toMatchObject({ gossip: true });
+  });
+
+  it(`after JSON_LOG_COMPACT_LINES (${JSON_LOG_COMPACT_LINES}) changes the snapshot is rewritten and the log starts over; nothing is lost`, async () => {
+    const file = join(dir(), "peers.json");
+    const peers = new PeerStore(file, { now: () => 1 });
+    for (let i = 0; i <= JSON_LOG_COMPACT_LINES; i++) await peers.remember(...own(i)); // the first writes the snapshot
+    expect(readFileSync(`${file}.log`, "utf8").trim().split("\n")).toHaveLength(JSON_LOG_COMPACT_LINES);
+    await peers.remember(...own(JSON_LOG_COMPACT_LINES + 1));
+    expect(readFileSync(`${file}.log`, "utf8")).toBe("");
+    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")) as object)).toHaveLength(JSON_LOG_COMPACT_LINES + 2);
+    const fresh = new PeerStore(file, { now: () => 1 });
+    for (const i of [0, 250, JSON_LOG_COMPACT_LINES + 1]) expect(await fresh.get(`p${i}@x.org`), `p${i}`).toBeDefined();
+  });
+
+  it("a line torn by a crash is skipped; a line the snapshot already holds changes nothing; the gossip cap counts both", async () => {
+    const file = join(dir(), "peers.json");
+    const peers = new PeerStore(file, { now: () => 1 }, 2);
+    expect(await peers.rememberGossiped([{ addr: "g1@x.org", fingerprint: "G".repeat(40), keydataBase64: "g1" }])).toBe(1); // the snapshot
+    expect(await peers.rememberGossiped([{ addr: "g2@x.org", fingerprint: "G".repeat(40), keydataBase64: "g2" }])).toBe(1); // a line
+    const logged = readFileSync(`${file}.log`, "utf8");
+    // A crash between the snapshot's rename and the log's truncation leaves lines the snapshot has; then a torn append.
+    writeFileSync(`${file}.log`, `${logged}${logged}[{"addr":"torn@x.org","finger`);
+    const fresh = new PeerStore(file, { now: () => 1 }, 2);
+    expect(await fresh.get("torn@x.org")).toBeUndefined();
+    expect(await fresh.get("g2@x.org")).toMatchObject({ keydataBase64: "g2", gossip: true });
+    // Two from gossip alone already, counted once each: the cap of 2 admits no third.
+    expect(await fresh.rememberGossiped([{ addr: "g3@x.org", fingerprint: "G".repeat(40), keydataBase64: "g3" }])).toBe(0);
+    // An address is data: names of Object.prototype's members are not peers.
+    expect(await fresh.get("constructor")).toBeUndefined();
   });
 });
 
