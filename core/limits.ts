@@ -264,6 +264,12 @@ export const GROUP_NAME_MAX_CHARS = 256;
  * all: the store grew without end.
  */
 export const GROUP_STORE_MAX_BYTES = 4 * MiB;
+/**
+ * Parsed group files (group-store.ts) one process keeps between calls, bytes of their JSON: the
+ * files of the bots with recent group mail, the least recently used dropped first. A parsed file
+ * takes ~2–3× its JSON in memory; 16 MiB of JSON keeps four full stores or many small ones.
+ */
+export const PARSED_GROUP_FILES_MAX_BYTES = 16 * MiB;
 /** Age after which a parsed key is parsed and checked again (expiry, revocation), ms. */
 export const PARSED_KEY_TTL_MS = 10 * 60 * 1000;
 

@@ -1,10 +1,15 @@
 // The groups a bot is in: id, name and members, kept from Chat-Group-* headers and gossip
 // (PROTOCOL §3). One JSON file per bot, bounded (any sender can start a group): GROUP_NAME_MAX_CHARS
 // of a name, GROUP_MEMBERS_MAX members a group, GROUP_STORE_MAX_BYTES in all, the groups changed
-// longest ago forgotten first.
+// longest ago forgotten first. A parsed file is kept between calls while the file is the same one
+// (inode, size, mtime: every write replaces it by rename, `host qr`'s too), up to
+// PARSED_GROUP_FILES_MAX_BYTES of them in this process: reading the file at every group message
+// cost ~25 ms of CPU for 2 MiB, and any sender can fill the store to its cap.
 import { randomBytes } from "node:crypto";
-import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES } from "../../core/limits.js";
+import type { Stats } from "node:fs";
+import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_GROUP_FILES_MAX_BYTES } from "../../core/limits.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import { stat } from "../spool/file-io.js";
 import type { Clock } from "../../core/clock.js";
 
 /** A group as the bot knows it. Members never include the bot itself. */
@@ -28,6 +33,39 @@ export function isValidGroupId(id: string): boolean {
   return /^[A-Za-z0-9_-]{11,32}$/.test(id);
 }
 
+/** Parsed group files by path, least recently used first, with the file they were read from. */
+const parsedFiles = new Map<string, { ino: number; size: number; mtimeMs: number; all: Record<string, Group> }>();
+let parsedBytes = 0;
+
+/** The file's identity, or undefined when there is none. */
+async function fileIdentity(file: string): Promise<Stats | undefined> {
+  return stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+}
+
+function forgetParsed(file: string): void {
+  const old = parsedFiles.get(file);
+  if (!old) return;
+  parsedBytes -= old.size;
+  parsedFiles.delete(file);
+}
+
+function keepParsed(file: string, stats: Stats, all: Record<string, Group>, maxBytes: number): void {
+  forgetParsed(file);
+  if (stats.size > maxBytes) return;
+  parsedFiles.set(file, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, all });
+  parsedBytes += stats.size;
+  for (const [oldest] of parsedFiles) {
+    if (parsedBytes <= maxBytes) break;
+    forgetParsed(oldest);
+  }
+}
+
+/** A copy the caller may change without changing the kept one. */
+const copyOf = (group: Group): Group => ({ ...group, members: [...group.members] });
+
 /** The groups of one bot. */
 export class GroupStore {
   constructor(
@@ -38,24 +76,46 @@ export class GroupStore {
     private readonly maxBytes: number = GROUP_STORE_MAX_BYTES,
   ) {}
 
-  private load(): Promise<Record<string, Group>> {
-    return readJsonFile<Record<string, Group>>(this.file, {});
+  /** The parsed file: the kept one while the file is unchanged, else read (and kept). Never changed by callers. */
+  private async load(): Promise<Record<string, Group>> {
+    const before = await fileIdentity(this.file);
+    if (!before) {
+      forgetParsed(this.file);
+      return {};
+    }
+    const kept = parsedFiles.get(this.file);
+    if (kept && kept.ino === before.ino && kept.size === before.size && kept.mtimeMs === before.mtimeMs) {
+      parsedFiles.delete(this.file); // most recently used: to the end
+      parsedFiles.set(this.file, kept);
+      return kept.all;
+    }
+    const all = await readJsonFile<Record<string, Group>>(this.file, {});
+    // Kept only when the file stayed the same one across the read (no writer replaced it meanwhile).
+    const after = await fileIdentity(this.file);
+    if (after && after.ino === before.ino && after.size === before.size && after.mtimeMs === before.mtimeMs)
+      keepParsed(this.file, after, all, PARSED_GROUP_FILES_MAX_BYTES);
+    else forgetParsed(this.file);
+    return all;
   }
 
   /** The group with this id, if the bot knows it. */
   async get(id: string): Promise<Group | undefined> {
-    return (await this.load())[id];
+    const all = await this.load();
+    const group = Object.hasOwn(all, id) ? all[id] : undefined;
+    return group && copyOf(group);
   }
 
   /** The group the bot is in (not left) with exactly this name, if any. */
   async findByName(name: string): Promise<Group | undefined> {
-    return Object.values(await this.load()).find((g) => g.name === name && !g.left);
+    const group = Object.values(await this.load()).find((g) => g.name === name && !g.left);
+    return group && copyOf(group);
   }
 
   /** Create or change a group; `change` gets a copy and returns the new version. */
   async update(id: string, change: (group: Group) => Group): Promise<Group> {
     if (!isValidGroupId(id)) throw new Error(`"${id}" is not a valid group id`);
-    const all = await this.load();
+    // A copy: the kept parse must not change unless the write succeeds.
+    const all: Record<string, Group> = { ...(await this.load()) };
     const current: Group = all[id] ?? { id, name: "", members: [], left: false, updatedAt: this.clock.now() };
     const next = change({ ...current, members: [...current.members] });
     const self = this.botAddr.toLowerCase();
@@ -66,8 +126,12 @@ export class GroupStore {
       .sort();
     const stored: Group = { ...next, id, name: next.name.slice(0, GROUP_NAME_MAX_CHARS), members, updatedAt: this.clock.now() };
     all[id] = stored;
-    await writeJsonFile(this.file, forgetOldest(all, id, this.maxBytes));
-    return stored;
+    const written = forgetOldest(all, id, this.maxBytes);
+    forgetParsed(this.file);
+    await writeJsonFile(this.file, written);
+    const stats = await fileIdentity(this.file);
+    if (stats) keepParsed(this.file, stats, written, PARSED_GROUP_FILES_MAX_BYTES);
+    return copyOf(stored);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -177,6 +177,42 @@ describe("peer store", () => {
     expect(await peers.key(alice.keydataBase64)).toBe(first);
     clock.now += 1;
     expect(await peers.key(alice.keydataBase64)).not.toBe(first);
+  });
+});
+
+describe("group store: the parsed file is kept between calls (PARSED_GROUP_FILES_MAX_BYTES)", () => {
+  it("reads the file once while it stays the same file; a write by anyone else (a new file by rename) is read again", async () => {
+    const file = join(dir(), "groups.json");
+    const groups = new GroupStore(file, "bot@x.org", { now: () => 1 });
+    const id = newGroupId();
+    await groups.update(id, (g) => ({ ...g, name: "Club", members: ["a@x.org"] }));
+    // A whole second as its mtime (utimes cannot give back a nanosecond one): read again, kept.
+    utimesSync(file, 1e9, 1e9);
+    expect((await groups.get(id))?.name).toBe("Club");
+    // The same file (inode, size, mtime) with other bytes: the kept parse answers, not the file.
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace("Club", "Clux"));
+    utimesSync(file, 1e9, 1e9);
+    expect((await groups.get(id))?.name).toBe("Club");
+    // Another writer (host qr, or another store object) replaces the file: read again.
+    const other = new GroupStore(file, "bot@x.org", { now: () => 2 });
+    await other.update(id, (g) => ({ ...g, name: "Renamed" }));
+    expect((await groups.get(id))?.name).toBe("Renamed");
+    writeFileSync(`${file}.new`, text.replace("Club", "Third"));
+    renameSync(`${file}.new`, file);
+    expect((await groups.get(id))?.name).toBe("Third");
+  });
+
+  it("a caller changing what it got changes nothing kept", async () => {
+    const groups = new GroupStore(join(dir(), "groups.json"), "bot@x.org", { now: () => 1 });
+    const id = newGroupId();
+    const made = await groups.update(id, (g) => ({ ...g, name: "Club", members: ["a@x.org"] }));
+    made.members.push("evil@x.org");
+    const got = await groups.get(id);
+    got!.members.push("evil@x.org");
+    got!.name = "Evil";
+    (await groups.findByName("Club"))!.members.length = 0;
+    expect(await groups.get(id)).toMatchObject({ name: "Club", members: ["a@x.org"] });
   });
 });
 
