@@ -5,14 +5,6 @@
 // Arguments as `chatbot host deliver` takes them; a leading "host deliver" is accepted too, so
 // `node lib/deliver.cjs host deliver …` and `chatbot host deliver …` are the same command line.
 import { hostDeliverCommand } from "./commands/host-deliver.js";
-import { runCommand } from "./run-command.js";
+import { runAsProgram } from "./run-command.js";
 
-const args = process.argv.slice(2);
-const rest = args[0] === "host" && args[1] === "deliver" ? args.slice(2) : args;
-runCommand(hostDeliverCommand, rest, {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  cwd: process.cwd(),
-}).then((code) => {
-  process.exitCode = code;
-});
+runAsProgram(hostDeliverCommand);

@@ -8,14 +8,6 @@
 // (compiled-file.ts, package-root.ts) finds them as from the unbundled modules.
 // Arguments as `chatbot host serve` takes them; a leading "host serve" is accepted too.
 import { hostServeCommand } from "./commands/host-serve.js";
-import { runCommand } from "./run-command.js";
+import { runAsProgram } from "./run-command.js";
 
-const args = process.argv.slice(2);
-const rest = args[0] === "host" && args[1] === "serve" ? args.slice(2) : args;
-runCommand(hostServeCommand, rest, {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  cwd: process.cwd(),
-}).then((code) => {
-  process.exitCode = code;
-});
+runAsProgram(hostServeCommand);

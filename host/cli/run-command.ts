@@ -27,3 +27,20 @@ export async function runCommand(command: Command, rest: readonly string[], io: 
     return EXIT.software;
   }
 }
+
+/**
+ * Run `command` as this process's program (a bundled entry: deliver-entry.ts, pipeline-entry.ts):
+ * its arguments are the process's, after the command's own words when they lead (so
+ * `node FILE host deliver …` and `node FILE …` are the same); the exit code is set when it ends.
+ */
+export function runAsProgram(command: Command): void {
+  const args = process.argv.slice(2);
+  const rest = command.path.every((word, i) => args[i] === word) ? args.slice(command.path.length) : args;
+  runCommand(command, rest, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

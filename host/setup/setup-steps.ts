@@ -202,18 +202,16 @@ export async function setupSteps(places: SetupPlaces): Promise<SetupStep[]> {
 
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
   const entry = tableEntry(table);
-  const newMaps = maps ? `${entry}, ${maps}` : entry;
-  steps.push({
-    name: `Postfix transport_maps reads ${entry}`,
-    done: mapsReadTable(maps, table),
-    command: `${shell("postconf", ["-e", `transport_maps = ${newMaps}`])} && postfix reload`,
-    apply: async () => {
-      // What --remove puts back; written before the change, so a failed reload still leaves it.
-      await writeFile(recordFile(places), `${JSON.stringify({ ...readRecord(places), transportMapsBefore: maps } satisfies SetupRecord)}\n`, { mode: 0o600 });
-      await run(places, "postconf", ["-e", `transport_maps = ${newMaps}`]);
-      await run(places, "postfix", ["reload"]);
-    },
-  });
+  steps.push(
+    listParameterStep(places, {
+      name: `Postfix transport_maps reads ${entry}`,
+      parameter: "transport_maps",
+      entry,
+      current: maps,
+      done: mapsReadTable(maps, table),
+      recordKey: "transportMapsBefore",
+    }),
+  );
 
   steps.push(...(await lmtpCacheSteps(places, hostConfig, join(socketDir, "lmtp.sock"))));
 
@@ -269,20 +267,51 @@ async function lmtpCacheSteps(places: SetupPlaces, hostConfig: Record<string, un
   const entry = doorCacheEntry(hostConfig, plannedSocket);
   if (entry === undefined) return [];
   const current = await run(places, "postconf", ["-h", "lmtp_connection_cache_destinations"]).catch(() => "");
-  const value = current ? `${entry}, ${current}` : entry;
   return [
-    {
+    listParameterStep(places, {
       name: `Postfix keeps its LMTP connections to the host open between mails (lmtp_connection_cache_destinations ${entry})`,
+      parameter: "lmtp_connection_cache_destinations",
+      entry,
+      current,
       done: cacheListsEntry(current, entry),
-      command: `${shell("postconf", ["-e", `lmtp_connection_cache_destinations = ${value}`])} && postfix reload`,
-      apply: async () => {
-        // What --remove puts back; written before the change, so a failed reload still leaves it.
-        await writeFile(recordFile(places), `${JSON.stringify({ ...readRecord(places), lmtpCacheBefore: current } satisfies SetupRecord)}\n`, { mode: 0o600 });
-        await run(places, "postconf", ["-e", `lmtp_connection_cache_destinations = ${value}`]);
-        await run(places, "postfix", ["reload"]);
-      },
-    },
+      recordKey: "lmtpCacheBefore",
+    }),
   ];
+}
+
+/** A step that puts `entry` first in the Postfix list parameter (its value now `current`) and reloads; `current` is recorded for --remove first. */
+function listParameterStep(
+  places: SetupPlaces,
+  step: { name: string; parameter: string; entry: string; current: string; done: boolean; recordKey: keyof SetupRecord },
+): SetupStep {
+  const setting = `${step.parameter} = ${step.current ? `${step.entry}, ${step.current}` : step.entry}`;
+  return {
+    name: step.name,
+    done: step.done,
+    command: `${shell("postconf", ["-e", setting])} && postfix reload`,
+    apply: async () => {
+      // What --remove puts back; written before the change, so a failed reload still leaves it.
+      await writeFile(recordFile(places), `${JSON.stringify({ ...readRecord(places), [step.recordKey]: step.current } satisfies SetupRecord)}\n`, {
+        mode: 0o600,
+      });
+      await run(places, "postconf", ["-e", setting]);
+      await run(places, "postfix", ["reload"]);
+    },
+  };
+}
+
+/** --remove: the Postfix parameter set back to `restored` (removed when that is empty), then a reload. */
+function restoreParameterStep(places: SetupPlaces, step: { name: string; parameter: string; restored: string; done: boolean }): SetupStep {
+  const { parameter, restored } = step;
+  return {
+    name: step.name,
+    done: step.done,
+    command: `${restored === "" ? `postconf -X ${parameter}` : shell("postconf", ["-e", `${parameter} = ${restored}`])} && postfix reload`,
+    apply: async () => {
+      await run(places, "postconf", restored === "" ? ["-X", parameter] : ["-e", `${parameter} = ${restored}`]);
+      await run(places, "postfix", ["reload"]);
+    },
+  };
 }
 
 /** --remove: lmtp_connection_cache_destinations as before setup (or without the door's entry). */
@@ -295,17 +324,13 @@ async function lmtpCacheRemoveSteps(places: SetupPlaces): Promise<SetupStep[]> {
     listEntries(current)
       .filter((e) => e !== entry)
       .join(", ");
-  const parameter = "lmtp_connection_cache_destinations";
   return [
-    {
-      name: `Postfix ${parameter} without ${entry}`,
+    restoreParameterStep(places, {
+      name: `Postfix lmtp_connection_cache_destinations without ${entry}`,
+      parameter: "lmtp_connection_cache_destinations",
+      restored,
       done: !listEntries(current).includes(entry),
-      command: `${restored === "" ? `postconf -X ${parameter}` : shell("postconf", ["-e", `${parameter} = ${restored}`])} && postfix reload`,
-      apply: async () => {
-        await run(places, "postconf", restored === "" ? ["-X", parameter] : ["-e", `${parameter} = ${restored}`]);
-        await run(places, "postfix", ["reload"]);
-      },
-    },
+    }),
   ];
 }
 
@@ -348,14 +373,13 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
       .split(/\s*,\s*|\s+/)
       .filter((m) => m !== "" && m !== entry)
       .join(", ");
-  steps.push({
-    name: `Postfix transport_maps without ${entry}`,
-    done: !mapsReadTable(maps, tablePath(places)),
-    command: `${restored === "" ? "postconf -X transport_maps" : shell("postconf", ["-e", `transport_maps = ${restored}`])} && postfix reload`,
-    apply: async () => {
-      await run(places, "postconf", restored === "" ? ["-X", "transport_maps"] : ["-e", `transport_maps = ${restored}`]);
-      await run(places, "postfix", ["reload"]);
-    },
-  });
+  steps.push(
+    restoreParameterStep(places, {
+      name: `Postfix transport_maps without ${entry}`,
+      parameter: "transport_maps",
+      restored,
+      done: !mapsReadTable(maps, tablePath(places)),
+    }),
+  );
   return steps;
 }
