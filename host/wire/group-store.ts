@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
 import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_GROUP_FILES_MAX_BYTES } from "../../core/limits.js";
-import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
 import { stat } from "../spool/file-io.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -126,9 +126,12 @@ export class GroupStore {
       .sort();
     const stored: Group = { ...next, id, name: next.name.slice(0, GROUP_NAME_MAX_CHARS), members, updatedAt: this.clock.now() };
     all[id] = stored;
-    const written = forgetOldest(all, id, this.maxBytes);
+    // Compact JSON, stringified once when it fits (it did pretty-printed, and sized each group apart first).
+    let text = JSON.stringify(all);
+    if (text.length > this.maxBytes) text = JSON.stringify(forgetOldest(all, id, this.maxBytes));
+    const written = all;
     forgetParsed(this.file);
-    await writeJsonFile(this.file, written);
+    await writePrivateFile(this.file, text);
     const stats = await fileIdentity(this.file);
     if (stats) keepParsed(this.file, stats, written, PARSED_GROUP_FILES_MAX_BYTES);
     return copyOf(stored);
