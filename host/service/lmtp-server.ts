@@ -183,8 +183,9 @@ interface DoorSession {
  * door open between mails (lmtp_connection_cache_destinations, host/setup/lmtp-cache.ts); smtp-server's
  * close waits for every connection up to closeTimeout, so a stopping host would wait for Postfix to
  * drop an idle one (up to lmtp_connection_cache_time_limit, 2 s: measured 1.5 s). A session with a
- * MAIL FROM or in DATA is left to finish (LMTP_CLOSE_GRACE_MS). A 421 is safe at any point: Postfix
- * keeps a mail it has not had a 250 for and tries it again.
+ * MAIL FROM is left alone: in DATA it finishes (LMTP_CLOSE_GRACE_MS); before DATA, smtp-server
+ * answers its next command with 421 itself. A 421 is safe at any point: Postfix keeps a mail it has
+ * not had a 250 for and tries it again.
  */
 function closeIdleSessions(server: SMTPServer): void {
   const connections = (server as unknown as { connections?: unknown }).connections;
