@@ -52,14 +52,16 @@ Example:
  * sooner. Measured with the idle bench (issue 15): 10 000 installed bots added 43 MiB to host serve
  * + runner RSS over 1 bot without it, 17 MiB with it; the garbage of the start-up scan stayed in
  * the heap. Set here rather than on node's command line so a hand-run `chatbot host serve` gets
- * it too; set before the service allocates anything (V8 reads it at each collection).
+ * it too; set before the service allocates anything (V8 reads it at each collection). Not in the
+ * pipeline process (--pipeline): it rests when idle, so its heap is gone then anyway, and while it
+ * works the flag cost it CPU — 2026-12-06, `service-only.ts`, two interleaved pairs: 16.7–18.0 →
+ * 14.2–14.8 ms of its CPU per single mail, bursts within noise (12.1–13.1 → 12.0–12.2).
  */
 function preferSmallHeap(): void {
   setFlagsFromString("--optimize-for-size");
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
-  preferSmallHeap();
   const { values } = parseCommandArgs(
     "host serve",
     args,
@@ -72,6 +74,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     },
     0,
   );
+  if (values.pipeline === undefined) preferSmallHeap();
   const dataDir = dataDirFrom(io.cwd, values["data-dir"]);
   const paths = hostPaths(dataDir);
   const config = await loadHostConfig(paths.config, dataDir);
