@@ -115,7 +115,13 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
       await runCli(["host", "doctor", "--json", "--data-dir", data], io);
       return (
         JSON.parse(io.out) as {
-          routes: { file: string; bots: number; probe: { bot: string; ms: number | null } | null; problems: Array<{ what: string; fix: string }> };
+          routes: {
+            file: string;
+            bots: number;
+            probe: { bot: string; ms: number | null } | null;
+            problems: Array<{ what: string; fix: string }>;
+            hints: Array<{ what: string; fix: string }>;
+          };
         }
       ).routes;
     };
@@ -123,6 +129,20 @@ describe.skipIf(!relayAvailable())("the host keeps Postfix's bot routes (transpo
     const first = await doctor();
     expect(first).toMatchObject({ file: table, bots: 1, problems: [], probe: { bot } });
     expect(first.probe!.ms).toBeGreaterThan(0);
+    // This relay's Postfix opens a connection per mail to the door: a hint (not a problem), whose fix line works.
+    const cacheEntry = `inline:{${join(work, "lmtp.sock").toLowerCase()}=yes}`;
+    expect(first.hints).toEqual([
+      {
+        what: expect.stringMatching(/^Postfix opens a new LMTP connection to the host for each mail .*lmtp_connection_cache_destinations/),
+        fix: `postconf -e 'lmtp_connection_cache_destinations = ${cacheEntry}' && postfix reload`,
+      },
+    ]);
+    execFileSync("postconf", ["-c", join(relay.base, "server", "postfix"), "-e", `lmtp_connection_cache_destinations = ${cacheEntry}`]);
+    try {
+      expect((await doctor()).hints).toEqual([]);
+    } finally {
+      execFileSync("postconf", ["-c", join(relay.base, "server", "postfix"), "-e", "lmtp_connection_cache_destinations ="]);
+    }
     // A hand edit: the table no longer says what the host would write.
     writeFileSync(table, `${readFileSync(table, "utf8")}stranger@chat.test\tsmtp:[elsewhere.example]\n`);
     expect((await doctor()).problems).toEqual([

@@ -34,7 +34,8 @@ Where DIR/host.json has "transportMap" (the routes the host keeps), it also chec
 table lists exactly the installed bots, that its .db is built, that Postfix's transport_maps
 reads it, that Postfix's lookup of each bot gives the host's door, and — end to end — that a
 probe mail from an installed bot to itself comes back through Postfix to the host within 20 s
-(the host logs it as route.probe and never runs it). Where it has
+(the host logs it as route.probe and never runs it); a hint (not a failure) when Postfix's
+lmtp_connection_cache_destinations does not list the host's socket, with the postconf line. Where it has
 "deployInbox" (deploys from any account, 'chatbot host setup'), it checks the inbox folder (this
 user's, open to Dovecot's mail group only, no deploy left waiting over a minute) and sends a probe
 end to end: appended to an installed bot's ChatbotInstall folder, it must reach the inbox through
