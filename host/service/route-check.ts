@@ -6,6 +6,7 @@ import type { HostConfig } from "./host-config.js";
 import type { RouteProbe } from "./route-probe.js";
 import { mapsReadTable, plannedTransportMap, postfixTool, tableDbIsCurrent, tableEntry, transportNexthop } from "./transport-map.js";
 import { cacheListsEntry, lmtpCacheEntry } from "../setup/lmtp-cache.js";
+import { withEntryFirst } from "./postfix-list.js";
 
 /** One thing wrong with the routes, and what to do. */
 export interface RouteProblem {
@@ -51,7 +52,7 @@ export async function checkRoutes(
   if (used !== undefined && !mapsReadTable(used, file)) {
     problems.push({
       what: `Postfix's transport_maps (${used || "empty"}) does not read the table`,
-      fix: `postconf -e 'transport_maps = ${tableEntry(file)}${used ? `, ${used}` : ""}' && postfix reload`,
+      fix: `postconf -e 'transport_maps = ${withEntryFirst(tableEntry(file), used)}' && postfix reload`,
     });
   }
   // A connection per mail works, but costs the door ~2.2–2.5 ms of CPU each (host/setup/lmtp-cache.ts).
@@ -62,7 +63,7 @@ export async function checkRoutes(
     if (cached !== undefined && !cacheListsEntry(cached, cacheEntry))
       hints.push({
         what: "Postfix opens a new LMTP connection to the host for each mail that finds no backlog (lmtp_connection_cache_destinations does not list its socket): ~2.2–2.5 ms more of the door's CPU per mail",
-        fix: `postconf -e 'lmtp_connection_cache_destinations = ${cacheEntry}${cached ? `, ${cached}` : ""}' && postfix reload`,
+        fix: `postconf -e 'lmtp_connection_cache_destinations = ${withEntryFirst(cacheEntry, cached)}' && postfix reload`,
       });
   }
   // Postfix's own lookup, bot by bot (postmap -q reads the .db as trivial-rewrite does).

@@ -16,6 +16,7 @@ import type { HostConfig } from "./host-config.js";
 import { routedBotAddresses } from "./paths.js";
 import { renameUnsynced } from "../spool/durable-fs.js";
 import { runTool } from "./run-tool.js";
+import { listEntries } from "./postfix-list.js";
 
 /** Postfix's queue directory on Debian: an LMTP socket below it is named relative to it, which works chrooted or not. */
 const POSTFIX_QUEUE_DIR = "/var/spool/postfix/";
@@ -66,7 +67,7 @@ export function tableEntry(file: string): string {
 
 /** Whether a `transport_maps` value (tables separated by commas or spaces) reads the table `file`. */
 export function mapsReadTable(maps: string, file: string): boolean {
-  return maps.split(/[\s,]+/).includes(tableEntry(file));
+  return listEntries(maps).includes(tableEntry(file));
 }
 
 /** Whether `file`'s .db exists and was built after the table was last written. */

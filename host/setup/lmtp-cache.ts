@@ -12,6 +12,8 @@
 // the test relay, `inline:{/tmp/cacheTEST-x/lmtp.sock=yes}` matched nothing and the lower-cased
 // key matched.
 
+import { listEntries } from "../service/postfix-list.js";
+
 /** Characters an inline table's key cannot hold as written (its own syntax). */
 const INLINE_SYNTAX = /[\s,{}=]/;
 
@@ -24,25 +26,6 @@ export function lmtpCacheEntry(nexthop: string): string | undefined {
   const path = /^lmtp:unix:(.+)$/.exec(nexthop)?.[1];
   if (path === undefined || INLINE_SYNTAX.test(path)) return undefined;
   return `inline:{${path.toLowerCase()}=yes}`;
-}
-
-/** The entries of a Postfix list parameter's value: split at commas and white space outside braces. */
-export function listEntries(value: string): string[] {
-  const entries: string[] = [];
-  let depth = 0;
-  let current = "";
-  for (const char of value) {
-    if (char === "{") depth++;
-    if (char === "}") depth = Math.max(0, depth - 1);
-    if (depth === 0 && /[\s,]/.test(char)) {
-      if (current !== "") entries.push(current);
-      current = "";
-      continue;
-    }
-    current += char;
-  }
-  if (current !== "") entries.push(current);
-  return entries;
 }
 
 /** Whether a `lmtp_connection_cache_destinations` value lists `entry` (or caches every destination). */

@@ -8,7 +8,8 @@ import { basename, dirname, join } from "node:path";
 import { routesReloadUnits, systemdUnit } from "./systemd-unit.js";
 import { dovecotRemoveSteps, dovecotSteps } from "./dovecot-steps.js";
 import { mapsReadTable, tableEntry, transportNexthop } from "../service/transport-map.js";
-import { cacheListsEntry, lmtpCacheEntry, listEntries } from "./lmtp-cache.js";
+import { cacheListsEntry, lmtpCacheEntry } from "./lmtp-cache.js";
+import { listEntries, withEntryFirst, withoutEntry } from "../service/postfix-list.js";
 import { findGroupId } from "../service/unix-groups.js";
 import { runTool } from "../service/run-tool.js";
 
@@ -284,7 +285,7 @@ function listParameterStep(
   places: SetupPlaces,
   step: { name: string; parameter: string; entry: string; current: string; done: boolean; recordKey: keyof SetupRecord },
 ): SetupStep {
-  const setting = `${step.parameter} = ${step.current ? `${step.entry}, ${step.current}` : step.entry}`;
+  const setting = `${step.parameter} = ${withEntryFirst(step.entry, step.current)}`;
   return {
     name: step.name,
     done: step.done,
@@ -319,11 +320,7 @@ async function lmtpCacheRemoveSteps(places: SetupPlaces): Promise<SetupStep[]> {
   const entry = doorCacheEntry(readHostJson(places.dataDir), join(places.queueDir, "chatbot", "lmtp.sock"));
   if (entry === undefined) return [];
   const current = await run(places, "postconf", ["-h", "lmtp_connection_cache_destinations"]).catch(() => "");
-  const restored =
-    readRecord(places).lmtpCacheBefore ??
-    listEntries(current)
-      .filter((e) => e !== entry)
-      .join(", ");
+  const restored = readRecord(places).lmtpCacheBefore ?? withoutEntry(current, entry);
   return [
     restoreParameterStep(places, {
       name: `Postfix lmtp_connection_cache_destinations without ${entry}`,
@@ -366,13 +363,7 @@ export async function removeSteps(places: SetupPlaces): Promise<SetupStep[]> {
   steps.push(...(await lmtpCacheRemoveSteps(places)));
   const entry = tableEntry(tablePath(places));
   const maps = await run(places, "postconf", ["-h", "transport_maps"]).catch(() => "");
-  const before = readRecord(places).transportMapsBefore;
-  const restored =
-    before ??
-    maps
-      .split(/\s*,\s*|\s+/)
-      .filter((m) => m !== "" && m !== entry)
-      .join(", ");
+  const restored = readRecord(places).transportMapsBefore ?? withoutEntry(maps, entry);
   steps.push(
     restoreParameterStep(places, {
       name: `Postfix transport_maps without ${entry}`,

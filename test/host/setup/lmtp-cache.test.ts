@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LMTP_SOCKET } from "../../../host/service/paths.js";
 import { transportNexthop } from "../../../host/service/transport-map.js";
-import { cacheListsEntry, listEntries, lmtpCacheEntry } from "../../../host/setup/lmtp-cache.js";
+import { cacheListsEntry, lmtpCacheEntry } from "../../../host/setup/lmtp-cache.js";
+import { listEntries } from "../../../host/service/postfix-list.js";
 
 describe("lmtpCacheEntry", () => {
   it("names the default socket as Postfix does (relative to its queue directory), as the README's recipe writes it", () => {
