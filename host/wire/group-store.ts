@@ -45,6 +45,11 @@ async function fileIdentity(file: string): Promise<Stats | undefined> {
   });
 }
 
+/** Whether two looks at a file saw the same one: every write replaces it by rename (a new inode), and a write in place changes size or mtime. */
+function sameFile(a: { ino: number; size: number; mtimeMs: number }, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
 function forgetParsed(file: string): void {
   const old = parsedFiles.get(file);
   if (!old) return;
@@ -84,7 +89,7 @@ export class GroupStore {
       return {};
     }
     const kept = parsedFiles.get(this.file);
-    if (kept && kept.ino === before.ino && kept.size === before.size && kept.mtimeMs === before.mtimeMs) {
+    if (kept && sameFile(kept, before)) {
       parsedFiles.delete(this.file); // most recently used: to the end
       parsedFiles.set(this.file, kept);
       return kept.all;
@@ -92,8 +97,7 @@ export class GroupStore {
     const all = await readJsonFile<Record<string, Group>>(this.file, {});
     // Kept only when the file stayed the same one across the read (no writer replaced it meanwhile).
     const after = await fileIdentity(this.file);
-    if (after && after.ino === before.ino && after.size === before.size && after.mtimeMs === before.mtimeMs)
-      keepParsed(this.file, after, all, PARSED_GROUP_FILES_MAX_BYTES);
+    if (after && sameFile(after, before)) keepParsed(this.file, after, all, PARSED_GROUP_FILES_MAX_BYTES);
     else forgetParsed(this.file);
     return all;
   }
@@ -129,11 +133,10 @@ export class GroupStore {
     // Compact JSON, stringified once when it fits (it did pretty-printed, and sized each group apart first).
     let text = JSON.stringify(all);
     if (text.length > this.maxBytes) text = JSON.stringify(forgetOldest(all, id, this.maxBytes));
-    const written = all;
     forgetParsed(this.file);
     await writePrivateFile(this.file, text);
     const stats = await fileIdentity(this.file);
-    if (stats) keepParsed(this.file, stats, written, PARSED_GROUP_FILES_MAX_BYTES);
+    if (stats) keepParsed(this.file, stats, all, PARSED_GROUP_FILES_MAX_BYTES);
     return copyOf(stored);
   }
 }
