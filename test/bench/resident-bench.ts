@@ -16,7 +16,6 @@ import { captureIo, cliOrThrow } from "../support/cli-io.js";
 import { MAIN_CORE, rpcServerPath } from "../support/dc-cores.js";
 import { startDeltaChat, type DeltaChatDriver } from "../support/deltachat-client.js";
 import { startRelay, type TestRelay } from "../support/relay.js";
-import { lmtpCacheEntry } from "../../host/setup/lmtp-cache.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { spawnServe } from "../support/serve-process.js";
 import { treeRssKiB } from "./idle-bench.js";
@@ -125,10 +124,8 @@ async function setUpHost(relay: TestRelay, work: string) {
   const serve = spawnServe(data);
   await serve.started();
   await relay.routeToLmtp(addr, socket);
-  // What `host setup` gives Postfix: its connections to the door kept between mails (lmtp-cache.ts).
-  const cacheEntry = lmtpCacheEntry(`lmtp:unix:${socket}`);
-  if (cacheEntry === undefined) throw new Error(`resident bench: no lmtp_connection_cache_destinations entry names ${socket}`);
-  await relay.postconf([`lmtp_connection_cache_destinations = ${cacheEntry}`]);
+  // What `host setup` gives Postfix: its connections to the door kept between mails.
+  await relay.keepLmtpConnections(socket);
   const qr = captureIo(work);
   if ((await runCli(["host", "qr", addr, "--json", "--data-dir", data], qr)) !== 0) throw new Error(`chatbot host qr failed: ${qr.err}`);
   return { serve, link: (JSON.parse(qr.out) as { link: string }).link };

@@ -43,7 +43,6 @@ import { decryptAndVerify } from "../../host/wire/pgp/decrypt.js";
 import type { BotIdentity } from "../../host/wire/pgp/identity.js";
 import { captureIo, cliOrThrow } from "../support/cli-io.js";
 import { startRelay, type TestRelay } from "../support/relay.js";
-import { lmtpCacheEntry } from "../../host/setup/lmtp-cache.js";
 import { relayHostInitArgs } from "../support/relay-host-init.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { machineBusyMs, ownCpuMs, pidFromFile, processTree, treeCpuMs } from "./proc.js";
@@ -590,9 +589,7 @@ export async function measureServiceBurst(options: {
     setup = await setUp(relay, options.spread?.bots ?? 1, options.spread?.senders ?? 1);
     if (options.lmtpCache !== false) {
       // What `host setup` (and the README's recipe) gives Postfix: its connections to the door kept between mails.
-      const entry = lmtpCacheEntry(`lmtp:unix:${setup.socket}`);
-      if (entry === undefined) throw new Error(`service bench: no lmtp_connection_cache_destinations entry names ${setup.socket}`);
-      await relay.postconf([`lmtp_connection_cache_destinations = ${entry}`]);
+      await relay.keepLmtpConnections(setup.socket);
       notes.push("Postfix keeps its LMTP connections to the door between mails (host setup's lmtp_connection_cache_destinations)");
     } else notes.push("Postfix opens an LMTP connection per mail unless its queue has a backlog (--no-lmtp-cache)");
     const setupSeconds = (performance.now() - phaseStart) / 1000;

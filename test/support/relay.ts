@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addDiagnostics } from "./diagnostics.js";
+import { lmtpCacheEntry } from "../../host/setup/lmtp-cache.js";
 import nodemailer from "nodemailer";
 
 const RELAY_DIR = fileURLToPath(new URL("../relay/", import.meta.url));
@@ -52,6 +53,11 @@ export interface TestRelay {
   useHostTransportMap(file: string): Promise<void>;
   /** `postconf -e` each "name = value" line into this relay's Postfix, then one `postfix reload`. */
   postconf(settings: string[]): Promise<void>;
+  /**
+   * What `host setup` gives Postfix for an LMTP door on `socketPath`: its connections kept between
+   * mails (lmtp_connection_cache_destinations, host/setup/lmtp-cache.ts), then one reload.
+   */
+  keepLmtpConnections(socketPath: string): Promise<void>;
   /** `postqueue -f`: attempt every deferred mail now (after fixing what made it fail). */
   flushQueue(): Promise<void>;
   /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
@@ -154,6 +160,13 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     postconf: async (settings) => {
       const postfix = join(base, "server", "postfix");
       for (const setting of settings) await run("postconf", ["-c", postfix, "-e", setting]);
+      await run("postfix", ["-c", postfix, "reload"]);
+    },
+    keepLmtpConnections: async (socketPath) => {
+      const entry = lmtpCacheEntry(`lmtp:unix:${socketPath}`);
+      if (entry === undefined) throw new Error(`no lmtp_connection_cache_destinations entry names ${socketPath}`);
+      const postfix = join(base, "server", "postfix");
+      await run("postconf", ["-c", postfix, "-e", `lmtp_connection_cache_destinations = ${entry}`]);
       await run("postfix", ["-c", postfix, "reload"]);
     },
     flushQueue: async () => {
