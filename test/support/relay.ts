@@ -60,6 +60,8 @@ export interface TestRelay {
   keepLmtpConnections(socketPath: string): Promise<void>;
   /** `postqueue -f`: attempt every deferred mail now (after fixing what made it fail). */
   flushQueue(): Promise<void>;
+  /** `postsuper -d ALL`: delete every queued mail (a deferred one that a test no longer wants retried). */
+  dropQueue(): Promise<void>;
   /** Paths of the mails the default pipe command captured for `addr`, oldest first. */
   capturedMails(addr: string): Promise<string[]>;
   /** The Dovecot maildir of `addr` (new/, cur/, tmp/ below it; absent until the first delivery). */
@@ -171,6 +173,9 @@ export async function startRelay(options: { domain?: string } = {}): Promise<Tes
     },
     flushQueue: async () => {
       await run("postqueue", ["-c", join(base, "server", "postfix"), "-f"]);
+    },
+    dropQueue: async () => {
+      await run("postsuper", ["-c", join(base, "server", "postfix"), "-d", "ALL"]);
     },
     capturedMails: async (addr) => {
       const dir = join(base, "captured", addr);
