@@ -631,6 +631,25 @@ export const STATE_MIRROR_MIN_GAP_MS = 30_000;
  */
 export const POLICY_FLUSH_MS = 1_000;
 /**
+ * The bots `host serve`'s pipeline keeps loaded between their events (bot-registry.ts): settings,
+ * bundle, key, stores, policy, SMTP submitter. A bot is loaded on its first event and evicted when
+ * it has no event in flight and either it was idle for `idleMs` or the loaded ones pass `maxBots`
+ * or their bundles `maxBundleChars` (least recently used first). Without it a pipeline that never
+ * rests (a busy relay, or pipelineRestSeconds 0) kept every bot that ever had an event: up to
+ * 5 MiB of bundle and 10 000 gossiped peers each. A reload costs ~2–5 ms of CPU (measured: bundle
+ * read and hash, key import, stores opened lazily), so the cap only has to hold the active bots.
+ */
+export const LOADED_BOTS: Readonly<LoadedBotsLimits> = Object.freeze({ maxBots: 64, maxBundleChars: 32 * MiB, idleMs: 5 * 60_000 });
+/** The bounds of the pipeline's loaded bots (LOADED_BOTS). */
+export interface LoadedBotsLimits {
+  /** Bots loaded at once (in-flight ones may exceed it until they end). */
+  maxBots: number;
+  /** Their bundles' code, characters in all. */
+  maxBundleChars: number;
+  /** A bot without an event for this long is evicted, ms. */
+  idleMs: number;
+}
+/**
  * Spool entries of `host serve` whose replies are being submitted over SMTP while the next entries
  * are planned (decrypted, run, journaled): the pipeline's depth. Each holds its plan in memory.
  */

@@ -44,6 +44,11 @@ export class SendPacer {
     this.tat = base + count * this.intervalMs;
     return sendAt - now;
   }
+
+  /** The bucket is full again (tat passed: the whole burst may go now): a new pacer would answer the same. */
+  idle(): boolean {
+    return this.tat <= this.clock.now();
+  }
 }
 
 /** Send through the pacer: reserve a slot, sleep (injected) until it, then send. */

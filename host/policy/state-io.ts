@@ -58,6 +58,11 @@ export class StateIo {
     return worst ? { allowed: false, ...worst } : { allowed: true };
   }
 
+  /** No save counts any more: a new StateIo would answer the same (the registry drops this one). */
+  idle(): boolean {
+    return this.live(this.clock.now()).length === 0;
+  }
+
   /** Count one state save of `bytes`. */
   record(bytes: number): void {
     this.live(this.clock.now()).push({ at: this.clock.now(), bytes: Number.isFinite(bytes) && bytes > 0 ? bytes : 0 });

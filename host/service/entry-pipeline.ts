@@ -19,7 +19,7 @@
 import type { Executor } from "../executor/executor.js";
 import { MAIL_MAX_BYTES } from "../../core/limits.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
-import type { BotRegistry } from "./bot-registry.js";
+import type { BotLease, BotRegistry } from "./bot-registry.js";
 import { commitPlan } from "./commit-plan.js";
 import { deadLetterReason, type DeadLetterCode } from "./failure-class.js";
 import { applyPlan, planMail, planTick, type MailPlan } from "./handle-mail.js";
@@ -39,7 +39,7 @@ export interface EntryPipelineDeps {
   config: Pick<HostConfig, "maxAttempts">;
   spool: Spool;
   executor: Executor;
-  registry: Pick<BotRegistry, "bot" | "stateIo">;
+  registry: Pick<BotRegistry, "lease" | "stateIo">;
   submitters: Pick<SubmitterPool, "for">;
   ticks: Pick<TickScheduler, "tickTimeOf">;
   clock: Clock;
@@ -67,10 +67,29 @@ export class EntryPipeline {
    * `sentSettled` resolves once the bot's earlier entries still being submitted are done (handle-mail.ts).
    */
   async prepare(entry: SpoolEntry, sentSettled: () => Promise<void>): Promise<SubmitStep | undefined> {
+    // The bot stays loaded (not evicted: bot-registry.ts) until its entry is done, submit included.
+    const held: { lease?: BotLease } = {};
+    const submit = await this.prepareHeld(entry, sentSettled, held);
+    if (!submit) {
+      held.lease?.release();
+      return undefined;
+    }
+    return async () => {
+      try {
+        await submit();
+      } finally {
+        held.lease?.release();
+      }
+    };
+  }
+
+  /** prepare() with the bot's lease put in `held` once taken. */
+  private async prepareHeld(entry: SpoolEntry, sentSettled: () => Promise<void>, held: { lease?: BotLease }): Promise<SubmitStep | undefined> {
     const { spool, log } = this.deps;
     let current = entry;
     try {
-      const loaded = await this.deps.registry.bot(entry.recipient);
+      const loaded = await this.deps.registry.lease(entry.recipient);
+      if (loaded) held.lease = loaded;
       if (!loaded) return void (await this.deadLetter(entry, "BOT_NOT_INSTALLED", `${entry.recipient} is not an installed bot`));
       const { bot, policy } = loaded;
       if (!bot.settings.enabled) {

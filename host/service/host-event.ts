@@ -136,6 +136,8 @@ export type ServiceEvent =
   | { event: "pipeline.started"; pid: number | null; why: "start" | "poke" | "notice" | "due" | "restart" }
   /** The pipeline process rested (exited with nothing to do); the door starts it again at `nextDueAt` (ISO 8601; null: on the next mail). */
   | { event: "pipeline.rested"; pid: number | null; nextDueAt: string | null }
+  /** The pipeline evicted `count` bots without an event in flight (core/limits.ts LOADED_BOTS): over its cap, or idle; `loaded` stay. */
+  | { event: "bots.evicted"; count: number; loaded: number; why: "cap" | "idle" }
   | { event: "service.stopping" }
   | { event: "service.failed"; error: string }
   | { event: "service.stop-error"; part: string; error: string }

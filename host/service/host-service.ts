@@ -5,7 +5,7 @@
 // The parts it composes, one job each: bot-registry.ts (installed bots, policies, state IO),
 // submitter-pool.ts (one paced SMTP submitter per bot), tick-scheduler.ts (due ticks into the
 // spool), retry-policy.ts (backoff or dead letter), commit-plan.ts (the one commit point).
-import { DRAIN_IDLE_MS, IDLE_GC_MS, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type StateIoLimits } from "../../core/limits.js";
+import { DRAIN_IDLE_MS, IDLE_GC_MS, POLICY_FLUSH_MS, SUBMITS_IN_FLIGHT_MAX, type LoadedBotsLimits, type StateIoLimits } from "../../core/limits.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { Executor } from "../executor/executor.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
@@ -39,6 +39,8 @@ export interface HostServiceDeps {
   mirror?: Pick<StateMirror, "ensureRestored" | "markDirty">;
   /** State IO per bot (host/policy/state-io.ts); DEFAULT_STATE_IO_LIMITS when absent. */
   stateIoLimits?: Readonly<StateIoLimits>;
+  /** How many bots stay loaded between their events (bot-registry.ts); LOADED_BOTS when absent. */
+  loadedBots?: Readonly<LoadedBotsLimits>;
   /** Put a mail for a paused bot into its account's INBOX (entry-pipeline.ts); without it such mail is dead-lettered. */
   toMailbox?: (bot: InstalledBot, raw: Uint8Array) => Promise<void>;
   /**
@@ -79,8 +81,16 @@ export class HostService {
 
   constructor(private readonly deps: HostServiceDeps) {
     const { dataDir, config, spool, executor, clock, log, mirror } = deps;
-    this.registry = new BotRegistry({ dataDir, config, clock, log, ...(deps.stateIoLimits ? { stateIoLimits: deps.stateIoLimits } : {}) });
     this.submitters = new SubmitterPool({ submitterFor: deps.submitterFor, clock, pacing: config.pacing, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+    this.registry = new BotRegistry({
+      dataDir,
+      config,
+      clock,
+      log,
+      ...(deps.stateIoLimits ? { stateIoLimits: deps.stateIoLimits } : {}),
+      ...(deps.loadedBots ? { loadedBots: deps.loadedBots } : {}),
+      onEvicted: (addr) => this.submitters.drop(addr),
+    });
     this.ticks = new TickScheduler({ dataDir, spool, registry: this.registry, clock, log });
     this.pipeline = new EntryPipeline({
       config,
@@ -100,6 +110,11 @@ export class HostService {
   /** The installed bot `addr` and its policy, reloaded when its bot.json changed (install, upgrade, rollback, enable). */
   bot(addr: string): Promise<LoadedBot | undefined> {
     return this.registry.bot(addr);
+  }
+
+  /** The bots loaded now (bounded: core/limits.ts LOADED_BOTS) and how many were evicted since the start. */
+  loadedBots(): ReturnType<BotRegistry["loaded"]> {
+    return this.registry.loaded();
   }
 
   /** Queue the ticks that are due (hourly/daily bots); missed ticks after downtime are queued once. */
@@ -142,6 +157,8 @@ export class HostService {
           const running: Promise<void> = submit().finally(() => {
             inFlight.delete(running);
             bot.delete(running);
+            // Kept per bot only while it has mails in flight (a relay's bots are many).
+            if (bot.size === 0 && this.submitting.get(entry.recipient) === bot) this.submitting.delete(entry.recipient);
           });
           inFlight.add(running);
           bot.add(running);

@@ -37,6 +37,7 @@ const COUNTERS = {
   refused: ["chatbot_refused_total", "Events the host answered instead of the bot: a per-user limit (reason = its name) or consent (/stop, /start)."],
   deferred: ["chatbot_deferred_total", "Events put back in the spool because the bot's CPU budget was used up."],
   retries: ["chatbot_spool_retries_total", "Spool entries whose delivery failed and will be retried."],
+  evicted: ["chatbot_bots_evicted_total", "Bots the pipeline unloaded between their events (idle, or over its cap of loaded bots), by why."],
 } as const;
 
 /** Escape a label value: backslash, double quote and newline (the text format's rule). */
@@ -87,6 +88,9 @@ export class HostMetrics {
         break;
       case "spool.retry":
         this.#add("retries", {}, 1);
+        break;
+      case "bots.evicted":
+        this.#add("evicted", { why: event.why }, event.count);
         break;
     }
   }

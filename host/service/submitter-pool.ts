@@ -1,5 +1,6 @@
 // One SMTP submitter per bot, logged in as the bot and paced under the relay's per-account send
-// rate (host.json `pacing`, policy/send-pacer.ts); opened on the bot's first mail, closed on stop.
+// rate (host.json `pacing`, policy/send-pacer.ts); opened on the bot's first mail, closed when the
+// pipeline evicts the bot (drop) or stops.
 import type { SendPacing } from "../../core/limits.js";
 import { SendPacer, paced } from "../policy/send-pacer.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
@@ -40,6 +41,17 @@ export class SubmitterPool {
     const submitter: SmtpSubmitter = { submit: (mail) => paced(pacer, sleep, () => inner.submit(mail)), close: () => inner.close() };
     this.submitters.set(addr, { password: bot.password, submitter });
     return submitter;
+  }
+
+  /**
+   * The bot was evicted (bot-registry.ts): close its submitter (its SMTP connection). The pacers of
+   * bots without a submitter are forgotten once idle — one still pacing is kept (a new one would let
+   * a whole burst through), and goes at a later drop.
+   */
+  drop(addr: string): void {
+    this.submitters.get(addr)?.submitter.close();
+    this.submitters.delete(addr);
+    for (const [kept, pacer] of this.pacers) if (!this.submitters.has(kept) && pacer.idle()) this.pacers.delete(kept);
   }
 
   /** Close every submitter (their SMTP connections); the next mail opens a new one. */

@@ -27,6 +27,19 @@ function sendAll(pacer: SendPacer, clock: FakeClock, count: number): number[] {
 }
 
 describe("send pacer", () => {
+  it("idle once its bucket is full again (tat passed): a new pacer would then answer the same", () => {
+    const clock = new FakeClock(T0);
+    const pacer = new SendPacer(clock, { sendsPerMinute: 60, sendBurst: 3 });
+    expect(pacer.idle()).toBe(true);
+    sendAll(pacer, clock, 3); // the burst, at once
+    expect(pacer.idle()).toBe(false);
+    clock.advance(2_999);
+    expect(pacer.idle()).toBe(false);
+    clock.advance(1);
+    expect(pacer.idle()).toBe(true);
+    expect(pacer.reserve(3)).toBe(new SendPacer(clock, { sendsPerMinute: 60, sendBurst: 3 }).reserve(3));
+  });
+
   it("our numbers stay below the relay's 60 per minute and burst of 10", () => {
     expect(DEFAULT_SEND_PACING.sendsPerMinute).toBeLessThan(60);
     expect(DEFAULT_SEND_PACING.sendBurst).toBeLessThan(10);

@@ -10,6 +10,17 @@ describe("state IO limits", () => {
     expect(DEFAULT_STATE_IO_LIMITS).toEqual({ stateWriteBytesPerSecond: 1_000_000, stateWriteOpsPerSecond: 100 });
   });
 
+  it("idle once no write counts any more (a second after the last): the registry may then forget it", () => {
+    const clock = new FakeClock(10_000);
+    const io = new StateIo(clock);
+    expect(io.idle()).toBe(true);
+    io.record(5);
+    clock.advance(999);
+    expect(io.idle()).toBe(false);
+    clock.advance(1);
+    expect(io.idle()).toBe(true);
+  });
+
   it("stateWriteOpsPerSecond: the 100th write in a second passes, the 101st waits until the first leaves the window", () => {
     const clock = new FakeClock(10_000);
     const io = new StateIo(clock);

@@ -36,6 +36,9 @@ const LINES: HostEvent[] = [
   { event: "spool.retry", bot: "a@chat.test", entry: "1", code: "SMTP_CONNECTION", attempts: 1, nextAttemptAt: 2, error: "smtp down" },
   { event: "spool.retry", bot: "b@chat.test", entry: "2", code: "SMTP_CONNECTION", attempts: 1, nextAttemptAt: 2, error: "smtp down" },
   { event: "lmtp.spooled", bot: "a@chat.test", entry: "3", from: "u@x.test" },
+  { event: "bots.evicted", count: 3, loaded: 64, why: "cap" },
+  { event: "bots.evicted", count: 2, loaded: 10, why: "idle" },
+  { event: "bots.evicted", count: 1, loaded: 9, why: "idle" },
   { event: "bot.event", bot: 'we"ird\\bot\n@chat.test', from: "u@x.test", status: "ok", cpuMs: 1, wallMs: 2, memoryBytes: 1, sent: 0 },
 ];
 
@@ -68,6 +71,10 @@ chatbot_deferred_total{bot="b@chat.test"} 1
 # HELP chatbot_spool_retries_total Spool entries whose delivery failed and will be retried.
 # TYPE chatbot_spool_retries_total counter
 chatbot_spool_retries_total 2
+# HELP chatbot_bots_evicted_total Bots the pipeline unloaded between their events (idle, or over its cap of loaded bots), by why.
+# TYPE chatbot_bots_evicted_total counter
+chatbot_bots_evicted_total{why="cap"} 3
+chatbot_bots_evicted_total{why="idle"} 3
 # HELP chatbot_spool_entries Mails waiting in the spool.
 # TYPE chatbot_spool_entries gauge
 chatbot_spool_entries 3

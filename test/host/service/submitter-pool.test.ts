@@ -77,4 +77,39 @@ describe("submitter pool", () => {
     expect(opened).toHaveLength(3);
     expect(opened[2]!.smtp.closed).toBe(false);
   });
+
+  it("drop (an evicted bot) closes its submitter; its pacer is kept while it still paces, so the bot cannot send a new burst right after", async () => {
+    const clock = new FakeClock(T0);
+    const opened: FakeSmtp[] = [];
+    const slept: number[] = [];
+    const submitters = new SubmitterPool({
+      clock,
+      pacing: { sendsPerMinute: 60, sendBurst: 2 },
+      submitterFor: () => {
+        const smtp = new FakeSmtp();
+        opened.push(smtp);
+        return smtp;
+      },
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock.advance(ms);
+      },
+    });
+    const a = botAt("a@chat.test");
+    await submitters.for(a).submit(mail(1));
+    await submitters.for(a).submit(mail(2));
+    submitters.drop("a@chat.test");
+    expect(opened[0]!.closed).toBe(true);
+    // The burst is used up: after the drop the next mail still waits its interval.
+    await submitters.for(a).submit(mail(3));
+    expect(slept).toEqual([1_000]);
+    expect(opened).toHaveLength(2);
+    // Once the bucket is full again the pacer is forgotten at a drop: a new one answers the same (no wait).
+    submitters.drop("a@chat.test");
+    clock.advance(3_000);
+    submitters.drop("b@chat.test");
+    await submitters.for(a).submit(mail(4));
+    await submitters.for(a).submit(mail(5));
+    expect(slept).toEqual([1_000]);
+  });
 });
