@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
@@ -125,6 +125,22 @@ describe("loadOrCreateIdentity: the key file", () => {
     expect(notices).toHaveLength(2);
     expect(notices.join("\n")).toMatch(/0600/);
     expect(notices.join("\n")).toMatch(/0700/);
+  });
+
+  it("a key read before is not parsed again while its file is unchanged (the same identity), and read anew when the file was replaced", async () => {
+    const first = await loadOrCreateIdentity(dir, ADDR); // created: not kept (no file stat before it)
+    const read = await loadOrCreateIdentity(dir, ADDR);
+    expect(read.fingerprint).toBe(first.fingerprint);
+    expect(await loadOrCreateIdentity(dir, ADDR)).toBe(read);
+    // Another key in its place (an operator restoring a backup): a new file, read anew.
+    const other = await generateBotKeyArmored(ADDR);
+    const file = join(dir, ADDR, "key.asc");
+    await writeFile(join(dir, ADDR, "new.asc"), other, { mode: 0o600 });
+    await rename(join(dir, ADDR, "new.asc"), file);
+    const replaced = await loadOrCreateIdentity(dir, ADDR);
+    expect(replaced.fingerprint).toBe((await identityFromArmored(other, ADDR)).fingerprint);
+    expect(replaced.fingerprint).not.toBe(read.fingerprint);
+    expect(await loadOrCreateIdentity(dir, ADDR)).toBe(replaced);
   });
 
   it("says nothing when the permissions are already right", async () => {
