@@ -13,14 +13,10 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Executor } from "../../host/executor/executor.js";
 import { LOADED_BOTS, MAIL_MAX_BYTES, type LoadedBotsLimits } from "../../core/limits.js";
-import { loadHostConfig } from "../../host/service/host-config.js";
-import { HostService } from "../../host/service/host-service.js";
-import { hostPaths } from "../../host/service/paths.js";
-import { Spool } from "../../host/spool/spool.js";
-import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { runBench } from "./run-bench.js";
+import { burstSettings, partBenchService } from "./part-bench-service.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -28,34 +24,18 @@ const gc = runInNewContext("gc") as () => void;
 async function measure(bots: number, loadedBots: Readonly<LoadedBotsLimits>, executor: Executor) {
   const work = mkdtempSync(join(tmpdir(), "loaded-bots-"));
   try {
-    const lots = 100_000_000;
-    const data = await initHost(work, {
-      ceilings: {
-        perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots },
-        bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots },
-      },
-      pacing: { sendsPerMinute: lots, sendBurst: lots },
-    });
+    const data = await initHost(work, burstSettings());
     await installBot(work, data, { addr: "bot0@chat.test" });
     const addrs = Array.from({ length: bots }, (_, i) => `bot${i}@chat.test`);
     for (const addr of addrs.slice(1)) cpSync(join(data, "bots", addrs[0]!), join(data, "bots", addr), { recursive: true });
-    const config = await loadHostConfig(hostPaths(data).config, data);
-    const clock = { now: () => Date.now() };
-    const spool = new Spool(hostPaths(data).spool, clock);
     let accepted = 0;
-    const smtp: SmtpSubmitter = { submit: async () => void (accepted += 1), close: () => {} };
     let evictions = 0;
-    const service = new HostService({
-      dataDir: data,
-      config,
-      spool,
-      executor,
-      clock,
+    const { service, spool } = await partBenchService(data, executor, {
       loadedBots,
+      onSubmit: () => void (accepted += 1),
       log: (event) => {
         if (event.event === "bots.evicted") evictions += event.count;
       },
-      submitterFor: () => smtp,
     });
     // Every copy has the same key: mails to each bot, encrypted to it, a round at a time.
     const key = (await service.bot(addrs[0]!))!.bot.account.identity.publicKey;

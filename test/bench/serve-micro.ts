@@ -21,6 +21,7 @@ import type { SmtpSubmitter } from "../../host/wire/smtp-submit.js";
 import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { runBench } from "./run-bench.js";
+import { burstSettings } from "./part-bench-service.js";
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 300);
@@ -28,14 +29,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "serve-micro-"));
   const executor = new Executor({ concurrency: 1 });
   try {
-    const lots = 100_000_000;
-    const data = await initHost(work, {
-      ceilings: {
-        perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots },
-        bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots },
-      },
-      pacing: { sendsPerMinute: lots, sendBurst: lots },
-    });
+    const data = await initHost(work, burstSettings());
     const addr = "echo@chat.test";
     await installBot(work, data, { addr });
     const config = await loadHostConfig(hostPaths(data).config, data);

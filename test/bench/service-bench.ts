@@ -11,6 +11,7 @@
 //               journal recorded it, so this is "reply accepted by SMTP" plus one unlink;
 //   mailbox   — Dovecot's delivery time of the reply, from its maildir file name (µs);
 //   accepted  — Postfix's 250 for the injected mail, seen by the injecting client.
+import { burstSettings } from "./part-bench-service.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import {
   accessSync,
@@ -307,19 +308,7 @@ async function setUp(relay: TestRelay, botCount: number, userCount: number): Pro
 function configure(dataDir: string, concurrency: number): void {
   const file = join(dataDir, "host.json");
   const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  const lots = 100_000_000;
-  writeFileSync(
-    file,
-    JSON.stringify({
-      ...config,
-      concurrency,
-      ceilings: {
-        perUser: { mailsPerHour: lots, mailsPerDay: lots, bytesPerHour: lots * 100, cpuMsPerHour: lots },
-        bot: { botCpuMsPerHour: lots, botCpuMsPerDay: lots },
-      },
-      pacing: { sendsPerMinute: lots, sendBurst: lots },
-    }),
-  );
+  writeFileSync(file, JSON.stringify({ ...config, concurrency, ...burstSettings() }));
 }
 
 /**
