@@ -636,8 +636,9 @@ export const POLICY_FLUSH_MS = 1_000;
  * it has no event in flight and either it was idle for `idleMs` or the loaded ones pass `maxBots`
  * or their bundles `maxBundleChars` (least recently used first). Without it a pipeline that never
  * rests (a busy relay, or pipelineRestSeconds 0) kept every bot that ever had an event: up to
- * 5 MiB of bundle and 10 000 gossiped peers each. A reload costs ~2–5 ms of CPU (measured: bundle
- * read and hash, key import, stores opened lazily), so the cap only has to hold the active bots.
+ * 5 MiB of bundle and 10 000 gossiped peers each. A load costs ~1.5 ms of CPU when the bot's key
+ * was parsed before (pgp/identity.ts keeps it), ~6 ms when not (measured: `loadInstalledBot`), so
+ * the cap only has to hold the bots active within minutes of each other.
  */
 export const LOADED_BOTS: Readonly<LoadedBotsLimits> = Object.freeze({ maxBots: 64, maxBundleChars: 32 * MiB, idleMs: 5 * 60_000 });
 /** The bounds of the pipeline's loaded bots (LOADED_BOTS). */

@@ -128,7 +128,7 @@ export class BotRegistry {
     if (!bot) return undefined;
     // Two loads of one bot at once (two entries' first look): the one set first is kept.
     const raced = this.bots.get(addr);
-    if (raced && raced !== cached && raced.loadedFrom === mtime) {
+    if (raced && raced.loadedFrom === mtime) {
       this.touch(addr, raced);
       return raced;
     }
@@ -153,12 +153,11 @@ export class BotRegistry {
   }
 
   /** Take `addr` out of the loaded bots (its slot, if any, is no longer counted). */
-  private forget(addr: string): Slot | undefined {
+  private forget(addr: string): void {
     const slot = this.bots.get(addr);
-    if (!slot) return undefined;
+    if (!slot) return;
     this.bots.delete(addr);
     this.bundleChars -= slot.bot.bundle.code.length;
-    return slot;
   }
 
   /**
@@ -181,16 +180,15 @@ export class BotRegistry {
       if (slot.leases > 0) continue;
       this.forget(addr);
       evicted.push(addr);
-      const written = flushBotPolicy(slot.policy)
-        .catch((error: unknown) => this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }))
-        .finally(() => {
-          if (this.evicting.get(addr) === written) this.evicting.delete(addr);
-          this.deps.onEvicted?.(addr);
-        });
+      const written = this.flushLogged(addr, slot.policy).finally(() => {
+        if (this.evicting.get(addr) === written) this.evicting.delete(addr);
+        this.deps.onEvicted?.(addr);
+      });
       this.evicting.set(addr, written);
     }
-    // A state-IO window with no write in its last second holds nothing: a new one is the same.
-    for (const [addr, io] of this.stateIos) if (!this.bots.has(addr) && io.idle()) this.stateIos.delete(addr);
+    // In the sweep (once a second while the loop works), not at every lease: a state-IO window of an
+    // unloaded bot with no write in its last second holds nothing, and a new one is the same.
+    if (idleToo) for (const [addr, io] of this.stateIos) if (!this.bots.has(addr) && io.idle()) this.stateIos.delete(addr);
     if (evicted.length === 0) return;
     this.evictedTotal += evicted.length;
     this.deps.log({ event: "bots.evicted", count: evicted.length, loaded: this.bots.size, why: idleToo ? "idle" : "cap" });
@@ -211,12 +209,15 @@ export class BotRegistry {
    * retried next time. Then evict the bots idle for LOADED_BOTS.idleMs.
    */
   async flushPolicies(): Promise<void> {
-    for (const [addr, { policy }] of this.bots) {
-      await flushBotPolicy(policy).catch((error: unknown) =>
-        this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }),
-      );
-    }
+    for (const [addr, { policy }] of this.bots) await this.flushLogged(addr, policy);
     this.evictBeyond(true);
     await Promise.all(this.evicting.values());
+  }
+
+  /** Write `policy`'s held-back counters; a failure is logged (they stay held back for the next try). */
+  private flushLogged(addr: string, policy: BotPolicy): Promise<void> {
+    return flushBotPolicy(policy).catch((error: unknown) =>
+      this.deps.log({ event: "service.error", bot: addr, message: `cannot write usage counters: ${errorMessage(error)}` }),
+    );
   }
 }

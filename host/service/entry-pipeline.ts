@@ -68,7 +68,7 @@ export class EntryPipeline {
    */
   async prepare(entry: SpoolEntry, sentSettled: () => Promise<void>): Promise<SubmitStep | undefined> {
     // The bot stays loaded (not evicted: bot-registry.ts) until its entry is done, submit included.
-    const held: { lease?: BotLease } = {};
+    const held: { lease?: BotLease | undefined } = {};
     const submit = await this.prepareHeld(entry, sentSettled, held);
     if (!submit) {
       held.lease?.release();
@@ -84,12 +84,11 @@ export class EntryPipeline {
   }
 
   /** prepare() with the bot's lease put in `held` once taken. */
-  private async prepareHeld(entry: SpoolEntry, sentSettled: () => Promise<void>, held: { lease?: BotLease }): Promise<SubmitStep | undefined> {
+  private async prepareHeld(entry: SpoolEntry, sentSettled: () => Promise<void>, held: { lease?: BotLease | undefined }): Promise<SubmitStep | undefined> {
     const { spool, log } = this.deps;
     let current = entry;
     try {
-      const loaded = await this.deps.registry.lease(entry.recipient);
-      if (loaded) held.lease = loaded;
+      const loaded = (held.lease = await this.deps.registry.lease(entry.recipient));
       if (!loaded) return void (await this.deadLetter(entry, "BOT_NOT_INSTALLED", `${entry.recipient} is not an installed bot`));
       const { bot, policy } = loaded;
       if (!bot.settings.enabled) {

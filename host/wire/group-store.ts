@@ -2,13 +2,14 @@
 // (PROTOCOL §3). One JSON file per bot, bounded (any sender can start a group): GROUP_NAME_MAX_CHARS
 // of a name, GROUP_MEMBERS_MAX members a group, GROUP_STORE_MAX_BYTES in all, the groups changed
 // longest ago forgotten first. A parsed file is kept between calls while the file is the same one
-// (inode, size, mtime: every write replaces it by rename, `host qr`'s too), up to
+// (storage/parsed-file-cache.ts; every write replaces it by rename, `host qr`'s too), up to
 // PARSED_GROUP_FILES_MAX_BYTES of them in this process: reading the file at every group message
 // cost ~25 ms of CPU for 2 MiB, and any sender can fill the store to its cap.
 import { randomBytes } from "node:crypto";
 import type { Stats } from "node:fs";
 import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_GROUP_FILES_MAX_BYTES } from "../../core/limits.js";
 import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
+import { ParsedFileCache, sameFile } from "../storage/parsed-file-cache.js";
 import { stat } from "../spool/file-io.js";
 import type { Clock } from "../../core/clock.js";
 
@@ -33,9 +34,8 @@ export function isValidGroupId(id: string): boolean {
   return /^[A-Za-z0-9_-]{11,32}$/.test(id);
 }
 
-/** Parsed group files by path, least recently used first, with the file they were read from. */
-const parsedFiles = new Map<string, { ino: number; size: number; mtimeMs: number; all: Record<string, Group> }>();
-let parsedBytes = 0;
+/** Parsed group files by path, weighed by their bytes. */
+const parsedFiles = new ParsedFileCache<Record<string, Group>>(PARSED_GROUP_FILES_MAX_BYTES, (stamp) => stamp.size);
 
 /** The file's identity, or undefined when there is none. */
 async function fileIdentity(file: string): Promise<Stats | undefined> {
@@ -43,29 +43,6 @@ async function fileIdentity(file: string): Promise<Stats | undefined> {
     if (error.code === "ENOENT") return undefined;
     throw error;
   });
-}
-
-/** Whether two looks at a file saw the same one: every write replaces it by rename (a new inode), and a write in place changes size or mtime. */
-function sameFile(a: { ino: number; size: number; mtimeMs: number }, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
-}
-
-function forgetParsed(file: string): void {
-  const old = parsedFiles.get(file);
-  if (!old) return;
-  parsedBytes -= old.size;
-  parsedFiles.delete(file);
-}
-
-function keepParsed(file: string, stats: Stats, all: Record<string, Group>, maxBytes: number): void {
-  forgetParsed(file);
-  if (stats.size > maxBytes) return;
-  parsedFiles.set(file, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, all });
-  parsedBytes += stats.size;
-  for (const [oldest] of parsedFiles) {
-    if (parsedBytes <= maxBytes) break;
-    forgetParsed(oldest);
-  }
 }
 
 /** A copy the caller may change without changing the kept one. */
@@ -85,20 +62,16 @@ export class GroupStore {
   private async load(): Promise<Record<string, Group>> {
     const before = await fileIdentity(this.file);
     if (!before) {
-      forgetParsed(this.file);
+      parsedFiles.forget(this.file);
       return {};
     }
-    const kept = parsedFiles.get(this.file);
-    if (kept && sameFile(kept, before)) {
-      parsedFiles.delete(this.file); // most recently used: to the end
-      parsedFiles.set(this.file, kept);
-      return kept.all;
-    }
+    const kept = parsedFiles.get(this.file, before);
+    if (kept) return kept;
     const all = await readJsonFile<Record<string, Group>>(this.file, {});
     // Kept only when the file stayed the same one across the read (no writer replaced it meanwhile).
     const after = await fileIdentity(this.file);
-    if (after && sameFile(after, before)) keepParsed(this.file, after, all, PARSED_GROUP_FILES_MAX_BYTES);
-    else forgetParsed(this.file);
+    if (after && sameFile(after, before)) parsedFiles.keep(this.file, after, all);
+    else parsedFiles.forget(this.file);
     return all;
   }
 
@@ -133,10 +106,10 @@ export class GroupStore {
     // Compact JSON, stringified once when it fits (it did pretty-printed, and sized each group apart first).
     let text = JSON.stringify(all);
     if (text.length > this.maxBytes) text = JSON.stringify(forgetOldest(all, id, this.maxBytes));
-    forgetParsed(this.file);
+    parsedFiles.forget(this.file);
     await writePrivateFile(this.file, text);
     const stats = await fileIdentity(this.file);
-    if (stats) keepParsed(this.file, stats, all, PARSED_GROUP_FILES_MAX_BYTES);
+    if (stats) parsedFiles.keep(this.file, stats, all);
     return copyOf(stored);
   }
 }

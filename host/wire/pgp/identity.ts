@@ -10,6 +10,7 @@ import { isAccountAddress } from "../../../core/address.js";
 import { ChatbotError } from "../../../core/errors.js";
 import { mkdirDurable, syncDir } from "../../spool/durable-fs.js";
 import { fingerprintOf } from "./autocrypt.js";
+import { ParsedFileCache } from "../../storage/parsed-file-cache.js";
 
 /** The bot's keys and the forms of its public key the wire needs. */
 export interface BotIdentity {
@@ -103,23 +104,16 @@ async function createExclusive(file: string, folder: string, text: string): Prom
   return true;
 }
 
-/**
- * Identities read from key files, by path, with the stat of the file they were read from: a bot
- * the pipeline loads again (bot-registry.ts evicts idle ones) skips openpgp.js's parse and key
- * checks, 3.7 ms of CPU of a load's 5.9 (measured). A key file is written once and never replaced,
- * but a file replaced anyway (a new inode: a restore, a rename over it) or rewritten (size, mtime,
- * ctime; a same-size rewrite within one kernel clock tick of the last read is not seen, and the
- * host never rewrites a key in place) is read anew. Bounded: the least
- * recently used go first. The identity is shared by the loads: nothing changes a key object.
- */
-const readIdentities = new Map<string, { stamp: string; identity: BotIdentity }>();
-/** How many identities the cache keeps (a few KiB each: two curve25519 keys and their signatures). */
+/** How many identities the cache keeps (~11 KiB each: two curve25519 keys and their signatures). */
 export const IDENTITY_CACHE_MAX = 1024;
-
-/** A stat's identity of a file's content: any rewrite changes one of them. */
-function stampOf(s: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
-  return `${s.ino}/${s.size}/${s.mtimeMs}/${s.ctimeMs}`;
-}
+/**
+ * Identities read from key files, by path (storage/parsed-file-cache.ts): a bot the pipeline loads
+ * again (bot-registry.ts evicts idle ones) skips openpgp.js's parse and key checks, 3.7 ms of CPU
+ * of a load's 5.9 (measured). A key file is written once and never replaced; one replaced anyway
+ * (a restore) is read anew. The identity is shared by the loads: nothing changes a key object.
+ * Up to IDENTITY_CACHE_MAX of them.
+ */
+const readIdentities = new ParsedFileCache<BotIdentity>(IDENTITY_CACHE_MAX, () => 1, true);
 
 /**
  * The bot's identity from `<dir>/<addr>/key.asc`, created on first use. An existing key is never
@@ -135,13 +129,10 @@ export async function loadOrCreateIdentity(dir: string, addr: string, log: (mess
   const file = join(folder, "key.asc");
   // Taken before the read: a file replaced after it is read again next time, never the other way.
   const before = await stat(file).catch(() => undefined);
-  const stamp = before && (before.mode & 0o077) === 0 ? stampOf(before) : undefined;
-  const known = readIdentities.get(file);
-  if (known && stamp !== undefined && known.stamp === stamp) {
-    readIdentities.delete(file);
-    readIdentities.set(file, known);
-    return known.identity;
-  }
+  // A file others may read goes the long way, which tightens its mode and says so.
+  const stamp = before && (before.mode & 0o077) === 0 ? before : undefined;
+  const known = stamp && readIdentities.get(file, stamp);
+  if (known) return known;
   let armored: string;
   try {
     armored = await readExisting(file, log);
@@ -152,14 +143,7 @@ export async function loadOrCreateIdentity(dir: string, addr: string, log: (mess
     armored = (await createExclusive(file, folder, created)) ? created : await readExisting(file, log);
   }
   const identity = await identityFromArmored(armored, addr);
-  if (stamp !== undefined) {
-    readIdentities.delete(file);
-    readIdentities.set(file, { stamp, identity });
-    for (const oldest of readIdentities.keys()) {
-      if (readIdentities.size <= IDENTITY_CACHE_MAX) break;
-      readIdentities.delete(oldest);
-    }
-  }
+  if (stamp) readIdentities.keep(file, stamp, identity);
   return identity;
 }
 
