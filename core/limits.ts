@@ -232,10 +232,11 @@ export const PENDING_MAX_BYTES = 64 * MiB;
  */
 export const PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /**
- * Parsed peer keys one bot keeps (host/wire/peer-store.ts); beyond it the oldest parsed are
- * dropped: openpgp's readKey and self-signature checks cost ~1 ms a key, on every mail otherwise.
+ * Parsed peer keys the host process keeps for all its bots (host/wire/pgp/peer-keys.ts); beyond it
+ * the least recently used go: openpgp's readKey and self-signature checks cost ~1 ms a key, on
+ * every mail otherwise. A parsed Curve25519 key holds ~10 KiB: ~10 MiB at the cap.
  */
-export const PARSED_KEYS_MAX = 256;
+export const PARSED_PEER_KEYS_MAX = 1024;
 /**
  * Autocrypt-Gossip headers one mail may make the host read (pgp keys other members announced for
  * a group, host/wire/inbound.ts); the rest are ignored. A group of this many members still reaches

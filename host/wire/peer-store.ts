@@ -9,10 +9,10 @@
 // no key of their own for (as core prefers a peer's own key over what others gossip), all of one
 // mail in one line, and at most GOSSIP_PEERS_MAX of them.
 import type * as openpgp from "openpgp";
-import { GOSSIP_PEERS_MAX, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../core/limits.js";
+import { GOSSIP_PEERS_MAX } from "../../core/limits.js";
 import { JsonLog } from "../storage/json-log.js";
 import { Serial } from "../policy/serial.js";
-import { publicKeyFromKeydata } from "./pgp/autocrypt.js";
+import { parsedPeerKey } from "./pgp/peer-keys.js";
 import type { Clock } from "../../core/clock.js";
 
 /** A peer's current key. */
@@ -48,8 +48,6 @@ export class PeerStore {
   private snapshotExists = false;
   /** How many of `peers` came from gossip alone (kept as they change, not counted per mail). */
   private gossiped = 0;
-  /** keydata (base64) → the parsed, checked key and when it was parsed; oldest first. */
-  private readonly parsed = new Map<string, { key: Promise<openpgp.PublicKey>; at: number }>();
 
   constructor(
     file: string,
@@ -97,24 +95,9 @@ export class PeerStore {
     });
   }
 
-  /**
-   * Keydata as a checked public key (autocrypt.ts publicKeyFromKeydata), parsed once per
-   * PARSED_KEY_TTL_MS for the last PARSED_KEYS_MAX keys. Rejects like publicKeyFromKeydata.
-   */
-  async key(keydataBase64: string): Promise<openpgp.PublicKey> {
-    const now = this.clock.now();
-    const hit = this.parsed.get(keydataBase64);
-    if (hit && now - hit.at <= PARSED_KEY_TTL_MS) return hit.key;
-    this.parsed.delete(keydataBase64);
-    const key = publicKeyFromKeydata(Buffer.from(keydataBase64, "base64"));
-    // A key that does not parse is not cached: the next mail gets the same error anyway.
-    key.catch(() => this.parsed.delete(keydataBase64));
-    this.parsed.set(keydataBase64, { key, at: now });
-    for (const old of this.parsed.keys()) {
-      if (this.parsed.size <= PARSED_KEYS_MAX) break;
-      this.parsed.delete(old);
-    }
-    return key;
+  /** Keydata as a checked public key (pgp/peer-keys.ts: parsed once for every bot). Rejects like publicKeyFromKeydata. */
+  key(keydataBase64: string): Promise<openpgp.PublicKey> {
+    return parsedPeerKey(keydataBase64, this.clock.now());
   }
 
   /**

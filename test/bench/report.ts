@@ -9,6 +9,7 @@ import type { ServiceResult, ServiceRound } from "./service-bench.js";
 import type { TemplateResult } from "./template-bench.js";
 import type { WallsResult } from "./walls-bench.js";
 import type { IdleResult } from "./idle-bench.js";
+import type { LoadedBotsResult } from "./loaded-bots-bench.js";
 import type { Summary } from "./stats.js";
 import type { MailPartsResult } from "./mail-parts.js";
 import type { ResidentResult } from "./resident-bench.js";
@@ -55,6 +56,7 @@ export interface BenchReport {
   idle: IdleResult;
   mailParts: MailPartsReport;
   resident: ResidentResult;
+  loadedBots: LoadedBotsResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -125,9 +127,25 @@ export function formatReport(r: BenchReport): string {
     ...idleLines(r.idle),
     ...mailPartsLines(r.mailParts),
     ...residentLines(r.resident, r.idle),
+    ...loadedBotsLines(r.loadedBots),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
+}
+
+/** Section 16: the pipeline's loaded bots, bounded and evicted when idle (issue 15 part 1). */
+export function loadedBotsLines(r: LoadedBotsResult): string[] {
+  const cap = r.hostCap;
+  const idle = r.idle;
+  return [
+    `16. Loaded bots in the pipeline (host cap: ${cap.maxBots} bots, ${mib(cap.maxBundleChars)} of bundles, evicted after ${cap.idleMs / 60_000} idle min): ${r.bots} echo bots, two rounds of one mail each, in process`,
+    ...r.runs.map(
+      (run) =>
+        `    ${run.way.padEnd(28)} loaded at the end ${String(run.loadedAtEnd).padStart(4)}, evicted in round 2 ${String(run.evictedInRound2).padStart(4)}, heap +${run.heapAddedMiB.toFixed(1)} MiB (${run.heapPerLoadedBotKiB.toFixed(0)} KiB per loaded bot), round 2 CPU ${ms(run.round2CpuMsPerMail)} per mail`,
+    ),
+    `    idle: ${idle.loadedAfterRound} of ${idle.bots} bots loaded after a round, ${idle.loadedAfterIdle} after ${idle.idleMs / 1000} s idle (the bench's idle time; the host's is ${cap.idleMs / 60_000} min), ${idle.evictedIdle} evicted as idle: ${met(idle.loadedAfterIdle === 0 && idle.loadedAfterRound === idle.bots)}`,
+    "    (round 2 CPU: this process, the pipeline's work without the runner; a load is the gap between a cap below the bots and no cap)",
+  ];
 }
 
 /** Section 13: what idle installed bots cost `host serve` (issue 15's targets). */

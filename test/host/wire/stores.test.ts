@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, renameSync, statSync, utimesSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GOSSIP_PEERS_MAX, GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_KEYS_MAX, PARSED_KEY_TTL_MS } from "../../../core/limits.js";
+import {
+  GOSSIP_PEERS_MAX,
+  GROUP_MEMBERS_MAX,
+  GROUP_NAME_MAX_CHARS,
+  GROUP_STORE_MAX_BYTES,
+  PARSED_PEER_KEYS_MAX,
+  PARSED_KEY_TTL_MS,
+} from "../../../core/limits.js";
 import { PeerStore } from "../../../host/wire/peer-store.js";
 import { JSON_LOG_COMPACT_LINES } from "../../../host/storage/json-log.js";
 import { GroupStore, isValidGroupId, newGroupId } from "../../../host/wire/group-store.js";
@@ -155,16 +162,20 @@ describe("peer store", () => {
 
   // A cached key resolves to the very same object; a key parsed again to a new one. The keydata
   // variants differ only in leading spaces, which base64 decoding skips: one key, many cache entries.
-  it("PARSED_KEYS_MAX: exactly that many parsed keys stay cached; one more drops the oldest", async () => {
+  it("PARSED_PEER_KEYS_MAX: that many parsed keys stay cached for all bots; one more drops the least recently used", async () => {
     const alice = await newIdentity("alice@x.org");
-    const keydata = Array.from({ length: PARSED_KEYS_MAX + 1 }, (_, i) => " ".repeat(i) + alice.keydataBase64);
-    const peers = new PeerStore(join(dir(), "peers.json"), { now: () => 0 });
-    const first = await peers.key(keydata[0]!);
-    for (const variant of keydata.slice(1, PARSED_KEYS_MAX)) await peers.key(variant);
-    expect(await peers.key(keydata[0]!)).toBe(first);
-    await peers.key(keydata[PARSED_KEYS_MAX]!);
-    const again = await peers.key(keydata[0]!);
-    expect(again).not.toBe(first);
+    const keydata = Array.from({ length: PARSED_PEER_KEYS_MAX + 1 }, (_, i) => " ".repeat(i) + alice.keydataBase64);
+    const one = new PeerStore(join(dir(), "peers.json"), { now: () => 0 });
+    const other = new PeerStore(join(dir(), "other-peers.json"), { now: () => 0 });
+    const first = await one.key(keydata[0]!);
+    const second = await one.key(keydata[1]!);
+    for (const variant of keydata.slice(2, PARSED_PEER_KEYS_MAX)) await one.key(variant);
+    // Another bot's store gets the key the first one parsed (and it becomes the most recently used).
+    expect(await other.key(keydata[0]!)).toBe(first);
+    await one.key(keydata[PARSED_PEER_KEYS_MAX]!);
+    expect(await other.key(keydata[0]!)).toBe(first);
+    const again = await one.key(keydata[1]!);
+    expect(again).not.toBe(second);
     expect(again.getFingerprint().toUpperCase()).toBe(alice.fingerprint);
   });
 
