@@ -4,9 +4,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Executor } from "../../../host/executor/executor.js";
-import { hostLauncher } from "../../support/host-walls.js";
+import { describe, expect, it } from "vitest";
+import { sandboxAndSender } from "../../support/sandbox-and-sender.js";
 import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { BotRegistry } from "../../../host/service/bot-registry.js";
 import { EntryPipeline } from "../../../host/service/entry-pipeline.js";
@@ -21,23 +20,12 @@ import { backoffMs } from "../../../host/service/retry-policy.js";
 import { SubmitterPool } from "../../../host/service/submitter-pool.js";
 import { TickScheduler, tickEntry } from "../../../host/service/tick-scheduler.js";
 import { Spool } from "../../../host/spool/spool.js";
-import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { FakeClock, FakeSmtp, SUBSCRIBER_BOT, botSettings, botState, initHost, installBot } from "../../support/host-fixture.js";
-import { newIdentity, userMail } from "../../support/user-mail.js";
+import { userMail } from "../../support/user-mail.js";
 
 const USER = "alice@chat.test";
 const ADDR = "bot@chat.test";
-let executor: Executor;
-let alice: BotIdentity;
-
-beforeAll(async () => {
-  executor = new Executor({ launcher: await hostLauncher() });
-  [alice] = await Promise.all([newIdentity(USER), executor.warmUp()]);
-});
-
-afterAll(async () => {
-  await executor?.close();
-});
+const sandbox = sandboxAndSender(USER);
 
 /** A host with the subscriber bot, and the pipeline composed as host-service.ts does. */
 async function setup(stateIoLimits?: { stateWriteBytesPerSecond: number; stateWriteOpsPerSecond: number }) {
@@ -59,10 +47,21 @@ async function setup(stateIoLimits?: { stateWriteBytesPerSecond: number; stateWr
     if (mailbox.fail) throw mailbox.fail;
     mailbox.raws.push(raw);
   };
-  const pipeline = new EntryPipeline({ config, spool, executor, registry, submitters, ticks, clock, log, isPaused: (addr) => isPaused(data, addr), toMailbox });
+  const pipeline = new EntryPipeline({
+    config,
+    spool,
+    executor: sandbox.executor,
+    registry,
+    submitters,
+    ticks,
+    clock,
+    log,
+    isPaused: (addr) => isPaused(data, addr),
+    toMailbox,
+  });
   const botKey = (await registry.bot(ADDR))!.bot.account.identity.publicKey;
   const deliver = async (text: string, to = ADDR) => {
-    const mail = await userMail({ from: USER, to, recipientKey: botKey, signer: alice, body: { kind: "text", text } });
+    const mail = await userMail({ from: USER, to, recipientKey: botKey, signer: sandbox.sender, body: { kind: "text", text } });
     return spool.write(to, mail.raw, MAIL_MAX_BYTES);
   };
   const settled = async () => {};

@@ -4,9 +4,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Executor } from "../../../host/executor/executor.js";
-import { hostLauncher } from "../../support/host-walls.js";
+import { describe, expect, it } from "vitest";
+import { sandboxAndSender } from "../../support/sandbox-and-sender.js";
 import { MAIL_MAX_BYTES } from "../../../core/limits.js";
 import { nextTick, tickOffsetMs } from "../../../host/policy/schedule.js";
 import type { MailPlan } from "../../../host/service/handle-mail.js";
@@ -22,7 +21,6 @@ import { stableMessageId } from "../../../host/wire/message-id.js";
 import { parseOuter } from "../../../host/wire/mime/parse-outer.js";
 import { parseInner } from "../../../host/wire/mime/parse-inner.js";
 import { decryptAndVerify } from "../../../host/wire/pgp/decrypt.js";
-import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import type { OutgoingMail } from "../../../host/wire/bot-message.js";
 import {
   COUNTER_BOT,
@@ -36,24 +34,14 @@ import {
   installBot,
   type BotSpec,
 } from "../../support/host-fixture.js";
-import { newIdentity, userMail } from "../../support/user-mail.js";
+import { userMail } from "../../support/user-mail.js";
 import { until } from "../../support/poll.js";
 
 const USER = "alice@chat.test";
 const HOUR = 60 * 60 * 1000;
 const LIMITS = { maxBytes: MAIL_MAX_BYTES };
 
-let executor: Executor;
-let alice: BotIdentity;
-
-beforeAll(async () => {
-  executor = new Executor({ launcher: await hostLauncher() });
-  [alice] = await Promise.all([newIdentity(USER), executor.warmUp()]);
-});
-
-afterAll(async () => {
-  await executor?.close();
-});
+const sandbox = sandboxAndSender(USER);
 
 /** A host with one bot installed, a fake clock at the bot's install time and a fake SMTP. */
 async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown> } = {}) {
@@ -73,7 +61,7 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
       dataDir: data,
       config,
       spool,
-      executor,
+      executor: sandbox.executor,
       clock,
       log: (line) => logs.push(line),
       submitterFor: () => smtp,
@@ -84,7 +72,14 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
   const botIdentity = (await first.service.bot(addr))!.bot.account.identity;
   /** A mail from Alice (signed, encrypted to the bot, her key in its Autocrypt header). */
   const mail = (text: string, messageId?: string) =>
-    userMail({ from: USER, to: addr, recipientKey: botIdentity.publicKey, signer: alice, body: { kind: "text", text }, ...(messageId ? { messageId } : {}) });
+    userMail({
+      from: USER,
+      to: addr,
+      recipientKey: botIdentity.publicKey,
+      signer: sandbox.sender,
+      body: { kind: "text", text },
+      ...(messageId ? { messageId } : {}),
+    });
   /** Spool one mail from Alice as a door does. */
   const deliver = async (text: string, messageId?: string) => {
     const m = await mail(text, messageId);
@@ -94,7 +89,7 @@ async function setup(spec: Partial<BotSpec> & { config?: Record<string, unknown>
   /** What Alice reads in one of the bot's mails. */
   const read = async (sent: OutgoingMail) => {
     const outer = parseOuter(new TextEncoder().encode(sent.raw), LIMITS);
-    const decrypted = await decryptAndVerify(outer.encrypted!.armored, alice, [botIdentity.publicKey], LIMITS);
+    const decrypted = await decryptAndVerify(outer.encrypted!.armored, sandbox.sender, [botIdentity.publicKey], LIMITS);
     const inner = await parseInner(decrypted.inner, LIMITS);
     return { text: inner.text, inReplyTo: inner.inReplyTo, signed: decrypted.signerFingerprint === botIdentity.fingerprint };
   };
