@@ -739,6 +739,14 @@ export const RUNNER_UIDS = Object.freeze({ first: 2_000_000_000, count: 2 ** 30 
  */
 export const RUNNER_BUNDLE_CACHE = Object.freeze({ maxEntries: 16, maxChars: 4 * MiB });
 
+/**
+ * Bots' states a runner's sandbox worker keeps between events (host/executor/state-cache.ts), so
+ * an event of a bot whose state the runner holds crosses the channel without it: at most this many
+ * bots and this many characters of keys and values in all (a character is at most 2 bytes of the
+ * worker's heap: ≤ 16 MiB); a state over the characters cap is always sent whole.
+ */
+export const RUNNER_STATE_CACHE = Object.freeze({ maxBots: 64, maxChars: 8 * MiB });
+
 /** The largest message a runner may send the host while no event is in hand ("ready"), bytes. */
 export const RUNNER_IDLE_MESSAGE_MAX_BYTES = 64 * KiB;
 

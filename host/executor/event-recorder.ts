@@ -3,6 +3,8 @@
 import type { Action, LogLevel, OutgoingFile } from "../../std/contract.js";
 import { LOG_ENTRY_OVERHEAD_BYTES, type EventLimits } from "../../core/limits.js";
 import type { LimitHit, LogEntry } from "./run-types.js";
+import { stateEntryBytes } from "./state-bytes.js";
+import { StateSnapshot } from "./state-snapshot.js";
 
 /** Thrown when an event goes over one of its output caps. */
 export class LimitExceeded extends Error {
@@ -15,11 +17,6 @@ export class LimitExceeded extends Error {
 }
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");
-
-/** Size of one state entry as counted against `stateBytes`: key and JSON value in UTF-8. */
-export function stateEntryBytes(key: string, json: string): number {
-  return utf8Bytes(key) + utf8Bytes(json);
-}
 
 /**
  * What an action counts against `actionBytesPerEvent`, UTF-8: every string it carries (the chat id,
@@ -57,9 +54,11 @@ export class EventRecorder {
   readonly logs: LogEntry[] = [];
   private actionBytes = 0;
   private logBytes = 0;
-  private readonly state: Map<string, string>;
-  private stateBytes = 0;
-  private stateChanged = false;
+  /** The state the event started from; never changed (a worker keeps it for the bot's next events). */
+  private readonly initialState: ReadonlyMap<string, string>;
+  /** The event's own copy, made at its first write. */
+  private ownState: Map<string, string> | undefined;
+  private stateBytes: number;
   fetchCount = 0;
   /** The first limit this event went over, if any: once set, the event is over. */
   limitHit: LimitHit | undefined;
@@ -67,11 +66,23 @@ export class EventRecorder {
   constructor(
     /** The event's limits; the bridge reads its caps for one call from them. */
     readonly limits: Readonly<EventLimits>,
-    initialState: Record<string, string>,
+    initialState: Record<string, string> | StateSnapshot,
     private readonly elapsedMs: () => number,
   ) {
-    this.state = new Map(Object.entries(initialState));
-    for (const [key, json] of this.state) this.stateBytes += stateEntryBytes(key, json);
+    const snapshot = initialState instanceof StateSnapshot ? initialState : StateSnapshot.of(initialState);
+    this.initialState = snapshot.entries;
+    this.stateBytes = snapshot.bytes;
+  }
+
+  /** The state as the event left it so far. */
+  private get state(): ReadonlyMap<string, string> {
+    return this.ownState ?? this.initialState;
+  }
+
+  /** The event's own copy of the state, to change. */
+  private writableState(): Map<string, string> {
+    this.ownState ??= new Map(this.initialState);
+    return this.ownState;
   }
 
   private refuse(limit: LimitHit, message: string): never {
@@ -182,17 +193,15 @@ export class EventRecorder {
   /** Store a JSON value; the whole state must stay within `stateBytes`. */
   stateSet(key: string, json: string): void {
     const next = this.checkStateRoom(key, utf8Bytes(json));
-    this.state.set(key, json);
+    this.writableState().set(key, json);
     this.stateBytes = next;
-    this.stateChanged = true;
   }
 
   stateDelete(key: string): void {
     const old = this.state.get(key);
     if (old === undefined) return;
-    this.state.delete(key);
+    this.writableState().delete(key);
     this.stateBytes -= stateEntryBytes(key, old);
-    this.stateChanged = true;
   }
 
   /** Count a fetch against `fetchesPerEvent`. */
@@ -208,6 +217,6 @@ export class EventRecorder {
 
   /** The new state, or null when the event did not change it. */
   changedState(): Record<string, string> | null {
-    return this.stateChanged ? Object.fromEntries(this.state) : null;
+    return this.ownState ? Object.fromEntries(this.ownState) : null;
   }
 }

@@ -18,6 +18,8 @@ import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
 import { checkRunnerFetch, checkRunnerResult, RunnerMessageError } from "./runner-message-check.js";
 import { readFrames, writeFrame } from "./message-frames.js";
 import { BundleCache } from "./bundle-cache.js";
+import { StateCache } from "./state-cache.js";
+import { stateChars } from "./state-snapshot.js";
 
 export interface ExecutorOptions {
   /** Events run at once, one runner process each (default 1: execution is serialized). */
@@ -60,6 +62,8 @@ interface Pending {
   fetches?: EventFetches;
   /** The runner said it lacked the bundle and was sent it whole: a second time it says so is refused. */
   bundleResent?: boolean;
+  /** The same for the bot's state (stateToken). */
+  stateResent?: boolean;
 }
 
 interface Runner {
@@ -72,6 +76,8 @@ interface Runner {
   startedAt: number;
   /** The bundles this runner holds, as it counts them too (bundle-cache.ts): their code is not sent again. */
   bundles: BundleCache;
+  /** The bots' states its sandbox worker holds, as the worker counts them too (state-cache.ts). */
+  states: StateCache<true>;
 }
 
 /** Where the compiled runner entry is: beside this module when compiled, else under lib/. */
@@ -101,7 +107,9 @@ export class Executor {
    * interrupted (it caught the interruption) and whose sandbox thread the runner stopped: the bot's doing.
    * modulesBuilt counts events that ran in a fresh QuickJS module (a runner's first, another bot's, after a reset).
    * runnersRefused counts runners killed for a message the host does not take (runner-message-check.ts).
-   * bundlesSent counts events whose frame carried the bundle's code (the runner did not hold it yet).
+   * bundlesSent counts events whose frame carried the bundle's code (the runner did not hold it yet);
+   * statesSent those whose frame carried a state with a stateToken (the runner did not hold that one),
+   * statesMissing the events whose runner asked for a state the host counted as held (its worker was replaced).
    */
   readonly stats: {
     runnersStarted: number;
@@ -113,6 +121,8 @@ export class Executor {
     modulesBuilt: number;
     runnersRefused: number;
     bundlesSent: number;
+    statesSent: number;
+    statesMissing: number;
   } = {
     runnersStarted: 0,
     runnersKilled: 0,
@@ -122,6 +132,8 @@ export class Executor {
     modulesBuilt: 0,
     runnersRefused: 0,
     bundlesSent: 0,
+    statesSent: 0,
+    statesMissing: 0,
   };
 
   constructor(options: ExecutorOptions = {}) {
@@ -196,15 +208,26 @@ export class Executor {
     );
   }
 
-  /** Hand `job` to `runner`, with its bundle's code when `withCode` (which the runner then holds), else by name. */
-  private sendRun(runner: Runner, job: Pending, withCode: boolean): void {
-    const { bundle } = job.request;
+  /**
+   * Hand `job` to `runner`, with its bundle's code when `withCode` (which the runner then holds),
+   * else by name; with the bot's state unless the runner holds it under the request's stateToken
+   * (`withState` sends it anyway).
+   */
+  private sendRun(runner: Runner, job: Pending, withCode: boolean, withState = false): void {
+    const { bundle, state, stateToken, messageIds } = job.request;
     if (withCode) {
       runner.bundles.put(bundle);
       this.stats.bundlesSent += 1;
     }
     const named = withCode ? bundle : { id: bundle.id, filename: bundle.filename };
-    writeFrame(runner.toRunner, { type: "run", id: job.id, request: { ...job.request, bundle: named } } satisfies HostToRunner);
+    const held = stateToken !== undefined && !withState && runner.states.holds(messageIds.botAddr, stateToken);
+    if (stateToken !== undefined && !held) {
+      runner.states.put(messageIds.botAddr, stateToken, stateChars(state), true);
+      this.stats.statesSent += 1;
+    }
+    const { state: _state, ...rest } = job.request;
+    const request = held ? { ...rest, bundle: named } : { ...rest, bundle: named, state };
+    writeFrame(runner.toRunner, { type: "run", id: job.id, request } satisfies HostToRunner);
   }
 
   private finish(runner: Runner, job: Pending, settle: () => void): void {
@@ -286,7 +309,16 @@ export class Executor {
     // A runner that is gone or killed: writes fail quietly (its exit handler ends the event).
     toRunner.on("error", () => undefined);
     fromRunner.on("error", () => undefined);
-    const runner: Runner = { child, toRunner, ready, job: undefined, watchdog: undefined, startedAt: 0, bundles: new BundleCache() };
+    const runner: Runner = {
+      child,
+      toRunner,
+      ready,
+      job: undefined,
+      watchdog: undefined,
+      startedAt: 0,
+      bundles: new BundleCache(),
+      states: new StateCache<true>(),
+    };
     // Everything a runner says is checked (runner-message-check.ts): behind the walls it is the
     // one way out of a runner, so a runner that sends anything else is killed, and its event ends.
     readFrames(fromRunner, {
@@ -344,7 +376,15 @@ export class Executor {
       // Never in the host's own account of the runner's bundles; a runner that asks twice for one event is not believed.
       if (job.bundleResent) throw new RunnerMessageError("a second request for the bundle of one event");
       job.bundleResent = true;
-      this.sendRun(runner, job, true);
+      this.sendRun(runner, job, true, true);
+      return;
+    }
+    if (message.type === "state-missing") {
+      // The worker was replaced since it got the state (its account starts empty); asked twice for one event, it is not believed.
+      if (job.stateResent) throw new RunnerMessageError("a second request for the state of one event");
+      job.stateResent = true;
+      this.stats.statesMissing += 1;
+      this.sendRun(runner, job, !runner.bundles.holds(job.request.bundle), true);
       return;
     }
     if (message.type === "result") {

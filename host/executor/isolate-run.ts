@@ -6,6 +6,7 @@
 // context and the owners of the host's handles (guest promises, host operations) live in one Scope,
 // freed in reverse order of creation, so every handle goes before the runtime: one alive at
 // JS_FreeRuntime aborts the WASM module. (The driver frees the dispatch promise it holds itself.)
+import type { StateSnapshot } from "./state-snapshot.js";
 import { performance } from "node:perf_hooks";
 import { Scope, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import type { FetchRequestData } from "../../std/contract.js";
@@ -69,6 +70,8 @@ export async function runInIsolate(
   cpuClock: CpuClock,
   /** Told once, synchronously, when the event goes over a budget (the worker tells the runner, which stops a guest that does not end). */
   onInterrupted?: (ending: Ending, cpuMs: number) => void,
+  /** The state the event starts from, when the caller holds it prepared (sandbox-worker.ts); else request.state. */
+  state: StateSnapshot | Record<string, string> = request.state,
 ): Promise<IsolateOutcome> {
   const { limits } = request;
   const startedAt = performance.now();
@@ -80,7 +83,7 @@ export async function runInIsolate(
   const runtime = scope.manage(slot.module.newRuntime());
   runtime.setMemoryLimit(limits.memoryBytes);
   runtime.setMaxStackSize(QUICKJS_STACK_BYTES);
-  const recorder = new EventRecorder(limits, request.state, () => performance.now() - startedAt);
+  const recorder = new EventRecorder(limits, state, () => performance.now() - startedAt);
   const meter = new IsolateMeter({
     limits,
     startedAt,

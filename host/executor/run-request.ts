@@ -20,6 +20,8 @@ export interface EventInput {
   attachments?: Uint8Array[];
   /** The bot's state before the event: key → JSON text. */
   state: Record<string, string>;
+  /** Names that state (RunRequest.stateToken), when its owner keeps it under one. */
+  stateToken?: string;
   /** The clock at the start of the event, ms since the epoch. */
   nowMs: number;
   /** Seed of the event's stable Message-IDs (RunRequest.messageIds). */
@@ -40,6 +42,7 @@ export function runRequest(bot: RunnableBot, input: EventInput): RunRequest {
     event: input.event,
     attachments: input.attachments ?? [],
     state: input.state,
+    ...(input.stateToken !== undefined ? { stateToken: input.stateToken } : {}),
     limits: { ...bot.limits },
     nowMs: input.nowMs,
     ...(input.freezeClock ? { freezeClock: true } : {}),

@@ -47,6 +47,12 @@ export interface RunRequest {
   attachments: Uint8Array[];
   /** The bot's state before the event: key → JSON text. */
   state: Record<string, string>;
+  /**
+   * Names exactly this state of this bot (messageIds.botAddr): the same token never stands for
+   * another state (service/hosted-bot.ts makes them). With it, a runner that holds the state from an
+   * earlier event is not sent it again (state-cache.ts); without it, the state is always sent.
+   */
+  stateToken?: string;
   limits: EventLimits;
   /** The host clock at the start of the event (ms since epoch); `bot.now()` advances from it. */
   nowMs: number;

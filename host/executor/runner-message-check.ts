@@ -13,7 +13,8 @@ import {
   GUEST_ERROR_STACK_MAX_CHARS,
   type EventLimits,
 } from "../../core/limits.js";
-import { actionPayloadBytes, logEntryBytes, stateEntryBytes } from "./event-recorder.js";
+import { actionPayloadBytes, logEntryBytes } from "./event-recorder.js";
+import { stateEntryBytes } from "./state-bytes.js";
 import { parseAction } from "./parse-action.js";
 import type { FetchCancelMessage, FetchStartMessage } from "./runner-protocol.js";
 import type { LogEntry, RunRequest, RunResult, RunStatus } from "./run-types.js";

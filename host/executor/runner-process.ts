@@ -60,6 +60,14 @@ function startWorker(): Worker {
       return;
     }
     if (message.type === "interrupted") return interrupted(message);
+    // The worker lacks the event's state (it was replaced since it got it): the host sends it whole.
+    if (message.type === "state-missing") {
+      if (current?.id === message.id) {
+        endCurrent();
+        send(message);
+      }
+      return;
+    }
     // The event's fetches go to the host, which performs them (this process has no network).
     if (message.type === "fetch" || message.type === "fetch-cancel") {
       if (current?.id === message.id) send(message);

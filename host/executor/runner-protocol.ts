@@ -7,26 +7,35 @@ import type { BridgeFetchResult } from "./host-bridge.js";
 import type { Bundle } from "./bundle-cache.js";
 import type { RunRequest, RunResult } from "./run-types.js";
 
+/** An event's request as it crosses to the runner: its state is left out when the runner holds it (stateToken; state-cache.ts). */
+export type SentRequest = Omit<RunRequest, "state"> & { state?: RunRequest["state"] };
+
 /** Runner → worker: run one event. */
 export interface RunMessage {
   type: "run";
   id: number;
-  request: RunRequest;
+  request: SentRequest;
 }
 
 /** A bundle named without its code: the runner holds it (bundle-cache.ts). */
 export type BundleRef = Omit<Bundle, "code">;
 
-/** Host → runner: run one event; the bundle's code is left out when the runner holds it already. */
+/** Host → runner: run one event; the bundle's code and the bot's state are left out when the runner holds them already. */
 export interface RunFrame {
   type: "run";
   id: number;
-  request: Omit<RunRequest, "bundle"> & { bundle: Bundle | BundleRef };
+  request: Omit<SentRequest, "bundle"> & { bundle: Bundle | BundleRef };
 }
 
 /** Runner → host: event `id` named a bundle the runner does not hold; the host sends it whole (once). */
 export interface BundleMissingMessage {
   type: "bundle-missing";
+  id: number;
+}
+
+/** Worker → runner → host: event `id` named a state (stateToken) the worker does not hold; the host sends it whole (once). */
+export interface StateMissingMessage {
+  type: "state-missing";
   id: number;
 }
 
@@ -101,6 +110,6 @@ export interface FetchAnswerMessage {
   outcome: { value: BridgeFetchResult } | { error: GuestErrorData };
 }
 
-export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage | FetchStartMessage | FetchCancelMessage | BundleMissingMessage;
+export type RunnerToHost = ResultMessage | CrashMessage | ReadyMessage | FetchStartMessage | FetchCancelMessage | BundleMissingMessage | StateMissingMessage;
 
 export type HostToRunner = RunFrame | FetchAnswerMessage;

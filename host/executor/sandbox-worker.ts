@@ -7,7 +7,9 @@ import { runInIsolate } from "./isolate-run.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { createFetchOverIpc } from "./fetch-over-ipc.js";
 import { ownThreadId } from "./worker-thread-cpu.js";
-import type { FetchAnswerMessage, InterruptedMessage, RunMessage, ResultMessage, ThreadMessage } from "./runner-protocol.js";
+import type { FetchAnswerMessage, InterruptedMessage, RunMessage, ResultMessage, StateMissingMessage, ThreadMessage } from "./runner-protocol.js";
+import { StateCache } from "./state-cache.js";
+import { StateSnapshot } from "./state-snapshot.js";
 
 const port = parentPort;
 if (!port) throw new Error("sandbox-worker must run as a worker thread");
@@ -18,11 +20,29 @@ const cpuClock = threadCpuClock();
 let slot: ModuleSlot | undefined;
 /** The bot whose events the slot's WASM memory has held (RunRequest.messageIds.botAddr). */
 let slotBot: string | undefined;
+/** The bots' states this thread holds between events; the host keeps the same account (state-cache.ts). */
+const states = new StateCache<StateSnapshot>();
 // bot.fetch is the host's to perform (issue 12): this thread only asks and waits.
 const fetches = createFetchOverIpc((message) => port.postMessage(message));
 
-async function handle(message: RunMessage): Promise<ResultMessage> {
-  const { request } = message;
+/**
+ * The state `message` starts from: as sent (and now held, with a stateToken), or held since an
+ * earlier event of the bot under the same token; undefined when it named one this thread lacks.
+ */
+function stateOf(message: RunMessage): StateSnapshot | undefined {
+  const { state, stateToken, messageIds } = message.request;
+  if (state !== undefined) {
+    const snapshot = StateSnapshot.of(state);
+    if (stateToken !== undefined) states.put(messageIds.botAddr, stateToken, snapshot.chars, snapshot);
+    return snapshot;
+  }
+  return stateToken === undefined ? undefined : states.take(messageIds.botAddr, stateToken);
+}
+
+async function handle(message: RunMessage): Promise<ResultMessage | StateMissingMessage> {
+  const state = stateOf(message);
+  if (state === undefined) return { type: "state-missing", id: message.id };
+  const request = { ...message.request, state: {} };
   // A slot whose memory reached its cap is rebuilt (~0.7 ms): WASM memory never shrinks, and
   // "memory exhausted" must describe this event, not an earlier one. Another bot's event gets its
   // slot recycled (issue 12, lifetime): QuickJS frees a runtime's objects but leaves their bytes in
@@ -46,7 +66,7 @@ async function handle(message: RunMessage): Promise<ResultMessage> {
   // own thread is free to act on it (runner-process.ts stops a guest that does not end).
   const onInterrupted = (ending: InterruptedMessage["ending"], cpuMs: number) =>
     port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
-  const outcome = await runInIsolate(slot, request, fetches.forEvent(message.id), cpuClock, onInterrupted);
+  const outcome = await runInIsolate(slot, request, fetches.forEvent(message.id), cpuClock, onInterrupted, state);
   if (!outcome.slotHealthy) slot = undefined;
   return {
     type: "result",

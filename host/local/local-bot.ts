@@ -138,7 +138,7 @@ export async function runLocalEvent(executor: Pick<Executor, "run">, bot: LocalB
     origins: bot.manifest.origins,
     addr: botAddr,
     now: () => options.nowMs,
-    loadState: async () => options.state,
+    loadState: async () => ({ state: options.state }),
   };
   const input: PipelineEvent = {
     event,

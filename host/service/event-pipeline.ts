@@ -26,12 +26,15 @@ export interface PipelineBot extends RunnableBot {
   addr: string;
   /** The clock an event starts at, ms since the epoch. */
   now(): number;
-  /** The bot's state before an event: key → JSON text (read only once the event is admitted). */
-  loadState(): Promise<Record<string, string>>;
+  /**
+   * The bot's state before an event: key → JSON text (read only once the event is admitted), and
+   * the token that names it (RunRequest.stateToken) when the bot keeps one.
+   */
+  loadState(): Promise<{ state: Record<string, string>; token?: string }>;
 }
 
 /** One event, without what the bot supplies (state, clock, address). */
-export type PipelineEvent = Omit<EventInput, "state" | "nowMs" | "botAddr">;
+export type PipelineEvent = Omit<EventInput, "state" | "stateToken" | "nowMs" | "botAddr">;
 
 /** Who an event comes from, as the rules see it; a tick has none. */
 export interface EventOrigin {
@@ -100,7 +103,9 @@ export async function runAdmitted(
   deliver?: DeliverStep,
 ): Promise<RanEvent> {
   const { policy } = deps;
-  const result = await deps.executor.run(runRequest(bot, { ...input, state: await bot.loadState(), nowMs: bot.now(), botAddr: bot.addr }));
+  const { state, token } = await bot.loadState();
+  const stateToken = token !== undefined ? { stateToken: token } : {};
+  const result = await deps.executor.run(runRequest(bot, { ...input, state, ...stateToken, nowMs: bot.now(), botAddr: bot.addr }));
   const ok = result.status === "ok";
   const permitted = !ok
     ? { allowed: [], indices: [], refused: [] }

@@ -174,7 +174,7 @@ function pipelineBot(bot: HostedBot): PipelineBot {
     origins: bot.origins,
     addr: bot.account.addr,
     now: () => bot.account.now(),
-    loadState: () => bot.state.load(),
+    loadState: () => bot.state.loadWithToken(),
   };
 }
 

@@ -1,5 +1,6 @@
 // A bot as the host runs it: its account (key, stores), its bundle and limits, the origins the
 // operator approved, and its state file.
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { BotAccount } from "../wire/bot-account.js";
 import type { EventLimits } from "../../core/limits.js";
@@ -21,9 +22,16 @@ export interface HostedBot {
  * object read or wrote is kept in memory, so an event does not read the file again: only one
  * object per file may write it while others read (the service's bot; state-mirror.ts restores a
  * missing file before the bot's first event, i.e. before this object first reads it).
+ *
+ * Each state it hands out has a token (RunRequest.stateToken) that names exactly that state: this
+ * object's random id and a count of its saves, so a runner holding the state under that token can
+ * be sent the event without it (executor/state-cache.ts). A save, even one that fails, counts.
  */
 export class BotStateFile {
   private cached: Record<string, string> | undefined;
+  /** Random per object: another object's tokens (a reload of the bot) never match this one's. */
+  private readonly id = randomBytes(9).toString("base64url");
+  private saves = 0;
 
   constructor(private readonly file: string) {}
 
@@ -38,8 +46,18 @@ export class BotStateFile {
     return { ...this.cached };
   }
 
+  /** The state (a copy) and its token. */
+  async loadWithToken(): Promise<{ state: Record<string, string>; token: string }> {
+    const saves = this.saves;
+    const state = await this.load();
+    // A save that began while the file was read: that read may hold either state, so no token names it.
+    const token = saves === this.saves ? `${this.id}.${saves}` : `${this.id}.${saves}-${randomBytes(6).toString("base64url")}`;
+    return { state, token };
+  }
+
   /** Replace the state; durable when it resolves. */
   async save(state: Record<string, string>): Promise<void> {
+    this.saves += 1;
     this.cached = undefined;
     await writeJsonFile(this.file, state);
     this.cached = { ...state };

@@ -30,7 +30,7 @@ import type { HostLog } from "./host-event.js";
 import { BotStateFile } from "./hosted-bot.js";
 import { hostPaths } from "./paths.js";
 import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../../core/limits.js";
-import { stateEntryBytes } from "../executor/event-recorder.js";
+import { stateEntryBytes } from "../executor/state-bytes.js";
 import { checkJsonText } from "../executor/json-check.js";
 import { parseJsonObject } from "../storage/json-object.js";
 import type { Clock } from "../../core/clock.js";

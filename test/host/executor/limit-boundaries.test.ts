@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Executor } from "../../../host/executor/executor.js";
 import { hostLauncher } from "../../support/host-walls.js";
 import { effectiveEventLimits, DEFAULT_EVENT_LIMITS, MODULE_BASE_MEMORY_BYTES, wasmPagesFor } from "../../../core/limits.js";
-import { actionPayloadBytes, logEntryBytes, stateEntryBytes } from "../../../host/executor/event-recorder.js";
+import { actionPayloadBytes, logEntryBytes } from "../../../host/executor/event-recorder.js";
+import { stateEntryBytes } from "../../../host/executor/state-bytes.js";
 import { botWithMessageHandler, messageAt, request } from "../../support/sandbox.js";
 
 const MiB = 1024 * 1024;

@@ -220,7 +220,7 @@ describe("event pipeline: its steps", () => {
     origins: [],
     addr: ADDR,
     now: () => 0,
-    loadState: async () => ({}),
+    loadState: async () => ({ state: {} }),
   };
   const message = (text: string, from = ALICE) => ({
     event: {

@@ -1,0 +1,85 @@
+// A bot's state file names each state it hands out (RunRequest.stateToken), so a runner that holds
+// that state is not sent it again (host/executor/state-cache.ts). What must hold: one token never
+// stands for two states — a save (even a failed one) gives the next state a new token, and another
+// object for the same file (a reload of the bot) never hands out the first one's tokens.
+import { mkdtempSync, mkdirSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BotStateFile } from "../../../host/service/hosted-bot.js";
+import { COUNTER_BOT, botState } from "../../support/host-fixture.js";
+import { sandboxAndSender } from "../../support/sandbox-and-sender.js";
+import { serviceHost } from "../../support/service-host.js";
+
+const USER = "alice@chat.test";
+const sandbox = sandboxAndSender(USER);
+/** Reads its state on every mail and never writes it. */
+const READER_BOT = `import { defineBot } from "chatbot/std";
+export default defineBot({
+  async message(msg, bot) {
+    await bot.reply(\`greeting: \${(await bot.state.get("greeting")) ?? "none"}\`);
+  },
+});`;
+
+const fileIn = () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "state-token-")), "bot");
+  mkdirSync(dir);
+  return join(dir, "state.json");
+};
+
+describe("BotStateFile's state tokens", () => {
+  it("the same state keeps its token across loads; a save gives a new one", async () => {
+    const state = new BotStateFile(fileIn());
+    const first = await state.loadWithToken();
+    expect(first.state).toEqual({});
+    expect((await state.loadWithToken()).token).toBe(first.token);
+    await state.save({ n: "1" });
+    const second = await state.loadWithToken();
+    expect(second).toMatchObject({ state: { n: "1" } });
+    expect(second.token).not.toBe(first.token);
+  });
+
+  it("another object for the same file (the bot loaded again) hands out other tokens for the same state", async () => {
+    const file = fileIn();
+    await new BotStateFile(file).save({ n: "1" });
+    const [a, b] = [await new BotStateFile(file).loadWithToken(), await new BotStateFile(file).loadWithToken()];
+    expect(a.state).toEqual(b.state);
+    expect(a.token).not.toBe(b.token);
+  });
+
+  it("a save that fails still gives the next state a new token (the file may hold either state)", async () => {
+    const file = fileIn();
+    const state = new BotStateFile(file);
+    const before = await state.loadWithToken();
+    // A folder where the file goes: the rename onto it fails, as root too.
+    mkdirSync(file);
+    await expect(state.save({ n: "2" })).rejects.toThrow();
+    rmdirSync(file);
+    expect((await state.loadWithToken()).token).not.toBe(before.token);
+  });
+});
+
+describe("the host service sends a bot's state to the runner only when it changed", () => {
+  it("a bot that only reads its state gets it with its first event only; one that writes it, with every event, and counts right", async () => {
+    const host = await serviceHost({ executor: sandbox.executor, sender: { addr: USER, identity: sandbox.sender }, source: READER_BOT });
+    const sent = sandbox.executor.stats.statesSent;
+    for (const text of ["a", "b", "c"]) {
+      await host.deliver(text);
+      await host.service.drainOnce();
+    }
+    expect(host.smtp.accepted).toHaveLength(3);
+    expect(sandbox.executor.stats.statesSent).toBe(sent + 1);
+
+    const counter = await serviceHost({ executor: sandbox.executor, sender: { addr: USER, identity: sandbox.sender }, source: COUNTER_BOT });
+    const before = sandbox.executor.stats.statesSent;
+    for (const text of ["a", "b", "c"]) {
+      await counter.deliver(text);
+      await counter.service.drainOnce();
+    }
+    expect(sandbox.executor.stats.statesSent).toBe(before + 3);
+    expect(counter.smtp.accepted).toHaveLength(3);
+    expect(await botState(counter.data, counter.addr)).toEqual({ runs: 3 });
+    await host.service.stop();
+    await counter.service.stop();
+  });
+});
