@@ -4,7 +4,7 @@ import type { Action, LogLevel, OutgoingFile } from "../../std/contract.js";
 import { LOG_ENTRY_OVERHEAD_BYTES, type EventLimits } from "../../core/limits.js";
 import type { LimitHit, LogEntry } from "./run-types.js";
 import { stateEntryBytes } from "./state-bytes.js";
-import { StateSnapshot } from "./state-snapshot.js";
+import { StateSnapshot, type StateChanges } from "./state-snapshot.js";
 
 /** Thrown when an event goes over one of its output caps. */
 export class LimitExceeded extends Error {
@@ -58,6 +58,9 @@ export class EventRecorder {
   private readonly initialState: ReadonlyMap<string, string>;
   /** The event's own copy, made at its first write. */
   private ownState: Map<string, string> | undefined;
+  /** Keys the event set, and keys it deleted (at any point: one deleted and set again is in both). */
+  private readonly setKeys = new Set<string>();
+  private readonly deletedKeys = new Set<string>();
   private stateBytes: number;
   fetchCount = 0;
   /** The first limit this event went over, if any: once set, the event is over. */
@@ -194,6 +197,7 @@ export class EventRecorder {
   stateSet(key: string, json: string): void {
     const next = this.checkStateRoom(key, utf8Bytes(json));
     this.writableState().set(key, json);
+    this.setKeys.add(key);
     this.stateBytes = next;
   }
 
@@ -201,6 +205,8 @@ export class EventRecorder {
     const old = this.state.get(key);
     if (old === undefined) return;
     this.writableState().delete(key);
+    this.setKeys.delete(key);
+    this.deletedKeys.add(key);
     this.stateBytes -= stateEntryBytes(key, old);
   }
 
@@ -218,5 +224,18 @@ export class EventRecorder {
   /** The new state, or null when the event did not change it. */
   changedState(): Record<string, string> | null {
     return this.ownState ? Object.fromEntries(this.ownState) : null;
+  }
+
+  /**
+   * What the event changed, or null when nothing: applied to the state it started from (deletions
+   * first, then the values set, in this order: applyStateChanges) it gives changedState(), keys in
+   * the same order.
+   */
+  stateChanges(): StateChanges | null {
+    if (!this.ownState) return null;
+    // No prototype: a key such as "__proto__" is an own entry like any other.
+    const set = Object.create(null) as Record<string, string>;
+    for (const [key, json] of this.ownState) if (this.setKeys.has(key)) set[key] = json;
+    return { deleted: [...this.deletedKeys], set };
   }
 }

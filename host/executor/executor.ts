@@ -14,8 +14,8 @@ import { RUNNER_IDLE_MESSAGE_MAX_BYTES, RUNNER_OLD_SPACE_MB, runnerMessageMaxByt
 import { stoppedResult, type HostFetchSettings, type RunRequest, type RunResult } from "./run-types.js";
 import { EventFetches } from "../fetch/event-fetches.js";
 import { plainLauncher, type RunnerLauncher } from "../confine/runner-launcher.js";
-import type { HostToRunner, RunnerToHost } from "./runner-protocol.js";
-import { checkRunnerFetch, checkRunnerResult, RunnerMessageError } from "./runner-message-check.js";
+import { afterToken, type HostToRunner, type RunnerToHost } from "./runner-protocol.js";
+import { checkRunnerFetch, checkRunnerResult, RunnerMessageError, withStateChanges } from "./runner-message-check.js";
 import { readFrames, writeFrame } from "./message-frames.js";
 import { BundleCache } from "./bundle-cache.js";
 import { StateCache } from "./state-cache.js";
@@ -388,7 +388,11 @@ export class Executor {
       return;
     }
     if (message.type === "result") {
-      const checked = checkRunnerResult(message.result, job.request);
+      const checked = checkRunnerResult(withStateChanges(message, job.request), job.request);
+      // The worker keeps the state after an ok event that changed it; so does this account of it.
+      const { stateToken, messageIds } = job.request;
+      const held = message.stateChanges !== undefined && checked.state !== null && stateToken !== undefined;
+      if (held) runner.states.put(messageIds.botAddr, afterToken(stateToken, job.id), stateChars(checked.state!), true);
       if (typeof message.sandboxReset === "string") {
         this.stats.sandboxResets += 1;
         this.stats.lastSandboxReset = message.sandboxReset.slice(0, 500);
@@ -396,7 +400,8 @@ export class Executor {
       if (message.guestStopped === true) this.stats.guestsStopped += 1;
       if (message.freshModule === true) this.stats.modulesBuilt += 1;
       // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
-      const result = job.fetchSettings.recorded ? { ...checked, fetchedUrls: [...(job.fetches?.urls ?? [])] } : checked;
+      const named = held ? { ...checked, stateToken: afterToken(stateToken, job.id) } : checked;
+      const result = job.fetchSettings.recorded ? { ...named, fetchedUrls: [...(job.fetches?.urls ?? [])] } : named;
       this.finish(runner, job, () => job.resolve(result));
       return;
     }

@@ -6,7 +6,7 @@
 // context and the owners of the host's handles (guest promises, host operations) live in one Scope,
 // freed in reverse order of creation, so every handle goes before the runtime: one alive at
 // JS_FreeRuntime aborts the WASM module. (The driver frees the dispatch promise it holds itself.)
-import type { StateSnapshot } from "./state-snapshot.js";
+import type { StateChanges, StateSnapshot } from "./state-snapshot.js";
 import { performance } from "node:perf_hooks";
 import { Scope, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import type { FetchRequestData } from "../../std/contract.js";
@@ -34,6 +34,8 @@ export interface IsolateOutcome {
   result: RunResult;
   slotHealthy: boolean;
   resetReason?: string;
+  /** When the event ended ok and changed the state: what it changed (result.state is the whole state after). */
+  stateChanges?: StateChanges;
 }
 
 const MEMORY_USED_LINE = /^memory used\s+\d+\s+(\d+)/m;
@@ -135,10 +137,13 @@ export async function runInIsolate(
     if (health.healthy) freeAll(scope, health);
   }
 
+  const result = runResult(ending, limits, { recorder, cpuMs: meter.cpuMs, wallMs: meter.elapsedMs(), peakHeapBytes: meter.peakHeapBytes, fetched });
+  const stateChanges = result.state !== null ? recorder.stateChanges() : null;
   return {
     slotHealthy: health.healthy,
     ...(health.reason ? { resetReason: health.reason } : {}),
-    result: runResult(ending, limits, { recorder, cpuMs: meter.cpuMs, wallMs: meter.elapsedMs(), peakHeapBytes: meter.peakHeapBytes, fetched }),
+    result,
+    ...(stateChanges ? { stateChanges } : {}),
   };
 }
 

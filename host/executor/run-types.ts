@@ -97,6 +97,8 @@ export interface RunResult {
   logs: LogEntry[];
   /** The new state when the event ended ok and changed it; otherwise null (keep the old one). */
   state: Record<string, string> | null;
+  /** Names `state` as RunRequest.stateToken does: the runner that ran the event holds it under this token. */
+  stateToken?: string;
   error?: RunError;
   limit?: LimitHit;
   /** Time spent running guest code, ms. */

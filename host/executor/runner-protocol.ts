@@ -6,6 +6,7 @@ import type { FetchRequestData, GuestErrorData } from "../../std/contract.js";
 import type { BridgeFetchResult } from "./host-bridge.js";
 import type { Bundle } from "./bundle-cache.js";
 import type { RunRequest, RunResult } from "./run-types.js";
+import type { StateChanges } from "./state-snapshot.js";
 
 /** An event's request as it crosses to the runner: its state is left out when the runner holds it (stateToken; state-cache.ts). */
 export type SentRequest = Omit<RunRequest, "state"> & { state?: RunRequest["state"] };
@@ -50,6 +51,17 @@ export interface ResultMessage {
   freshModule?: true;
   /** The runner stopped the sandbox thread: the guest ran on after its interruption (INTERRUPTED_STOP_GRACE_MS). */
   guestStopped?: true;
+  /**
+   * What an ok event changed in the state, sent instead of the whole new state (result.state is
+   * then null): the host applies it to the request's state. With a stateToken the worker keeps the
+   * state after as `${stateToken}>${id}` (afterToken), and the host counts it held.
+   */
+  stateChanges?: StateChanges;
+}
+
+/** The token a worker keeps the state after event `id` under, when the event's request had `stateToken` (ResultMessage.stateChanges). */
+export function afterToken(stateToken: string, id: number): string {
+  return `${stateToken}>${id}`;
 }
 
 /** Runner → host: the worker died while running event `id` (it has been replaced). */

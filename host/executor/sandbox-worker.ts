@@ -7,7 +7,15 @@ import { runInIsolate } from "./isolate-run.js";
 import { threadCpuClock } from "./thread-cpu-clock.js";
 import { createFetchOverIpc } from "./fetch-over-ipc.js";
 import { ownThreadId } from "./worker-thread-cpu.js";
-import type { FetchAnswerMessage, InterruptedMessage, RunMessage, ResultMessage, StateMissingMessage, ThreadMessage } from "./runner-protocol.js";
+import {
+  afterToken,
+  type FetchAnswerMessage,
+  type InterruptedMessage,
+  type RunMessage,
+  type ResultMessage,
+  type StateMissingMessage,
+  type ThreadMessage,
+} from "./runner-protocol.js";
 import { StateCache } from "./state-cache.js";
 import { StateSnapshot } from "./state-snapshot.js";
 
@@ -68,10 +76,18 @@ async function handle(message: RunMessage): Promise<ResultMessage | StateMissing
     port!.postMessage({ type: "interrupted", id: message.id, ending, cpuMs } satisfies InterruptedMessage);
   const outcome = await runInIsolate(slot, request, fetches.forEvent(message.id), cpuClock, onInterrupted, state);
   if (!outcome.slotHealthy) slot = undefined;
+  // Only what changed goes back; the state after is kept for the bot's next event (the host counts it held).
+  const { stateChanges } = outcome;
+  const after = stateChanges && outcome.result.state;
+  if (after && request.stateToken !== undefined) {
+    const snapshot = StateSnapshot.of(after);
+    states.put(request.messageIds.botAddr, afterToken(request.stateToken, message.id), snapshot.chars, snapshot);
+  }
   return {
     type: "result",
     id: message.id,
-    result: outcome.result,
+    result: stateChanges ? { ...outcome.result, state: null } : outcome.result,
+    ...(stateChanges ? { stateChanges } : {}),
     ...(outcome.resetReason ? { sandboxReset: outcome.resetReason } : {}),
     ...(fresh ? { freshModule: true } : {}),
   };

@@ -32,3 +32,17 @@ export function stateChars(state: Readonly<Record<string, string>>): number {
   for (const key in state) chars += key.length + state[key]!.length;
   return chars;
 }
+
+/** What one event changed in a bot's state: keys deleted, then values set (RunRequest state → result state). */
+export interface StateChanges {
+  deleted: string[];
+  set: Record<string, string>;
+}
+
+/** `state` with `changes` applied (a new object; `state` is left as it was). Any key is data, "__proto__" too. */
+export function applyStateChanges(state: Readonly<Record<string, string>>, changes: StateChanges): Record<string, string> {
+  const next = new Map(Object.entries(state));
+  for (const key of changes.deleted) next.delete(key);
+  for (const [key, json] of Object.entries(changes.set)) next.set(key, json);
+  return Object.fromEntries(next);
+}

@@ -7,7 +7,7 @@ import type { MailPlan } from "./handle-mail.js";
 import type { HostedBot } from "./hosted-bot.js";
 
 /** A plan after its commit: nothing left to save, only mails to submit. JSON-safe, like MailPlan. */
-export type CommittedPlan = Omit<MailPlan, "seen" | "state"> & { state: null };
+export type CommittedPlan = Omit<MailPlan, "seen" | "state" | "stateToken"> & { state: null };
 
 /** What a commit tells besides the bot's own files (the host service's; none in single-shot use). */
 export interface CommitEffects {
@@ -29,10 +29,10 @@ export async function commitPlan(bot: HostedBot, plan: MailPlan, effects: Commit
   if (plan.state) {
     // Counted as the state's JSON (what the state limit measures), one write per save.
     effects.stateIo?.record(Buffer.byteLength(JSON.stringify(plan.state), "utf8"));
-    await bot.state.save(plan.state);
+    await bot.state.save(plan.state, plan.stateToken);
     effects.markDirty?.(bot.account.addr);
   }
   if (plan.seen) await bot.account.seen.add(plan.seen.sender, plan.seen.messageId);
-  const { seen: _seen, ...rest } = plan;
+  const { seen: _seen, stateToken: _stateToken, ...rest } = plan;
   return { ...rest, state: null };
 }

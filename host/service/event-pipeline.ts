@@ -66,13 +66,15 @@ export interface RanEvent {
   refused: RefusedAction[];
   /** The state to commit: the new state of an ok run that changed it; null keeps the old one. */
   state: Record<string, string> | null;
+  /** Names that state (RunResult.stateToken): the runner that ran the event holds it. */
+  stateToken?: string;
 }
 
 /** The end of an event: it ran, or the host answered instead of the bot, or it must wait. */
 export type EventOutcome = ({ kind: "ran" } & RanEvent) | Exclude<GateDecision, { kind: "run" }>;
 
 /** The transport's step between keeping and counting (the relay composes its mails); none locally. */
-export type DeliverStep = (ran: Omit<RanEvent, "state">) => Promise<void>;
+export type DeliverStep = (ran: Omit<RanEvent, "state" | "stateToken">) => Promise<void>;
 
 /** Who `event` comes from: `sender` is the relay's verified sender (default: the event's From); a tick has no origin. */
 export function eventOrigin(event: GuestEvent, bytes: number, sender?: string): EventOrigin | undefined {
@@ -104,8 +106,8 @@ export async function runAdmitted(
 ): Promise<RanEvent> {
   const { policy } = deps;
   const { state, token } = await bot.loadState();
-  const stateToken = token !== undefined ? { stateToken: token } : {};
-  const result = await deps.executor.run(runRequest(bot, { ...input, state, ...stateToken, nowMs: bot.now(), botAddr: bot.addr }));
+  const named = token !== undefined ? { stateToken: token } : {};
+  const result = await deps.executor.run(runRequest(bot, { ...input, state, ...named, nowMs: bot.now(), botAddr: bot.addr }));
   const ok = result.status === "ok";
   const permitted = !ok
     ? { allowed: [], indices: [], refused: [] }
@@ -115,7 +117,8 @@ export async function runAdmitted(
   const ran = { result, kept: permitted.allowed, indices: permitted.indices, refused: permitted.refused };
   await deliver?.(ran);
   if (policy) await recordEvent(policy, origin?.sender, origin?.bytes ?? 0, result.cpuMs);
-  return { ...ran, state: ok ? result.state : null };
+  const after = ok && result.state !== null && result.stateToken !== undefined ? { stateToken: result.stateToken } : {};
+  return { ...ran, state: ok ? result.state : null, ...after };
 }
 
 /** One event through every step (admit, run, keep, deliver, count, settle). */

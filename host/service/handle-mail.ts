@@ -83,6 +83,8 @@ export interface MailPlan {
   submitted: number;
   /** The bot's new state, when the event changed it. */
   state: Record<string, string> | null;
+  /** Names that state for the runner that holds it (RunResult.stateToken); saved with it. */
+  stateToken?: string;
   seen?: SeenKey;
   /** Set when the mail must wait in the spool (the bot's CPU budget is used up), ms since epoch. */
   deferUntil?: number;
@@ -161,7 +163,8 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
       const mails = outbound.mails.map(stripAction);
-      return { ...base, state: outcome.state, report: { outcome: "ran", sent: mails.length, result }, mails };
+      const stateToken = outcome.stateToken !== undefined ? { stateToken: outcome.stateToken } : {};
+      return { ...base, state: outcome.state, ...stateToken, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
 }
@@ -217,9 +220,15 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   if (stale)
     return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
   let outbound: OutboundResult = { mails: [], skipped: [] };
-  const { result, refused, state } = await runAdmitted(pipelineBot(bot), { event: { kind: "tick", at }, eventKey }, deps, undefined, async (ran) => {
-    outbound = await composeKept(bot, deps, eventKey, ran);
-  });
+  const { result, refused, state, stateToken } = await runAdmitted(
+    pipelineBot(bot),
+    { event: { kind: "tick", at }, eventKey },
+    deps,
+    undefined,
+    async (ran) => {
+      outbound = await composeKept(bot, deps, eventKey, ran);
+    },
+  );
   deps.log({
     event: "bot.tick",
     bot: account.addr,
@@ -231,7 +240,15 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     ...(refused.length ? { noConsent: refused } : {}),
     ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
   });
-  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails: outbound.mails.map(stripAction), submitted: 0, state, seen };
+  const mails = outbound.mails.map(stripAction);
+  return {
+    report: { outcome: "ran", sent: outbound.mails.length, result },
+    mails,
+    submitted: 0,
+    state,
+    ...(stateToken !== undefined ? { stateToken } : {}),
+    seen,
+  };
 }
 
 /** The seen mark of the tick at `at`: a sender no mail can have (no "@"), so it never meets a real Message-ID. */

@@ -24,7 +24,8 @@ export interface HostedBot {
  * missing file before the bot's first event, i.e. before this object first reads it).
  *
  * Each state it hands out has a token (RunRequest.stateToken) that names exactly that state: this
- * object's random id and a count of its saves, so a runner holding the state under that token can
+ * object's random id and a count of its saves, or the token the runner kept the state under when
+ * an event's new state is saved with it (RunResult.stateToken) — so a runner holding the state can
  * be sent the event without it (executor/state-cache.ts). A save, even one that fails, counts.
  */
 export class BotStateFile {
@@ -32,6 +33,8 @@ export class BotStateFile {
   /** Random per object: another object's tokens (a reload of the bot) never match this one's. */
   private readonly id = randomBytes(9).toString("base64url");
   private saves = 0;
+  /** The token the last save named its state with, while that state is the cached one. */
+  private savedAs: string | undefined;
 
   constructor(private readonly file: string) {}
 
@@ -51,15 +54,20 @@ export class BotStateFile {
     const saves = this.saves;
     const state = await this.load();
     // A save that began while the file was read: that read may hold either state, so no token names it.
-    const token = saves === this.saves ? `${this.id}.${saves}` : `${this.id}.${saves}-${randomBytes(6).toString("base64url")}`;
+    const token = saves !== this.saves ? `${this.id}.${saves}-${randomBytes(6).toString("base64url")}` : (this.savedAs ?? `${this.id}.${saves}`);
     return { state, token };
   }
 
-  /** Replace the state; durable when it resolves. */
-  async save(state: Record<string, string>): Promise<void> {
+  /**
+   * Replace the state; durable when it resolves. `token`, from the executor, names exactly this
+   * state (RunResult.stateToken); the next loads hand it out while no other save came.
+   */
+  async save(state: Record<string, string>, token?: string): Promise<void> {
     this.saves += 1;
     this.cached = undefined;
+    this.savedAs = undefined;
     await writeJsonFile(this.file, state);
     this.cached = { ...state };
+    this.savedAs = token;
   }
 }

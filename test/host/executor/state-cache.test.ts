@@ -87,10 +87,12 @@ describe("the executor sends a bot's state once per runner and token", () => {
     const n = (await bot.state.get("n")) ?? 0;
     await bot.state.set("n", n + 1);
     if (msg.text === "/fail") throw new Error("failed after writing");
-    await bot.reply("n=" + n + " keys=" + (await bot.state.keys()).join(","));`);
-  const run = (bot: string, token: string | undefined, state: Record<string, string>, text = "hi") =>
+    await bot.reply("n=" + n);`);
+  // Replies with its state's keys and "n"; writes nothing.
+  const reader = botWithMessageHandler(`await bot.reply("n=" + ((await bot.state.get("n")) ?? "none") + " keys=" + (await bot.state.keys()).join(","));`);
+  const run = (bundle: typeof counter, bot: string, token: string | undefined, state: Record<string, string>, text = "hi") =>
     executor.run(
-      request(counter, {
+      request(bundle, {
         state,
         ...(token !== undefined ? { stateToken: token } : {}),
         event: messageEvent(text),
@@ -98,53 +100,89 @@ describe("the executor sends a bot's state once per runner and token", () => {
       }),
     );
 
-  it("a held state is not sent again, and every event starts from it, not from what the one before wrote", async () => {
+  it("a held state is not sent again; the state after an ok event that changed it is held under result.stateToken", async () => {
     const sent = executor.stats.statesSent;
-    const first = await run("a@x", "a.0", { n: "5" });
-    expect(messageAt(first)?.text).toBe("n=5 keys=n");
+    const first = await run(counter, "a@x", "a.0", { n: "5" });
+    expect(messageAt(first)?.text).toBe("n=5");
     expect(first.state).toEqual({ n: "6" });
+    expect(first.stateToken).toBeDefined();
     expect(executor.stats.statesSent).toBe(sent + 1);
-    // The host did not take the new state (same token): the event starts from n=5 again, without it being sent.
-    const second = await run("a@x", "a.0", {});
-    expect(messageAt(second)?.text).toBe("n=5 keys=n");
+    // The next event names the state after: not sent (the request's state here is a stand-in), read from what the worker kept.
+    const second = await run(counter, "a@x", first.stateToken, {});
+    expect(messageAt(second)?.text).toBe("n=6");
+    expect(second.state).toEqual({ n: "7" });
     expect(executor.stats.statesSent).toBe(sent + 1);
-    // An event that wrote and then failed leaves the held state as it was.
-    const failed = await run("a@x", "a.0", {}, "/fail");
+    // An event that wrote and then failed names no state after, and leaves the held one as it was.
+    const failed = await run(counter, "a@x", second.stateToken, {}, "/fail");
     expect(failed.status).toBe("bot-error");
-    expect(messageAt(await run("a@x", "a.0", {}))?.text).toBe("n=5 keys=n");
-    // A new token: the state is sent again and replaces the held one.
-    expect(messageAt(await run("a@x", "a.1", { n: "6", x: "0" }))?.text).toBe("n=6 keys=n,x");
+    expect(failed.stateToken).toBeUndefined();
+    expect(messageAt(await run(counter, "a@x", second.stateToken, {}))?.text).toBe("n=7");
+    expect(executor.stats.statesSent).toBe(sent + 1);
+    // One state per bot: the first token is no longer held, so its state is sent again.
+    expect(messageAt(await run(counter, "a@x", "a.0", { n: "5" }))?.text).toBe("n=5");
     expect(executor.stats.statesSent).toBe(sent + 2);
-    expect(messageAt(await run("a@x", "a.1", {}))?.text).toBe("n=6 keys=n,x");
+  });
+
+  it("an event that does not change the state leaves it held under the same token", async () => {
+    const sent = executor.stats.statesSent;
+    const first = await run(reader, "r@x", "r.0", { n: "9" });
+    expect(first.stateToken).toBeUndefined();
+    expect(messageAt(await run(reader, "r@x", "r.0", {}))?.text).toBe("n=9 keys=n");
+    expect(executor.stats.statesSent).toBe(sent + 1);
   });
 
   it("another bot never gets a state held for this one, even under the same token", async () => {
-    await run("one@x", "same", { n: "1" });
-    const other = await run("two@x", "same", { n: "7" });
+    await run(reader, "one@x", "same", { n: "1" });
+    const other = await run(reader, "two@x", "same", { n: "7" });
     expect(messageAt(other)?.text).toBe("n=7 keys=n");
-    expect(messageAt(await run("one@x", "same", {}))?.text).toBe("n=1 keys=n");
+    expect(messageAt(await run(reader, "one@x", "same", {}))?.text).toBe("n=1 keys=n");
   });
 
   it("without a token the state goes with every event and nothing is held for it", async () => {
     const sent = executor.stats.statesSent;
-    expect(messageAt(await run("c@x", undefined, { n: "3" }))?.text).toBe("n=3 keys=n");
-    expect(messageAt(await run("c@x", undefined, {}))?.text).toBe("n=0 keys=n");
+    expect(messageAt(await run(reader, "c@x", undefined, { n: "3" }))?.text).toBe("n=3 keys=n");
+    expect(messageAt(await run(reader, "c@x", undefined, {}))?.text).toBe("n=none keys=");
+    const changed = await run(counter, "c@x", undefined, { n: "3" });
+    expect(changed.state).toEqual({ n: "4" });
+    expect(changed.stateToken).toBeUndefined();
     expect(executor.stats.statesSent).toBe(sent);
   });
 
+  it("the state after holds the same keys in the same order, and '__proto__' as an ordinary key, whether held or sent whole", async () => {
+    const shuffler = botWithMessageHandler(`
+      if (msg.text === "write") {
+        await bot.state.delete("z");
+        await bot.state.set("b", 1);
+        await bot.state.set("10", 2);
+        await bot.state.set("z", 3);
+        await bot.state.set("__proto__", 4);
+        await bot.state.delete("a");
+        await bot.state.set("a", 5);
+      }
+      await bot.reply((await bot.state.keys()).join(",") + "|" + JSON.stringify(await bot.state.get("__proto__")));`);
+    const written = await run(shuffler, "s@x", "s.0", { a: "0", z: "0", "2": "0" }, "write");
+    expect(written.status, written.error?.message).toBe("ok");
+    const held = messageAt(await run(shuffler, "s@x", written.stateToken, {}, "read"))?.text;
+    const sentWhole = messageAt(await run(shuffler, "s@x", "s.fresh", written.state!, "read"))?.text;
+    expect(held).toBe(sentWhole);
+    expect(sentWhole).toBe("2,10,b,z,__proto__,a|4");
+    expect(Object.keys(written.state!)).toEqual(["2", "10", "b", "z", "__proto__", "a"]);
+  });
+
   it("a worker that was replaced (a guest stopped after catching its interruption) asks for the state and gets it whole", async () => {
-    await run("d@x", "d.0", { n: "40" });
+    await run(reader, "d@x", "d.0", { n: "40" });
     const sent = executor.stats.statesSent;
+    const missing = executor.stats.statesMissing;
     // Its top level never returns: each interruption ends one async call, and the loop starts another.
-    const spinner = { ...counter, code: `for (;;) { (async () => { for (;;) {} })().catch(() => {}); }` };
+    const spinner = { ...reader, code: `for (;;) { (async () => { for (;;) {} })().catch(() => {}); }` };
     const stopped = await executor.run(request(spinner, { limits: { cpuMsPerEvent: 100 }, messageIds: { botAddr: "spin@x", eventKey: "<s@x>" } }));
     expect(stopped.status).toBe("cpu-limit");
     expect(executor.stats.guestsStopped).toBeGreaterThan(0);
     // The host still counts "d.0" as held and leaves it out; the new worker does not hold it, says
     // so, and the host sends the event again with it.
-    const after = await run("d@x", "d.0", { n: "40" });
+    const after = await run(reader, "d@x", "d.0", { n: "40" });
     expect(messageAt(after)?.text).toBe("n=40 keys=n");
     expect(executor.stats.statesSent).toBe(sent + 1);
-    expect(executor.stats.statesMissing).toBe(1);
+    expect(executor.stats.statesMissing).toBe(missing + 1);
   });
 });

@@ -1,7 +1,8 @@
 // A bot's state file names each state it hands out (RunRequest.stateToken), so a runner that holds
 // that state is not sent it again (host/executor/state-cache.ts). What must hold: one token never
-// stands for two states — a save (even a failed one) gives the next state a new token, and another
-// object for the same file (a reload of the bot) never hands out the first one's tokens.
+// stands for two states — a save (even a failed one) gives the next state a new token, or the one
+// the executor named it with, and another object for the same file (a reload of the bot) never
+// hands out the first one's tokens.
 import { mkdtempSync, mkdirSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,14 @@ describe("BotStateFile's state tokens", () => {
     expect(second.token).not.toBe(first.token);
   });
 
+  it("a state saved with the token the executor named it with is handed out under that token until the next save", async () => {
+    const state = new BotStateFile(fileIn());
+    await state.save({ n: "1" }, "runner-kept");
+    expect(await state.loadWithToken()).toEqual({ state: { n: "1" }, token: "runner-kept" });
+    await state.save({ n: "2" });
+    expect((await state.loadWithToken()).token).not.toBe("runner-kept");
+  });
+
   it("another object for the same file (the bot loaded again) hands out other tokens for the same state", async () => {
     const file = fileIn();
     await new BotStateFile(file).save({ n: "1" });
@@ -59,8 +68,8 @@ describe("BotStateFile's state tokens", () => {
   });
 });
 
-describe("the host service sends a bot's state to the runner only when it changed", () => {
-  it("a bot that only reads its state gets it with its first event only; one that writes it, with every event, and counts right", async () => {
+describe("the host service sends a bot's state to its runner once", () => {
+  it("a bot that only reads its state and one that writes it at every event get it with their first event only, and count right", async () => {
     const host = await serviceHost({ executor: sandbox.executor, sender: { addr: USER, identity: sandbox.sender }, source: READER_BOT });
     const sent = sandbox.executor.stats.statesSent;
     for (const text of ["a", "b", "c"]) {
@@ -76,7 +85,8 @@ describe("the host service sends a bot's state to the runner only when it change
       await counter.deliver(text);
       await counter.service.drainOnce();
     }
-    expect(sandbox.executor.stats.statesSent).toBe(before + 3);
+    // The state after each event is the one its runner kept: saved under its token, not sent again.
+    expect(sandbox.executor.stats.statesSent).toBe(before + 1);
     expect(counter.smtp.accepted).toHaveLength(3);
     expect(await botState(counter.data, counter.addr)).toEqual({ runs: 3 });
     await host.service.stop();
