@@ -28,8 +28,8 @@ export interface CommitEffects {
 export async function commitPlan(bot: HostedBot, plan: MailPlan, effects: CommitEffects = {}): Promise<CommittedPlan> {
   if (plan.state) {
     // Counted as the state's JSON (what the state limit measures), one write per save.
-    effects.stateIo?.record(Buffer.byteLength(JSON.stringify(plan.state), "utf8"));
-    await bot.state.save(plan.state, plan.stateToken);
+    const bytes = await bot.state.save(plan.state, plan.stateToken);
+    effects.stateIo?.record(bytes);
     effects.markDirty?.(bot.account.addr);
   }
   if (plan.seen) await bot.account.seen.add(plan.seen.sender, plan.seen.messageId);

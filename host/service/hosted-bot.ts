@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { BotAccount } from "../wire/bot-account.js";
 import type { EventLimits } from "../../core/limits.js";
 import type { RunRequest } from "../executor/run-types.js";
-import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
+import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
 
 /** Everything needed to run one bot's events. */
 export interface HostedBot {
@@ -59,15 +59,19 @@ export class BotStateFile {
   }
 
   /**
-   * Replace the state; durable when it resolves. `token`, from the executor, names exactly this
-   * state (RunResult.stateToken); the next loads hand it out while no other save came.
+   * Replace the state; durable when it resolves with the bytes of JSON written. `token`, from the
+   * executor, names exactly this state (RunResult.stateToken); the next loads hand it out while no
+   * other save came.
    */
-  async save(state: Record<string, string>, token?: string): Promise<void> {
+  async save(state: Record<string, string>, token?: string): Promise<number> {
     this.saves += 1;
     this.cached = undefined;
     this.savedAs = undefined;
-    await writeJsonFile(this.file, state);
+    // Compact: one stringify, whose size is also what the state-IO limit counts (commit-plan.ts).
+    const json = JSON.stringify(state);
+    await writePrivateFile(this.file, json);
     this.cached = { ...state };
     this.savedAs = token;
+    return Buffer.byteLength(json, "utf8");
   }
 }

@@ -10,6 +10,7 @@ import type { TemplateResult } from "./template-bench.js";
 import type { WallsResult } from "./walls-bench.js";
 import type { IdleResult } from "./idle-bench.js";
 import type { LoadedBotsResult } from "./loaded-bots-bench.js";
+import type { StateBenchResult, StateCpu } from "./state-bench.js";
 import type { Summary } from "./stats.js";
 import type { MailPartsResult } from "./mail-parts.js";
 import type { ResidentResult } from "./resident-bench.js";
@@ -57,6 +58,7 @@ export interface BenchReport {
   mailParts: MailPartsReport;
   resident: ResidentResult;
   loadedBots: LoadedBotsResult;
+  stateCache: StateBenchResult;
   bundles: { echoBytes: number; largeBytes: number };
   ratios: {
     /** Baseline median / Executor median (the headline). */
@@ -128,6 +130,7 @@ export function formatReport(r: BenchReport): string {
     ...mailPartsLines(r.mailParts),
     ...residentLines(r.resident, r.idle),
     ...loadedBotsLines(r.loadedBots),
+    ...stateLines(r.stateCache),
     "",
     `Bench took ${meta.benchSeconds.toFixed(1)} s; load average at the end ${meta.loadAverageEnd.map((l) => l.toFixed(2)).join(" ")} (other processes share these ${meta.cores} cores).`,
   ].join("\n");
@@ -145,6 +148,21 @@ export function loadedBotsLines(r: LoadedBotsResult): string[] {
     ),
     `    idle: ${idle.loadedAfterRound} of ${idle.bots} bots loaded after a round, ${idle.loadedAfterIdle} after ${idle.idleMs / 1000} s idle (the bench's idle time; the host's is ${cap.idleMs / 60_000} min), ${idle.evictedIdle} evicted as idle: ${met(idle.loadedAfterIdle === 0 && idle.loadedAfterRound === idle.bots)}`,
     "    (round 2 CPU: this process, the pipeline's work without the runner; a load is the gap between a cap below the bots and no cap)",
+  ];
+}
+
+/** Section 17: a bot's state sent with every event against held by its runner (issue 15 part 2). */
+export function stateLines(r: StateBenchResult): string[] {
+  const cpu = (c: StateCpu) => `runner ${ms(c.runner).padStart(8)}   host ${ms(c.host).padStart(8)}`;
+  return [
+    `17. A bot's state held by its runner: CPU per event through the Executor (${r.events} events), a state of ${r.keys} keys (${(r.stateChars / 1024).toFixed(0)} KiB of JSON)`,
+    `    empty state                                 ${cpu(r.empty)}`,
+    `    reads one key, state sent with each event   ${cpu(r.reader.sent)}`,
+    `    reads one key, state held (stateToken)      ${cpu(r.reader.held)}`,
+    `    writes one key, state sent with each event ${cpu(r.writer.sent)}`,
+    `    writes one key, state held (stateToken)     ${cpu(r.writer.held)}`,
+    "    (an event that changes the state sends back only the changes, with a token or without)",
+    `    held against sent: runner ${times(r.reader.sent.runner / r.reader.held.runner)} less CPU reading, ${times(r.writer.sent.runner / r.writer.held.runner)} writing; host ${times(r.reader.sent.host / r.reader.held.host)} and ${times(r.writer.sent.host / r.writer.held.host)}`,
   ];
 }
 

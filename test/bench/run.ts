@@ -3,7 +3,8 @@
 // with Postfix and Dovecot; else that phase says it skipped), then the runner's RSS over a soak of
 // 10 000 events, idle hosts, and the CPU of one echo part by part with synthetic and real-core mail
 // (mail-parts.ts), the host beside a resident Delta Chat bot on the relay (resident-bench.ts), and
-// the pipeline's loaded bots under their cap (loaded-bots-bench.ts), all measured in this one run. Prints a readable report, or JSON with --json.
+// the pipeline's loaded bots under their cap (loaded-bots-bench.ts) and a bot's state held by its
+// runner (state-bench.ts), all measured in this one run. Prints a readable report, or JSON with --json.
 // Timing never fails the bench (2 cores, noisy); a bot that does not echo correctly does (exit 1).
 // Run with: npx vite-node test/bench/run.ts [--json]   (after `make build`: the runner is lib/…)
 import "./production-env.js";
@@ -30,6 +31,7 @@ import { measureMailParts } from "./mail-parts.js";
 import { REAL_CORE_MAIL_DIR } from "./real-core-fixtures.js";
 import { runBench } from "./run-bench.js";
 import { measureLoadedBots } from "./loaded-bots-bench.js";
+import { measureStateCache } from "./state-bench.js";
 
 const SAMPLE_MAIL = fileURLToPath(new URL("../../templates/echo/sample.eml", import.meta.url));
 /** The reply both the baseline and the sandbox must produce for sample.eml ("hello"). */
@@ -64,6 +66,8 @@ const BUDGETS = {
   resident: { echoes: 30 },
   /** The pipeline's loaded bots (issue 15 part 1): echo bots, two rounds of a mail each, three ways (~20 s). */
   loadedBots: { bots: 200 },
+  /** A bot's state held by its runner: a state of this many ~900-character values, events per way (~15 s). */
+  stateCache: { keys: 1000, events: 200 },
   inProcess: {
     events: { n: 2000, maxMs: 6000, warmUp: 100 },
     largeEvents: { n: 300, maxMs: 5000, warmUp: 10 },
@@ -100,49 +104,52 @@ async function main(): Promise<void> {
     const echoRequest = request(bots.echo.bundle);
     const largeRequest = request(bots.large.bundle);
 
-    log(`1/12 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
+    log(`1/13 baseline: node per mail (n=${BUDGETS.baseline.n}) …`);
     const baseline = await measureBaseline(mail, BUDGETS.baseline);
     if (baseline.replyText !== REPLY_TEXT)
       throw new Error(`the baseline replied ${JSON.stringify(baseline.replyText)}, expected ${JSON.stringify(REPLY_TEXT)}`);
 
-    log(`2/12 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
+    log(`2/13 Executor: ${BUDGETS.executor.n} events, then ${BUDGETS.throughputMs / 1000} s of throughput …`);
     const executor = await measureExecutor(echoRequest, REPLY_TEXT, BUDGETS.executor, BUDGETS.throughputMs);
 
-    log("3/12 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
+    log("3/13 in process: runInIsolate, its parts, the 50 KB bundle, module slots …");
     const inProcess = await measureIsolate(echoRequest, largeRequest, REPLY_TEXT, BUDGETS.inProcess);
 
-    log(`4/12 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
+    log(`4/13 host deliver (spawn → spooled → exit) vs node -e 0 (n=${BUDGETS.deliver.n} each, alternating) …`);
     const deliver = await measureDeliver(mail, BUDGETS.deliver);
 
-    log(`5/12 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
+    log(`5/13 service burst: ${BUDGETS.service.mails} encrypted mails through Postfix → host serve → SMTP (≤ ~${BUDGETS.service.maxMs / 1000} s) …`);
     const service = await measureServiceBurst({ ...BUDGETS.service, log });
     if ("skipped" in service) log(`   SKIPPED: ${service.skipped}`);
 
-    log(`6/12 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
+    log(`6/13 the poll template's /poll through chatbot/testing (n=${BUDGETS.templates.n}) …`);
     const templates = await measureTemplates(BUDGETS.templates);
 
-    log(`7/12 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
+    log(`7/13 RSS soak: ${BUDGETS.rssSoak.events} events on one runner after ${BUDGETS.rssSoak.warmUp} untimed (≤ ${BUDGETS.rssSoak.maxMs / 1000} s) …`);
     const rssSoak = await measureRssSoak(BUDGETS.rssSoak);
 
     log(
-      `8/12 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
+      `8/13 runner walls: ${BUDGETS.walls.starts} runner starts plain and walled, ${BUDGETS.walls.blocks}×${BUDGETS.walls.blockEvents} echo events each, bot switches …`,
     );
     const walls = await measureWalls(echoRequest, REPLY_TEXT, BUDGETS.walls);
     if ("skipped" in walls) log(`   SKIPPED: ${walls.skipped}`);
 
-    log(`9/12 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
+    log(`9/13 idle: host serve with 1 bot, then with ${BUDGETS.idle.bots} (copies), each idle for ${BUDGETS.idle.windowMs / 1000} s …`);
     const idle = await measureIdle(BUDGETS.idle.bots, BUDGETS.idle.settleMs, BUDGETS.idle.windowMs);
 
-    log(`10/12 CPU per echo, part by part: synthetic and real-core mail (${BUDGETS.mailParts.n} calls of each part) …`);
+    log(`10/13 CPU per echo, part by part: synthetic and real-core mail (${BUDGETS.mailParts.n} calls of each part) …`);
     const mailParts = await measureEchoParts(BUDGETS.mailParts.n);
     if ("skipped" in mailParts) log(`   SKIPPED: ${mailParts.skipped}`);
 
-    log(`11/12 host vs a resident Delta Chat bot on the relay: ${BUDGETS.resident.echoes} echoes each, alternating …`);
+    log(`11/13 host vs a resident Delta Chat bot on the relay: ${BUDGETS.resident.echoes} echoes each, alternating …`);
     const resident = await measureResidentVsHost(BUDGETS.resident.echoes, log);
     if ("skipped" in resident) log(`   SKIPPED: ${resident.skipped}`);
 
-    log(`12/12 loaded bots: ${BUDGETS.loadedBots.bots} echo bots in process, under the host's cap, no cap and a cap of 1, then idle …`);
+    log(`12/13 loaded bots: ${BUDGETS.loadedBots.bots} echo bots in process, under the host's cap, no cap and a cap of 1, then idle …`);
     const loadedBots = await measureLoadedBots(BUDGETS.loadedBots.bots);
+
+    log(`13/13 a bot's state held by its runner: ${BUDGETS.stateCache.keys} keys, ${BUDGETS.stateCache.events} events a way …`);
+    const stateCache = await measureStateCache(BUDGETS.stateCache.keys, BUDGETS.stateCache.events);
 
     const report: BenchReport = {
       meta: { ...meta, loadAverageEnd: loadavg(), benchSeconds: (performance.now() - startedAt) / 1000 },
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
       mailParts,
       resident,
       loadedBots,
+      stateCache,
       bundles: { echoBytes: bots.echo.bundleBytes, largeBytes: bots.large.bundleBytes },
       ratios: {
         speedupMedian: baseline.perMailMs.median / executor.perEventMs.median,

@@ -1,0 +1,75 @@
+// Section 17 of `make bench` (issue 15 part 2: an event costs what its crypto and sandbox cost,
+// whatever the bot keeps): a bot's state held by its runner (host/executor/state-cache.ts). Through
+// one Executor, the runner's and this process's CPU per event for a ~900 KiB state of 1 000 keys,
+// sent with every event (no stateToken: how every event went before, except that an event that
+// changes the state now sends back only the changes either way) and held by the runner (a token,
+// and for a bot that writes, the token its result names), for a bot that only reads one key and
+// for one that writes one key at every event, beside an empty state.
+import { Executor } from "../../host/executor/executor.js";
+import type { RunResult } from "../../host/executor/run-types.js";
+import { botWithMessageHandler, request } from "../support/sandbox.js";
+import { treeCpuMs } from "./proc.js";
+
+/** CPU per event, ms: of the runner process (worker included) and of this process. */
+export interface StateCpu {
+  runner: number;
+  host: number;
+}
+
+export interface StateBenchResult {
+  keys: number;
+  /** JSON characters of the large state. */
+  stateChars: number;
+  events: number;
+  empty: StateCpu;
+  reader: { sent: StateCpu; held: StateCpu };
+  writer: { sent: StateCpu; held: StateCpu };
+}
+
+const READER = botWithMessageHandler(`await bot.reply("k0 is " + ((await bot.state.get("key0")) ?? "").length + " long");`);
+const WRITER = botWithMessageHandler(`const n = (await bot.state.get("n")) ?? 0; await bot.state.set("n", n + 1); await bot.reply("n=" + n);`);
+
+function bigState(keys: number): Record<string, string> {
+  const state: Record<string, string> = {};
+  for (let i = 0; i < keys; i++) state[`key${i}`] = JSON.stringify("x".repeat(900));
+  return state;
+}
+
+/** `events` events after 20 untimed, each starting from the state the one before left (as the host saves it). */
+async function measure(executor: Executor, bundle: typeof READER, start: Record<string, string>, hold: boolean, events: number): Promise<StateCpu> {
+  const pid = executor.runnerPids()[0]!;
+  let state = start;
+  let token: string | undefined = hold ? `bench-${Math.random()}` : undefined;
+  const step = async () => {
+    const result: RunResult = await executor.run(request(bundle, { state, ...(token !== undefined ? { stateToken: token } : {}) }));
+    if (result.status !== "ok") throw new Error(`state bench: ${result.status} ${result.error?.message ?? ""}`);
+    if (result.state) {
+      state = result.state;
+      token = hold ? (result.stateToken ?? `bench-${Math.random()}`) : undefined;
+    }
+  };
+  for (let i = 0; i < 20; i++) await step();
+  const runner0 = treeCpuMs(pid);
+  const host0 = process.cpuUsage();
+  for (let i = 0; i < events; i++) await step();
+  const host = process.cpuUsage(host0);
+  return { runner: (treeCpuMs(pid) - runner0) / events, host: (host.user + host.system) / 1000 / events };
+}
+
+export async function measureStateCache(keys = 1000, events = 200): Promise<StateBenchResult> {
+  const executor = new Executor({ concurrency: 1 });
+  await executor.warmUp();
+  try {
+    const state = bigState(keys);
+    return {
+      keys,
+      stateChars: JSON.stringify(state).length,
+      events,
+      empty: await measure(executor, READER, {}, true, events),
+      reader: { sent: await measure(executor, READER, state, false, events), held: await measure(executor, READER, state, true, events) },
+      writer: { sent: await measure(executor, WRITER, state, false, events), held: await measure(executor, WRITER, state, true, events) },
+    };
+  } finally {
+    await executor.close();
+  }
+}
