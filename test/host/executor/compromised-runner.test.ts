@@ -56,6 +56,9 @@ describe("a compromised runner's messages", () => {
     ["unknown-type", /a message of an unknown type/],
     ["bundle-missing-forever", /a second request for the bundle of one event/],
     ["state-missing-forever", /a second request for the state of one event/],
+    ["bad-state-changes", /stateChanges.deleted is not a list of keys/],
+    ["state-changes-over-quota", /over stateBytes/],
+    ["state-changes-on-failure", /stateChanges come with an ok result/],
     ["huge-frame", /a message of 3221225472 bytes, over the \d+-byte cap/],
     ["garbage", /a message that does not deserialize/],
   ];
