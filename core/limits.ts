@@ -234,7 +234,7 @@ export const PENDING_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /**
  * Parsed peer keys the host process keeps for all its bots (host/wire/pgp/peer-keys.ts); beyond it
  * the least recently used go: openpgp's readKey and self-signature checks cost ~1 ms a key, on
- * every mail otherwise. A parsed Curve25519 key holds ~10 KiB: ~10 MiB at the cap.
+ * every mail otherwise. A parsed Curve25519 key holds ~7.7 KiB of heap (1 000 parsed, measured): ~8 MiB at the cap.
  */
 export const PARSED_PEER_KEYS_MAX = 1024;
 /**
