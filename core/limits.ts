@@ -747,6 +747,13 @@ export const RUNNER_BUNDLE_CACHE = Object.freeze({ maxEntries: 16, maxChars: 4 *
  */
 export const RUNNER_STATE_CACHE = Object.freeze({ maxBots: 64, maxChars: 8 * MiB });
 
+/**
+ * A bot's state log (host/service/bot-state-file.ts) is folded into a new snapshot once its lines
+ * hold this many characters (besides every JSON_LOG_COMPACT_LINES lines): an event may change the
+ * whole state, so lines alone would let the log grow to 500 × stateBytes.
+ */
+export const STATE_LOG_COMPACT_CHARS = 2 * MiB;
+
 /** The largest message a runner may send the host while no event is in hand ("ready"), bytes. */
 export const RUNNER_IDLE_MESSAGE_MAX_BYTES = 64 * KiB;
 

@@ -388,7 +388,8 @@ export class Executor {
       return;
     }
     if (message.type === "result") {
-      const checked = checkRunnerResult(withStateChanges(message, job.request), job.request);
+      const sent = withStateChanges(message, job.request);
+      const checked = checkRunnerResult(sent.result, job.request);
       // The worker keeps the state after an ok event that changed it; so does this account of it.
       const { stateToken, messageIds } = job.request;
       const held = message.stateChanges !== undefined && checked.state !== null && stateToken !== undefined;
@@ -400,7 +401,11 @@ export class Executor {
       if (message.guestStopped === true) this.stats.guestsStopped += 1;
       if (message.freshModule === true) this.stats.modulesBuilt += 1;
       // Replay mode (the test kit): the URLs the bot asked for, as the host saw them.
-      const named = held ? { ...checked, stateToken: afterToken(stateToken, job.id) } : checked;
+      const named = {
+        ...checked,
+        ...(checked.state !== null && sent.changes ? { stateChanges: sent.changes } : {}),
+        ...(held ? { stateToken: afterToken(stateToken, job.id) } : {}),
+      };
       const result = job.fetchSettings.recorded ? { ...named, fetchedUrls: [...(job.fetches?.urls ?? [])] } : named;
       this.finish(runner, job, () => job.resolve(result));
       return;

@@ -1,4 +1,5 @@
 // What the host sends to a runner for one event, and the typed result it gets back.
+import type { StateChanges } from "./state-snapshot.js";
 import type { Action, GuestEvent, LogLevel } from "../../std/contract.js";
 import type { EventLimits } from "../../core/limits.js";
 
@@ -99,6 +100,8 @@ export interface RunResult {
   state: Record<string, string> | null;
   /** Names `state` as RunRequest.stateToken does: the runner that ran the event holds it under this token. */
   stateToken?: string;
+  /** What the event changed, when `state` is set and the runner sent only that (its state file appends it: bot-state-file.ts). */
+  stateChanges?: StateChanges;
   error?: RunError;
   limit?: LimitHit;
   /** Time spent running guest code, ms. */

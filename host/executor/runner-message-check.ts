@@ -15,7 +15,7 @@ import {
 } from "../../core/limits.js";
 import { actionPayloadBytes, logEntryBytes } from "./event-recorder.js";
 import { stateEntryBytes } from "./state-bytes.js";
-import { applyStateChanges } from "./state-snapshot.js";
+import { applyStateChanges, type StateChanges } from "./state-snapshot.js";
 import { parseAction } from "./parse-action.js";
 import type { FetchCancelMessage, FetchStartMessage } from "./runner-protocol.js";
 import type { LogEntry, RunRequest, RunResult, RunStatus } from "./run-types.js";
@@ -187,16 +187,19 @@ export function checkRunnerFetch(raw: Record<string, unknown>): FetchStartMessag
  * The result of `message` with its state whole: a runner that sent what the event changed
  * (stateChanges) instead of the state after has it applied to the request's state here, after a
  * check of its shape; checkRunnerResult then checks the whole state as if it had been sent.
+ * `changes` are those changes, in fresh objects (for the state file's log: bot-state-file.ts).
  */
-export function withStateChanges(message: { result: unknown; stateChanges?: unknown }, request: RunRequest): unknown {
-  const changes = message.stateChanges;
-  if (changes === undefined) return message.result;
-  if (!isRecord(changes) || !Array.isArray(changes.deleted) || !isRecord(changes.set)) fail("stateChanges is not { deleted, set }");
-  if (!changes.deleted.every((key: unknown) => typeof key === "string")) fail("stateChanges.deleted is not a list of keys");
+export function withStateChanges(message: { result: unknown; stateChanges?: unknown }, request: RunRequest): { result: unknown; changes?: StateChanges } {
+  const raw = message.stateChanges;
+  if (raw === undefined) return { result: message.result };
+  if (!isRecord(raw) || !Array.isArray(raw.deleted) || !isRecord(raw.set)) fail("stateChanges is not { deleted, set }");
+  if (!raw.deleted.every((key: unknown) => typeof key === "string")) fail("stateChanges.deleted is not a list of keys");
   if (!isRecord(message.result) || message.result.status !== "ok" || message.result.state !== null)
     fail("stateChanges come with an ok result whose state is null");
-  for (const [key, json] of Object.entries(changes.set)) {
+  for (const [key, json] of Object.entries(raw.set)) {
     if (typeof json !== "string") fail(`state value of ${JSON.stringify(key.slice(0, 40))} is not JSON text`);
   }
-  return { ...message.result, state: applyStateChanges(request.state, { deleted: changes.deleted as string[], set: changes.set as Record<string, string> }) };
+  // Fresh objects: no prototype tricks ("__proto__" as a key is an own entry, as in the state).
+  const changes: StateChanges = { deleted: [...(raw.deleted as string[])], set: Object.fromEntries(Object.entries(raw.set as Record<string, string>)) };
+  return { result: { ...message.result, state: applyStateChanges(request.state, changes) }, changes };
 }

@@ -41,8 +41,15 @@ export interface StateChanges {
 
 /** `state` with `changes` applied (a new object; `state` is left as it was). Any key is data, "__proto__" too. */
 export function applyStateChanges(state: Readonly<Record<string, string>>, changes: StateChanges): Record<string, string> {
+  return applyEachStateChange(state, [changes]);
+}
+
+/** `state` with each of `list` applied in order (one pass: a state file's log, bot-state-file.ts). */
+export function applyEachStateChange(state: Readonly<Record<string, string>>, list: readonly StateChanges[]): Record<string, string> {
   const next = new Map(Object.entries(state));
-  for (const key of changes.deleted) next.delete(key);
-  for (const [key, json] of Object.entries(changes.set)) next.set(key, json);
+  for (const changes of list) {
+    for (const key of changes.deleted) next.delete(key);
+    for (const [key, json] of Object.entries(changes.set)) next.set(key, json);
+  }
   return Object.fromEntries(next);
 }

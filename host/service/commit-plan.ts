@@ -7,7 +7,7 @@ import type { MailPlan } from "./handle-mail.js";
 import type { HostedBot } from "./hosted-bot.js";
 
 /** A plan after its commit: nothing left to save, only mails to submit. JSON-safe, like MailPlan. */
-export type CommittedPlan = Omit<MailPlan, "seen" | "state" | "stateToken"> & { state: null };
+export type CommittedPlan = Omit<MailPlan, "seen" | "state" | "stateToken" | "stateChanges"> & { state: null };
 
 /** What a commit tells besides the bot's own files (the host service's; none in single-shot use). */
 export interface CommitEffects {
@@ -27,12 +27,12 @@ export interface CommitEffects {
  */
 export async function commitPlan(bot: HostedBot, plan: MailPlan, effects: CommitEffects = {}): Promise<CommittedPlan> {
   if (plan.state) {
-    // Counted as the state's JSON (what the state limit measures), one write per save.
-    const bytes = await bot.state.save(plan.state, plan.stateToken);
+    // Counted as what was written (the changes appended, or the whole state as JSON), one write per save.
+    const bytes = await bot.state.save(plan.state, plan.stateToken, plan.stateChanges);
     effects.stateIo?.record(bytes);
     effects.markDirty?.(bot.account.addr);
   }
   if (plan.seen) await bot.account.seen.add(plan.seen.sender, plan.seen.messageId);
-  const { seen: _seen, stateToken: _stateToken, ...rest } = plan;
+  const { seen: _seen, stateToken: _stateToken, stateChanges: _stateChanges, ...rest } = plan;
   return { ...rest, state: null };
 }

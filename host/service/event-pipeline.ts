@@ -19,6 +19,7 @@ import type { Action, GuestEvent } from "../../std/contract.js";
 import type { Executor } from "../executor/executor.js";
 import { runRequest, type EventInput, type RunnableBot } from "../executor/run-request.js";
 import type { RunResult } from "../executor/run-types.js";
+import type { StateChanges } from "../executor/state-snapshot.js";
 import { gateEvent, permittedActions, recordEvent, type EventPolicy, type GateDecision, type RefusedAction } from "./bot-policy.js";
 
 /** A bot as the pipeline runs it: its code and limits, its address (Message-ID seed), its clock and its state. */
@@ -68,13 +69,15 @@ export interface RanEvent {
   state: Record<string, string> | null;
   /** Names that state (RunResult.stateToken): the runner that ran the event holds it. */
   stateToken?: string;
+  /** What the event changed to make that state (RunResult.stateChanges). */
+  stateChanges?: StateChanges;
 }
 
 /** The end of an event: it ran, or the host answered instead of the bot, or it must wait. */
 export type EventOutcome = ({ kind: "ran" } & RanEvent) | Exclude<GateDecision, { kind: "run" }>;
 
 /** The transport's step between keeping and counting (the relay composes its mails); none locally. */
-export type DeliverStep = (ran: Omit<RanEvent, "state" | "stateToken">) => Promise<void>;
+export type DeliverStep = (ran: Omit<RanEvent, "state" | "stateToken" | "stateChanges">) => Promise<void>;
 
 /** Who `event` comes from: `sender` is the relay's verified sender (default: the event's From); a tick has no origin. */
 export function eventOrigin(event: GuestEvent, bytes: number, sender?: string): EventOrigin | undefined {
@@ -117,8 +120,10 @@ export async function runAdmitted(
   const ran = { result, kept: permitted.allowed, indices: permitted.indices, refused: permitted.refused };
   await deliver?.(ran);
   if (policy) await recordEvent(policy, origin?.sender, origin?.bytes ?? 0, result.cpuMs);
-  const after = ok && result.state !== null && result.stateToken !== undefined ? { stateToken: result.stateToken } : {};
-  return { ...ran, state: ok ? result.state : null, ...after };
+  const changed = ok && result.state !== null;
+  const after = changed && result.stateToken !== undefined ? { stateToken: result.stateToken } : {};
+  const changes = changed && result.stateChanges !== undefined ? { stateChanges: result.stateChanges } : {};
+  return { ...ran, state: ok ? result.state : null, ...after, ...changes };
 }
 
 /** One event through every step (admit, run, keep, deliver, count, settle). */

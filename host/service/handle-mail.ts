@@ -12,6 +12,7 @@
 //   applyPlan — submit the mails from where it stopped and remember the bot's own mails.
 //               Re-applying a journaled plan after a crash resends at most the mails already
 //               accepted, with the same Message-IDs, which clients drop as duplicates (PROTOCOL §6).
+import type { StateChanges } from "../executor/state-snapshot.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import type { Action } from "../../std/contract.js";
@@ -85,6 +86,8 @@ export interface MailPlan {
   state: Record<string, string> | null;
   /** Names that state for the runner that holds it (RunResult.stateToken); saved with it. */
   stateToken?: string;
+  /** What the event changed to make that state (RunResult.stateChanges): what its state file appends. */
+  stateChanges?: StateChanges;
   seen?: SeenKey;
   /** Set when the mail must wait in the spool (the bot's CPU budget is used up), ms since epoch. */
   deferUntil?: number;
@@ -163,8 +166,9 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
       const mails = outbound.mails.map(stripAction);
-      const stateToken = outcome.stateToken !== undefined ? { stateToken: outcome.stateToken } : {};
-      return { ...base, state: outcome.state, ...stateToken, report: { outcome: "ran", sent: mails.length, result }, mails };
+      const named = outcome.stateToken !== undefined ? { stateToken: outcome.stateToken } : {};
+      const changes = outcome.stateChanges !== undefined ? { stateChanges: outcome.stateChanges } : {};
+      return { ...base, state: outcome.state, ...named, ...changes, report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
 }
@@ -220,7 +224,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   if (stale)
     return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
   let outbound: OutboundResult = { mails: [], skipped: [] };
-  const { result, refused, state, stateToken } = await runAdmitted(
+  const { result, refused, state, stateToken, stateChanges } = await runAdmitted(
     pipelineBot(bot),
     { event: { kind: "tick", at }, eventKey },
     deps,
@@ -247,6 +251,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     submitted: 0,
     state,
     ...(stateToken !== undefined ? { stateToken } : {}),
+    ...(stateChanges !== undefined ? { stateChanges } : {}),
     seen,
   };
 }

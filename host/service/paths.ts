@@ -9,7 +9,7 @@
 //   <data>/bots/<addr>/current/      bot.js + chatbot.json of the installed version
 //   <data>/bots/<addr>/previous/     the version before, for rollback
 //   <data>/bots/<addr>/account.json  when the host last logged in as the bot over IMAP (deploy-watcher)
-//   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json (+ .log), state.json, … (host/wire)
+//   <data>/bots/<addr>/…             key.asc, securejoin.json, peers.json (+ .log), state.json (+ .log: service/bot-state-file.ts), … (host/wire)
 //   <data>/deploys/<addr>.json       when the address was installed in the last day (relay-quotas.ts):
 //                                    outside the bot's folder, so removing the bot does not reset it
 //   <data>/removed/<addr>.<time>/    removed bots' folders, the newest REMOVED_COPIES_PER_BOT per address

@@ -27,7 +27,7 @@ import { ChatbotError, isChatbotError, describeError } from "../../core/errors.j
 import type { FolderMailbox, ImapSettings } from "../deploy/imap-mailbox.js";
 import { readJsonFile, writeJsonFile } from "../storage/json-file.js";
 import type { HostLog } from "./host-event.js";
-import { BotStateFile } from "./hosted-bot.js";
+import { BotStateFile } from "./bot-state-file.js";
 import { hostPaths } from "./paths.js";
 import { STATE_MIRROR_MIN_GAP_MS, type EventLimits } from "../../core/limits.js";
 import { stateEntryBytes } from "../executor/state-bytes.js";
@@ -278,7 +278,9 @@ export class StateMirror {
         ))
       )
         continue; // not an installed bot
-      const state = await readJsonFile<BotState | undefined>(join(hostPaths(this.deps.dataDir).bot(addr).dir, "state.json"), undefined).catch(() => undefined);
+      const state = await BotStateFile.forAccount(this.deps.dataDir, addr)
+        .read()
+        .catch(() => undefined);
       if (!state) continue;
       const record = await readJsonFile<MirrorRecord | undefined>(this.recordFile(addr), undefined).catch(() => undefined);
       if (record?.sha256 !== stateDigest(state).sha256) this.dirty.add(addr);

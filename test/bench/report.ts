@@ -153,14 +153,14 @@ export function loadedBotsLines(r: LoadedBotsResult): string[] {
 
 /** Section 17: a bot's state sent with every event against held by its runner (issue 15 part 2). */
 export function stateLines(r: StateBenchResult): string[] {
-  const cpu = (c: StateCpu) => `runner ${ms(c.runner).padStart(8)}   host ${ms(c.host).padStart(8)}`;
+  const row = (label: string, c: StateCpu) => `    ${label.padEnd(44)} runner ${ms(c.runner).padStart(8)}   host ${ms(c.host).padStart(8)}`;
   return [
     `17. A bot's state held by its runner: CPU per event through the Executor (${r.events} events), a state of ${r.keys} keys (${(r.stateChars / 1024).toFixed(0)} KiB of JSON)`,
-    `    empty state                                 ${cpu(r.empty)}`,
-    `    reads one key, state sent with each event   ${cpu(r.reader.sent)}`,
-    `    reads one key, state held (stateToken)      ${cpu(r.reader.held)}`,
-    `    writes one key, state sent with each event ${cpu(r.writer.sent)}`,
-    `    writes one key, state held (stateToken)     ${cpu(r.writer.held)}`,
+    row("empty state", r.empty),
+    row("reads one key, state sent with each event", r.reader.sent),
+    row("reads one key, state held (stateToken)", r.reader.held),
+    row("writes one key, state sent with each event", r.writer.sent),
+    row("writes one key, state held (stateToken)", r.writer.held),
     "    (an event that changes the state sends back only the changes, with a token or without)",
     `    held against sent: runner ${times(r.reader.sent.runner / r.reader.held.runner)} less CPU reading, ${times(r.writer.sent.runner / r.writer.held.runner)} writing; host ${times(r.reader.sent.host / r.reader.held.host)} and ${times(r.writer.sent.host / r.writer.held.host)}`,
   ];

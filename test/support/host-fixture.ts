@@ -1,6 +1,7 @@
 // Test support for the host service: a fake clock, a fake SMTP submitter, and a bot installed the
 // way an operator does it (`chatbot host init`, `new`, `build`, `host install`), optionally with
 // its own bot.ts and manifest fields.
+import { BotStateFile } from "../../host/service/bot-state-file.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -102,8 +103,9 @@ export async function editBotSettings(data: string, addr: string, change: Partia
 
 /** The bot's state as its handlers see it (key → parsed JSON). */
 export async function botState(data: string, addr: string): Promise<Record<string, unknown>> {
-  const text = await readFile(join(hostPaths(data).bot(addr).dir, "state.json"), "utf8").catch(() => "{}");
-  return Object.fromEntries(Object.entries(JSON.parse(text) as Record<string, string>).map(([k, v]) => [k, JSON.parse(v)]));
+  // As a new host would read it: the snapshot and the changes logged since (bot-state-file.ts).
+  const state = (await BotStateFile.forAccount(data, addr).read()) ?? {};
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, JSON.parse(v)]));
 }
 
 /** A bot that counts its runs in state and replies "run N: text" (and a second mail for "twice"). */

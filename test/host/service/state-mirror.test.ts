@@ -14,7 +14,7 @@ import type { HostEvent } from "../../../host/service/host-event.js";
 import { loadHostConfig } from "../../../host/service/host-config.js";
 import { HostService } from "../../../host/service/host-service.js";
 import { loadTickSecret, tickEntry } from "../../../host/service/tick-scheduler.js";
-import { BotStateFile } from "../../../host/service/hosted-bot.js";
+import { BotStateFile } from "../../../host/service/bot-state-file.js";
 import { hostPaths } from "../../../host/service/paths.js";
 import { STATE_HEADER, StateMirror, composeStateMessage, parseMarker, parseStateMessage } from "../../../host/service/state-mirror.js";
 import { Spool } from "../../../host/spool/spool.js";

@@ -3,11 +3,12 @@
 // stands for two states — a save (even a failed one) gives the next state a new token, or the one
 // the executor named it with, and another object for the same file (a reload of the bot) never
 // hands out the first one's tokens.
-import { mkdtempSync, mkdirSync, rmdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BotStateFile } from "../../../host/service/hosted-bot.js";
+import { BotStateFile } from "../../../host/service/bot-state-file.js";
+import { hostPaths } from "../../../host/service/paths.js";
 import { COUNTER_BOT, botState } from "../../support/host-fixture.js";
 import { sandboxAndSender } from "../../support/sandbox-and-sender.js";
 import { serviceHost } from "../../support/service-host.js";
@@ -89,6 +90,18 @@ describe("the host service sends a bot's state to its runner once", () => {
     expect(sandbox.executor.stats.statesSent).toBe(before + 1);
     expect(counter.smtp.accepted).toHaveLength(3);
     expect(await botState(counter.data, counter.addr)).toEqual({ runs: 3 });
+    // On disk: the first event's state as the snapshot, the next two as what they changed.
+    const stateFile = join(hostPaths(counter.data).bot(counter.addr).dir, "state.json");
+    expect(JSON.parse(readFileSync(stateFile, "utf8"))).toEqual({ runs: "1" });
+    expect(
+      readFileSync(`${stateFile}.log`, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { deleted: [], set: { runs: "2" } },
+      { deleted: [], set: { runs: "3" } },
+    ]);
     await host.service.stop();
     await counter.service.stop();
   });

@@ -15,7 +15,7 @@ import { formatAutocryptHeader } from "../../../host/wire/pgp/autocrypt.js";
 import { newIdentity, userMail, userMailFromInner, type UserMail } from "../../support/user-mail.js";
 import { planMail } from "../../../host/service/handle-mail.js";
 import type { HostEvent } from "../../../host/service/host-event.js";
-import { BotStateFile } from "../../../host/service/hosted-bot.js";
+import { BotStateFile } from "../../../host/service/bot-state-file.js";
 import type { Executor } from "../../../host/executor/executor.js";
 
 const LIMITS = { maxBytes: 1024 * 1024 };

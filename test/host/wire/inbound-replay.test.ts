@@ -14,7 +14,7 @@ import { replayRefusal } from "../../../host/wire/replay-window.js";
 import type { BotIdentity } from "../../../host/wire/pgp/identity.js";
 import { planTick, tickSeenKey } from "../../../host/service/handle-mail.js";
 import type { Executor } from "../../../host/executor/executor.js";
-import { BotStateFile } from "../../../host/service/hosted-bot.js";
+import { BotStateFile } from "../../../host/service/bot-state-file.js";
 import { newIdentity, splitMail, userMail } from "../../support/user-mail.js";
 
 const LIMITS = { maxBytes: 1024 * 1024 };
