@@ -5,23 +5,21 @@
 // says so ("bundle-missing") and the host sends it whole, once per event.
 import { RUNNER_BUNDLE_CACHE } from "../../core/limits.js";
 import type { RunRequest } from "./run-types.js";
+import { WeightedLru } from "./weighted-lru.js";
 
 export type Bundle = RunRequest["bundle"];
 
 /** Least recently used bundles by id, bounded by count and by characters of code. */
 export class BundleCache {
-  private readonly entries = new Map<string, Bundle>();
-  private chars = 0;
+  private readonly entries: WeightedLru<Bundle>;
 
-  constructor(private readonly bounds: { maxEntries: number; maxChars: number } = RUNNER_BUNDLE_CACHE) {}
+  constructor(bounds: { maxEntries: number; maxChars: number } = RUNNER_BUNDLE_CACHE) {
+    this.entries = new WeightedLru({ maxEntries: bounds.maxEntries, maxWeight: bounds.maxChars });
+  }
 
   /** The bundle held as `id`, now the most recently used; undefined when none is. */
   take(id: string): Bundle | undefined {
-    const bundle = this.entries.get(id);
-    if (bundle === undefined) return undefined;
-    this.entries.delete(id);
-    this.entries.set(id, bundle);
-    return bundle;
+    return this.entries.take(id);
   }
 
   /** True when exactly `bundle` (same id, file name and code) is held; it becomes the most recently used. */
@@ -33,25 +31,11 @@ export class BundleCache {
 
   /** Keep `bundle` (replacing one of its id), dropping the least recently used past the bounds. */
   put(bundle: Bundle): void {
-    this.drop(bundle.id);
-    if (bundle.code.length > this.bounds.maxChars) return;
-    this.entries.set(bundle.id, bundle);
-    this.chars += bundle.code.length;
-    for (const id of this.entries.keys()) {
-      if (this.entries.size <= this.bounds.maxEntries && this.chars <= this.bounds.maxChars) break;
-      this.drop(id);
-    }
+    this.entries.put(bundle.id, bundle, bundle.code.length);
   }
 
   /** Bundles held now (tests, metrics). */
   get size(): number {
     return this.entries.size;
-  }
-
-  private drop(id: string): void {
-    const held = this.entries.get(id);
-    if (held === undefined) return;
-    this.entries.delete(id);
-    this.chars -= held.code.length;
   }
 }

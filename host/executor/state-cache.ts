@@ -7,21 +7,20 @@
 // so they agree on what is held without asking; a worker that lacks a state anyway (it was
 // replaced) says so ("state-missing") and the host sends it whole, once per event.
 import { RUNNER_STATE_CACHE } from "../../core/limits.js";
+import { WeightedLru } from "./weighted-lru.js";
 
 /** One state per bot, least recently used first, bounded by bots and by characters. */
 export class StateCache<T> {
-  private readonly entries = new Map<string, { token: string; chars: number; value: T }>();
-  private chars = 0;
+  private readonly entries: WeightedLru<{ token: string; value: T }>;
 
-  constructor(private readonly bounds: { maxBots: number; maxChars: number } = RUNNER_STATE_CACHE) {}
+  constructor(bounds: { maxBots: number; maxChars: number } = RUNNER_STATE_CACHE) {
+    this.entries = new WeightedLru({ maxEntries: bounds.maxBots, maxWeight: bounds.maxChars });
+  }
 
   /** The value held for `bot` under exactly `token`, now the most recently used; undefined when none is. */
   take(bot: string, token: string): T | undefined {
-    const held = this.entries.get(bot);
-    if (held === undefined || held.token !== token) return undefined;
-    this.entries.delete(bot);
-    this.entries.set(bot, held);
-    return held.value;
+    const held = this.entries.take(bot);
+    return held?.token === token ? held.value : undefined;
   }
 
   /** True when `bot`'s state `token` is held (it becomes the most recently used). */
@@ -31,25 +30,11 @@ export class StateCache<T> {
 
   /** Keep `value` as `bot`'s state `token` (replacing its earlier one), dropping the least recently used past the bounds. */
   put(bot: string, token: string, chars: number, value: T): void {
-    this.drop(bot);
-    if (chars > this.bounds.maxChars) return;
-    this.entries.set(bot, { token, chars, value });
-    this.chars += chars;
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= this.bounds.maxBots && this.chars <= this.bounds.maxChars) break;
-      this.drop(key);
-    }
+    this.entries.put(bot, { token, value }, chars);
   }
 
   /** States held now (tests). */
   get size(): number {
     return this.entries.size;
-  }
-
-  private drop(bot: string): void {
-    const held = this.entries.get(bot);
-    if (held === undefined) return;
-    this.entries.delete(bot);
-    this.chars -= held.chars;
   }
 }

@@ -20,6 +20,15 @@ const fileIn = () => {
 };
 const logText = (file: string) => (existsSync(`${file}.log`) ? readFileSync(`${file}.log`, "utf8") : "");
 
+/** A state file in a new folder, written once by its writer (a snapshot: the first save). */
+async function writerWith(state: Record<string, string>): Promise<{ file: string; writer: BotStateFile }> {
+  const file = fileIn();
+  const writer = new BotStateFile(file);
+  await writer.load();
+  await writer.save(state);
+  return { file, writer };
+}
+
 /** One event's save as the pipeline makes it: the changes applied to the state loaded before. */
 async function saveChanges(state: BotStateFile, changes: StateChanges): Promise<Record<string, string>> {
   const next = applyStateChanges(await state.load(), changes);
@@ -29,10 +38,7 @@ async function saveChanges(state: BotStateFile, changes: StateChanges): Promise<
 
 describe("BotStateFile: a snapshot and a log of changes", () => {
   it("the first save writes the snapshot; an event's changes are appended; a new reader gets the same state, keys in the same order", async () => {
-    const file = fileIn();
-    const writer = new BotStateFile(file);
-    await writer.load();
-    await writer.save({ a: "1", z: "2", "5": "3" });
+    const { file, writer } = await writerWith({ a: "1", z: "2", "5": "3" });
     const snapshot = readFileSync(file, "utf8");
     expect(logText(file)).toBe("");
     const next = await saveChanges(writer, { deleted: ["a"], set: { b: "4", a: "5", "1": "6" } });
@@ -49,10 +55,7 @@ describe("BotStateFile: a snapshot and a log of changes", () => {
   });
 
   it("a save without its changes replaces the snapshot and empties the log, one it never read too", async () => {
-    const file = fileIn();
-    const writer = new BotStateFile(file);
-    await writer.load();
-    await writer.save({ n: "1" });
+    const { file, writer } = await writerWith({ n: "1" });
     await saveChanges(writer, { deleted: [], set: { n: "2" } });
     expect(logText(file)).not.toBe("");
     // A restore by another object (the state mirror's): the log it never read goes too.
@@ -62,10 +65,7 @@ describe("BotStateFile: a snapshot and a log of changes", () => {
   });
 
   it(`after ${JSON_LOG_COMPACT_LINES} lines the next save writes a snapshot`, async () => {
-    const file = fileIn();
-    const writer = new BotStateFile(file);
-    await writer.load();
-    await writer.save({ n: "0" });
+    const { file, writer } = await writerWith({ n: "0" });
     for (let i = 1; i <= JSON_LOG_COMPACT_LINES; i++) await saveChanges(writer, { deleted: [], set: { n: String(i) } });
     expect(logText(file).split("\n").filter(Boolean)).toHaveLength(JSON_LOG_COMPACT_LINES);
     const snapshotAt = statSync(file).mtimeMs;
@@ -76,10 +76,7 @@ describe("BotStateFile: a snapshot and a log of changes", () => {
   });
 
   it("once the log holds STATE_LOG_COMPACT_CHARS characters the next save writes a snapshot", async () => {
-    const file = fileIn();
-    const writer = new BotStateFile(file);
-    await writer.load();
-    await writer.save({});
+    const { file, writer } = await writerWith({});
     const big = JSON.stringify("x".repeat(STATE_LOG_COMPACT_CHARS / 2));
     await saveChanges(writer, { deleted: [], set: { a: big } });
     await saveChanges(writer, { deleted: [], set: { b: big } });
@@ -90,10 +87,7 @@ describe("BotStateFile: a snapshot and a log of changes", () => {
   });
 
   it("a line torn by a crash mid-append is skipped and the next one starts a line of its own; a line of another shape is not applied", async () => {
-    const file = fileIn();
-    const writer = new BotStateFile(file);
-    await writer.load();
-    await writer.save({ n: "1" });
+    const { file, writer } = await writerWith({ n: "1" });
     await saveChanges(writer, { deleted: [], set: { n: "2" } });
     appendFileSync(`${file}.log`, '["not changes"]\n{"deleted":[],"set":{"n":"3"');
     const next = new BotStateFile(file);
