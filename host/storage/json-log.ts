@@ -2,12 +2,13 @@
 // mail: appending one line costs the same however large the store is, where rewriting the whole
 // JSON file grows with it. <file> is the snapshot (replaced atomically, json-file.ts), <file>.log
 // holds one JSON value per line, each appended (and fdatasynced, unless the owner does not need
-// it) before `append` resolves. After `compactEvery` lines, or `compactChars` characters of them, the owner
-// writes a fresh snapshot and the log starts over. A crash can leave a torn last line (skipped
-// when read) or, between the snapshot's rename and the log's truncation, lines the snapshot
-// already holds: owners apply lines idempotently. A reader that is not the writer (another object,
-// another process) gets a snapshot and the lines after it, never a new snapshot's truncated log
-// under the old snapshot: `read` reads again when the snapshot was replaced while it read.
+// it) before `append` resolves. After `compactEvery` lines, or `compactChars` characters of them,
+// the owner writes a fresh snapshot and the log starts over. A crash can leave a torn last line
+// (skipped when read; the next append starts a line of its own) or, between the snapshot's rename
+// and the log's truncation, lines the snapshot already holds: owners apply lines idempotently. A
+// reader that is not the writer (another object, another process) gets a snapshot and the lines
+// after it, never a new snapshot's emptied log under the old snapshot: `read` reads again when the
+// snapshot was replaced while it read.
 import { dirname } from "node:path";
 import { syncDir } from "../spool/durable-fs.js";
 import { readFile, stat, truncate, writeAndSync } from "../spool/file-io.js";
