@@ -16,8 +16,8 @@ import { writePrivateFile } from "./json-file.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
 export const JSON_LOG_COMPACT_LINES = 500;
-/** Times `read` reads again when the snapshot keeps being replaced under it. */
-const READ_ATTEMPTS = 5;
+/** Times `read` reads before it gives up on a snapshot that keeps being replaced under it (the writer folds every 500 lines). */
+const READ_ATTEMPTS = 10;
 
 /** The snapshot and log of one store; not safe for overlapping calls (owners serialize them). */
 export class JsonLog<Snapshot, Line> {
@@ -65,8 +65,9 @@ export class JsonLog<Snapshot, Line> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.snapshotStamp();
       const read = await this.readOnce();
-      // Replaced meanwhile: the log read may already be the new snapshot's (truncated).
-      if ((await this.snapshotStamp()) === before || attempt === READ_ATTEMPTS) return read;
+      // Replaced meanwhile: the log read may already be the new snapshot's (emptied).
+      if ((await this.snapshotStamp()) === before) return read;
+      if (attempt === READ_ATTEMPTS) throw new Error(`${this.file} was replaced ${READ_ATTEMPTS} times while it was read; try again later`);
     }
   }
 
