@@ -5,7 +5,7 @@
 // says so ("bundle-missing") and the host sends it whole, once per event.
 import { RUNNER_BUNDLE_CACHE } from "../../core/limits.js";
 import type { RunRequest } from "./run-types.js";
-import { WeightedLru } from "./weighted-lru.js";
+import { WeightedLru } from "../storage/weighted-lru.js";
 
 export type Bundle = RunRequest["bundle"];
 

@@ -7,7 +7,7 @@
 // so they agree on what is held without asking; a worker that lacks a state anyway (it was
 // replaced) says so ("state-missing") and the host sends it whole, once per event.
 import { RUNNER_STATE_CACHE } from "../../core/limits.js";
-import { WeightedLru } from "./weighted-lru.js";
+import { WeightedLru } from "../storage/weighted-lru.js";
 
 /** One state per bot, least recently used first, bounded by bots and by characters. */
 export class StateCache<T> {
@@ -19,8 +19,7 @@ export class StateCache<T> {
 
   /** The value held for `bot` under exactly `token`, now the most recently used; undefined when none is. */
   take(bot: string, token: string): T | undefined {
-    const held = this.entries.take(bot);
-    return held?.token === token ? held.value : undefined;
+    return this.entries.take(bot, (held) => held.token === token)?.value;
   }
 
   /** True when `bot`'s state `token` is held (it becomes the most recently used). */

@@ -5,9 +5,10 @@
 import type { StateIo } from "../policy/state-io.js";
 import type { MailPlan } from "./handle-mail.js";
 import type { HostedBot } from "./hosted-bot.js";
+import type { StateAfter } from "./event-pipeline.js";
 
 /** A plan after its commit: nothing left to save, only mails to submit. JSON-safe, like MailPlan. */
-export type CommittedPlan = Omit<MailPlan, "seen" | "state" | "stateToken" | "stateChanges"> & { state: null };
+export type CommittedPlan = Omit<MailPlan, "seen" | "state" | keyof StateAfter> & { state: null };
 
 /** What a commit tells besides the bot's own files (the host service's; none in single-shot use). */
 export interface CommitEffects {

@@ -57,7 +57,7 @@ export interface PipelineDeps {
 }
 
 /** A run and what the rules made of it. */
-export interface RanEvent {
+export interface RanEvent extends StateAfter {
   result: RunResult;
   /** The actions policy lets through, in order. */
   kept: Action[];
@@ -67,17 +67,30 @@ export interface RanEvent {
   refused: RefusedAction[];
   /** The state to commit: the new state of an ok run that changed it; null keeps the old one. */
   state: Record<string, string> | null;
-  /** Names that state (RunResult.stateToken): the runner that ran the event holds it. */
+}
+
+/**
+ * What goes with a new state to its save (bot-state-file.ts), as RunResult carries it: the token the
+ * runner that ran the event holds it under, and what the event changed to make it.
+ */
+export interface StateAfter {
   stateToken?: string;
-  /** What the event changed to make that state (RunResult.stateChanges). */
   stateChanges?: StateChanges;
+}
+
+/** The StateAfter fields `from` has (absent ones left out, never undefined). */
+export function stateAfterOf(from: StateAfter): StateAfter {
+  return {
+    ...(from.stateToken !== undefined ? { stateToken: from.stateToken } : {}),
+    ...(from.stateChanges !== undefined ? { stateChanges: from.stateChanges } : {}),
+  };
 }
 
 /** The end of an event: it ran, or the host answered instead of the bot, or it must wait. */
 export type EventOutcome = ({ kind: "ran" } & RanEvent) | Exclude<GateDecision, { kind: "run" }>;
 
 /** The transport's step between keeping and counting (the relay composes its mails); none locally. */
-export type DeliverStep = (ran: Omit<RanEvent, "state" | "stateToken" | "stateChanges">) => Promise<void>;
+export type DeliverStep = (ran: Omit<RanEvent, "state" | keyof StateAfter>) => Promise<void>;
 
 /** Who `event` comes from: `sender` is the relay's verified sender (default: the event's From); a tick has no origin. */
 export function eventOrigin(event: GuestEvent, bytes: number, sender?: string): EventOrigin | undefined {
@@ -120,10 +133,7 @@ export async function runAdmitted(
   const ran = { result, kept: permitted.allowed, indices: permitted.indices, refused: permitted.refused };
   await deliver?.(ran);
   if (policy) await recordEvent(policy, origin?.sender, origin?.bytes ?? 0, result.cpuMs);
-  const changed = ok && result.state !== null;
-  const after = changed && result.stateToken !== undefined ? { stateToken: result.stateToken } : {};
-  const changes = changed && result.stateChanges !== undefined ? { stateChanges: result.stateChanges } : {};
-  return { ...ran, state: ok ? result.state : null, ...after, ...changes };
+  return { ...ran, state: ok ? result.state : null, ...(ok && result.state !== null ? stateAfterOf(result) : {}) };
 }
 
 /** One event through every step (admit, run, keep, deliver, count, settle). */

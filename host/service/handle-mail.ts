@@ -12,7 +12,6 @@
 //   applyPlan — submit the mails from where it stopped and remember the bot's own mails.
 //               Re-applying a journaled plan after a crash resends at most the mails already
 //               accepted, with the same Message-IDs, which clients drop as duplicates (PROTOCOL §6).
-import type { StateChanges } from "../executor/state-snapshot.js";
 import type { Executor } from "../executor/executor.js";
 import type { RunResult } from "../executor/run-types.js";
 import type { Action } from "../../std/contract.js";
@@ -23,7 +22,7 @@ import type { BotPolicy } from "./bot-policy.js";
 import type { OutgoingMail } from "../wire/bot-message.js";
 import type { SmtpSubmitter } from "../wire/smtp-submit.js";
 import type { HostedBot } from "./hosted-bot.js";
-import { admitEvent, eventOrigin, processEvent, runAdmitted, type DeliverStep, type PipelineBot } from "./event-pipeline.js";
+import { admitEvent, eventOrigin, processEvent, runAdmitted, stateAfterOf, type DeliverStep, type PipelineBot, type StateAfter } from "./event-pipeline.js";
 import type { HostLog } from "./host-event.js";
 import { commitPlan, type CommittedPlan } from "./commit-plan.js";
 
@@ -77,17 +76,13 @@ export interface PlannedMail extends OutgoingMail {
  * stores the same again; the counters count the attempt again, whose run did happen. (An add action
  * planned again finds its member already added and skips that mail: E_ALREADY_MEMBER.)
  */
-export interface MailPlan {
+export interface MailPlan extends StateAfter {
   report: MailReport;
   mails: PlannedMail[];
   /** How many of `mails` SMTP has accepted (the journal's progress). */
   submitted: number;
-  /** The bot's new state, when the event changed it. */
+  /** The bot's new state, when the event changed it; saved with its StateAfter (its token, its changes). */
   state: Record<string, string> | null;
-  /** Names that state for the runner that holds it (RunResult.stateToken); saved with it. */
-  stateToken?: string;
-  /** What the event changed to make that state (RunResult.stateChanges): what its state file appends. */
-  stateChanges?: StateChanges;
   seen?: SeenKey;
   /** Set when the mail must wait in the spool (the bot's CPU budget is used up), ms since epoch. */
   deferUntil?: number;
@@ -166,9 +161,7 @@ export async function planMail(bot: HostedBot, raw: Uint8Array, deps: MailHandle
         ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
       });
       const mails = outbound.mails.map(stripAction);
-      const named = outcome.stateToken !== undefined ? { stateToken: outcome.stateToken } : {};
-      const changes = outcome.stateChanges !== undefined ? { stateChanges: outcome.stateChanges } : {};
-      return { ...base, state: outcome.state, ...named, ...changes, report: { outcome: "ran", sent: mails.length, result }, mails };
+      return { ...base, state: outcome.state, ...stateAfterOf(outcome), report: { outcome: "ran", sent: mails.length, result }, mails };
     }
   }
 }
@@ -224,15 +217,10 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
   if (stale)
     return { report: { outcome: "dropped", sent: 0, reason: `the tick at ${new Date(at).toISOString()}: ${stale}` }, mails: [], submitted: 0, state: null };
   let outbound: OutboundResult = { mails: [], skipped: [] };
-  const { result, refused, state, stateToken, stateChanges } = await runAdmitted(
-    pipelineBot(bot),
-    { event: { kind: "tick", at }, eventKey },
-    deps,
-    undefined,
-    async (ran) => {
-      outbound = await composeKept(bot, deps, eventKey, ran);
-    },
-  );
+  const ran = await runAdmitted(pipelineBot(bot), { event: { kind: "tick", at }, eventKey }, deps, undefined, async (kept) => {
+    outbound = await composeKept(bot, deps, eventKey, kept);
+  });
+  const { result, refused, state } = ran;
   deps.log({
     event: "bot.tick",
     bot: account.addr,
@@ -245,15 +233,7 @@ export async function planTick(bot: HostedBot, at: number, deps: MailHandlerDeps
     ...(result.error ? { error: result.error.code, message: result.error.message } : {}),
   });
   const mails = outbound.mails.map(stripAction);
-  return {
-    report: { outcome: "ran", sent: outbound.mails.length, result },
-    mails,
-    submitted: 0,
-    state,
-    ...(stateToken !== undefined ? { stateToken } : {}),
-    ...(stateChanges !== undefined ? { stateChanges } : {}),
-    seen,
-  };
+  return { report: { outcome: "ran", sent: outbound.mails.length, result }, mails, submitted: 0, state, ...stateAfterOf(ran), seen };
 }
 
 /** The seen mark of the tick at `at`: a sender no mail can have (no "@"), so it never meets a real Message-ID. */

@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import { syncDir } from "../spool/durable-fs.js";
 import { readFile, stat, truncate, writeAndSync } from "../spool/file-io.js";
 import { writePrivateFile } from "./json-file.js";
+import { sameFile, type FileStamp } from "./parsed-file-cache.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
 export const JSON_LOG_COMPACT_LINES = 500;
@@ -49,15 +50,12 @@ export class JsonLog<Snapshot, Line> {
     this.durable = options.durable ?? true;
   }
 
-  /** The snapshot file's identity, or undefined when there is none. */
-  private async snapshotStamp(): Promise<string | undefined> {
-    return stat(this.file).then(
-      (s) => `${s.ino}/${s.size}/${s.mtimeMs}`,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === "ENOENT") return undefined;
-        throw error;
-      },
-    );
+  /** The snapshot file's stat, or undefined when there is none. */
+  private async snapshotStamp(): Promise<FileStamp | undefined> {
+    return stat(this.file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
   }
 
   /** The snapshot (undefined when there is none yet) and the log's complete lines, in order. */
@@ -66,7 +64,8 @@ export class JsonLog<Snapshot, Line> {
       const before = await this.snapshotStamp();
       const read = await this.readOnce();
       // Replaced meanwhile: the log read may already be the new snapshot's (emptied).
-      if ((await this.snapshotStamp()) === before) return read;
+      const after = await this.snapshotStamp();
+      if (after === before || (after && before && sameFile(after, before))) return read;
       if (attempt === READ_ATTEMPTS) throw new Error(`${this.file} was replaced ${READ_ATTEMPTS} times while it was read; try again later`);
     }
   }

@@ -7,6 +7,8 @@
 // mtime was set back (utimes) is seen only through its ctime. Bounded by a weight per entry, least
 // recently used first.
 
+import { WeightedLru } from "./weighted-lru.js";
+
 /** What a stat says of a file's identity. */
 export interface FileStamp {
   ino: number;
@@ -22,45 +24,31 @@ export function sameFile(a: FileStamp, b: FileStamp): boolean {
 
 /** Parsed files by path, least recently used first, with the stamp of the file each was read from. */
 export class ParsedFileCache<T> {
-  private readonly kept = new Map<string, { stamp: FileStamp; value: T; weight: number }>();
-  private weight = 0;
+  private readonly kept: WeightedLru<{ stamp: FileStamp; value: T }>;
 
   constructor(
     /** The most the kept entries weigh together. */
-    private readonly maxWeight: number,
+    maxWeight: number,
     /** An entry's weight (its file's bytes, or 1 to bound the count). */
     private readonly weightOf: (stamp: FileStamp) => number,
     /** Compare ctime too (a set-back mtime is then seen). */
     private readonly compareCtime = false,
-  ) {}
+  ) {
+    this.kept = new WeightedLru({ maxEntries: Number.POSITIVE_INFINITY, maxWeight });
+  }
 
   /** The parse kept for `file` when the file is still the one `now` describes (it becomes the most recently used); else undefined. */
   get(file: string, now: FileStamp): T | undefined {
-    const entry = this.kept.get(file);
-    if (!entry || !sameFile(entry.stamp, now) || (this.compareCtime && entry.stamp.ctimeMs !== now.ctimeMs)) return undefined;
-    this.kept.delete(file);
-    this.kept.set(file, entry);
-    return entry.value;
+    return this.kept.take(file, ({ stamp }) => sameFile(stamp, now) && (!this.compareCtime || stamp.ctimeMs === now.ctimeMs))?.value;
   }
 
   /** Keep `value` as the parse of `file` as `stamp` describes it; the least recently used go beyond maxWeight, and one heavier than that is not kept. */
   keep(file: string, stamp: FileStamp, value: T): void {
-    this.forget(file);
-    const weight = this.weightOf(stamp);
-    if (weight > this.maxWeight) return;
-    this.kept.set(file, { stamp: { ino: stamp.ino, size: stamp.size, mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs }, value, weight });
-    this.weight += weight;
-    for (const oldest of this.kept.keys()) {
-      if (this.weight <= this.maxWeight) break;
-      this.forget(oldest);
-    }
+    this.kept.put(file, { stamp: { ino: stamp.ino, size: stamp.size, mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs }, value }, this.weightOf(stamp));
   }
 
   /** Drop what is kept for `file`. */
   forget(file: string): void {
-    const entry = this.kept.get(file);
-    if (!entry) return;
-    this.weight -= entry.weight;
-    this.kept.delete(file);
+    this.kept.forget(file);
   }
 }

@@ -7,32 +7,23 @@
 import type * as openpgp from "openpgp";
 import { PARSED_KEY_TTL_MS, PARSED_PEER_KEYS_MAX } from "../../../core/limits.js";
 import { publicKeyFromKeydata } from "./autocrypt.js";
+import { WeightedLru } from "../../storage/weighted-lru.js";
 
-/** keydata (base64) → the parsed, checked key and when it was parsed; oldest first. */
-const parsed = new Map<string, { key: Promise<openpgp.PublicKey>; at: number }>();
+/** keydata (base64) → the parsed, checked key and when it was parsed; least recently used first. */
+const parsed = new WeightedLru<{ key: Promise<openpgp.PublicKey>; at: number }>({ maxEntries: PARSED_PEER_KEYS_MAX, maxWeight: Number.POSITIVE_INFINITY });
 
 /**
  * `keydataBase64` as a checked public key, parsed again once PARSED_KEY_TTL_MS passed since `now`'s
  * clock parsed it (expiry, revocation). Rejects like publicKeyFromKeydata; a rejection is not kept.
  */
 export function parsedPeerKey(keydataBase64: string, now: number): Promise<openpgp.PublicKey> {
-  const hit = parsed.get(keydataBase64);
-  if (hit && now - hit.at <= PARSED_KEY_TTL_MS) {
-    // Used now: it moves to the end of the order, the last to go.
-    parsed.delete(keydataBase64);
-    parsed.set(keydataBase64, hit);
-    return hit.key;
-  }
-  parsed.delete(keydataBase64);
+  const hit = parsed.take(keydataBase64, ({ at }) => now - at <= PARSED_KEY_TTL_MS);
+  if (hit) return hit.key;
   const key = publicKeyFromKeydata(Buffer.from(keydataBase64, "base64"));
   // A key that does not parse is not kept: the next mail gets the same error anyway.
   key.catch(() => {
-    if (parsed.get(keydataBase64)?.key === key) parsed.delete(keydataBase64);
+    if (parsed.take(keydataBase64, (held) => held.key === key)) parsed.forget(keydataBase64);
   });
-  parsed.set(keydataBase64, { key, at: now });
-  for (const old of parsed.keys()) {
-    if (parsed.size <= PARSED_PEER_KEYS_MAX) break;
-    parsed.delete(old);
-  }
+  parsed.put(keydataBase64, { key, at: now }, 1);
   return key;
 }
