@@ -31,6 +31,7 @@ import { initHost, installBot } from "../support/host-fixture.js";
 import { newIdentity, userMail } from "../support/user-mail.js";
 import { cpuPerCall, cpuPerCallInTurns } from "./cpu-per-call.js";
 import { readRecording } from "./real-core-fixtures.js";
+import { processCpuMs } from "./stats.js";
 
 export type MailSource = "synthetic" | "real-core";
 
@@ -55,6 +56,8 @@ export interface MailPartsResult {
   sumMs: number;
   /** planMail as the host calls it (receive + run + reply), ms per mail: a check on the receive, run and reply parts. */
   planMailMs: number;
+  /** The runner process's own CPU per event of this set, back to back (not in sumMs: another process), ms. */
+  runnerCpuMs: number;
 }
 
 const LOTS = 100_000_000;
@@ -222,6 +225,16 @@ export async function measureMailParts(source: MailSource, n: number, executor: 
     put("reply", "compose (route, MIME, armor)", of("mailsForActions") - of("signAndEncrypt"), true);
     put("reply", "sign + encrypt (signAndEncrypt)", of("signAndEncrypt"));
     const planMailMs = of("planMail");
+    const runnerCpuMs = await runnerCpuPerEvent(executor, n, (i) =>
+      runRequest(bot, {
+        event: at(i).event.event,
+        attachments: at(i).event.attachments,
+        eventKey: at(i).event.key,
+        state: {},
+        nowMs: Date.now(),
+        botAddr: BOT_ADDR,
+      }),
+    );
     const part = async (stage: PartStage, label: string, step: (i: number) => Promise<unknown>, warmUp?: number) =>
       put(stage, label, (await cpuPerCall(`${source}: ${label}`, n, step, warmUp)).cpuMs);
 
@@ -244,8 +257,16 @@ export async function measureMailParts(source: MailSource, n: number, executor: 
 
     const sumMs = parts.reduce((sum, p) => sum + p.cpuMs, 0);
     const meanBytes = raws.reduce((sum, raw) => sum + raw.byteLength, 0) / raws.length;
-    return { source, mails: raws.length, meanBytes, parts, sumMs, planMailMs };
+    return { source, mails: raws.length, meanBytes, parts, sumMs, planMailMs, runnerCpuMs };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The runner's CPU per event over `n` events back to back (its process's CPU from /proc), ms. */
+async function runnerCpuPerEvent(executor: Executor, n: number, request: (i: number) => Parameters<Executor["run"]>[0]): Promise<number> {
+  const pid = executor.runnerPids()[0]!;
+  const before = processCpuMs(pid);
+  for (let i = 0; i < n; i++) await executor.run(request(i));
+  return (processCpuMs(pid) - before) / n;
 }

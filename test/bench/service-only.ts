@@ -3,7 +3,7 @@
 // Run with: npx vite-node test/bench/service-only.ts [--json] [--mails N] [--singles N] [--spread N] [--skip-deliver] [--skip-service] [--no-lmtp-cache]
 //   (after `make build`; BENCH_SERVE_PROFILE=DIR writes a CPU profile of each serve process)
 import { readFile } from "node:fs/promises";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { measureDeliver } from "./deliver-bench.js";
 import { measureServiceBurst } from "./service-bench.js";
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(2))
           .join(" ")}`,
         ...(deliver ? deliverLines(deliver) : []),
-        ...(service ? serviceLines(service) : []),
+        ...(service ? serviceLines(service, cpus().length) : []),
       ].join("\n")}\n`,
     );
 }
