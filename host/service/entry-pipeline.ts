@@ -22,11 +22,12 @@ import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { BotLease, BotRegistry } from "./bot-registry.js";
 import { commitPlan } from "./commit-plan.js";
 import { deadLetterReason, type DeadLetterCode } from "./failure-class.js";
-import { applyPlan, planMail, planTick, type MailPlan } from "./handle-mail.js";
+import { applyPlan, planMail, planTick } from "./handle-mail.js";
 import type { HostConfig } from "./host-config.js";
 import type { HostLog } from "./host-event.js";
 import { probeNonce } from "./deploy-check.js";
 import { decideRetry } from "./retry-policy.js";
+import { journalOf, planOfJournal } from "./plan-journal.js";
 import type { StateMirror } from "./state-mirror.js";
 import type { InstalledBot } from "./installed-bots.js";
 import type { SubmitterPool } from "./submitter-pool.js";
@@ -96,7 +97,7 @@ export class EntryPipeline {
         if (!entry.journal && (await this.settledProbe(entry, await spool.read(entry)))) return undefined;
         return void (await this.deadLetter(entry, "BOT_DISABLED", `${entry.recipient} is disabled`));
       }
-      let plan = entry.journal as MailPlan | undefined;
+      let plan = entry.journal === undefined ? undefined : await planOfJournal(bot, entry.journal);
       if (!plan && this.deps.isPaused(entry.recipient)) return void (await this.handOverPaused(entry, bot));
       if (!plan) {
         const waitUntil = await this.waitBeforeRun(entry.recipient);
@@ -113,7 +114,7 @@ export class EntryPipeline {
           await spool.update(current, { nextAttemptAt: plan.deferUntil });
           return undefined;
         }
-        current = await spool.update(current, { journal: plan });
+        current = await spool.update(current, { journal: journalOf(plan) });
       } else {
         log({ event: "spool.resume", bot: entry.recipient, entry: entry.id, submitted: plan.submitted, of: plan.mails.length });
       }
@@ -126,14 +127,14 @@ export class EntryPipeline {
       });
       // Only a journaled state must leave the journal before the bot's next entry runs (see
       // commitPlan); a seen mark left in it is harmless — recording it again on resume is a no-op.
-      if (plan.state) current = await spool.update(current, { journal: journaled });
+      if (plan.state) current = await spool.update(current, { journal: journalOf(journaled) });
       return async () => {
         try {
           await applyPlan(bot, journaled, { submitter: this.deps.submitters.for(bot) }, async (submitted) => {
             // After the last mail the entry completes at once: no progress record in between (a
             // crash right there resends that one mail under its stable Message-ID, as it would
             // between SMTP's answer and any journal write).
-            if (submitted < journaled.mails.length) current = await spool.update(current, { journal: { ...journaled, submitted } });
+            if (submitted < journaled.mails.length) current = await spool.update(current, { journal: journalOf({ ...journaled, submitted }) });
           });
           await spool.complete(current);
         } catch (error) {

@@ -16,6 +16,7 @@ import { permittedActions, recordEvent } from "../../host/service/bot-policy.js"
 import { commitPlan } from "../../host/service/commit-plan.js";
 import { admitEvent, eventOrigin, type EventOrigin } from "../../host/service/event-pipeline.js";
 import { planMail, type MailPlan } from "../../host/service/handle-mail.js";
+import { journalOf } from "../../host/service/plan-journal.js";
 import { hostPaths } from "../../host/service/paths.js";
 import type { SpoolEntry } from "../../host/spool/spool.js";
 import { partBenchService } from "./part-bench-service.js";
@@ -243,7 +244,7 @@ export async function measureMailParts(source: MailSource, n: number, executor: 
     const warm = Math.min(10, n);
     await part("commit", "spool.write (door: fsync, rename)", async (i) => entries.push(await spool.write(BOT_ADDR, at(i).raw, MAIL_MAX_BYTES)));
     await part("commit", "spool.read", async (i) => spool.read(entries[i + warm]!));
-    await part("commit", "spool.update (journal the plan)", async (i) => spool.update(entries[i + warm]!, { journal: at(i).plan }));
+    await part("commit", "spool.update (journal the plan)", async (i) => spool.update(entries[i + warm]!, { journal: journalOf(at(i).plan) }));
     await part("commit", "commitPlan (state, seen mark)", async (i) =>
       commitPlan(bot, { ...at(i).plan, seen: { sender: at(i).sender, messageId: `<bench-${i}@x>` } }),
     );

@@ -1,7 +1,7 @@
 // The host service's drain, in-process: a real spool in a temp dir, a real sandbox (Executor), bots
 // installed with the CLI like an operator does, a fake clock and a fake SMTP submitter. Mails come
 // from a "user" whose key the bot learns from the mail's Autocrypt header.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -202,6 +202,65 @@ describe("host service: crash-safe drain", () => {
     const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
     expect(texts).toEqual(["run 1: a", "run 2: b"]);
     expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+  });
+
+  describe("a plan whose new state is journaled as what the event changed (plan-journal.ts)", () => {
+    /** Deliver "a" with SMTP hanging and return the first journal the pipeline wrote for it (the one before the commit). */
+    async function firstJournal(host: Awaited<ReturnType<typeof setup>>) {
+      const journals: unknown[] = [];
+      const update = host.spool.update.bind(host.spool);
+      host.spool.update = async (entry, change) => {
+        if (change.journal !== undefined) journals.push(structuredClone(change.journal));
+        return update(entry, change);
+      };
+      await host.deliver("a");
+      host.smtp.plan(1, "hang");
+      void host.service.drainOnce();
+      await host.smtp.hang;
+      host.spool.update = update;
+      return journals[0] as Record<string, unknown>;
+    }
+
+    it("the journal carries the changes, not the state, and not the run's result", async () => {
+      const host = await setup({ source: COUNTER_BOT });
+      const journal = await firstJournal(host);
+      expect(journal).toMatchObject({ state: null, stateFromChanges: true, stateChanges: { deleted: [], set: { runs: "1" } }, submitted: 0 });
+      expect(journal).not.toHaveProperty("report.result"); // the run's result holds the whole state too
+      // After the commit the journal has neither.
+      const [committed] = await host.spool.all();
+      expect(committed!.journal).toMatchObject({ state: null });
+      expect(committed!.journal).not.toHaveProperty("stateChanges");
+      expect(committed!.journal).not.toHaveProperty("stateFromChanges");
+      expect(committed!.journal).not.toHaveProperty("report.result");
+    });
+
+    for (const [when, stateOnDisk] of [
+      ["before commitPlan saved the state", "{}"],
+      ["after commitPlan saved the state, before the second journal write", undefined],
+    ] as const) {
+      it(`a crash ${when}: the restarted host applies the changes once, and the next mail runs on the state after`, async () => {
+        const host = await setup({ source: COUNTER_BOT });
+        const journal = await firstJournal(host);
+        // Rewind to the moment after the first journal write.
+        const [entry] = await host.spool.all();
+        await host.spool.update(entry!, { journal });
+        const dir = hostPaths(host.data).bot(host.addr).dir;
+        if (stateOnDisk !== undefined) {
+          writeFileSync(join(dir, "state.json"), stateOnDisk);
+          rmSync(join(dir, "state.json.log"), { force: true });
+        }
+        expect(await botState(host.data, host.addr)).toEqual(stateOnDisk === undefined ? { runs: 1 } : {});
+        host.clock.advance(1); // "b" after "a" in the spool's order
+        await host.deliver("b");
+
+        const restarted = host.start(new SlowSmtp());
+        expect(await restarted.service.drainOnce()).toBe(2);
+        const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
+        expect(texts).toEqual(["run 1: a", "run 2: b"]);
+        expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+        expect(host.logs.filter((l) => l.event === "bot.event")).toHaveLength(2); // "a" ran once, before the crash
+      });
+    }
   });
 
   it("a resend of the reply to the mail before, while that reply is still being submitted, waits for it and resends it (same Message-ID)", async () => {
