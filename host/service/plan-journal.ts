@@ -10,8 +10,9 @@
 //   the state after. No later event of the bot has saved in between: its next entry runs only after
 //   that second journal write, whose plan (commitPlan's) has no state and no changes.
 // Measured with a bot writing one key per event into a ~900 KiB state (`MICRO_STATE_KEYS=1000 npx
-// vite-node test/bench/serve-micro.ts`): the whole state was written twice per event (the result's,
-// and the plan's in the first write); see the README's "Decisions" for the figures.
+// vite-node test/bench/serve-micro.ts`): the whole state was written three times per event (the
+// plan's and the result's in the first write, the result's in the second); see the README's
+// "Decisions" for the figures.
 import { applyStateChanges } from "../executor/state-snapshot.js";
 import type { CommittedPlan } from "./commit-plan.js";
 import type { MailPlan, MailReport } from "./handle-mail.js";
