@@ -163,6 +163,8 @@ export function stateLines(r: StateBenchResult): string[] {
     row("writes one key, state held (stateToken)", r.writer.held),
     "    (an event that changes the state sends back only the changes, with a token or without)",
     `    held against sent: runner ${times(r.reader.sent.runner / r.reader.held.runner)} less CPU reading, ${times(r.writer.sent.runner / r.writer.held.runner)} writing; host ${times(r.reader.sent.host / r.reader.held.host)} and ${times(r.writer.sent.host / r.writer.held.host)}`,
+    `    through the pipeline in process (${r.pipeline.echo.mails} mails drained from the spool into a fake SMTP; the pipeline's CPU, its runner's not counted):`,
+    `      the echo bot ${ms(r.pipeline.echo.cpuMsPerMail)} per mail; a bot writing one key into a state of ${r.keys} keys ${ms(r.pipeline.writer.cpuMsPerMail)} (${times(r.pipeline.writer.cpuMsPerMail / r.pipeline.echo.cpuMsPerMail)}; the state sent to its runner ${r.pipeline.writer.statesSent} time(s)); wall ${ms(r.pipeline.echo.wallMsPerMail)} and ${ms(r.pipeline.writer.wallMsPerMail)}`,
   ];
 }
 

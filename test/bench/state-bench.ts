@@ -4,7 +4,11 @@
 // sent with every event (no stateToken: how every event went before, except that an event that
 // changes the state now sends back only the changes either way) and held by the runner (a token,
 // and for a bot that writes, the token its result names), for a bot that only reads one key and
-// for one that writes one key at every event, beside an empty state.
+// for one that writes one key at every event, beside an empty state. Then the pipeline in process
+// (pipeline-drain.ts): the echo bot against a bot writing one key into a state of as many keys,
+// mails drained from a real spool — the whole event's cost on the host's side, where the spool
+// journal had written such a state three times per event (plan-journal.ts).
+import { measurePipelineDrain, type DrainResult } from "./pipeline-drain.js";
 import { Executor } from "../../host/executor/executor.js";
 import type { RunResult } from "../../host/executor/run-types.js";
 import { botWithMessageHandler, request } from "../support/sandbox.js";
@@ -24,7 +28,12 @@ export interface StateBenchResult {
   empty: StateCpu;
   reader: { sent: StateCpu; held: StateCpu };
   writer: { sent: StateCpu; held: StateCpu };
+  /** The same kind of state through the pipeline in process (pipeline-drain.ts): the echo bot, and a bot writing one key into it. */
+  pipeline: { echo: DrainResult; writer: DrainResult };
 }
+
+/** Mails of each pipeline round (section 17's last lines): ~10 s a round on this machine. */
+const PIPELINE_MAILS = 150;
 
 const READER = botWithMessageHandler(`await bot.reply("k0 is " + ((await bot.state.get("key0")) ?? "").length + " long");`);
 const WRITER = botWithMessageHandler(`const n = (await bot.state.get("n")) ?? 0; await bot.state.set("n", n + 1); await bot.reply("n=" + n);`);
@@ -68,6 +77,10 @@ export async function measureStateCache(keys = 1000, events = 200): Promise<Stat
       empty: await measure(executor, READER, {}, true, events),
       reader: { sent: await measure(executor, READER, state, false, events), held: await measure(executor, READER, state, true, events) },
       writer: { sent: await measure(executor, WRITER, state, false, events), held: await measure(executor, WRITER, state, true, events) },
+      pipeline: {
+        echo: await measurePipelineDrain({ mails: PIPELINE_MAILS }),
+        writer: await measurePipelineDrain({ mails: PIPELINE_MAILS, stateKeys: keys }),
+      },
     };
   } finally {
     await executor.close();
