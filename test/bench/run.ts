@@ -148,7 +148,9 @@ async function main(): Promise<void> {
     log(`12/13 loaded bots: ${BUDGETS.loadedBots.bots} echo bots in process, under the host's cap, no cap and a cap of 1, then idle …`);
     const loadedBots = await measureLoadedBots(BUDGETS.loadedBots.bots);
 
-    log(`13/13 a bot's state held by its runner: ${BUDGETS.stateCache.keys} keys, ${BUDGETS.stateCache.events} events a way, then the pipeline with and without such a state …`);
+    log(
+      `13/13 a bot's state held by its runner: ${BUDGETS.stateCache.keys} keys, ${BUDGETS.stateCache.events} events a way, then the pipeline with and without such a state …`,
+    );
     const stateCache = await measureStateCache(BUDGETS.stateCache.keys, BUDGETS.stateCache.events);
 
     const report: BenchReport = {
