@@ -104,6 +104,21 @@ class SlowSmtp extends FakeSmtp {
   }
 }
 
+/**
+ * After a crash while the counter bot's mail "a" was journaled but its state maybe not committed:
+ * "b" arrives, the host restarts and drains both — "a"'s reply as journaled, "b" run on the state
+ * "a" left, while "a"'s reply is still being submitted.
+ */
+async function secondMailAfterRestart(host: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  host.clock.advance(1); // "b" after "a" in the spool's order
+  await host.deliver("b");
+  const restarted = host.start(new SlowSmtp());
+  expect(await restarted.service.drainOnce()).toBe(2);
+  const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
+  expect(texts).toEqual(["run 1: a", "run 2: b"]);
+  expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+}
+
 describe("host service: crash-safe drain", () => {
   it("stop() ends a pass after the entry in progress: the rest of the pass stays in the spool for the next start", async () => {
     const host = await setup();
@@ -194,14 +209,7 @@ describe("host service: crash-safe drain", () => {
     const [journaled] = await host.spool.all();
     await host.spool.update(journaled!, { journal: { ...(journaled!.journal as MailPlan), state: { runs: "1" } } });
     writeFileSync(join(hostPaths(host.data).bot(host.addr).dir, "state.json"), "{}");
-    host.clock.advance(1); // "b" after "a" in the spool's order
-    await host.deliver("b");
-
-    const restarted = host.start(new SlowSmtp());
-    expect(await restarted.service.drainOnce()).toBe(2);
-    const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
-    expect(texts).toEqual(["run 1: a", "run 2: b"]);
-    expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+    await secondMailAfterRestart(host);
   });
 
   describe("a plan whose new state is journaled as what the event changed (plan-journal.ts)", () => {
@@ -250,14 +258,7 @@ describe("host service: crash-safe drain", () => {
           rmSync(join(dir, "state.json.log"), { force: true });
         }
         expect(await botState(host.data, host.addr)).toEqual(stateOnDisk === undefined ? { runs: 1 } : {});
-        host.clock.advance(1); // "b" after "a" in the spool's order
-        await host.deliver("b");
-
-        const restarted = host.start(new SlowSmtp());
-        expect(await restarted.service.drainOnce()).toBe(2);
-        const texts = await Promise.all(restarted.smtp.accepted.map(async (m) => (await host.read(m)).text));
-        expect(texts).toEqual(["run 1: a", "run 2: b"]);
-        expect(await botState(host.data, host.addr)).toEqual({ runs: 2 });
+        await secondMailAfterRestart(host);
         expect(host.logs.filter((l) => l.event === "bot.event")).toHaveLength(2); // "a" ran once, before the crash
       });
     }
