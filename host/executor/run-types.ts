@@ -50,7 +50,7 @@ export interface RunRequest {
   state: Record<string, string>;
   /**
    * Names exactly this state of this bot (messageIds.botAddr): the same token never stands for
-   * another state (service/hosted-bot.ts makes them). With it, a runner that holds the state from an
+   * another state (service/bot-state-file.ts makes them). With it, a runner that holds the state from an
    * earlier event is not sent it again (state-cache.ts); without it, the state is always sent.
    */
   stateToken?: string;

@@ -1,6 +1,6 @@
 // The bots' states a runner holds between events (issue 15, CPU per event): the host sends a bot's
 // state with an event only when the runner does not hold it already, named by a token that always
-// means the same state (service/hosted-bot.ts makes them; a saved state gets a new one). A ~900 KiB
+// means the same state (service/bot-state-file.ts makes them; a saved state gets a new one). A ~900 KiB
 // state sent with every event cost the runner ~15 ms and the host ~5 ms of CPU per event, whether
 // the bot read it or not. Like bundle-cache.ts, both ends keep one of these and apply the same calls
 // in the same order — the host when it writes a "run" frame, the sandbox worker when it gets one —

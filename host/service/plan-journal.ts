@@ -22,7 +22,7 @@ import type { HostedBot } from "./hosted-bot.js";
 type JournaledReport = Omit<MailReport, "result">;
 
 /** A plan as journaled; `stateFromChanges`: its new state is its `stateChanges` applied to the bot's state on disk. */
-export type JournaledPlan = Omit<MailPlan, "report" | "state"> & { report: JournaledReport; state: MailPlan["state"]; stateFromChanges?: true };
+export type JournaledPlan = Omit<MailPlan, "report"> & { report: JournaledReport; stateFromChanges?: true };
 
 /** What the spool journals for `plan` (a fresh plan, or a committed one with its progress). */
 export function journalOf(plan: MailPlan | CommittedPlan): JournaledPlan {

@@ -1,7 +1,7 @@
 // The durable copy of a bot's state in its own account (issue 4 item 5): folder ChatbotState holds
 // ONE message whose body is the state JSON (base64) and whose X-Chatbot-State header carries a
 // version counter and the body's sha256. It counts against the account's quota and moves with the
-// account; <data>/bots/<addr>/state.json stays the working copy (hosted-bot.ts).
+// account; <data>/bots/<addr>/state.json stays the working copy (bot-state-file.ts).
 //
 // Replace = append the new message, then delete the ones listed before it: a crash in between
 // leaves two, and pull takes the highest version whose sha256 checks out, so at least one

@@ -55,6 +55,14 @@ export async function stat(path: string): Promise<Stats> {
   return blocking ? statSync(path) : pool.stat(path);
 }
 
+/** stat, or undefined when nothing is at `path`; any other error is thrown. */
+export async function statIfPresent(path: string): Promise<Stats | undefined> {
+  return stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+}
+
 /** mkdir; with `recursive`, the topmost folder it created, or undefined when all were there (as node's). */
 export async function mkdir(dir: string, options: { recursive: true; mode: number }): Promise<string | undefined> {
   return blocking ? mkdirSync(dir, options) : pool.mkdir(dir, options);

@@ -11,9 +11,9 @@
 // snapshot was replaced while it read.
 import { dirname } from "node:path";
 import { syncDir } from "../spool/durable-fs.js";
-import { readFile, stat, truncate, writeAndSync } from "../spool/file-io.js";
+import { readFile, statIfPresent, truncate, writeAndSync } from "../spool/file-io.js";
 import { writePrivateFile } from "./json-file.js";
-import { sameFile, type FileStamp } from "./parsed-file-cache.js";
+import { sameFile } from "./parsed-file-cache.js";
 
 /** Lines appended to a log before its owner rewrites the snapshot. */
 export const JSON_LOG_COMPACT_LINES = 500;
@@ -50,21 +50,13 @@ export class JsonLog<Snapshot, Line> {
     this.durable = options.durable ?? true;
   }
 
-  /** The snapshot file's stat, or undefined when there is none. */
-  private async snapshotStamp(): Promise<FileStamp | undefined> {
-    return stat(this.file).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return undefined;
-      throw error;
-    });
-  }
-
   /** The snapshot (undefined when there is none yet) and the log's complete lines, in order. */
   async read(): Promise<{ snapshot: Snapshot | undefined; lines: Line[] }> {
     for (let attempt = 1; ; attempt++) {
-      const before = await this.snapshotStamp();
+      const before = await statIfPresent(this.file);
       const read = await this.readOnce();
       // Replaced meanwhile: the log read may already be the new snapshot's (emptied).
-      const after = await this.snapshotStamp();
+      const after = await statIfPresent(this.file);
       if (after === before || (after && before && sameFile(after, before))) return read;
       if (attempt === READ_ATTEMPTS) throw new Error(`${this.file} was replaced ${READ_ATTEMPTS} times while it was read; try again later`);
     }

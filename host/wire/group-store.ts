@@ -6,11 +6,10 @@
 // PARSED_GROUP_FILES_MAX_BYTES of them in this process: reading the file at every group message
 // cost ~25 ms of CPU for 2 MiB, and any sender can fill the store to its cap.
 import { randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
 import { GROUP_MEMBERS_MAX, GROUP_NAME_MAX_CHARS, GROUP_STORE_MAX_BYTES, PARSED_GROUP_FILES_MAX_BYTES } from "../../core/limits.js";
 import { readJsonFile, writePrivateFile } from "../storage/json-file.js";
 import { ParsedFileCache, sameFile } from "../storage/parsed-file-cache.js";
-import { stat } from "../spool/file-io.js";
+import { statIfPresent } from "../spool/file-io.js";
 import type { Clock } from "../../core/clock.js";
 
 /** A group as the bot knows it. Members never include the bot itself. */
@@ -37,14 +36,6 @@ export function isValidGroupId(id: string): boolean {
 /** Parsed group files by path, weighed by their bytes. */
 const parsedFiles = new ParsedFileCache<Record<string, Group>>(PARSED_GROUP_FILES_MAX_BYTES, (stamp) => stamp.size);
 
-/** The file's identity, or undefined when there is none. */
-async function fileIdentity(file: string): Promise<Stats | undefined> {
-  return stat(file).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw error;
-  });
-}
-
 /** A copy the caller may change without changing the kept one. */
 const copyOf = (group: Group): Group => ({ ...group, members: [...group.members] });
 
@@ -60,7 +51,7 @@ export class GroupStore {
 
   /** The parsed file: the kept one while the file is unchanged, else read (and kept). Never changed by callers. */
   private async load(): Promise<Record<string, Group>> {
-    const before = await fileIdentity(this.file);
+    const before = await statIfPresent(this.file);
     if (!before) {
       parsedFiles.forget(this.file);
       return {};
@@ -69,7 +60,7 @@ export class GroupStore {
     if (kept) return kept;
     const all = await readJsonFile<Record<string, Group>>(this.file, {});
     // Kept only when the file stayed the same one across the read (no writer replaced it meanwhile).
-    const after = await fileIdentity(this.file);
+    const after = await statIfPresent(this.file);
     if (after && sameFile(after, before)) parsedFiles.keep(this.file, after, all);
     else parsedFiles.forget(this.file);
     return all;
@@ -108,7 +99,7 @@ export class GroupStore {
     if (text.length > this.maxBytes) text = JSON.stringify(forgetOldest(all, id, this.maxBytes));
     parsedFiles.forget(this.file);
     await writePrivateFile(this.file, text);
-    const stats = await fileIdentity(this.file);
+    const stats = await statIfPresent(this.file);
     if (stats) parsedFiles.keep(this.file, stats, all);
     return copyOf(stored);
   }
