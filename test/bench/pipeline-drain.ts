@@ -56,10 +56,10 @@ export interface DrainResult {
   statesSent: number;
 }
 
-/** `keys` entries of ~900 B of JSON each. */
-function bigState(keys: number): Record<string, string> {
+/** `keys` entries of ~900 B of JSON each (section 17's state, through the Executor and through the pipeline). */
+export function bigState(keys: number): Record<string, string> {
   const state: Record<string, string> = {};
-  for (let i = 0; i < keys; i++) state[`key-${i}`] = JSON.stringify({ i, text: "x".repeat(880) });
+  for (let i = 0; i < keys; i++) state[`key${i}`] = JSON.stringify("x".repeat(900));
   return state;
 }
 

@@ -8,7 +8,7 @@
 // (pipeline-drain.ts): the echo bot against a bot writing one key into a state of as many keys,
 // mails drained from a real spool — the whole event's cost on the host's side, where the spool
 // journal had written such a state three times per event (plan-journal.ts).
-import { measurePipelineDrain, type DrainResult } from "./pipeline-drain.js";
+import { bigState, measurePipelineDrain, type DrainResult } from "./pipeline-drain.js";
 import { Executor } from "../../host/executor/executor.js";
 import type { RunResult } from "../../host/executor/run-types.js";
 import { botWithMessageHandler, request } from "../support/sandbox.js";
@@ -37,12 +37,6 @@ const PIPELINE_MAILS = 150;
 
 const READER = botWithMessageHandler(`await bot.reply("k0 is " + ((await bot.state.get("key0")) ?? "").length + " long");`);
 const WRITER = botWithMessageHandler(`const n = (await bot.state.get("n")) ?? 0; await bot.state.set("n", n + 1); await bot.reply("n=" + n);`);
-
-function bigState(keys: number): Record<string, string> {
-  const state: Record<string, string> = {};
-  for (let i = 0; i < keys; i++) state[`key${i}`] = JSON.stringify("x".repeat(900));
-  return state;
-}
 
 /** `events` events after 20 untimed, each starting from the state the one before left (as the host saves it). */
 async function measure(executor: Executor, bundle: typeof READER, start: Record<string, string>, hold: boolean, events: number): Promise<StateCpu> {
